@@ -1,0 +1,16 @@
+//! Lamina's vocabulary: names, ARNs, runtimes, limits, timestamps and the AWS error enum.
+//!
+//! This crate owns every rule that can be checked without I/O, so the API, the control plane
+//! and the CLI agree on what is valid. It never touches the network, the disk or a database.
+
+pub mod arn;
+pub mod error;
+pub mod layer;
+pub mod limits;
+pub mod runtime;
+pub mod timestamp;
+pub mod validation;
+
+pub use arn::{AccountId, LayerName, LayerVersionArn, Region};
+pub use error::LambdaError;
+pub use runtime::{Architecture, Runtime};

@@ -1,0 +1,166 @@
+//! Runtime identifiers and instruction-set architectures, as the API model spells them.
+
+use std::fmt;
+
+/// Every `Runtime` value of the API model, in the model's order. `ListLayers` filters accept
+/// any of them; creating things accepts only [`Runtime::is_supported`] ones.
+pub const ALL_RUNTIMES: [&str; 52] = [
+    "nodejs",
+    "nodejs4.3",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "java8",
+    "java8.al2",
+    "java11",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet8",
+    "nodejs4.3-edge",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "provided",
+    "provided.al2",
+    "nodejs18.x",
+    "python3.10",
+    "java17",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "python3.11",
+    "nodejs20.x",
+    "provided.al2023",
+    "python3.12",
+    "java21",
+    "python3.13",
+    "nodejs22.x",
+    "nodejs24.x",
+    "python3.14",
+    "java25",
+    "dotnet10",
+    "ruby4.0",
+    "nodejs26.x",
+    "java8.al2023",
+    "java11.al2023",
+    "java17.al2023",
+    "python3.15",
+    "custom",
+];
+
+/// The runtimes AWS accepts when creating functions and publishing layers (January 2026).
+/// Older identifiers are rejected with a `ValidationException` listing these.
+pub const SUPPORTED_RUNTIMES: [&str; 28] = [
+    "nodejs16.x",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "nodejs24.x",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "dotnet6",
+    "dotnet8",
+    "dotnet10",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "provided.al2",
+    "provided.al2023",
+    "java8.al2023",
+    "java11.al2023",
+    "java17.al2023",
+];
+
+/// A runtime identifier that appears in the API model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Runtime(&'static str);
+
+impl Runtime {
+    /// Parses a model identifier; `None` if the model does not know it.
+    pub fn parse(s: &str) -> Option<Self> {
+        ALL_RUNTIMES.iter().find(|r| **r == s).map(|r| Self(r))
+    }
+
+    /// The identifier as AWS spells it.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    /// Whether AWS still accepts this runtime for new functions and layer versions.
+    pub fn is_supported(&self) -> bool {
+        SUPPORTED_RUNTIMES.contains(&self.0)
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Architecture identifiers of the API model.
+pub const ALL_ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
+
+/// An instruction-set architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// `x86_64`
+    X86_64,
+    /// `arm64`
+    Arm64,
+}
+
+impl Architecture {
+    /// Parses the model's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "x86_64" => Some(Self::X86_64),
+            "arm64" => Some(Self::Arm64),
+            _ => None,
+        }
+    }
+
+    /// The model's spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supported_is_subset_of_all() {
+        for r in SUPPORTED_RUNTIMES {
+            assert!(Runtime::parse(r).is_some(), "{r}");
+        }
+        assert!(Runtime::parse("python3.8").is_some_and(|r| r.is_supported()));
+        assert!(Runtime::parse("python2.7").is_some_and(|r| !r.is_supported()));
+        assert!(Runtime::parse("cobol").is_none());
+    }
+}

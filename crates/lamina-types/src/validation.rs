@@ -1,0 +1,120 @@
+//! Collects model violations and words them as AWS's `ValidationException` does:
+//! `2 validation errors detected: Value 'x' at 'field' failed to satisfy constraint: ...; ...`.
+
+use crate::LambdaError;
+
+/// One broken constraint, worded as AWS words it after "failed to satisfy constraint: ".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
+    /// The value must match a regular expression of the API model.
+    Pattern(&'static str),
+    /// The value is longer than the model allows.
+    MaxLength(usize),
+    /// The value is shorter than the model allows.
+    MinLength(usize),
+    /// The number is larger than the model allows.
+    MaxValue(i64),
+    /// The number is smaller than the model allows.
+    MinValue(i64),
+    /// The value is not one of an enumeration.
+    Enum(Vec<&'static str>),
+    /// A list member is not one of an enumeration.
+    MemberEnum(Vec<&'static str>),
+}
+
+impl Constraint {
+    fn describe(&self) -> String {
+        match self {
+            Self::Pattern(p) => format!("Member must satisfy regular expression pattern: {p}"),
+            Self::MaxLength(n) => format!("Member must have length less than or equal to {n}"),
+            Self::MinLength(n) => format!("Member must have length greater than or equal to {n}"),
+            Self::MaxValue(n) => format!("Member must have value less than or equal to {n}"),
+            Self::MinValue(n) => format!("Member must have value greater than or equal to {n}"),
+            Self::Enum(values) => {
+                format!("Member must satisfy enum value set: [{}]", values.join(", "))
+            }
+            Self::MemberEnum(values) => format!(
+                "Member must satisfy constraint: [Member must satisfy enum value set: [{}]]",
+                values.join(", ")
+            ),
+        }
+    }
+}
+
+/// The violations found in one request, in the order they were found.
+#[derive(Debug, Default)]
+pub struct Violations {
+    found: Vec<String>,
+}
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `value` at `field` (the model's lowerCamel member name) broke `constraint`.
+    pub fn add(&mut self, field: &str, value: &str, constraint: Constraint) {
+        self.found.push(format!(
+            "Value '{value}' at '{field}' failed to satisfy constraint: {}",
+            constraint.describe()
+        ));
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    /// `Ok` when nothing was recorded, else one `ValidationException` naming every violation.
+    pub fn into_result(self) -> Result<(), LambdaError> {
+        match self.found.len() {
+            0 => Ok(()),
+            1 => Err(LambdaError::Validation(format!(
+                "1 validation error detected: {}",
+                self.found[0]
+            ))),
+            n => Err(LambdaError::Validation(format!(
+                "{n} validation errors detected: {}",
+                self.found.join("; ")
+            ))),
+        }
+    }
+}
+
+/// Renders a list value as AWS quotes it in messages: `[a, b]`.
+pub fn render_list<S: AsRef<str>>(items: &[S]) -> String {
+    let parts: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Shorthand for a request with exactly one violation.
+pub fn single(field: &str, value: &str, constraint: Constraint) -> LambdaError {
+    let mut v = Violations::new();
+    v.add(field, value, constraint);
+    match v.into_result() {
+        Err(e) => e,
+        Ok(()) => LambdaError::Validation(String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_one_and_many() {
+        let e = single("maxItems", "51", Constraint::MaxValue(50));
+        assert_eq!(
+            e.message(),
+            "1 validation error detected: Value '51' at 'maxItems' failed to satisfy constraint: \
+             Member must have value less than or equal to 50"
+        );
+        let mut v = Violations::new();
+        v.add("a", "x", Constraint::MaxLength(1));
+        v.add("b", "y", Constraint::Enum(vec!["p", "q"]));
+        let e = v.into_result().unwrap_err();
+        assert!(e.message().starts_with("2 validation errors detected: Value 'x' at 'a'"));
+        assert!(e.message().ends_with("enum value set: [p, q]"));
+    }
+}
