@@ -1,1 +1,12 @@
-//! TODO
+//! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite now,
+//! PostgreSQL later), and content-addressed artifacts (ZIP blobs and their extracted trees).
+//!
+//! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
+
+pub mod artifacts;
+pub mod metadata;
+pub mod sqlite;
+
+pub use artifacts::LocalArtifacts;
+pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
+pub use sqlite::SqliteStore;

@@ -1,0 +1,460 @@
+//! The embedded [`MetadataStore`]: SQLite in WAL mode with full fsync, one writer connection
+//! (so write transactions never deadlock on lock upgrades) and a small pool of readers.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use lamina_types::layer::{Digest, LayerPolicy, LayerStatement, LayerVersionRecord};
+use lamina_types::{LayerName, Region};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Executor, Row};
+
+use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS layers (
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last_version INTEGER NOT NULL,
+    PRIMARY KEY (region, name)
+);
+CREATE TABLE IF NOT EXISTS layer_versions (
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    created_millis INTEGER NOT NULL,
+    compatible_runtimes TEXT,
+    compatible_architectures TEXT,
+    license_info TEXT,
+    code_sha256 TEXT NOT NULL,
+    code_size INTEGER NOT NULL,
+    unzipped_size INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    policy_revision TEXT NOT NULL DEFAULT '',
+    policy_statements TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (region, name, version)
+);
+CREATE TABLE IF NOT EXISTS server_settings (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+";
+
+// Macros rather than consts so every statement is one `&'static str` built by `concat!`:
+// no SQL is ever assembled at run time.
+macro_rules! version_columns {
+    () => {
+        "region, name, version, description, created_millis, compatible_runtimes, \
+         compatible_architectures, license_info, code_sha256, code_size, unzipped_size"
+    };
+}
+
+/// Keeps rows whose compatible lists contain the runtime bound at ?1 and the architecture
+/// bound at ?2 (either may be NULL for "no filter").
+macro_rules! filter_sql {
+    () => {
+        "(?1 IS NULL OR EXISTS (SELECT 1 FROM json_each(compatible_runtimes) WHERE value = ?1)) \
+         AND (?2 IS NULL OR EXISTS \
+         (SELECT 1 FROM json_each(compatible_architectures) WHERE value = ?2))"
+    };
+}
+
+/// SQLite-backed metadata in `<data dir>/lamina.db`.
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        migrate(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let current: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await?;
+    if current < SCHEMA_VERSION {
+        let mut tx = pool.begin().await?;
+        tx.execute(SCHEMA).await?;
+        tx.execute(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {SCHEMA_VERSION}")))
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+fn list_to_json(list: &Option<Vec<String>>) -> Option<String> {
+    list.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
+}
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt { table: "layer_versions", reason: reason.to_string() }
+}
+
+fn json_list(row: &SqliteRow, column: &str) -> Result<Option<Vec<String>>, StoreError> {
+    let raw: Option<String> = row.try_get(column)?;
+    raw.map(|s| serde_json::from_str(&s).map_err(corrupt)).transpose()
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<LayerVersionRecord, StoreError> {
+    let region: String = row.try_get("region")?;
+    let name: String = row.try_get("name")?;
+    let sha: String = row.try_get("code_sha256")?;
+    let code_size: i64 = row.try_get("code_size")?;
+    let unzipped_size: i64 = row.try_get("unzipped_size")?;
+    Ok(LayerVersionRecord {
+        region: Region::parse(&region).ok_or_else(|| corrupt(format!("region {region}")))?,
+        name: LayerName::parse(&name).ok_or_else(|| corrupt(format!("name {name}")))?,
+        version: row.try_get("version")?,
+        description: row.try_get("description")?,
+        created_millis: row.try_get("created_millis")?,
+        compatible_runtimes: json_list(row, "compatible_runtimes")?,
+        compatible_architectures: json_list(row, "compatible_architectures")?,
+        license_info: row.try_get("license_info")?,
+        code_sha256: Digest::from_hex(&sha).ok_or_else(|| corrupt(format!("digest {sha}")))?,
+        code_size: u64::try_from(code_size).map_err(corrupt)?,
+        unzipped_size: u64::try_from(unzipped_size).map_err(corrupt)?,
+    })
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(corrupt)
+}
+
+fn statements_to_json(statements: &[LayerStatement]) -> String {
+    let items: Vec<serde_json::Value> = statements
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "sid": s.sid,
+                "principal": s.principal,
+                "organization_id": s.organization_id,
+            })
+        })
+        .collect();
+    serde_json::Value::from(items).to_string()
+}
+
+fn statements_from_json(raw: &str) -> Result<Vec<LayerStatement>, StoreError> {
+    let items: Vec<serde_json::Value> = serde_json::from_str(raw).map_err(corrupt)?;
+    items
+        .iter()
+        .map(|v| {
+            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_owned);
+            Ok(LayerStatement {
+                sid: text("sid").ok_or_else(|| corrupt("statement without sid"))?,
+                principal: text("principal").ok_or_else(|| corrupt("statement without principal"))?,
+                organization_id: text("organization_id"),
+            })
+        })
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl MetadataStore for SqliteStore {
+    async fn insert_layer_version(
+        &self,
+        new: NewLayerVersion,
+    ) -> Result<LayerVersionRecord, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let version: i64 = sqlx::query_scalar(
+            "INSERT INTO layers (region, name, last_version) VALUES (?1, ?2, 1)
+             ON CONFLICT (region, name) DO UPDATE SET last_version = last_version + 1
+             RETURNING last_version",
+        )
+        .bind(new.region.as_str())
+        .bind(new.name.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(concat!(
+            "INSERT INTO layer_versions (",
+            version_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))
+        .bind(new.region.as_str())
+        .bind(new.name.as_str())
+        .bind(version)
+        .bind(&new.description)
+        .bind(new.created_millis)
+        .bind(list_to_json(&new.compatible_runtimes))
+        .bind(list_to_json(&new.compatible_architectures))
+        .bind(&new.license_info)
+        .bind(new.code_sha256.to_hex())
+        .bind(to_i64(new.code_size)?)
+        .bind(to_i64(new.unzipped_size)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(LayerVersionRecord {
+            region: new.region,
+            name: new.name,
+            version,
+            description: new.description,
+            created_millis: new.created_millis,
+            compatible_runtimes: new.compatible_runtimes,
+            compatible_architectures: new.compatible_architectures,
+            license_info: new.license_info,
+            code_sha256: new.code_sha256,
+            code_size: new.code_size,
+            unzipped_size: new.unzipped_size,
+        })
+    }
+
+    async fn layer_version(
+        &self,
+        region: &Region,
+        name: &LayerName,
+        version: i64,
+    ) -> Result<Option<LayerVersionRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM layer_versions WHERE region = ?1 AND name = ?2 AND version = ?3 AND deleted = 0"
+        ))
+        .bind(region.as_str())
+        .bind(name.as_str())
+        .bind(version)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn layer_versions(
+        &self,
+        region: &Region,
+        name: &LayerName,
+        filter: &LayerVersionFilter,
+        below: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<LayerVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM layer_versions WHERE region = ?3 AND name = ?4 AND deleted = 0 \
+             AND (?5 IS NULL OR version < ?5) AND ",
+            filter_sql!(),
+            " ORDER BY version DESC LIMIT ?6"
+        ))
+        .bind(filter.runtime.as_deref())
+        .bind(filter.architecture.as_deref())
+        .bind(region.as_str())
+        .bind(name.as_str())
+        .bind(below)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn latest_layer_versions(
+        &self,
+        region: &Region,
+        filter: &LayerVersionFilter,
+        after: Option<&LayerName>,
+        limit: u32,
+    ) -> Result<Vec<LayerVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM layer_versions WHERE (region, name, version) IN (\
+             SELECT region, name, MAX(version) FROM layer_versions \
+             WHERE region = ?3 AND deleted = 0 AND (?4 IS NULL OR name > ?4) AND ",
+            filter_sql!(),
+            " GROUP BY region, name ORDER BY name LIMIT ?5) ORDER BY name"
+        ))
+        .bind(filter.runtime.as_deref())
+        .bind(filter.architecture.as_deref())
+        .bind(region.as_str())
+        .bind(after.map(LayerName::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn delete_layer_version(
+        &self,
+        region: &Region,
+        name: &LayerName,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE layer_versions SET deleted = 1 WHERE region = ?1 AND name = ?2 AND version = ?3",
+        )
+        .bind(region.as_str())
+        .bind(name.as_str())
+        .bind(version)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn layer_policy(
+        &self,
+        region: &Region,
+        name: &LayerName,
+        version: i64,
+    ) -> Result<Option<LayerPolicy>, StoreError> {
+        let row = sqlx::query(
+            "SELECT policy_revision, policy_statements FROM layer_versions \
+             WHERE region = ?1 AND name = ?2 AND version = ?3 AND deleted = 0",
+        )
+        .bind(region.as_str())
+        .bind(name.as_str())
+        .bind(version)
+        .fetch_optional(&self.readers)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let raw: String = row.try_get("policy_statements")?;
+        Ok(Some(LayerPolicy {
+            revision_id: row.try_get("policy_revision")?,
+            statements: statements_from_json(&raw)?,
+        }))
+    }
+
+    async fn replace_layer_policy(
+        &self,
+        region: &Region,
+        name: &LayerName,
+        version: i64,
+        expected_revision: &str,
+        policy: &LayerPolicy,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE layer_versions SET policy_revision = ?1, policy_statements = ?2 \
+             WHERE region = ?3 AND name = ?4 AND version = ?5 AND deleted = 0 \
+             AND policy_revision = ?6",
+        )
+        .bind(&policy.revision_id)
+        .bind(statements_to_json(&policy.statements))
+        .bind(region.as_str())
+        .bind(name.as_str())
+        .bind(version)
+        .bind(expected_revision)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn referenced_digests(&self) -> Result<Vec<Digest>, StoreError> {
+        let hexes: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT code_sha256 FROM layer_versions")
+                .fetch_all(&self.readers)
+                .await?;
+        hexes
+            .iter()
+            .map(|h| Digest::from_hex(h).ok_or_else(|| corrupt(format!("digest {h}"))))
+            .collect()
+    }
+
+    async fn server_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO server_settings (key, value) VALUES ('secret', ?1)")
+            .bind(candidate)
+            .execute(&self.writer)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE key = 'secret'")
+            .fetch_one(&self.writer)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_version(name: &str, runtimes: Option<Vec<&str>>) -> NewLayerVersion {
+        NewLayerVersion {
+            region: Region::parse("us-west-2").unwrap(),
+            name: LayerName::parse(name).unwrap(),
+            description: String::new(),
+            created_millis: 1,
+            compatible_runtimes: runtimes.map(|r| r.into_iter().map(String::from).collect()),
+            compatible_architectures: None,
+            license_info: None,
+            code_sha256: Digest([7; 32]),
+            code_size: 10,
+            unzipped_size: 20,
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_never_come_back_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lamina.db");
+        let region = Region::parse("us-west-2").unwrap();
+        let name = LayerName::parse("a").unwrap();
+        {
+            let store = SqliteStore::open(&path).await.unwrap();
+            assert_eq!(store.insert_layer_version(new_version("a", None)).await.unwrap().version, 1);
+            assert_eq!(store.insert_layer_version(new_version("a", None)).await.unwrap().version, 2);
+            store.delete_layer_version(&region, &name, 1).await.unwrap();
+            store.delete_layer_version(&region, &name, 2).await.unwrap();
+            store.delete_layer_version(&region, &name, 2).await.unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.insert_layer_version(new_version("a", None)).await.unwrap().version, 3);
+        let live = store
+            .layer_versions(&region, &name, &LayerVersionFilter::default(), None, 50)
+            .await
+            .unwrap();
+        assert_eq!(live.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(store.referenced_digests().await.unwrap(), vec![Digest([7; 32])]);
+    }
+
+    #[tokio::test]
+    async fn latest_matching_per_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let region = Region::parse("us-west-2").unwrap();
+        store.insert_layer_version(new_version("b", Some(vec!["python3.8"]))).await.unwrap();
+        store.insert_layer_version(new_version("b", Some(vec!["python3.12"]))).await.unwrap();
+        store.insert_layer_version(new_version("a", None)).await.unwrap();
+        let all = store
+            .latest_layer_versions(&region, &LayerVersionFilter::default(), None, 50)
+            .await
+            .unwrap();
+        let got: Vec<_> = all.iter().map(|v| (v.name.as_str().to_owned(), v.version)).collect();
+        assert_eq!(got, vec![("a".into(), 1), ("b".into(), 2)]);
+        let filter = LayerVersionFilter { runtime: Some("python3.8".into()), architecture: None };
+        let py38 = store.latest_layer_versions(&region, &filter, None, 50).await.unwrap();
+        assert_eq!(py38.len(), 1);
+        assert_eq!(py38[0].version, 1);
+    }
+
+    #[tokio::test]
+    async fn policy_compare_and_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let v = store.insert_layer_version(new_version("a", None)).await.unwrap();
+        let policy = LayerPolicy { revision_id: "r1".into(), statements: vec![] };
+        assert!(store.replace_layer_policy(&v.region, &v.name, 1, "", &policy).await.unwrap());
+        assert!(!store.replace_layer_policy(&v.region, &v.name, 1, "", &policy).await.unwrap());
+        let got = store.layer_policy(&v.region, &v.name, 1).await.unwrap().unwrap();
+        assert_eq!(got.revision_id, "r1");
+        assert_eq!(store.server_secret(b"one").await.unwrap(), b"one");
+        assert_eq!(store.server_secret(b"two").await.unwrap(), b"one");
+    }
+}
