@@ -1,1 +1,35 @@
-//! TODO
+//! The AWS Lambda REST API over HTTP: routing, request parsing into control-plane commands,
+//! AWS-shaped responses and errors, the SigV4 credential scope, and content downloads.
+//!
+//! No business rule lives here: every decision is the control plane's.
+
+mod body;
+pub mod content;
+mod error;
+mod request_context;
+mod routes;
+pub mod sigv4;
+
+use std::sync::Arc;
+
+use axum::Router;
+use lamina_control::LayerService;
+use lamina_types::Region;
+
+pub use content::ContentSigner;
+pub use error::ApiError;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The layer operations.
+    pub layers: LayerService,
+    /// Signs and checks `Content.Location` URLs.
+    pub content: ContentSigner,
+    /// Region of unsigned requests.
+    pub default_region: Region,
+}
+
+/// The whole HTTP surface of `lamina serve`.
+pub fn router(state: Arc<AppState>) -> Router {
+    routes::router(state)
+}

@@ -1,1 +1,12 @@
-//! TODO
+//! The control plane: Lambda's business rules over typed commands.
+//!
+//! The HTTP layer turns requests into the commands defined here and renders what they
+//! return; every AWS rule (validation, versioning, policies, limits) lives in this crate.
+//! It stores through `lamina-store` and ingests ZIPs through `lamina-layers`.
+
+pub mod layer_policy;
+pub mod layers;
+mod marker;
+mod zip_errors;
+
+pub use layers::LayerService;

@@ -122,6 +122,10 @@ pub trait MetadataStore: Send + Sync {
         policy: &LayerPolicy,
     ) -> Result<bool, StoreError>;
 
+    /// The unzipped size recorded for a ZIP with this digest by any version, deleted ones
+    /// included; `None` if no row has it.
+    async fn recorded_unzipped_size(&self, digest: &Digest) -> Result<Option<u64>, StoreError>;
+
     /// Every digest any row refers to, deleted versions included: what artifact garbage
     /// collection must keep.
     async fn referenced_digests(&self) -> Result<Vec<Digest>, StoreError>;

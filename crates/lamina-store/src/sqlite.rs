@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS layer_versions (
     policy_statements TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (region, name, version)
 );
+CREATE INDEX IF NOT EXISTS layer_versions_by_digest ON layer_versions (code_sha256);
 CREATE TABLE IF NOT EXISTS server_settings (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -357,6 +358,16 @@ impl MetadataStore for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn recorded_unzipped_size(&self, digest: &Digest) -> Result<Option<u64>, StoreError> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT unzipped_size FROM layer_versions WHERE code_sha256 = ?1 LIMIT 1",
+        )
+        .bind(digest.to_hex())
+        .fetch_optional(&self.readers)
+        .await?;
+        size.map(|s| u64::try_from(s).map_err(corrupt)).transpose()
     }
 
     async fn referenced_digests(&self) -> Result<Vec<Digest>, StoreError> {

@@ -76,25 +76,24 @@ impl LayerName {
     /// Parses the `LayerName` member of a request: a plain name or a layer ARN. The region
     /// and account of an ARN are returned so callers can check them.
     pub fn parse_name_or_arn(s: &str) -> Result<LayerRef, LambdaError> {
+        Self::check_name_or_arn(s).map_err(|c| validation::single("layerName", s, c))
+    }
+
+    /// Like [`LayerName::parse_name_or_arn`], but returns the broken constraint so a caller
+    /// can report it with the request's other violations.
+    pub fn check_name_or_arn(s: &str) -> Result<LayerRef, Constraint> {
         if s.len() > MAX_LAYER_NAME_OR_ARN_LEN {
-            return Err(validation::single(
-                "layerName",
-                s,
-                Constraint::MaxLength(MAX_LAYER_NAME_OR_ARN_LEN),
-            ));
+            return Err(Constraint::MaxLength(MAX_LAYER_NAME_OR_ARN_LEN));
         }
         if let Some(name) = Self::parse(s) {
             return Ok(LayerRef { name, region: None, account: None });
         }
-        let pattern_error =
-            || validation::single("layerName", s, Constraint::Pattern(LAYER_NAME_PATTERN));
-        let parts = split_layer_arn(s).ok_or_else(pattern_error)?;
-        match parts {
-            ArnParts { name, region, account, version: None } => {
-                let name = Self::parse(name).ok_or_else(pattern_error)?;
-                Ok(LayerRef { name, region: Some(region), account: Some(account) })
-            }
-            _ => Err(pattern_error()),
+        match split_layer_arn(s) {
+            Some(ArnParts { name, region, account, version: None }) => match Self::parse(name) {
+                Some(name) => Ok(LayerRef { name, region: Some(region), account: Some(account) }),
+                None => Err(Constraint::Pattern(LAYER_NAME_PATTERN)),
+            },
+            _ => Err(Constraint::Pattern(LAYER_NAME_PATTERN)),
         }
     }
 

@@ -20,6 +20,8 @@ pub enum Constraint {
     Enum(Vec<&'static str>),
     /// A list member is not one of an enumeration.
     MemberEnum(Vec<&'static str>),
+    /// A required member is missing.
+    NotNull,
 }
 
 impl Constraint {
@@ -33,6 +35,7 @@ impl Constraint {
             Self::Enum(values) => {
                 format!("Member must satisfy enum value set: [{}]", values.join(", "))
             }
+            Self::NotNull => "Member must not be null".to_owned(),
             Self::MemberEnum(values) => format!(
                 "Member must satisfy constraint: [Member must satisfy enum value set: [{}]]",
                 values.join(", ")
@@ -58,6 +61,14 @@ impl Violations {
         self.found.push(format!(
             "Value '{value}' at '{field}' failed to satisfy constraint: {}",
             constraint.describe()
+        ));
+    }
+
+    /// Records that the required member `field` is missing (AWS writes `Value null`).
+    pub fn add_null(&mut self, field: &str) {
+        self.found.push(format!(
+            "Value null at '{field}' failed to satisfy constraint: {}",
+            Constraint::NotNull.describe()
         ));
     }
 

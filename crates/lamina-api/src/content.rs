@@ -1,0 +1,116 @@
+//! `Content.Location` URLs: a download route on this server, signed with the server secret
+//! and valid for a limited time, standing in for S3 presigned URLs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use lamina_types::LambdaError;
+use lamina_types::layer::Digest;
+use sha2::Sha256;
+use tokio_util::io::ReaderStream;
+
+use crate::{ApiError, AppState};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Signs and checks download URLs for stored ZIPs.
+pub struct ContentSigner {
+    secret: Vec<u8>,
+    ttl_secs: u64,
+}
+
+impl ContentSigner {
+    /// A signer with the server's persistent secret; URLs live `ttl_secs` seconds.
+    pub fn new(secret: Vec<u8>, ttl_secs: u64) -> Self {
+        Self { secret, ttl_secs }
+    }
+
+    fn mac(&self, digest: &str, expires: u64) -> HmacSha256 {
+        // HMAC takes keys of any length, so this cannot fail; an empty key is still a key.
+        let mut mac = HmacSha256::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+        mac.update(digest.as_bytes());
+        mac.update(b":");
+        mac.update(expires.to_string().as_bytes());
+        mac
+    }
+
+    /// A URL on `host` that downloads the blob `digest` until `now + ttl`.
+    pub fn url(&self, host: &str, digest: &Digest) -> String {
+        let hex = digest.to_hex();
+        let expires = now_secs() + self.ttl_secs;
+        let signature = hex::encode(self.mac(&hex, expires).finalize().into_bytes());
+        format!("http://{host}/_lamina/content/sha256/{hex}?expires={expires}&signature={signature}")
+    }
+
+    /// Whether a URL's parameters are genuine and still valid.
+    fn verify(&self, hex: &str, expires: &str, signature: &str) -> bool {
+        let (Ok(expires), Ok(signature)) = (expires.parse::<u64>(), hex::decode(signature)) else {
+            return false;
+        };
+        expires >= now_secs() && self.mac(hex, expires).verify_slice(&signature).is_ok()
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `GET /_lamina/content/sha256/{hex}?expires=..&signature=..`: the ZIP bytes, or 403.
+pub async fn download(
+    State(state): State<Arc<AppState>>,
+    Path(hex): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let denied = || {
+        ApiError(LambdaError::AccessDenied(
+            "The download URL is invalid or has expired. Get a new one with GetLayerVersion."
+                .to_owned(),
+        ))
+    };
+    let field = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
+    if !state.content.verify(&hex, field("expires"), field("signature")) {
+        return Err(denied());
+    }
+    let digest = Digest::from_hex(&hex).ok_or_else(denied)?;
+    let path = state.layers.artifacts().blob_path(&digest);
+    let file = tokio::fs::File::open(&path).await.map_err(|_| {
+        ApiError(LambdaError::ResourceNotFound("The resource you requested does not exist.".into()))
+    })?;
+    let length = file.metadata().await.map(|m| m.len()).map_err(|e| {
+        ApiError(LambdaError::Service(format!("reading stored content failed: {e}")))
+    })?;
+    let mut response = Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_urls_verify_and_forgeries_do_not() {
+        let signer = ContentSigner::new(b"secret".to_vec(), 600);
+        let digest = Digest([3; 32]);
+        let url = signer.url("127.0.0.1:8900", &digest);
+        let query = url.split_once('?').unwrap().1;
+        let params: HashMap<_, _> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+        let hex = digest.to_hex();
+        assert!(signer.verify(&hex, params["expires"], params["signature"]));
+        let later = (params["expires"].parse::<u64>().unwrap() + 1).to_string();
+        assert!(!signer.verify(&hex, &later, params["signature"]));
+        assert!(!signer.verify(&Digest([4; 32]).to_hex(), params["expires"], params["signature"]));
+        let other = ContentSigner::new(b"other".to_vec(), 600);
+        assert!(!other.verify(&hex, params["expires"], params["signature"]));
+        assert!(!signer.verify(&hex, "1", params["signature"]));
+    }
+}

@@ -1,0 +1,79 @@
+//! Per-request facts every handler needs: the region (from the SigV4 credential scope, or
+//! the server default when unsigned) and the host the client addressed.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use lamina_types::{LambdaError, Region};
+
+use crate::sigv4::parse_authorization;
+use crate::{ApiError, AppState};
+
+/// The region and host of one request.
+pub struct RequestContext {
+    /// Region from the credential scope, or the server default for unsigned requests.
+    pub region: Region,
+    /// `Host` as the client sent it, for URLs that point back at this server.
+    pub host: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for RequestContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let region = match parts.headers.get(header::AUTHORIZATION) {
+            None => state.default_region.clone(),
+            Some(value) => {
+                let text = value.to_str().map_err(|_| {
+                    LambdaError::IncompleteSignature("Authorization header is not ASCII.".into())
+                })?;
+                let auth = parse_authorization(text)
+                    .map_err(|e| LambdaError::IncompleteSignature(e.to_string()))?;
+                Region::parse(auth.region).ok_or_else(|| {
+                    LambdaError::IncompleteSignature(format!(
+                        "Credential should be scoped to a valid region, not '{}'.",
+                        auth.region
+                    ))
+                })?
+            }
+        };
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| is_plain_host(h))
+            .unwrap_or("localhost")
+            .to_owned();
+        Ok(Self { region, host })
+    }
+}
+
+/// Host names and `ip:port` only, so nothing odd is echoed into a URL.
+fn is_plain_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+}
+
+/// Gives every response an `x-amzn-RequestId` and runs the request inside a span with it.
+pub async fn request_id(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    response
+}

@@ -1,0 +1,366 @@
+//! `/2018-10-31/layers...`: the nine layer operations, parsed into control-plane commands
+//! and rendered in AWS's wire shapes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use lamina_control::layers::{
+    AddLayerPermission, LayerContent, ListQuery, Page, PublishLayerVersion,
+};
+use lamina_types::arn::layer_arn;
+use lamina_types::layer::LayerVersionRecord;
+use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
+use lamina_types::validation::{self, Constraint};
+use lamina_types::{LambdaError, timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::body::read_limited;
+use crate::request_context::RequestContext;
+use crate::{ApiError, AppState};
+
+/// Largest JSON body of the small layer operations (permissions).
+const MAX_SMALL_BODY_BYTES: u64 = 256 * 1024;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/2018-10-31/layers", get(list_layers_or_find))
+        .route("/2018-10-31/layers/{layer}/versions", post(publish).get(list_versions))
+        .route("/2018-10-31/layers/{layer}/versions/{version}", get(get_version).delete(delete_version))
+        .route(
+            "/2018-10-31/layers/{layer}/versions/{version}/policy",
+            post(add_permission).get(get_policy),
+        )
+        .route(
+            "/2018-10-31/layers/{layer}/versions/{version}/policy/{statement}",
+            delete(remove_permission),
+        )
+}
+
+type Params = HashMap<String, String>;
+
+// ---- wire shapes ----
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContentBody {
+    location: String,
+    code_sha256: String,
+    code_size: u64,
+}
+
+/// `LayerVersionsListItem`, and with `content`/`layer_arn` the full `LayerVersion`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LayerVersionBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<ContentBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer_arn: Option<String>,
+    layer_version_arn: String,
+    description: String,
+    created_date: String,
+    version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatible_runtimes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatible_architectures: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_info: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LayersListItem {
+    layer_name: String,
+    layer_arn: String,
+    latest_matching_version: LayerVersionBody,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListVersionsBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    layer_versions: Vec<LayerVersionBody>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListLayersBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    layers: Vec<LayersListItem>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct PublishBody<'a> {
+    #[serde(borrow, default)]
+    content: Option<ContentIn<'a>>,
+    description: Option<String>,
+    compatible_runtimes: Option<Vec<String>>,
+    compatible_architectures: Option<Vec<String>>,
+    license_info: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContentIn<'a> {
+    #[serde(borrow, default)]
+    zip_file: Option<Cow<'a, str>>,
+    s3_bucket: Option<String>,
+    s3_key: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct PermissionBody {
+    statement_id: Option<String>,
+    action: Option<String>,
+    principal: Option<String>,
+    organization_id: Option<String>,
+}
+
+// ---- rendering ----
+
+fn render(state: &AppState, ctx: &RequestContext, r: &LayerVersionRecord, full: bool) -> LayerVersionBody {
+    let account = state.layers.account();
+    LayerVersionBody {
+        content: full.then(|| ContentBody {
+            location: state.content.url(&ctx.host, &r.code_sha256),
+            code_sha256: base64_std(&r.code_sha256.0),
+            code_size: r.code_size,
+        }),
+        layer_arn: full.then(|| layer_arn(&r.region, account, &r.name)),
+        layer_version_arn: state.layers.version_arn(r),
+        description: r.description.clone(),
+        created_date: timestamp::format_millis(r.created_millis),
+        version: r.version,
+        compatible_runtimes: r.compatible_runtimes.clone(),
+        compatible_architectures: r.compatible_architectures.clone(),
+        license_info: r.license_info.clone(),
+    }
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    (status, Json(body)).into_response()
+}
+
+// ---- parsing helpers ----
+
+fn path_params<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    p.map(|Path(t)| t).map_err(|e| ApiError(LambdaError::Validation(e.body_text())))
+}
+
+fn version_number(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().map_err(|_| {
+        ApiError(validation::single("versionNumber", raw, Constraint::Pattern("[0-9]+")))
+    })
+}
+
+fn parse_json<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(LambdaError::InvalidRequestContent(format!(
+            "Could not parse request body into json: {e}"
+        )))
+    })
+}
+
+fn list_query(params: &Params) -> ListQuery {
+    ListQuery {
+        compatible_runtime: params.get("CompatibleRuntime").cloned(),
+        compatible_architecture: params.get("CompatibleArchitecture").cloned(),
+        marker: params.get("Marker").cloned(),
+        max_items: params.get("MaxItems").cloned(),
+    }
+}
+
+// ---- handlers ----
+
+async fn publish(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    layer: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let layer = path_params(layer)?;
+    let bytes = read_limited(&headers, body, MAX_REQUEST_BODY_BYTES, "PublishLayerVersion").await?;
+    let parsed: PublishBody<'_> = parse_json(&bytes)?;
+    let content = parsed.content.map(|c| LayerContent {
+        zip_file_base64: c.zip_file.map(|z| match z {
+            // Borrowed straight from the body: hand on a view of it, not a 70 MB copy.
+            Cow::Borrowed(s) => bytes.slice_ref(s.as_bytes()),
+            Cow::Owned(s) => Bytes::from(s),
+        }),
+        s3_bucket: c.s3_bucket,
+        s3_key: c.s3_key,
+    });
+    let cmd = PublishLayerVersion {
+        layer_name: layer,
+        description: parsed.description,
+        compatible_runtimes: parsed.compatible_runtimes,
+        compatible_architectures: parsed.compatible_architectures,
+        license_info: parsed.license_info,
+        content,
+    };
+    drop(bytes);
+    let record = state.layers.publish(&ctx.region, cmd).await?;
+    Ok(json_response(StatusCode::CREATED, &render(&state, &ctx, &record, true)))
+}
+
+async fn get_version(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (layer, version) = path_params(path)?;
+    let record = state.layers.get(&ctx.region, &layer, version_number(&version)?).await?;
+    Ok(json_response(StatusCode::OK, &render(&state, &ctx, &record, true)))
+}
+
+async fn list_layers_or_find(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    // GetLayerVersionByArn shares this path; the model marks it with `find=LayerVersion`.
+    if params.get("find").map(String::as_str) == Some("LayerVersion") {
+        let arn = params.get("Arn").cloned().unwrap_or_default();
+        if arn.is_empty() {
+            let mut v = validation::Violations::new();
+            v.add_null("arn");
+            v.into_result()?;
+        }
+        let record = state.layers.get_by_arn(&arn).await?;
+        return Ok(json_response(StatusCode::OK, &render(&state, &ctx, &record, true)));
+    }
+    let Page { items, next_marker } = state.layers.list_layers(&ctx.region, &list_query(&params)).await?;
+    let account = state.layers.account();
+    let layers = items
+        .iter()
+        .map(|r| LayersListItem {
+            layer_name: r.name.to_string(),
+            layer_arn: layer_arn(&r.region, account, &r.name),
+            latest_matching_version: render(&state, &ctx, r, false),
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &ListLayersBody { next_marker, layers }))
+}
+
+async fn list_versions(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    layer: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let layer = path_params(layer)?;
+    let Page { items, next_marker } =
+        state.layers.list_versions(&ctx.region, &layer, &list_query(&params)).await?;
+    let layer_versions = items.iter().map(|r| render(&state, &ctx, r, false)).collect();
+    Ok(json_response(StatusCode::OK, &ListVersionsBody { next_marker, layer_versions }))
+}
+
+async fn delete_version(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let (layer, version) = path_params(path)?;
+    state.layers.delete(&ctx.region, &layer, version_number(&version)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddPermissionBody {
+    statement: String,
+    revision_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicyBody {
+    policy: String,
+    revision_id: String,
+}
+
+async fn add_permission(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (layer, version) = path_params(path)?;
+    let version = version_number(&version)?;
+    let bytes = read_limited(&headers, body, MAX_SMALL_BODY_BYTES, "AddLayerVersionPermission").await?;
+    let parsed: PermissionBody = parse_json(&bytes)?;
+    let mut missing = validation::Violations::new();
+    for (field, value) in [
+        ("statementId", &parsed.statement_id),
+        ("action", &parsed.action),
+        ("principal", &parsed.principal),
+    ] {
+        if value.is_none() {
+            missing.add_null(field);
+        }
+    }
+    missing.into_result()?;
+    let cmd = AddLayerPermission {
+        statement_id: parsed.statement_id.unwrap_or_default(),
+        action: parsed.action.unwrap_or_default(),
+        principal: parsed.principal.unwrap_or_default(),
+        organization_id: parsed.organization_id,
+        revision_id: params.get("RevisionId").cloned(),
+    };
+    let added = state.layers.add_permission(&ctx.region, &layer, version, cmd).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &AddPermissionBody { statement: added.statement, revision_id: added.revision_id },
+    ))
+}
+
+async fn get_policy(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (layer, version) = path_params(path)?;
+    let policy = state.layers.get_policy(&ctx.region, &layer, version_number(&version)?).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &PolicyBody { policy: policy.policy, revision_id: policy.revision_id },
+    ))
+}
+
+async fn remove_permission(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<StatusCode, ApiError> {
+    let (layer, version, statement) = path_params(path)?;
+    let version = version_number(&version)?;
+    let revision = params.get("RevisionId").map(String::as_str);
+    state.layers.remove_permission(&ctx.region, &layer, version, &statement, revision).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,37 @@
+//! The route table: one module per API resource.
+
+mod layers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, middleware};
+use lamina_types::LambdaError;
+use serde_json::json;
+
+use crate::request_context::request_id;
+use crate::{ApiError, AppState, content};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/_lamina/health", get(health))
+        .route("/_lamina/content/sha256/{hex}", get(content::download))
+        .merge(layers::routes())
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+        // Bodies are read by `body::read_limited`, which answers AWS's 413 itself.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn health() -> (StatusCode, Json<serde_json::Value>) {
+    (StatusCode::OK, Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })))
+}
+
+async fn unknown_operation() -> ApiError {
+    ApiError(LambdaError::UnknownOperation("Unknown operation.".to_owned()))
+}

@@ -1,0 +1,32 @@
+//! How ZIP ingest failures reach the client: hostile or broken archives are the client's
+//! fault (400 with AWS's text plus what was wrong), disk failures are ours (500).
+
+use lamina_layers::{ExtractError, IngestError};
+use lamina_types::LambdaError;
+use lamina_types::error::BAD_ZIP_MESSAGE;
+use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
+
+pub(crate) fn ingest_error(e: IngestError) -> LambdaError {
+    match e {
+        IngestError::InvalidBase64 => LambdaError::InvalidParameterValue(format!(
+            "{BAD_ZIP_MESSAGE} (Content.ZipFile is not valid base64)"
+        )),
+        IngestError::TooLarge { .. } => LambdaError::RequestEntityTooLarge(format!(
+            "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"
+        )),
+        IngestError::Write(e) => LambdaError::Service(format!("storing the zip failed: {e}")),
+    }
+}
+
+pub(crate) fn extract_error(e: ExtractError) -> LambdaError {
+    match e {
+        other => LambdaError::InvalidParameterValue(format!("{BAD_ZIP_MESSAGE} ({other})")),
+    }
+}
+
+#[allow(dead_code)]
+fn too_large() -> LambdaError {
+    LambdaError::InvalidParameterValue(format!(
+        "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+    ))
+}
