@@ -20,13 +20,16 @@ pub(crate) fn ingest_error(e: IngestError) -> LambdaError {
 
 pub(crate) fn extract_error(e: ExtractError) -> LambdaError {
     match e {
-        other => LambdaError::InvalidParameterValue(format!("{BAD_ZIP_MESSAGE} ({other})")),
+        ExtractError::TooLarge { .. } => LambdaError::InvalidParameterValue(format!(
+            "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+        )),
+        ExtractError::Io { .. } => {
+            LambdaError::Service(format!("storing the extracted zip failed: {e}"))
+        }
+        // Everything else is a broken or hostile archive: AWS's sentence, then what we found,
+        // so the user can fix the archive rather than guess.
+        client_fault => {
+            LambdaError::InvalidParameterValue(format!("{BAD_ZIP_MESSAGE} ({client_fault})"))
+        }
     }
-}
-
-#[allow(dead_code)]
-fn too_large() -> LambdaError {
-    LambdaError::InvalidParameterValue(format!(
-        "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
-    ))
 }
