@@ -36,7 +36,9 @@ pub async fn read_limited(
         let frame = frame.map_err(|e| {
             LambdaError::InvalidRequestContent(format!("Could not read request body: {e}"))
         })?;
-        let Ok(chunk) = frame.into_data() else { continue };
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
         seen += chunk.len() as u64;
         if seen > limit {
             over = true;

@@ -46,7 +46,9 @@ impl ContentSigner {
         let hex = digest.to_hex();
         let expires = now_secs() + self.ttl_secs;
         let signature = hex::encode(self.mac(&hex, expires).finalize().into_bytes());
-        format!("http://{host}/_lamina/content/sha256/{hex}?expires={expires}&signature={signature}")
+        format!(
+            "http://{host}/_lamina/content/sha256/{hex}?expires={expires}&signature={signature}"
+        )
     }
 
     /// Whether a URL's parameters are genuine and still valid.
@@ -59,7 +61,10 @@ impl ContentSigner {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// `GET /_lamina/content/sha256/{hex}?expires=..&signature=..`: the ZIP bytes, or 403.
@@ -75,20 +80,31 @@ pub async fn download(
         ))
     };
     let field = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
-    if !state.content.verify(&hex, field("expires"), field("signature")) {
+    if !state
+        .content
+        .verify(&hex, field("expires"), field("signature"))
+    {
         return Err(denied());
     }
     let digest = Digest::from_hex(&hex).ok_or_else(denied)?;
     let path = state.layers.artifacts().blob_path(&digest);
     let file = tokio::fs::File::open(&path).await.map_err(|_| {
-        ApiError(LambdaError::ResourceNotFound("The resource you requested does not exist.".into()))
+        ApiError(LambdaError::ResourceNotFound(
+            "The resource you requested does not exist.".into(),
+        ))
     })?;
     let length = file.metadata().await.map(|m| m.len()).map_err(|e| {
-        ApiError(LambdaError::Service(format!("reading stored content failed: {e}")))
+        ApiError(LambdaError::Service(format!(
+            "reading stored content failed: {e}"
+        )))
     })?;
-    let mut response = Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024)).into_response();
+    let mut response =
+        Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024)).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     Ok(response)
 }
@@ -108,7 +124,11 @@ mod tests {
         assert!(signer.verify(&hex, params["expires"], params["signature"]));
         let later = (params["expires"].parse::<u64>().unwrap() + 1).to_string();
         assert!(!signer.verify(&hex, &later, params["signature"]));
-        assert!(!signer.verify(&Digest([4; 32]).to_hex(), params["expires"], params["signature"]));
+        assert!(!signer.verify(
+            &Digest([4; 32]).to_hex(),
+            params["expires"],
+            params["signature"]
+        ));
         let other = ContentSigner::new(b"other".to_vec(), 600);
         assert!(!other.verify(&hex, params["expires"], params["signature"]));
         assert!(!signer.verify(&hex, "1", params["signature"]));

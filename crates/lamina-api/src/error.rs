@@ -30,13 +30,24 @@ impl IntoResponse for ApiError {
         body.insert(key.into(), Value::from(e.message()));
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
-            tracing::error!(error_type = e.type_name(), message = e.message(), "request failed");
+            tracing::error!(
+                error_type = e.type_name(),
+                message = e.message(),
+                "request failed"
+            );
         } else {
-            tracing::debug!(error_type = e.type_name(), message = e.message(), "request refused");
+            tracing::debug!(
+                error_type = e.type_name(),
+                message = e.message(),
+                "request refused"
+            );
         }
         let mut response = (status, Value::Object(body).to_string()).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         headers.insert("x-amzn-ErrorType", HeaderValue::from_static(e.type_name()));
         response
     }
@@ -58,7 +69,10 @@ mod tests {
     async fn shapes_match_aws() {
         let (s, k, b) = body_of(LambdaError::not_found()).await;
         assert_eq!((s, k.as_str()), (404, "ResourceNotFoundException"));
-        assert_eq!(b, r#"{"Type":"User","Message":"The resource you requested does not exist."}"#);
+        assert_eq!(
+            b,
+            r#"{"Type":"User","Message":"The resource you requested does not exist."}"#
+        );
         let (s, _, b) = body_of(LambdaError::Validation("v".into())).await;
         assert_eq!((s, b.as_str()), (400, r#"{"message":"v"}"#));
         let (s, _, b) = body_of(LambdaError::PreconditionFailed("p".into())).await;

@@ -59,7 +59,8 @@ impl FromRequestParts<Arc<AppState>> for RequestContext {
 fn is_plain_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
-        && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
 }
 
 /// Gives every response an `x-amzn-RequestId` and runs the request inside a span with it.

@@ -43,7 +43,9 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Authorizati
         .ok_or(AuthorizationError::UnsupportedAlgorithm)?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for part in rest.split(',') {
-        let Some((key, val)) = part.trim().split_once('=') else { continue };
+        let Some((key, val)) = part.trim().split_once('=') else {
+            continue;
+        };
         match key {
             "Credential" => credential = Some(val),
             "SignedHeaders" => signed_headers = Some(val),
@@ -66,7 +68,14 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Authorizati
     {
         return Err(AuthorizationError::MalformedCredential);
     }
-    Ok(Authorization { access_key, date, region, service, signed_headers, signature })
+    Ok(Authorization {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
+    })
 }
 
 #[cfg(test)]
@@ -89,13 +98,18 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        assert_eq!(parse_authorization("Basic abc"), Err(AuthorizationError::UnsupportedAlgorithm));
+        assert_eq!(
+            parse_authorization("Basic abc"),
+            Err(AuthorizationError::UnsupportedAlgorithm)
+        );
         assert_eq!(
             parse_authorization("AWS4-HMAC-SHA256 SignedHeaders=host, Signature=x"),
             Err(AuthorizationError::Missing("Credential"))
         );
         assert_eq!(
-            parse_authorization("AWS4-HMAC-SHA256 Credential=AK/2026/us-west-2, SignedHeaders=host, Signature=x"),
+            parse_authorization(
+                "AWS4-HMAC-SHA256 Credential=AK/2026/us-west-2, SignedHeaders=host, Signature=x"
+            ),
             Err(AuthorizationError::MalformedCredential)
         );
     }

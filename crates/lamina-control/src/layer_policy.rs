@@ -68,7 +68,11 @@ pub fn render_policy(policy: &LayerPolicy, layer_version_arn: &str) -> String {
     let doc = PolicyDocument {
         version: "2012-10-17",
         id: "default",
-        statement: policy.statements.iter().map(|s| document(s, layer_version_arn)).collect(),
+        statement: policy
+            .statements
+            .iter()
+            .map(|s| document(s, layer_version_arn))
+            .collect(),
     };
     serde_json::to_string(&doc).unwrap_or_default()
 }
@@ -82,9 +86,17 @@ pub fn check_statement(
     organization_id: Option<&str>,
 ) {
     if statement_id.chars().count() > MAX_STATEMENT_ID_LEN {
-        violations.add("statementId", statement_id, Constraint::MaxLength(MAX_STATEMENT_ID_LEN));
+        violations.add(
+            "statementId",
+            statement_id,
+            Constraint::MaxLength(MAX_STATEMENT_ID_LEN),
+        );
     } else if !is_statement_id(statement_id) {
-        violations.add("statementId", statement_id, Constraint::Pattern(STATEMENT_ID_PATTERN));
+        violations.add(
+            "statementId",
+            statement_id,
+            Constraint::Pattern(STATEMENT_ID_PATTERN),
+        );
     }
     if action.chars().count() > MAX_ACTION_LEN {
         violations.add("action", action, Constraint::MaxLength(MAX_ACTION_LEN));
@@ -92,19 +104,33 @@ pub fn check_statement(
         violations.add("action", action, Constraint::Pattern(LAYER_ACTION));
     }
     if !is_principal(principal) {
-        violations.add("principal", principal, Constraint::Pattern(PRINCIPAL_PATTERN));
+        violations.add(
+            "principal",
+            principal,
+            Constraint::Pattern(PRINCIPAL_PATTERN),
+        );
     }
     if let Some(org) = organization_id {
         if org.chars().count() > MAX_ORGANIZATION_ID_LEN {
-            violations.add("organizationId", org, Constraint::MaxLength(MAX_ORGANIZATION_ID_LEN));
+            violations.add(
+                "organizationId",
+                org,
+                Constraint::MaxLength(MAX_ORGANIZATION_ID_LEN),
+            );
         } else if !is_organization_id(org) {
-            violations.add("organizationId", org, Constraint::Pattern(ORGANIZATION_ID_PATTERN));
+            violations.add(
+                "organizationId",
+                org,
+                Constraint::Pattern(ORGANIZATION_ID_PATTERN),
+            );
         }
     }
 }
 
 fn is_statement_id(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn is_account(s: &str) -> bool {
@@ -115,7 +141,9 @@ fn is_principal(s: &str) -> bool {
     if s == "*" || is_account(s) {
         return true;
     }
-    let Some(rest) = s.strip_prefix("arn:") else { return false };
+    let Some(rest) = s.strip_prefix("arn:") else {
+        return false;
+    };
     let parts: Vec<&str> = rest.split(':').collect();
     matches!(parts.as_slice(), [partition, "iam", "", account, "root"]
         if partition.starts_with("aws")
@@ -126,7 +154,9 @@ fn is_principal(s: &str) -> bool {
 fn is_organization_id(s: &str) -> bool {
     s.strip_prefix("o-").is_some_and(|id| {
         (10..=32).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     })
 }
 
@@ -154,21 +184,44 @@ mod tests {
             render_statement(&statement("210987654321", None), ARN)
                 .contains(r#""Principal":{"AWS":"arn:aws:iam::210987654321:root"}"#)
         );
-        assert!(render_statement(&statement("*", Some("o-abcdefghij")), ARN).ends_with(
-            r#""Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abcdefghij"}}}"#
-        ));
-        let policy = LayerPolicy { revision_id: "r".into(), statements: vec![statement("*", None)] };
-        assert!(render_policy(&policy, ARN).starts_with(r#"{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"s1""#));
+        assert!(
+            render_statement(&statement("*", Some("o-abcdefghij")), ARN).ends_with(
+                r#""Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abcdefghij"}}}"#
+            )
+        );
+        let policy = LayerPolicy {
+            revision_id: "r".into(),
+            statements: vec![statement("*", None)],
+        };
+        assert!(
+            render_policy(&policy, ARN)
+                .starts_with(r#"{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"s1""#)
+        );
     }
 
     #[test]
     fn checks_members() {
         let mut v = Violations::new();
-        check_statement(&mut v, "ok-1", LAYER_ACTION, "arn:aws:iam::123456789012:root", Some("o-abcdefghij"));
+        check_statement(
+            &mut v,
+            "ok-1",
+            LAYER_ACTION,
+            "arn:aws:iam::123456789012:root",
+            Some("o-abcdefghij"),
+        );
         assert!(v.is_empty());
-        check_statement(&mut v, "bad id", "lambda:InvokeFunction", "someone", Some("x"));
+        check_statement(
+            &mut v,
+            "bad id",
+            "lambda:InvokeFunction",
+            "someone",
+            Some("x"),
+        );
         let message = v.into_result().unwrap_err().message().to_owned();
-        assert!(message.starts_with("4 validation errors detected"), "{message}");
+        assert!(
+            message.starts_with("4 validation errors detected"),
+            "{message}"
+        );
         assert!(message.contains("at 'action' failed to satisfy constraint: Member must satisfy regular expression pattern: lambda:GetLayerVersion"));
     }
 }

@@ -20,7 +20,7 @@ use lamina_types::{
 
 use crate::layer_policy::{check_statement, render_policy, render_statement};
 use crate::marker;
-use crate::zip_errors::{ingest_error, extract_error};
+use crate::zip_errors::{extract_error, ingest_error};
 
 /// `PublishLayerVersion`, as parsed from the request, not yet validated.
 #[derive(Debug, Clone, Default)]
@@ -122,7 +122,11 @@ impl LayerService {
         artifacts: LocalArtifacts,
         account: AccountId,
     ) -> Self {
-        Self { metadata, artifacts, account }
+        Self {
+            metadata,
+            artifacts,
+            account,
+        }
     }
 
     /// The account every ARN is in.
@@ -149,8 +153,18 @@ impl LayerService {
     ) -> Result<LayerVersionRecord, LambdaError> {
         let mut violations = Violations::new();
         let name = check_layer_name(&mut violations, &cmd.layer_name);
-        check_max_chars(&mut violations, "description", cmd.description.as_deref(), MAX_DESCRIPTION_CHARS);
-        check_max_chars(&mut violations, "licenseInfo", cmd.license_info.as_deref(), MAX_LICENSE_INFO_CHARS);
+        check_max_chars(
+            &mut violations,
+            "description",
+            cmd.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+        );
+        check_max_chars(
+            &mut violations,
+            "licenseInfo",
+            cmd.license_info.as_deref(),
+            MAX_LICENSE_INFO_CHARS,
+        );
         check_runtimes(&mut violations, cmd.compatible_runtimes.as_deref());
         check_architectures(&mut violations, cmd.compatible_architectures.as_deref());
         if cmd.content.is_none() {
@@ -161,17 +175,36 @@ impl LayerService {
             return Err(validated_but_missing());
         };
         let zip_base64 = match content {
-            LayerContent { zip_file_base64: Some(zip), s3_bucket: None, s3_key: None } => zip,
-            LayerContent { zip_file_base64: None, s3_bucket: Some(_), .. }
-            | LayerContent { zip_file_base64: None, s3_key: Some(_), .. } => {
+            LayerContent {
+                zip_file_base64: Some(zip),
+                s3_bucket: None,
+                s3_key: None,
+            } => zip,
+            LayerContent {
+                zip_file_base64: None,
+                s3_bucket: Some(_),
+                ..
+            }
+            | LayerContent {
+                zip_file_base64: None,
+                s3_key: Some(_),
+                ..
+            } => {
                 return Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned()));
             }
-            LayerContent { zip_file_base64: Some(_), .. } => {
+            LayerContent {
+                zip_file_base64: Some(_),
+                ..
+            } => {
                 return Err(LambdaError::InvalidParameterValue(
                     "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
                 ));
             }
-            LayerContent { zip_file_base64: None, s3_bucket: None, s3_key: None } => {
+            LayerContent {
+                zip_file_base64: None,
+                s3_bucket: None,
+                s3_key: None,
+            } => {
                 return Err(LambdaError::InvalidParameterValue(
                     "Please provide a source for the layer content: Content.ZipFile.".to_owned(),
                 ));
@@ -206,7 +239,12 @@ impl LayerService {
 
     /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already.
     async fn ingest(&self, zip_base64: Bytes) -> Result<Ingested, LambdaError> {
-        let padding = zip_base64.iter().rev().take(2).filter(|b| **b == b'=').count() as u64;
+        let padding = zip_base64
+            .iter()
+            .rev()
+            .take(2)
+            .filter(|b| **b == b'=')
+            .count() as u64;
         let decoded_len = (zip_base64.len() as u64 / 4 * 3).saturating_sub(padding);
         if decoded_len > MAX_ZIPPED_BYTES {
             return Err(LambdaError::RequestEntityTooLarge(format!(
@@ -234,12 +272,20 @@ impl LayerService {
                     };
                     let extracted =
                         extract_zip(scratch.path(), tree.path(), &limits).map_err(extract_error)?;
-                    artifacts.commit_tree(tree, &decoded.digest).map_err(io_error)?;
+                    artifacts
+                        .commit_tree(tree, &decoded.digest)
+                        .map_err(io_error)?;
                     extracted.unzipped_bytes
                 }
             };
-            artifacts.commit_blob(scratch, &decoded.digest).map_err(io_error)?;
-            Ok(Ingested { digest: decoded.digest, size: decoded.size, unzipped_size })
+            artifacts
+                .commit_blob(scratch, &decoded.digest)
+                .map_err(io_error)?;
+            Ok(Ingested {
+                digest: decoded.digest,
+                size: decoded.size,
+                unzipped_size,
+            })
         })
         .await
         .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
@@ -292,20 +338,21 @@ impl LayerService {
         let (Some(name), Some(limit)) = (name, limit) else {
             return Err(validated_but_missing());
         };
-        let below = match &query.marker {
-            Some(m) => Some(
-                marker::decode("versions", m)?
-                    .parse::<i64>()
-                    .map_err(|_| LambdaError::InvalidParameterValue(format!("Invalid marker: {m}")))?,
-            ),
-            None => None,
-        };
+        let below =
+            match &query.marker {
+                Some(m) => Some(marker::decode("versions", m)?.parse::<i64>().map_err(|_| {
+                    LambdaError::InvalidParameterValue(format!("Invalid marker: {m}"))
+                })?),
+                None => None,
+            };
         let mut items = self
             .metadata
             .layer_versions(region, &name, &filter, below, limit + 1)
             .await
             .map_err(service_error)?;
-        Ok(paginate(&mut items, limit, |last| marker::encode("versions", &last.version.to_string())))
+        Ok(paginate(&mut items, limit, |last| {
+            marker::encode("versions", &last.version.to_string())
+        }))
     }
 
     /// ListLayers: each layer with its highest version matching the filters, by name.
@@ -320,19 +367,21 @@ impl LayerService {
         let Some(limit) = limit else {
             return Err(validated_but_missing());
         };
-        let after = match &query.marker {
-            Some(m) => Some(
-                LayerName::parse(&marker::decode("layers", m)?)
-                    .ok_or_else(|| LambdaError::InvalidParameterValue(format!("Invalid marker: {m}")))?,
-            ),
-            None => None,
-        };
+        let after =
+            match &query.marker {
+                Some(m) => Some(LayerName::parse(&marker::decode("layers", m)?).ok_or_else(
+                    || LambdaError::InvalidParameterValue(format!("Invalid marker: {m}")),
+                )?),
+                None => None,
+            };
         let mut items = self
             .metadata
             .latest_layer_versions(region, &filter, after.as_ref(), limit + 1)
             .await
             .map_err(service_error)?;
-        Ok(paginate(&mut items, limit, |last| marker::encode("layers", last.name.as_str())))
+        Ok(paginate(&mut items, limit, |last| {
+            marker::encode("layers", last.name.as_str())
+        }))
     }
 
     /// DeleteLayerVersion: idempotent; the version's files stay for functions using it.
@@ -344,7 +393,10 @@ impl LayerService {
     ) -> Result<(), LambdaError> {
         let name = parse_layer_name(layer_name)?;
         check_version_number(version)?;
-        self.metadata.delete_layer_version(region, &name, version).await.map_err(service_error)
+        self.metadata
+            .delete_layer_version(region, &name, version)
+            .await
+            .map_err(service_error)
     }
 
     /// AddLayerVersionPermission.
@@ -374,24 +426,30 @@ impl LayerService {
             organization_id: cmd.organization_id,
         };
         let policy = self
-            .change_policy(region, &name, version, cmd.revision_id.as_deref(), |policy| {
-                if policy.statements.iter().any(|s| s.sid == statement.sid) {
-                    return Err(LambdaError::ResourceConflict(format!(
-                        "The statement id ({}) provided already exists. Please provide a new \
+            .change_policy(
+                region,
+                &name,
+                version,
+                cmd.revision_id.as_deref(),
+                |policy| {
+                    if policy.statements.iter().any(|s| s.sid == statement.sid) {
+                        return Err(LambdaError::ResourceConflict(format!(
+                            "The statement id ({}) provided already exists. Please provide a new \
                          statement id, or remove the existing statement.",
-                        statement.sid
-                    )));
-                }
-                policy.statements.push(statement.clone());
-                let size = render_policy(policy, &arn).len();
-                if size > MAX_LAYER_POLICY_BYTES {
-                    return Err(LambdaError::PolicyLengthExceeded(format!(
-                        "The final policy size ({size}) is bigger than the limit \
+                            statement.sid
+                        )));
+                    }
+                    policy.statements.push(statement.clone());
+                    let size = render_policy(policy, &arn).len();
+                    if size > MAX_LAYER_POLICY_BYTES {
+                        return Err(LambdaError::PolicyLengthExceeded(format!(
+                            "The final policy size ({size}) is bigger than the limit \
                          ({MAX_LAYER_POLICY_BYTES})."
-                    )));
-                }
-                Ok(())
-            })
+                        )));
+                    }
+                    Ok(())
+                },
+            )
             .await?;
         Ok(AddedPermission {
             statement: render_statement(&statement, &arn),
@@ -415,7 +473,10 @@ impl LayerService {
                 "No policy is associated with the given resource.".to_owned(),
             ));
         }
-        Ok(RenderedPolicy { policy: render_policy(&policy, &arn), revision_id: policy.revision_id })
+        Ok(RenderedPolicy {
+            policy: render_policy(&policy, &arn),
+            revision_id: policy.revision_id,
+        })
     }
 
     /// RemoveLayerVersionPermission.
@@ -454,7 +515,9 @@ impl LayerService {
             .layer_policy(region, name, version)
             .await
             .map_err(service_error)?
-            .ok_or_else(|| LambdaError::ResourceNotFound(format!("Layer version {arn} does not exist.")))
+            .ok_or_else(|| {
+                LambdaError::ResourceNotFound(format!("Layer version {arn} does not exist."))
+            })
     }
 
     /// Applies `change` to the current policy and stores it under a new revision, retrying
@@ -510,8 +573,15 @@ fn paginate(
     let limit = limit as usize;
     let more = items.len() > limit;
     items.truncate(limit);
-    let next_marker = if more { items.last().map(marker_of) } else { None };
-    Page { items: std::mem::take(items), next_marker }
+    let next_marker = if more {
+        items.last().map(marker_of)
+    } else {
+        None
+    };
+    Page {
+        items: std::mem::take(items),
+        next_marker,
+    }
 }
 
 fn service_error(e: impl std::fmt::Display) -> LambdaError {
@@ -544,7 +614,9 @@ fn validated_but_missing() -> LambdaError {
 
 fn check_version_number(version: i64) -> Result<(), LambdaError> {
     if version < 1 {
-        return Err(LambdaError::InvalidParameterValue("Layer Version Cannot be less than 1".into()));
+        return Err(LambdaError::InvalidParameterValue(
+            "Layer Version Cannot be less than 1".into(),
+        ));
     }
     Ok(())
 }
@@ -560,8 +632,15 @@ fn check_max_chars(violations: &mut Violations, field: &str, value: Option<&str>
 fn check_runtimes(violations: &mut Violations, runtimes: Option<&[String]>) {
     let Some(runtimes) = runtimes else { return };
     if runtimes.len() > MAX_COMPATIBLE_RUNTIMES {
-        violations.add("compatibleRuntimes", &render_list(runtimes), Constraint::MaxLength(MAX_COMPATIBLE_RUNTIMES));
-    } else if runtimes.iter().any(|r| !Runtime::parse(r).is_some_and(|r| r.is_supported())) {
+        violations.add(
+            "compatibleRuntimes",
+            &render_list(runtimes),
+            Constraint::MaxLength(MAX_COMPATIBLE_RUNTIMES),
+        );
+    } else if runtimes
+        .iter()
+        .any(|r| !Runtime::parse(r).is_some_and(|r| r.is_supported()))
+    {
         violations.add(
             "compatibleRuntimes",
             &render_list(runtimes),
@@ -571,14 +650,19 @@ fn check_runtimes(violations: &mut Violations, runtimes: Option<&[String]>) {
 }
 
 fn check_architectures(violations: &mut Violations, architectures: Option<&[String]>) {
-    let Some(architectures) = architectures else { return };
+    let Some(architectures) = architectures else {
+        return;
+    };
     if architectures.len() > MAX_COMPATIBLE_ARCHITECTURES {
         violations.add(
             "compatibleArchitectures",
             &render_list(architectures),
             Constraint::MaxLength(MAX_COMPATIBLE_ARCHITECTURES),
         );
-    } else if architectures.iter().any(|a| Architecture::parse(a).is_none()) {
+    } else if architectures
+        .iter()
+        .any(|a| Architecture::parse(a).is_none())
+    {
         violations.add(
             "compatibleArchitectures",
             &render_list(architectures),
@@ -594,12 +678,20 @@ fn check_list_query(
     if let Some(r) = &query.compatible_runtime
         && Runtime::parse(r).is_none()
     {
-        violations.add("compatibleRuntime", r, Constraint::Enum(ALL_RUNTIMES.to_vec()));
+        violations.add(
+            "compatibleRuntime",
+            r,
+            Constraint::Enum(ALL_RUNTIMES.to_vec()),
+        );
     }
     if let Some(a) = &query.compatible_architecture
         && Architecture::parse(a).is_none()
     {
-        violations.add("compatibleArchitecture", a, Constraint::Enum(ALL_ARCHITECTURES.to_vec()));
+        violations.add(
+            "compatibleArchitecture",
+            a,
+            Constraint::Enum(ALL_ARCHITECTURES.to_vec()),
+        );
     }
     let limit = match query.max_items.as_deref() {
         None => Some(MAX_LAYER_LIST_ITEMS),
@@ -609,7 +701,11 @@ fn check_list_query(
                 None
             }
             Ok(n) if n > i64::from(MAX_LAYER_LIST_ITEMS) => {
-                violations.add("maxItems", raw, Constraint::MaxValue(i64::from(MAX_LAYER_LIST_ITEMS)));
+                violations.add(
+                    "maxItems",
+                    raw,
+                    Constraint::MaxValue(i64::from(MAX_LAYER_LIST_ITEMS)),
+                );
                 None
             }
             Ok(n) => u32::try_from(n).ok(),

@@ -108,7 +108,10 @@ impl LocalArtifacts {
             remove_any(&entry?.path())?;
             report.scratch += 1;
         }
-        for (root, counter) in [(&self.blobs, &mut report.blobs), (&self.trees, &mut report.trees)] {
+        for (root, counter) in [
+            (&self.blobs, &mut report.blobs),
+            (&self.trees, &mut report.trees),
+        ] {
             for shard_dir in fs::read_dir(root)? {
                 let shard_dir = shard_dir?.path();
                 for entry in fs::read_dir(&shard_dir)? {
@@ -181,7 +184,14 @@ mod tests {
         }
         let _left_over = artifacts.scratch_dir().unwrap().keep();
         let report = artifacts.sweep(&HashSet::from([kept])).unwrap();
-        assert_eq!(report, SweepReport { scratch: 1, blobs: 1, trees: 1 });
+        assert_eq!(
+            report,
+            SweepReport {
+                scratch: 1,
+                blobs: 1,
+                trees: 1
+            }
+        );
         assert!(artifacts.has_tree(&kept) && !artifacts.has_tree(&dropped));
         assert!(artifacts.blob_path(&kept).is_file() && !artifacts.blob_path(&dropped).exists());
     }

@@ -96,28 +96,37 @@ impl SqliteStore {
 }
 
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let current: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await?;
+    let current: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(pool)
+        .await?;
     if current < SCHEMA_VERSION {
         let mut tx = pool.begin().await?;
         tx.execute(SCHEMA).await?;
-        tx.execute(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {SCHEMA_VERSION}")))
-            .await?;
+        tx.execute(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {SCHEMA_VERSION}"
+        )))
+        .await?;
         tx.commit().await?;
     }
     Ok(())
 }
 
 fn list_to_json(list: &Option<Vec<String>>) -> Option<String> {
-    list.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
+    list.as_ref()
+        .map(|l| serde_json::Value::from(l.clone()).to_string())
 }
 
 fn corrupt(reason: impl ToString) -> StoreError {
-    StoreError::Corrupt { table: "layer_versions", reason: reason.to_string() }
+    StoreError::Corrupt {
+        table: "layer_versions",
+        reason: reason.to_string(),
+    }
 }
 
 fn json_list(row: &SqliteRow, column: &str) -> Result<Option<Vec<String>>, StoreError> {
     let raw: Option<String> = row.try_get(column)?;
-    raw.map(|s| serde_json::from_str(&s).map_err(corrupt)).transpose()
+    raw.map(|s| serde_json::from_str(&s).map_err(corrupt))
+        .transpose()
 }
 
 fn version_from_row(row: &SqliteRow) -> Result<LayerVersionRecord, StoreError> {
@@ -167,7 +176,8 @@ fn statements_from_json(raw: &str) -> Result<Vec<LayerStatement>, StoreError> {
             let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_owned);
             Ok(LayerStatement {
                 sid: text("sid").ok_or_else(|| corrupt("statement without sid"))?,
-                principal: text("principal").ok_or_else(|| corrupt("statement without principal"))?,
+                principal: text("principal")
+                    .ok_or_else(|| corrupt("statement without principal"))?,
                 organization_id: text("organization_id"),
             })
         })
@@ -386,9 +396,11 @@ impl MetadataStore for SqliteStore {
             .bind(candidate)
             .execute(&self.writer)
             .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE key = 'secret'")
-            .fetch_one(&self.writer)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_settings WHERE key = 'secret'")
+                .fetch_one(&self.writer)
+                .await?,
+        )
     }
 }
 
@@ -419,20 +431,44 @@ mod tests {
         let name = LayerName::parse("a").unwrap();
         {
             let store = SqliteStore::open(&path).await.unwrap();
-            assert_eq!(store.insert_layer_version(new_version("a", None)).await.unwrap().version, 1);
-            assert_eq!(store.insert_layer_version(new_version("a", None)).await.unwrap().version, 2);
+            assert_eq!(
+                store
+                    .insert_layer_version(new_version("a", None))
+                    .await
+                    .unwrap()
+                    .version,
+                1
+            );
+            assert_eq!(
+                store
+                    .insert_layer_version(new_version("a", None))
+                    .await
+                    .unwrap()
+                    .version,
+                2
+            );
             store.delete_layer_version(&region, &name, 1).await.unwrap();
             store.delete_layer_version(&region, &name, 2).await.unwrap();
             store.delete_layer_version(&region, &name, 2).await.unwrap();
         }
         let store = SqliteStore::open(&path).await.unwrap();
-        assert_eq!(store.insert_layer_version(new_version("a", None)).await.unwrap().version, 3);
+        assert_eq!(
+            store
+                .insert_layer_version(new_version("a", None))
+                .await
+                .unwrap()
+                .version,
+            3
+        );
         let live = store
             .layer_versions(&region, &name, &LayerVersionFilter::default(), None, 50)
             .await
             .unwrap();
         assert_eq!(live.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3]);
-        assert_eq!(store.referenced_digests().await.unwrap(), vec![Digest([7; 32])]);
+        assert_eq!(
+            store.referenced_digests().await.unwrap(),
+            vec![Digest([7; 32])]
+        );
     }
 
     #[tokio::test]
@@ -440,17 +476,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
         let region = Region::parse("us-west-2").unwrap();
-        store.insert_layer_version(new_version("b", Some(vec!["python3.8"]))).await.unwrap();
-        store.insert_layer_version(new_version("b", Some(vec!["python3.12"]))).await.unwrap();
-        store.insert_layer_version(new_version("a", None)).await.unwrap();
+        store
+            .insert_layer_version(new_version("b", Some(vec!["python3.8"])))
+            .await
+            .unwrap();
+        store
+            .insert_layer_version(new_version("b", Some(vec!["python3.12"])))
+            .await
+            .unwrap();
+        store
+            .insert_layer_version(new_version("a", None))
+            .await
+            .unwrap();
         let all = store
             .latest_layer_versions(&region, &LayerVersionFilter::default(), None, 50)
             .await
             .unwrap();
-        let got: Vec<_> = all.iter().map(|v| (v.name.as_str().to_owned(), v.version)).collect();
+        let got: Vec<_> = all
+            .iter()
+            .map(|v| (v.name.as_str().to_owned(), v.version))
+            .collect();
         assert_eq!(got, vec![("a".into(), 1), ("b".into(), 2)]);
-        let filter = LayerVersionFilter { runtime: Some("python3.8".into()), architecture: None };
-        let py38 = store.latest_layer_versions(&region, &filter, None, 50).await.unwrap();
+        let filter = LayerVersionFilter {
+            runtime: Some("python3.8".into()),
+            architecture: None,
+        };
+        let py38 = store
+            .latest_layer_versions(&region, &filter, None, 50)
+            .await
+            .unwrap();
         assert_eq!(py38.len(), 1);
         assert_eq!(py38[0].version, 1);
     }
@@ -459,11 +513,31 @@ mod tests {
     async fn policy_compare_and_set() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let v = store.insert_layer_version(new_version("a", None)).await.unwrap();
-        let policy = LayerPolicy { revision_id: "r1".into(), statements: vec![] };
-        assert!(store.replace_layer_policy(&v.region, &v.name, 1, "", &policy).await.unwrap());
-        assert!(!store.replace_layer_policy(&v.region, &v.name, 1, "", &policy).await.unwrap());
-        let got = store.layer_policy(&v.region, &v.name, 1).await.unwrap().unwrap();
+        let v = store
+            .insert_layer_version(new_version("a", None))
+            .await
+            .unwrap();
+        let policy = LayerPolicy {
+            revision_id: "r1".into(),
+            statements: vec![],
+        };
+        assert!(
+            store
+                .replace_layer_policy(&v.region, &v.name, 1, "", &policy)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .replace_layer_policy(&v.region, &v.name, 1, "", &policy)
+                .await
+                .unwrap()
+        );
+        let got = store
+            .layer_policy(&v.region, &v.name, 1)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.revision_id, "r1");
         assert_eq!(store.server_secret(b"one").await.unwrap(), b"one");
         assert_eq!(store.server_secret(b"two").await.unwrap(), b"one");

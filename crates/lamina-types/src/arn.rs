@@ -86,11 +86,24 @@ impl LayerName {
             return Err(Constraint::MaxLength(MAX_LAYER_NAME_OR_ARN_LEN));
         }
         if let Some(name) = Self::parse(s) {
-            return Ok(LayerRef { name, region: None, account: None });
+            return Ok(LayerRef {
+                name,
+                region: None,
+                account: None,
+            });
         }
         match split_layer_arn(s) {
-            Some(ArnParts { name, region, account, version: None }) => match Self::parse(name) {
-                Some(name) => Ok(LayerRef { name, region: Some(region), account: Some(account) }),
+            Some(ArnParts {
+                name,
+                region,
+                account,
+                version: None,
+            }) => match Self::parse(name) {
+                Some(name) => Ok(LayerRef {
+                    name,
+                    region: Some(region),
+                    account: Some(account),
+                }),
                 None => Err(Constraint::Pattern(LAYER_NAME_PATTERN)),
             },
             _ => Err(Constraint::Pattern(LAYER_NAME_PATTERN)),
@@ -153,7 +166,12 @@ impl LayerVersionArn {
         if is_aws_managed_layer(s) {
             return Err(LayerVersionArnError::Unknown);
         }
-        let Some(ArnParts { region, account, name, version: Some(version) }) = split_layer_arn(s)
+        let Some(ArnParts {
+            region,
+            account,
+            name,
+            version: Some(version),
+        }) = split_layer_arn(s)
         else {
             return Err(invalid(Constraint::Pattern(LAYER_VERSION_ARN_PATTERN)));
         };
@@ -162,14 +180,26 @@ impl LayerVersionArn {
         }
         // The pattern allows names longer than a layer name can be; such a layer cannot exist.
         let name = LayerName::parse(name).ok_or(LayerVersionArnError::Unknown)?;
-        let version = version.parse::<i64>().map_err(|_| LayerVersionArnError::Unknown)?;
-        Ok(Self { region, account, name, version })
+        let version = version
+            .parse::<i64>()
+            .map_err(|_| LayerVersionArnError::Unknown)?;
+        Ok(Self {
+            region,
+            account,
+            name,
+            version,
+        })
     }
 }
 
 impl fmt::Display for LayerVersionArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", layer_arn(&self.region, &self.account, &self.name), self.version)
+        write!(
+            f,
+            "{}:{}",
+            layer_arn(&self.region, &self.account, &self.name),
+            self.version
+        )
     }
 }
 
@@ -200,7 +230,8 @@ struct ArnParts<'a> {
 fn split_layer_arn(s: &str) -> Option<ArnParts<'_>> {
     let mut parts = s.split(':');
     let (arn, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
-    let (region, account, kind, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (region, account, kind, name) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let version = parts.next();
     if parts.next().is_some() || arn != "arn" || service != "lambda" || kind != "layer" {
         return None;
@@ -213,7 +244,12 @@ fn split_layer_arn(s: &str) -> Option<ArnParts<'_>> {
     {
         return None;
     }
-    Some(ArnParts { region: Region::parse(region)?, account: AccountId::parse(account)?, name, version })
+    Some(ArnParts {
+        region: Region::parse(region)?,
+        account: AccountId::parse(account)?,
+        name,
+        version,
+    })
 }
 
 /// `arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+`
@@ -233,7 +269,9 @@ fn is_partition(s: &str) -> bool {
 
 /// `[a-zA-Z0-9-_]+`
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn is_lower_word(s: &str) -> bool {
@@ -245,8 +283,12 @@ fn is_lower_word(s: &str) -> bool {
 fn is_region(s: &str) -> bool {
     let s = s.strip_prefix("eusc-").unwrap_or(s);
     let parts: Vec<&str> = s.split('-').collect();
-    let Some((first, rest)) = parts.split_first() else { return false };
-    let Some((last, middle)) = rest.split_last() else { return false };
+    let Some((first, rest)) = parts.split_first() else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return false;
+    };
     let country = first.len() == 2 && is_lower_word(first);
     let digit = last.len() == 1 && last.bytes().all(|b| b.is_ascii_digit());
     let middle_ok = match middle {
@@ -270,10 +312,25 @@ mod tests {
 
     #[test]
     fn regions() {
-        for ok in ["us-west-2", "us-gov-west-1", "us-isob-east-1", "us-iso-east-1", "eusc-de-east-1", "us-gov-1"] {
+        for ok in [
+            "us-west-2",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "us-iso-east-1",
+            "eusc-de-east-1",
+            "us-gov-1",
+        ] {
             assert!(Region::parse(ok).is_some(), "{ok}");
         }
-        for bad in ["", "us", "us-west", "us-west-22", "US-west-2", "usa-west-2", "us-foo-west-2"] {
+        for bad in [
+            "",
+            "us",
+            "us-west",
+            "us-west-22",
+            "US-west-2",
+            "usa-west-2",
+            "us-foo-west-2",
+        ] {
             assert!(Region::parse(bad).is_none(), "{bad}");
         }
     }
@@ -283,30 +340,62 @@ mod tests {
         let r = LayerName::parse_name_or_arn("requests-layer").unwrap();
         assert_eq!(r.name.as_str(), "requests-layer");
         assert!(r.region.is_none());
-        let r = LayerName::parse_name_or_arn("arn:aws:lambda:us-west-2:123456789012:layer:my_layer")
-            .unwrap();
+        let r =
+            LayerName::parse_name_or_arn("arn:aws:lambda:us-west-2:123456789012:layer:my_layer")
+                .unwrap();
         assert_eq!(r.name.as_str(), "my_layer");
         assert_eq!(r.region.unwrap().as_str(), "us-west-2");
-        for bad in ["", "a b", "x".repeat(141).as_str(), "arn:aws:lambda:us-west-2:123456789012:layer:x:1", "arn:aws:s3:us-west-2:123456789012:layer:x"] {
+        for bad in [
+            "",
+            "a b",
+            "x".repeat(141).as_str(),
+            "arn:aws:lambda:us-west-2:123456789012:layer:x:1",
+            "arn:aws:s3:us-west-2:123456789012:layer:x",
+        ] {
             let e = LayerName::parse_name_or_arn(bad).unwrap_err();
             assert_eq!(e.type_name(), "ValidationException", "{bad}");
         }
         let long = "x".repeat(2049);
-        assert!(LayerName::parse_name_or_arn(&long).unwrap_err().message().contains("length less than or equal to 2048"));
+        assert!(
+            LayerName::parse_name_or_arn(&long)
+                .unwrap_err()
+                .message()
+                .contains("length less than or equal to 2048")
+        );
     }
 
     #[test]
     fn version_arns() {
-        let a = LayerVersionArn::parse("arn:aws:lambda:us-west-2:123456789012:layer:requests-layer:1", "arn").unwrap();
+        let a = LayerVersionArn::parse(
+            "arn:aws:lambda:us-west-2:123456789012:layer:requests-layer:1",
+            "arn",
+        )
+        .unwrap();
         assert_eq!(a.version, 1);
-        assert_eq!(a.to_string(), "arn:aws:lambda:us-west-2:123456789012:layer:requests-layer:1");
-        let e = LayerVersionArn::parse("arn:aws:lambda:us-west-2:123456789012:layer:requests-layer", "arn").unwrap_err();
+        assert_eq!(
+            a.to_string(),
+            "arn:aws:lambda:us-west-2:123456789012:layer:requests-layer:1"
+        );
+        let e = LayerVersionArn::parse(
+            "arn:aws:lambda:us-west-2:123456789012:layer:requests-layer",
+            "arn",
+        )
+        .unwrap_err();
         match e {
             LayerVersionArnError::Invalid(e) => assert!(e.message().starts_with("1 validation error detected: Value 'arn:aws:lambda:us-west-2:123456789012:layer:requests-layer' at 'arn' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:")),
             LayerVersionArnError::Unknown => panic!("expected invalid"),
         }
-        assert_eq!(LayerVersionArn::parse("arn:aws:lambda:::awslayer:AWSLambda-Python", "arn"), Err(LayerVersionArnError::Unknown));
-        assert_eq!(LayerVersionArn::parse("arn:aws:lambda:us-west-2:123456789012:layer:x:99999999999999999999", "arn"), Err(LayerVersionArnError::Unknown));
+        assert_eq!(
+            LayerVersionArn::parse("arn:aws:lambda:::awslayer:AWSLambda-Python", "arn"),
+            Err(LayerVersionArnError::Unknown)
+        );
+        assert_eq!(
+            LayerVersionArn::parse(
+                "arn:aws:lambda:us-west-2:123456789012:layer:x:99999999999999999999",
+                "arn"
+            ),
+            Err(LayerVersionArnError::Unknown)
+        );
     }
 
     fn name_strategy() -> impl Strategy<Value = String> {
@@ -314,12 +403,16 @@ mod tests {
     }
 
     fn region_strategy() -> impl Strategy<Value = String> {
-        ("[a-z]{2}", prop::option::of(prop_oneof!["gov", "iso", "isob"]), "[a-z]{1,9}", 0u8..10).prop_map(
-            |(c, q, area, d)| match q {
+        (
+            "[a-z]{2}",
+            prop::option::of(prop_oneof!["gov", "iso", "isob"]),
+            "[a-z]{1,9}",
+            0u8..10,
+        )
+            .prop_map(|(c, q, area, d)| match q {
                 Some(q) => format!("{c}-{q}-{area}-{d}"),
                 None => format!("{c}-{area}-{d}"),
-            },
-        )
+            })
     }
 
     proptest! {

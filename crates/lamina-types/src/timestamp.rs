@@ -28,7 +28,10 @@ mod tests {
 
     #[test]
     fn formats_like_lambda() {
-        assert_eq!(format_millis(1_542_236_632_894), "2018-11-14T23:03:52.894+0000");
+        assert_eq!(
+            format_millis(1_542_236_632_894),
+            "2018-11-14T23:03:52.894+0000"
+        );
         assert_eq!(format_millis(0), "1970-01-01T00:00:00.000+0000");
     }
 }

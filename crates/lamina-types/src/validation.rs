@@ -33,7 +33,10 @@ impl Constraint {
             Self::MaxValue(n) => format!("Member must have value less than or equal to {n}"),
             Self::MinValue(n) => format!("Member must have value greater than or equal to {n}"),
             Self::Enum(values) => {
-                format!("Member must satisfy enum value set: [{}]", values.join(", "))
+                format!(
+                    "Member must satisfy enum value set: [{}]",
+                    values.join(", ")
+                )
             }
             Self::NotNull => "Member must not be null".to_owned(),
             Self::MemberEnum(values) => format!(
@@ -125,7 +128,10 @@ mod tests {
         v.add("a", "x", Constraint::MaxLength(1));
         v.add("b", "y", Constraint::Enum(vec!["p", "q"]));
         let e = v.into_result().unwrap_err();
-        assert!(e.message().starts_with("2 validation errors detected: Value 'x' at 'a'"));
+        assert!(
+            e.message()
+                .starts_with("2 validation errors detected: Value 'x' at 'a'")
+        );
         assert!(e.message().ends_with("enum value set: [p, q]"));
     }
 }

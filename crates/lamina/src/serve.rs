@@ -65,7 +65,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .context("opening the metadata database")?;
     let artifacts = LocalArtifacts::open(&args.data_dir).context("opening the artifact store")?;
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
-    let swept = artifacts.sweep(&referenced).context("cleaning the artifact store")?;
+    let swept = artifacts
+        .sweep(&referenced)
+        .context("cleaning the artifact store")?;
     if swept != Default::default() {
         tracing::info!(?swept, "removed artifacts left by an earlier crash");
     }

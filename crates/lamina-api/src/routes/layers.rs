@@ -33,8 +33,14 @@ const MAX_SMALL_BODY_BYTES: u64 = 256 * 1024;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/2018-10-31/layers", get(list_layers_or_find))
-        .route("/2018-10-31/layers/{layer}/versions", post(publish).get(list_versions))
-        .route("/2018-10-31/layers/{layer}/versions/{version}", get(get_version).delete(delete_version))
+        .route(
+            "/2018-10-31/layers/{layer}/versions",
+            post(publish).get(list_versions),
+        )
+        .route(
+            "/2018-10-31/layers/{layer}/versions/{version}",
+            get(get_version).delete(delete_version),
+        )
         .route(
             "/2018-10-31/layers/{layer}/versions/{version}/policy",
             post(add_permission).get(get_policy),
@@ -132,7 +138,12 @@ struct PermissionBody {
 
 // ---- rendering ----
 
-fn render(state: &AppState, ctx: &RequestContext, r: &LayerVersionRecord, full: bool) -> LayerVersionBody {
+fn render(
+    state: &AppState,
+    ctx: &RequestContext,
+    r: &LayerVersionRecord,
+    full: bool,
+) -> LayerVersionBody {
     let account = state.layers.account();
     LayerVersionBody {
         content: full.then(|| ContentBody {
@@ -163,12 +174,17 @@ fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
 // ---- parsing helpers ----
 
 fn path_params<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(t)| t).map_err(|e| ApiError(LambdaError::Validation(e.body_text())))
+    p.map(|Path(t)| t)
+        .map_err(|e| ApiError(LambdaError::Validation(e.body_text())))
 }
 
 fn version_number(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| {
-        ApiError(validation::single("versionNumber", raw, Constraint::Pattern("[0-9]+")))
+        ApiError(validation::single(
+            "versionNumber",
+            raw,
+            Constraint::Pattern("[0-9]+"),
+        ))
     })
 }
 
@@ -202,7 +218,13 @@ async fn publish(
     body: Body,
 ) -> Result<Response, ApiError> {
     let layer = path_params(layer)?;
-    let bytes = read_limited(&headers, body, MAX_REQUEST_BODY_BYTES, "PublishLayerVersion").await?;
+    let bytes = read_limited(
+        &headers,
+        body,
+        MAX_REQUEST_BODY_BYTES,
+        "PublishLayerVersion",
+    )
+    .await?;
     let parsed: PublishBody<'_> = parse_json(&bytes)?;
     let content = parsed.content.map(|c| LayerContent {
         zip_file_base64: c.zip_file.map(|z| match z {
@@ -223,7 +245,10 @@ async fn publish(
     };
     drop(bytes);
     let record = state.layers.publish(&ctx.region, cmd).await?;
-    Ok(json_response(StatusCode::CREATED, &render(&state, &ctx, &record, true)))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &render(&state, &ctx, &record, true),
+    ))
 }
 
 async fn get_version(
@@ -232,8 +257,14 @@ async fn get_version(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let (layer, version) = path_params(path)?;
-    let record = state.layers.get(&ctx.region, &layer, version_number(&version)?).await?;
-    Ok(json_response(StatusCode::OK, &render(&state, &ctx, &record, true)))
+    let record = state
+        .layers
+        .get(&ctx.region, &layer, version_number(&version)?)
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &render(&state, &ctx, &record, true),
+    ))
 }
 
 async fn list_layers_or_find(
@@ -250,9 +281,15 @@ async fn list_layers_or_find(
             v.into_result()?;
         }
         let record = state.layers.get_by_arn(&arn).await?;
-        return Ok(json_response(StatusCode::OK, &render(&state, &ctx, &record, true)));
+        return Ok(json_response(
+            StatusCode::OK,
+            &render(&state, &ctx, &record, true),
+        ));
     }
-    let Page { items, next_marker } = state.layers.list_layers(&ctx.region, &list_query(&params)).await?;
+    let Page { items, next_marker } = state
+        .layers
+        .list_layers(&ctx.region, &list_query(&params))
+        .await?;
     let account = state.layers.account();
     let layers = items
         .iter()
@@ -262,7 +299,13 @@ async fn list_layers_or_find(
             latest_matching_version: render(&state, &ctx, r, false),
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &ListLayersBody { next_marker, layers }))
+    Ok(json_response(
+        StatusCode::OK,
+        &ListLayersBody {
+            next_marker,
+            layers,
+        },
+    ))
 }
 
 async fn list_versions(
@@ -272,10 +315,21 @@ async fn list_versions(
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
     let layer = path_params(layer)?;
-    let Page { items, next_marker } =
-        state.layers.list_versions(&ctx.region, &layer, &list_query(&params)).await?;
-    let layer_versions = items.iter().map(|r| render(&state, &ctx, r, false)).collect();
-    Ok(json_response(StatusCode::OK, &ListVersionsBody { next_marker, layer_versions }))
+    let Page { items, next_marker } = state
+        .layers
+        .list_versions(&ctx.region, &layer, &list_query(&params))
+        .await?;
+    let layer_versions = items
+        .iter()
+        .map(|r| render(&state, &ctx, r, false))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &ListVersionsBody {
+            next_marker,
+            layer_versions,
+        },
+    ))
 }
 
 async fn delete_version(
@@ -284,7 +338,10 @@ async fn delete_version(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let (layer, version) = path_params(path)?;
-    state.layers.delete(&ctx.region, &layer, version_number(&version)?).await?;
+    state
+        .layers
+        .delete(&ctx.region, &layer, version_number(&version)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -312,7 +369,13 @@ async fn add_permission(
 ) -> Result<Response, ApiError> {
     let (layer, version) = path_params(path)?;
     let version = version_number(&version)?;
-    let bytes = read_limited(&headers, body, MAX_SMALL_BODY_BYTES, "AddLayerVersionPermission").await?;
+    let bytes = read_limited(
+        &headers,
+        body,
+        MAX_SMALL_BODY_BYTES,
+        "AddLayerVersionPermission",
+    )
+    .await?;
     let parsed: PermissionBody = parse_json(&bytes)?;
     let mut missing = validation::Violations::new();
     for (field, value) in [
@@ -332,10 +395,16 @@ async fn add_permission(
         organization_id: parsed.organization_id,
         revision_id: params.get("RevisionId").cloned(),
     };
-    let added = state.layers.add_permission(&ctx.region, &layer, version, cmd).await?;
+    let added = state
+        .layers
+        .add_permission(&ctx.region, &layer, version, cmd)
+        .await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &AddPermissionBody { statement: added.statement, revision_id: added.revision_id },
+        &AddPermissionBody {
+            statement: added.statement,
+            revision_id: added.revision_id,
+        },
     ))
 }
 
@@ -345,10 +414,16 @@ async fn get_policy(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let (layer, version) = path_params(path)?;
-    let policy = state.layers.get_policy(&ctx.region, &layer, version_number(&version)?).await?;
+    let policy = state
+        .layers
+        .get_policy(&ctx.region, &layer, version_number(&version)?)
+        .await?;
     Ok(json_response(
         StatusCode::OK,
-        &PolicyBody { policy: policy.policy, revision_id: policy.revision_id },
+        &PolicyBody {
+            policy: policy.policy,
+            revision_id: policy.revision_id,
+        },
     ))
 }
 
@@ -361,6 +436,9 @@ async fn remove_permission(
     let (layer, version, statement) = path_params(path)?;
     let version = version_number(&version)?;
     let revision = params.get("RevisionId").map(String::as_str);
-    state.layers.remove_permission(&ctx.region, &layer, version, &statement, revision).await?;
+    state
+        .layers
+        .remove_permission(&ctx.region, &layer, version, &statement, revision)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -29,9 +29,14 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn health() -> (StatusCode, Json<serde_json::Value>) {
-    (StatusCode::OK, Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })))
+    (
+        StatusCode::OK,
+        Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })),
+    )
 }
 
 async fn unknown_operation() -> ApiError {
-    ApiError(LambdaError::UnknownOperation("Unknown operation.".to_owned()))
+    ApiError(LambdaError::UnknownOperation(
+        "Unknown operation.".to_owned(),
+    ))
 }
