@@ -57,12 +57,12 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
 
-    async fn body_of(e: LambdaError) -> (u16, String, String) {
+    async fn body_of(e: LambdaError) -> (u16, String, Value) {
         let r = ApiError(e).into_response();
         let status = r.status().as_u16();
         let kind = r.headers()["x-amzn-ErrorType"].to_str().unwrap().to_owned();
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
-        (status, kind, String::from_utf8(bytes.to_vec()).unwrap())
+        (status, kind, serde_json::from_slice(&bytes).unwrap())
     }
 
     #[tokio::test]
