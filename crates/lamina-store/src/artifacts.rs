@@ -126,6 +126,8 @@ impl LocalArtifacts {
                         *counter += 1;
                     }
                 }
+                // An emptied shard directory is clutter; a non-empty one stays (the error).
+                let _ = fs::remove_dir(&shard_dir);
             }
         }
         Ok(report)
@@ -194,5 +196,10 @@ mod tests {
         );
         assert!(artifacts.has_tree(&kept) && !artifacts.has_tree(&dropped));
         assert!(artifacts.blob_path(&kept).is_file() && !artifacts.blob_path(&dropped).exists());
+        let shard_of_dropped = artifacts.blob_path(&dropped).parent().unwrap().to_owned();
+        assert!(
+            !shard_of_dropped.exists(),
+            "empty shard directories are removed too"
+        );
     }
 }
