@@ -5,6 +5,9 @@
 
 pub mod arn;
 pub mod error;
+pub mod function;
+pub mod function_arn;
+pub mod function_config;
 pub mod layer;
 pub mod limits;
 pub mod runtime;
@@ -13,4 +16,5 @@ pub mod validation;
 
 pub use arn::{AccountId, LayerName, LayerVersionArn, Region};
 pub use error::LambdaError;
+pub use function::FunctionSpec;
 pub use runtime::{Architecture, Runtime};

@@ -1,0 +1,252 @@
+//! One execution environment: a runtime process, its Runtime API link and its log capture.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::launch::LaunchPlan;
+use crate::logs::{InvocationLog, LogSink};
+use crate::runtime_api::{EnvironmentLink, Invocation, Registry, Reply};
+
+/// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How one hand-over of an event ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The runtime answered.
+    Reply(Reply),
+    /// The runtime process ended before answering.
+    Exited(Option<ExitStatus>),
+    /// The function timeout passed (or init did not finish in time).
+    TimedOut,
+}
+
+/// What the log reader has seen of the current invocation.
+#[derive(Default)]
+struct Capture {
+    current: InvocationLog,
+}
+
+/// A started runtime.
+pub struct Environment {
+    /// Short id, used for the scratch directory and in logs.
+    pub id: String,
+    token: String,
+    registry: Registry,
+    child: Child,
+    invocations: mpsc::Sender<Invocation>,
+    capture: Arc<Mutex<Capture>>,
+    flush: mpsc::Sender<oneshot::Sender<()>>,
+    /// When the process was started.
+    pub started: Instant,
+    /// When the runtime first asked for an event; `None` while initialising.
+    pub initialized: Option<Instant>,
+    /// The environment's scratch directory (removed when it ends).
+    pub scratch: PathBuf,
+    /// When it last finished an invocation.
+    pub last_used: Instant,
+}
+
+impl Environment {
+    /// Starts the runtime of `plan`, registering a fresh Runtime API token. `api_address`
+    /// is `host:port` of the Runtime API listener.
+    pub fn spawn(
+        plan: impl FnOnce(&str) -> LaunchPlan,
+        api_address: &str,
+        registry: &Registry,
+        sink: LogSink,
+        scratch: PathBuf,
+    ) -> std::io::Result<Self> {
+        let (link, invocations) = EnvironmentLink::new();
+        let token = registry.register(link);
+        let plan = plan(&format!("{api_address}/{token}"));
+        let (reader, writer) = std::io::pipe()?;
+        let mut command = Command::new(&plan.program);
+        command
+            .args(&plan.args)
+            .env_clear()
+            .envs(&plan.env)
+            .current_dir(&plan.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer.try_clone()?))
+            .stderr(Stdio::from(writer))
+            .kill_on_drop(true);
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                registry.unregister(&token);
+                return Err(e);
+            }
+        };
+        let capture = Arc::new(Mutex::new(Capture::default()));
+        let (flush, flush_requests) = mpsc::channel(1);
+        let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?;
+        tokio::spawn(read_output(
+            pipe,
+            Arc::clone(&capture),
+            flush_requests,
+            sink,
+        ));
+        let id = token.get(..12).unwrap_or(&token).to_owned();
+        let now = Instant::now();
+        Ok(Self {
+            id,
+            token,
+            registry: registry.clone(),
+            child,
+            invocations,
+            capture,
+            flush,
+            started: now,
+            initialized: None,
+            scratch,
+            last_used: now,
+        })
+    }
+
+    /// Whether the runtime process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Hands one event to the runtime and waits for its answer, its exit or the timeout.
+    pub async fn invoke(
+        &mut self,
+        request_id: &str,
+        payload: Bytes,
+        invoked_function_arn: &str,
+        client_context: Option<String>,
+        timeout: Duration,
+    ) -> Outcome {
+        let (delivered_tx, mut delivered) = oneshot::channel::<SystemTime>();
+        let (reply_tx, mut reply) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.to_owned(),
+            payload,
+            invoked_function_arn: invoked_function_arn.to_owned(),
+            client_context,
+            timeout,
+            delivered: delivered_tx,
+            reply: reply_tx,
+        };
+        if self.invocations.send(invocation).await.is_err() {
+            return Outcome::Exited(self.child.try_wait().ok().flatten());
+        }
+        let mut deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
+        let mut handed_over = false;
+        loop {
+            tokio::select! {
+                biased;
+                answer = &mut reply => {
+                    return match answer {
+                        Ok(reply) => Outcome::Reply(reply),
+                        Err(_) => Outcome::Exited(self.child.try_wait().ok().flatten()),
+                    };
+                }
+                given = &mut delivered, if !handed_over => {
+                    handed_over = true;
+                    if given.is_ok() {
+                        self.initialized.get_or_insert_with(Instant::now);
+                        deadline = tokio::time::Instant::now() + timeout;
+                    }
+                }
+                status = self.child.wait() => return Outcome::Exited(status.ok()),
+                () = tokio::time::sleep_until(deadline) => return Outcome::TimedOut,
+            }
+        }
+    }
+
+    /// Waits until everything the runtime wrote so far is captured, then returns the
+    /// invocation's log and starts a new one.
+    pub async fn take_log(&self) -> InvocationLog {
+        let (ack, done) = oneshot::channel();
+        if self.flush.send(ack).await.is_ok() {
+            let _ = done.await;
+        }
+        let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut capture.current)
+    }
+
+    /// Adds a platform line (START, END, REPORT) to the current invocation's log.
+    pub fn note(&self, line: &str) {
+        let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
+        capture.current.push(line);
+    }
+
+    /// Peak resident memory of the runtime process in MB, when it can be read.
+    pub fn max_memory_mb(&self) -> u64 {
+        let Some(pid) = self.child.id() else { return 0 };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb.div_ceil(1024))
+            .unwrap_or(0)
+    }
+
+    /// Kills the runtime and forgets its token.
+    pub async fn kill(mut self) {
+        self.registry.unregister(&self.token);
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.registry.unregister(&self.token);
+    }
+}
+
+/// Reads the runtime's merged stdout and stderr into the function log and the current
+/// invocation's capture. A flush request is answered only when the pipe has nothing more
+/// to read, so output written before a response is never missed by `LogType: Tail`.
+async fn read_output(
+    mut pipe: tokio::net::unix::pipe::Receiver,
+    capture: Arc<Mutex<Capture>>,
+    mut flush_requests: mpsc::Receiver<oneshot::Sender<()>>,
+    sink: LogSink,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            read = pipe.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                capture.lock().unwrap_or_else(PoisonError::into_inner).current.push_raw(chunk);
+                partial.extend_from_slice(chunk);
+                while let Some(end) = partial.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = partial.drain(..=end).collect();
+                    sink.line(&String::from_utf8_lossy(&line));
+                }
+            }
+            Some(ack) = flush_requests.recv() => {
+                if !partial.is_empty() {
+                    sink.line(&String::from_utf8_lossy(&partial));
+                    partial.clear();
+                }
+                let _ = ack.send(());
+            }
+        }
+    }
+    if !partial.is_empty() {
+        sink.line(&String::from_utf8_lossy(&partial));
+    }
+    // Answer flushes that arrive after the runtime is gone.
+    while let Some(ack) = flush_requests.recv().await {
+        let _ = ack.send(());
+    }
+}

@@ -1,0 +1,134 @@
+//! Which interpreter runs each Python runtime on this machine.
+//!
+//! Discovered once at start: exact `python3.X` first (Debian's `/usr/bin`, `/usr/local/bin`,
+//! pyenv's versions), the nearest other 3.x otherwise. Shims are never used: they cost tens of
+//! milliseconds per start and hide the real prefix we mount at `/var/lang`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One usable interpreter: `prefix/bin/pythonX.Y`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interpreter {
+    /// `X.Y`.
+    pub version: String,
+    /// The installation prefix (mounted at `/var/lang`).
+    pub prefix: PathBuf,
+    /// The executable, relative to the prefix: `bin/pythonX.Y`.
+    pub executable: PathBuf,
+}
+
+/// How a runtime maps onto an interpreter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The interpreter used.
+    pub interpreter: Interpreter,
+    /// Whether it is another version than the runtime names (a warning for the log).
+    pub substituted: bool,
+}
+
+/// The interpreters found on this machine, by `X.Y`.
+#[derive(Debug, Clone, Default)]
+pub struct Interpreters {
+    by_version: BTreeMap<(u32, u32), Interpreter>,
+}
+
+const PYTHON_MINORS: std::ops::RangeInclusive<u32> = 6..=15;
+
+impl Interpreters {
+    /// Looks in the standard places for `python3.6` … `python3.15`.
+    pub fn discover() -> Self {
+        let mut roots: Vec<PathBuf> = vec!["/usr".into(), "/usr/local".into()];
+        let pyenv = std::env::var_os("PYENV_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")));
+        if let Some(versions) = pyenv.map(|p| p.join("versions"))
+            && let Ok(entries) = std::fs::read_dir(versions)
+        {
+            let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            found.sort();
+            roots.extend(found);
+        }
+        let mut by_version = BTreeMap::new();
+        for root in roots {
+            for minor in PYTHON_MINORS {
+                let executable = PathBuf::from(format!("bin/python3.{minor}"));
+                if is_executable(&root.join(&executable)) {
+                    // First found wins: the system interpreter over pyenv's.
+                    by_version.entry((3, minor)).or_insert_with(|| Interpreter {
+                        version: format!("3.{minor}"),
+                        prefix: root.clone(),
+                        executable,
+                    });
+                }
+            }
+        }
+        Self { by_version }
+    }
+
+    /// The interpreter for a `pythonX.Y` runtime: exact, else the nearest minor version
+    /// (the newer one on a tie). `None` if the runtime is not Python or none was found.
+    pub fn resolve(&self, runtime: &str) -> Option<Resolution> {
+        let minor: u32 = runtime.strip_prefix("python3.")?.parse().ok()?;
+        if let Some(exact) = self.by_version.get(&(3, minor)) {
+            return Some(Resolution {
+                interpreter: exact.clone(),
+                substituted: false,
+            });
+        }
+        self.by_version
+            .iter()
+            .min_by_key(|((_, m), _)| (m.abs_diff(minor), u32::MAX - m))
+            .map(|(_, i)| Resolution {
+                interpreter: i.clone(),
+                substituted: true,
+            })
+    }
+
+    /// Every interpreter found, oldest first.
+    pub fn all(&self) -> impl Iterator<Item = &Interpreter> {
+        self.by_version.values()
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(minors: &[u32]) -> Interpreters {
+        let by_version = minors
+            .iter()
+            .map(|m| {
+                let i = Interpreter {
+                    version: format!("3.{m}"),
+                    prefix: PathBuf::from(format!("/p{m}")),
+                    executable: PathBuf::from(format!("bin/python3.{m}")),
+                };
+                ((3, *m), i)
+            })
+            .collect();
+        Interpreters { by_version }
+    }
+
+    #[test]
+    fn exact_then_nearest() {
+        let found = with(&[9, 11]);
+        let exact = found.resolve("python3.11").unwrap();
+        assert!(!exact.substituted);
+        assert_eq!(exact.interpreter.version, "3.11");
+        let near = found.resolve("python3.12").unwrap();
+        assert!(near.substituted);
+        assert_eq!(near.interpreter.version, "3.11");
+        assert_eq!(
+            found.resolve("python3.10").unwrap().interpreter.version,
+            "3.11"
+        );
+        assert!(found.resolve("provided.al2023").is_none());
+        assert!(with(&[]).resolve("python3.12").is_none());
+    }
+}

@@ -1,0 +1,231 @@
+//! How a runtime process is started for a spec: program, arguments, environment and the
+//! paths it sees, with or without a mount namespace.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use lamina_types::FunctionSpec;
+
+use crate::interpreters::Resolution;
+
+/// How environments are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// A plain child process; AWS's paths are mapped onto host paths through variables.
+    None,
+    /// A private mount namespace with `/opt`, `/var/task`, `/var/lang`, `/var/runtime` and
+    /// `/tmp` mounted as on AWS (entered by re-executing `lamina` as a jail).
+    Namespaces,
+}
+
+impl Isolation {
+    /// The name shown in the banner and in `/_lamina/health`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Namespaces => "namespaces",
+        }
+    }
+}
+
+/// The host directories an environment is assembled from.
+#[derive(Debug, Clone)]
+pub struct HostPaths {
+    /// The function's extracted code.
+    pub task: PathBuf,
+    /// The layers' extracted trees, in function order.
+    pub layers: Vec<PathBuf>,
+    /// The merged `/opt` for [`Isolation::None`].
+    pub opt_view: PathBuf,
+    /// Lamina's runtime files (the Python bootstrap).
+    pub runtime: PathBuf,
+    /// The environment's private, writable `/tmp`.
+    pub tmp: PathBuf,
+}
+
+/// A runtime process to start.
+#[derive(Debug, Clone)]
+pub struct LaunchPlan {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// Its whole environment (nothing is inherited).
+    pub env: BTreeMap<String, String>,
+    /// Its working directory.
+    pub cwd: PathBuf,
+}
+
+/// Why a runtime cannot be started; worded as the error the invoker returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    /// No interpreter on this machine runs the runtime.
+    #[error("no interpreter on this machine runs {0}")]
+    NoInterpreter(String),
+    /// A custom runtime with no `bootstrap` in the code or the layers.
+    #[error("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")]
+    NoBootstrap,
+    /// A runtime Lamina does not run yet.
+    #[error("runtime {0} is not supported by this Lamina server")]
+    UnsupportedRuntime(String),
+}
+
+/// What every plan needs besides the spec.
+pub struct LaunchContext<'a> {
+    /// Isolation mode.
+    pub isolation: Isolation,
+    /// The interpreter for Python runtimes.
+    pub python: Option<&'a Resolution>,
+    /// `host:port/token` of the Runtime API for this environment.
+    pub runtime_api: &'a str,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream: &'a str,
+    /// The `lamina` executable, re-executed as the jail.
+    pub jail_program: &'a Path,
+}
+
+struct GuestPaths {
+    task: PathBuf,
+    opt: PathBuf,
+    lang: PathBuf,
+    runtime: PathBuf,
+}
+
+/// Builds the launch plan of one environment.
+pub fn plan(
+    spec: &FunctionSpec,
+    host: &HostPaths,
+    ctx: &LaunchContext<'_>,
+) -> Result<LaunchPlan, LaunchError> {
+    let lang_host = ctx.python.map(|r| r.interpreter.prefix.clone());
+    let guest = match ctx.isolation {
+        Isolation::Namespaces => GuestPaths {
+            task: "/var/task".into(),
+            opt: "/opt".into(),
+            lang: "/var/lang".into(),
+            runtime: "/var/runtime".into(),
+        },
+        Isolation::None => GuestPaths {
+            task: host.task.clone(),
+            opt: host.opt_view.clone(),
+            lang: lang_host.clone().unwrap_or_else(|| "/var/lang".into()),
+            runtime: host.runtime.clone(),
+        },
+    };
+    let (program, args) = if spec.runtime.starts_with("python") {
+        let resolution = ctx
+            .python
+            .ok_or_else(|| LaunchError::NoInterpreter(spec.runtime.clone()))?;
+        let python = guest.lang.join(&resolution.interpreter.executable);
+        (
+            python,
+            vec![guest.runtime.join("bootstrap.py").into_os_string()],
+        )
+    } else if spec.runtime.starts_with("provided") {
+        let bootstrap = if host.task.join("bootstrap").is_file() {
+            guest.task.join("bootstrap")
+        } else if host.layers.iter().any(|l| l.join("bootstrap").is_file()) {
+            guest.opt.join("bootstrap")
+        } else {
+            return Err(LaunchError::NoBootstrap);
+        };
+        (bootstrap, Vec::new())
+    } else {
+        return Err(LaunchError::UnsupportedRuntime(spec.runtime.clone()));
+    };
+    let env = environment(spec, &guest, ctx, &host.tmp);
+    match ctx.isolation {
+        Isolation::None => Ok(LaunchPlan {
+            program,
+            args,
+            env,
+            cwd: guest.task,
+        }),
+        Isolation::Namespaces => {
+            let mut jail_args: Vec<OsString> = vec!["__jail".into()];
+            let mut flag = |name: &str, value: &Path| {
+                jail_args.push(name.into());
+                jail_args.push(value.as_os_str().to_owned());
+            };
+            flag("--task", &host.task);
+            flag("--runtime", &host.runtime);
+            flag("--tmp", &host.tmp);
+            if let Some(lang) = &lang_host {
+                flag("--lang", lang);
+            }
+            for layer in &host.layers {
+                flag("--layer", layer);
+            }
+            jail_args.push("--".into());
+            jail_args.push(program.into_os_string());
+            jail_args.extend(args);
+            Ok(LaunchPlan {
+                program: ctx.jail_program.to_owned(),
+                args: jail_args,
+                env,
+                cwd: "/".into(),
+            })
+        }
+    }
+}
+
+fn environment(
+    spec: &FunctionSpec,
+    guest: &GuestPaths,
+    ctx: &LaunchContext<'_>,
+    host_tmp: &Path,
+) -> BTreeMap<String, String> {
+    let p = |path: &Path| path.display().to_string();
+    let (task, opt, lang, runtime) = (
+        p(&guest.task),
+        p(&guest.opt),
+        p(&guest.lang),
+        p(&guest.runtime),
+    );
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_owned(), v);
+    };
+    set(
+        "PATH",
+        format!("{lang}/bin:/usr/local/bin:/usr/bin/:/bin:{opt}/bin"),
+    );
+    set(
+        "LD_LIBRARY_PATH",
+        format!("{lang}/lib:/lib64:/usr/lib64:{runtime}:{runtime}/lib:{task}:{task}/lib:{opt}/lib"),
+    );
+    set("LANG", "en_US.UTF-8".into());
+    set("TZ", ":UTC".into());
+    set("_HANDLER", spec.handler.clone());
+    set("LAMBDA_TASK_ROOT", task.clone());
+    set("LAMBDA_RUNTIME_DIR", runtime.clone());
+    set("AWS_REGION", spec.region.clone());
+    set("AWS_DEFAULT_REGION", spec.region.clone());
+    set("AWS_LAMBDA_FUNCTION_NAME", spec.function_name.clone());
+    set("AWS_LAMBDA_FUNCTION_VERSION", spec.version.clone());
+    set(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        spec.memory_mb.to_string(),
+    );
+    set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
+    set("AWS_LAMBDA_LOG_GROUP_NAME", spec.log_group.clone());
+    set("AWS_LAMBDA_LOG_STREAM_NAME", ctx.log_stream.to_owned());
+    set("AWS_LAMBDA_RUNTIME_API", ctx.runtime_api.to_owned());
+    set("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR".into());
+    if spec.runtime.starts_with("python") {
+        set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime));
+        set("PYTHONPATH", runtime.clone());
+        set("LC_CTYPE", "C.UTF-8".into());
+        set("PYTHONUNBUFFERED", "1".into());
+    }
+    if ctx.isolation == Isolation::None {
+        // No real /opt or /tmp: say where the merged layers and the scratch space are.
+        set("LAMINA_OPT_ROOT", opt.clone());
+        set("TMPDIR", p(host_tmp));
+    }
+    for (k, v) in &spec.environment {
+        env.insert(k.clone(), v.clone());
+    }
+    env
+}

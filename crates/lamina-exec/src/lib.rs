@@ -1,0 +1,502 @@
+//! Lamina's executor: pools of execution environments per locked [`FunctionSpec`], the
+//! Runtime API they poll, the invoke lifecycle (timeouts, crashes, init errors) and logs.
+//!
+//! It never queries the metadata store: callers resolve a function into a spec first.
+
+mod environment;
+pub mod interpreters;
+pub mod launch;
+pub mod logs;
+mod opt_view;
+pub mod runtime_api;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lamina_store::LocalArtifacts;
+use lamina_types::{FunctionSpec, LambdaError};
+
+use crate::environment::{Environment, Outcome};
+use crate::interpreters::Interpreters;
+use crate::launch::{HostPaths, Isolation, LaunchContext};
+use crate::logs::{LogSink, report_line};
+use crate::runtime_api::{Registry, Reply};
+
+/// How the executor runs environments.
+pub struct ExecConfig {
+    /// Where extracted code and layer trees are.
+    pub artifacts: LocalArtifacts,
+    /// Per-environment scratch directories (`<data>/envs`).
+    pub envs_dir: PathBuf,
+    /// Merged `/opt` views for [`Isolation::None`] (`<data>/views`).
+    pub views_dir: PathBuf,
+    /// Lamina's runtime files, mounted at `/var/runtime` (`<data>/runtime`).
+    pub runtime_dir: PathBuf,
+    /// Function logs (`<data>/logs`).
+    pub logs_dir: PathBuf,
+    /// Isolation mode.
+    pub isolation: Isolation,
+    /// Interpreters for the Python runtimes.
+    pub interpreters: Interpreters,
+    /// The `lamina` executable, re-executed as the jail.
+    pub jail_program: PathBuf,
+    /// Most environments one function version may have at once; beyond, 429.
+    pub max_environments_per_function: usize,
+    /// Idle environments older than this are shut down.
+    pub idle_timeout: Duration,
+    /// Delays before the retries of a failed asynchronous invocation (AWS: two retries).
+    pub async_retry_delays: Vec<Duration>,
+}
+
+/// One invocation as the API hands it over.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// The event.
+    pub payload: Bytes,
+    /// The ARN as invoked (qualified when a qualifier was used).
+    pub invoked_function_arn: String,
+    /// `X-Amz-Client-Context`, decoded from base64 (JSON text).
+    pub client_context: Option<String>,
+    /// Whether to return the log tail.
+    pub tail_log: bool,
+}
+
+/// What a synchronous invocation returns.
+#[derive(Debug, Clone)]
+pub struct InvokeResult {
+    /// The function's response, or its error document.
+    pub payload: Bytes,
+    /// Whether `payload` is an error (`X-Amz-Function-Error: Unhandled`).
+    pub function_error: bool,
+    /// Base64 of the invocation's last 4 KB of log, when asked for.
+    pub log_result: Option<String>,
+}
+
+struct Pool {
+    idle: Vec<Environment>,
+    total: usize,
+}
+
+struct Inner {
+    config: ExecConfig,
+    registry: Registry,
+    api_address: String,
+    pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
+}
+
+/// Runs functions. Cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+impl Executor {
+    /// Starts the Runtime API listener on loopback and the idle reaper.
+    pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
+        for dir in [&config.envs_dir, &config.views_dir, &config.logs_dir] {
+            std::fs::create_dir_all(dir)?;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api_address = listener.local_addr()?.to_string();
+        let registry = Registry::default();
+        let app = runtime_api::router(registry.clone());
+        tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "runtime API server stopped");
+            }
+        });
+        let inner = Arc::new(Inner {
+            config,
+            registry,
+            api_address,
+            pools: Mutex::default(),
+        });
+        tokio::spawn(reap_idle(Arc::downgrade(&inner)));
+        Ok(Self { inner })
+    }
+
+    /// The isolation mode in force.
+    pub fn isolation(&self) -> Isolation {
+        self.inner.config.isolation
+    }
+
+    /// `RequestResponse`: runs the event and returns the function's answer. Function
+    /// failures are results (`function_error`), not errors; errors are Lamina's or limits.
+    pub async fn invoke(
+        &self,
+        spec: Arc<FunctionSpec>,
+        request: InvokeRequest,
+    ) -> Result<InvokeResult, LambdaError> {
+        let (mut env, cold) = self.acquire(&spec).await?;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let sink = LogSink::new(&self.inner.config.logs_dir, &spec.function_name);
+        let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
+        sink.line(&start_line);
+        env.note(&start_line);
+        let timeout = Duration::from_secs(u64::from(spec.timeout_secs));
+        let invoked_at = Instant::now();
+        let outcome = env
+            .invoke(
+                &request_id,
+                request.payload,
+                &request.invoked_function_arn,
+                request.client_context,
+                timeout,
+            )
+            .await;
+        let finished = Instant::now();
+        let handler_start = match env.initialized {
+            Some(at) if cold => at.max(invoked_at),
+            _ => invoked_at,
+        };
+        let duration_ms = finished.duration_since(handler_start).as_secs_f64() * 1e3;
+        let init_ms = cold.then(|| {
+            env.initialized
+                .unwrap_or(finished)
+                .duration_since(env.started)
+                .as_secs_f64()
+                * 1e3
+        });
+
+        let (payload, function_error, keep, status) = match outcome {
+            Outcome::Reply(Reply::Response(body)) => (body, false, true, None),
+            Outcome::Reply(Reply::Error {
+                body,
+                init,
+                error_type,
+            }) => {
+                // After an init error the runtime exits by itself; the next invoke re-inits.
+                let kind = error_type.unwrap_or_else(|| "Unhandled".to_owned());
+                (body, true, !init, Some(("error".to_owned(), kind)))
+            }
+            Outcome::Reply(Reply::TooLarge) => (
+                error_payload(
+                    "Function.ResponseSizeTooLarge",
+                    "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+                ),
+                true,
+                true,
+                Some((
+                    "error".to_owned(),
+                    "Function.ResponseSizeTooLarge".to_owned(),
+                )),
+            ),
+            Outcome::Exited(status) => {
+                let reason = match status {
+                    Some(s) if s.success() => {
+                        "Runtime exited without providing a reason".to_owned()
+                    }
+                    Some(s) => format!("Runtime exited with error: {}", describe_exit(s)),
+                    None => "Runtime exited with error: signal: killed".to_owned(),
+                };
+                let message = format!("RequestId: {request_id} Error: {reason}");
+                (
+                    error_payload("Runtime.ExitError", &message),
+                    true,
+                    false,
+                    Some(("error".to_owned(), "Runtime.ExitError".to_owned())),
+                )
+            }
+            Outcome::TimedOut => {
+                let message = format!(
+                    "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                    timeout.as_secs_f64()
+                );
+                let line = format!(
+                    "{} {request_id} Task timed out after {:.2} seconds",
+                    lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis()),
+                    timeout.as_secs_f64()
+                );
+                sink.line(&line);
+                env.note(&line);
+                (
+                    error_payload("Sandbox.Timedout", &message),
+                    true,
+                    false,
+                    Some(("timeout".to_owned(), "Sandbox.Timedout".to_owned())),
+                )
+            }
+        };
+        let max_memory = env.max_memory_mb();
+        let mut log = env.take_log().await;
+        let end_line = format!("END RequestId: {request_id}");
+        let report = report_line(
+            &request_id,
+            duration_ms,
+            spec.memory_mb,
+            max_memory,
+            init_ms,
+            status.as_ref().map(|(s, t)| (s.as_str(), t.as_str())),
+        );
+        for line in [&end_line, &report] {
+            sink.line(line);
+            log.push(line);
+        }
+        if keep {
+            self.release(&spec, env);
+        } else {
+            self.discard(&spec, env).await;
+        }
+        Ok(InvokeResult {
+            payload,
+            function_error,
+            log_result: request.tail_log.then(|| log.tail_base64()),
+        })
+    }
+
+    /// `Event`: queues the event and returns at once. A failed run is retried after each of
+    /// the configured delays, as AWS retries twice.
+    pub fn invoke_async(&self, spec: Arc<FunctionSpec>, request: InvokeRequest) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut delays = this.inner.config.async_retry_delays.clone().into_iter();
+            loop {
+                let ok = match this.invoke(Arc::clone(&spec), request.clone()).await {
+                    Ok(result) => !result.function_error,
+                    Err(e) => {
+                        tracing::warn!(function = %spec.function_name, error = %e, "async invoke failed");
+                        false
+                    }
+                };
+                match (ok, delays.next()) {
+                    (true, _) | (false, None) => break,
+                    (false, Some(delay)) => tokio::time::sleep(delay).await,
+                }
+            }
+        });
+    }
+
+    async fn acquire(&self, spec: &Arc<FunctionSpec>) -> Result<(Environment, bool), LambdaError> {
+        let mut dead = Vec::new();
+        let reserved = {
+            let mut pools = self
+                .inner
+                .pools
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let pool = pools.entry(Arc::clone(spec)).or_insert(Pool {
+                idle: Vec::new(),
+                total: 0,
+            });
+            let mut warm = None;
+            while let Some(mut env) = pool.idle.pop() {
+                if env.is_alive() {
+                    warm = Some(env);
+                    break;
+                }
+                pool.total -= 1;
+                dead.push(env);
+            }
+            if let Some(env) = warm {
+                Some(env)
+            } else if pool.total >= self.inner.config.max_environments_per_function {
+                return Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()));
+            } else {
+                pool.total += 1;
+                None
+            }
+        };
+        for env in dead {
+            remove_scratch(env.scratch.clone());
+        }
+        if let Some(env) = reserved {
+            return Ok((env, false));
+        }
+        match self.spawn(spec).await {
+            Ok(env) => Ok((env, true)),
+            Err(e) => {
+                self.forget_one(spec);
+                Err(e)
+            }
+        }
+    }
+
+    async fn spawn(&self, spec: &Arc<FunctionSpec>) -> Result<Environment, LambdaError> {
+        let config = &self.inner.config;
+        let artifacts = &config.artifacts;
+        let task = artifacts.tree_path(&spec.code);
+        let layers: Vec<PathBuf> = spec.layers.iter().map(|d| artifacts.tree_path(d)).collect();
+        let view_key: String = spec
+            .layers
+            .iter()
+            .map(|d| d.to_hex()[..16].to_owned())
+            .collect::<Vec<_>>()
+            .join("-");
+        let views_dir = config.views_dir.clone();
+        let envs_dir = config.envs_dir.clone();
+        let isolation = config.isolation;
+        let layers_for_view = layers.clone();
+        let (opt_view, scratch) = tokio::task::spawn_blocking(move || {
+            let view = match isolation {
+                Isolation::None => opt_view::merged_view(&views_dir, &layers_for_view, &view_key)?,
+                Isolation::Namespaces => PathBuf::new(),
+            };
+            let scratch = tempfile::Builder::new()
+                .prefix("env-")
+                .tempdir_in(&envs_dir)?
+                .keep();
+            std::fs::create_dir_all(scratch.join("tmp"))?;
+            Ok::<_, std::io::Error>((view, scratch))
+        })
+        .await
+        .map_err(|e| LambdaError::Service(format!("preparing an environment failed: {e}")))?
+        .map_err(|e| LambdaError::Service(format!("preparing an environment failed: {e}")))?;
+        let host = HostPaths {
+            task,
+            layers,
+            opt_view,
+            runtime: config.runtime_dir.clone(),
+            tmp: scratch.join("tmp"),
+        };
+        let python = config.interpreters.resolve(&spec.runtime);
+        let sink = LogSink::new(&config.logs_dir, &spec.function_name);
+        if let Some(r) = python.as_ref().filter(|r| r.substituted) {
+            sink.line(&format!(
+                "[lamina] WARNING: no interpreter for {} on this machine; using Python {} from {}",
+                spec.runtime,
+                r.interpreter.version,
+                r.interpreter.prefix.display()
+            ));
+        }
+        let log_stream = format!(
+            "{}/[{}]{}",
+            today(),
+            spec.version,
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut launch_error = None;
+        let env = Environment::spawn(
+            |runtime_api| {
+                let ctx = LaunchContext {
+                    isolation,
+                    python: python.as_ref(),
+                    runtime_api,
+                    log_stream: &log_stream,
+                    jail_program: &config.jail_program,
+                };
+                match launch::plan(spec, &host, &ctx) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        launch_error = Some(e);
+                        launch::LaunchPlan {
+                            program: "/nonexistent".into(),
+                            args: Vec::new(),
+                            env: Default::default(),
+                            cwd: "/".into(),
+                        }
+                    }
+                }
+            },
+            &self.inner.api_address,
+            &self.inner.registry,
+            sink,
+            scratch.clone(),
+        );
+        if let Some(e) = launch_error {
+            remove_scratch(scratch);
+            return Err(LambdaError::Service(e.to_string()));
+        }
+        env.map_err(|e| {
+            remove_scratch(scratch);
+            LambdaError::Service(format!("starting the runtime failed: {e}"))
+        })
+    }
+
+    fn release(&self, spec: &Arc<FunctionSpec>, mut env: Environment) {
+        env.last_used = Instant::now();
+        let mut pools = self
+            .inner
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match pools.get_mut(spec) {
+            Some(pool) => pool.idle.push(env),
+            // The pool was reaped meanwhile; the process dies with `env` (kill on drop).
+            None => remove_scratch(env.scratch.clone()),
+        }
+    }
+
+    fn forget_one(&self, spec: &Arc<FunctionSpec>) {
+        let mut pools = self
+            .inner
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(pool) = pools.get_mut(spec) {
+            pool.total = pool.total.saturating_sub(1);
+        }
+    }
+
+    async fn discard(&self, spec: &Arc<FunctionSpec>, env: Environment) {
+        self.forget_one(spec);
+        let scratch = env.scratch.clone();
+        env.kill().await;
+        remove_scratch(scratch);
+    }
+}
+
+fn error_payload(error_type: &str, message: &str) -> Bytes {
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message });
+    Bytes::from(body.to_string())
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(9)) => "signal: killed".to_owned(),
+        (None, Some(signal)) => format!("signal: {signal}"),
+        (None, None) => "unknown status".to_owned(),
+    }
+}
+
+fn today() -> String {
+    let stamp = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
+    stamp.get(..10).unwrap_or("1970-01-01").replace('-', "/")
+}
+
+fn remove_scratch(dir: PathBuf) {
+    tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}
+
+/// Shuts down environments idle longer than the configured time.
+async fn reap_idle(inner: std::sync::Weak<Inner>) {
+    loop {
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let timeout = strong.config.idle_timeout;
+        let expired: Vec<Environment> = {
+            let mut pools = strong.pools.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut expired = Vec::new();
+            for pool in pools.values_mut() {
+                let (old, fresh): (Vec<_>, Vec<_>) = pool
+                    .idle
+                    .drain(..)
+                    .partition(|e| e.last_used.elapsed() >= timeout);
+                pool.total -= old.len();
+                pool.idle = fresh;
+                expired.extend(old);
+            }
+            pools.retain(|_, p| p.total > 0);
+            expired
+        };
+        for env in expired {
+            tracing::debug!(environment = %env.id, "shutting down idle environment");
+            let scratch = env.scratch.clone();
+            env.kill().await;
+            remove_scratch(scratch);
+        }
+        let period = (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        drop(strong);
+        tokio::time::sleep(period).await;
+    }
+}

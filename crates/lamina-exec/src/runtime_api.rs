@@ -1,0 +1,351 @@
+//! The Runtime API 2018-06-01 that runtimes poll for events, on one loopback listener for
+//! all environments. Each environment's base path starts with its own secret token, so a
+//! runtime can reach only its own invocations. No input makes a handler panic.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::{mpsc, oneshot};
+
+/// Largest response or error body a runtime may post (6 MiB + 100 bytes, as AWS).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// One event handed to a runtime.
+#[derive(Debug)]
+pub struct Invocation {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub request_id: String,
+    /// The event payload.
+    pub payload: Bytes,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub invoked_function_arn: String,
+    /// `Lambda-Runtime-Client-Context`, when the caller sent one.
+    pub client_context: Option<String>,
+    /// The function timeout; the deadline is counted from delivery.
+    pub timeout: Duration,
+    /// Told when the runtime takes the event, with the deadline it was given.
+    pub delivered: oneshot::Sender<SystemTime>,
+    /// Where the runtime's answer goes.
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// What a runtime answered for one event, or for its init.
+#[derive(Debug)]
+pub enum Reply {
+    /// `POST /runtime/invocation/{id}/response`.
+    Response(Bytes),
+    /// `POST /runtime/invocation/{id}/error` or `/runtime/init/error`.
+    Error {
+        /// `Lambda-Runtime-Function-Error-Type`, if sent.
+        error_type: Option<String>,
+        /// The error document, forwarded to the caller as the payload.
+        body: Bytes,
+        /// Whether it came from `/runtime/init/error`.
+        init: bool,
+    },
+    /// The response was over [`MAX_RESPONSE_BYTES`].
+    TooLarge,
+}
+
+struct InFlight {
+    request_id: String,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// The Runtime API side of one environment.
+pub struct EnvironmentLink {
+    inbox: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
+    in_flight: Mutex<Option<InFlight>>,
+}
+
+impl EnvironmentLink {
+    /// A link and the sender the executor hands invocations to.
+    pub fn new() -> (Arc<Self>, mpsc::Sender<Invocation>) {
+        let (tx, rx) = mpsc::channel(1);
+        let link = Self {
+            inbox: tokio::sync::Mutex::new(rx),
+            in_flight: Mutex::new(None),
+        };
+        (Arc::new(link), tx)
+    }
+
+    fn take_in_flight(&self, request_id: &str) -> Option<InFlight> {
+        let mut slot = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match slot.as_ref() {
+            Some(current) if current.request_id == request_id => slot.take(),
+            _ => None,
+        }
+    }
+}
+
+/// Every live environment's link, by secret token.
+#[derive(Clone, Default)]
+pub struct Registry {
+    links: Arc<Mutex<HashMap<String, Arc<EnvironmentLink>>>>,
+}
+
+impl Registry {
+    /// Registers a link under a new secret token and returns the token.
+    pub fn register(&self, link: Arc<EnvironmentLink>) -> String {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token.clone(), link);
+        token
+    }
+
+    /// Forgets a token; later requests with it get 403.
+    pub fn unregister(&self, token: &str) {
+        self.links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(token);
+    }
+
+    fn get(&self, token: &str) -> Option<Arc<EnvironmentLink>> {
+        self.links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned()
+    }
+}
+
+/// The router; mount it on its own loopback listener.
+pub fn router(registry: Registry) -> Router {
+    Router::new()
+        .route("/{token}/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/{token}/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route(
+            "/{token}/2018-06-01/runtime/invocation/{id}/error",
+            post(error),
+        )
+        .route("/{token}/2018-06-01/runtime/init/error", post(init_error))
+        .fallback(|| async { api_error(StatusCode::NOT_FOUND, "InvalidRequest", "Not found") })
+        .layer(DefaultBodyLimit::max(MAX_RESPONSE_BYTES + 1))
+        .with_state(registry)
+}
+
+fn api_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "errorMessage": message, "errorType": error_type });
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn accepted() -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [("content-type", "application/json")],
+        r#"{"status":"OK"}"#,
+    )
+        .into_response()
+}
+
+fn unknown_token() -> Response {
+    api_error(
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        "Unknown runtime API path",
+    )
+}
+
+async fn next(State(registry): State<Registry>, Path(token): Path<String>) -> Response {
+    let Some(link) = registry.get(&token) else {
+        return unknown_token();
+    };
+    if link
+        .in_flight
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_some()
+    {
+        return api_error(
+            StatusCode::FORBIDDEN,
+            "InvalidStateTransition",
+            "State transition from Invoking to Ready is not allowed: an invocation is in flight",
+        );
+    }
+    let Ok(mut inbox) = link.inbox.try_lock() else {
+        return api_error(
+            StatusCode::FORBIDDEN,
+            "InvalidStateTransition",
+            "Another request is already waiting for the next invocation",
+        );
+    };
+    // Long poll: the executor hands over the next event, or drops the sender on shutdown.
+    let Some(invocation) = inbox.recv().await else {
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Runtime.Shutdown",
+            "Shutting down",
+        );
+    };
+    drop(inbox);
+    let delivered_at = SystemTime::now();
+    let deadline = delivered_at + invocation.timeout;
+    let deadline_ms = deadline
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set("content-type", "application/json");
+    set("lambda-runtime-aws-request-id", &invocation.request_id);
+    set("lambda-runtime-deadline-ms", &deadline_ms.to_string());
+    set(
+        "lambda-runtime-invoked-function-arn",
+        &invocation.invoked_function_arn,
+    );
+    set("lambda-runtime-trace-id", &trace_id(&invocation.request_id));
+    if let Some(context) = &invocation.client_context {
+        set("lambda-runtime-client-context", context);
+    }
+    *link
+        .in_flight
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(InFlight {
+        request_id: invocation.request_id.clone(),
+        reply: invocation.reply,
+    });
+    let _ = invocation.delivered.send(deadline);
+    (StatusCode::OK, headers, invocation.payload).into_response()
+}
+
+/// An X-Ray style trace header, derived from the request id so it is stable per invoke.
+fn trace_id(request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let root = hex.get(..24).unwrap_or("000000000000000000000000");
+    let parent = hex.get(16..32).unwrap_or("0000000000000000");
+    format!("Root=1-{now:08x}-{root};Parent={parent};Sampled=0")
+}
+
+fn error_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn response(
+    State(registry): State<Registry>,
+    Path((token, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(link) = registry.get(&token) else {
+        return unknown_token();
+    };
+    if let Some(mode) = headers.get("lambda-runtime-function-response-mode")
+        && mode.as_bytes() != b"buffered"
+    {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidFunctionResponseMode",
+            "Lambda-Runtime-Function-Response-Mode must be 'buffered'",
+        );
+    }
+    let Some(in_flight) = link.take_in_flight(&id) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    };
+    if body.len() > MAX_RESPONSE_BYTES {
+        let _ = in_flight.reply.send(Reply::TooLarge);
+        return api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+        );
+    }
+    let _ = in_flight.reply.send(Reply::Response(body));
+    accepted()
+}
+
+async fn error(
+    State(registry): State<Registry>,
+    Path((token, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(link) = registry.get(&token) else {
+        return unknown_token();
+    };
+    let Some(in_flight) = link.take_in_flight(&id) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    };
+    let _ = in_flight.reply.send(Reply::Error {
+        error_type: error_type(&headers),
+        body,
+        init: false,
+    });
+    accepted()
+}
+
+async fn init_error(
+    State(registry): State<Registry>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(link) = registry.get(&token) else {
+        return unknown_token();
+    };
+    // The event waiting for this environment's first `next` fails with the init error.
+    let pending = match link.inbox.try_lock() {
+        Ok(mut inbox) => inbox.try_recv().ok(),
+        Err(_) => None,
+    };
+    let reply = Reply::Error {
+        error_type: error_type(&headers),
+        body,
+        init: true,
+    };
+    match pending {
+        Some(invocation) => {
+            let _ = invocation.reply.send(reply);
+        }
+        None => {
+            let in_flight = link
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(in_flight) = in_flight {
+                let _ = in_flight.reply.send(reply);
+            }
+        }
+    }
+    accepted()
+}

@@ -1,0 +1,250 @@
+//! The executor with real processes and no isolation: a custom runtime written in Python
+//! (tests/fixtures/custom_runtime.py) exercises the Runtime API and the invoke lifecycle.
+
+#![allow(clippy::unwrap_used)] // a test: a failed step should stop it loudly
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use lamina_exec::interpreters::Interpreters;
+use lamina_exec::launch::Isolation;
+use lamina_exec::{ExecConfig, Executor, InvokeRequest, InvokeResult};
+use lamina_store::LocalArtifacts;
+use lamina_types::FunctionSpec;
+use lamina_types::layer::Digest;
+use serde_json::{Value, json};
+
+const CODE: Digest = Digest([1; 32]);
+const LAYER_A: Digest = Digest([2; 32]);
+const LAYER_B: Digest = Digest([3; 32]);
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    executor: Executor,
+    logs: std::path::PathBuf,
+}
+
+async fn setup(max_envs: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = LocalArtifacts::open(dir.path()).unwrap();
+    let code = artifacts.tree_path(&CODE);
+    fs::create_dir_all(&code).unwrap();
+    let bootstrap = code.join("bootstrap");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom_runtime.py");
+    fs::copy(runtime, &bootstrap).unwrap();
+    fs::set_permissions(&bootstrap, fs::Permissions::from_mode(0o755)).unwrap();
+    for (digest, which) in [(LAYER_A, "a"), (LAYER_B, "b")] {
+        let tree = artifacts.tree_path(&digest);
+        fs::create_dir_all(tree.join(format!("only-{which}"))).unwrap();
+        fs::write(tree.join("which.txt"), which).unwrap();
+    }
+    let logs = dir.path().join("logs");
+    let config = ExecConfig {
+        artifacts,
+        envs_dir: dir.path().join("envs"),
+        views_dir: dir.path().join("views"),
+        runtime_dir: dir.path().join("runtime"),
+        logs_dir: logs.clone(),
+        isolation: Isolation::None,
+        interpreters: Interpreters::discover(),
+        jail_program: "/nonexistent".into(),
+        max_environments_per_function: max_envs,
+        idle_timeout: Duration::from_secs(60),
+        async_retry_delays: vec![Duration::from_millis(10), Duration::from_millis(10)],
+    };
+    fs::create_dir_all(dir.path().join("runtime")).unwrap();
+    let executor = Executor::start(config).await.unwrap();
+    Setup {
+        _dir: dir,
+        executor,
+        logs,
+    }
+}
+
+fn spec(timeout_secs: u32, env: &[(&str, &str)]) -> Arc<FunctionSpec> {
+    Arc::new(FunctionSpec {
+        function_name: "fn".into(),
+        function_arn: "arn:aws:lambda:us-west-2:123456789012:function:fn".into(),
+        version: "$LATEST".into(),
+        region: "us-west-2".into(),
+        runtime: "provided.al2023".into(),
+        handler: "handler".into(),
+        code: CODE,
+        layers: vec![LAYER_A, LAYER_B],
+        memory_mb: 128,
+        timeout_secs,
+        ephemeral_storage_mb: 512,
+        environment: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        architecture: "x86_64".into(),
+        log_group: "/aws/lambda/fn".into(),
+    })
+}
+
+fn request(event: Value, tail: bool) -> InvokeRequest {
+    InvokeRequest {
+        payload: Bytes::from(event.to_string()),
+        invoked_function_arn: "arn:aws:lambda:us-west-2:123456789012:function:fn".into(),
+        client_context: None,
+        tail_log: tail,
+    }
+}
+
+fn body(result: &InvokeResult) -> Value {
+    serde_json::from_slice(&result.payload).unwrap()
+}
+
+#[tokio::test]
+async fn warm_environment_keeps_state_and_sees_merged_layers() {
+    let s = setup(4).await;
+    let spec = spec(5, &[("MY_VAR", "mine")]);
+    let first = s
+        .executor
+        .invoke(spec.clone(), request(json!({"action": "echo"}), false))
+        .await
+        .unwrap();
+    assert!(!first.function_error, "{:?}", first.payload);
+    let first = body(&first);
+    assert_eq!(first["count"], 1);
+    assert_eq!(first["which"], "b", "the later layer wins");
+    assert_eq!(first["opt"], json!(["only-a", "only-b", "which.txt"]));
+    assert_eq!(first["env"]["MY_VAR"], "mine");
+    assert_eq!(first["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
+    let second = s
+        .executor
+        .invoke(spec, request(json!({"action": "echo"}), false))
+        .await
+        .unwrap();
+    assert_eq!(
+        body(&second)["count"],
+        2,
+        "module state survives between invokes"
+    );
+}
+
+#[tokio::test]
+async fn function_errors_exits_and_timeouts() {
+    let s = setup(4).await;
+    let spec = spec(1, &[]);
+    let failed = s
+        .executor
+        .invoke(spec.clone(), request(json!({"action": "fail"}), false))
+        .await
+        .unwrap();
+    assert!(failed.function_error);
+    assert_eq!(body(&failed)["errorType"], "ValueError");
+
+    let exited = s
+        .executor
+        .invoke(
+            spec.clone(),
+            request(json!({"action": "exit", "code": 3}), false),
+        )
+        .await
+        .unwrap();
+    assert!(exited.function_error);
+    let exited = body(&exited);
+    assert_eq!(exited["errorType"], "Runtime.ExitError");
+    assert!(
+        exited["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Error: Runtime exited with error: exit status 3")
+    );
+
+    let timed_out = s
+        .executor
+        .invoke(
+            spec.clone(),
+            request(json!({"action": "sleep", "secs": 30}), false),
+        )
+        .await
+        .unwrap();
+    let timed_out = body(&timed_out);
+    assert_eq!(timed_out["errorType"], "Sandbox.Timedout");
+    assert!(
+        timed_out["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Task timed out after 1.00 seconds")
+    );
+
+    let after = s
+        .executor
+        .invoke(spec, request(json!({"action": "echo"}), false))
+        .await
+        .unwrap();
+    assert_eq!(
+        body(&after)["count"],
+        1,
+        "a fresh environment after the reset"
+    );
+}
+
+#[tokio::test]
+async fn init_errors_fail_the_invoke_and_the_next_one_reinits() {
+    let s = setup(4).await;
+    let spec = spec(5, &[("FAIL_INIT", "1")]);
+    for _ in 0..2 {
+        let result = s
+            .executor
+            .invoke(spec.clone(), request(json!({}), false))
+            .await
+            .unwrap();
+        assert!(result.function_error);
+        assert_eq!(body(&result)["errorType"], "InitError");
+    }
+}
+
+#[tokio::test]
+async fn tail_has_the_handler_output_and_report_and_logs_are_kept() {
+    let s = setup(4).await;
+    let result = s
+        .executor
+        .invoke(spec(5, &[]), request(json!({"action": "print"}), true))
+        .await
+        .unwrap();
+    use base64::Engine;
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(result.log_result.unwrap())
+        .unwrap();
+    let tail = String::from_utf8(tail).unwrap();
+    assert!(tail.contains("START RequestId: "), "{tail}");
+    assert!(tail.contains("hello from the handler\n"), "{tail}");
+    assert!(tail.contains("\nEND RequestId: "), "{tail}");
+    assert!(
+        tail.contains("Init Duration: "),
+        "cold start reports init: {tail}"
+    );
+    let log = fs::read_to_string(s.logs.join("fn.log")).unwrap();
+    assert!(log.contains("\thello from the handler"));
+    assert!(log.contains("\tREPORT RequestId: "));
+}
+
+#[tokio::test]
+async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
+    let s = setup(2).await;
+    let spec = spec(5, &[]);
+    let slow = || {
+        s.executor.invoke(
+            spec.clone(),
+            request(json!({"action": "sleep", "secs": 1}), false),
+        )
+    };
+    let (a, b, c) = tokio::join!(slow(), slow(), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        s.executor
+            .invoke(spec.clone(), request(json!({"action": "echo"}), false))
+            .await
+    });
+    assert!(!a.unwrap().function_error && !b.unwrap().function_error);
+    let throttled = c.unwrap_err();
+    assert_eq!(throttled.type_name(), "TooManyRequestsException");
+}
