@@ -9,6 +9,7 @@ pub mod launch;
 pub mod logs;
 mod opt_view;
 pub mod runtime_api;
+pub mod runtime_files;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 const CODE: Digest = Digest([1; 32]);
 const LAYER_A: Digest = Digest([2; 32]);
 const LAYER_B: Digest = Digest([3; 32]);
+const PY_CODE: Digest = Digest([4; 32]);
+const PY_LAYER: Digest = Digest([5; 32]);
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -57,7 +59,23 @@ async fn setup(max_envs: usize) -> Setup {
         idle_timeout: Duration::from_secs(60),
         async_retry_delays: vec![Duration::from_millis(10), Duration::from_millis(10)],
     };
-    fs::create_dir_all(dir.path().join("runtime")).unwrap();
+    lamina_exec::runtime_files::install(&dir.path().join("runtime")).unwrap();
+    let python_code = dir.path().join("trees/sha256/04").join(PY_CODE.to_hex());
+    fs::create_dir_all(&python_code).unwrap();
+    fs::write(
+        python_code.join("app.py"),
+        "import greeting\nCALLS = []\ndef handler(event, context):\n    CALLS.append(1)\n    \
+         print('handled', event)\n    return {'greeting': greeting.TEXT, 'calls': len(CALLS), \
+         'name': context.function_name}\n",
+    )
+    .unwrap();
+    let py_layer = dir.path().join("trees/sha256/05").join(PY_LAYER.to_hex());
+    fs::create_dir_all(py_layer.join("python")).unwrap();
+    fs::write(
+        py_layer.join("python/greeting.py"),
+        "TEXT = 'hello from a layer'\n",
+    )
+    .unwrap();
     let executor = Executor::start(config).await.unwrap();
     Setup {
         _dir: dir,
@@ -247,4 +265,31 @@ async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
     assert!(!a.unwrap().function_error && !b.unwrap().function_error);
     let throttled = c.unwrap_err();
     assert_eq!(throttled.type_name(), "TooManyRequestsException");
+}
+
+#[tokio::test]
+async fn python_handler_imports_from_its_layer_through_our_bootstrap() {
+    let s = setup(4).await;
+    let mut spec = (*spec(5, &[])).clone();
+    spec.runtime = "python3.11".into();
+    spec.handler = "app.handler".into();
+    spec.code = PY_CODE;
+    spec.layers = vec![PY_LAYER];
+    let spec = Arc::new(spec);
+    for calls in 1..=2 {
+        let result = s
+            .executor
+            .invoke(spec.clone(), request(json!({"n": 1}), true))
+            .await
+            .unwrap();
+        assert!(
+            !result.function_error,
+            "{}",
+            String::from_utf8_lossy(&result.payload)
+        );
+        let body = body(&result);
+        assert_eq!(body["greeting"], "hello from a layer");
+        assert_eq!(body["calls"], calls);
+        assert_eq!(body["name"], "fn");
+    }
 }
