@@ -13,7 +13,7 @@ pub mod sigv4;
 use std::sync::Arc;
 
 use axum::Router;
-use lamina_control::LayerService;
+use lamina_control::{FunctionService, LayerService};
 use lamina_types::Region;
 
 pub use content::ContentSigner;
@@ -23,6 +23,8 @@ pub use error::ApiError;
 pub struct AppState {
     /// The layer operations.
     pub layers: LayerService,
+    /// The function, version, alias and account operations, and resolution for Invoke.
+    pub functions: FunctionService,
     /// Signs and checks `Content.Location` URLs.
     pub content: ContentSigner,
     /// Region of unsigned requests.

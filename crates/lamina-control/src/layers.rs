@@ -2,15 +2,12 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use lamina_layers::{ExtractLimits, decode_base64_into, extract_zip};
 use lamina_store::{LayerVersionFilter, LocalArtifacts, MetadataStore, NewLayerVersion};
 use lamina_types::arn::{LayerVersionArnError, layer_version_arn};
-use lamina_types::layer::{Digest, LayerPolicy, LayerStatement, LayerVersionRecord};
+use lamina_types::layer::{LayerPolicy, LayerStatement, LayerVersionRecord};
 use lamina_types::limits::{
     MAX_COMPATIBLE_ARCHITECTURES, MAX_COMPATIBLE_RUNTIMES, MAX_DESCRIPTION_CHARS,
-    MAX_LAYER_LIST_ITEMS, MAX_LAYER_POLICY_BYTES, MAX_LICENSE_INFO_CHARS, MAX_UNZIPPED_BYTES,
-    MAX_ZIP_ENTRIES, MAX_ZIPPED_BYTES,
+    MAX_LAYER_LIST_ITEMS, MAX_LAYER_POLICY_BYTES, MAX_LICENSE_INFO_CHARS,
 };
 use lamina_types::runtime::{ALL_ARCHITECTURES, ALL_RUNTIMES, SUPPORTED_RUNTIMES};
 use lamina_types::validation::{Constraint, Violations, render_list};
@@ -18,9 +15,9 @@ use lamina_types::{
     AccountId, Architecture, LambdaError, LayerName, LayerVersionArn, Region, Runtime, timestamp,
 };
 
+use crate::ingest::Ingestor;
 use crate::layer_policy::{check_statement, render_policy, render_statement};
 use crate::marker;
-use crate::zip_errors::{extract_error, ingest_error};
 
 /// `PublishLayerVersion`, as parsed from the request, not yet validated.
 #[derive(Debug, Clone, Default)]
@@ -43,7 +40,7 @@ pub struct PublishLayerVersion {
 #[derive(Debug, Clone, Default)]
 pub struct LayerContent {
     /// `ZipFile`: the base64 text exactly as it arrived.
-    pub zip_file_base64: Option<Bytes>,
+    pub zip_file_base64: Option<bytes::Bytes>,
     /// `S3Bucket`.
     pub s3_bucket: Option<String>,
     /// `S3Key`.
@@ -109,6 +106,7 @@ pub struct RenderedPolicy {
 pub struct LayerService {
     metadata: Arc<dyn MetadataStore>,
     artifacts: LocalArtifacts,
+    ingestor: Ingestor,
     account: AccountId,
 }
 
@@ -123,6 +121,7 @@ impl LayerService {
         account: AccountId,
     ) -> Self {
         Self {
+            ingestor: Ingestor::new(Arc::clone(&metadata), artifacts.clone()),
             metadata,
             artifacts,
             account,
@@ -210,7 +209,7 @@ impl LayerService {
                 ));
             }
         };
-        let ingested = self.ingest(zip_base64).await?;
+        let ingested = self.ingestor.ingest(zip_base64, "Content.ZipFile").await?;
         let record = self
             .metadata
             .insert_layer_version(NewLayerVersion {
@@ -235,60 +234,6 @@ impl LayerService {
             "layer version published"
         );
         Ok(record)
-    }
-
-    /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already.
-    async fn ingest(&self, zip_base64: Bytes) -> Result<Ingested, LambdaError> {
-        let padding = zip_base64
-            .iter()
-            .rev()
-            .take(2)
-            .filter(|b| **b == b'=')
-            .count() as u64;
-        let decoded_len = (zip_base64.len() as u64 / 4 * 3).saturating_sub(padding);
-        if decoded_len > MAX_ZIPPED_BYTES {
-            return Err(LambdaError::RequestEntityTooLarge(format!(
-                "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"
-            )));
-        }
-        let artifacts = self.artifacts.clone();
-        let metadata = Arc::clone(&self.metadata);
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let mut scratch = artifacts.scratch_file().map_err(io_error)?;
-            let decoded = decode_base64_into(&zip_base64, scratch.as_file_mut(), MAX_ZIPPED_BYTES)
-                .map_err(ingest_error)?;
-            drop(zip_base64);
-            let known = handle
-                .block_on(metadata.recorded_unzipped_size(&decoded.digest))
-                .map_err(service_error)?;
-            let unzipped_size = match known {
-                Some(size) if artifacts.has_tree(&decoded.digest) => size,
-                _ => {
-                    let tree = artifacts.scratch_dir().map_err(io_error)?;
-                    let limits = ExtractLimits {
-                        max_unzipped_bytes: MAX_UNZIPPED_BYTES,
-                        max_entries: MAX_ZIP_ENTRIES,
-                    };
-                    let extracted =
-                        extract_zip(scratch.path(), tree.path(), &limits).map_err(extract_error)?;
-                    artifacts
-                        .commit_tree(tree, &decoded.digest)
-                        .map_err(io_error)?;
-                    extracted.unzipped_bytes
-                }
-            };
-            artifacts
-                .commit_blob(scratch, &decoded.digest)
-                .map_err(io_error)?;
-            Ok(Ingested {
-                digest: decoded.digest,
-                size: decoded.size,
-                unzipped_size,
-            })
-        })
-        .await
-        .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
     }
 
     /// GetLayerVersion.
@@ -552,12 +497,6 @@ impl LayerService {
     }
 }
 
-struct Ingested {
-    digest: Digest,
-    size: u64,
-    unzipped_size: u64,
-}
-
 const NO_S3_STORE: &str = "Content.S3Bucket and Content.S3Key are not supported: this Lamina \
      server has no S3 store configured. Send the ZIP inline as Content.ZipFile (for example \
      with --zip-file fileb://layer.zip).";
@@ -587,10 +526,6 @@ fn paginate(
 fn service_error(e: impl std::fmt::Display) -> LambdaError {
     tracing::error!(error = %e, "storage failure");
     LambdaError::Service(format!("storage failure: {e}"))
-}
-
-fn io_error(e: std::io::Error) -> LambdaError {
-    service_error(e)
 }
 
 fn parse_layer_name(raw: &str) -> Result<LayerName, LambdaError> {

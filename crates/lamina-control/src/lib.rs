@@ -4,9 +4,12 @@
 //! return; every AWS rule (validation, versioning, policies, limits) lives in this crate.
 //! It stores through `lamina-store` and ingests ZIPs through `lamina-layers`.
 
+pub mod functions;
+mod ingest;
 pub mod layer_policy;
 pub mod layers;
 mod marker;
 mod zip_errors;
 
+pub use functions::{FunctionService, ResolvedFunction};
 pub use layers::LayerService;

@@ -6,10 +6,10 @@ use lamina_types::LambdaError;
 use lamina_types::error::BAD_ZIP_MESSAGE;
 use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
 
-pub(crate) fn ingest_error(e: IngestError) -> LambdaError {
+pub(crate) fn ingest_error(e: IngestError, member: &str) -> LambdaError {
     match e {
         IngestError::InvalidBase64 => LambdaError::InvalidParameterValue(format!(
-            "{BAD_ZIP_MESSAGE} (Content.ZipFile is not valid base64)"
+            "{BAD_ZIP_MESSAGE} ({member} is not valid base64)"
         )),
         IngestError::TooLarge { .. } => LambdaError::RequestEntityTooLarge(format!(
             "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"

@@ -4,9 +4,13 @@
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 
 pub mod artifacts;
+pub mod function_store;
 pub mod metadata;
 pub mod sqlite;
 
 pub use artifacts::LocalArtifacts;
+pub use function_store::{
+    AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
+};
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 pub use sqlite::SqliteStore;

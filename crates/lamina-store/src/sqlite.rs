@@ -14,7 +14,10 @@ use sqlx::{Executor, Row};
 
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
-const SCHEMA_VERSION: i64 = 1;
+mod functions;
+
+/// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -100,8 +103,15 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         .fetch_one(pool)
         .await?;
     if current < SCHEMA_VERSION {
+        // Each step is idempotent (`IF NOT EXISTS`), and all run in one transaction with the
+        // version bump, so a crash leaves the old schema and the old version number.
         let mut tx = pool.begin().await?;
-        tx.execute(SCHEMA).await?;
+        if current < 1 {
+            tx.execute(SCHEMA).await?;
+        }
+        if current < 2 {
+            tx.execute(functions::SCHEMA_V2).await?;
+        }
         tx.execute(sqlx::AssertSqlSafe(format!(
             "PRAGMA user_version = {SCHEMA_VERSION}"
         )))
@@ -372,7 +382,9 @@ impl MetadataStore for SqliteStore {
 
     async fn recorded_unzipped_size(&self, digest: &Digest) -> Result<Option<u64>, StoreError> {
         let size: Option<i64> = sqlx::query_scalar(
-            "SELECT unzipped_size FROM layer_versions WHERE code_sha256 = ?1 LIMIT 1",
+            "SELECT unzipped_size FROM layer_versions WHERE code_sha256 = ?1 \
+             UNION ALL SELECT unzipped_size FROM function_versions WHERE code_sha256 = ?1 \
+             LIMIT 1",
         )
         .bind(digest.to_hex())
         .fetch_optional(&self.readers)
@@ -381,10 +393,16 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn referenced_digests(&self) -> Result<Vec<Digest>, StoreError> {
-        let hexes: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT code_sha256 FROM layer_versions")
-                .fetch_all(&self.readers)
-                .await?;
+        // Layer versions (deleted ones too), function ZIPs, and the layers every function
+        // version was built with: a deleted layer version's files stay while one refers to it.
+        let hexes: Vec<String> = sqlx::query_scalar(
+            "SELECT code_sha256 FROM layer_versions \
+             UNION SELECT code_sha256 FROM function_versions \
+             UNION SELECT json_extract(l.value, '$.digest') \
+             FROM function_versions AS v, json_each(v.config, '$.layers') AS l",
+        )
+        .fetch_all(&self.readers)
+        .await?;
         hexes
             .iter()
             .map(|h| Digest::from_hex(h).ok_or_else(|| corrupt(format!("digest {h}"))))

@@ -39,3 +39,73 @@ pub const MAX_COMPATIBLE_ARCHITECTURES: usize = 2;
 
 /// Largest layer version policy document, in bytes (AWS: 20 KB).
 pub const MAX_LAYER_POLICY_BYTES: usize = 20_480;
+
+/// Shortest function `Timeout`, in seconds.
+pub const MIN_TIMEOUT_SECS: u32 = 1;
+
+/// Longest function `Timeout`, in seconds (AWS's documented 900; the newest model allows more
+/// for Managed Instances, which Lamina does not offer).
+pub const MAX_TIMEOUT_SECS: u32 = 900;
+
+/// `Timeout` when none is given, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u32 = 3;
+
+/// Smallest function `MemorySize`, in MB.
+pub const MIN_MEMORY_MB: u32 = 128;
+
+/// Largest function `MemorySize`, in MB.
+pub const MAX_MEMORY_MB: u32 = 10_240;
+
+/// `MemorySize` when none is given, in MB.
+pub const DEFAULT_MEMORY_MB: u32 = 128;
+
+/// Smallest `EphemeralStorage.Size` (`/tmp`), in MB.
+pub const MIN_EPHEMERAL_STORAGE_MB: u32 = 512;
+
+/// Largest `EphemeralStorage.Size` (`/tmp`), in MB.
+pub const MAX_EPHEMERAL_STORAGE_MB: u32 = 10_240;
+
+/// `EphemeralStorage.Size` when none is given, in MB.
+pub const DEFAULT_EPHEMERAL_STORAGE_MB: u32 = 512;
+
+/// Largest `Environment.Variables`, in bytes of its compact JSON (AWS: 4 KB).
+pub const MAX_ENVIRONMENT_BYTES: usize = 4_096;
+
+/// Longest function name (the name part, not an ARN), in characters.
+pub const MAX_FUNCTION_NAME_CHARS: usize = 64;
+
+/// Longest `Handler`, in characters.
+pub const MAX_HANDLER_CHARS: usize = 128;
+
+/// Longest `Role` ARN, in characters.
+pub const MAX_ROLE_CHARS: usize = 10_000;
+
+/// Longest alias `Name`, in characters.
+pub const MAX_ALIAS_NAME_CHARS: usize = 128;
+
+/// Longest `Qualifier`, in characters.
+pub const MAX_QUALIFIER_CHARS: usize = 128;
+
+/// Longest alias `FunctionVersion` (and routing version key), in characters.
+pub const MAX_VERSION_CHARS: usize = 1_024;
+
+/// Most extra versions in an alias's `AdditionalVersionWeights`.
+pub const MAX_ALIAS_ADDITIONAL_VERSIONS: usize = 1;
+
+/// Largest `MaxItems` the function list operations accept.
+pub const MAX_FUNCTION_LIST_ITEMS: u32 = 10_000;
+
+/// Most items one page of a function list operation returns, whatever `MaxItems` says.
+pub const MAX_FUNCTION_PAGE_ITEMS: u32 = 50;
+
+/// Longest tag key, in characters.
+pub const MAX_TAG_KEY_CHARS: usize = 128;
+
+/// Longest tag value, in characters.
+pub const MAX_TAG_VALUE_CHARS: usize = 256;
+
+/// `AccountLimit.TotalCodeSize`: code storage per region, in bytes (AWS: 75 GB).
+pub const ACCOUNT_TOTAL_CODE_BYTES: u64 = 80_530_636_800;
+
+/// `AccountLimit.ConcurrentExecutions` (and, with nothing reserved, the unreserved share).
+pub const ACCOUNT_CONCURRENT_EXECUTIONS: u32 = 1_000;

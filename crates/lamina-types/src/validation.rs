@@ -16,12 +16,23 @@ pub enum Constraint {
     MaxValue(i64),
     /// The number is smaller than the model allows.
     MinValue(i64),
+    /// The decimal is larger than the model allows (bound as AWS prints it, e.g. `1.0`).
+    MaxDecimal(&'static str),
+    /// The decimal is smaller than the model allows (bound as AWS prints it, e.g. `0.0`).
+    MinDecimal(&'static str),
     /// The value is not one of an enumeration.
     Enum(Vec<&'static str>),
     /// A list member is not one of an enumeration.
     MemberEnum(Vec<&'static str>),
     /// A required member is missing.
     NotNull,
+    /// Every member of a list must satisfy all of these (AWS appends "Member must not be
+    /// null"), e.g. the `layers` and `architectures` lists.
+    ListMember(Vec<Constraint>),
+    /// Every key of a map must satisfy all of these.
+    MapKeys(Vec<Constraint>),
+    /// Every value of a map must satisfy all of these (AWS appends "Member must not be null").
+    MapValues(Vec<Constraint>),
 }
 
 impl Constraint {
@@ -32,6 +43,10 @@ impl Constraint {
             Self::MinLength(n) => format!("Member must have length greater than or equal to {n}"),
             Self::MaxValue(n) => format!("Member must have value less than or equal to {n}"),
             Self::MinValue(n) => format!("Member must have value greater than or equal to {n}"),
+            Self::MaxDecimal(n) => format!("Member must have value less than or equal to {n}"),
+            Self::MinDecimal(n) => {
+                format!("Member must have value greater than or equal to {n}")
+            }
             Self::Enum(values) => {
                 format!(
                     "Member must satisfy enum value set: [{}]",
@@ -43,8 +58,24 @@ impl Constraint {
                 "Member must satisfy constraint: [Member must satisfy enum value set: [{}]]",
                 values.join(", ")
             ),
+            Self::ListMember(all) => format!(
+                "Member must satisfy constraint: [{}, Member must not be null]",
+                describe_all(all)
+            ),
+            Self::MapKeys(all) => {
+                format!("Map keys must satisfy constraint: [{}]", describe_all(all))
+            }
+            Self::MapValues(all) => format!(
+                "Map value must satisfy constraint: [{}, Member must not be null]",
+                describe_all(all)
+            ),
         }
     }
+}
+
+fn describe_all(all: &[Constraint]) -> String {
+    let parts: Vec<String> = all.iter().map(Constraint::describe).collect();
+    parts.join(", ")
 }
 
 /// The violations found in one request, in the order they were found.
@@ -133,5 +164,27 @@ mod tests {
                 .starts_with("2 validation errors detected: Value 'x' at 'a'")
         );
         assert!(e.message().ends_with("enum value set: [p, q]"));
+    }
+
+    #[test]
+    fn words_list_and_map_members() {
+        let e = single(
+            "architectures",
+            "[x]",
+            Constraint::ListMember(vec![Constraint::Enum(vec!["x86_64", "arm64"])]),
+        );
+        assert!(e.message().ends_with(
+            "Member must satisfy constraint: [Member must satisfy enum value set: \
+             [x86_64, arm64], Member must not be null]"
+        ));
+        let e = single(
+            "environment.variables",
+            "{1=***}",
+            Constraint::MapKeys(vec![Constraint::Pattern("[a-z]+")]),
+        );
+        assert!(e.message().ends_with(
+            "Map keys must satisfy constraint: [Member must satisfy regular expression \
+             pattern: [a-z]+]"
+        ));
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use axum::serve::ListenerExt;
 use lamina_api::{AppState, ContentSigner};
-use lamina_control::LayerService;
-use lamina_store::{LocalArtifacts, MetadataStore, SqliteStore};
+use lamina_control::{FunctionService, LayerService};
+use lamina_store::{FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 use tracing_subscriber::EnvFilter;
@@ -76,9 +76,12 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .flat_map(|u| u.as_bytes().to_vec())
         .collect();
     let secret = metadata.server_secret(&candidate).await?;
-    let metadata: Arc<dyn MetadataStore> = Arc::new(metadata);
+    let store = Arc::new(metadata);
+    let metadata: Arc<dyn MetadataStore> = store.clone();
+    let function_store: Arc<dyn FunctionStore> = store;
     let state = Arc::new(AppState {
-        layers: LayerService::new(metadata, artifacts, account.clone()),
+        layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
+        functions: FunctionService::new(function_store, artifacts, account.clone()),
         content: ContentSigner::new(secret, args.content_url_ttl_secs),
         default_region: region.clone(),
     });

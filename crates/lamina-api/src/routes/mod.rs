@@ -1,6 +1,10 @@
 //! The route table: one module per API resource.
 
+mod account;
+mod aliases;
+mod functions;
 mod layers;
+mod wire;
 
 use std::sync::Arc;
 
@@ -20,6 +24,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_lamina/health", get(health))
         .route("/_lamina/content/sha256/{hex}", get(content::download))
         .merge(layers::routes())
+        .merge(functions::routes())
+        .merge(aliases::routes())
+        .merge(account::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         // Bodies are read by `body::read_limited`, which answers AWS's 413 itself.

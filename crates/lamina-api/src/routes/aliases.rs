@@ -1,0 +1,194 @@
+//! `/2015-03-31/functions/{name}/aliases...`: the five alias operations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use lamina_control::functions::{AliasView, CreateAlias, PageQuery, UpdateAlias};
+use serde::{Deserialize, Serialize};
+
+use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
+use crate::body::read_limited;
+use crate::request_context::RequestContext;
+use crate::{ApiError, AppState};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/2015-03-31/functions/{name}/aliases",
+            get(list).post(create),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/aliases/{alias}",
+            get(get_alias).put(update).delete(delete),
+        )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RoutingIn {
+    additional_version_weights: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct AliasBody {
+    name: Option<String>,
+    function_version: Option<String>,
+    description: Option<String>,
+    routing_config: Option<RoutingIn>,
+    revision_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoutingBody<'a> {
+    additional_version_weights: &'a BTreeMap<String, f64>,
+}
+
+/// `AliasConfiguration`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AliasConfigurationBody<'a> {
+    alias_arn: &'a str,
+    name: &'a str,
+    function_version: &'a str,
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routing_config: Option<RoutingBody<'a>>,
+    revision_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAliasesBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    aliases: Vec<AliasConfigurationBody<'a>>,
+}
+
+fn render(view: &AliasView) -> AliasConfigurationBody<'_> {
+    let r = &view.record;
+    AliasConfigurationBody {
+        alias_arn: &view.alias_arn,
+        name: &r.name,
+        function_version: &r.function_version,
+        description: &r.description,
+        routing_config: r
+            .additional_version_weights
+            .as_ref()
+            .map(|additional_version_weights| RoutingBody {
+                additional_version_weights,
+            }),
+        revision_id: &r.revision_id,
+    }
+}
+
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    operation: &str,
+) -> Result<AliasBody, ApiError> {
+    let bytes = read_limited(headers, body, MAX_SMALL_BODY_BYTES, operation).await?;
+    parse_json(&bytes)
+}
+
+async fn create(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    name: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let function_name = path_params(name)?;
+    let parsed = read_body(&headers, body, "CreateAlias").await?;
+    let cmd = CreateAlias {
+        function_name,
+        name: parsed.name,
+        function_version: parsed.function_version,
+        description: parsed.description,
+        routing: parsed.routing_config.map(|r| r.additional_version_weights),
+    };
+    let view = state.functions.create_alias(&ctx.region, cmd).await?;
+    Ok(json_response(StatusCode::CREATED, &render(&view)))
+}
+
+async fn get_alias(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (function_name, alias) = path_params(path)?;
+    let view = state
+        .functions
+        .get_alias(&ctx.region, &function_name, &alias)
+        .await?;
+    Ok(json_response(StatusCode::OK, &render(&view)))
+}
+
+async fn list(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    name: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let function_name = path_params(name)?;
+    let query = PageQuery {
+        marker: params.get("Marker").cloned(),
+        max_items: params.get("MaxItems").cloned(),
+    };
+    let page = state
+        .functions
+        .list_aliases(
+            &ctx.region,
+            &function_name,
+            param(&params, "FunctionVersion"),
+            &query,
+        )
+        .await?;
+    let body = ListAliasesBody {
+        next_marker: page.next_marker,
+        aliases: page.items.iter().map(render).collect(),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn update(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (function_name, alias) = path_params(path)?;
+    let parsed = read_body(&headers, body, "UpdateAlias").await?;
+    let cmd = UpdateAlias {
+        function_name,
+        name: alias,
+        function_version: parsed.function_version,
+        description: parsed.description,
+        routing: parsed.routing_config.map(|r| r.additional_version_weights),
+        revision_id: parsed.revision_id,
+    };
+    let view = state.functions.update_alias(&ctx.region, cmd).await?;
+    Ok(json_response(StatusCode::OK, &render(&view)))
+}
+
+async fn delete(
+    State(state): State<Arc<AppState>>,
+    ctx: RequestContext,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let (function_name, alias) = path_params(path)?;
+    state
+        .functions
+        .delete_alias(&ctx.region, &function_name, &alias)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

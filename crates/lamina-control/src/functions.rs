@@ -1,0 +1,888 @@
+//! The function operations: create, read, update, publish, list and delete functions and
+//! their versions (aliases in `functions/aliases.rs`, invocation lookup in
+//! `functions/resolve.rs`).
+//!
+//! Lamina records a function completely before answering, so every version is reported with
+//! `State: Active` and `LastUpdateStatus: Successful` from the start; the CLI's
+//! `function-active-v2` and `function-updated-v2` waiters succeed at once, and an update
+//! never has to be refused as "in progress".
+
+mod aliases;
+mod attach;
+mod commands;
+mod config;
+mod resolve;
+mod validate;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use lamina_store::{
+    DeleteVersionOutcome, FunctionStore, LocalArtifacts, PublishLatest, PublishOutcome,
+};
+use lamina_types::function_arn::{
+    FUNCTION_NAME_PATTERN, FunctionRef, LATEST, NameShape, Qualifier, check_qualifier,
+    function_arn, qualified_function_arn, version_label,
+};
+use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
+use lamina_types::limits::{
+    ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_DESCRIPTION_CHARS,
+    MAX_FUNCTION_LIST_ITEMS, MAX_FUNCTION_NAME_CHARS, MAX_FUNCTION_PAGE_ITEMS, MAX_UNZIPPED_BYTES,
+    MAX_ZIPPED_BYTES,
+};
+use lamina_types::validation::{self, Constraint, Violations};
+use lamina_types::{AccountId, LambdaError, Region, timestamp};
+
+pub use self::commands::{
+    AccountSettings, AliasView, ConfigInput, CreateAlias, CreateFunction, FunctionCode,
+    FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
+    ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
+};
+use crate::ingest::{Ingested, Ingestor};
+use crate::layers::Page;
+use crate::marker;
+
+/// How many times a change of `$LATEST` or an alias is retried when another change wins.
+const CAS_ATTEMPTS: usize = 8;
+
+const STALE_REVISION: &str = "The Revision Id provided does not match the latest Revision Id. \
+     Call the GetFunction/GetAlias API to retrieve the latest Revision Id";
+
+const NO_S3_STORE: &str = "S3Bucket and S3Key are not supported: this Lamina server has no S3 \
+     store configured. Send the ZIP inline as ZipFile (for example with --zip-file \
+     fileb://function.zip).";
+
+const NO_IMAGES: &str = "PackageType Image and ImageUri are not supported: Lamina runs Zip \
+     functions only. Send the code as a ZIP in ZipFile.";
+
+const ONLY_LATEST: &str = "Current operation does not support versions other than $LATEST. \
+     Please set version to $LATEST or do not set a version in your request.";
+
+/// The function operations over one store and one artifact directory.
+pub struct FunctionService {
+    store: Arc<dyn FunctionStore>,
+    ingestor: Ingestor,
+    account: AccountId,
+}
+
+impl FunctionService {
+    /// A service that records functions for `account`.
+    pub fn new(
+        store: Arc<dyn FunctionStore>,
+        artifacts: LocalArtifacts,
+        account: AccountId,
+    ) -> Self {
+        let metadata: Arc<dyn lamina_store::MetadataStore> = store.clone();
+        Self {
+            ingestor: Ingestor::new(metadata, artifacts),
+            store,
+            account,
+        }
+    }
+
+    /// The account every ARN is in.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// CreateFunction: validates, attaches layers, ingests the ZIP once, records `$LATEST`
+    /// (and version 1 with `Publish`). Nothing is recorded unless every check passes.
+    pub async fn create(
+        &self,
+        region: &Region,
+        cmd: CreateFunction,
+    ) -> Result<FunctionView, LambdaError> {
+        let mut v = Violations::new();
+        let fref = match &cmd.function_name {
+            None => {
+                v.add_null("functionName");
+                None
+            }
+            Some(raw) => validate::function_name(&mut v, raw, NameShape::Plain),
+        };
+        if cmd.code.is_none() {
+            v.add_null("code");
+        }
+        let entries = validate::config_members(&mut v, &cmd.config, true);
+        validate::architectures(&mut v, cmd.architectures.as_deref());
+        validate::one_of(
+            &mut v,
+            "packageType",
+            cmd.package_type.as_deref(),
+            &["Zip", "Image"],
+        );
+        validate::tags(&mut v, cmd.tags.as_ref());
+        v.into_result()?;
+        let (Some(fref), Some(code)) = (fref, cmd.code) else {
+            return Err(validated_but_missing());
+        };
+        if fref.qualifier.is_some() {
+            let raw = cmd.function_name.unwrap_or_default();
+            return Err(validation::single(
+                "functionName",
+                &raw,
+                Constraint::Pattern(FUNCTION_NAME_PATTERN),
+            ));
+        }
+        let name = self.check_location(region, fref)?.name;
+        if name.chars().count() > MAX_FUNCTION_NAME_CHARS {
+            return Err(LambdaError::InvalidParameterValue(format!(
+                "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy \
+                 constraint: Member must have length less than or equal to \
+                 {MAX_FUNCTION_NAME_CHARS}"
+            )));
+        }
+        if cmd.package_type.as_deref() == Some("Image") || code.image_uri.is_some() {
+            return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
+        }
+        let (Some(runtime), Some(_)) = (&cmd.config.runtime, &cmd.config.handler) else {
+            return Err(LambdaError::InvalidParameterValue(
+                "Runtime and Handler are mandatory parameters for functions created with \
+                 deployment packages."
+                    .to_owned(),
+            ));
+        };
+        validate::runtime(runtime)?;
+        let zip = zip_source(code)?;
+        if let Some(env) = &cmd.config.environment {
+            validate::environment(env)?;
+        }
+        let layers = match &entries {
+            Some(entries) => {
+                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?
+            }
+            None => Vec::new(),
+        };
+        if self
+            .store
+            .function(region, &name)
+            .await
+            .map_err(storage_error)?
+            .is_some()
+        {
+            return Err(already_exists(&name));
+        }
+        let ingested = self.ingestor.ingest(zip, "Code.ZipFile").await?;
+        attach::check_total_size(ingested.unzipped_size, &layers)?;
+        let function_config = config::new_config(&name, &cmd.config, cmd.architectures, layers);
+        let record = FunctionVersionRecord {
+            region: region.clone(),
+            name: name.clone(),
+            version: LATEST_VERSION,
+            revision_id: new_revision(),
+            last_modified_millis: timestamp::now_millis(),
+            code_sha256: ingested.digest,
+            code_size: ingested.size,
+            unzipped_size: ingested.unzipped_size,
+            content_hash: config::content_hash(&function_config, &ingested.digest),
+            config: function_config,
+        };
+        let tags = cmd.tags.unwrap_or_default();
+        if !self
+            .store
+            .create_function(&record, &tags)
+            .await
+            .map_err(storage_error)?
+        {
+            return Err(already_exists(&name));
+        }
+        tracing::info!(
+            function = %name,
+            code_digest = %record.code_sha256.to_hex(),
+            layers = record.config.layers.len(),
+            "function created"
+        );
+        if cmd.publish {
+            let published = self.publish_from(region, &name, &record, None).await?;
+            // AWS answers a create-and-publish with the unqualified ARN and `Version: "1"`.
+            return Ok(self.view(published, None));
+        }
+        Ok(self.view(record, None))
+    }
+
+    /// GetFunction: the configuration of `$LATEST`, a version or an alias's version, with
+    /// the function's tags.
+    pub async fn get(
+        &self,
+        region: &Region,
+        function_name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionDetails, LambdaError> {
+        let configuration = self
+            .get_configuration(region, function_name, qualifier)
+            .await?;
+        let function = self
+            .store
+            .function(region, &configuration.record.name)
+            .await
+            .map_err(storage_error)?
+            .ok_or_else(|| self.not_found(region, &configuration.record.name, None))?;
+        Ok(FunctionDetails {
+            configuration,
+            tags: function.tags,
+            reserved_concurrency: function.reserved_concurrency,
+        })
+    }
+
+    /// GetFunctionConfiguration.
+    pub async fn get_configuration(
+        &self,
+        region: &Region,
+        function_name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionView, LambdaError> {
+        let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
+        let record = self
+            .find_version(region, &located.name, located.qualifier.as_deref())
+            .await?;
+        Ok(self.view(record, located.qualifier.as_deref()))
+    }
+
+    /// UpdateFunctionConfiguration: replaces the members sent; `Layers` replaces the list.
+    pub async fn update_configuration(
+        &self,
+        region: &Region,
+        cmd: UpdateFunctionConfiguration,
+    ) -> Result<FunctionView, LambdaError> {
+        let mut v = Violations::new();
+        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
+        let entries = validate::config_members(&mut v, &cmd.config, false);
+        v.into_result()?;
+        let name = self.unqualified(region, fref)?;
+        if let Some(runtime) = &cmd.config.runtime {
+            validate::runtime(runtime)?;
+        }
+        if let Some(env) = &cmd.config.environment {
+            validate::environment(env)?;
+        }
+        let layers = match &entries {
+            Some(entries) => Some(
+                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?,
+            ),
+            None => None,
+        };
+        let record = self
+            .modify_latest(region, &name, cmd.revision_id.as_deref(), |latest| {
+                let mut next = latest.clone();
+                config::apply_update(&name, &mut next.config, &cmd.config, layers.clone());
+                attach::check_total_size(next.unzipped_size, &next.config.layers)?;
+                Ok(next)
+            })
+            .await?;
+        Ok(self.view(record, None))
+    }
+
+    /// UpdateFunctionCode: new ZIP (and architecture) for `$LATEST`; with `Publish`, also a
+    /// new version; with `DryRun`, only the checks.
+    pub async fn update_code(
+        &self,
+        region: &Region,
+        cmd: UpdateFunctionCode,
+    ) -> Result<FunctionView, LambdaError> {
+        let mut v = Violations::new();
+        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
+        validate::architectures(&mut v, cmd.architectures.as_deref());
+        v.into_result()?;
+        let name = self.unqualified(region, fref)?;
+        if cmd.code.image_uri.is_some() {
+            return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
+        }
+        let zip = zip_source(cmd.code)?;
+        let latest = self.latest(region, &name).await?;
+        check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
+        let ingested = self.ingestor.ingest(zip, "ZipFile").await?;
+        let change = |latest: &FunctionVersionRecord| {
+            let mut next = latest.clone();
+            set_code(&mut next, &ingested);
+            if let Some(arch) = &cmd.architectures {
+                next.config.architectures = arch.clone();
+            }
+            attach::check_total_size(next.unzipped_size, &next.config.layers)?;
+            Ok(next)
+        };
+        if cmd.dry_run {
+            let mut preview = change(&latest)?;
+            preview.content_hash = config::content_hash(&preview.config, &preview.code_sha256);
+            return Ok(self.view(preview, None));
+        }
+        let record = self
+            .modify_latest(region, &name, cmd.revision_id.as_deref(), change)
+            .await?;
+        tracing::info!(function = %name, code_digest = %record.code_sha256.to_hex(), "code updated");
+        if cmd.publish {
+            let published = self.publish_from(region, &name, &record, None).await?;
+            let label = version_label(published.version);
+            return Ok(self.view(published, Some(&label)));
+        }
+        Ok(self.view(record, None))
+    }
+
+    /// PublishVersion: snapshots `$LATEST`, or returns the last version when nothing changed.
+    pub async fn publish_version(
+        &self,
+        region: &Region,
+        cmd: PublishVersion,
+    ) -> Result<FunctionView, LambdaError> {
+        let mut v = Violations::new();
+        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
+        validate::max_chars(
+            &mut v,
+            "description",
+            cmd.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+        );
+        v.into_result()?;
+        let name = self.unqualified(region, fref)?;
+        for _ in 0..CAS_ATTEMPTS {
+            let latest = self.latest(region, &name).await?;
+            check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
+            let current = base64_sha256(&latest);
+            if let Some(given) = &cmd.code_sha256
+                && *given != current
+            {
+                return Err(LambdaError::InvalidParameterValue(format!(
+                    "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST \
+                     ({current}). Please try again with the CodeSHA256 in $LATEST."
+                )));
+            }
+            match self
+                .publish_once(region, &name, &latest, cmd.description.clone())
+                .await?
+            {
+                Some(record) => {
+                    let label = version_label(record.version);
+                    return Ok(self.view(record, Some(&label)));
+                }
+                None if cmd.revision_id.is_some() => {
+                    return Err(LambdaError::PreconditionFailed(STALE_REVISION.to_owned()));
+                }
+                None => continue,
+            }
+        }
+        Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()))
+    }
+
+    /// ListFunctions: `$LATEST` of each function by name, or every version with
+    /// `FunctionVersion=ALL`; at most 50 per page.
+    pub async fn list(
+        &self,
+        region: &Region,
+        query: &ListFunctionsQuery,
+    ) -> Result<Page<FunctionView>, LambdaError> {
+        let mut v = Violations::new();
+        validate::one_of(
+            &mut v,
+            "functionVersion",
+            query.function_version.as_deref(),
+            &["ALL"],
+        );
+        if let Some(m) = query.master_region.as_deref()
+            && m != "ALL"
+            && Region::parse(m).is_none()
+        {
+            v.add(
+                "masterRegion",
+                m,
+                Constraint::Pattern("ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}"),
+            );
+        }
+        let limit = page_limit(&mut v, query.max_items.as_deref());
+        v.into_result()?;
+        let all = query.function_version.is_some();
+        let listing = if all { "functions-all" } else { "functions" };
+        let after = query
+            .marker
+            .as_deref()
+            .map(|m| marker::decode(listing, m))
+            .transpose()?;
+        let mut items = if all {
+            let position = after.as_deref().map(split_position).transpose()?;
+            self.store
+                .all_versions(
+                    region,
+                    position.as_ref().map(|(n, v)| (n.as_str(), *v)),
+                    limit + 1,
+                )
+                .await
+        } else {
+            self.store
+                .latest_versions(region, after.as_deref(), limit + 1)
+                .await
+        }
+        .map_err(storage_error)?;
+        let next_marker = next_marker(&mut items, limit, |r| {
+            let position = if all {
+                format!("{}:{}", r.name, r.version)
+            } else {
+                r.name.clone()
+            };
+            marker::encode(listing, &position)
+        });
+        let items = items
+            .into_iter()
+            .map(|r| {
+                let label = version_label(r.version);
+                self.view(r, all.then_some(label.as_str()))
+            })
+            .collect();
+        Ok(Page { items, next_marker })
+    }
+
+    /// ListVersionsByFunction: `$LATEST` first, then published versions ascending.
+    pub async fn list_versions(
+        &self,
+        region: &Region,
+        function_name: &str,
+        query: &PageQuery,
+    ) -> Result<Page<FunctionView>, LambdaError> {
+        let mut v = Violations::new();
+        let fref = validate::function_name(&mut v, function_name, NameShape::Namespaced);
+        let limit = page_limit(&mut v, query.max_items.as_deref());
+        v.into_result()?;
+        let name = self.unqualified(region, fref)?;
+        let after = query
+            .marker
+            .as_deref()
+            .map(|m| {
+                marker::decode("versions", m)?
+                    .parse::<i64>()
+                    .map_err(|_| invalid_marker(m))
+            })
+            .transpose()?;
+        let mut items = self
+            .store
+            .function_versions(region, &name, after, limit + 1)
+            .await
+            .map_err(storage_error)?;
+        if items.is_empty()
+            && self
+                .store
+                .function(region, &name)
+                .await
+                .map_err(storage_error)?
+                .is_none()
+        {
+            return Err(self.not_found(region, &name, None));
+        }
+        let next_marker = next_marker(&mut items, limit, |r| {
+            marker::encode("versions", &r.version.to_string())
+        });
+        let items = items
+            .into_iter()
+            .map(|r| {
+                let label = version_label(r.version);
+                self.view(r, Some(&label))
+            })
+            .collect();
+        Ok(Page { items, next_marker })
+    }
+
+    /// DeleteFunction: the whole function, or one published version with `Qualifier`.
+    pub async fn delete(
+        &self,
+        region: &Region,
+        function_name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<(), LambdaError> {
+        let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
+        let name = located.name;
+        let Some(qualifier) = located.qualifier else {
+            if !self
+                .store
+                .delete_function(region, &name)
+                .await
+                .map_err(storage_error)?
+            {
+                return Err(self.not_found(region, &name, None));
+            }
+            tracing::info!(function = %name, "function deleted");
+            return Ok(());
+        };
+        match Qualifier::classify(&qualifier) {
+            Qualifier::Latest => Err(LambdaError::InvalidParameterValue(
+                "$LATEST version cannot be deleted without deleting the function.".to_owned(),
+            )),
+            Qualifier::Alias(alias) => Err(LambdaError::InvalidParameterValue(format!(
+                "Deletion of aliases is not supported by DeleteFunction. Use DeleteAlias to \
+                 delete the alias {alias}."
+            ))),
+            Qualifier::Version(n) => {
+                match self
+                    .store
+                    .delete_function_version(region, &name, n)
+                    .await
+                    .map_err(storage_error)?
+                {
+                    DeleteVersionOutcome::Deleted => Ok(()),
+                    DeleteVersionOutcome::Missing => Err(self.not_found(region, &name, None)),
+                    DeleteVersionOutcome::Referenced(aliases) => {
+                        Err(LambdaError::ResourceConflict(format!(
+                            "Unable to delete version because the following aliases reference \
+                             it: {}",
+                            validation::render_list(&aliases)
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    /// GetAccountSettings.
+    pub async fn account_settings(&self, region: &Region) -> Result<AccountSettings, LambdaError> {
+        let usage = self
+            .store
+            .account_usage(region)
+            .await
+            .map_err(storage_error)?;
+        Ok(AccountSettings {
+            total_code_size_limit: ACCOUNT_TOTAL_CODE_BYTES,
+            code_size_unzipped: MAX_UNZIPPED_BYTES,
+            code_size_zipped: MAX_ZIPPED_BYTES,
+            concurrent_executions: ACCOUNT_CONCURRENT_EXECUTIONS,
+            unreserved_concurrent_executions: ACCOUNT_CONCURRENT_EXECUTIONS,
+            total_code_size: usage.total_code_bytes,
+            function_count: usage.function_count,
+        })
+    }
+
+    // ---- shared steps ----
+
+    /// The view an operation answers: `arn_qualifier` qualifies `FunctionArn`.
+    fn view(&self, record: FunctionVersionRecord, arn_qualifier: Option<&str>) -> FunctionView {
+        let function_arn = match arn_qualifier {
+            Some(q) => qualified_function_arn(&record.region, &self.account, &record.name, q),
+            None => function_arn(&record.region, &self.account, &record.name),
+        };
+        let optimization = if record.version != LATEST_VERSION
+            && record.config.snap_start_apply_on == "PublishedVersions"
+        {
+            "On"
+        } else {
+            "Off"
+        };
+        FunctionView {
+            function_arn,
+            version: version_label(record.version),
+            runtime_version_arn: record
+                .config
+                .runtime
+                .as_deref()
+                .map(|r| config::runtime_version_arn(&record.region, r)),
+            state: "Active",
+            last_update_status: "Successful",
+            snap_start_optimization_status: optimization,
+            record,
+        }
+    }
+
+    /// "Function not found: <arn>", qualified when a qualifier is given.
+    fn not_found(&self, region: &Region, name: &str, qualifier: Option<&str>) -> LambdaError {
+        let arn = match qualifier {
+            Some(q) => qualified_function_arn(region, &self.account, name, q),
+            None => function_arn(region, &self.account, name),
+        };
+        LambdaError::ResourceNotFound(format!("Function not found: {arn}"))
+    }
+
+    /// Checks an ARN's region and account against the request's.
+    fn check_location(&self, region: &Region, r: FunctionRef) -> Result<Located, LambdaError> {
+        if let Some(arn_region) = &r.region
+            && arn_region != region
+        {
+            return Err(LambdaError::ResourceNotFound(format!(
+                "Functions from '{arn_region}' are not reachable in this region ('{region}')"
+            )));
+        }
+        if let Some(account) = &r.account
+            && account != &self.account
+        {
+            let arn = function_arn(region, account, &r.name);
+            return Err(LambdaError::ResourceNotFound(format!(
+                "Function not found: {arn}"
+            )));
+        }
+        Ok(Located {
+            name: r.name,
+            qualifier: r.qualifier,
+        })
+    }
+
+    /// Parses a function name and the `Qualifier` parameter of a Get/Delete-style operation.
+    fn locate(
+        &self,
+        region: &Region,
+        raw: &str,
+        shape: NameShape,
+        qualifier: Option<&str>,
+    ) -> Result<Located, LambdaError> {
+        let mut v = Violations::new();
+        let fref = validate::function_name(&mut v, raw, shape);
+        if let Some(q) = qualifier
+            && let Err(c) = check_qualifier(q)
+        {
+            v.add("qualifier", q, c);
+        }
+        v.into_result()?;
+        let mut located = self.check_location(region, fref.ok_or_else(validated_but_missing)?)?;
+        match (&located.qualifier, qualifier) {
+            (Some(derived), Some(given)) if derived != given => {
+                return Err(LambdaError::InvalidParameterValue(
+                    "The derived qualifier from the function name does not match the specified \
+                     qualifier."
+                        .to_owned(),
+                ));
+            }
+            (None, Some(given)) => located.qualifier = Some(given.to_owned()),
+            _ => {}
+        }
+        Ok(located)
+    }
+
+    /// The name of a function an operation on `$LATEST` names (a `$LATEST` qualifier is
+    /// tolerated, any other is refused).
+    fn unqualified(
+        &self,
+        region: &Region,
+        fref: Option<FunctionRef>,
+    ) -> Result<String, LambdaError> {
+        let located = self.check_location(region, fref.ok_or_else(validated_but_missing)?)?;
+        match located.qualifier.as_deref() {
+            None | Some(LATEST) => Ok(located.name),
+            Some(_) => Err(LambdaError::InvalidParameterValue(ONLY_LATEST.to_owned())),
+        }
+    }
+
+    /// The version a qualifier names, or "Function not found".
+    async fn find_version(
+        &self,
+        region: &Region,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionVersionRecord, LambdaError> {
+        self.lookup(region, name, qualifier)
+            .await?
+            .ok_or_else(|| self.not_found(region, name, qualifier))
+    }
+
+    /// The version a qualifier names: by primary key, or through the alias in one join.
+    async fn lookup(
+        &self,
+        region: &Region,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Option<FunctionVersionRecord>, LambdaError> {
+        let found = match qualifier.map(Qualifier::classify) {
+            None | Some(Qualifier::Latest) => {
+                self.store
+                    .function_version(region, name, LATEST_VERSION)
+                    .await
+            }
+            Some(Qualifier::Version(n)) if n > 0 => {
+                self.store.function_version(region, name, n).await
+            }
+            Some(Qualifier::Version(_)) => Ok(None),
+            Some(Qualifier::Alias(alias)) => self
+                .store
+                .alias_target(region, name, &alias)
+                .await
+                .map(|target| target.and_then(|(_, record)| record)),
+        };
+        found.map_err(storage_error)
+    }
+
+    async fn latest(
+        &self,
+        region: &Region,
+        name: &str,
+    ) -> Result<FunctionVersionRecord, LambdaError> {
+        self.store
+            .function_version(region, name, LATEST_VERSION)
+            .await
+            .map_err(storage_error)?
+            .ok_or_else(|| self.not_found(region, name, None))
+    }
+
+    /// Applies `change` to `$LATEST` and stores it under a new revision, retrying when a
+    /// concurrent change wins; a stale `expected_revision` fails with 412.
+    async fn modify_latest(
+        &self,
+        region: &Region,
+        name: &str,
+        expected_revision: Option<&str>,
+        change: impl Fn(&FunctionVersionRecord) -> Result<FunctionVersionRecord, LambdaError>,
+    ) -> Result<FunctionVersionRecord, LambdaError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let latest = self.latest(region, name).await?;
+            check_revision(expected_revision, &latest.revision_id)?;
+            let mut next = change(&latest)?;
+            next.revision_id = new_revision();
+            next.last_modified_millis = timestamp::now_millis();
+            next.content_hash = config::content_hash(&next.config, &next.code_sha256);
+            if self
+                .store
+                .replace_latest(&latest.revision_id, &next)
+                .await
+                .map_err(storage_error)?
+            {
+                return Ok(next);
+            }
+        }
+        Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()))
+    }
+
+    /// Publishes from a `$LATEST` just written by this request.
+    async fn publish_from(
+        &self,
+        region: &Region,
+        name: &str,
+        latest: &FunctionVersionRecord,
+        description: Option<String>,
+    ) -> Result<FunctionVersionRecord, LambdaError> {
+        self.publish_once(region, name, latest, description)
+            .await?
+            .ok_or_else(|| {
+                LambdaError::ResourceConflict(format!(
+                    "The function {name} was changed while its version was being published. \
+                     Call PublishVersion to publish it."
+                ))
+            })
+    }
+
+    /// One publish attempt; `None` when `$LATEST` moved since `latest` was read.
+    async fn publish_once(
+        &self,
+        region: &Region,
+        name: &str,
+        latest: &FunctionVersionRecord,
+        description: Option<String>,
+    ) -> Result<Option<FunctionVersionRecord>, LambdaError> {
+        let outcome = self
+            .store
+            .publish_latest(&PublishLatest {
+                region: region.clone(),
+                name: name.to_owned(),
+                expected_latest_revision: latest.revision_id.clone(),
+                version_revision_id: new_revision(),
+                latest_revision_id: new_revision(),
+                description,
+            })
+            .await
+            .map_err(storage_error)?;
+        match outcome {
+            PublishOutcome::Published(r) => {
+                tracing::info!(function = %name, version = r.version, "version published");
+                Ok(Some(r))
+            }
+            PublishOutcome::Unchanged(r) => Ok(Some(r)),
+            PublishOutcome::Stale => Ok(None),
+            PublishOutcome::Missing => Err(self.not_found(region, name, None)),
+        }
+    }
+}
+
+/// A function named in a request, in the request's region and account.
+struct Located {
+    name: String,
+    qualifier: Option<String>,
+}
+
+fn set_code(record: &mut FunctionVersionRecord, ingested: &Ingested) {
+    record.code_sha256 = ingested.digest;
+    record.code_size = ingested.size;
+    record.unzipped_size = ingested.unzipped_size;
+}
+
+/// `CodeSha256`: standard base64 of the ZIP's SHA-256.
+pub(crate) fn base64_sha256(record: &FunctionVersionRecord) -> String {
+    base64::engine::general_purpose::STANDARD.encode(record.code_sha256.0)
+}
+
+/// The ZIP of a `Code` or UpdateFunctionCode request: `ZipFile` only.
+fn zip_source(code: FunctionCode) -> Result<Bytes, LambdaError> {
+    let s3 = code.s3_bucket.is_some() || code.s3_key.is_some() || code.s3_object_version.is_some();
+    match (code.zip_file_base64, s3) {
+        (Some(zip), false) => Ok(zip),
+        (Some(_), true) => Err(LambdaError::InvalidParameterValue(
+            "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
+        )),
+        (None, true) => Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned())),
+        (None, false) => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the function code: ZipFile.".to_owned(),
+        )),
+    }
+}
+
+fn check_revision(expected: Option<&str>, current: &str) -> Result<(), LambdaError> {
+    match expected {
+        Some(e) if e != current => Err(LambdaError::PreconditionFailed(STALE_REVISION.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+fn already_exists(name: &str) -> LambdaError {
+    LambdaError::ResourceConflict(format!("Function already exist: {name}"))
+}
+
+fn new_revision() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn invalid_marker(m: &str) -> LambdaError {
+    LambdaError::InvalidParameterValue(format!("Invalid marker: {m}"))
+}
+
+/// `name:version` of the ALL listing's marker.
+fn split_position(position: &str) -> Result<(String, i64), LambdaError> {
+    position
+        .rsplit_once(':')
+        .and_then(|(n, v)| Some((n.to_owned(), v.parse::<i64>().ok()?)))
+        .ok_or_else(|| invalid_marker(position))
+}
+
+/// `MaxItems` of the function listings: 1 to 10,000, and never more than 50 per page.
+fn page_limit(v: &mut Violations, raw: Option<&str>) -> u32 {
+    let Some(raw) = raw else {
+        return MAX_FUNCTION_PAGE_ITEMS;
+    };
+    match raw.parse::<i64>() {
+        Ok(n) if n < 1 => v.add("maxItems", raw, Constraint::MinValue(1)),
+        Ok(n) if n > i64::from(MAX_FUNCTION_LIST_ITEMS) => v.add(
+            "maxItems",
+            raw,
+            Constraint::MaxValue(i64::from(MAX_FUNCTION_LIST_ITEMS)),
+        ),
+        Ok(n) => return u32::try_from(n).unwrap_or(1).min(MAX_FUNCTION_PAGE_ITEMS),
+        Err(_) => v.add("maxItems", raw, Constraint::Pattern("[0-9]+")),
+    }
+    MAX_FUNCTION_PAGE_ITEMS
+}
+
+/// Cuts `items` (fetched with one extra) to `limit` and gives the marker of the next page.
+fn next_marker<T>(
+    items: &mut Vec<T>,
+    limit: u32,
+    marker_of: impl Fn(&T) -> String,
+) -> Option<String> {
+    let limit = limit as usize;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    if more {
+        items.last().map(marker_of)
+    } else {
+        None
+    }
+}
+
+pub(crate) fn storage_error(e: impl std::fmt::Display) -> LambdaError {
+    tracing::error!(error = %e, "storage failure");
+    LambdaError::Service(format!("storage failure: {e}"))
+}
+
+/// Validation reported no violation yet a checked value is missing: a bug in this module.
+pub(crate) fn validated_but_missing() -> LambdaError {
+    LambdaError::Service("internal error: a validated member is missing".to_owned())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,67 @@
+//! Resolving a function and qualifier into the locked spec the invoker runs.
+//!
+//! An alias resolves to its `FunctionVersion`; its `AdditionalVersionWeights` are not applied
+//! yet (every invocation through an alias runs the alias's primary version).
+
+use lamina_types::function_arn::{
+    LATEST, NameShape, function_arn, qualified_function_arn, version_label,
+};
+use lamina_types::{FunctionSpec, LambdaError, Region};
+
+use super::FunctionService;
+use super::commands::ResolvedFunction;
+
+impl FunctionService {
+    /// Resolves `function_name` (a name, partial ARN or full ARN, possibly qualified) and
+    /// `qualifier` (`$LATEST`, a version number or an alias) for an invocation. One indexed
+    /// lookup for `$LATEST` and versions, one join for aliases.
+    ///
+    /// Unknown functions, versions and aliases answer 404 "Function not found: <arn>" with the
+    /// ARN qualified by the qualifier, or by `$LATEST` when none was given.
+    pub async fn resolve(
+        &self,
+        region: &Region,
+        function_name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<ResolvedFunction, LambdaError> {
+        let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
+        let name = located.name.as_str();
+        let qualifier = located.qualifier.as_deref();
+        let record = self
+            .lookup(region, name, qualifier)
+            .await?
+            .ok_or_else(|| self.not_found(region, name, Some(qualifier.unwrap_or(LATEST))))?;
+        let executed_version = version_label(record.version);
+        let unqualified = function_arn(region, &self.account, name);
+        let invoked_function_arn = match qualifier {
+            Some(q) => qualified_function_arn(region, &self.account, name, q),
+            None => unqualified.clone(),
+        };
+        let config = record.config;
+        let spec = FunctionSpec {
+            function_name: record.name,
+            function_arn: unqualified,
+            version: executed_version.clone(),
+            region: region.to_string(),
+            runtime: config.runtime.unwrap_or_default(),
+            handler: config.handler.unwrap_or_default(),
+            code: record.code_sha256,
+            layers: config.layers.iter().map(|l| l.digest).collect(),
+            memory_mb: config.memory_mb,
+            timeout_secs: config.timeout_secs,
+            ephemeral_storage_mb: config.ephemeral_storage_mb,
+            environment: config.environment.unwrap_or_default(),
+            architecture: config
+                .architectures
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "x86_64".to_owned()),
+            log_group: config.logging.log_group,
+        };
+        Ok(ResolvedFunction {
+            spec,
+            executed_version,
+            invoked_function_arn,
+        })
+    }
+}

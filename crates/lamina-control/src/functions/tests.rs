@@ -1,0 +1,296 @@
+//! The function service end to end over a real SQLite store and artifact directory:
+//! create, publish, aliases, and what `resolve` hands the invoker.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use lamina_store::{FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
+use lamina_types::{AccountId, LambdaError, Region};
+
+use super::*;
+use crate::layers::{LayerContent, LayerService, PublishLayerVersion};
+
+/// A ZIP with stored (uncompressed) entries.
+fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, data) in files {
+        let (crc, size, offset) = (crc32(data), data.len() as u32, out.len() as u32);
+        let name_len = name.len() as u16;
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        for v in [20u16, 0, 0, 0, 0x21] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        for v in [20u16, 20, 0, 0, 0, 0x21] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [name_len, 0, 0, 0, 0] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let (cd_offset, cd_len, n) = (out.len() as u32, central.len() as u32, files.len() as u16);
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    for v in [0u16, 0, n, n] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&cd_len.to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn b64(data: &[u8]) -> Bytes {
+    Bytes::from(base64::engine::general_purpose::STANDARD.encode(data))
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    functions: FunctionService,
+    layers: LayerService,
+    region: Region,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("lamina.db"))
+            .await
+            .unwrap(),
+    );
+    let artifacts = LocalArtifacts::open(dir.path()).unwrap();
+    let account = AccountId::parse("123456789012").unwrap();
+    let metadata: Arc<dyn MetadataStore> = store.clone();
+    let function_store: Arc<dyn FunctionStore> = store;
+    Fixture {
+        layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
+        functions: FunctionService::new(function_store, artifacts, account),
+        region: Region::parse("us-west-2").unwrap(),
+        _dir: dir,
+    }
+}
+
+fn create_cmd(name: &str, layers: Vec<String>) -> CreateFunction {
+    CreateFunction {
+        function_name: Some(name.to_owned()),
+        code: Some(FunctionCode {
+            zip_file_base64: Some(b64(&stored_zip(&[(
+                "app.py",
+                b"def h(e, c):\n    return e\n",
+            )]))),
+            ..Default::default()
+        }),
+        config: ConfigInput {
+            role: Some("arn:aws:iam::123456789012:role/r".into()),
+            runtime: Some("python3.12".into()),
+            handler: Some("app.h".into()),
+            memory_size: Some(256),
+            environment: Some(BTreeMap::from([("STAGE".to_owned(), "dev".to_owned())])),
+            layers: Some(layers),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn resolve_hands_the_invoker_a_locked_spec() {
+    let f = fixture().await;
+    let layer = f
+        .layers
+        .publish(
+            &f.region,
+            PublishLayerVersion {
+                layer_name: "deps".into(),
+                content: Some(LayerContent {
+                    zip_file_base64: Some(b64(&stored_zip(&[("python/dep.py", b"X = 1\n")]))),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let layer_arn = f.layers.version_arn(&layer);
+    let created = f
+        .functions
+        .create(&f.region, create_cmd("app", vec![layer_arn.clone()]))
+        .await
+        .unwrap();
+    f.functions
+        .publish_version(
+            &f.region,
+            PublishVersion {
+                function_name: "app".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.functions
+        .create_alias(
+            &f.region,
+            CreateAlias {
+                function_name: "app".into(),
+                name: Some("live".into()),
+                function_version: Some("1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Deleting the layer version changes nothing for the function.
+    f.layers.delete(&f.region, "deps", 1).await.unwrap();
+
+    let unqualified = f.functions.resolve(&f.region, "app", None).await.unwrap();
+    assert_eq!(unqualified.executed_version, "$LATEST");
+    assert_eq!(
+        unqualified.invoked_function_arn,
+        "arn:aws:lambda:us-west-2:123456789012:function:app"
+    );
+    let spec = &unqualified.spec;
+    assert_eq!(spec.function_arn, unqualified.invoked_function_arn);
+    assert_eq!(
+        (spec.runtime.as_str(), spec.handler.as_str()),
+        ("python3.12", "app.h")
+    );
+    assert_eq!(spec.code, created.record.code_sha256);
+    assert_eq!(spec.layers, vec![layer.code_sha256]);
+    assert_eq!(
+        (spec.memory_mb, spec.timeout_secs, spec.ephemeral_storage_mb),
+        (256, 3, 512)
+    );
+    assert_eq!(spec.environment["STAGE"], "dev");
+    assert_eq!(spec.log_group, "/aws/lambda/app");
+    assert_eq!(
+        (spec.architecture.as_str(), spec.region.as_str()),
+        ("x86_64", "us-west-2")
+    );
+
+    let via_alias = f
+        .functions
+        .resolve(&f.region, "app", Some("live"))
+        .await
+        .unwrap();
+    assert_eq!(via_alias.executed_version, "1");
+    assert_eq!(via_alias.spec.version, "1");
+    assert!(
+        via_alias
+            .invoked_function_arn
+            .ends_with("function:app:live")
+    );
+    let by_arn = f
+        .functions
+        .resolve(
+            &f.region,
+            "arn:aws:lambda:us-west-2:123456789012:function:app:1",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_arn.executed_version, "1");
+    assert!(by_arn.invoked_function_arn.ends_with("function:app:1"));
+    let partial = f
+        .functions
+        .resolve(&f.region, "123456789012:function:app", Some("$LATEST"))
+        .await
+        .unwrap();
+    assert!(
+        partial
+            .invoked_function_arn
+            .ends_with("function:app:$LATEST")
+    );
+
+    let missing = |e: LambdaError| e.message().to_owned();
+    assert_eq!(
+        missing(
+            f.functions
+                .resolve(&f.region, "nope", None)
+                .await
+                .unwrap_err()
+        ),
+        "Function not found: arn:aws:lambda:us-west-2:123456789012:function:nope:$LATEST"
+    );
+    assert_eq!(
+        missing(
+            f.functions
+                .resolve(&f.region, "app", Some("dark"))
+                .await
+                .unwrap_err()
+        ),
+        "Function not found: arn:aws:lambda:us-west-2:123456789012:function:app:dark"
+    );
+    assert_eq!(
+        missing(
+            f.functions
+                .resolve(&f.region, "app", Some("9"))
+                .await
+                .unwrap_err()
+        ),
+        "Function not found: arn:aws:lambda:us-west-2:123456789012:function:app:9"
+    );
+}
+
+#[tokio::test]
+async fn attachment_rules_run_before_anything_is_stored() {
+    let f = fixture().await;
+    let e = f
+        .functions
+        .create(
+            &f.region,
+            create_cmd(
+                "app",
+                vec!["arn:aws:lambda:us-west-2:123456789012:layer:ghost:1".into()],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "Layer version arn:aws:lambda:us-west-2:123456789012:layer:ghost:1 does not exist."
+    );
+    let e = f
+        .functions
+        .get_configuration(&f.region, "app", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.type_name(), "ResourceNotFoundException");
+    let six = (0..6)
+        .map(|i| format!("arn:aws:lambda:us-west-2:123456789012:layer:l{i}:1"))
+        .collect();
+    let e = f
+        .functions
+        .create(&f.region, create_cmd("app", six))
+        .await
+        .unwrap_err();
+    assert_eq!(e.message(), "Cannot reference more than 5 layers.");
+}

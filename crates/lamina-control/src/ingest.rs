@@ -1,0 +1,109 @@
+//! ZIP ingest shared by layers and functions: decode the base64 `ZipFile` while hashing it,
+//! store the blob under its SHA-256 and extract it once into an immutable tree. Identical
+//! bytes are stored once, whoever uploads them.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lamina_layers::{ExtractLimits, decode_base64_into, extract_zip};
+use lamina_store::{LocalArtifacts, MetadataStore};
+use lamina_types::LambdaError;
+use lamina_types::layer::Digest;
+use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, MAX_ZIPPED_BYTES};
+
+use crate::zip_errors::{extract_error, ingest_error};
+
+/// A stored and extracted ZIP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ingested {
+    /// SHA-256 of the ZIP bytes.
+    pub digest: Digest,
+    /// ZIP size in bytes.
+    pub size: u64,
+    /// Sum of the extracted file sizes in bytes.
+    pub unzipped_size: u64,
+}
+
+/// Stores ZIPs in one artifact directory, consulting the metadata for trees already known.
+#[derive(Clone)]
+pub(crate) struct Ingestor {
+    metadata: Arc<dyn MetadataStore>,
+    artifacts: LocalArtifacts,
+}
+
+impl Ingestor {
+    pub(crate) fn new(metadata: Arc<dyn MetadataStore>, artifacts: LocalArtifacts) -> Self {
+        Self {
+            metadata,
+            artifacts,
+        }
+    }
+
+    /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already. `member` names
+    /// the request member in messages (`Content.ZipFile`, `Code.ZipFile`, `ZipFile`).
+    pub(crate) async fn ingest(
+        &self,
+        zip_base64: Bytes,
+        member: &'static str,
+    ) -> Result<Ingested, LambdaError> {
+        let padding = zip_base64
+            .iter()
+            .rev()
+            .take(2)
+            .filter(|b| **b == b'=')
+            .count() as u64;
+        let decoded_len = (zip_base64.len() as u64 / 4 * 3).saturating_sub(padding);
+        if decoded_len > MAX_ZIPPED_BYTES {
+            return Err(LambdaError::RequestEntityTooLarge(format!(
+                "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"
+            )));
+        }
+        let artifacts = self.artifacts.clone();
+        let metadata = Arc::clone(&self.metadata);
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut scratch = artifacts.scratch_file().map_err(io_error)?;
+            let decoded = decode_base64_into(&zip_base64, scratch.as_file_mut(), MAX_ZIPPED_BYTES)
+                .map_err(|e| ingest_error(e, member))?;
+            drop(zip_base64);
+            let known = handle
+                .block_on(metadata.recorded_unzipped_size(&decoded.digest))
+                .map_err(storage_error)?;
+            let unzipped_size = match known {
+                Some(size) if artifacts.has_tree(&decoded.digest) => size,
+                _ => {
+                    let tree = artifacts.scratch_dir().map_err(io_error)?;
+                    let limits = ExtractLimits {
+                        max_unzipped_bytes: MAX_UNZIPPED_BYTES,
+                        max_entries: MAX_ZIP_ENTRIES,
+                    };
+                    let extracted =
+                        extract_zip(scratch.path(), tree.path(), &limits).map_err(extract_error)?;
+                    artifacts
+                        .commit_tree(tree, &decoded.digest)
+                        .map_err(io_error)?;
+                    extracted.unzipped_bytes
+                }
+            };
+            artifacts
+                .commit_blob(scratch, &decoded.digest)
+                .map_err(io_error)?;
+            Ok(Ingested {
+                digest: decoded.digest,
+                size: decoded.size,
+                unzipped_size,
+            })
+        })
+        .await
+        .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
+    }
+}
+
+fn storage_error(e: impl std::fmt::Display) -> LambdaError {
+    tracing::error!(error = %e, "storage failure");
+    LambdaError::Service(format!("storage failure: {e}"))
+}
+
+fn io_error(e: std::io::Error) -> LambdaError {
+    storage_error(e)
+}

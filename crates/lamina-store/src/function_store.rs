@@ -1,0 +1,198 @@
+//! The function half of the metadata contract: functions, their versions and aliases. Every
+//! write that must be atomic is one method, so another backend can give the same guarantees.
+
+use std::collections::BTreeMap;
+
+use lamina_types::Region;
+use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
+
+use crate::metadata::{MetadataStore, StoreError};
+
+/// What PublishVersion found when it tried to snapshot `$LATEST`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// A new version was recorded (and `$LATEST` got its new revision).
+    Published(FunctionVersionRecord),
+    /// `$LATEST` has not changed since the last published version, which is returned.
+    Unchanged(FunctionVersionRecord),
+    /// `$LATEST`'s revision is no longer the expected one; nothing was written.
+    Stale,
+    /// The function does not exist.
+    Missing,
+}
+
+/// A request to publish `$LATEST` as the next version.
+#[derive(Debug, Clone)]
+pub struct PublishLatest {
+    /// Region of the function.
+    pub region: Region,
+    /// The function's name.
+    pub name: String,
+    /// `$LATEST`'s revision the caller based its checks on.
+    pub expected_latest_revision: String,
+    /// RevisionId of the new version.
+    pub version_revision_id: String,
+    /// New RevisionId of `$LATEST` (publishing changes it, as on AWS).
+    pub latest_revision_id: String,
+    /// `Description` of the new version; `$LATEST`'s when `None`.
+    pub description: Option<String>,
+}
+
+/// What deleting one published version found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteVersionOutcome {
+    /// The version was removed (or did not exist).
+    Deleted,
+    /// The function does not exist.
+    Missing,
+    /// Aliases (named here) route to the version, so it stays.
+    Referenced(Vec<String>),
+}
+
+/// What recording a new alias found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasInsert {
+    /// Recorded.
+    Inserted,
+    /// An alias of that name exists already.
+    Exists,
+    /// The function does not exist.
+    Missing,
+}
+
+/// `AccountUsage` of one region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccountUsage {
+    /// Number of functions.
+    pub function_count: u64,
+    /// Bytes of every function version's ZIP plus every live layer version's ZIP.
+    pub total_code_bytes: u64,
+}
+
+/// Function metadata; implemented by the same stores as [`MetadataStore`], whose layer
+/// methods the function rules need too (attaching layers).
+#[async_trait::async_trait]
+pub trait FunctionStore: MetadataStore {
+    /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
+    /// function of that name exists in the region.
+    async fn create_function(
+        &self,
+        latest: &FunctionVersionRecord,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<bool, StoreError>;
+
+    /// The function-level record.
+    async fn function(
+        &self,
+        region: &Region,
+        name: &str,
+    ) -> Result<Option<FunctionRecord>, StoreError>;
+
+    /// One version (`LATEST_VERSION` for `$LATEST`).
+    async fn function_version(
+        &self,
+        region: &Region,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<FunctionVersionRecord>, StoreError>;
+
+    /// The version an alias points at, in one query: `None` when the function or the alias
+    /// does not exist; `Some((alias's FunctionVersion, record))` otherwise, the record `None`
+    /// if that version is gone.
+    async fn alias_target(
+        &self,
+        region: &Region,
+        name: &str,
+        alias: &str,
+    ) -> Result<Option<(String, Option<FunctionVersionRecord>)>, StoreError>;
+
+    /// Replaces `$LATEST` if its revision is still `expected_revision`; `false` otherwise
+    /// (revision moved or function gone), changing nothing.
+    async fn replace_latest(
+        &self,
+        expected_revision: &str,
+        record: &FunctionVersionRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// Snapshots `$LATEST` as the next version in one transaction, unless nothing changed
+    /// since the last published version. The counter never decreases.
+    async fn publish_latest(&self, request: &PublishLatest) -> Result<PublishOutcome, StoreError>;
+
+    /// Deletes a function with all its versions and aliases; `false` if it did not exist.
+    async fn delete_function(&self, region: &Region, name: &str) -> Result<bool, StoreError>;
+
+    /// Deletes one published version unless an alias routes to it.
+    async fn delete_function_version(
+        &self,
+        region: &Region,
+        name: &str,
+        version: i64,
+    ) -> Result<DeleteVersionOutcome, StoreError>;
+
+    /// `$LATEST` of each function, by name, names after `after`, at most `limit`.
+    async fn latest_versions(
+        &self,
+        region: &Region,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<FunctionVersionRecord>, StoreError>;
+
+    /// Every version of every function, by name then version (`$LATEST` first), after the
+    /// position `after`, at most `limit`.
+    async fn all_versions(
+        &self,
+        region: &Region,
+        after: Option<(&str, i64)>,
+        limit: u32,
+    ) -> Result<Vec<FunctionVersionRecord>, StoreError>;
+
+    /// The versions of one function (`$LATEST` first, then ascending), numbers above
+    /// `after` when given, at most `limit`.
+    async fn function_versions(
+        &self,
+        region: &Region,
+        name: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FunctionVersionRecord>, StoreError>;
+
+    /// Records a new alias.
+    async fn insert_alias(&self, alias: &AliasRecord) -> Result<AliasInsert, StoreError>;
+
+    /// One alias.
+    async fn alias(
+        &self,
+        region: &Region,
+        function_name: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>, StoreError>;
+
+    /// Aliases of a function by name, those pointing at `function_version` when given, names
+    /// after `after`, at most `limit`.
+    async fn aliases(
+        &self,
+        region: &Region,
+        function_name: &str,
+        function_version: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AliasRecord>, StoreError>;
+
+    /// Replaces an alias if its revision is still `expected_revision`; `false` otherwise.
+    async fn replace_alias(
+        &self,
+        expected_revision: &str,
+        alias: &AliasRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes an alias; `false` if it did not exist.
+    async fn delete_alias(
+        &self,
+        region: &Region,
+        function_name: &str,
+        name: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Function count and code bytes stored in a region.
+    async fn account_usage(&self, region: &Region) -> Result<AccountUsage, StoreError>;
+}
