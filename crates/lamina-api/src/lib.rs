@@ -25,6 +25,8 @@ pub struct AppState {
     pub layers: LayerService,
     /// The function, version, alias and account operations, and resolution for Invoke.
     pub functions: FunctionService,
+    /// Runs functions.
+    pub executor: lamina_exec::Executor,
     /// Signs and checks `Content.Location` URLs.
     pub content: ContentSigner,
     /// Region of unsigned requests.

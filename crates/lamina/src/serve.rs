@@ -10,6 +10,9 @@ use anyhow::{Context, bail};
 use axum::serve::ListenerExt;
 use lamina_api::{AppState, ContentSigner};
 use lamina_control::{FunctionService, LayerService};
+use lamina_exec::interpreters::Interpreters;
+use lamina_exec::launch::Isolation;
+use lamina_exec::{ExecConfig, Executor};
 use lamina_store::{FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
@@ -33,6 +36,61 @@ pub struct ServeArgs {
     /// How long a `Content.Location` download URL stays valid, in seconds.
     #[arg(long, default_value_t = CONTENT_URL_TTL_SECS)]
     content_url_ttl_secs: u64,
+    /// How functions are isolated: `namespaces` (needs root and overlayfs), `none`, or
+    /// `auto` (namespaces when possible, else none with a warning).
+    #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
+    isolation: IsolationChoice,
+    /// Seconds an idle execution environment is kept warm.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout_secs: u64,
+    /// Most execution environments of one function version at once; beyond, invokes get 429.
+    #[arg(long, default_value_t = 10)]
+    max_environments_per_function: usize,
+    /// Delay before the first retry of a failed asynchronous invoke, in seconds; the second
+    /// retry waits twice as long (AWS: about one and two minutes).
+    #[arg(long, default_value_t = 60.0)]
+    async_retry_delay_secs: f64,
+}
+
+/// The `--isolation` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IsolationChoice {
+    Auto,
+    Namespaces,
+    None,
+}
+
+/// Namespaces need root (for mounts) and overlayfs (for `/opt`).
+fn namespaces_possible() -> Result<(), String> {
+    if !rustix::process::geteuid().is_root() {
+        return Err("not running as root".into());
+    }
+    let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    if !filesystems
+        .lines()
+        .any(|l| l.trim_end().ends_with("overlay"))
+    {
+        return Err("the kernel has no overlayfs".into());
+    }
+    Ok(())
+}
+
+fn choose_isolation(choice: IsolationChoice) -> anyhow::Result<Isolation> {
+    match (choice, namespaces_possible()) {
+        (IsolationChoice::None, _) => Ok(Isolation::None),
+        (IsolationChoice::Namespaces | IsolationChoice::Auto, Ok(())) => Ok(Isolation::Namespaces),
+        (IsolationChoice::Namespaces, Err(why)) => {
+            bail!("--isolation namespaces is not possible here: {why}")
+        }
+        (IsolationChoice::Auto, Err(why)) => {
+            tracing::warn!(
+                reason = %why,
+                "functions run WITHOUT isolation: no mount namespace, host paths are visible \
+                 to function code; run as root on Linux with overlayfs for isolation"
+            );
+            Ok(Isolation::None)
+        }
+    }
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -76,12 +134,32 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .flat_map(|u| u.as_bytes().to_vec())
         .collect();
     let secret = metadata.server_secret(&candidate).await?;
+    let isolation = choose_isolation(args.isolation)?;
+    let runtime_dir = args.data_dir.join("runtime");
+    lamina_exec::runtime_files::install(&runtime_dir).context("installing runtime files")?;
+    let base = std::time::Duration::from_secs_f64(args.async_retry_delay_secs.max(0.0));
+    let executor = Executor::start(ExecConfig {
+        artifacts: artifacts.clone(),
+        envs_dir: args.data_dir.join("envs"),
+        views_dir: args.data_dir.join("views"),
+        runtime_dir,
+        logs_dir: args.data_dir.join("logs"),
+        isolation,
+        interpreters: Interpreters::discover(),
+        jail_program: std::env::current_exe().context("locating the lamina executable")?,
+        max_environments_per_function: args.max_environments_per_function.max(1),
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
+        async_retry_delays: vec![base, base * 2],
+    })
+    .await
+    .context("starting the executor")?;
     let store = Arc::new(metadata);
     let metadata: Arc<dyn MetadataStore> = store.clone();
     let function_store: Arc<dyn FunctionStore> = store;
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
         functions: FunctionService::new(function_store, artifacts, account.clone()),
+        executor,
         content: ContentSigner::new(secret, args.content_url_ttl_secs),
         default_region: region.clone(),
     });
@@ -93,7 +171,15 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         "lamina serve: http://{local}  data dir {}  account {account}  default region {region}",
         args.data_dir.display()
     );
-    eprintln!("lamina serve: functions are not served yet; isolation: none");
+    match isolation {
+        Isolation::Namespaces => eprintln!(
+            "lamina serve: isolation: namespaces (private mount namespace per environment)"
+        ),
+        Isolation::None => eprintln!(
+            "lamina serve: isolation: NONE - functions run as plain processes that can see \
+             the host; use root on Linux with overlayfs for isolation"
+        ),
+    }
     let listener = listener.tap_io(|tcp| {
         // Small JSON responses must not wait on Nagle's algorithm.
         if let Err(e) = tcp.set_nodelay(true) {

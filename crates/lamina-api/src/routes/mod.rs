@@ -3,13 +3,14 @@
 mod account;
 mod aliases;
 mod functions;
+mod invoke;
 mod layers;
 mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, middleware};
@@ -27,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(functions::routes())
         .merge(aliases::routes())
         .merge(account::routes())
+        .merge(invoke::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         // Bodies are read by `body::read_limited`, which answers AWS's 413 itself.
@@ -35,11 +37,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn health() -> (StatusCode, Json<serde_json::Value>) {
-    (
-        StatusCode::OK,
-        Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })),
-    )
+async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
+    let body = json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "isolation": state.executor.isolation().as_str(),
+    });
+    (StatusCode::OK, Json(body))
 }
 
 async fn unknown_operation() -> ApiError {

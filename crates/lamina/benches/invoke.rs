@@ -1,0 +1,306 @@
+//! Invocation cost against the machine's own floors, measured in the same run.
+//!
+//! Run with `cargo bench -p lamina --bench invoke`. It drives the executor directly (the
+//! HTTP API adds one loopback round trip, printed as a baseline), with namespaces when
+//! running as root and no isolation otherwise, and prints:
+//! (a) cold start, from invoke to response on a new environment, for a no-op Python handler
+//!     with 0 layers and with 5 layers, one of them 100 MB;
+//! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8;
+//! (c) baselines: `python3 -c pass` process start, our bootstrap's start to its first
+//!     `next` (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use lamina_exec::interpreters::Interpreters;
+use lamina_exec::launch::Isolation;
+use lamina_exec::{ExecConfig, Executor, InvokeRequest};
+use lamina_store::LocalArtifacts;
+use lamina_types::FunctionSpec;
+use lamina_types::layer::Digest;
+
+const COLD_RUNS: usize = 20;
+const WARM_INVOKES: usize = 2000;
+
+fn main() -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let dir = tempfile::tempdir()?;
+    let artifacts = LocalArtifacts::open(dir.path())?;
+    let code = Digest([1; 32]);
+    write_tree(
+        &artifacts.tree_path(&code),
+        &[(
+            "app.py",
+            b"def handler(event, context):\n    return event\n".to_vec(),
+        )],
+    )?;
+    let layers: Vec<Digest> = (2u8..7).map(|i| Digest([i; 32])).collect();
+    for (i, layer) in layers.iter().enumerate() {
+        let mut files = vec![(
+            format!("python/mod{i}.py"),
+            format!("X = {i}\n").into_bytes(),
+        )];
+        if i == 0 {
+            files.push(("lib/big.bin".to_owned(), vec![7u8; 100 << 20]));
+        }
+        let files: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+        write_tree(&artifacts.tree_path(layer), &files)?;
+    }
+    let isolation = if rustix_is_root() {
+        Isolation::Namespaces
+    } else {
+        Isolation::None
+    };
+    let interpreters = Interpreters::discover();
+    let python = interpreters
+        .resolve("python3.11")
+        .context("no python3 interpreter")?;
+    let python_path = python
+        .interpreter
+        .prefix
+        .join(&python.interpreter.executable);
+    lamina_exec::runtime_files::install(&dir.path().join("runtime"))?;
+    let config = ExecConfig {
+        artifacts,
+        envs_dir: dir.path().join("envs"),
+        views_dir: dir.path().join("views"),
+        runtime_dir: dir.path().join("runtime"),
+        logs_dir: dir.path().join("logs"),
+        isolation,
+        interpreters,
+        jail_program: env!("CARGO_BIN_EXE_lamina").into(),
+        max_environments_per_function: 16,
+        idle_timeout: Duration::from_secs(600),
+        async_retry_delays: Vec::new(),
+    };
+    let executor = runtime.block_on(Executor::start(config))?;
+    println!(
+        "isolation: {}   interpreter: {}",
+        isolation.as_str(),
+        python_path.display()
+    );
+
+    // (c) baselines
+    let python_start = median(&time_n(30, || run(&python_path, &["-c", "pass"])))?;
+    let bootstrap_start = median(&time_n(30, || {
+        bootstrap_to_first_next(
+            &python_path,
+            &dir.path().join("runtime/bootstrap.py"),
+            &artifacts_code_dir(dir.path(), &code),
+        )
+    }))?;
+    let http_rtt = loopback_round_trip()?;
+    println!(
+        "baseline  python3 -c pass            {:>8.2} ms",
+        ms(python_start)
+    );
+    println!(
+        "baseline  bootstrap start to next    {:>8.2} ms",
+        ms(bootstrap_start)
+    );
+    println!(
+        "baseline  HTTP round trip, loopback  {:>8.3} ms",
+        ms(http_rtt)
+    );
+
+    // (a) cold starts: a distinct spec per run forces a new environment.
+    for (label, layer_set) in [
+        ("0 layers", Vec::new()),
+        ("5 layers (one 100 MB)", layers.clone()),
+    ] {
+        let mut times = Vec::new();
+        for i in 0..COLD_RUNS {
+            let spec = spec(code, &layer_set, i);
+            let start = Instant::now();
+            let result = runtime.block_on(executor.invoke(spec, request()))?;
+            anyhow::ensure!(
+                !result.function_error,
+                "{}",
+                String::from_utf8_lossy(&result.payload)
+            );
+            times.push(start.elapsed());
+        }
+        let cold = median(&times)?;
+        println!(
+            "cold start {label:<22} p50 {:>8.2} ms   ratio to (python start + bootstrap) {:.2}",
+            ms(cold),
+            cold.as_secs_f64() / bootstrap_start.as_secs_f64()
+        );
+    }
+
+    // (b) warm latency and throughput
+    for concurrency in [1usize, 8] {
+        let spec = spec(code, &[], 10_000 + concurrency);
+        let executor = executor.clone();
+        let (mut latencies, elapsed) = runtime.block_on(async move {
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|_| {
+                    let (executor, spec) = (executor.clone(), spec.clone());
+                    tokio::spawn(async move {
+                        let mut times = Vec::with_capacity(WARM_INVOKES / concurrency);
+                        for _ in 0..WARM_INVOKES / concurrency {
+                            let t = Instant::now();
+                            let _ = executor.invoke(spec.clone(), request()).await;
+                            times.push(t.elapsed());
+                        }
+                        times
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await.unwrap_or_default());
+            }
+            (all, start.elapsed())
+        });
+        latencies.sort();
+        // The first invoke of each environment is a cold start; leave those out.
+        let warm = &latencies[..latencies.len().saturating_sub(concurrency)];
+        let p = |q: f64| warm[((warm.len() as f64 * q) as usize).min(warm.len() - 1)];
+        println!(
+            "warm  concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
+            ms(p(0.5)),
+            ms(p(0.99)),
+            latencies.len() as f64 / elapsed.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn spec(code: Digest, layers: &[Digest], salt: usize) -> Arc<FunctionSpec> {
+    Arc::new(FunctionSpec {
+        function_name: "bench".into(),
+        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
+        version: "$LATEST".into(),
+        region: "us-east-1".into(),
+        runtime: "python3.11".into(),
+        handler: "app.handler".into(),
+        code,
+        layers: layers.to_vec(),
+        memory_mb: 128,
+        timeout_secs: 30,
+        ephemeral_storage_mb: 512,
+        environment: BTreeMap::from([("BENCH_SALT".to_owned(), salt.to_string())]),
+        architecture: "x86_64".into(),
+        log_group: "/aws/lambda/bench".into(),
+    })
+}
+
+fn request() -> InvokeRequest {
+    InvokeRequest {
+        payload: Bytes::from_static(br#"{"n": 1}"#),
+        invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
+        client_context: None,
+        tail_log: false,
+    }
+}
+
+fn artifacts_code_dir(data: &Path, code: &Digest) -> std::path::PathBuf {
+    let hex = code.to_hex();
+    data.join("trees/sha256").join(&hex[..2]).join(hex)
+}
+
+fn write_tree(root: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    for (path, bytes) in files {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().context("parent")?)?;
+        fs::write(path, bytes)?;
+    }
+    Ok(())
+}
+
+fn rustix_is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn run(program: &Path, args: &[&str]) -> Result<()> {
+    let status = std::process::Command::new(program).args(args).status()?;
+    anyhow::ensure!(status.success(), "{program:?} failed");
+    Ok(())
+}
+
+/// Starts our bootstrap against a one-shot listener and times the arrival of its first GET.
+fn bootstrap_to_first_next(python: &Path, bootstrap: &Path, task: &Path) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let mut child = std::process::Command::new(python)
+        .arg(bootstrap)
+        .current_dir(task)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("_HANDLER", "app.handler")
+        .env("LAMBDA_TASK_ROOT", task)
+        .env("LAMINA_OPT_ROOT", "/nonexistent")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let (mut stream, _) = listener.accept()?;
+    let mut buf = [0u8; 1024];
+    let _ = stream.read(&mut buf)?;
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// Median of 1,000 request/response exchanges of 100 bytes on one loopback connection.
+fn loopback_round_trip() -> Result<Duration> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let server = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
+        let mut buf = [0u8; 100];
+        while s.read_exact(&mut buf).is_ok() {
+            s.write_all(&buf)?;
+        }
+        Ok(())
+    });
+    let mut client = TcpStream::connect(address)?;
+    client.set_nodelay(true)?;
+    let mut times = Vec::new();
+    let mut buf = [0u8; 100];
+    for _ in 0..1000 {
+        let t = Instant::now();
+        client.write_all(&buf)?;
+        client.read_exact(&mut buf)?;
+        times.push(t.elapsed());
+    }
+    drop(client);
+    let _ = server.join();
+    median(&times)
+}
+
+fn time_n(n: usize, mut f: impl FnMut() -> Result<()>) -> Vec<Duration> {
+    (0..n)
+        .filter_map(|_| {
+            let t = Instant::now();
+            f().ok().map(|()| t.elapsed())
+        })
+        .collect()
+}
+
+fn median(times: &[Duration]) -> Result<Duration> {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().context("no samples")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
