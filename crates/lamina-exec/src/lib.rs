@@ -95,8 +95,12 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Starts the Runtime API listener on loopback and the idle reaper.
+    /// Starts the Runtime API listener on loopback and the idle reaper. Scratch directories
+    /// left by environments of an earlier run (a crash) are removed first.
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
+        if config.envs_dir.is_dir() {
+            std::fs::remove_dir_all(&config.envs_dir)?;
+        }
         for dir in [&config.envs_dir, &config.views_dir, &config.logs_dir] {
             std::fs::create_dir_all(dir)?;
         }

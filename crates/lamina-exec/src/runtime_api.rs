@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -136,7 +136,8 @@ pub fn router(registry: Registry) -> Router {
         )
         .route("/{token}/2018-06-01/runtime/init/error", post(init_error))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "InvalidRequest", "Not found") })
-        .layer(DefaultBodyLimit::max(MAX_RESPONSE_BYTES + 1))
+        // Bodies are read by the handlers, so an oversize one still reaches the invoker.
+        .layer(DefaultBodyLimit::disable())
         .with_state(registry)
 }
 
@@ -252,11 +253,24 @@ fn error_type(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Reads a posted body of at most [`MAX_RESPONSE_BYTES`]; `None` when it is larger.
+async fn read_body(body: Body) -> Option<Bytes> {
+    axum::body::to_bytes(body, MAX_RESPONSE_BYTES).await.ok()
+}
+
+fn too_large() -> Response {
+    api_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+    )
+}
+
 async fn response(
     State(registry): State<Registry>,
     Path((token, id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(link) = registry.get(&token) else {
         return unknown_token();
@@ -277,14 +291,10 @@ async fn response(
             "Invalid request ID",
         );
     };
-    if body.len() > MAX_RESPONSE_BYTES {
+    let Some(body) = read_body(body).await else {
         let _ = in_flight.reply.send(Reply::TooLarge);
-        return api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLarge",
-            &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
-        );
-    }
+        return too_large();
+    };
     let _ = in_flight.reply.send(Reply::Response(body));
     accepted()
 }
@@ -293,7 +303,7 @@ async fn error(
     State(registry): State<Registry>,
     Path((token, id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(link) = registry.get(&token) else {
         return unknown_token();
@@ -304,6 +314,10 @@ async fn error(
             "InvalidRequestID",
             "Invalid request ID",
         );
+    };
+    let Some(body) = read_body(body).await else {
+        let _ = in_flight.reply.send(Reply::TooLarge);
+        return too_large();
     };
     let _ = in_flight.reply.send(Reply::Error {
         error_type: error_type(&headers),
@@ -317,10 +331,13 @@ async fn init_error(
     State(registry): State<Registry>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(link) = registry.get(&token) else {
         return unknown_token();
+    };
+    let Some(body) = read_body(body).await else {
+        return too_large();
     };
     // The event waiting for this environment's first `next` fails with the init error.
     let pending = match link.inbox.try_lock() {
@@ -348,4 +365,182 @@ async fn init_error(
         }
     }
     accepted()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    struct Harness {
+        registry: Registry,
+        token: String,
+        invocations: mpsc::Sender<Invocation>,
+    }
+
+    fn harness() -> Harness {
+        let registry = Registry::default();
+        let (link, invocations) = EnvironmentLink::new();
+        let token = registry.register(link);
+        Harness {
+            registry,
+            token,
+            invocations,
+        }
+    }
+
+    async fn call(
+        h: &Harness,
+        method: &str,
+        path: &str,
+        body: &'static str,
+    ) -> (StatusCode, HeaderMap, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::from(body))
+            .unwrap();
+        let response = router(h.registry.clone()).oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    async fn queue(
+        h: &Harness,
+        id: &str,
+    ) -> (oneshot::Receiver<SystemTime>, oneshot::Receiver<Reply>) {
+        let (delivered, delivered_rx) = oneshot::channel();
+        let (reply, reply_rx) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: id.to_owned(),
+            payload: Bytes::from_static(b"{\"k\":1}"),
+            invoked_function_arn: "arn:aws:lambda:us-west-2:123456789012:function:f:live".into(),
+            client_context: None,
+            timeout: Duration::from_secs(3),
+            delivered,
+            reply,
+        };
+        h.invocations.send(invocation).await.unwrap();
+        (delivered_rx, reply_rx)
+    }
+
+    #[tokio::test]
+    async fn next_then_response_reaches_the_invoker() {
+        let h = harness();
+        let (delivered, reply) = queue(&h, "req-1").await;
+        let base = format!("/{}/2018-06-01/runtime/invocation", h.token);
+        let (status, headers, body) = call(&h, "GET", &format!("{base}/next"), "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, "{\"k\":1}");
+        assert_eq!(headers["lambda-runtime-aws-request-id"], "req-1");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(
+            headers["lambda-runtime-invoked-function-arn"],
+            "arn:aws:lambda:us-west-2:123456789012:function:f:live"
+        );
+        assert!(
+            headers["lambda-runtime-deadline-ms"]
+                .to_str()
+                .unwrap()
+                .parse::<u128>()
+                .is_ok()
+        );
+        assert!(
+            headers["lambda-runtime-trace-id"]
+                .to_str()
+                .unwrap()
+                .starts_with("Root=1-")
+        );
+        assert!(delivered.await.is_ok());
+        let (status, _, body) = call(&h, "POST", &format!("{base}/req-1/response"), "42").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+        );
+        assert!(matches!(reply.await.unwrap(), Reply::Response(b) if b == "42"));
+    }
+
+    #[tokio::test]
+    async fn wrong_ids_tokens_and_states_are_refused_without_panicking() {
+        let h = harness();
+        let base = format!("/{}/2018-06-01/runtime/invocation", h.token);
+        let (status, _, body) = call(&h, "POST", &format!("{base}/nope/response"), "x").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("InvalidRequestID"));
+        let (status, _, _) = call(
+            &h,
+            "GET",
+            "/not-a-token/2018-06-01/runtime/invocation/next",
+            "",
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "another environment's token is refused"
+        );
+        let (_delivered, _reply) = queue(&h, "req-2").await;
+        call(&h, "GET", &format!("{base}/next"), "").await;
+        let (status, _, body) = call(&h, "GET", &format!("{base}/next"), "").await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "next while an invocation is in flight"
+        );
+        assert!(body.contains("InvalidStateTransition"));
+        let (status, _, _) = call(&h, "POST", &format!("/{}/2018-06-01/bogus", h.token), "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn errors_and_init_errors_carry_their_type() {
+        let h = harness();
+        let (_d, reply) = queue(&h, "req-3").await;
+        let init = format!("/{}/2018-06-01/runtime/init/error", h.token);
+        let request = Request::builder()
+            .method("POST")
+            .uri(&init)
+            .header(
+                "lambda-runtime-function-error-type",
+                "Runtime.ImportModuleError",
+            )
+            .body(Body::from("{\"errorType\":\"Runtime.ImportModuleError\"}"))
+            .unwrap();
+        let response = router(h.registry.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        match reply.await.unwrap() {
+            Reply::Error {
+                error_type, init, ..
+            } => {
+                assert!(init);
+                assert_eq!(error_type.as_deref(), Some("Runtime.ImportModuleError"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn oversize_responses_become_function_errors() {
+        let h = harness();
+        let (_d, reply) = queue(&h, "req-4").await;
+        let base = format!("/{}/2018-06-01/runtime/invocation", h.token);
+        call(&h, "GET", &format!("{base}/next"), "").await;
+        let big = vec![b'x'; MAX_RESPONSE_BYTES + 4096];
+        let request = Request::builder()
+            .method("POST")
+            .uri(format!("{base}/req-4/response"))
+            .body(Body::from(big))
+            .unwrap();
+        let response = router(h.registry.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(matches!(reply.await.unwrap(), Reply::TooLarge));
+    }
 }

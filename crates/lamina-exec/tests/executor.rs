@@ -59,7 +59,8 @@ async fn setup(max_envs: usize) -> Setup {
         idle_timeout: Duration::from_secs(60),
         async_retry_delays: vec![Duration::from_millis(10), Duration::from_millis(10)],
     };
-    lamina_exec::runtime_files::install(&dir.path().join("runtime")).unwrap();
+    lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())
+        .unwrap();
     let python_code = dir.path().join("trees/sha256/04").join(PY_CODE.to_hex());
     fs::create_dir_all(&python_code).unwrap();
     fs::write(

@@ -67,7 +67,7 @@ fn main() -> Result<()> {
         .interpreter
         .prefix
         .join(&python.interpreter.executable);
-    lamina_exec::runtime_files::install(&dir.path().join("runtime"))?;
+    lamina_exec::runtime_files::install(&dir.path().join("runtime"), &interpreters)?;
     let config = ExecConfig {
         artifacts,
         envs_dir: dir.path().join("envs"),

@@ -136,7 +136,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let secret = metadata.server_secret(&candidate).await?;
     let isolation = choose_isolation(args.isolation)?;
     let runtime_dir = args.data_dir.join("runtime");
-    lamina_exec::runtime_files::install(&runtime_dir).context("installing runtime files")?;
+    let interpreters = Interpreters::discover();
+    lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
+        .context("installing runtime files")?;
     let base = std::time::Duration::from_secs_f64(args.async_retry_delay_secs.max(0.0));
     let executor = Executor::start(ExecConfig {
         artifacts: artifacts.clone(),
@@ -145,7 +147,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         runtime_dir,
         logs_dir: args.data_dir.join("logs"),
         isolation,
-        interpreters: Interpreters::discover(),
+        interpreters,
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
         max_environments_per_function: args.max_environments_per_function.max(1),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
