@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
-use crate::runtime_api::{EnvironmentLink, Invocation, Registry, Reply};
+use crate::runtime_api::{self, EnvironmentLink, Invocation, Reply};
 
 /// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,8 +39,7 @@ struct Capture {
 pub struct Environment {
     /// Short id, used for the scratch directory and in logs.
     pub id: String,
-    token: String,
-    registry: Registry,
+    api_server: tokio::task::JoinHandle<()>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
     capture: Arc<Mutex<Capture>>,
@@ -56,18 +55,27 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Starts the runtime of `plan`, registering a fresh Runtime API token. `api_address`
-    /// is `host:port` of the Runtime API listener.
+    /// Starts the runtime of `plan`, which is given the `host:port` of the environment's own
+    /// Runtime API listener (on loopback).
     pub fn spawn(
         plan: impl FnOnce(&str) -> LaunchPlan,
-        api_address: &str,
-        registry: &Registry,
         sink: LogSink,
         scratch: PathBuf,
     ) -> std::io::Result<Self> {
         let (link, invocations) = EnvironmentLink::new();
-        let token = registry.register(link);
-        let plan = plan(&format!("{api_address}/{token}"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let api_server = tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            if let Err(e) = axum::serve(listener, runtime_api::router(link)).await {
+                tracing::warn!(error = %e, "runtime API listener stopped");
+            }
+        });
+        let plan = plan(&address.to_string());
         let (reader, writer) = std::io::pipe()?;
         let mut command = Command::new(&plan.program);
         command
@@ -82,7 +90,7 @@ impl Environment {
         let child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
-                registry.unregister(&token);
+                api_server.abort();
                 return Err(e);
             }
         };
@@ -95,12 +103,11 @@ impl Environment {
             flush_requests,
             sink,
         ));
-        let id = token.get(..12).unwrap_or(&token).to_owned();
+        let id = format!("{}", address.port());
         let now = Instant::now();
         Ok(Self {
             id,
-            token,
-            registry: registry.clone(),
+            api_server,
             child,
             invocations,
             capture,
@@ -193,16 +200,15 @@ impl Environment {
             .unwrap_or(0)
     }
 
-    /// Kills the runtime and forgets its token.
+    /// Kills the runtime and closes its Runtime API listener.
     pub async fn kill(mut self) {
-        self.registry.unregister(&self.token);
         let _ = self.child.kill().await;
     }
 }
 
 impl Drop for Environment {
     fn drop(&mut self) {
-        self.registry.unregister(&self.token);
+        self.api_server.abort();
     }
 }
 

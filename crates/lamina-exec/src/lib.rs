@@ -24,7 +24,7 @@ use crate::environment::{Environment, Outcome};
 use crate::interpreters::Interpreters;
 use crate::launch::{HostPaths, Isolation, LaunchContext};
 use crate::logs::{LogSink, report_line};
-use crate::runtime_api::{Registry, Reply};
+use crate::runtime_api::Reply;
 
 /// How the executor runs environments.
 pub struct ExecConfig {
@@ -83,8 +83,6 @@ struct Pool {
 
 struct Inner {
     config: ExecConfig,
-    registry: Registry,
-    api_address: String,
     pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
 }
 
@@ -95,8 +93,8 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Starts the Runtime API listener on loopback and the idle reaper. Scratch directories
-    /// left by environments of an earlier run (a crash) are removed first.
+    /// Starts the idle reaper. Scratch directories left by environments of an earlier run
+    /// (a crash) are removed first.
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
         if config.envs_dir.is_dir() {
             std::fs::remove_dir_all(&config.envs_dir)?;
@@ -104,22 +102,8 @@ impl Executor {
         for dir in [&config.envs_dir, &config.views_dir, &config.logs_dir] {
             std::fs::create_dir_all(dir)?;
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api_address = listener.local_addr()?.to_string();
-        let registry = Registry::default();
-        let app = runtime_api::router(registry.clone());
-        tokio::spawn(async move {
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "runtime API server stopped");
-            }
-        });
         let inner = Arc::new(Inner {
             config,
-            registry,
-            api_address,
             pools: Mutex::default(),
         });
         tokio::spawn(reap_idle(Arc::downgrade(&inner)));
@@ -398,8 +382,6 @@ impl Executor {
                     }
                 }
             },
-            &self.inner.api_address,
-            &self.inner.registry,
             sink,
             scratch.clone(),
         );

@@ -1,8 +1,10 @@
-//! The Runtime API 2018-06-01 that runtimes poll for events, on one loopback listener for
-//! all environments. Each environment's base path starts with its own secret token, so a
-//! runtime can reach only its own invocations. No input makes a handler panic.
+//! The Runtime API 2018-06-01 that runtimes poll for events. Each environment has its own
+//! loopback listener, so `AWS_LAMBDA_RUNTIME_API` is a bare `host:port` as on AWS: real
+//! clients (`lambda_runtime`, awslambdaric's init-error path) accept nothing else. An
+//! environment's listener only ever serves that environment's invocations; other processes
+//! on the host could still connect to it until environments get their own network namespace
+//! (see the sandbox issue). No input makes a handler panic.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -88,57 +90,20 @@ impl EnvironmentLink {
     }
 }
 
-/// Every live environment's link, by secret token.
-#[derive(Clone, Default)]
-pub struct Registry {
-    links: Arc<Mutex<HashMap<String, Arc<EnvironmentLink>>>>,
-}
-
-impl Registry {
-    /// Registers a link under a new secret token and returns the token.
-    pub fn register(&self, link: Arc<EnvironmentLink>) -> String {
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        self.links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(token.clone(), link);
-        token
-    }
-
-    /// Forgets a token; later requests with it get 403.
-    pub fn unregister(&self, token: &str) {
-        self.links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(token);
-    }
-
-    fn get(&self, token: &str) -> Option<Arc<EnvironmentLink>> {
-        self.links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(token)
-            .cloned()
-    }
-}
-
-/// The router; mount it on its own loopback listener.
-pub fn router(registry: Registry) -> Router {
+/// The router of one environment; serve it on that environment's own listener.
+pub fn router(link: Arc<EnvironmentLink>) -> Router {
     Router::new()
-        .route("/{token}/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
-            "/{token}/2018-06-01/runtime/invocation/{id}/response",
+            "/2018-06-01/runtime/invocation/{id}/response",
             post(response),
         )
-        .route(
-            "/{token}/2018-06-01/runtime/invocation/{id}/error",
-            post(error),
-        )
-        .route("/{token}/2018-06-01/runtime/init/error", post(init_error))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "InvalidRequest", "Not found") })
         // Bodies are read by the handlers, so an oversize one still reaches the invoker.
         .layer(DefaultBodyLimit::disable())
-        .with_state(registry)
+        .with_state(link)
 }
 
 fn api_error(status: StatusCode, error_type: &str, message: &str) -> Response {
@@ -160,18 +125,7 @@ fn accepted() -> Response {
         .into_response()
 }
 
-fn unknown_token() -> Response {
-    api_error(
-        StatusCode::FORBIDDEN,
-        "AccessDenied",
-        "Unknown runtime API path",
-    )
-}
-
-async fn next(State(registry): State<Registry>, Path(token): Path<String>) -> Response {
-    let Some(link) = registry.get(&token) else {
-        return unknown_token();
-    };
+async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
     if link
         .in_flight
         .lock()
@@ -267,14 +221,11 @@ fn too_large() -> Response {
 }
 
 async fn response(
-    State(registry): State<Registry>,
-    Path((token, id)): Path<(String, String)>,
+    State(link): State<Arc<EnvironmentLink>>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(link) = registry.get(&token) else {
-        return unknown_token();
-    };
     if let Some(mode) = headers.get("lambda-runtime-function-response-mode")
         && mode.as_bytes() != b"buffered"
     {
@@ -300,14 +251,11 @@ async fn response(
 }
 
 async fn error(
-    State(registry): State<Registry>,
-    Path((token, id)): Path<(String, String)>,
+    State(link): State<Arc<EnvironmentLink>>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(link) = registry.get(&token) else {
-        return unknown_token();
-    };
     let Some(in_flight) = link.take_in_flight(&id) else {
         return api_error(
             StatusCode::BAD_REQUEST,
@@ -328,14 +276,10 @@ async fn error(
 }
 
 async fn init_error(
-    State(registry): State<Registry>,
-    Path(token): Path<String>,
+    State(link): State<Arc<EnvironmentLink>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(link) = registry.get(&token) else {
-        return unknown_token();
-    };
     let Some(body) = read_body(body).await else {
         return too_large();
     };
@@ -376,20 +320,13 @@ mod tests {
     use super::*;
 
     struct Harness {
-        registry: Registry,
-        token: String,
+        link: Arc<EnvironmentLink>,
         invocations: mpsc::Sender<Invocation>,
     }
 
     fn harness() -> Harness {
-        let registry = Registry::default();
         let (link, invocations) = EnvironmentLink::new();
-        let token = registry.register(link);
-        Harness {
-            registry,
-            token,
-            invocations,
-        }
+        Harness { link, invocations }
     }
 
     async fn call(
@@ -403,7 +340,7 @@ mod tests {
             .uri(path)
             .body(Body::from(body))
             .unwrap();
-        let response = router(h.registry.clone()).oneshot(request).await.unwrap();
+        let response = router(h.link.clone()).oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
         (
@@ -436,7 +373,7 @@ mod tests {
     async fn next_then_response_reaches_the_invoker() {
         let h = harness();
         let (delivered, reply) = queue(&h, "req-1").await;
-        let base = format!("/{}/2018-06-01/runtime/invocation", h.token);
+        let base = "/2018-06-01/runtime/invocation";
         let (status, headers, body) = call(&h, "GET", &format!("{base}/next"), "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, "{\"k\":1}");
@@ -469,24 +406,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wrong_ids_tokens_and_states_are_refused_without_panicking() {
+    async fn wrong_ids_and_states_are_refused_without_panicking() {
         let h = harness();
-        let base = format!("/{}/2018-06-01/runtime/invocation", h.token);
+        let base = "/2018-06-01/runtime/invocation";
         let (status, _, body) = call(&h, "POST", &format!("{base}/nope/response"), "x").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body.contains("InvalidRequestID"));
-        let (status, _, _) = call(
-            &h,
-            "GET",
-            "/not-a-token/2018-06-01/runtime/invocation/next",
-            "",
-        )
-        .await;
-        assert_eq!(
-            status,
-            StatusCode::FORBIDDEN,
-            "another environment's token is refused"
-        );
+        let (status, _, _) = call(&h, "GET", "/x/2018-06-01/runtime/invocation/next", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let (_delivered, _reply) = queue(&h, "req-2").await;
         call(&h, "GET", &format!("{base}/next"), "").await;
         let (status, _, body) = call(&h, "GET", &format!("{base}/next"), "").await;
@@ -496,7 +423,7 @@ mod tests {
             "next while an invocation is in flight"
         );
         assert!(body.contains("InvalidStateTransition"));
-        let (status, _, _) = call(&h, "POST", &format!("/{}/2018-06-01/bogus", h.token), "").await;
+        let (status, _, _) = call(&h, "POST", "/2018-06-01/bogus", "").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
@@ -504,17 +431,17 @@ mod tests {
     async fn errors_and_init_errors_carry_their_type() {
         let h = harness();
         let (_d, reply) = queue(&h, "req-3").await;
-        let init = format!("/{}/2018-06-01/runtime/init/error", h.token);
+        let init = "/2018-06-01/runtime/init/error";
         let request = Request::builder()
             .method("POST")
-            .uri(&init)
+            .uri(init)
             .header(
                 "lambda-runtime-function-error-type",
                 "Runtime.ImportModuleError",
             )
             .body(Body::from("{\"errorType\":\"Runtime.ImportModuleError\"}"))
             .unwrap();
-        let response = router(h.registry.clone()).oneshot(request).await.unwrap();
+        let response = router(h.link.clone()).oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         match reply.await.unwrap() {
             Reply::Error {
@@ -531,7 +458,7 @@ mod tests {
     async fn oversize_responses_become_function_errors() {
         let h = harness();
         let (_d, reply) = queue(&h, "req-4").await;
-        let base = format!("/{}/2018-06-01/runtime/invocation", h.token);
+        let base = "/2018-06-01/runtime/invocation";
         call(&h, "GET", &format!("{base}/next"), "").await;
         let big = vec![b'x'; MAX_RESPONSE_BYTES + 4096];
         let request = Request::builder()
@@ -539,7 +466,7 @@ mod tests {
             .uri(format!("{base}/req-4/response"))
             .body(Body::from(big))
             .unwrap();
-        let response = router(h.registry.clone()).oneshot(request).await.unwrap();
+        let response = router(h.link.clone()).oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(matches!(reply.await.unwrap(), Reply::TooLarge));
     }
