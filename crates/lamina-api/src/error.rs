@@ -28,6 +28,13 @@ impl IntoResponse for ApiError {
             MessageKey::Lower => "message",
         };
         body.insert(key.into(), Value::from(e.message()));
+        if let LambdaError::TooManyRequests {
+            reason: Some(reason),
+            ..
+        } = &e
+        {
+            body.insert("Reason".into(), Value::from(*reason));
+        }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(

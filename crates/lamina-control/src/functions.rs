@@ -360,7 +360,7 @@ impl FunctionService {
                 None => continue,
             }
         }
-        Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()))
+        Err(LambdaError::rate_exceeded(None))
     }
 
     /// ListFunctions: `$LATEST` of each function by name, or every version with
@@ -728,7 +728,7 @@ impl FunctionService {
                 return Ok(next);
             }
         }
-        Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()))
+        Err(LambdaError::rate_exceeded(None))
     }
 
     /// Publishes from a `$LATEST` just written by this request.

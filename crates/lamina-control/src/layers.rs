@@ -493,7 +493,7 @@ impl LayerService {
                 return Ok(next);
             }
         }
-        Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()))
+        Err(LambdaError::rate_exceeded(None))
     }
 }
 

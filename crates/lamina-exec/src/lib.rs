@@ -79,6 +79,9 @@ pub struct InvokeResult {
 struct Pool {
     idle: Vec<Environment>,
     total: usize,
+    /// Scratch directories of environments reset by a timeout or crash: AWS keeps `/tmp`
+    /// across a reset, so the next environment of the spec takes one over.
+    kept_scratch: Vec<(PathBuf, Instant)>,
 }
 
 struct Inner {
@@ -272,6 +275,7 @@ impl Executor {
             let pool = pools.entry(Arc::clone(spec)).or_insert(Pool {
                 idle: Vec::new(),
                 total: 0,
+                kept_scratch: Vec::new(),
             });
             let mut warm = None;
             while let Some(mut env) = pool.idle.pop() {
@@ -283,21 +287,25 @@ impl Executor {
                 dead.push(env);
             }
             if let Some(env) = warm {
-                Some(env)
+                Ok(env)
             } else if pool.total >= self.inner.config.max_environments_per_function {
-                return Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()));
+                // Each version may have a bounded number of environments, as reserved concurrency.
+                return Err(LambdaError::rate_exceeded(Some(
+                    "ReservedFunctionConcurrentInvocationLimitExceeded",
+                )));
             } else {
                 pool.total += 1;
-                None
+                Err(pool.kept_scratch.pop().map(|(dir, _)| dir))
             }
         };
         for env in dead {
             remove_scratch(env.scratch.clone());
         }
-        if let Some(env) = reserved {
-            return Ok((env, false));
-        }
-        match self.spawn(spec).await {
+        let kept_scratch = match reserved {
+            Ok(env) => return Ok((env, false)),
+            Err(kept) => kept,
+        };
+        match self.spawn(spec, kept_scratch).await {
             Ok(env) => Ok((env, true)),
             Err(e) => {
                 self.forget_one(spec);
@@ -306,7 +314,11 @@ impl Executor {
         }
     }
 
-    async fn spawn(&self, spec: &Arc<FunctionSpec>) -> Result<Environment, LambdaError> {
+    async fn spawn(
+        &self,
+        spec: &Arc<FunctionSpec>,
+        kept_scratch: Option<PathBuf>,
+    ) -> Result<Environment, LambdaError> {
         let config = &self.inner.config;
         let artifacts = &config.artifacts;
         let task = artifacts.tree_path(&spec.code);
@@ -326,10 +338,13 @@ impl Executor {
                 Isolation::None => opt_view::merged_view(&views_dir, &layers_for_view, &view_key)?,
                 Isolation::Namespaces => PathBuf::new(),
             };
-            let scratch = tempfile::Builder::new()
-                .prefix("env-")
-                .tempdir_in(&envs_dir)?
-                .keep();
+            let scratch = match kept_scratch {
+                Some(kept) if kept.is_dir() => kept,
+                _ => tempfile::Builder::new()
+                    .prefix("env-")
+                    .tempdir_in(&envs_dir)?
+                    .keep(),
+            };
             std::fs::create_dir_all(scratch.join("tmp"))?;
             Ok::<_, std::io::Error>((view, scratch))
         })
@@ -420,11 +435,23 @@ impl Executor {
         }
     }
 
+    /// Ends an environment after a reset (timeout, crash, init failure), keeping its scratch
+    /// (and so its `/tmp`) for the spec's next environment, as AWS keeps `/tmp` across a reset.
     async fn discard(&self, spec: &Arc<FunctionSpec>, env: Environment) {
-        self.forget_one(spec);
         let scratch = env.scratch.clone();
         env.kill().await;
-        remove_scratch(scratch);
+        let mut pools = self
+            .inner
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match pools.get_mut(spec) {
+            Some(pool) => {
+                pool.total = pool.total.saturating_sub(1);
+                pool.kept_scratch.push((scratch, Instant::now()));
+            }
+            None => remove_scratch(scratch),
+        }
     }
 }
 
@@ -473,7 +500,15 @@ async fn reap_idle(inner: std::sync::Weak<Inner>) {
                 pool.idle = fresh;
                 expired.extend(old);
             }
-            pools.retain(|_, p| p.total > 0);
+            for pool in pools.values_mut() {
+                let (old, fresh): (Vec<_>, Vec<_>) = pool
+                    .kept_scratch
+                    .drain(..)
+                    .partition(|(_, at)| at.elapsed() >= timeout);
+                pool.kept_scratch = fresh;
+                old.into_iter().for_each(|(dir, _)| remove_scratch(dir));
+            }
+            pools.retain(|_, p| p.total > 0 || !p.kept_scratch.is_empty());
             expired
         };
         for env in expired {

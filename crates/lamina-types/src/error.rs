@@ -35,9 +35,14 @@ pub enum LambdaError {
     /// 400: an invocation payload is not valid JSON.
     #[error("{0}")]
     InvalidRequestContent(String),
-    /// 429: a rate or concurrency limit was hit.
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// 429: a rate or concurrency limit was hit; `reason` is AWS's throttle reason.
+    #[error("{message}")]
+    TooManyRequests {
+        /// The message ("Rate Exceeded.").
+        message: String,
+        /// `Reason`, e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`.
+        reason: Option<&'static str>,
+    },
     /// 403: the `Authorization` header is malformed.
     #[error("{0}")]
     IncompleteSignature(String),
@@ -74,7 +79,7 @@ impl LambdaError {
             Self::ResourceConflict(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::RequestEntityTooLarge(_) | Self::RequestTooLarge(_) => 413,
-            Self::TooManyRequests(_) => 429,
+            Self::TooManyRequests { .. } => 429,
             Self::IncompleteSignature(_) | Self::AccessDenied(_) => 403,
             Self::Service(_) => 500,
         }
@@ -93,7 +98,7 @@ impl LambdaError {
             Self::RequestEntityTooLarge(_) => "RequestEntityTooLargeException",
             Self::RequestTooLarge(_) => "RequestTooLargeException",
             Self::InvalidRequestContent(_) => "InvalidRequestContentException",
-            Self::TooManyRequests(_) => "TooManyRequestsException",
+            Self::TooManyRequests { .. } => "TooManyRequestsException",
             Self::IncompleteSignature(_) => "IncompleteSignatureException",
             Self::AccessDenied(_) => "AccessDeniedException",
             Self::UnknownOperation(_) => "UnknownOperationException",
@@ -136,11 +141,19 @@ impl LambdaError {
             | Self::RequestEntityTooLarge(m)
             | Self::RequestTooLarge(m)
             | Self::InvalidRequestContent(m)
-            | Self::TooManyRequests(m)
             | Self::IncompleteSignature(m)
             | Self::AccessDenied(m)
             | Self::UnknownOperation(m)
             | Self::Service(m) => m,
+            Self::TooManyRequests { message, .. } => message,
+        }
+    }
+
+    /// AWS's 429 "Rate Exceeded." with an optional throttle reason.
+    pub fn rate_exceeded(reason: Option<&'static str>) -> Self {
+        Self::TooManyRequests {
+            message: "Rate Exceeded.".to_owned(),
+            reason,
         }
     }
 

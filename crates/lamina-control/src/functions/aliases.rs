@@ -359,7 +359,7 @@ impl FunctionService {
                 return Err(LambdaError::PreconditionFailed(STALE_REVISION.to_owned()));
             }
         }
-        Err(LambdaError::TooManyRequests("Rate Exceeded.".to_owned()))
+        Err(LambdaError::rate_exceeded(None))
     }
 
     /// DeleteAlias: deleting an alias that does not exist is not an error.
