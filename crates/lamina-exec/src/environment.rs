@@ -67,14 +67,7 @@ impl Environment {
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let api_server = tokio::spawn(async move {
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            if let Err(e) = axum::serve(listener, runtime_api::router(link)).await {
-                tracing::warn!(error = %e, "runtime API listener stopped");
-            }
-        });
+        let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link)));
         let plan = plan(&address.to_string());
         let (reader, writer) = std::io::pipe()?;
         let mut command = Command::new(&plan.program);
@@ -94,6 +87,9 @@ impl Environment {
                 return Err(e);
             }
         };
+        if let Some(pid) = child.id() {
+            link.set_runtime_pid(pid);
+        }
         let capture = Arc::new(Mutex::new(Capture::default()));
         let (flush, flush_requests) = mpsc::channel(1);
         let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?;

@@ -8,6 +8,7 @@ pub mod interpreters;
 pub mod launch;
 pub mod logs;
 mod opt_view;
+mod peer;
 pub mod runtime_api;
 pub mod runtime_files;
 

@@ -5,12 +5,13 @@
 //! on the host could still connect to it until environments get their own network namespace
 //! (see the sandbox issue). No input makes a handler panic.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -65,6 +66,10 @@ struct InFlight {
 pub struct EnvironmentLink {
     inbox: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     in_flight: Mutex<Option<InFlight>>,
+    /// The runtime's pid, once started: only its process tree may use this listener.
+    runtime_pid: std::sync::OnceLock<u32>,
+    /// Client ports already verified as the runtime's (keep-alive connections).
+    trusted_peers: Mutex<std::collections::HashSet<u16>>,
 }
 
 impl EnvironmentLink {
@@ -74,8 +79,34 @@ impl EnvironmentLink {
         let link = Self {
             inbox: tokio::sync::Mutex::new(rx),
             in_flight: Mutex::new(None),
+            runtime_pid: std::sync::OnceLock::new(),
+            trusted_peers: Mutex::default(),
         };
         (Arc::new(link), tx)
+    }
+
+    /// Records the runtime's pid; requests from other processes are refused from then on.
+    pub fn set_runtime_pid(&self, pid: u32) {
+        let _ = self.runtime_pid.set(pid);
+    }
+
+    /// Whether the connection from `peer` to `listener` is the runtime's own.
+    fn is_runtime(&self, peer: SocketAddr, listener: SocketAddr) -> bool {
+        let mut trusted = self
+            .trusted_peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if trusted.contains(&peer.port()) {
+            return true;
+        }
+        let Some(pid) = self.runtime_pid.get() else {
+            return false;
+        };
+        let owned = crate::peer::owned_by_tree(*pid, peer, listener);
+        if owned {
+            trusted.insert(peer.port());
+        }
+        owned
     }
 
     fn take_in_flight(&self, request_id: &str) -> Option<InFlight> {
@@ -90,8 +121,46 @@ impl EnvironmentLink {
     }
 }
 
-/// The router of one environment; serve it on that environment's own listener.
+/// The router of one environment, for tests and tools: no caller check.
 pub fn router(link: Arc<EnvironmentLink>) -> Router {
+    routes(link)
+}
+
+/// Serves one environment's Runtime API on `listener`, refusing connections that do not
+/// come from the environment's runtime process tree.
+pub async fn serve(listener: tokio::net::TcpListener, link: Arc<EnvironmentLink>) {
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
+    let guard_link = Arc::clone(&link);
+    let app = routes(link).layer(axum::middleware::from_fn(
+        move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              request: axum::extract::Request,
+              next: axum::middleware::Next| {
+            let link = Arc::clone(&guard_link);
+            async move {
+                if link.is_runtime(peer, local) {
+                    next.run(request).await
+                } else {
+                    api_error(
+                        StatusCode::FORBIDDEN,
+                        "AccessDenied",
+                        "This Runtime API belongs to another execution environment",
+                    )
+                }
+            }
+        },
+    ));
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(e) = axum::serve(listener, service).await {
+        tracing::warn!(error = %e, "runtime API listener stopped");
+    }
+}
+
+fn routes(link: Arc<EnvironmentLink>) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
