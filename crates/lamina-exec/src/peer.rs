@@ -17,9 +17,11 @@ pub fn owned_by_tree(root_pid: u32, peer: SocketAddr, listener: SocketAddr) -> b
         return false;
     };
     let target = format!("socket:[{inode}]");
-    process_tree(root_pid)
-        .into_iter()
-        .any(|pid| holds(pid, &target))
+    // Almost always the runtime itself holds the socket; walk the whole tree only if not.
+    holds(root_pid, &target)
+        || process_tree(root_pid)
+            .into_iter()
+            .any(|pid| holds(pid, &target))
 }
 
 /// The inode of the socket whose local end is `peer` and remote end is `listener`.

@@ -54,7 +54,9 @@ fn main() -> Result<()> {
             files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
         write_tree(&artifacts.tree_path(layer), &files)?;
     }
-    let isolation = if rustix_is_root() {
+    // LAMINA_BENCH_ISOLATION=none measures the same without the jail, for comparison.
+    let forced_none = std::env::var("LAMINA_BENCH_ISOLATION").is_ok_and(|v| v == "none");
+    let isolation = if rustix_is_root() && !forced_none {
         Isolation::Namespaces
     } else {
         Isolation::None
