@@ -1,14 +1,19 @@
 """Lamina's Python bootstrap against AWS's own runtime client, both run by Lamina (spec §9):
 each handler is deployed twice, as python3.11 (Lamina's bootstrap) and as provided.al2023
-whose `bootstrap` execs `python -m awslambdaric $_HANDLER` from the e2e venv. Both must give
-the same payload, byte for byte (request ids aside), and the same FunctionError."""
+whose ZIP carries awslambdaric (copied from the e2e venv, so nothing is downloaded and no host
+path is needed inside the sandbox) and a `bootstrap` that execs the system Python 3.X with
+`-m awslambdaric $_HANDLER`. Both must give the same payload, byte for byte (request ids
+aside), and the same FunctionError."""
 
 import json
+import os
+import sys
 import textwrap
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 
-from harness import VENV
 from invoke_support import deploy, fn_name, invoke, mlam, zip_with_modes  # noqa: F401
 
 CASES = {
@@ -56,12 +61,39 @@ CASES = {
 }
 
 
+RIC_DISTRIBUTIONS = ("awslambdaric", "simplejson", "snapshot-restore-py")
+
+
+@pytest.fixture(scope="module")
+def ric_files() -> dict[str, tuple[bytes, int]]:
+    """awslambdaric and its dependencies as installed in the e2e venv, for a function ZIP."""
+    files = {}
+    for name in RIC_DISTRIBUTIONS:
+        dist = metadata.distribution(name)
+        for entry in dist.files or []:
+            path = Path(dist.locate_file(entry))
+            if entry.parts[0] == ".." or "__pycache__" in entry.parts or not path.is_file():
+                continue
+            files[str(entry)] = (path.read_bytes(), 0o755 if os.access(path, os.X_OK) else 0o644)
+    assert any(k.startswith("awslambdaric/") for k in files), "awslambdaric is not installed in the venv"
+    return files
+
+
 def awslambdaric_bootstrap() -> bytes:
-    python = VENV.absolute() / "bin" / "python"  # not resolved: the symlink must stay in the venv
+    # The venv's compiled extension is built for this Python version: run the system's same one.
+    python = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
     if not python.exists():
-        raise RuntimeError(f"venv python not found at {python}; run scripts/e2e")
+        raise RuntimeError(f"{python} not found: the parity test needs the system Python the venv matches")
     # awslambdaric does not put the code directory on sys.path by itself.
     return f'#!/bin/sh\nexport PYTHONPATH=/var/task\nexec {python} -m awslambdaric "$_HANDLER"\n'.encode()
+
+
+def ric_zip(ric_files, source: bytes) -> bytes:
+    return zip_with_modes({
+        **ric_files,
+        "lambda_function.py": (source, 0o644),
+        "bootstrap": (awslambdaric_bootstrap(), 0o755),
+    })
 
 
 def normalised(out) -> bytes:
@@ -73,16 +105,13 @@ def normalised(out) -> bytes:
 
 
 @pytest.fixture(params=sorted(CASES))
-def pair(request, mlam, fn_name):
+def pair(request, mlam, fn_name, ric_files):
     """The case deployed both ways; returns (lamina function, awslambdaric function)."""
     handler, source = CASES[request.param]
     source = textwrap.dedent(source).encode()
     ours, theirs = f"{fn_name}-lamina", f"{fn_name}-ric"
     deploy(mlam, ours, zip_bytes=zip_with_modes({"lambda_function.py": (source, 0o644)}), Handler=handler)
-    deploy(mlam, theirs, Runtime="provided.al2023", Handler=handler, zip_bytes=zip_with_modes({
-        "lambda_function.py": (source, 0o644),
-        "bootstrap": (awslambdaric_bootstrap(), 0o755),
-    }))
+    deploy(mlam, theirs, Runtime="provided.al2023", Handler=handler, zip_bytes=ric_zip(ric_files, source))
     return ours, theirs
 
 
@@ -96,16 +125,14 @@ def test_lamina_and_awslambdaric_give_the_same_answer(mlam, pair):
     assert (mine.function_error, normalised(mine)) == (reference.function_error, normalised(reference))
 
 
-def test_the_reference_function_really_runs_awslambdaric(mlam, fn_name):
+def test_the_reference_function_really_runs_awslambdaric(mlam, fn_name, ric_files):
     source = b"import sys\n\ndef lambda_handler(event, context):\n    return [type(context).__module__, sys.argv[0]]\n"
-    deploy(mlam, fn_name, Runtime="provided.al2023", Handler="lambda_function.lambda_handler", zip_bytes=zip_with_modes({
-        "lambda_function.py": (source, 0o644),
-        "bootstrap": (awslambdaric_bootstrap(), 0o755),
-    }))
+    deploy(mlam, fn_name, Runtime="provided.al2023", Handler="lambda_function.lambda_handler",
+           zip_bytes=ric_zip(ric_files, source))
 
     out = invoke(mlam, fn_name)
 
     assert out.function_error is None, out.payload
     context_module, program = out.json()
     assert context_module == "awslambdaric.lambda_context"
-    assert program.endswith("/awslambdaric/__main__.py")
+    assert program == "/var/task/awslambdaric/__main__.py"
