@@ -157,65 +157,12 @@ impl Executor {
                 * 1e3
         });
 
-        let (payload, function_error, keep, status) = match outcome {
-            Outcome::Reply(Reply::Response(body)) => (body, false, true, None),
-            Outcome::Reply(Reply::Error {
-                body,
-                init,
-                error_type,
-            }) => {
-                // After an init error the runtime exits by itself; the next invoke re-inits.
-                let kind = error_type.unwrap_or_else(|| "Unhandled".to_owned());
-                (body, true, !init, Some(("error".to_owned(), kind)))
-            }
-            Outcome::Reply(Reply::TooLarge) => (
-                error_payload(
-                    "Function.ResponseSizeTooLarge",
-                    "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
-                ),
-                true,
-                true,
-                Some((
-                    "error".to_owned(),
-                    "Function.ResponseSizeTooLarge".to_owned(),
-                )),
-            ),
-            Outcome::Exited(status) => {
-                let reason = match status {
-                    Some(s) if s.success() => {
-                        "Runtime exited without providing a reason".to_owned()
-                    }
-                    Some(s) => format!("Runtime exited with error: {}", describe_exit(s)),
-                    None => "Runtime exited with error: signal: killed".to_owned(),
-                };
-                let message = format!("RequestId: {request_id} Error: {reason}");
-                (
-                    error_payload("Runtime.ExitError", &message),
-                    true,
-                    false,
-                    Some(("error".to_owned(), "Runtime.ExitError".to_owned())),
-                )
-            }
-            Outcome::TimedOut => {
-                let message = format!(
-                    "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
-                    timeout.as_secs_f64()
-                );
-                let line = format!(
-                    "{} {request_id} Task timed out after {:.2} seconds",
-                    lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis()),
-                    timeout.as_secs_f64()
-                );
-                sink.line(&line);
-                env.note(&line);
-                (
-                    error_payload("Sandbox.Timedout", &message),
-                    true,
-                    false,
-                    Some(("timeout".to_owned(), "Sandbox.Timedout".to_owned())),
-                )
-            }
-        };
+        let Settled {
+            payload,
+            function_error,
+            keep,
+            status,
+        } = settle(outcome, &request_id, timeout, &sink, &env);
         let max_memory = env.max_memory_mb();
         let mut log = env.take_log().await;
         let end_line = format!("END RequestId: {request_id}");
@@ -452,6 +399,87 @@ impl Executor {
                 pool.kept_scratch.push((scratch, Instant::now()));
             }
             None => remove_scratch(scratch),
+        }
+    }
+}
+
+/// How one invocation ended, as the caller and the log see it.
+struct Settled {
+    payload: Bytes,
+    function_error: bool,
+    /// Whether the environment may serve another invocation (false after a reset).
+    keep: bool,
+    /// `Status` and `Error Type` for the REPORT line, on failures.
+    status: Option<(String, String)>,
+}
+
+/// Turns the runtime's answer (or its absence) into what AWS returns for it.
+fn settle(
+    outcome: Outcome,
+    request_id: &str,
+    timeout: Duration,
+    sink: &LogSink,
+    env: &Environment,
+) -> Settled {
+    let failed = |payload: Bytes, keep: bool, status: &str, error_type: &str| Settled {
+        payload,
+        function_error: true,
+        keep,
+        status: Some((status.to_owned(), error_type.to_owned())),
+    };
+    match outcome {
+        Outcome::Reply(Reply::Response(body)) => Settled {
+            payload: body,
+            function_error: false,
+            keep: true,
+            status: None,
+        },
+        // After an init error the runtime exits by itself; the next invoke re-inits.
+        Outcome::Reply(Reply::Error {
+            body,
+            init,
+            error_type,
+        }) => {
+            let kind = error_type.unwrap_or_else(|| "Unhandled".to_owned());
+            failed(body, !init, "error", &kind)
+        }
+        Outcome::Reply(Reply::TooLarge) => failed(
+            error_payload(
+                "Function.ResponseSizeTooLarge",
+                "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+            ),
+            true,
+            "error",
+            "Function.ResponseSizeTooLarge",
+        ),
+        Outcome::Exited(status) => {
+            let reason = match status {
+                Some(s) if s.success() => "Runtime exited without providing a reason".to_owned(),
+                Some(s) => format!("Runtime exited with error: {}", describe_exit(s)),
+                None => "Runtime exited with error: signal: killed".to_owned(),
+            };
+            let message = format!("RequestId: {request_id} Error: {reason}");
+            failed(
+                error_payload("Runtime.ExitError", &message),
+                false,
+                "error",
+                "Runtime.ExitError",
+            )
+        }
+        Outcome::TimedOut => {
+            let secs = timeout.as_secs_f64();
+            let message =
+                format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds");
+            let now = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
+            let line = format!("{now} {request_id} Task timed out after {secs:.2} seconds");
+            sink.line(&line);
+            env.note(&line);
+            failed(
+                error_payload("Sandbox.Timedout", &message),
+                false,
+                "timeout",
+                "Sandbox.Timedout",
+            )
         }
     }
 }
