@@ -86,6 +86,27 @@ def http_get(url: str) -> RawResponse:
     return raw_request(f"{u.scheme}://{u.netloc}", "GET", path)
 
 
+def post_oversize_zip_body(base_url: str, method: str, path: str, head: bytes, tail: bytes, limit: int) -> RawResponse:
+    """Streams `head + "AAAA..." + tail`, one JSON body just over `limit` bytes whose ZipFile is
+    valid base64, without ever holding it in memory."""
+    b64_len = limit + 1 - len(head) - len(tail)
+    b64_len += -b64_len % 4
+    length = len(head) + b64_len + len(tail)
+
+    def chunks():
+        yield head
+        chunk = b"A" * (1 << 20)
+        left = b64_len
+        while left:
+            n = min(left, len(chunk))
+            yield chunk[:n]
+            left -= n
+        yield tail
+
+    headers = {"Content-Type": "application/json", "Content-Length": str(length)}
+    return raw_streamed_request(base_url, method, path, headers, chunks())
+
+
 def raw_streamed_request(base_url: str, method: str, path: str, head: dict[str, str], chunks) -> RawResponse:
     """Sends `chunks` as the body but stops as soon as the server answers (it may refuse a
     huge body before reading it), then reads the response."""

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from function_support import CODE, HANDLER, ROLE, RUNTIME, create
-from helpers import assert_aws_error, client_error, raw_streamed_request, stored_leftovers
+from helpers import assert_aws_error, client_error, post_oversize_zip_body, stored_leftovers
 from zips import build_zip, file
 
 MAX_ZIPPED_BYTES = 52_428_800
@@ -57,23 +57,7 @@ def test_request_body_over_the_limit_is_request_entity_too_large(lam, fresh_serv
         b'{"FunctionName":"big","Runtime":"' + RUNTIME.encode() + b'","Role":"' + ROLE.encode()
         + b'","Handler":"' + HANDLER.encode() + b'","Code":{"ZipFile":"'
     )
-    tail = b'"}}'
-    b64_len = MAX_REQUEST_BYTES + 1 - len(head) - len(tail)
-    length = len(head) + b64_len + len(tail)
-
-    def chunks():
-        yield head
-        chunk = b"A" * (1 << 20)
-        left = b64_len
-        while left:
-            n = min(left, len(chunk))
-            yield chunk[:n]
-            left -= n
-        yield tail
-
-    resp = raw_streamed_request(
-        fresh_server.url, method, path, {"Content-Type": "application/json", "Content-Length": str(length)}, chunks(),
-    )
+    resp = post_oversize_zip_body(fresh_server.url, method, path, head, b'"}}', MAX_REQUEST_BYTES)
 
     assert resp.status == 413, resp.body[:500]
     assert resp.headers["x-amzn-errortype"].split(":")[0] == "RequestEntityTooLargeException"

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from helpers import UNZIP_FAILED, assert_aws_error, client_error, raw_streamed_request, stored_leftovers
+from helpers import UNZIP_FAILED, assert_aws_error, client_error, post_oversize_zip_body, stored_leftovers
 from zips import build_zip, device, directory, file, overlapping_bomb, simple_zip, symlink, zeros_entry
 
 LAYER = "hostile"
@@ -170,25 +170,9 @@ def test_zip_over_50_mb_is_request_entity_too_large(lam, fresh_server):
 
 
 def test_request_body_over_the_limit_is_request_entity_too_large(lam, fresh_server):
-    head, tail = b'{"Content":{"ZipFile":"', b'"}}'
-    b64_len = MAX_REQUEST_BYTES + 1 - len(head) - len(tail)
-    b64_len += -b64_len % 4
-    length = len(head) + b64_len + len(tail)
-    assert length > MAX_REQUEST_BYTES
-
-    def chunks():
-        yield head
-        chunk = b"A" * (1 << 20)
-        left = b64_len
-        while left:
-            n = min(left, len(chunk))
-            yield chunk[:n]
-            left -= n
-        yield tail
-
-    resp = raw_streamed_request(
+    resp = post_oversize_zip_body(
         fresh_server.url, "POST", f"/2018-10-31/layers/{LAYER}/versions",
-        {"Content-Type": "application/json", "Content-Length": str(length)}, chunks(),
+        b'{"Content":{"ZipFile":"', b'"}}', MAX_REQUEST_BYTES,
     )
 
     assert resp.status == 413, resp.body[:500]

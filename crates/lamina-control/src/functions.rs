@@ -455,15 +455,8 @@ impl FunctionService {
             .function_versions(region, &name, after, limit + 1)
             .await
             .map_err(storage_error)?;
-        if items.is_empty()
-            && self
-                .store
-                .function(region, &name)
-                .await
-                .map_err(storage_error)?
-                .is_none()
-        {
-            return Err(self.not_found(region, &name, None));
+        if items.is_empty() {
+            self.require_function(region, &name).await?;
         }
         let next_marker = next_marker(&mut items, limit, |r| {
             marker::encode("versions", &r.version.to_string())
@@ -573,6 +566,19 @@ impl FunctionService {
             last_update_status: "Successful",
             snap_start_optimization_status: optimization,
             record,
+        }
+    }
+
+    /// Fails with "Function not found" unless `$LATEST` of `name` exists.
+    async fn require_function(&self, region: &Region, name: &str) -> Result<(), LambdaError> {
+        match self
+            .store
+            .function(region, name)
+            .await
+            .map_err(storage_error)?
+        {
+            Some(_) => Ok(()),
+            None => Err(self.not_found(region, name, None)),
         }
     }
 

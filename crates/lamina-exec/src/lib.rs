@@ -88,6 +88,8 @@ struct Pool {
 struct Inner {
     config: ExecConfig,
     pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
+    /// One open log per function, so the invoke path never reopens the file.
+    sinks: Mutex<HashMap<String, LogSink>>,
 }
 
 /// Runs functions. Cheap to clone.
@@ -109,6 +111,7 @@ impl Executor {
         let inner = Arc::new(Inner {
             config,
             pools: Mutex::default(),
+            sinks: Mutex::default(),
         });
         tokio::spawn(reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
@@ -128,7 +131,7 @@ impl Executor {
     ) -> Result<InvokeResult, LambdaError> {
         let (mut env, cold) = self.acquire(&spec).await?;
         let request_id = uuid::Uuid::new_v4().to_string();
-        let sink = LogSink::new(&self.inner.config.logs_dir, &spec.function_name);
+        let sink = self.sink(&spec.function_name);
         let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
         sink.line(&start_line);
         env.note(&start_line);
@@ -307,7 +310,7 @@ impl Executor {
             tmp: scratch.join("tmp"),
         };
         let python = config.interpreters.resolve(&spec.runtime);
-        let sink = LogSink::new(&config.logs_dir, &spec.function_name);
+        let sink = self.sink(&spec.function_name);
         if let Some(r) = python.as_ref().filter(|r| r.substituted) {
             sink.line(&format!(
                 "[lamina] WARNING: no interpreter for {} on this machine; using Python {} from {}",
@@ -356,6 +359,19 @@ impl Executor {
             remove_scratch(scratch);
             LambdaError::Service(format!("starting the runtime failed: {e}"))
         })
+    }
+
+    /// The log of a function (shared by all its versions and environments).
+    fn sink(&self, function_name: &str) -> LogSink {
+        let mut sinks = self
+            .inner
+            .sinks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        sinks
+            .entry(function_name.to_owned())
+            .or_insert_with(|| LogSink::new(&self.inner.config.logs_dir, function_name))
+            .clone()
     }
 
     fn release(&self, spec: &Arc<FunctionSpec>, mut env: Environment) {

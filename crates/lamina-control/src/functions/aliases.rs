@@ -253,15 +253,7 @@ impl FunctionService {
         let limit = page_limit(&mut v, query.max_items.as_deref());
         v.into_result()?;
         let function = self.unqualified(region, fref)?;
-        if self
-            .store
-            .function(region, &function)
-            .await
-            .map_err(storage_error)?
-            .is_none()
-        {
-            return Err(self.not_found(region, &function, None));
-        }
+        self.require_function(region, &function).await?;
         let after = query
             .marker
             .as_deref()
@@ -314,15 +306,7 @@ impl FunctionService {
                 .await
                 .map_err(storage_error)?;
             let Some(current) = current else {
-                if self
-                    .store
-                    .function(region, &function)
-                    .await
-                    .map_err(storage_error)?
-                    .is_none()
-                {
-                    return Err(self.not_found(region, &function, None));
-                }
+                self.require_function(region, &function).await?;
                 let arn = qualified_function_arn(region, &self.account, &function, &cmd.name);
                 return Err(LambdaError::ResourceNotFound(format!(
                     "Alias not found: {arn}"
@@ -389,15 +373,7 @@ impl FunctionService {
         check_name(&mut v, name);
         v.into_result()?;
         let function = self.unqualified(region, fref)?;
-        if self
-            .store
-            .function(region, &function)
-            .await
-            .map_err(storage_error)?
-            .is_none()
-        {
-            return Err(self.not_found(region, &function, None));
-        }
+        self.require_function(region, &function).await?;
         Ok(function)
     }
 }
