@@ -1,7 +1,6 @@
 //! One execution environment: a runtime process, its Runtime API link and its log capture.
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,9 +10,12 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use lamina_jail::cgroup::{Cgroup, Usage};
+
 use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
 use crate::runtime_api::{self, EnvironmentLink, Invocation, Reply};
+use crate::sandbox::{self, Scratch};
 
 /// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,20 +50,36 @@ pub struct Environment {
     pub started: Instant,
     /// When the runtime first asked for an event; `None` while initialising.
     pub initialized: Option<Instant>,
-    /// The environment's scratch directory (removed when it ends).
-    pub scratch: PathBuf,
+    /// The environment's scratch directory; given back by [`Environment::shut_down`].
+    scratch: Option<Scratch>,
+    /// Its cgroup, when the machine has usable cgroups.
+    cgroup: Option<Box<dyn Cgroup>>,
     /// When it last finished an invocation.
     pub last_used: Instant,
 }
 
 impl Environment {
     /// Starts the runtime of `plan`, which is given the `host:port` of the environment's own
-    /// Runtime API listener (on loopback).
+    /// Runtime API listener (on loopback). On failure the scratch directory is given back.
     pub fn spawn(
+        id: String,
         plan: impl FnOnce(&str) -> LaunchPlan,
         sink: LogSink,
-        scratch: PathBuf,
-    ) -> std::io::Result<Self> {
+        scratch: Scratch,
+        cgroup: Option<Box<dyn Cgroup>>,
+    ) -> Result<Self, (std::io::Error, Scratch)> {
+        match Self::start(plan, sink) {
+            Ok(started) => Ok(started.into_environment(id, scratch, cgroup)),
+            Err(e) => {
+                if let Some(cgroup) = cgroup {
+                    tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
+                }
+                Err((e, scratch))
+            }
+        }
+    }
+
+    fn start(plan: impl FnOnce(&str) -> LaunchPlan, sink: LogSink) -> std::io::Result<Started> {
         let (link, invocations) = EnvironmentLink::new();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
@@ -99,20 +117,39 @@ impl Environment {
             flush_requests,
             sink,
         ));
-        let id = format!("{}", address.port());
-        let now = Instant::now();
-        Ok(Self {
-            id,
+        Ok(Started {
             api_server,
             child,
             invocations,
             capture,
             flush,
-            started: now,
-            initialized: None,
-            scratch,
-            last_used: now,
         })
+    }
+
+    /// Freezes every process of the environment (idle between invokes: no CPU at all).
+    pub fn freeze(&self) {
+        self.set_frozen(true);
+    }
+
+    /// Thaws the environment for its next invocation.
+    pub fn thaw(&self) {
+        self.set_frozen(false);
+    }
+
+    fn set_frozen(&self, frozen: bool) {
+        if let Some(Err(e)) = self.cgroup.as_ref().map(|c| c.set_frozen(frozen)) {
+            tracing::warn!(environment = %self.id, frozen, error = %e, "freezer write failed");
+        }
+    }
+
+    /// What the environment used so far, from its cgroup.
+    fn usage(&self) -> Option<Usage> {
+        self.cgroup.as_ref().map(|c| c.usage())
+    }
+
+    /// Whether the kernel's out-of-memory killer killed a process of the environment.
+    pub fn out_of_memory(&self) -> bool {
+        self.usage().is_some_and(|u| u.oom_kills > 0)
     }
 
     /// Whether the runtime process is still running.
@@ -184,8 +221,12 @@ impl Environment {
         capture.current.push(line);
     }
 
-    /// Peak resident memory of the runtime process in MB, when it can be read.
+    /// Peak memory of the environment in MB: its cgroup's peak, else the runtime process's
+    /// peak resident size.
     pub fn max_memory_mb(&self) -> u64 {
+        if let Some(peak) = self.usage().and_then(|u| u.peak_memory_bytes) {
+            return peak.div_ceil(1 << 20);
+        }
         let Some(pid) = self.child.id() else { return 0 };
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         status
@@ -196,15 +237,63 @@ impl Environment {
             .unwrap_or(0)
     }
 
-    /// Kills the runtime and closes its Runtime API listener.
-    pub async fn kill(mut self) {
+    /// Kills every process of the environment and closes its Runtime API listener; its
+    /// cgroup is removed in the background. Gives back the scratch directory.
+    pub async fn shut_down(mut self) -> Option<Scratch> {
+        // A frozen process does not die until thawed (cgroup v1).
+        self.thaw();
+        // The keeper's death takes the init with it, and the init's the whole PID namespace.
         let _ = self.child.kill().await;
+        if let Some(cgroup) = self.cgroup.take() {
+            tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
+        }
+        self.scratch.take()
+    }
+}
+
+/// A runtime process started, before it is an [`Environment`].
+struct Started {
+    api_server: tokio::task::JoinHandle<()>,
+    child: Child,
+    invocations: mpsc::Sender<Invocation>,
+    capture: Arc<Mutex<Capture>>,
+    flush: mpsc::Sender<oneshot::Sender<()>>,
+}
+
+impl Started {
+    fn into_environment(
+        self,
+        id: String,
+        scratch: Scratch,
+        cgroup: Option<Box<dyn Cgroup>>,
+    ) -> Environment {
+        let now = Instant::now();
+        Environment {
+            id,
+            api_server: self.api_server,
+            child: self.child,
+            invocations: self.invocations,
+            capture: self.capture,
+            flush: self.flush,
+            started: now,
+            initialized: None,
+            scratch: Some(scratch),
+            cgroup,
+            last_used: now,
+        }
     }
 }
 
 impl Drop for Environment {
     fn drop(&mut self) {
         self.api_server.abort();
+        // Dropped without `shut_down`: the process dies (kill on drop), the cgroup must too.
+        if let Some(cgroup) = self.cgroup.take() {
+            let _ = cgroup.set_frozen(false);
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
+            }
+        }
     }
 }
 

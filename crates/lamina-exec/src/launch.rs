@@ -42,6 +42,12 @@ pub struct HostPaths {
     pub runtime: PathBuf,
     /// The environment's private, writable `/tmp`.
     pub tmp: PathBuf,
+    /// The empty directory the jail builds the environment's root on.
+    pub root: PathBuf,
+    /// The environment's uid and gid (namespaces only).
+    pub sandbox_id: Option<u32>,
+    /// The `cgroup.procs` files of the environment's cgroup.
+    pub cgroup_procs: Vec<PathBuf>,
 }
 
 /// A runtime process to start.
@@ -151,6 +157,13 @@ pub fn plan(
             flag("--task", &host.task);
             flag("--runtime", &host.runtime);
             flag("--tmp", &host.tmp);
+            flag("--root", &host.root);
+            let id = host.sandbox_id.unwrap_or(u32::MAX - 1).to_string();
+            flag("--uid", Path::new(&id));
+            flag("--gid", Path::new(&id));
+            for procs in &host.cgroup_procs {
+                flag("--cgroup", procs);
+            }
             if let Some(lang) = &lang_host {
                 flag("--lang", lang);
             }

@@ -11,6 +11,7 @@ mod opt_view;
 mod peer;
 pub mod runtime_api;
 pub mod runtime_files;
+mod sandbox;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use crate::interpreters::Interpreters;
 use crate::launch::{HostPaths, Isolation, LaunchContext};
 use crate::logs::{LogSink, report_line};
 use crate::runtime_api::Reply;
+use crate::sandbox::{Sandboxes, Scratch};
 
 /// How the executor runs environments.
 pub struct ExecConfig {
@@ -82,11 +84,12 @@ struct Pool {
     total: usize,
     /// Scratch directories of environments reset by a timeout or crash: AWS keeps `/tmp`
     /// across a reset, so the next environment of the spec takes one over.
-    kept_scratch: Vec<(PathBuf, Instant)>,
+    kept_scratch: Vec<(Scratch, Instant)>,
 }
 
 struct Inner {
     config: ExecConfig,
+    sandboxes: Arc<Sandboxes>,
     pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
     /// One open log per function, so the invoke path never reopens the file.
     sinks: Mutex<HashMap<String, LogSink>>,
@@ -99,17 +102,19 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Starts the idle reaper. Scratch directories left by environments of an earlier run
-    /// (a crash) are removed first.
+    /// Starts the idle reaper. What environments of an earlier run (a crash) left behind
+    /// is removed first: their processes, cgroups, `/tmp` mounts and scratch directories.
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
-        if config.envs_dir.is_dir() {
-            std::fs::remove_dir_all(&config.envs_dir)?;
-        }
-        for dir in [&config.envs_dir, &config.views_dir, &config.logs_dir] {
+        for dir in [&config.views_dir, &config.logs_dir] {
             std::fs::create_dir_all(dir)?;
         }
+        let (isolation, envs_dir) = (config.isolation, config.envs_dir.clone());
+        let sandboxes = tokio::task::spawn_blocking(move || Sandboxes::start(isolation, &envs_dir))
+            .await
+            .map_err(std::io::Error::other)??;
         let inner = Arc::new(Inner {
             config,
+            sandboxes: Arc::new(sandboxes),
             pools: Mutex::default(),
             sinks: Mutex::default(),
         });
@@ -120,6 +125,12 @@ impl Executor {
     /// The isolation mode in force.
     pub fn isolation(&self) -> Isolation {
         self.inner.config.isolation
+    }
+
+    /// The cgroup version in use (`v1`, `v2` or `none`) and this server's path below each
+    /// cgroup hierarchy.
+    pub fn cgroup_info(&self) -> (&'static str, Option<String>) {
+        self.inner.sandboxes.cgroup_info()
     }
 
     /// `RequestResponse`: runs the event and returns the function's answer. Function
@@ -238,6 +249,7 @@ impl Executor {
                 dead.push(env);
             }
             if let Some(env) = warm {
+                env.thaw();
                 Ok(env)
             } else if pool.total >= self.inner.config.max_environments_per_function {
                 // Each version may have a bounded number of environments, as reserved concurrency.
@@ -250,7 +262,7 @@ impl Executor {
             }
         };
         for env in dead {
-            remove_scratch(env.scratch.clone());
+            self.end(env);
         }
         let kept_scratch = match reserved {
             Ok(env) => return Ok((env, false)),
@@ -268,7 +280,7 @@ impl Executor {
     async fn spawn(
         &self,
         spec: &Arc<FunctionSpec>,
-        kept_scratch: Option<PathBuf>,
+        kept_scratch: Option<Scratch>,
     ) -> Result<Environment, LambdaError> {
         let config = &self.inner.config;
         let artifacts = &config.artifacts;
@@ -281,23 +293,31 @@ impl Executor {
             .collect::<Vec<_>>()
             .join("-");
         let views_dir = config.views_dir.clone();
-        let envs_dir = config.envs_dir.clone();
         let isolation = config.isolation;
         let layers_for_view = layers.clone();
-        let (opt_view, scratch) = tokio::task::spawn_blocking(move || {
+        let sandboxes = Arc::clone(&self.inner.sandboxes);
+        let env_id = format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let (cgroup_name, cgroup_spec) = (env_id.clone(), Arc::clone(spec));
+        let (opt_view, scratch, cgroup) = tokio::task::spawn_blocking(move || {
             let view = match isolation {
                 Isolation::None => opt_view::merged_view(&views_dir, &layers_for_view, &view_key)?,
                 Isolation::Namespaces => PathBuf::new(),
             };
             let scratch = match kept_scratch {
-                Some(kept) if kept.is_dir() => kept,
-                _ => tempfile::Builder::new()
-                    .prefix("env-")
-                    .tempdir_in(&envs_dir)?
-                    .keep(),
+                Some(kept) if kept.dir.is_dir() => kept,
+                Some(gone) => {
+                    sandboxes.remove_scratch(gone);
+                    sandboxes.new_scratch(cgroup_spec.ephemeral_storage_mb)?
+                }
+                None => sandboxes.new_scratch(cgroup_spec.ephemeral_storage_mb)?,
             };
-            std::fs::create_dir_all(scratch.join("tmp"))?;
-            Ok::<_, std::io::Error>((view, scratch))
+            match sandboxes.create_cgroup(&cgroup_name, &cgroup_spec) {
+                Ok(cgroup) => Ok((view, scratch, cgroup)),
+                Err(e) => {
+                    sandboxes.remove_scratch(scratch);
+                    Err(std::io::Error::other(e))
+                }
+            }
         })
         .await
         .map_err(|e| LambdaError::Service(format!("preparing an environment failed: {e}")))?
@@ -307,7 +327,10 @@ impl Executor {
             layers,
             opt_view,
             runtime: config.runtime_dir.clone(),
-            tmp: scratch.join("tmp"),
+            tmp: scratch.tmp(),
+            root: scratch.root(),
+            sandbox_id: scratch.id,
+            cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
         };
         let python = config.interpreters.resolve(&spec.runtime);
         let sink = self.sink(&spec.function_name);
@@ -327,6 +350,7 @@ impl Executor {
         );
         let mut launch_error = None;
         let env = Environment::spawn(
+            env_id,
             |runtime_api| {
                 let ctx = LaunchContext {
                     isolation,
@@ -349,16 +373,38 @@ impl Executor {
                 }
             },
             sink,
-            scratch.clone(),
+            scratch,
+            cgroup,
         );
-        if let Some(e) = launch_error {
-            remove_scratch(scratch);
-            return Err(LambdaError::Service(e.to_string()));
+        match (env, launch_error) {
+            (Ok(env), None) => Ok(env),
+            (Ok(env), Some(e)) => {
+                self.end(env);
+                Err(LambdaError::Service(e.to_string()))
+            }
+            (Err((e, scratch)), _) => {
+                self.remove_scratch(scratch);
+                Err(LambdaError::Service(format!(
+                    "starting the runtime failed: {e}"
+                )))
+            }
         }
-        env.map_err(|e| {
-            remove_scratch(scratch);
-            LambdaError::Service(format!("starting the runtime failed: {e}"))
-        })
+    }
+
+    /// Shuts an environment down for good, in the background.
+    fn end(&self, env: Environment) {
+        let sandboxes = Arc::clone(&self.inner.sandboxes);
+        tokio::spawn(async move {
+            if let Some(scratch) = env.shut_down().await {
+                let _ =
+                    tokio::task::spawn_blocking(move || sandboxes.remove_scratch(scratch)).await;
+            }
+        });
+    }
+
+    fn remove_scratch(&self, scratch: Scratch) {
+        let sandboxes = Arc::clone(&self.inner.sandboxes);
+        tokio::task::spawn_blocking(move || sandboxes.remove_scratch(scratch));
     }
 
     /// The log of a function (shared by all its versions and environments).
@@ -376,6 +422,7 @@ impl Executor {
 
     fn release(&self, spec: &Arc<FunctionSpec>, mut env: Environment) {
         env.last_used = Instant::now();
+        env.freeze();
         let mut pools = self
             .inner
             .pools
@@ -383,8 +430,8 @@ impl Executor {
             .unwrap_or_else(PoisonError::into_inner);
         match pools.get_mut(spec) {
             Some(pool) => pool.idle.push(env),
-            // The pool was reaped meanwhile; the process dies with `env` (kill on drop).
-            None => remove_scratch(env.scratch.clone()),
+            // The pool was reaped meanwhile.
+            None => self.end(env),
         }
     }
 
@@ -402,19 +449,21 @@ impl Executor {
     /// Ends an environment after a reset (timeout, crash, init failure), keeping its scratch
     /// (and so its `/tmp`) for the spec's next environment, as AWS keeps `/tmp` across a reset.
     async fn discard(&self, spec: &Arc<FunctionSpec>, env: Environment) {
-        let scratch = env.scratch.clone();
-        env.kill().await;
+        let scratch = env.shut_down().await;
         let mut pools = self
             .inner
             .pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match pools.get_mut(spec) {
-            Some(pool) => {
+        match (pools.get_mut(spec), scratch) {
+            (Some(pool), scratch) => {
                 pool.total = pool.total.saturating_sub(1);
-                pool.kept_scratch.push((scratch, Instant::now()));
+                if let Some(scratch) = scratch {
+                    pool.kept_scratch.push((scratch, Instant::now()));
+                }
             }
-            None => remove_scratch(scratch),
+            (None, Some(scratch)) => self.remove_scratch(scratch),
+            (None, None) => {}
         }
     }
 }
@@ -475,11 +524,17 @@ fn settle(
                 None => "Runtime exited with error: signal: killed".to_owned(),
             };
             let message = format!("RequestId: {request_id} Error: {reason}");
+            // AWS names an exit the out-of-memory killer caused, with the same message.
+            let error_type = if env.out_of_memory() {
+                "Runtime.OutOfMemory"
+            } else {
+                "Runtime.ExitError"
+            };
             failed(
-                error_payload("Runtime.ExitError", &message),
+                error_payload(error_type, &message),
                 false,
                 "error",
-                "Runtime.ExitError",
+                error_type,
             )
         }
         Outcome::TimedOut => {
@@ -520,12 +575,6 @@ fn today() -> String {
     stamp.get(..10).unwrap_or("1970-01-01").replace('-', "/")
 }
 
-fn remove_scratch(dir: PathBuf) {
-    tokio::task::spawn_blocking(move || {
-        let _ = std::fs::remove_dir_all(dir);
-    });
-}
-
 /// Shuts down environments idle longer than the configured time.
 async fn reap_idle(inner: std::sync::Weak<Inner>) {
     loop {
@@ -533,9 +582,9 @@ async fn reap_idle(inner: std::sync::Weak<Inner>) {
             return;
         };
         let timeout = strong.config.idle_timeout;
-        let expired: Vec<Environment> = {
+        let (expired, stale_scratch) = {
             let mut pools = strong.pools.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut expired = Vec::new();
+            let (mut expired, mut stale_scratch) = (Vec::new(), Vec::new());
             for pool in pools.values_mut() {
                 let (old, fresh): (Vec<_>, Vec<_>) = pool
                     .idle
@@ -544,26 +593,28 @@ async fn reap_idle(inner: std::sync::Weak<Inner>) {
                 pool.total -= old.len();
                 pool.idle = fresh;
                 expired.extend(old);
-            }
-            for pool in pools.values_mut() {
                 let (old, fresh): (Vec<_>, Vec<_>) = pool
                     .kept_scratch
                     .drain(..)
                     .partition(|(_, at)| at.elapsed() >= timeout);
                 pool.kept_scratch = fresh;
-                old.into_iter().for_each(|(dir, _)| remove_scratch(dir));
+                stale_scratch.extend(old.into_iter().map(|(scratch, _)| scratch));
             }
             pools.retain(|_, p| p.total > 0 || !p.kept_scratch.is_empty());
-            expired
+            (expired, stale_scratch)
+        };
+        let executor = Executor {
+            inner: Arc::clone(&strong),
         };
         for env in expired {
             tracing::debug!(environment = %env.id, "shutting down idle environment");
-            let scratch = env.scratch.clone();
-            env.kill().await;
-            remove_scratch(scratch);
+            executor.end(env);
+        }
+        for scratch in stale_scratch {
+            executor.remove_scratch(scratch);
         }
         let period = (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
-        drop(strong);
+        drop((strong, executor));
         tokio::time::sleep(period).await;
     }
 }

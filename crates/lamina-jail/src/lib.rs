@@ -2,17 +2,27 @@
 //! fresh `lamina __jail` process before it execs the runtime (the pattern of runc's init and
 //! Firecracker's jailer: namespaces and mounts in a multi-threaded tokio process are a trap).
 //!
-//! Every kernel call goes through [`Syscall`], so the sequence is unit-tested with a
-//! recording fake; [`LinuxSyscall`] is the real one. One error variant per step.
+//! The environment gets its own cgroups, mount, PID, IPC and UTS namespaces and a minimal
+//! read-only root (see [`rootfs`]); the runtime runs as an unprivileged uid with no
+//! capabilities. Every kernel call goes through [`Syscall`], so the sequence is unit-tested
+//! with a recording fake; [`LinuxSyscall`] is the real one. One error variant per step.
+//! Never called from async code.
 //!
-//! This is the mount-namespace part: `/opt` is the read-only overlay of the layers (the
-//! last layer on top), `/var/task`, `/var/runtime` and `/var/lang` are read-only binds on a
-//! private `/var`, `/tmp` is the environment's own directory. Never called from async code.
+//! [`cgroup`] gives each environment its own cgroup (v1 or v2): the server creates, freezes,
+//! kills and removes it; the jail only joins it before forking. [`host`] holds the mounts the
+//! server makes on the host itself (each environment's `/tmp`).
 
 #![allow(unsafe_code)]
 
-mod plan;
+mod args;
+pub mod cgroup;
+mod error;
+pub mod host;
+pub mod rootfs;
+mod sequence;
 mod syscall;
 
-pub use plan::{JailArgs, JailError, enter, parse_args};
-pub use syscall::{LinuxSyscall, Syscall};
+pub use args::{JailArgs, parse_args};
+pub use error::JailError;
+pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter};
+pub use syscall::{HostEntry, LinuxSyscall, Syscall};

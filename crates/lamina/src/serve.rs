@@ -174,9 +174,16 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         args.data_dir.display()
     );
     match isolation {
-        Isolation::Namespaces => eprintln!(
-            "lamina serve: isolation: namespaces (private mount namespace per environment)"
-        ),
+        Isolation::Namespaces => {
+            let limits = match state.executor.cgroup_info() {
+                (version, Some(path)) => format!("cgroup {version} limits under {path}"),
+                _ => "NO cgroups: memory and process limits are not enforced".to_owned(),
+            };
+            eprintln!(
+                "lamina serve: isolation: namespaces (mount, PID, IPC and UTS namespaces, \
+                 minimal read-only root, unprivileged uid per environment, {limits})"
+            )
+        }
         Isolation::None => eprintln!(
             "lamina serve: isolation: NONE - functions run as plain processes that can see \
              the host; use root on Linux with overlayfs for isolation"

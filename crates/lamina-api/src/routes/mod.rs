@@ -38,10 +38,13 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
+    let (cgroups, cgroup_path) = state.executor.cgroup_info();
     let body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "isolation": state.executor.isolation().as_str(),
+        "cgroups": cgroups,
+        "cgroupPath": cgroup_path,
     });
     (StatusCode::OK, Json(body))
 }

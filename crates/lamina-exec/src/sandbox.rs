@@ -1,0 +1,215 @@
+//! What an environment gets besides its process: a scratch directory whose `tmp` is a tmpfs
+//! sized by `EphemeralStorage` (it outlives resets, as AWS's `/tmp` does), a uid and gid of
+//! its own, and a cgroup with its memory and process limits. Also the clean-up, when an
+//! environment ends and at start for whatever a crashed run left behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use lamina_jail::cgroup::{self, Cgroup, CgroupTree, Limits};
+use lamina_jail::{RLIMIT_NPROC, host};
+use lamina_types::FunctionSpec;
+use sha2::{Digest, Sha256};
+
+use crate::launch::Isolation;
+
+/// First uid (and gid) given to environments; each live scratch directory holds one, so one
+/// environment's processes never count against another's `RLIMIT_NPROC`.
+const FIRST_SANDBOX_ID: u32 = 900_000;
+
+/// A directory of one environment (kept across resets): `tmp` is its `/tmp`, `root` the
+/// mount point of its root file system.
+#[derive(Debug)]
+pub struct Scratch {
+    /// `<data>/envs/env-...`.
+    pub dir: PathBuf,
+    /// The uid and gid its processes run as (namespaces only).
+    pub id: Option<u32>,
+    /// Whether `tmp` is a tmpfs mounted on the host.
+    mounted: bool,
+}
+
+impl Scratch {
+    /// The environment's `/tmp`.
+    pub fn tmp(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// Where the jail builds the environment's root.
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+}
+
+/// How environments are sandboxed on this machine.
+pub struct Sandboxes {
+    isolation: Isolation,
+    envs_dir: PathBuf,
+    cgroups: Option<Box<dyn CgroupTree>>,
+    ids: Mutex<IdPool>,
+}
+
+#[derive(Default)]
+struct IdPool {
+    next: u32,
+    free: Vec<u32>,
+}
+
+impl Sandboxes {
+    /// Finds the cgroup layout (namespaces only) and removes what an earlier run of this
+    /// data directory left: the processes and cgroups of its environments, their `/tmp`
+    /// mounts and their scratch directories.
+    pub fn start(isolation: Isolation, envs_dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(envs_dir)?;
+        let envs_dir = std::fs::canonicalize(envs_dir)?;
+        let cgroups = match isolation {
+            Isolation::None => None,
+            Isolation::Namespaces => match cgroup::detect(&instance_of(&envs_dir)) {
+                Ok(tree) => Some(tree),
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "no usable cgroups: function memory and process limits are NOT \
+                         enforced and idle environments are not frozen"
+                    );
+                    None
+                }
+            },
+        };
+        let this = Self {
+            isolation,
+            envs_dir,
+            cgroups,
+            ids: Mutex::default(),
+        };
+        this.recover()?;
+        Ok(this)
+    }
+
+    fn recover(&self) -> std::io::Result<()> {
+        if let Some(tree) = &self.cgroups {
+            let leftovers = tree.leftovers().map_err(std::io::Error::other)?;
+            for cgroup in &leftovers {
+                cgroup.kill_all().map_err(std::io::Error::other)?;
+                cgroup.remove().map_err(std::io::Error::other)?;
+            }
+            if !leftovers.is_empty() {
+                tracing::info!(
+                    count = leftovers.len(),
+                    "killed environments left by an earlier run"
+                );
+            }
+        }
+        if self.isolation == Isolation::Namespaces {
+            let mounts = host::unmount_all_under(&self.envs_dir)?;
+            if mounts > 0 {
+                tracing::info!(mounts, "removed /tmp mounts left by an earlier run");
+            }
+        }
+        std::fs::remove_dir_all(&self.envs_dir)?;
+        std::fs::create_dir_all(&self.envs_dir)
+    }
+
+    /// `("v1" | "v2" | "none", "lamina/<instance>")`, for `/_lamina/health`.
+    pub fn cgroup_info(&self) -> (&'static str, Option<String>) {
+        match &self.cgroups {
+            Some(tree) => (tree.version(), Some(tree.relative_path())),
+            None => ("none", None),
+        }
+    }
+
+    /// A new scratch directory; with namespaces its `tmp` is a tmpfs of `ephemeral_mb` MB
+    /// owned by a fresh sandbox id. Blocking.
+    pub fn new_scratch(&self, ephemeral_mb: u32) -> std::io::Result<Scratch> {
+        let dir = tempfile::Builder::new()
+            .prefix("env-")
+            .tempdir_in(&self.envs_dir)?
+            .keep();
+        let mut scratch = Scratch {
+            dir,
+            id: None,
+            mounted: false,
+        };
+        let prepared = (|| {
+            std::fs::create_dir(scratch.tmp())?;
+            if self.isolation == Isolation::Namespaces {
+                std::fs::create_dir(scratch.root())?;
+                let id = self.take_id();
+                scratch.id = Some(id);
+                host::mount_scratch(&scratch.tmp(), ephemeral_mb, id, id)?;
+                scratch.mounted = true;
+            }
+            Ok(())
+        })();
+        match prepared {
+            Ok(()) => Ok(scratch),
+            Err(e) => {
+                self.remove_scratch(scratch);
+                Err(e)
+            }
+        }
+    }
+
+    /// Unmounts and deletes a scratch directory and frees its id. Blocking.
+    pub fn remove_scratch(&self, scratch: Scratch) {
+        if let Some(Err(e)) = scratch
+            .mounted
+            .then(|| host::unmount_all_under(&scratch.dir))
+        {
+            tracing::warn!(dir = %scratch.dir.display(), error = %e, "unmounting /tmp failed");
+            return;
+        }
+        if let Err(e) = std::fs::remove_dir_all(&scratch.dir) {
+            tracing::warn!(dir = %scratch.dir.display(), error = %e, "removing scratch failed");
+        }
+        if let Some(id) = scratch.id {
+            self.ids
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .free
+                .push(id);
+        }
+    }
+
+    /// The cgroup of a new environment, limited as its spec says; `None` without cgroups.
+    pub fn create_cgroup(
+        &self,
+        name: &str,
+        spec: &FunctionSpec,
+    ) -> Result<Option<Box<dyn Cgroup>>, cgroup::CgroupError> {
+        let Some(tree) = &self.cgroups else {
+            return Ok(None);
+        };
+        let limits = Limits {
+            memory_bytes: u64::from(spec.memory_mb) << 20,
+            // The jail's keeper and init come on top of the function's own processes.
+            pids: u32::try_from(RLIMIT_NPROC)
+                .unwrap_or(u32::MAX)
+                .saturating_add(2),
+        };
+        tree.create(name, &limits).map(Some)
+    }
+
+    fn take_id(&self) -> u32 {
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.free.pop().unwrap_or_else(|| {
+            ids.next += 1;
+            FIRST_SANDBOX_ID + ids.next
+        })
+    }
+}
+
+/// Kills what is left in an ended environment's cgroup and removes it. Blocking.
+pub fn remove_cgroup(cgroup: &dyn Cgroup) {
+    let removed = cgroup.kill_all().and_then(|()| cgroup.remove());
+    if let Err(e) = removed {
+        tracing::warn!(cgroup = cgroup.name(), error = %e, "removing an environment's cgroup failed");
+    }
+}
+
+/// A short, stable name for the server that owns `envs_dir`, so servers with different data
+/// directories on one host never touch each other's cgroups.
+fn instance_of(envs_dir: &Path) -> String {
+    let digest = Sha256::digest(envs_dir.as_os_str().as_encoded_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}

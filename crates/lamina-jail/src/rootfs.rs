@@ -1,0 +1,210 @@
+//! The minimal root file system an environment sees, assembled on a tmpfs before
+//! `pivot_root`: read-only binds of the host's system directories and a few `/etc` files,
+//! the layers at `/opt`, the code and runtime under a private `/var`, the scratch `/tmp`
+//! and a minimal `/dev`. Nothing else of the host (its data, home directories, other
+//! environments) has a path in it.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use crate::args::JailArgs;
+use crate::error::JailError;
+use crate::syscall::{HostEntry, Syscall};
+
+/// Host system directories shared read-only (or recreated as the same symlinks on merged
+/// `/usr` systems).
+const SYSTEM_DIRS: [&str; 7] = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+
+/// Host `/etc` entries a runtime needs: name resolution, the dynamic linker's cache, time
+/// zone, TLS roots and the `alternatives` links some `/usr/bin` tools go through.
+const ETC_ENTRIES: [&str; 14] = [
+    "hosts",
+    "resolv.conf",
+    "nsswitch.conf",
+    "host.conf",
+    "gai.conf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "protocols",
+    "services",
+    "mime.types",
+    "ssl",
+    "alternatives",
+];
+
+/// Device nodes bound from the host into the private `/dev`.
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The name AWS gives the sandbox user.
+const SANDBOX_USER: &str = "sbx_user1051";
+
+/// Directories held open by `O_PATH` before the root is built, so sources anywhere (even
+/// under `/var` or `/tmp`) can still be bound once their host paths are hidden.
+pub struct Sources {
+    task: OwnedFd,
+    runtime: OwnedFd,
+    tmp: OwnedFd,
+    lang: Option<OwnedFd>,
+}
+
+/// Opens the directories the environment binds.
+pub fn open_sources(args: &JailArgs, sys: &impl Syscall) -> Result<Sources, JailError> {
+    let open = |path: &Path| {
+        sys.open_dir(path).map_err(|source| JailError::OpenSource {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    Ok(Sources {
+        task: open(&args.task)?,
+        runtime: open(&args.runtime)?,
+        tmp: open(&args.tmp)?,
+        lang: args.lang.as_deref().map(open).transpose()?,
+    })
+}
+
+/// Builds the new root on `args.root` and leaves it read-only, ready for `pivot_root`.
+pub fn build(args: &JailArgs, sources: &Sources, sys: &impl Syscall) -> Result<(), JailError> {
+    let root = args.root.as_path();
+    sys.mount_tmpfs(root, "mode=0755,size=256k,nr_inodes=256")
+        .map_err(|source| JailError::MountRoot {
+            path: root.to_owned(),
+            source,
+        })?;
+    let inside = |path: &str| root.join(path);
+    let create = |path: &Path, result: std::io::Result<()>| {
+        result.map_err(|source| JailError::CreateInRoot {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let mkdir = |path: &Path| create(path, sys.mkdir(path));
+    let bind = |source: &Path, target: &Path, read_only: bool| {
+        sys.bind(source, target, read_only)
+            .map_err(|source| JailError::Bind {
+                target: target.to_owned(),
+                source,
+            })
+    };
+    // Mirrors a host entry at the same place in the new root, read-only.
+    let mirror = |host: &Path, target: &Path| match sys.host_entry(host) {
+        HostEntry::Missing => Ok(()),
+        HostEntry::Symlink(to) => create(target, sys.symlink(&to, target)),
+        HostEntry::Dir => {
+            mkdir(target)?;
+            bind(host, target, true)
+        }
+        HostEntry::File => {
+            create(target, sys.write_file(target, b""))?;
+            bind(host, target, true)
+        }
+    };
+
+    for dir in SYSTEM_DIRS {
+        mirror(&Path::new("/").join(dir), &inside(dir))?;
+    }
+
+    let etc = inside("etc");
+    mkdir(&etc)?;
+    for entry in ETC_ENTRIES {
+        mirror(&Path::new("/etc").join(entry), &etc.join(entry))?;
+    }
+    let (uid, gid) = (args.uid, args.gid);
+    let passwd = format!(
+        "root:x:0:0:root:/root:/sbin/nologin\n\
+         {SANDBOX_USER}:x:{uid}:{gid}::/tmp:/sbin/nologin\n"
+    );
+    let group = format!("root:x:0:\n{SANDBOX_USER}:x:{gid}:\n");
+    for (name, contents) in [("passwd", passwd), ("group", group)] {
+        let path = etc.join(name);
+        create(&path, sys.write_file(&path, contents.as_bytes()))?;
+    }
+
+    let opt = inside("opt");
+    mkdir(&opt)?;
+    mount_opt(&args.layers, &opt, sys)?;
+
+    let var = inside("var");
+    mkdir(&var)?;
+    sys.mount_tmpfs(&var, "mode=0755,size=64k,nr_inodes=64")
+        .map_err(JailError::MountVar)?;
+    let mut var_binds = vec![(&sources.task, "task"), (&sources.runtime, "runtime")];
+    if let Some(lang) = &sources.lang {
+        var_binds.push((lang, "lang"));
+    }
+    for (fd, name) in var_binds {
+        let target = var.join(name);
+        mkdir(&target)?;
+        bind(&fd_path(fd), &target, true)?;
+    }
+    sys.remount_read_only(&var).map_err(JailError::MountVar)?;
+
+    let tmp = inside("tmp");
+    mkdir(&tmp)?;
+    bind(&fd_path(&sources.tmp), &tmp, false)?;
+
+    build_dev(&inside("dev"), sys)?;
+    mkdir(&inside("proc"))?;
+    sys.remount_read_only(root).map_err(JailError::RemountRoot)
+}
+
+/// `/dev` with the harmless character devices and the usual links into `/proc`.
+fn build_dev(dev: &Path, sys: &impl Syscall) -> Result<(), JailError> {
+    sys.mkdir(dev).map_err(|source| JailError::CreateInRoot {
+        path: dev.to_owned(),
+        source,
+    })?;
+    // Not `nodev` here: the device binds inherit their own flags from the host's /dev.
+    sys.mount_tmpfs(dev, "mode=0755,size=16k,nr_inodes=32")
+        .map_err(JailError::MountDev)?;
+    for device in DEVICES {
+        let host = Path::new("/dev").join(device);
+        if sys.host_entry(&host) != HostEntry::File {
+            continue;
+        }
+        let target = dev.join(device);
+        sys.write_file(&target, b"").map_err(JailError::MountDev)?;
+        sys.bind(&host, &target, false)
+            .map_err(JailError::MountDev)?;
+    }
+    for (link, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        sys.symlink(Path::new(to), &dev.join(link))
+            .map_err(JailError::MountDev)?;
+    }
+    sys.remount_read_only(dev).map_err(JailError::MountDev)
+}
+
+/// The layers at `/opt`: an overlay with the last layer on top; one layer is a plain bind
+/// and none an empty read-only tmpfs (overlayfs needs at least two lower directories).
+fn mount_opt(layers: &[PathBuf], opt: &Path, sys: &impl Syscall) -> Result<(), JailError> {
+    match layers {
+        [] => {
+            sys.mount_tmpfs(opt, "mode=0755,size=4k,nr_inodes=4")
+                .map_err(JailError::MountOpt)?;
+            sys.remount_read_only(opt).map_err(JailError::MountOpt)
+        }
+        [only] => sys.bind(only, opt, true).map_err(JailError::MountOpt),
+        layers => {
+            if let Some(bad) = layers.iter().find(|l| {
+                let s = l.as_os_str().as_encoded_bytes();
+                s.contains(&b':') || s.contains(&b',')
+            }) {
+                return Err(JailError::LayerPath(bad.clone()));
+            }
+            let top_first: Vec<&Path> = layers.iter().rev().map(PathBuf::as_path).collect();
+            sys.mount_overlay(&top_first, opt)
+                .map_err(JailError::MountOpt)
+        }
+    }
+}
+
+fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}

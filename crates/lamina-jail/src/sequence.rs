@@ -1,0 +1,165 @@
+//! The jail's three processes and the order of their steps.
+//!
+//! - The *keeper* is the process the server started. It joins the environment's cgroups,
+//!   creates the namespaces and forks the init; then it only waits, and ends the way the
+//!   runtime ended, so the server sees the runtime's exit status. Killing it kills the
+//!   whole environment (the init dies with its parent, and the PID namespace with its init).
+//! - The *init* is PID 1 of the new PID namespace. It builds the root file system, pivots
+//!   into it, mounts `/proc`, forks the runtime and reaps orphans until the runtime exits.
+//! - The *runtime* process drops to the sandbox uid and gid, with no capabilities,
+//!   `no_new_privs` and AWS's resource limits, and execs the runtime.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use rustix::process::Resource;
+
+use crate::args::JailArgs;
+use crate::error::JailError;
+use crate::rootfs;
+use crate::syscall::Syscall;
+
+/// Open files and processes (threads included) a function may have, as on AWS.
+pub const RLIMIT_NOFILE: u64 = 1024;
+/// See [`RLIMIT_NOFILE`].
+pub const RLIMIT_NPROC: u64 = 1024;
+
+/// The host name inside every environment (it resolves through the host's `/etc/hosts`).
+const HOSTNAME: &str = "localhost";
+
+/// How the calling process should end once the jail is done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Exit with this code.
+    Exit(i32),
+    /// Die of this signal, as the runtime did.
+    Signal(i32),
+}
+
+impl Ending {
+    /// Ends this process so: an exit code, or death by the signal, so the server sees the
+    /// same status the runtime had.
+    pub fn apply(self) -> ! {
+        match self {
+            Self::Exit(code) => std::process::exit(code),
+            Self::Signal(signal) => {
+                // SAFETY: restoring a signal's default action and raising it have no
+                // memory-safety preconditions. The default must be restored because Rust's
+                // runtime ignores SIGPIPE, which would make the raise a no-op.
+                unsafe {
+                    libc::signal(signal, libc::SIG_DFL);
+                    libc::raise(signal);
+                }
+                std::process::exit(128 + signal)
+            }
+        }
+    }
+}
+
+/// Runs the jail in the process `lamina serve` started. Returns how this process should end
+/// (the runtime's own ending, in the keeper); the runtime process itself never returns
+/// unless its exec fails.
+pub fn enter(args: &JailArgs, sys: &impl Syscall) -> Result<Ending, JailError> {
+    for procs in &args.cgroups {
+        sys.join_cgroup(procs)
+            .map_err(|source| JailError::JoinCgroup {
+                path: procs.clone(),
+                source,
+            })?;
+    }
+    sys.unshare_namespaces().map_err(JailError::Unshare)?;
+    let (status_reader, status_writer) = sys.pipe().map_err(JailError::StatusPipe)?;
+    match sys.fork().map_err(JailError::Fork)? {
+        Some(init) => {
+            drop(status_writer);
+            keep(init, std::fs::File::from(status_reader), sys)
+        }
+        None => {
+            drop(status_reader);
+            sys.die_with_parent()
+                .map_err(JailError::ParentDeathSignal)?;
+            init(args, std::fs::File::from(status_writer), sys)
+        }
+    }
+}
+
+/// The keeper: waits for the init, then ends as the runtime did (the init reports the
+/// runtime's raw wait status through the pipe; without a report, the init itself failed).
+fn keep(init: u32, mut status: std::fs::File, sys: &impl Syscall) -> Result<Ending, JailError> {
+    let init_status = loop {
+        let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
+        if pid == init {
+            break raw;
+        }
+    };
+    let mut report = [0u8; 4];
+    let raw = match status.read_exact(&mut report) {
+        Ok(()) => i32::from_le_bytes(report),
+        Err(_) => init_status,
+    };
+    Ok(ending_of(raw))
+}
+
+/// PID 1: builds the root, forks the runtime and reaps until it exits.
+fn init(
+    args: &JailArgs,
+    mut status: std::fs::File,
+    sys: &impl Syscall,
+) -> Result<Ending, JailError> {
+    sys.make_mounts_private()
+        .map_err(JailError::MakeMountsPrivate)?;
+    sys.set_hostname(HOSTNAME).map_err(JailError::Hostname)?;
+    let sources = rootfs::open_sources(args, sys)?;
+    rootfs::build(args, &sources, sys)?;
+    drop(sources);
+    sys.pivot_root(&args.root).map_err(JailError::PivotRoot)?;
+    sys.mount_proc(Path::new("/proc"))
+        .map_err(JailError::MountProc)?;
+    let Some(runtime) = sys.fork().map_err(JailError::Fork)? else {
+        drop(status);
+        return Err(run_runtime(args, sys));
+    };
+    loop {
+        let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
+        if pid == runtime {
+            // The keeper may be gone (killed); then nobody needs the report.
+            let _ = status.write_all(&raw.to_le_bytes());
+            return Ok(Ending::Exit(0));
+        }
+    }
+}
+
+/// The runtime process: drops every privilege and execs the runtime. Returns only on error.
+fn run_runtime(args: &JailArgs, sys: &impl Syscall) -> JailError {
+    let steps = || -> Result<(), JailError> {
+        sys.set_rlimit(Resource::Nofile, RLIMIT_NOFILE)
+            .map_err(JailError::Rlimit)?;
+        sys.set_rlimit(Resource::Nproc, RLIMIT_NPROC)
+            .map_err(JailError::Rlimit)?;
+        sys.set_gid(args.gid).map_err(JailError::SetGid)?;
+        sys.drop_bounding_set()
+            .map_err(JailError::DropCapabilities)?;
+        sys.set_uid(args.uid).map_err(JailError::SetUid)?;
+        sys.set_no_new_privs().map_err(JailError::NoNewPrivs)?;
+        sys.chdir(Path::new("/var/task")).map_err(JailError::Chdir)
+    };
+    if let Err(e) = steps() {
+        return e;
+    }
+    let program = PathBuf::from(&args.command[0]);
+    let source = sys.exec(&program, &args.command[1..]);
+    JailError::Exec { program, source }
+}
+
+/// Decodes a raw wait status.
+fn ending_of(raw: i32) -> Ending {
+    let signal = raw & 0x7f;
+    if signal == 0 {
+        Ending::Exit((raw >> 8) & 0xff)
+    } else {
+        Ending::Signal(signal)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,398 @@
+//! The jail's steps, checked against a recording fake of the kernel.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use rustix::process::Resource;
+
+use super::*;
+use crate::args::parse_args;
+use crate::syscall::HostEntry;
+
+/// Records every call; fails the first call that starts with `fail_on`. `fork` answers
+/// from `forks` (child side when empty) and `wait_any` from `waits`.
+#[derive(Default)]
+struct Recorder {
+    calls: RefCell<Vec<String>>,
+    fail_on: Option<&'static str>,
+    forks: RefCell<VecDeque<Option<u32>>>,
+    waits: RefCell<VecDeque<(u32, i32)>>,
+}
+
+impl Recorder {
+    fn record(&self, call: String) -> io::Result<()> {
+        let failing = self.fail_on.is_some_and(|f| call.starts_with(f));
+        self.calls.borrow_mut().push(call);
+        if failing {
+            Err(io::Error::other("refused"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+}
+
+impl Syscall for Recorder {
+    fn join_cgroup(&self, procs_file: &Path) -> io::Result<()> {
+        self.record(format!("join {}", procs_file.display()))
+    }
+    fn unshare_namespaces(&self) -> io::Result<()> {
+        self.record("unshare NEWNS|NEWPID|NEWIPC|NEWUTS".into())
+    }
+    fn pipe(&self) -> io::Result<(OwnedFd, OwnedFd)> {
+        self.record("pipe".into())?;
+        let (r, w) = std::io::pipe()?;
+        Ok((r.into(), w.into()))
+    }
+    fn fork(&self) -> io::Result<Option<u32>> {
+        self.record("fork".into())?;
+        Ok(self.forks.borrow_mut().pop_front().flatten())
+    }
+    fn wait_any(&self) -> io::Result<(u32, i32)> {
+        self.record("wait".into())?;
+        self.waits
+            .borrow_mut()
+            .pop_front()
+            .ok_or_else(|| io::Error::other("no children"))
+    }
+    fn die_with_parent(&self) -> io::Result<()> {
+        self.record("die with parent".into())
+    }
+    fn make_mounts_private(&self) -> io::Result<()> {
+        self.record("private /".into())
+    }
+    fn set_hostname(&self, name: &str) -> io::Result<()> {
+        self.record(format!("hostname {name}"))
+    }
+    fn host_entry(&self, path: &Path) -> HostEntry {
+        // A merged-/usr host with no 32-bit libraries and no /dev/tty.
+        match path.to_str().unwrap_or("") {
+            "/usr" | "/etc/ssl" | "/etc/alternatives" | "/etc/ld.so.conf.d" => HostEntry::Dir,
+            "/bin" => HostEntry::Symlink("usr/bin".into()),
+            "/sbin" => HostEntry::Symlink("usr/sbin".into()),
+            "/lib" => HostEntry::Symlink("usr/lib".into()),
+            "/lib64" => HostEntry::Symlink("usr/lib64".into()),
+            "/lib32" | "/libx32" | "/dev/tty" => HostEntry::Missing,
+            _ => HostEntry::File,
+        }
+    }
+    fn open_dir(&self, path: &Path) -> io::Result<OwnedFd> {
+        self.record(format!("open {}", path.display()))?;
+        std::fs::File::open("/").map(OwnedFd::from)
+    }
+    fn mount_overlay(&self, lower: &[&Path], target: &Path) -> io::Result<()> {
+        let lower: Vec<_> = lower.iter().map(|p| p.display().to_string()).collect();
+        self.record(format!(
+            "overlay {} on {}",
+            lower.join(":"),
+            target.display()
+        ))
+    }
+    fn mount_tmpfs(&self, target: &Path, options: &str) -> io::Result<()> {
+        self.record(format!("tmpfs {} {options}", target.display()))
+    }
+    fn mount_proc(&self, target: &Path) -> io::Result<()> {
+        self.record(format!("proc {}", target.display()))
+    }
+    fn bind(&self, source: &Path, target: &Path, ro: bool) -> io::Result<()> {
+        let source = if source.starts_with("/proc/self/fd") {
+            "fd".into()
+        } else {
+            source.display().to_string()
+        };
+        let mode = if ro { "ro" } else { "rw" };
+        self.record(format!("bind {source} on {} {mode}", target.display()))
+    }
+    fn remount_read_only(&self, target: &Path) -> io::Result<()> {
+        self.record(format!("remount ro {}", target.display()))
+    }
+    fn mkdir(&self, path: &Path) -> io::Result<()> {
+        self.record(format!("mkdir {}", path.display()))
+    }
+    fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        let first = String::from_utf8_lossy(contents);
+        let first = first.lines().last().unwrap_or("");
+        self.record(format!("write {} {first}", path.display()))
+    }
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        self.record(format!(
+            "symlink {} -> {}",
+            link.display(),
+            target.display()
+        ))
+    }
+    fn pivot_root(&self, new_root: &Path) -> io::Result<()> {
+        self.record(format!("pivot_root {}", new_root.display()))
+    }
+    fn set_rlimit(&self, resource: Resource, limit: u64) -> io::Result<()> {
+        self.record(format!("rlimit {resource:?} {limit}"))
+    }
+    fn set_gid(&self, gid: u32) -> io::Result<()> {
+        self.record(format!("setgid {gid}"))
+    }
+    fn drop_bounding_set(&self) -> io::Result<()> {
+        self.record("drop capabilities".into())
+    }
+    fn set_uid(&self, uid: u32) -> io::Result<()> {
+        self.record(format!("setuid {uid}"))
+    }
+    fn set_no_new_privs(&self) -> io::Result<()> {
+        self.record("no_new_privs".into())
+    }
+    fn chdir(&self, path: &Path) -> io::Result<()> {
+        self.record(format!("chdir {}", path.display()))
+    }
+    fn exec(&self, program: &Path, _args: &[OsString]) -> io::Error {
+        let _ = self.record(format!("exec {}", program.display()));
+        io::Error::other("recorded")
+    }
+}
+
+fn args(layers: &[&str]) -> JailArgs {
+    let flags = [
+        "--task",
+        "/d/task",
+        "--runtime",
+        "/d/rt",
+        "--tmp",
+        "/d/env/tmp",
+        "--root",
+        "/d/env/root",
+        "--uid",
+        "900007",
+        "--gid",
+        "900007",
+        "--lang",
+        "/usr",
+        "--cgroup",
+        "/cg/memory/e/cgroup.procs",
+        "--cgroup",
+        "/cg/pids/e/cgroup.procs",
+    ];
+    let command = [
+        "--",
+        "/var/lang/bin/python3.11",
+        "/var/runtime/bootstrap.py",
+    ];
+    parse_args(
+        flags
+            .into_iter()
+            .chain(layers.iter().flat_map(|l| ["--layer", *l]))
+            .chain(command)
+            .map(OsString::from),
+    )
+    .unwrap()
+}
+
+/// Runs the child side of every fork: keeper → init → runtime, up to the recorded exec.
+fn runtime_side(sys: &Recorder, args: &JailArgs) -> JailError {
+    enter(args, sys).unwrap_err()
+}
+
+#[test]
+fn the_whole_sequence_from_cgroups_to_exec() {
+    let sys = Recorder::default();
+    let error = runtime_side(&sys, &args(&["/l/one", "/l/two"]));
+    assert!(matches!(error, JailError::Exec { .. }), "{error}");
+    let r = "/d/env/root";
+    let expected: Vec<String> = [
+        "join /cg/memory/e/cgroup.procs",
+        "join /cg/pids/e/cgroup.procs",
+        "unshare NEWNS|NEWPID|NEWIPC|NEWUTS",
+        "pipe",
+        "fork",
+        "die with parent",
+        "private /",
+        "hostname localhost",
+        "open /d/task",
+        "open /d/rt",
+        "open /d/env/tmp",
+        "open /usr",
+        &format!("tmpfs {r} mode=0755,size=256k,nr_inodes=256"),
+        &format!("mkdir {r}/usr"),
+        &format!("bind /usr on {r}/usr ro"),
+        &format!("symlink {r}/bin -> usr/bin"),
+        &format!("symlink {r}/sbin -> usr/sbin"),
+        &format!("symlink {r}/lib -> usr/lib"),
+        &format!("symlink {r}/lib64 -> usr/lib64"),
+        &format!("mkdir {r}/etc"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let calls = sys.calls();
+    assert_eq!(calls[..expected.len()], expected[..]);
+
+    let rest: Vec<&str> = calls[expected.len()..]
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.contains("/etc/"))
+        .collect();
+    let r = |s: &str| s.replace("R/", "/d/env/root/");
+    let tail: Vec<String> = [
+        "mkdir R/opt",
+        "overlay /l/two:/l/one on R/opt",
+        "mkdir R/var",
+        "tmpfs R/var mode=0755,size=64k,nr_inodes=64",
+        "mkdir R/var/task",
+        "bind fd on R/var/task ro",
+        "mkdir R/var/runtime",
+        "bind fd on R/var/runtime ro",
+        "mkdir R/var/lang",
+        "bind fd on R/var/lang ro",
+        "remount ro R/var",
+        "mkdir R/tmp",
+        "bind fd on R/tmp rw",
+        "mkdir R/dev",
+        "tmpfs R/dev mode=0755,size=16k,nr_inodes=32",
+        "write R/dev/null ",
+        "bind /dev/null on R/dev/null rw",
+        "write R/dev/zero ",
+        "bind /dev/zero on R/dev/zero rw",
+        "write R/dev/full ",
+        "bind /dev/full on R/dev/full rw",
+        "write R/dev/random ",
+        "bind /dev/random on R/dev/random rw",
+        "write R/dev/urandom ",
+        "bind /dev/urandom on R/dev/urandom rw",
+        "symlink R/dev/fd -> /proc/self/fd",
+        "symlink R/dev/stdin -> /proc/self/fd/0",
+        "symlink R/dev/stdout -> /proc/self/fd/1",
+        "symlink R/dev/stderr -> /proc/self/fd/2",
+        "remount ro R/dev",
+        "mkdir R/proc",
+        "remount ro /d/env/root",
+        "pivot_root /d/env/root",
+        "proc /proc",
+        "fork",
+        "rlimit Nofile 1024",
+        "rlimit Nproc 1024",
+        "setgid 900007",
+        "drop capabilities",
+        "setuid 900007",
+        "no_new_privs",
+        "chdir /var/task",
+        "exec /var/lang/bin/python3.11",
+    ]
+    .iter()
+    .map(|s| r(s))
+    .collect();
+    assert_eq!(rest, tail);
+}
+
+#[test]
+fn etc_has_the_selected_host_files_and_its_own_users() {
+    let sys = Recorder::default();
+    runtime_side(&sys, &args(&[]));
+    let calls = sys.calls();
+    let etc = "/d/env/root/etc";
+    for expected in [
+        format!("write {etc}/resolv.conf "),
+        format!("bind /etc/resolv.conf on {etc}/resolv.conf ro"),
+        format!("bind /etc/ld.so.cache on {etc}/ld.so.cache ro"),
+        format!("mkdir {etc}/ssl"),
+        format!("bind /etc/ssl on {etc}/ssl ro"),
+        format!("write {etc}/passwd sbx_user1051:x:900007:900007::/tmp:/sbin/nologin"),
+        format!("write {etc}/group sbx_user1051:x:900007:"),
+    ] {
+        assert!(
+            calls.contains(&expected),
+            "missing {expected:?} in {calls:#?}"
+        );
+    }
+    assert!(!calls.iter().any(|c| c.contains("shadow")));
+}
+
+#[test]
+fn one_layer_is_a_bind_and_none_an_empty_read_only_opt() {
+    let sys = Recorder::default();
+    runtime_side(&sys, &args(&["/l/one"]));
+    assert!(
+        sys.calls()
+            .contains(&"bind /l/one on /d/env/root/opt ro".to_owned())
+    );
+
+    let sys = Recorder::default();
+    runtime_side(&sys, &args(&[]));
+    let calls = sys.calls();
+    assert!(calls.contains(&"tmpfs /d/env/root/opt mode=0755,size=4k,nr_inodes=4".to_owned()));
+    assert!(calls.contains(&"remount ro /d/env/root/opt".to_owned()));
+}
+
+#[test]
+fn each_failing_step_has_its_own_error_and_stops_the_sequence() {
+    type IsExpected = fn(&JailError) -> bool;
+    let cases: [(&str, IsExpected); 7] = [
+        ("join", |e| matches!(e, JailError::JoinCgroup { .. })),
+        ("unshare", |e| matches!(e, JailError::Unshare(_))),
+        ("overlay", |e| matches!(e, JailError::MountOpt(_))),
+        ("pivot_root", |e| matches!(e, JailError::PivotRoot(_))),
+        ("proc", |e| matches!(e, JailError::MountProc(_))),
+        ("setuid", |e| matches!(e, JailError::SetUid(_))),
+        ("drop", |e| matches!(e, JailError::DropCapabilities(_))),
+    ];
+    for (step, is_expected) in cases {
+        let sys = Recorder {
+            fail_on: Some(step),
+            ..Default::default()
+        };
+        let error = runtime_side(&sys, &args(&["/a", "/b"]));
+        assert!(is_expected(&error), "{step}: {error}");
+        assert!(
+            sys.calls().last().unwrap().starts_with(step),
+            "{step} was not last"
+        );
+        assert!(!sys.calls().iter().any(|c| c.starts_with("exec")));
+    }
+    let error = runtime_side(&Recorder::default(), &args(&["/a:b", "/c"]));
+    assert!(matches!(error, JailError::LayerPath(_)));
+}
+
+#[test]
+fn the_keeper_ends_as_the_runtime_did() {
+    // Parent side of the first fork: the keeper waits for the init (pid 40), ignoring other
+    // children, and decodes the status the init reported.
+    for (raw, ending) in [
+        (3 << 8, Ending::Exit(3)),
+        (0, Ending::Exit(0)),
+        (9, Ending::Signal(9)),
+    ] {
+        let sys = Recorder::default();
+        sys.waits.borrow_mut().extend([(41, 0), (40, 1 << 8)]);
+        // The recorder's pipe is real: the init side is not run, so write the report here.
+        let (reader, writer) = std::io::pipe().unwrap();
+        std::io::Write::write_all(&mut &writer, &i32::to_le_bytes(raw)).unwrap();
+        drop(writer);
+        let got = keep(40, std::fs::File::from(OwnedFd::from(reader)), &sys).unwrap();
+        assert_eq!(got, ending);
+    }
+}
+
+#[test]
+fn without_a_report_the_keeper_ends_as_the_init_did() {
+    let sys = Recorder::default();
+    sys.waits.borrow_mut().push_back((40, 126 << 8));
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(writer);
+    let ending = keep(40, std::fs::File::from(OwnedFd::from(reader)), &sys).unwrap();
+    assert_eq!(ending, Ending::Exit(126));
+}
+
+#[test]
+fn the_init_reaps_orphans_and_reports_the_runtime_status() {
+    let sys = Recorder::default();
+    // First fork (keeper → init): child side. Second fork (init → runtime): parent side.
+    sys.forks.borrow_mut().extend([None, Some(2)]);
+    sys.waits.borrow_mut().extend([(7, 0), (8, 9), (2, 5 << 8)]);
+    let ending = enter(&args(&[]), &sys).unwrap();
+    assert_eq!(ending, Ending::Exit(0));
+    let waits = sys.calls().iter().filter(|c| *c == "wait").count();
+    assert_eq!(waits, 3);
+}
