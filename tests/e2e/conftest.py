@@ -77,13 +77,14 @@ def module_server(request, tmp_path_factory) -> LaminaServer:
     s = LaminaServer(root / "data", root / "lamina.log", []).start()
     request.node._lamina_module_server = s
     yield s
-    s.kill()
+    s.stop()
 
 
 @pytest.fixture
 def start_server(tmp_path):
     """Starts extra servers: `start_server(data_dir=None, *extra_args)`. A server started on an
-    existing data dir reuses it (restart). All are killed at teardown."""
+    existing data dir reuses it (restart). All are stopped at teardown (SIGTERM: the server
+    removes its environments, so no sandbox outlives the test)."""
     started: list[LaminaServer] = []
 
     def start(*extra_args: str, data_dir: Path | None = None) -> LaminaServer:
@@ -95,7 +96,7 @@ def start_server(tmp_path):
 
     yield start
     for s in started:
-        s.kill()
+        s.stop()
 
 
 @pytest.fixture

@@ -16,18 +16,25 @@ def module_server(request, tmp_path_factory):
     yield from start_module_server(request, tmp_path_factory, "--idle-timeout-secs", "1")
 
 
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def processes_of(uid: int) -> list[int]:
+    """Host pids running as `uid` (each environment has a uid of its own)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                uids = next(line for line in status if line.startswith("Uid:")).split()[1:]
+        except (OSError, StopIteration):
+            continue
+        if entry.isdigit() and int(uids[0]) == uid:
+            pids.append(int(entry))
+    return pids
 
 
-def wait_until_gone(pid: int) -> None:
+def wait_until_gone(uid: int) -> None:
+    assert uid != 0, "the environment runs as root: this test needs namespace isolation"
     deadline = time.monotonic() + REAP_DEADLINE_SECS
-    while process_exists(pid):
-        assert time.monotonic() < deadline, f"environment process {pid} still alive after {REAP_DEADLINE_SECS} s idle"
+    while processes_of(uid):
+        assert time.monotonic() < deadline, f"environment of uid {uid} still alive after {REAP_DEADLINE_SECS} s idle"
         time.sleep(0.1)
 
 
@@ -39,13 +46,12 @@ def test_an_idle_environment_is_shut_down_and_the_next_invoke_starts_fresh(mlam,
         def lambda_handler(event, context):
             global CALLS
             CALLS += 1
-            return {"calls": CALLS, "pid": os.getpid()}
+            return {"calls": CALLS, "uid": os.getuid()}
     """)
     first = invoke(mlam, fn_name).json()
     assert first["calls"] == 1
 
-    wait_until_gone(first["pid"])
+    wait_until_gone(first["uid"])
     after = invoke(mlam, fn_name).json()
 
     assert after["calls"] == 1
-    assert after["pid"] != first["pid"]

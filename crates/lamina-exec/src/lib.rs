@@ -127,6 +127,37 @@ impl Executor {
         self.inner.config.isolation
     }
 
+    /// Shuts every environment down and removes their cgroups, `/tmp` mounts and scratch
+    /// directories (at server shutdown, so nothing is left for the next start to clean).
+    pub async fn shut_down(&self) {
+        let (environments, mut scratch): (Vec<Environment>, Vec<Scratch>) = {
+            let mut pools = self
+                .inner
+                .pools
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut environments = Vec::new();
+            let mut scratch = Vec::new();
+            for (_, pool) in pools.drain() {
+                environments.extend(pool.idle);
+                scratch.extend(pool.kept_scratch.into_iter().map(|(s, _)| s));
+            }
+            (environments, scratch)
+        };
+        for env in environments {
+            if let Some(kept) = env.shut_down().await {
+                scratch.push(kept);
+            }
+        }
+        let sandboxes = Arc::clone(&self.inner.sandboxes);
+        let _ = tokio::task::spawn_blocking(move || {
+            for dir in scratch {
+                sandboxes.remove_scratch(dir);
+            }
+        })
+        .await;
+    }
+
     /// The cgroup version in use (`v1`, `v2` or `none`) and this server's path below each
     /// cgroup hierarchy.
     pub fn cgroup_info(&self) -> (&'static str, Option<String>) {

@@ -13,9 +13,12 @@ use sha2::{Digest, Sha256};
 
 use crate::launch::Isolation;
 
-/// First uid (and gid) given to environments; each live scratch directory holds one, so one
-/// environment's processes never count against another's `RLIMIT_NPROC`.
-const FIRST_SANDBOX_ID: u32 = 900_000;
+/// Environments run as uids (and gids) from 1,000,000 up: each server (data directory) has a
+/// block of 65,536 of them, and each live scratch directory holds one, so no environment's
+/// processes count against another's `RLIMIT_NPROC`, even across servers on one host.
+const FIRST_SANDBOX_ID: u32 = 1_000_000;
+const IDS_PER_SERVER: u32 = 65_536;
+const SERVER_BLOCKS: u32 = 4_096;
 
 /// A directory of one environment (kept across resets): `tmp` is its `/tmp`, `root` the
 /// mount point of its root file system.
@@ -49,8 +52,8 @@ pub struct Sandboxes {
     ids: Mutex<IdPool>,
 }
 
-#[derive(Default)]
 struct IdPool {
+    first: u32,
     next: u32,
     free: Vec<u32>,
 }
@@ -62,9 +65,16 @@ impl Sandboxes {
     pub fn start(isolation: Isolation, envs_dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(envs_dir)?;
         let envs_dir = std::fs::canonicalize(envs_dir)?;
+        let instance = instance_of(&envs_dir);
+        let block = u32::from_str_radix(&instance[..4], 16).unwrap_or(0) % SERVER_BLOCKS;
+        let ids = IdPool {
+            first: FIRST_SANDBOX_ID + block * IDS_PER_SERVER,
+            next: 0,
+            free: Vec::new(),
+        };
         let cgroups = match isolation {
             Isolation::None => None,
-            Isolation::Namespaces => match cgroup::detect(&instance_of(&envs_dir)) {
+            Isolation::Namespaces => match cgroup::detect(&instance) {
                 Ok(tree) => Some(tree),
                 Err(e) => {
                     tracing::warn!(
@@ -80,7 +90,7 @@ impl Sandboxes {
             isolation,
             envs_dir,
             cgroups,
-            ids: Mutex::default(),
+            ids: Mutex::new(ids),
         };
         this.recover()?;
         Ok(this)
@@ -193,8 +203,9 @@ impl Sandboxes {
     fn take_id(&self) -> u32 {
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
         ids.free.pop().unwrap_or_else(|| {
-            ids.next += 1;
-            FIRST_SANDBOX_ID + ids.next
+            // Past a block's end (65,536 live environments) ids wrap within the block.
+            ids.next = (ids.next + 1) % IDS_PER_SERVER;
+            ids.first + ids.next
         })
     }
 }

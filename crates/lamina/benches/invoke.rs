@@ -1,13 +1,14 @@
 //! Invocation cost against the machine's own floors, measured in the same run.
 //!
 //! Run with `cargo bench -p lamina --bench invoke`. It drives the executor directly (the
-//! HTTP API adds one loopback round trip, printed as a baseline), with namespaces when
-//! running as root and no isolation otherwise, and prints:
+//! HTTP API adds one loopback round trip, printed as a baseline) and prints:
 //! (a) cold start, from invoke to response on a new environment, for a no-op Python handler
-//!     with 0 layers and with 5 layers, one of them 100 MB;
+//!     with 0 layers, 1 layer and 5 layers (one of them 200 MB), with namespace isolation
+//!     (when running as root) and without, and what isolation adds;
 //! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8;
-//! (c) baselines: `python3 -c pass` process start, our bootstrap's start to its first
-//!     `next` (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback.
+//! (c) baselines: `true`, `unshare` of the same namespaces (mount, PID with its own /proc,
+//!     IPC, UTS) around `true`, `python3 -c pass`, our bootstrap's start to its first `next`
+//!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -48,19 +49,12 @@ fn main() -> Result<()> {
             format!("X = {i}\n").into_bytes(),
         )];
         if i == 0 {
-            files.push(("lib/big.bin".to_owned(), vec![7u8; 100 << 20]));
+            files.push(("lib/big.bin".to_owned(), vec![7u8; 200 << 20]));
         }
         let files: Vec<(&str, Vec<u8>)> =
             files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
         write_tree(&artifacts.tree_path(layer), &files)?;
     }
-    // LAMINA_BENCH_ISOLATION=none measures the same without the jail, for comparison.
-    let forced_none = std::env::var("LAMINA_BENCH_ISOLATION").is_ok_and(|v| v == "none");
-    let isolation = if rustix_is_root() && !forced_none {
-        Isolation::Namespaces
-    } else {
-        Isolation::None
-    };
     let interpreters = Interpreters::discover();
     let python = interpreters
         .resolve("python3.11")
@@ -70,27 +64,54 @@ fn main() -> Result<()> {
         .prefix
         .join(&python.interpreter.executable);
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &interpreters)?;
-    let config = ExecConfig {
-        artifacts,
-        envs_dir: dir.path().join("envs"),
-        views_dir: dir.path().join("views"),
-        runtime_dir: dir.path().join("runtime"),
-        logs_dir: dir.path().join("logs"),
-        isolation,
-        interpreters,
-        jail_program: env!("CARGO_BIN_EXE_lamina").into(),
-        max_environments_per_function: 16,
-        idle_timeout: Duration::from_secs(600),
-        async_retry_delays: Vec::new(),
-    };
-    let executor = runtime.block_on(Executor::start(config))?;
-    println!(
-        "isolation: {}   interpreter: {}",
-        isolation.as_str(),
-        python_path.display()
-    );
+    // Both modes when root (LAMINA_BENCH_ISOLATION=none keeps to `none`), else `none` only.
+    let forced_none = std::env::var("LAMINA_BENCH_ISOLATION").is_ok_and(|v| v == "none");
+    let mut modes = vec![Isolation::None];
+    if rustix_is_root() && !forced_none {
+        modes.insert(0, Isolation::Namespaces);
+    }
+    let mut executors = Vec::new();
+    for isolation in &modes {
+        let config = ExecConfig {
+            artifacts: artifacts.clone(),
+            envs_dir: dir.path().join(format!("envs-{}", isolation.as_str())),
+            views_dir: dir.path().join("views"),
+            runtime_dir: dir.path().join("runtime"),
+            logs_dir: dir.path().join("logs"),
+            isolation: *isolation,
+            interpreters: Interpreters::discover(),
+            jail_program: env!("CARGO_BIN_EXE_lamina").into(),
+            max_environments_per_function: 16,
+            idle_timeout: Duration::from_secs(600),
+            async_retry_delays: Vec::new(),
+        };
+        let executor = runtime.block_on(Executor::start(config))?;
+        let (cgroups, _) = executor.cgroup_info();
+        println!(
+            "executor: isolation {} (cgroups {cgroups})",
+            isolation.as_str()
+        );
+        executors.push((*isolation, executor));
+    }
+    println!("interpreter: {}", python_path.display());
 
     // (c) baselines
+    let true_start = median(&time_n(30, || run(Path::new("true"), &[])))?;
+    let unshare_start = median(&time_n(30, || {
+        run(
+            Path::new("unshare"),
+            &[
+                "--mount",
+                "--pid",
+                "--ipc",
+                "--uts",
+                "--fork",
+                "--mount-proc",
+                "true",
+            ],
+        )
+    }))
+    .ok();
     let python_start = median(&time_n(30, || run(&python_path, &["-c", "pass"])))?;
     let bootstrap_start = median(&time_n(30, || {
         bootstrap_to_first_next(
@@ -101,79 +122,116 @@ fn main() -> Result<()> {
     }))?;
     let http_rtt = loopback_round_trip()?;
     println!(
-        "baseline  python3 -c pass            {:>8.2} ms",
+        "baseline  true                        {:>8.2} ms",
+        ms(true_start)
+    );
+    match unshare_start {
+        Some(t) => println!(
+            "baseline  unshare -m -p -i -u true    {:>8.2} ms   (namespaces add {:.2} ms)",
+            ms(t),
+            ms(t.saturating_sub(true_start))
+        ),
+        None => println!("baseline  unshare -m -p -i -u true    not possible here (needs root)"),
+    }
+    println!(
+        "baseline  python3 -c pass             {:>8.2} ms",
         ms(python_start)
     );
     println!(
-        "baseline  bootstrap start to next    {:>8.2} ms",
+        "baseline  bootstrap start to next     {:>8.2} ms",
         ms(bootstrap_start)
     );
     println!(
-        "baseline  HTTP round trip, loopback  {:>8.3} ms",
+        "baseline  HTTP round trip, loopback   {:>8.3} ms",
         ms(http_rtt)
     );
 
     // (a) cold starts: a distinct spec per run forces a new environment.
-    for (label, layer_set) in [
+    let layer_sets = [
         ("0 layers", Vec::new()),
-        ("5 layers (one 100 MB)", layers.clone()),
-    ] {
-        let mut times = Vec::new();
-        for i in 0..COLD_RUNS {
-            let spec = spec(code, &layer_set, i);
-            let start = Instant::now();
-            let result = runtime.block_on(executor.invoke(spec, request()))?;
-            anyhow::ensure!(
-                !result.function_error,
-                "{}",
-                String::from_utf8_lossy(&result.payload)
+        ("1 layer", layers[1..2].to_vec()),
+        ("5 layers (one 200 MB)", layers.clone()),
+    ];
+    let mut salt = 0;
+    let mut cold = BTreeMap::new();
+    for (label, layer_set) in &layer_sets {
+        for (isolation, executor) in &executors {
+            let mut times = Vec::new();
+            for _ in 0..COLD_RUNS {
+                salt += 1;
+                let spec = spec(code, layer_set, salt);
+                let start = Instant::now();
+                let result = runtime.block_on(executor.invoke(spec, request()))?;
+                anyhow::ensure!(
+                    !result.function_error,
+                    "{}",
+                    String::from_utf8_lossy(&result.payload)
+                );
+                times.push(start.elapsed());
+            }
+            let p50 = median(&times)?;
+            cold.insert((*label, isolation.as_str()), p50);
+            println!(
+                "cold start {label:<22} {:<10} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
+                isolation.as_str(),
+                ms(p50),
+                p50.as_secs_f64() / bootstrap_start.as_secs_f64()
             );
-            times.push(start.elapsed());
         }
-        let cold = median(&times)?;
-        println!(
-            "cold start {label:<22} p50 {:>8.2} ms   ratio to (python start + bootstrap) {:.2}",
-            ms(cold),
-            cold.as_secs_f64() / bootstrap_start.as_secs_f64()
-        );
+        if let (Some(ns), Some(none)) = (
+            cold.get(&(*label, "namespaces")),
+            cold.get(&(*label, "none")),
+        ) {
+            println!(
+                "           {label:<22} isolation adds {:>6.2} ms",
+                ms(*ns) - ms(*none)
+            );
+        }
     }
 
     // (b) warm latency and throughput
-    for concurrency in [1usize, 8] {
-        let spec = spec(code, &[], 10_000 + concurrency);
-        let executor = executor.clone();
-        let (mut latencies, elapsed) = runtime.block_on(async move {
-            let start = Instant::now();
-            let tasks: Vec<_> = (0..concurrency)
-                .map(|_| {
-                    let (executor, spec) = (executor.clone(), spec.clone());
-                    tokio::spawn(async move {
-                        let mut times = Vec::with_capacity(WARM_INVOKES / concurrency);
-                        for _ in 0..WARM_INVOKES / concurrency {
-                            let t = Instant::now();
-                            let _ = executor.invoke(spec.clone(), request()).await;
-                            times.push(t.elapsed());
-                        }
-                        times
+    for (isolation, executor) in &executors {
+        for concurrency in [1usize, 8] {
+            salt += 1;
+            let spec = spec(code, &[], salt);
+            let executor = executor.clone();
+            let (mut latencies, elapsed) = runtime.block_on(async move {
+                let start = Instant::now();
+                let tasks: Vec<_> = (0..concurrency)
+                    .map(|_| {
+                        let (executor, spec) = (executor.clone(), spec.clone());
+                        tokio::spawn(async move {
+                            let mut times = Vec::with_capacity(WARM_INVOKES / concurrency);
+                            for _ in 0..WARM_INVOKES / concurrency {
+                                let t = Instant::now();
+                                let _ = executor.invoke(spec.clone(), request()).await;
+                                times.push(t.elapsed());
+                            }
+                            times
+                        })
                     })
-                })
-                .collect();
-            let mut all = Vec::new();
-            for task in tasks {
-                all.extend(task.await.unwrap_or_default());
-            }
-            (all, start.elapsed())
-        });
-        latencies.sort();
-        // The first invoke of each environment is a cold start; leave those out.
-        let warm = &latencies[..latencies.len().saturating_sub(concurrency)];
-        let p = |q: f64| warm[((warm.len() as f64 * q) as usize).min(warm.len() - 1)];
-        println!(
-            "warm  concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
-            ms(p(0.5)),
-            ms(p(0.99)),
-            latencies.len() as f64 / elapsed.as_secs_f64()
-        );
+                    .collect();
+                let mut all = Vec::new();
+                for task in tasks {
+                    all.extend(task.await.unwrap_or_default());
+                }
+                (all, start.elapsed())
+            });
+            latencies.sort();
+            // The first invoke of each environment is a cold start; leave those out.
+            let warm = &latencies[..latencies.len().saturating_sub(concurrency)];
+            let p = |q: f64| warm[((warm.len() as f64 * q) as usize).min(warm.len() - 1)];
+            println!(
+                "warm  {:<10} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
+                isolation.as_str(),
+                ms(p(0.5)),
+                ms(p(0.99)),
+                latencies.len() as f64 / elapsed.as_secs_f64()
+            );
+        }
+    }
+    for (_, executor) in &executors {
+        runtime.block_on(executor.shut_down());
     }
     Ok(())
 }

@@ -195,10 +195,12 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     });
+    let executor = state.executor.clone();
     axum::serve(listener, lamina_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    executor.shut_down().await;
     Ok(())
 }
 
