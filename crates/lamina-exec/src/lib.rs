@@ -154,6 +154,7 @@ impl Executor {
             for dir in scratch {
                 sandboxes.remove_scratch(dir);
             }
+            sandboxes.remove_cgroup_instance();
         })
         .await;
     }

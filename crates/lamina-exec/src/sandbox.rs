@@ -120,6 +120,13 @@ impl Sandboxes {
         std::fs::create_dir_all(&self.envs_dir)
     }
 
+    /// Removes this server's cgroup directory (at shutdown, once its environments are gone).
+    pub fn remove_cgroup_instance(&self) {
+        if let Some(tree) = &self.cgroups {
+            tree.remove_instance();
+        }
+    }
+
     /// `("v1" | "v2" | "none", "lamina/<instance>")`, for `/_lamina/health`.
     pub fn cgroup_info(&self) -> (&'static str, Option<String>) {
         match &self.cgroups {

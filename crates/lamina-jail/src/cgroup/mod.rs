@@ -155,6 +155,9 @@ pub trait CgroupTree: Send + Sync {
     /// The cgroups an earlier run of this same instance left behind (after a crash), sorted by
     /// name. Other instances' cgroups are never listed.
     fn leftovers(&self) -> Result<Vec<Box<dyn Cgroup>>, CgroupError>;
+    /// Removes this instance's own directory once no environment is left in it (at
+    /// shutdown); one still in use is left alone.
+    fn remove_instance(&self);
 }
 
 /// One environment's cgroup.
@@ -407,6 +410,14 @@ fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
                 });
             }
         }
+    }
+}
+
+/// Removes the instance directories `dirs` if they are empty (no retry: a cgroup still in
+/// them means they are in use).
+fn remove_if_empty(dirs: &[PathBuf]) {
+    for dir in dirs {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 

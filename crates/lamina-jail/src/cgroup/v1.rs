@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::mountinfo::CgroupMount;
 use super::{
     Cgroup, CgroupError, CgroupTree, LAMINA_DIR, Limits, Usage, check_component, create_dir,
-    instance_dir, kill_loop, read_keyed, read_u64, remove_dirs, subdirectories, writable,
-    write_file,
+    instance_dir, kill_loop, read_keyed, read_u64, remove_dirs, remove_if_empty, subdirectories,
+    writable, write_file,
 };
 
 /// The mount points of the v1 hierarchies Lamina uses. Two fields may name the same directory
@@ -135,6 +135,16 @@ impl CgroupTree for V1Tree {
             .into_iter()
             .map(|name| Box::new(self.cgroup(&name)) as Box<dyn Cgroup>)
             .collect())
+    }
+
+    fn remove_instance(&self) {
+        let dirs: Vec<PathBuf> = self
+            .roots
+            .distinct()
+            .iter()
+            .map(|root| instance_dir(root, &self.instance))
+            .collect();
+        remove_if_empty(&dirs);
     }
 }
 

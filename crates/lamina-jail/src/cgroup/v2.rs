@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::mountinfo::CgroupMount;
 use super::{
     Cgroup, CgroupError, CgroupTree, LAMINA_DIR, Limits, Usage, check_component, create_dir,
-    instance_dir, kill_loop, read_keyed, read_u64, remove_dirs, subdirectories, writable,
-    write_file,
+    instance_dir, kill_loop, read_keyed, read_u64, remove_dirs, remove_if_empty, subdirectories,
+    writable, write_file,
 };
 
 /// The controllers an environment cannot do without.
@@ -138,6 +138,10 @@ impl CgroupTree for V2Tree {
             .into_iter()
             .map(|name| Box::new(self.cgroup(&name)) as Box<dyn Cgroup>)
             .collect())
+    }
+
+    fn remove_instance(&self) {
+        remove_if_empty(&[self.instance_dir()]);
     }
 }
 
