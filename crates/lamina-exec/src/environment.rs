@@ -1,5 +1,6 @@
 //! One execution environment: a runtime process, its Runtime API link and its log capture.
 
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,6 +17,7 @@ use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
 use crate::runtime_api::{self, EnvironmentLink, Invocation, Reply};
 use crate::sandbox::{self, Scratch};
+use crate::standby::Standby;
 
 /// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,14 +63,28 @@ pub struct Environment {
 impl Environment {
     /// Starts the runtime of `plan`, which is given the `host:port` of the environment's own
     /// Runtime API listener (on loopback). On failure the scratch directory is given back.
+    /// With a `standby`, its waiting jail gets the plan instead of a new process starting,
+    /// and its cgroup is the environment's.
     pub fn spawn(
         id: String,
         plan: impl FnOnce(&str) -> LaunchPlan,
         sink: LogSink,
         scratch: Scratch,
-        cgroup: Option<Box<dyn Cgroup>>,
+        mut cgroup: Option<Box<dyn Cgroup>>,
+        standby: Option<Standby>,
     ) -> Result<Self, (std::io::Error, Scratch)> {
-        match Self::start(plan, sink) {
+        let process = match standby {
+            Some(standby) => {
+                cgroup = Some(standby.cgroup);
+                Process::Waiting {
+                    child: standby.child,
+                    output: standby.output,
+                    plan: standby.plan,
+                }
+            }
+            None => Process::New,
+        };
+        match Self::start(plan, sink, process) {
             Ok(started) => Ok(started.into_environment(id, scratch, cgroup)),
             Err(e) => {
                 if let Some(cgroup) = cgroup {
@@ -79,7 +95,11 @@ impl Environment {
         }
     }
 
-    fn start(plan: impl FnOnce(&str) -> LaunchPlan, sink: LogSink) -> std::io::Result<Started> {
+    fn start(
+        plan: impl FnOnce(&str) -> LaunchPlan,
+        sink: LogSink,
+        process: Process,
+    ) -> std::io::Result<Started> {
         let (link, invocations) = EnvironmentLink::new();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
@@ -87,19 +107,8 @@ impl Environment {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link)));
         let plan = plan(&address.to_string());
-        let (reader, writer) = std::io::pipe()?;
-        let mut command = Command::new(&plan.program);
-        command
-            .args(&plan.args)
-            .env_clear()
-            .envs(&plan.env)
-            .current_dir(&plan.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(writer.try_clone()?))
-            .stderr(Stdio::from(writer))
-            .kill_on_drop(true);
-        let child = match command.spawn() {
-            Ok(child) => child,
+        let (child, reader) = match process.run(&plan) {
+            Ok(running) => running,
             Err(e) => {
                 api_server.abort();
                 return Err(e);
@@ -248,6 +257,52 @@ impl Environment {
             tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
         }
         self.scratch.take()
+    }
+}
+
+/// How an environment's process comes to be.
+enum Process {
+    /// A new jail (or, without isolation, the runtime itself) is started.
+    New,
+    /// A standby jail, already in its cgroup, gets the plan.
+    Waiting {
+        child: Child,
+        output: std::io::PipeReader,
+        plan: std::io::PipeWriter,
+    },
+}
+
+impl Process {
+    /// Runs `plan`: the process and the read end of its merged stdout and stderr.
+    fn run(self, plan: &LaunchPlan) -> std::io::Result<(Child, std::io::PipeReader)> {
+        match self {
+            Self::New => {
+                let (reader, writer) = std::io::pipe()?;
+                let mut command = Command::new(&plan.program);
+                command
+                    .args(&plan.args)
+                    .env_clear()
+                    .envs(&plan.env)
+                    .current_dir(&plan.cwd)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::from(writer.try_clone()?))
+                    .stderr(Stdio::from(writer))
+                    .kill_on_drop(true);
+                Ok((command.spawn()?, reader))
+            }
+            Self::Waiting {
+                child,
+                output,
+                plan: mut plan_pipe,
+            } => {
+                // The plan's arguments begin with the `__jail` subcommand, already given.
+                let args = plan.args.get(1..).unwrap_or_default();
+                let env = plan.env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                // A few KB at most: it fits in the pipe's buffer, so this never blocks.
+                plan_pipe.write_all(&lamina_jail::encode_plan(args, env))?;
+                Ok((child, output))
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod peer;
 pub mod runtime_api;
 pub mod runtime_files;
 mod sandbox;
+mod standby;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use crate::launch::{HostPaths, Isolation, LaunchContext};
 use crate::logs::{LogSink, report_line};
 use crate::runtime_api::Reply;
 use crate::sandbox::{Sandboxes, Scratch};
+use crate::standby::Standbys;
 
 /// How the executor runs environments.
 pub struct ExecConfig {
@@ -53,6 +55,9 @@ pub struct ExecConfig {
     pub idle_timeout: Duration,
     /// Delays before the retries of a failed asynchronous invocation (AWS: two retries).
     pub async_retry_delays: Vec<Duration>,
+    /// Jails kept waiting in fresh cgroups, so a cold start does not pay for joining one
+    /// (namespaces with cgroups only).
+    pub standby_environments: usize,
 }
 
 /// One invocation as the API hands it over.
@@ -90,6 +95,7 @@ struct Pool {
 struct Inner {
     config: ExecConfig,
     sandboxes: Arc<Sandboxes>,
+    standbys: Arc<Standbys>,
     pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
     /// One open log per function, so the invoke path never reopens the file.
     sinks: Mutex<HashMap<String, LogSink>>,
@@ -112,9 +118,16 @@ impl Executor {
         let sandboxes = tokio::task::spawn_blocking(move || Sandboxes::start(isolation, &envs_dir))
             .await
             .map_err(std::io::Error::other)??;
+        let sandboxes = Arc::new(sandboxes);
+        let wanted = match config.isolation {
+            Isolation::Namespaces => config.standby_environments,
+            Isolation::None => 0,
+        };
+        let standbys = Standbys::new(wanted, config.jail_program.clone(), Arc::clone(&sandboxes));
         let inner = Arc::new(Inner {
             config,
-            sandboxes: Arc::new(sandboxes),
+            sandboxes,
+            standbys,
             pools: Mutex::default(),
             sinks: Mutex::default(),
         });
@@ -144,6 +157,7 @@ impl Executor {
             }
             (environments, scratch)
         };
+        self.inner.standbys.shut_down();
         for env in environments {
             if let Some(kept) = env.shut_down().await {
                 scratch.push(kept);
@@ -328,9 +342,23 @@ impl Executor {
         let isolation = config.isolation;
         let layers_for_view = layers.clone();
         let sandboxes = Arc::clone(&self.inner.sandboxes);
-        let env_id = format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let standby = self.inner.standbys.take();
+        let env_id = match &standby {
+            Some(standby) => standby.cgroup.name().to_owned(),
+            None => format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        };
         let (cgroup_name, cgroup_spec) = (env_id.clone(), Arc::clone(spec));
-        let (opt_view, scratch, cgroup) = tokio::task::spawn_blocking(move || {
+        let standby_limits = standby
+            .as_ref()
+            .map(|s| s.cgroup.set_limits(&sandbox::limits_for(spec)));
+        if let Some(Err(e)) = standby_limits {
+            standby.into_iter().for_each(standby::discard);
+            return Err(LambdaError::Service(format!(
+                "preparing an environment failed: {e}"
+            )));
+        }
+        let needs_cgroup = standby.is_none();
+        let prepared = tokio::task::spawn_blocking(move || {
             let view = match isolation {
                 Isolation::None => opt_view::merged_view(&views_dir, &layers_for_view, &view_key)?,
                 Isolation::Namespaces => PathBuf::new(),
@@ -343,6 +371,9 @@ impl Executor {
                 }
                 None => sandboxes.new_scratch(cgroup_spec.ephemeral_storage_mb)?,
             };
+            if !needs_cgroup {
+                return Ok((view, scratch, None));
+            }
             match sandboxes.create_cgroup(&cgroup_name, &cgroup_spec) {
                 Ok(cgroup) => Ok((view, scratch, cgroup)),
                 Err(e) => {
@@ -352,8 +383,17 @@ impl Executor {
             }
         })
         .await
-        .map_err(|e| LambdaError::Service(format!("preparing an environment failed: {e}")))?
-        .map_err(|e| LambdaError::Service(format!("preparing an environment failed: {e}")))?;
+        .map_err(std::io::Error::other)
+        .and_then(|prepared| prepared);
+        let (opt_view, scratch, cgroup) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                standby.into_iter().for_each(standby::discard);
+                return Err(LambdaError::Service(format!(
+                    "preparing an environment failed: {e}"
+                )));
+            }
+        };
         let host = HostPaths {
             task,
             layers,
@@ -407,6 +447,7 @@ impl Executor {
             sink,
             scratch,
             cgroup,
+            standby,
         );
         match (env, launch_error) {
             (Ok(env), None) => Ok(env),

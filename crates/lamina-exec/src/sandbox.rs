@@ -188,23 +188,34 @@ impl Sandboxes {
         }
     }
 
+    /// Whether environments get cgroups.
+    pub fn has_cgroups(&self) -> bool {
+        self.cgroups.is_some()
+    }
+
     /// The cgroup of a new environment, limited as its spec says; `None` without cgroups.
+    /// Blocking.
     pub fn create_cgroup(
         &self,
         name: &str,
         spec: &FunctionSpec,
     ) -> Result<Option<Box<dyn Cgroup>>, cgroup::CgroupError> {
-        let Some(tree) = &self.cgroups else {
-            return Ok(None);
-        };
-        let limits = Limits {
-            memory_bytes: u64::from(spec.memory_mb) << 20,
-            // The jail's keeper and init come on top of the function's own processes.
-            pids: u32::try_from(RLIMIT_NPROC)
-                .unwrap_or(u32::MAX)
-                .saturating_add(2),
-        };
-        tree.create(name, &limits).map(Some)
+        match &self.cgroups {
+            Some(tree) => tree.create(name, &limits_for(spec)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A cgroup with the given limits (for standby environments). Blocking.
+    pub fn cgroup_with(
+        &self,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<Box<dyn Cgroup>, cgroup::CgroupError> {
+        match &self.cgroups {
+            Some(tree) => tree.create(name, limits),
+            None => Err(cgroup::CgroupError::Unusable("no cgroups".into())),
+        }
     }
 
     fn take_id(&self) -> u32 {
@@ -214,6 +225,17 @@ impl Sandboxes {
             ids.next = (ids.next + 1) % IDS_PER_SERVER;
             ids.first + ids.next
         })
+    }
+}
+
+/// The limits of a function's environment.
+pub fn limits_for(spec: &FunctionSpec) -> Limits {
+    Limits {
+        memory_bytes: u64::from(spec.memory_mb) << 20,
+        // The jail's keeper and init come on top of the function's own processes.
+        pids: u32::try_from(RLIMIT_NPROC)
+            .unwrap_or(u32::MAX)
+            .saturating_add(2),
     }
 }
 

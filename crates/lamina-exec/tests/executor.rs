@@ -58,6 +58,7 @@ async fn setup(max_envs: usize) -> Setup {
         max_environments_per_function: max_envs,
         idle_timeout: Duration::from_secs(60),
         async_retry_delays: vec![Duration::from_millis(10), Duration::from_millis(10)],
+        standby_environments: 0,
     };
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())
         .unwrap();

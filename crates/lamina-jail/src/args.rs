@@ -29,6 +29,82 @@ pub struct JailArgs {
     pub gid: u32,
     /// The runtime executable (a path inside the jail) and its arguments.
     pub command: Vec<OsString>,
+    /// The runtime's whole environment, when it came with a standby plan (otherwise the
+    /// jail's own environment is passed on).
+    pub env: Option<Vec<(OsString, OsString)>>,
+}
+
+/// Encodes a plan for a standby jail (`lamina __jail --standby`), which reads it from its
+/// standard input: NUL-separated fields, the number of arguments first, then the arguments
+/// (as `parse_args` takes them), then `KEY=VALUE` environment entries.
+pub fn encode_plan<'a>(
+    args: &[OsString],
+    env: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut field = |bytes: &[u8]| {
+        out.extend_from_slice(bytes);
+        out.push(0);
+    };
+    field(args.len().to_string().as_bytes());
+    for arg in args {
+        field(arg.as_encoded_bytes());
+    }
+    for (key, value) in env {
+        field(format!("{key}={value}").as_bytes());
+    }
+    out
+}
+
+/// Decodes what [`encode_plan`] wrote.
+pub fn decode_plan(bytes: &[u8]) -> Result<JailArgs, JailError> {
+    let bad = |why: &str| JailError::Arguments(format!("bad standby plan: {why}"));
+    let mut fields = bytes
+        .strip_suffix(&[0])
+        .ok_or_else(|| bad("not NUL-terminated"))?
+        .split(|b| *b == 0)
+        .map(|f| OsString::from(String::from_utf8_lossy(f).into_owned()));
+    let count: usize = fields
+        .next()
+        .and_then(|n| n.to_str()?.parse().ok())
+        .ok_or_else(|| bad("no argument count"))?;
+    let args: Vec<OsString> = fields.by_ref().take(count).collect();
+    if args.len() != count {
+        return Err(bad("too few arguments"));
+    }
+    let env = fields
+        .map(|entry| {
+            let entry = entry.to_string_lossy().into_owned();
+            entry
+                .split_once('=')
+                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .ok_or_else(|| bad("environment entry without '='"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut parsed = parse_args(args)?;
+    parsed.env = Some(env);
+    Ok(parsed)
+}
+
+/// Parses the arguments of a standby jail: `--standby [--cgroup P]...`; `None` when the
+/// first argument is not `--standby`.
+pub fn parse_standby(args: &[OsString]) -> Option<Result<Vec<PathBuf>, JailError>> {
+    let (first, rest) = args.split_first()?;
+    if first != "--standby" {
+        return None;
+    }
+    let mut cgroups = Vec::new();
+    let mut rest = rest.iter();
+    while let Some(flag) = rest.next() {
+        match (flag.to_str(), rest.next()) {
+            (Some("--cgroup"), Some(path)) => cgroups.push(PathBuf::from(path)),
+            _ => {
+                let why = format!("unexpected standby argument {}", flag.to_string_lossy());
+                return Some(Err(JailError::Arguments(why)));
+            }
+        }
+    }
+    Some(Ok(cgroups))
 }
 
 /// Parses `--task P --runtime P --tmp P --root P --uid N --gid N [--lang P] [--layer P]...
@@ -125,6 +201,56 @@ mod tests {
         assert_eq!(
             args.command,
             [OsString::from("/bin/run"), OsString::from("x")]
+        );
+    }
+
+    #[test]
+    fn a_plan_round_trips_through_its_encoding() {
+        let args: Vec<OsString> = [
+            "--task",
+            "/t",
+            "--runtime",
+            "/r",
+            "--tmp",
+            "/s/tmp",
+            "--root",
+            "/s/root",
+            "--uid",
+            "7",
+            "--gid",
+            "7",
+            "--",
+            "/bin/run",
+            "a b",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        let bytes = encode_plan(&args, [("A", "1"), ("B", "x=y")]);
+        let plan = decode_plan(&bytes).unwrap();
+        assert_eq!(
+            plan.command,
+            [OsString::from("/bin/run"), OsString::from("a b")]
+        );
+        assert_eq!(
+            plan.env.unwrap(),
+            [("A".into(), "1".into()), ("B".into(), "x=y".into())]
+        );
+        assert!(decode_plan(b"").is_err());
+        assert!(decode_plan(b"3\0--task\0").is_err());
+        assert!(decode_plan(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn standby_arguments_name_only_cgroups() {
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(parse_standby(&args(&["--task", "/t"])).is_none());
+        let cgroups = parse_standby(&args(&["--standby", "--cgroup", "/c"])).unwrap();
+        assert_eq!(cgroups.unwrap(), [PathBuf::from("/c")]);
+        assert!(
+            parse_standby(&args(&["--standby", "--task", "/t"]))
+                .unwrap()
+                .is_err()
         );
     }
 

@@ -22,7 +22,7 @@ pub mod rootfs;
 mod sequence;
 mod syscall;
 
-pub use args::{JailArgs, parse_args};
+pub use args::{JailArgs, decode_plan, encode_plan, parse_args, parse_standby};
 pub use error::JailError;
-pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter};
+pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter, enter_standby};
 pub use syscall::{HostEntry, LinuxSyscall, Syscall};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::process::Resource;
 
-use crate::args::JailArgs;
+use crate::args::{JailArgs, decode_plan};
 use crate::error::JailError;
 use crate::rootfs;
 use crate::syscall::Syscall;
@@ -56,17 +56,42 @@ impl Ending {
     }
 }
 
-/// Runs the jail in the process `lamina serve` started. Returns how this process should end
-/// (the runtime's own ending, in the keeper); the runtime process itself never returns
-/// unless its exec fails.
-pub fn enter(args: &JailArgs, sys: &impl Syscall) -> Result<Ending, JailError> {
-    for procs in &args.cgroups {
+/// Runs a standby jail: joins its cgroups at once (the slow step on cgroup v1, done before
+/// any function needs the environment), then waits for its plan on `plan` (the server writes
+/// it and closes the pipe when a function claims the environment) and runs it.
+pub fn enter_standby(
+    cgroups: &[PathBuf],
+    mut plan: impl Read,
+    sys: &impl Syscall,
+) -> Result<Ending, JailError> {
+    join(cgroups, sys)?;
+    let mut bytes = Vec::new();
+    plan.read_to_end(&mut bytes)
+        .map_err(|e| JailError::Arguments(format!("reading the standby plan failed: {e}")))?;
+    if bytes.is_empty() {
+        // The server let the standby go unused (shutdown).
+        return Ok(Ending::Exit(0));
+    }
+    let args = decode_plan(&bytes)?;
+    enter(&args, sys)
+}
+
+fn join(cgroups: &[PathBuf], sys: &impl Syscall) -> Result<(), JailError> {
+    for procs in cgroups {
         sys.join_cgroup(procs)
             .map_err(|source| JailError::JoinCgroup {
                 path: procs.clone(),
                 source,
             })?;
     }
+    Ok(())
+}
+
+/// Runs the jail in the process `lamina serve` started. Returns how this process should end
+/// (the runtime's own ending, in the keeper); the runtime process itself never returns
+/// unless its exec fails.
+pub fn enter(args: &JailArgs, sys: &impl Syscall) -> Result<Ending, JailError> {
+    join(&args.cgroups, sys)?;
     sys.unshare_namespaces().map_err(JailError::Unshare)?;
     let (status_reader, status_writer) = sys.pipe().map_err(JailError::StatusPipe)?;
     match sys.fork().map_err(JailError::Fork)? {
@@ -147,7 +172,7 @@ fn run_runtime(args: &JailArgs, sys: &impl Syscall) -> JailError {
         return e;
     }
     let program = PathBuf::from(&args.command[0]);
-    let source = sys.exec(&program, &args.command[1..]);
+    let source = sys.exec(&program, &args.command[1..], args.env.as_deref());
     JailError::Exec { program, source }
 }
 

@@ -77,8 +77,14 @@ pub trait Syscall {
     fn set_no_new_privs(&self) -> io::Result<()>;
     /// Changes the working directory.
     fn chdir(&self, path: &Path) -> io::Result<()>;
-    /// Replaces this process with `program`; returns only on failure.
-    fn exec(&self, program: &Path, args: &[OsString]) -> io::Error;
+    /// Replaces this process with `program`, with standard input from `/dev/null` and the
+    /// given environment (else this process's); returns only on failure.
+    fn exec(
+        &self,
+        program: &Path,
+        args: &[OsString],
+        env: Option<&[(OsString, OsString)]>,
+    ) -> io::Error;
 }
 
 /// The real kernel.
@@ -282,8 +288,18 @@ impl Syscall for LinuxSyscall {
         std::env::set_current_dir(path)
     }
 
-    fn exec(&self, program: &Path, args: &[OsString]) -> io::Error {
+    fn exec(
+        &self,
+        program: &Path,
+        args: &[OsString],
+        env: Option<&[(OsString, OsString)]>,
+    ) -> io::Error {
         use std::os::unix::process::CommandExt;
-        std::process::Command::new(program).args(args).exec()
+        let mut command = std::process::Command::new(program);
+        command.args(args).stdin(std::process::Stdio::null());
+        if let Some(env) = env {
+            command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+        }
+        command.exec()
     }
 }

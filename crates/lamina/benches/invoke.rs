@@ -84,6 +84,7 @@ fn main() -> Result<()> {
             max_environments_per_function: 16,
             idle_timeout: Duration::from_secs(600),
             async_retry_delays: Vec::new(),
+            standby_environments: 2,
         };
         let executor = runtime.block_on(Executor::start(config))?;
         let (cgroups, _) = executor.cgroup_info();

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use lamina_jail::{LinuxSyscall, enter, parse_args};
+use lamina_jail::{LinuxSyscall, enter, enter_standby, parse_args, parse_standby};
 
 /// The hidden subcommand the executor re-executes `lamina` with.
 pub const SUBCOMMAND: &str = "__jail";
@@ -11,7 +11,14 @@ pub const SUBCOMMAND: &str = "__jail";
 /// failed step prints why and exits 126, which the invoker reports as `Runtime.ExitError`
 /// with this message in the function's log.
 pub fn run(args: impl Iterator<Item = OsString>) -> ! {
-    match parse_args(args).and_then(|args| enter(&args, &LinuxSyscall)) {
+    let args: Vec<OsString> = args.collect();
+    let ran = match parse_standby(&args) {
+        Some(cgroups) => {
+            cgroups.and_then(|c| enter_standby(&c, std::io::stdin().lock(), &LinuxSyscall))
+        }
+        None => parse_args(args).and_then(|args| enter(&args, &LinuxSyscall)),
+    };
+    match ran {
         Ok(ending) => ending.apply(),
         Err(error) => {
             eprintln!("lamina jail: {error}");

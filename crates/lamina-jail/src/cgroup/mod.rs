@@ -167,6 +167,8 @@ pub trait Cgroup: Send + Sync {
     /// The `cgroup.procs` files a process writes its pid into to join (one per v1 hierarchy,
     /// one for v2). Pass them to [`join`].
     fn procs_files(&self) -> Vec<PathBuf>;
+    /// Changes the limits (a standby environment's cgroup gets its function's at claim).
+    fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError>;
     /// Freezes (true) or thaws (false) every process in it. Returns once the request is
     /// written; it does not wait for the kernel to report the cgroup frozen. A no-op on v1
     /// hosts without the freezer controller.

@@ -195,6 +195,10 @@ impl Cgroup for V1Cgroup {
         &self.name
     }
 
+    fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
+        self.apply(limits)
+    }
+
     fn procs_files(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
     }

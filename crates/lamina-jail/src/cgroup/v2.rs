@@ -178,6 +178,10 @@ impl Cgroup for V2Cgroup {
         &self.name
     }
 
+    fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
+        self.apply(limits)
+    }
+
     fn procs_files(&self) -> Vec<PathBuf> {
         vec![self.dir.join("cgroup.procs")]
     }

@@ -149,7 +149,12 @@ impl Syscall for Recorder {
     fn chdir(&self, path: &Path) -> io::Result<()> {
         self.record(format!("chdir {}", path.display()))
     }
-    fn exec(&self, program: &Path, _args: &[OsString]) -> io::Error {
+    fn exec(
+        &self,
+        program: &Path,
+        _args: &[OsString],
+        _env: Option<&[(OsString, OsString)]>,
+    ) -> io::Error {
         let _ = self.record(format!("exec {}", program.display()));
         io::Error::other("recorded")
     }

@@ -1,0 +1,164 @@
+//! Environments started ahead of need: a jail process already in a fresh cgroup, waiting for
+//! its plan on a pipe. Joining a cgroup costs 6-15 ms on cgroup v1 when it happens rarely
+//! (the kernel waits out an RCU grace period), which every cold start would otherwise pay.
+//! A claimed standby is replaced in the background.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use lamina_jail::cgroup::{Cgroup, Limits};
+use tokio::process::{Child, Command};
+
+use crate::sandbox::{self, Sandboxes};
+
+/// A jail process waiting in its cgroup for a plan.
+pub struct Standby {
+    /// Its cgroup; the environment's id is the cgroup's name.
+    pub cgroup: Box<dyn Cgroup>,
+    /// The jail process.
+    pub child: Child,
+    /// The read end of its merged stdout and stderr.
+    pub output: std::io::PipeReader,
+    /// Where its plan goes ([`lamina_jail::encode_plan`]); it waits until this closes.
+    pub plan: std::io::PipeWriter,
+}
+
+/// The standbys of one executor.
+pub struct Standbys {
+    wanted: usize,
+    jail_program: PathBuf,
+    sandboxes: Arc<Sandboxes>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    ready: Vec<Standby>,
+    starting: usize,
+    closed: bool,
+}
+
+impl Standbys {
+    /// Keeps `wanted` standbys ready (none without cgroups: there is nothing to win).
+    pub fn new(wanted: usize, jail_program: PathBuf, sandboxes: Arc<Sandboxes>) -> Arc<Self> {
+        let wanted = if sandboxes.has_cgroups() { wanted } else { 0 };
+        let this = Arc::new(Self {
+            wanted,
+            jail_program,
+            sandboxes,
+            state: Mutex::default(),
+        });
+        this.refill();
+        this
+    }
+
+    /// A ready standby, if any; a replacement is started in the background.
+    pub fn take(self: &Arc<Self>) -> Option<Standby> {
+        let mut dead = Vec::new();
+        let taken = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut taken = None;
+            while let Some(mut standby) = state.ready.pop() {
+                if matches!(standby.child.try_wait(), Ok(None)) {
+                    taken = Some(standby);
+                    break;
+                }
+                dead.push(standby);
+            }
+            taken
+        };
+        for standby in dead {
+            discard(standby);
+        }
+        self.refill();
+        taken
+    }
+
+    /// Starts standbys until `wanted` are ready or starting.
+    fn refill(self: &Arc<Self>) {
+        let missing = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if state.closed {
+                return;
+            }
+            let missing = self
+                .wanted
+                .saturating_sub(state.ready.len() + state.starting);
+            state.starting += missing;
+            missing
+        };
+        for _ in 0..missing {
+            let this = Arc::clone(self);
+            tokio::spawn(async move {
+                let started = this.start_one().await;
+                let mut state = this.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.starting -= 1;
+                match started {
+                    Ok(standby) if !state.closed => state.ready.push(standby),
+                    Ok(standby) => discard(standby),
+                    Err(e) => tracing::warn!(error = %e, "starting a standby environment failed"),
+                }
+            });
+        }
+    }
+
+    async fn start_one(&self) -> std::io::Result<Standby> {
+        let name = format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let sandboxes = Arc::clone(&self.sandboxes);
+        // Small limits until a function claims it and sets its own.
+        let limits = Limits {
+            memory_bytes: 128 << 20,
+            pids: 16,
+        };
+        let cgroup = tokio::task::spawn_blocking(move || sandboxes.cgroup_with(&name, &limits))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?;
+        let (plan_reader, plan) = std::io::pipe()?;
+        let (output, writer) = std::io::pipe()?;
+        let mut command = Command::new(&self.jail_program);
+        command.args(["__jail", "--standby"]);
+        for procs in cgroup.procs_files() {
+            command.arg("--cgroup").arg(procs);
+        }
+        command
+            .env_clear()
+            .current_dir("/")
+            .stdin(Stdio::from(plan_reader))
+            .stdout(Stdio::from(writer.try_clone()?))
+            .stderr(Stdio::from(writer))
+            .kill_on_drop(true);
+        match command.spawn() {
+            Ok(child) => Ok(Standby {
+                cgroup,
+                child,
+                output,
+                plan,
+            }),
+            Err(e) => {
+                tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends every standby and starts no more.
+    pub fn shut_down(&self) {
+        let ready = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.closed = true;
+            std::mem::take(&mut state.ready)
+        };
+        ready.into_iter().for_each(discard);
+    }
+}
+
+/// Ends an unused standby: killed with its cgroup, in the background.
+pub fn discard(mut standby: Standby) {
+    tokio::spawn(async move {
+        let _ = standby.child.kill().await;
+        let cgroup = standby.cgroup;
+        let _ = tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref())).await;
+    });
+}
