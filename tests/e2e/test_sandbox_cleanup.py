@@ -76,8 +76,13 @@ def nothing_left(server, path: str) -> bool:
     return not any(leftovers(server, path).values())
 
 
+# Standby sandboxes (jails waiting in fresh cgroups) are turned off where a test counts the
+# environment directories of the functions it invokes.
+NO_STANDBY = ("--standby-environments", "0")
+
+
 def test_the_cgroup_instance_is_stable_for_a_data_dir_and_distinct_between_data_dirs(servers):
-    first = servers()
+    first = servers(*NO_STANDBY)
     path = cgroup_path(first)
     lam = sandbox_client(first)
     name = unique_name("fn-instance")
@@ -88,7 +93,7 @@ def test_the_cgroup_instance_is_stable_for_a_data_dir_and_distinct_between_data_
 
     # Another server on another data dir: its own instance, and its start-up clean-up does
     # not touch this server's environments.
-    other = servers()
+    other = servers(*NO_STANDBY)
     other_path = cgroup_path(other)
     assert other_path != path
     assert env_ids(path) == warm
@@ -96,12 +101,12 @@ def test_the_cgroup_instance_is_stable_for_a_data_dir_and_distinct_between_data_
     assert env_ids(other_path) == []
 
     first.stop()
-    restarted = servers(data_dir=first.data_dir)
+    restarted = servers(*NO_STANDBY, data_dir=first.data_dir)
     assert cgroup_path(restarted) == path
 
 
 def test_an_environment_reaped_when_idle_leaves_nothing(servers):
-    server = servers("--idle-timeout-secs", "1")
+    server = servers("--idle-timeout-secs", "1", *NO_STANDBY)
     path = cgroup_path(server)
     lam = sandbox_client(server)
     name = unique_name("fn-reaped")
@@ -120,6 +125,7 @@ def test_an_environment_reaped_when_idle_leaves_nothing(servers):
 
 
 def test_after_sigkill_with_live_environments_a_restart_leaves_nothing(servers):
+    # With the default standby sandboxes: those left by the dead server must go too.
     server = servers()
     path = cgroup_path(server)
     lam = sandbox_client(server)
@@ -130,22 +136,37 @@ def test_after_sigkill_with_live_environments_a_restart_leaves_nothing(servers):
     assert invoke(lam, idle).json() == "ok"
     started = lam.invoke(FunctionName=busy, InvocationType="Event", Payload=json.dumps({"sleep": 30}).encode())
     assert started["StatusCode"] == 202
-    wait_for(lambda: len(env_ids(path)) == 2 and len(tmpfs_mounts_under(server.data_dir / "envs")) == 2,
+    # Two environments with a /tmp each, plus the standby sandboxes (a cgroup, no /tmp).
+    wait_for(lambda: len(env_ids(path)) >= 4 and len(tmpfs_mounts_under(server.data_dir / "envs")) == 2,
              LEFTOVER_DEADLINE_SECS,
-             lambda: f"two environments never existed together: {leftovers(server, path)}")
+             lambda: f"two environments and the standbys never existed together: {leftovers(server, path)}")
 
     server.kill()
 
     # What the dead server left: without a clean-up at start, it would stay.
     left = leftovers(server, path)
-    assert len(left["cgroup dirs"]) >= 2, left
-    assert len(tmpfs_mounts_under(server.data_dir / "envs")) == 2, left
-    assert len(left["scratch dirs"]) == 2, left
+    old_envs = set(env_ids(path))
+    old_mounts = set(tmpfs_mounts_under(server.data_dir / "envs"))
+    old_scratch = set(left["scratch dirs"])
+    assert len(old_envs) >= 4, left
+    assert len(old_mounts) == 2, left
+    assert len(old_scratch) == 2, left
+    assert left["processes"], left
 
     restarted = servers(data_dir=server.data_dir)
     assert cgroup_path(restarted) == path
-    wait_for(lambda: nothing_left(restarted, path), LEFTOVER_DEADLINE_SECS,
-             lambda: f"after the restart, the dead server's environments left: {leftovers(restarted, path)}")
+
+    def dead_servers_leftovers() -> dict:
+        # The restarted server makes standbys of its own (new cgroups, no /tmp, no scratch).
+        return {
+            "cgroups": old_envs & set(env_ids(path)),
+            "processes": {pid: cmd for pid, cmd in processes_in(path).items() if "--standby" not in cmd},
+            "mounts": old_mounts & set(tmpfs_mounts_under(restarted.data_dir / "envs")),
+            "scratch dirs": old_scratch & set(scratch_dirs(restarted)),
+        }
+
+    wait_for(lambda: not any(dead_servers_leftovers().values()), LEFTOVER_DEADLINE_SECS,
+             lambda: f"after the restart, the dead server's environments left: {dead_servers_leftovers()}")
 
     lam = sandbox_client(restarted)
     assert invoke(lam, idle).json() == "ok"

@@ -46,6 +46,9 @@ from sandbox_support import (
 )
 
 SANDBOX_UID_MIN = 900_000
+# Standby sandboxes (jails waiting in fresh cgroups) are turned off: these tests count the
+# environment directories of the functions they invoke.
+NO_STANDBY = ("--standby-environments", "0")
 FREEZE_DEADLINE_SECS = 1.5
 GONE_DEADLINE_SECS = 10
 
@@ -53,7 +56,7 @@ GONE_DEADLINE_SECS = 10
 @pytest.fixture(scope="module")
 def module_server(request):
     root = outside_tmp_dir()
-    server = LaminaServer(root / "data", root / "lamina.log", []).start()
+    server = LaminaServer(root / "data", root / "lamina.log", list(NO_STANDBY)).start()
     request.node._lamina_module_server = server
     yield server
     server.stop()
@@ -69,7 +72,7 @@ def slam(module_server):
 def own_server(start_server):
     """A server of this test alone; stopped with SIGTERM (so it can end its environments)
     before the fixture's SIGKILL."""
-    server = start_server()
+    server = start_server(*NO_STANDBY)
     yield server
     server.stop()
 

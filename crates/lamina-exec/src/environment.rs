@@ -249,6 +249,15 @@ impl Environment {
     /// Kills every process of the environment and closes its Runtime API listener; its
     /// cgroup is removed in the background. Gives back the scratch directory.
     pub async fn shut_down(mut self) -> Option<Scratch> {
+        if let Some(usage) = self.usage() {
+            tracing::debug!(
+                environment = %self.id,
+                cpu_ms = usage.cpu_nanos.map(|n| n / 1_000_000),
+                peak_memory_mb = usage.peak_memory_bytes.map(|b| b >> 20),
+                oom_kills = usage.oom_kills,
+                "environment ends"
+            );
+        }
         // A frozen process does not die until thawed (cgroup v1).
         self.thaw();
         // The keeper's death takes the init with it, and the init's the whole PID namespace.
