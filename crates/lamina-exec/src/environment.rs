@@ -246,8 +246,8 @@ impl Environment {
             .unwrap_or(0)
     }
 
-    /// Kills every process of the environment and closes its Runtime API listener; its
-    /// cgroup is removed in the background. Gives back the scratch directory.
+    /// Kills every process of the environment, removes its cgroup and closes its Runtime API
+    /// listener. Gives back the scratch directory.
     pub async fn shut_down(mut self) -> Option<Scratch> {
         if let Some(usage) = self.usage() {
             tracing::debug!(
@@ -263,7 +263,8 @@ impl Environment {
         // The keeper's death takes the init with it, and the init's the whole PID namespace.
         let _ = self.child.kill().await;
         if let Some(cgroup) = self.cgroup.take() {
-            tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
+            let _ =
+                tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref())).await;
         }
         self.scratch.take()
     }

@@ -158,7 +158,8 @@ pub fn plan(
             flag("--runtime", &host.runtime);
             flag("--tmp", &host.tmp);
             flag("--root", &host.root);
-            let id = host.sandbox_id.unwrap_or(u32::MAX - 1).to_string();
+            // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
+            let id = host.sandbox_id.unwrap_or(65_534).to_string();
             flag("--uid", Path::new(&id));
             flag("--gid", Path::new(&id));
             for procs in &host.cgroup_procs {

@@ -157,7 +157,7 @@ impl Executor {
             }
             (environments, scratch)
         };
-        self.inner.standbys.shut_down();
+        self.inner.standbys.shut_down().await;
         for env in environments {
             if let Some(kept) = env.shut_down().await {
                 scratch.push(kept);

@@ -143,22 +143,26 @@ impl Standbys {
         }
     }
 
-    /// Ends every standby and starts no more.
-    pub fn shut_down(&self) {
+    /// Ends every standby (waiting until they and their cgroups are gone) and starts no more.
+    pub async fn shut_down(&self) {
         let ready = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.closed = true;
             std::mem::take(&mut state.ready)
         };
-        ready.into_iter().for_each(discard);
+        for standby in ready {
+            end(standby).await;
+        }
     }
 }
 
 /// Ends an unused standby: killed with its cgroup, in the background.
-pub fn discard(mut standby: Standby) {
-    tokio::spawn(async move {
-        let _ = standby.child.kill().await;
-        let cgroup = standby.cgroup;
-        let _ = tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref())).await;
-    });
+pub fn discard(standby: Standby) {
+    tokio::spawn(end(standby));
+}
+
+async fn end(mut standby: Standby) {
+    let _ = standby.child.kill().await;
+    let cgroup = standby.cgroup;
+    let _ = tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref())).await;
 }
