@@ -40,7 +40,7 @@ def publish_secs(layer_zip, tmp_path_factory) -> float:
         make_client(server.url).publish_layer_version(LayerName="timing", Content={"ZipFile": layer_zip})
         return time.monotonic() - start
     finally:
-        server.kill()
+        server.stop()
 
 
 @pytest.mark.parametrize("fraction", KILL_AT_FRACTIONS)
