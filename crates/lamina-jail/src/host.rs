@@ -10,12 +10,19 @@ use rustix::mount::{MountFlags, UnmountFlags};
 
 /// Mounts a tmpfs of `size_mb` MB on `dir`, owned by `uid`:`gid` and private to them.
 pub fn mount_scratch(dir: &Path, size_mb: u32, uid: u32, gid: u32) -> io::Result<()> {
-    let options = format!("size={size_mb}m,mode=0700,uid={uid},gid={gid}");
+    mount_tmpfs(
+        dir,
+        &format!("size={size_mb}m,mode=0700,uid={uid},gid={gid}"),
+    )
+}
+
+/// Mounts a `nosuid,nodev` tmpfs with the given options (also the jail's own tmpfs mounts).
+pub(crate) fn mount_tmpfs(target: &Path, options: &str) -> io::Result<()> {
     let options = std::ffi::CString::new(options)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     rustix::mount::mount(
         "tmpfs",
-        dir,
+        target,
         "tmpfs",
         MountFlags::NOSUID | MountFlags::NODEV,
         options.as_c_str(),

@@ -191,16 +191,7 @@ impl Syscall for LinuxSyscall {
     }
 
     fn mount_tmpfs(&self, target: &Path, options: &str) -> io::Result<()> {
-        let data = std::ffi::CString::new(options)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        rustix::mount::mount(
-            "tmpfs",
-            target,
-            "tmpfs",
-            MountFlags::NOSUID | MountFlags::NODEV,
-            data.as_c_str(),
-        )
-        .map_err(io::Error::from)
+        crate::host::mount_tmpfs(target, options)
     }
 
     fn mount_proc(&self, target: &Path) -> io::Result<()> {
