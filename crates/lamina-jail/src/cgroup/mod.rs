@@ -24,11 +24,13 @@ pub use v1::{V1Roots, V1Tree};
 pub use v2::V2Tree;
 
 /// How long [`Cgroup::kill_all`] waits for the cgroup to empty.
-const KILL_TIMEOUT_MS: u64 = 2_000;
+const KILL_TIMEOUT_MS: u64 = 10_000;
 /// How long [`Cgroup::remove`] retries an `rmdir` that fails with `EBUSY`.
 const REMOVE_TIMEOUT_MS: u64 = 2_000;
 /// The longest pause between two polls while waiting.
 const MAX_POLL_PAUSE_MS: u64 = 10;
+/// Longest wait between two rounds of killing.
+const KILL_POLL_PAUSE_MS: u64 = 100;
 /// The directory below each hierarchy root that holds every Lamina instance.
 const LAMINA_DIR: &str = "lamina";
 
@@ -345,40 +347,41 @@ fn kill_loop(
 ) -> Result<(), CgroupError> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);
+    // Every pid ever signalled: a new one means something forked, and only then is the
+    // cgroup frozen again. Refreezing on every round would keep stopping a thousand dying
+    // tasks (a fork bomb's) before they finish exiting, and the loop would never end.
+    let mut seen = BTreeSet::new();
     loop {
         let mut pids = read_pids(procs_files)?;
         if pids.is_empty() {
-            if let Some(freeze) = freeze {
-                freeze(false)?;
-            }
             return Ok(());
         }
         let waited = start.elapsed();
         if waited > Duration::from_millis(KILL_TIMEOUT_MS) {
-            if let Some(freeze) = freeze {
-                freeze(false)?;
-            }
             return Err(CgroupError::KillTimeout {
                 path: cgroup.to_owned(),
                 remaining: pids.len(),
                 waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
             });
         }
+        let forked = !pids.is_subset(&seen);
+        let freeze = freeze.filter(|_| forked);
         if let Some(freeze) = freeze {
             freeze(true)?;
             // Whatever forked between the first read and the freeze.
             pids.extend(read_pids(procs_files)?);
         }
         kill_pids(cgroup, &pids)?;
+        seen.extend(pids);
+        // A frozen task does not die until thawed (cgroup v1).
         if let Some(freeze) = freeze {
             freeze(false)?;
         }
         wait_for_empty(procs_files, pause)?;
-        pause = (pause * 2).min(Duration::from_millis(MAX_POLL_PAUSE_MS));
+        pause = (pause * 2).min(Duration::from_millis(KILL_POLL_PAUSE_MS));
     }
 }
 
-/// Polls `procs_files` for at most `budget`, returning early once they are empty.
 fn wait_for_empty(procs_files: &[PathBuf], budget: Duration) -> Result<(), CgroupError> {
     let start = Instant::now();
     while start.elapsed() < budget {
