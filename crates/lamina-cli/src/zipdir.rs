@@ -118,7 +118,10 @@ mod tests {
         let first = zip_dir(dir.path()).unwrap();
         assert_eq!(first, zip_dir(dir.path()).unwrap());
         let mut archive = zip::ZipArchive::new(Cursor::new(first)).unwrap();
-        let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
+        let names: Vec<String> = archive
+            .file_names()
+            .map(|n| n.unwrap().into_owned())
+            .collect();
         assert_eq!(names, ["a.py", "pkg/", "pkg/b.py", "run.sh"]);
         let mode = archive.by_name("run.sh").unwrap().unix_mode().unwrap();
         assert_eq!(mode & 0o777, 0o755);

@@ -2,6 +2,8 @@
 //! the errors users see. Each test starts its own server on a free port in a temporary data
 //! directory and stops it with SIGTERM (so it removes its sandboxes).
 
+#![allow(clippy::unwrap_used)] // a test: a failed step should stop it loudly
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -94,7 +96,7 @@ impl Server {
 
     /// Runs `lamina ARGS...`, asserts success and gives stdout.
     fn ok(&self, args: &[&str]) -> String {
-        stdout(self.lamina(args).assert().success())
+        stdout(&self.lamina(args).assert().success())
     }
 
     /// Runs `lamina ARGS... --output json`, asserts success and parses stdout.
@@ -144,7 +146,7 @@ fn healthy(addr: &str) -> bool {
         && answer.starts_with("HTTP/1.1 200")
 }
 
-fn stdout(assert: Assert) -> String {
+fn stdout(assert: &Assert) -> String {
     String::from_utf8(assert.get_output().stdout.clone()).unwrap()
 }
 
@@ -330,7 +332,7 @@ fn invoke_prints_the_payload_and_with_tail_the_log() {
         ])
         .assert()
         .success();
-    let payload: Value = serde_json::from_str(&stdout(done.clone())).unwrap();
+    let payload: Value = serde_json::from_str(&stdout(&done)).unwrap();
     assert_eq!(payload, serde_json::json!({"hello": "lamina"}));
     let log = stderr(&done);
     for marker in [
@@ -363,7 +365,7 @@ fn invoke_prints_the_payload_and_with_tail_the_log() {
         code.to_str().unwrap(),
     ]);
     let failed = server.lamina(&["invoke", "greet"]).assert().code(1);
-    assert!(stdout(failed.clone()).contains("boom"));
+    assert!(stdout(&failed).contains("boom"));
     assert!(stderr(&failed).contains("Unhandled"));
 }
 
