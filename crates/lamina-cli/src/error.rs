@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 
 /// Exit code of a command whose API call failed (the AWS CLI's code for service errors).
 pub const EXIT_API_ERROR: u8 = 255;
@@ -23,7 +23,7 @@ pub enum ApiError {
         /// The service's message.
         message: String,
     },
-    /// No answer: the endpoint could not be reached, or the connection broke or timed out.
+    /// No connection: the endpoint could not be reached, or the connection broke or timed out.
     Unreachable {
         /// The endpoint URL tried.
         endpoint: String,
@@ -84,13 +84,16 @@ where
                 message: err.message().unwrap_or("").to_owned(),
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => ApiError::Unreachable {
-            endpoint: endpoint.to_owned(),
-            detail: source_chain(&error),
-        },
+        // Connection failures only: a failed credential lookup is a dispatch failure too.
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+            ApiError::Unreachable {
+                endpoint: endpoint.to_owned(),
+                detail: source_chain(&error),
+            }
+        }
         _ => ApiError::Other {
             operation,
-            detail: DisplayErrorContext(&error).to_string(),
+            detail: source_chain(&error),
         },
     }
 }
@@ -129,11 +132,23 @@ where
     }
 }
 
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        let io = e.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        let json = e
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind);
+        io.or(json) == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Prints a command's failure on stderr and gives its exit code: [`EXIT_API_ERROR`] for API
 /// errors, [`EXIT_FAILURE`] otherwise.
 pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
+        // `lamina layer list | head`: a closed stdout is the reader's choice, not a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => match error.downcast_ref::<ApiError>() {
             Some(api) => {
                 eprintln!("\n{api}");
@@ -144,5 +159,35 @@ pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
                 ExitCode::from(EXIT_FAILURE)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_stdout_is_not_a_failure() {
+        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&anyhow::Error::from(io)));
+        let json = serde_json::Error::io(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&anyhow::Error::from(json)));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+
+    #[test]
+    fn service_errors_read_like_the_aws_cli() {
+        let e = ApiError::Service {
+            operation: "GetFunction",
+            code: "ResourceNotFoundException".into(),
+            message: "Function not found".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "An error occurred (ResourceNotFoundException) when calling the GetFunction \
+             operation: Function not found"
+        );
+        let wrapped = anyhow::Error::from(e).context("while checking");
+        assert_eq!(report(Err(wrapped)), ExitCode::from(EXIT_API_ERROR));
     }
 }

@@ -14,7 +14,7 @@ use crate::api::{Api, layer_name_of};
 use crate::error::SdkResultExt as _;
 // STUB – at merge, replace this line with `use lamina_layers::inspect;` (cli-local branch).
 use crate::local::check::inspect_stub as inspect;
-use crate::output::{compact, opt, print_fields, print_json};
+use crate::output::{compact, opt, print_fields, print_json, print_text};
 
 /// The execution role used when `--role` is not given; a Lamina server does not check it.
 pub const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/lamina";
@@ -407,8 +407,7 @@ async fn check(api: &Api, name: &str, qualifier: Option<&str>) -> anyhow::Result
             "Conflicts": serde_json::to_value(&conflicts)?,
         }))
     } else {
-        print!("{}", crate::local::check::render(&conflicts));
-        Ok(())
+        print_text(&crate::local::check::render(&conflicts))
     }
 }
 
@@ -419,10 +418,10 @@ async fn delete(api: &Api, name: &str) -> anyhow::Result<()> {
         .send()
         .await
         .api("DeleteFunction", &api.endpoint)?;
-    if !api.json() {
-        println!("deleted {name}");
+    if api.json() {
+        return Ok(());
     }
-    Ok(())
+    print_text(&format!("deleted {name}\n"))
 }
 
 #[cfg(test)]

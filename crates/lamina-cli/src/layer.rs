@@ -14,7 +14,7 @@ use sha2::Digest as _;
 use crate::api::{Api, LayerVersionRef};
 use crate::error::SdkResultExt as _;
 use crate::local;
-use crate::output::{Table, compact, opt, print_fields, print_json};
+use crate::output::{Table, compact, opt, print_fields, print_json, print_text};
 
 /// `lamina layer` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -145,8 +145,10 @@ async fn publish(api: &Api, args: &PublishArgs) -> anyhow::Result<()> {
     if api.json() {
         print_json(&layer_version_json!(&out))
     } else {
-        println!("{}", out.layer_version_arn().unwrap_or_default());
-        Ok(())
+        print_text(&format!(
+            "{}\n",
+            out.layer_version_arn().unwrap_or_default()
+        ))
     }
 }
 
@@ -339,8 +341,11 @@ async fn download(api: &Api, layer: &LayerVersionRef, out_path: &PathBuf) -> any
             "Bytes": bytes.len(),
         }))
     } else {
-        println!("{arn} -> {} ({} bytes)", out_path.display(), bytes.len());
-        Ok(())
+        print_text(&format!(
+            "{arn} -> {} ({} bytes)\n",
+            out_path.display(),
+            bytes.len()
+        ))
     }
 }
 
@@ -352,8 +357,8 @@ async fn delete(api: &Api, layer: &LayerVersionRef) -> anyhow::Result<()> {
         .send()
         .await
         .api("DeleteLayerVersion", &api.endpoint)?;
-    if !api.json() {
-        println!("deleted {}:{}", layer.name, layer.version);
+    if api.json() {
+        return Ok(());
     }
-    Ok(())
+    print_text(&format!("deleted {}:{}\n", layer.name, layer.version))
 }

@@ -12,6 +12,14 @@ pub(crate) fn print_json(value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `text` on stdout; unlike `print!`, a closed pipe is an error, not a panic.
+pub(crate) fn print_text(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Rows under a header, printed with each column as wide as its widest cell.
 pub(crate) struct Table {
     headers: Vec<&'static str>,
