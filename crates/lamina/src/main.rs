@@ -5,7 +5,10 @@ mod logs;
 mod runtimes;
 mod serve;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use lamina_cli::{FunctionCommand, GlobalArgs, InvokeArgs, LayerCommand};
 
 /// Lamina: a self-hosted, AWS-Lambda-compatible function platform with first-class layers.
 #[derive(Parser)]
@@ -23,9 +26,30 @@ enum Command {
     Runtimes,
     /// Print a function's log (START/END/REPORT lines and its output).
     Logs(logs::LogsArgs),
+    /// Build, inspect, publish, list, download and delete layers.
+    Layer {
+        #[command(flatten)]
+        global: GlobalArgs,
+        #[command(subcommand)]
+        command: LayerCommand,
+    },
+    /// Create functions, replace their code, order their layers, check layer conflicts.
+    Function {
+        #[command(flatten)]
+        global: GlobalArgs,
+        #[command(subcommand)]
+        command: FunctionCommand,
+    },
+    /// Invoke a function and print its response.
+    Invoke {
+        #[command(flatten)]
+        global: GlobalArgs,
+        #[command(flatten)]
+        args: InvokeArgs,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     // The jail must run before anything starts a thread: it is entered by re-executing
     // this binary, and its namespace calls apply to the calling thread only.
     let mut args = std::env::args_os();
@@ -34,8 +58,11 @@ fn main() -> anyhow::Result<()> {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Runtimes => runtimes::run(),
-        Command::Logs(args) => logs::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Runtimes => runtimes::run().map(|()| ExitCode::SUCCESS),
+        Command::Logs(args) => logs::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Layer { global, command } => Ok(lamina_cli::run_layer(&global, &command)),
+        Command::Function { global, command } => Ok(lamina_cli::run_function(&global, &command)),
+        Command::Invoke { global, args } => Ok(lamina_cli::run_invoke(&global, &args)),
     }
 }

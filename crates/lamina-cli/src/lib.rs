@@ -1,0 +1,58 @@
+//! `lamina layer`, `lamina function` and `lamina invoke`: the command-line client of the
+//! Lambda API, for a Lamina server or AWS itself.
+//!
+//! Owns the command tree, the global options (`--endpoint-url`, `--region`, `--profile`,
+//! `--output`), the SDK client built from them, and how results and errors are printed.
+//! Every remote call goes through `aws-sdk-lambda`; the only other HTTP is the download of
+//! the signed `Content.Location` URLs. The local commands (`layer build`, `layer inspect`)
+//! and the conflict analysis behind `function check` live in [`local`] and `lamina-layers`.
+//! The binary `lamina` parses the command line and calls the `run_*` functions.
+
+mod api;
+mod content;
+mod error;
+mod function;
+mod global;
+mod invoke;
+mod layer;
+pub mod local;
+mod output;
+mod zipdir;
+
+use std::process::ExitCode;
+
+pub use api::LayerVersionRef;
+pub use error::{ApiError, EXIT_API_ERROR, EXIT_FAILURE};
+pub use function::{CreateArgs, DEFAULT_ROLE, FunctionCommand};
+pub use global::{DEFAULT_ENDPOINT_URL, DEFAULT_REGION, GlobalArgs, OutputFormat};
+pub use invoke::InvokeArgs;
+pub use layer::{LayerCommand, PublishArgs};
+
+/// Runs `lamina layer ...`, printing its result or error; gives the process exit code.
+pub fn run_layer(global: &GlobalArgs, command: &LayerCommand) -> ExitCode {
+    error::report(match command {
+        LayerCommand::Build(args) => local::build::run(args),
+        LayerCommand::Inspect(args) => local::inspect::run(args),
+        remote => global::block_on(async {
+            let api = api::Api::new(global).await?;
+            layer::run(&api, remote).await
+        }),
+    })
+}
+
+/// Runs `lamina function ...`, printing its result or error; gives the process exit code.
+pub fn run_function(global: &GlobalArgs, command: &FunctionCommand) -> ExitCode {
+    error::report(global::block_on(async {
+        let api = api::Api::new(global).await?;
+        function::run(&api, command).await
+    }))
+}
+
+/// Runs `lamina invoke ...`, printing the response payload; gives the process exit code
+/// (1 if the function returned an error).
+pub fn run_invoke(global: &GlobalArgs, args: &InvokeArgs) -> ExitCode {
+    error::report(global::block_on(async {
+        let api = api::Api::new(global).await?;
+        invoke::run(&api, args).await
+    }))
+}

@@ -1,0 +1,458 @@
+//! The `lamina` command line against a real `lamina serve`: layers, functions, invoke and
+//! the errors users see. Each test starts its own server on a free port in a temporary data
+//! directory and stops it with SIGTERM (so it removes its sandboxes).
+
+#![allow(clippy::unwrap_used)] // a test: a failed step should stop it loudly
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::assert::Assert;
+use serde_json::Value;
+
+const LAMINA: &str = env!("CARGO_BIN_EXE_lamina");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `lamina serve`, stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(LAMINA)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--standby-environments",
+                "0",
+            ])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("LAMINA_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read the bound address from stderr, then keep draining it so the server never
+        // blocks on a full pipe.
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("lamina serve: http://") {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(START_TIMEOUT)
+            .expect("lamina serve printed no address");
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !healthy(&addr) {
+            assert!(
+                Instant::now() < deadline,
+                "lamina serve never became healthy"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url: format!("http://{addr}"),
+            dir,
+        }
+    }
+
+    /// `lamina ARGS...` aimed at this server, with no AWS settings from the host.
+    fn lamina(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new(LAMINA);
+        cmd.args(args)
+            .env("LAMINA_ENDPOINT_URL", &self.url)
+            .env("HOME", self.dir.path())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .timeout(Duration::from_secs(120));
+        cmd
+    }
+
+    /// Runs `lamina ARGS...`, asserts success and gives stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        stdout(&self.lamina(args).assert().success())
+    }
+
+    /// Runs `lamina ARGS... --output json`, asserts success and parses stdout.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.extend(["--output", "json"]);
+        let out = self.ok(&args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32);
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+/// Whether `GET /_lamina/health` answers 200.
+fn healthy(addr: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let request =
+        format!("GET /_lamina/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+fn stdout(assert: &Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+fn stderr(assert: &Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+/// A ZIP with these files, written to `path`.
+fn write_zip(path: &Path, files: &[(&str, &str)]) {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, text) in files {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(text.as_bytes()).unwrap();
+    }
+    std::fs::write(path, writer.finish().unwrap().into_inner()).unwrap();
+}
+
+/// A directory holding `app.py` with a handler that returns the event with a greeting and
+/// prints a line to its log.
+fn python_code_dir(server: &Server) -> PathBuf {
+    let code = server.path("code");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(
+        code.join("app.py"),
+        "def handler(event, context):\n    print('handling', event)\n    \
+         return {'hello': event.get('name', 'world')}\n",
+    )
+    .unwrap();
+    code
+}
+
+/// Publishes a layer from a ZIP with these files and gives its version ARN.
+fn publish(server: &Server, name: &str, files: &[(&str, &str)]) -> String {
+    let zip = server.path(&format!("{name}.zip"));
+    write_zip(&zip, files);
+    let arn = server.ok(&["layer", "publish", name, zip.to_str().unwrap()]);
+    arn.trim().to_owned()
+}
+
+fn layer_arns(config: &Value) -> Vec<String> {
+    config["Layers"]
+        .as_array()
+        .map(|layers| {
+            layers
+                .iter()
+                .map(|l| l["Arn"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn layers_are_published_listed_shown_downloaded_and_deleted() {
+    let server = Server::start();
+    let zip = server.path("deps.zip");
+    write_zip(&zip, &[("python/deps.py", "X = 1\n")]);
+    let published = server.ok(&[
+        "layer",
+        "publish",
+        "deps",
+        zip.to_str().unwrap(),
+        "--compatible-runtimes",
+        "python3.12",
+        "python3.13",
+        "--description",
+        "shared deps",
+    ]);
+    let arn = published.trim();
+    assert!(
+        arn.starts_with("arn:aws:lambda:us-east-1:") && arn.ends_with(":layer:deps:1"),
+        "{published}"
+    );
+
+    let list = server.ok(&["layer", "list"]);
+    assert!(list.starts_with("NAME"), "{list}");
+    assert!(
+        list.contains(arn) && list.contains("python3.12,python3.13"),
+        "{list}"
+    );
+    // Global options are accepted after the subcommand, and JSON parses.
+    let listed = server.json(&["layer", "list"]);
+    assert_eq!(listed["Layers"][0]["LayerName"], "deps");
+    assert_eq!(listed["Layers"][0]["LatestMatchingVersion"]["Version"], 1);
+
+    let versions = server.ok(&["layer", "versions", "deps"]);
+    assert!(
+        versions.contains(arn) && versions.contains("shared deps"),
+        "{versions}"
+    );
+
+    let shown = server.json(&["layer", "get", "deps:1"]);
+    assert_eq!(shown["LayerVersionArn"], arn);
+    assert_eq!(shown["Description"], "shared deps");
+    let shown_by_arn = server.ok(&["layer", "get", arn]);
+    assert!(shown_by_arn.contains("CodeSha256"), "{shown_by_arn}");
+
+    let copy = server.path("copy.zip");
+    server.ok(&["layer", "download", "deps:1", "-o", copy.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&zip).unwrap());
+
+    server.ok(&["layer", "delete", "deps:1"]);
+    let versions = server.json(&["layer", "versions", "deps"]);
+    assert_eq!(versions["LayerVersions"], Value::Array(Vec::new()));
+    let gone = server
+        .lamina(&["layer", "get", "deps:1"])
+        .assert()
+        .code(255);
+    assert!(
+        stderr(&gone)
+            .contains("(ResourceNotFoundException) when calling the GetLayerVersion operation")
+    );
+}
+
+#[test]
+fn add_layer_inserts_at_a_position_and_remove_layer_takes_it_out() {
+    let server = Server::start();
+    let a = publish(&server, "a", &[("python/a.py", "A = 1\n")]);
+    let b = publish(&server, "b", &[("python/b.py", "B = 1\n")]);
+    let c = publish(&server, "c", &[("python/c.py", "C = 1\n")]);
+    let code = python_code_dir(&server);
+    let created = server.json(&[
+        "function",
+        "create",
+        "fn1",
+        "--runtime",
+        "python3.12",
+        "--handler",
+        "app.handler",
+        "--code",
+        code.to_str().unwrap(),
+    ]);
+    assert_eq!(created["FunctionName"], "fn1");
+    assert_eq!(layer_arns(&created), Vec::<String>::new());
+
+    server.ok(&["function", "add-layer", "fn1", &a]);
+    server.ok(&["function", "add-layer", "fn1", &b]);
+    let config = server.json(&["function", "add-layer", "fn1", &c, "--position", "0"]);
+    assert_eq!(layer_arns(&config), [c.clone(), a.clone(), b.clone()]);
+    let table = server.ok(&["function", "get", "fn1"]);
+    let order: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("Layer"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(order, [c.as_str(), a.as_str(), b.as_str()]);
+
+    let too_far = server
+        .lamina(&["function", "add-layer", "fn1", &a, "--position", "9"])
+        .assert()
+        .code(1);
+    assert!(stderr(&too_far).contains("past the end"));
+
+    let config = server.json(&["function", "remove-layer", "fn1", "a"]);
+    assert_eq!(layer_arns(&config), [c.clone(), b.clone()]);
+    let config = server.json(&["function", "remove-layer", "fn1", &c]);
+    assert_eq!(layer_arns(&config), [b]);
+}
+
+#[test]
+fn invoke_prints_the_payload_and_with_tail_the_log() {
+    let server = Server::start();
+    let code = python_code_dir(&server);
+    server.ok(&[
+        "function",
+        "create",
+        "greet",
+        "--runtime",
+        "python3.12",
+        "--handler",
+        "app.handler",
+        "--code",
+        code.to_str().unwrap(),
+    ]);
+    let done = server
+        .lamina(&[
+            "invoke",
+            "greet",
+            "--payload",
+            r#"{"name": "lamina"}"#,
+            "--tail",
+        ])
+        .assert()
+        .success();
+    let payload: Value = serde_json::from_str(&stdout(&done)).unwrap();
+    assert_eq!(payload, serde_json::json!({"hello": "lamina"}));
+    let log = stderr(&done);
+    for marker in [
+        "START RequestId:",
+        "handling",
+        "END RequestId:",
+        "REPORT RequestId:",
+    ] {
+        assert!(log.contains(marker), "{marker} missing from the log: {log}");
+    }
+
+    let event = server.path("event.json");
+    std::fs::write(&event, r#"{"name": "file"}"#).unwrap();
+    let payload_arg = format!("@{}", event.display());
+    let answer = server.json(&["invoke", "greet", "--payload", &payload_arg]);
+    assert_eq!(answer["StatusCode"], 200);
+    assert_eq!(answer["Payload"], serde_json::json!({"hello": "file"}));
+
+    // A handler that raises: the error payload is printed, and the exit code is 1.
+    std::fs::write(
+        code.join("app.py"),
+        "def handler(event, context):\n    raise ValueError('boom')\n",
+    )
+    .unwrap();
+    server.ok(&[
+        "function",
+        "update-code",
+        "greet",
+        "--code",
+        code.to_str().unwrap(),
+    ]);
+    let failed = server.lamina(&["invoke", "greet"]).assert().code(1);
+    assert!(stdout(&failed).contains("boom"));
+    assert!(stderr(&failed).contains("Unhandled"));
+}
+
+#[test]
+fn api_errors_name_the_aws_error_type_and_exit_non_zero() {
+    let server = Server::start();
+    let failed = server.lamina(&["invoke", "nope"]).assert().code(255);
+    let message = stderr(&failed);
+    assert!(
+        message.contains(
+            "An error occurred (ResourceNotFoundException) when calling the Invoke operation:"
+        ),
+        "{message}"
+    );
+    let failed = server
+        .lamina(&["function", "get", "nope", "--output", "json"])
+        .assert()
+        .code(255);
+    assert!(stderr(&failed).contains("ResourceNotFoundException"));
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let failed = assert_cmd::Command::new(LAMINA)
+        .args(["layer", "list", "--endpoint-url", &url])
+        .env("HOME", "/nonexistent")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(255);
+    let message = stderr(&failed);
+    assert!(
+        message.contains(&format!("Could not connect to the endpoint URL: \"{url}\"")),
+        "{message}"
+    );
+}
+
+/// Needs the real `lamina_layers::inspect` of the `cli-local` branch: on this branch the
+/// analysis is a stub that finds nothing. Run after the merge with `--include-ignored`
+/// (or remove the `ignore`).
+#[test]
+#[ignore = "needs lamina_layers::inspect from the cli-local branch (stubbed here)"]
+fn function_check_names_a_module_two_layers_ship_and_the_later_layer_wins() {
+    let server = Server::start();
+    let first = publish(&server, "first", &[("python/which.py", "WHO = 'first'\n")]);
+    let second = publish(
+        &server,
+        "second",
+        &[("python/which.py", "WHO = 'second'\n")],
+    );
+    let code = python_code_dir(&server);
+    server.ok(&[
+        "function",
+        "create",
+        "checked",
+        "--runtime",
+        "python3.12",
+        "--handler",
+        "app.handler",
+        "--code",
+        code.to_str().unwrap(),
+        "--layer",
+        &first,
+        "--layer",
+        &second,
+    ]);
+    let table = server.ok(&["function", "check", "checked"]);
+    let line = table
+        .lines()
+        .find(|l| l.contains("which"))
+        .unwrap_or_else(|| panic!("which.py is not reported: {table}"));
+    assert!(line.contains("second:1"), "{table}");
+    let report = server.json(&["function", "check", "checked"]);
+    let conflicts = report["Conflicts"].as_array().unwrap();
+    let which = conflicts
+        .iter()
+        .find(|c| c["what"].as_str().is_some_and(|w| w.contains("which")))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(which["winner"], "second:1");
+    assert_eq!(
+        which["providers"],
+        serde_json::json!(["first:1", "second:1"])
+    );
+}
