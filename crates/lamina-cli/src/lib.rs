@@ -1,0 +1,3 @@
+//! The `lamina` command line (stand-in holding only the local commands; see `local`).
+
+pub mod local;
