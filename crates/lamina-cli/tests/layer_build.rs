@@ -6,6 +6,8 @@
 //! either is missing. pip runs with `--no-index --find-links` from a requirements file, so
 //! nothing reaches the network.
 
+#![allow(clippy::unwrap_used)] // a test: a failed step should stop it loudly
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
