@@ -237,3 +237,16 @@ fn a_package_without_a_wheel_for_the_architecture_is_named() {
     assert!(text.contains("aarch64"), "{text}");
     assert!(!out.exists(), "a failed build left {}", out.display());
 }
+
+#[test]
+fn inspect_shows_what_a_real_layer_provides() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = requirements(dir.path(), &wheels(), &["requests"]);
+    let out = dir.path().join("layer.zip");
+    run(&args(req, out.clone(), Arch::X86_64)).unwrap();
+    let report = inspect(&fs::read(&out).unwrap(), None, Architecture::X86_64).unwrap();
+    let text = lamina_cli::local::inspect::render("layer.zip", &report);
+    eprintln!("{text}");
+    assert!(text.contains("/opt/python/requests/__init__.py"), "{text}");
+    assert!(text.contains("No findings."), "{text}");
+}

@@ -1,7 +1,13 @@
 //! Builds a Python layer ZIP: pip installs into the layout the runtime searches, then the tree
 //! is written as a reproducible ZIP (same inputs, same bytes, same `CodeSha256`).
 //!
-//! `pip` orchestration lives in [`pip`], the ZIP writer in [`zip_tree`].
+//! `pip` orchestration lives in [`pip`], the ZIP writer in [`zip_tree`], and [`scripts`]
+//! makes pip's console scripts independent of the interpreter that ran it.
+//!
+//! What makes two builds identical: pip runs with `--no-compile` (no `.pyc`, which embed
+//! timestamps and paths), console-script shebangs are rewritten, and the ZIP is written
+//! sorted with fixed times and normalised modes. pip's own metadata (`INSTALLER`, `RECORD`,
+//! `REQUESTED`, `direct_url.json` for URL or path requirements) depends only on the inputs.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
@@ -11,6 +17,7 @@ use lamina_types::limits::MAX_UNZIPPED_BYTES;
 use lamina_types::runtime::Architecture;
 
 pub mod pip;
+pub mod scripts;
 pub mod zip_tree;
 
 pub use pip::{PythonVersion, resolve_python};
@@ -262,6 +269,7 @@ pub fn build_layer(
             target: &target,
         },
     )?;
+    scripts::normalise_scripts(&target, &interpreter.path)?;
     on_event(BuildEvent::Zipping {
         entries: zip_tree::count_entries(&tree)?,
     });
