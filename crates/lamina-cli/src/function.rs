@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, layer_name_of};
 use crate::error::SdkResultExt as _;
-// STUB – at merge, replace this line with `use lamina_layers::inspect;` (cli-local branch).
-use crate::local::check::inspect_stub as inspect;
 use crate::output::{compact, opt, print_fields, print_json, print_text};
+use lamina_layers::inspect;
 
 /// The execution role used when `--role` is not given; a Lamina server does not check it.
 pub const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/lamina";

@@ -32,7 +32,9 @@ pub use layer::{LayerCommand, PublishArgs};
 pub fn run_layer(global: &GlobalArgs, command: &LayerCommand) -> ExitCode {
     error::report(match command {
         LayerCommand::Build(args) => local::build::run(args),
-        LayerCommand::Inspect(args) => local::inspect::run(args),
+        LayerCommand::Inspect(args) => {
+            local::inspect::run(args, global.output == OutputFormat::Json)
+        }
         remote => global::block_on(async {
             let api = api::Api::new(global).await?;
             layer::run(&api, remote).await

@@ -409,11 +409,8 @@ fn an_unreachable_endpoint_is_named() {
     );
 }
 
-/// Needs the real `lamina_layers::inspect` of the `cli-local` branch: on this branch the
-/// analysis is a stub that finds nothing. Run after the merge with `--include-ignored`
-/// (or remove the `ignore`).
+/// Two layers ship `python/which.py`: the later one wins, and `check` says so.
 #[test]
-#[ignore = "needs lamina_layers::inspect from the cli-local branch (stubbed here)"]
 fn function_check_names_a_module_two_layers_ship_and_the_later_layer_wins() {
     let server = Server::start();
     let first = publish(&server, "first", &[("python/which.py", "WHO = 'first'\n")]);
@@ -439,11 +436,12 @@ fn function_check_names_a_module_two_layers_ship_and_the_later_layer_wins() {
         &second,
     ]);
     let table = server.ok(&["function", "check", "checked"]);
-    let line = table
+    assert!(table.contains("module which"), "{table}");
+    let winner = table
         .lines()
-        .find(|l| l.contains("which"))
-        .unwrap_or_else(|| panic!("which.py is not reported: {table}"));
-    assert!(line.contains("second:1"), "{table}");
+        .find(|l| l.contains("<- wins"))
+        .unwrap_or_else(|| panic!("no winner marked: {table}"));
+    assert!(winner.contains("second:1"), "{table}");
     let report = server.json(&["function", "check", "checked"]);
     let conflicts = report["Conflicts"].as_array().unwrap();
     let which = conflicts

@@ -1,72 +1,100 @@
-//! STUB – replaced at merge: the rendering of `lamina function check`, plus a stand-in for
-//! `lamina_layers::inspect` (module [`inspect_stub`]).
+//! The human output of `lamina function check`: which files and modules several sources
+//! provide, and which one the function sees. The analysis is
+//! [`lamina_layers::inspect::conflicts`].
 
-/// Renders conflicts as a table (STUB).
-pub fn render(conflicts: &[inspect_stub::Conflict]) -> String {
+use std::fmt::Write as _;
+
+use lamina_layers::inspect::Conflict;
+
+/// One block per conflict, the winner marked; `no conflicts` when there are none.
+///
+/// ```text
+/// module which
+///   layer-a  /opt/python/which.py
+///   layer-b  /opt/python/which.py  <- wins
+/// ```
+pub fn render(conflicts: &[Conflict]) -> String {
     if conflicts.is_empty() {
-        return "no file or module is provided twice\n".to_owned();
+        return String::from("no conflicts\n");
     }
-    conflicts
-        .iter()
-        .map(|c| {
-            format!(
-                "{}  {}  wins: {}\n",
-                c.what,
-                c.providers.join(", "),
-                c.winner
-            )
-        })
-        .collect()
-}
-
-/// STUB – replaced at merge by `lamina_layers::inspect` (the `cli-local` branch); only the
-/// API is here, the analysis finds nothing.
-pub mod inspect_stub {
-    /// Where a source is mounted in the sandbox.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Mount {
-        /// A layer, under `/opt`.
-        Opt,
-        /// The function's code, under `/var/task`.
-        Task,
-    }
-
-    /// One ZIP the function sees, in mount order.
-    #[derive(Debug)]
-    pub struct Source {
-        /// How the source is named in the output (a layer version ARN, or "function code").
-        pub label: String,
-        /// The ZIP bytes.
-        pub zip: Vec<u8>,
-        /// Where it is mounted.
-        pub mount: Mount,
-    }
-
-    /// A file or module provided by more than one source.
-    #[derive(Debug, serde::Serialize)]
-    pub struct Conflict {
-        /// The file or module.
-        pub what: String,
-        /// The labels of the sources that provide it, in mount order.
-        pub providers: Vec<String>,
-        /// The label of the source whose copy the function sees.
-        pub winner: String,
-    }
-
-    /// Why the analysis failed.
-    #[derive(Debug)]
-    pub struct InspectError(pub String);
-
-    impl std::fmt::Display for InspectError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(&self.0)
+    let mut out = String::new();
+    for (i, c) in conflicts.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", c.what);
+        let width = c.providers.iter().map(String::len).max().unwrap_or(0);
+        let mut marked = false;
+        for (label, path) in c.providers.iter().zip(&c.paths) {
+            let wins = !marked && *label == c.winner && *path == c.winner_path;
+            marked |= wins;
+            let _ = writeln!(
+                out,
+                "  {label:width$}  {path}{}",
+                if wins { "  <- wins" } else { "" }
+            );
         }
     }
+    out
+}
 
-    impl std::error::Error for InspectError {}
+#[cfg(test)]
+mod tests {
+    use lamina_layers::inspect::{Mount, Source, conflicts};
 
-    /// The files and modules provided by more than one source (STUB: always none).
-    pub fn conflicts(_runtime: &str, _sources: &[Source]) -> Result<Vec<Conflict>, InspectError> {
-        Ok(Vec::new())
+    use super::*;
+
+    #[test]
+    fn nothing_to_report() {
+        assert_eq!(render(&[]), "no conflicts\n");
+    }
+
+    #[test]
+    fn the_winner_is_marked() {
+        let c = Conflict {
+            what: String::from("module which"),
+            providers: vec![String::from("layer-a"), String::from("layer-b")],
+            paths: vec![
+                String::from("/opt/python/which.py"),
+                String::from("/opt/python/which.py"),
+            ],
+            winner: String::from("layer-b"),
+            winner_path: String::from("/opt/python/which.py"),
+        };
+        assert_eq!(
+            render(&[c]),
+            "module which\n  layer-a  /opt/python/which.py\n  layer-b  /opt/python/which.py  <- wins\n"
+        );
+    }
+
+    #[test]
+    fn two_layers_shipping_which_py() {
+        let zip = |body: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("python")).unwrap();
+            std::fs::write(dir.path().join("python/which.py"), body).unwrap();
+            let mut out = std::io::Cursor::new(Vec::new());
+            lamina_layers::build::write_reproducible_zip(dir.path(), &mut out, &mut |_| {})
+                .unwrap();
+            out.into_inner()
+        };
+        let sources = [
+            Source {
+                label: String::from("first"),
+                zip: zip("A = 1\n"),
+                mount: Mount::Opt,
+            },
+            Source {
+                label: String::from("second"),
+                zip: zip("B = 1\n"),
+                mount: Mount::Opt,
+            },
+        ];
+        let text = render(&conflicts("python3.12", &sources).unwrap());
+        assert!(text.contains("module which"), "{text}");
+        assert!(
+            text.contains("second  /opt/python/which.py  <- wins"),
+            "{text}"
+        );
     }
 }
