@@ -10,6 +10,7 @@
 
 mod api;
 mod content;
+pub mod demo;
 mod error;
 mod function;
 mod global;
@@ -40,6 +41,11 @@ pub fn run_layer(global: &GlobalArgs, command: &LayerCommand) -> ExitCode {
             layer::run(&api, remote).await
         }),
     })
+}
+
+/// Runs `lamina demo`, printing its steps or its error; gives the process exit code.
+pub fn run_demo(global: &GlobalArgs, args: &demo::DemoArgs) -> ExitCode {
+    error::report(demo::run(global, args))
 }
 
 /// Runs `lamina function ...`, printing its result or error; gives the process exit code.

@@ -40,6 +40,15 @@ enum Command {
         #[command(subcommand)]
         command: FunctionCommand,
     },
+    /// The seed's whole flow, timed: build a `requests` layer, publish it, create the
+    /// seed's function, attach the layer, invoke it (against a running server, else one on
+    /// a temporary data directory).
+    Demo {
+        #[command(flatten)]
+        global: GlobalArgs,
+        #[command(flatten)]
+        args: lamina_cli::demo::DemoArgs,
+    },
     /// Invoke a function and print its response.
     Invoke {
         #[command(flatten)]
@@ -64,5 +73,6 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Layer { global, command } => Ok(lamina_cli::run_layer(&global, &command)),
         Command::Function { global, command } => Ok(lamina_cli::run_function(&global, &command)),
         Command::Invoke { global, args } => Ok(lamina_cli::run_invoke(&global, &args)),
+        Command::Demo { global, args } => Ok(lamina_cli::run_demo(&global, &args)),
     }
 }
