@@ -110,7 +110,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let client = demo_global.client().await?;
         let layer = steps
             .run_async("lamina layer publish", async {
-                Ok(client
+                client
                     .publish_layer_version()
                     .layer_name(&layer_name)
                     .content(
@@ -121,14 +121,14 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
                     .compatible_runtimes(Runtime::from(runtime.as_str()))
                     .send()
                     .await
-                    .api("PublishLayerVersion", &endpoint)?)
+                    .api("PublishLayerVersion", &endpoint)
             })
             .await?;
         let layer_arn = layer.layer_version_arn().unwrap_or_default().to_owned();
         println!("      {layer_arn}");
         steps
             .run_async("lamina function create", async {
-                Ok(client
+                client
                     .create_function()
                     .function_name(&function_name)
                     .runtime(Runtime::from(runtime.as_str()))
@@ -141,29 +141,29 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
                     )
                     .send()
                     .await
-                    .api("CreateFunction", &endpoint)?)
+                    .api("CreateFunction", &endpoint)
             })
             .await?;
         println!("      {function_name} ({runtime})");
         steps
             .run_async("lamina function add-layer", async {
-                Ok(client
+                client
                     .update_function_configuration()
                     .function_name(&function_name)
                     .layers(&layer_arn)
                     .send()
                     .await
-                    .api("UpdateFunctionConfiguration", &endpoint)?)
+                    .api("UpdateFunctionConfiguration", &endpoint)
             })
             .await?;
         let invoked = steps
             .run_async("lamina invoke", async {
-                Ok(client
+                client
                     .invoke()
                     .function_name(&function_name)
                     .send()
                     .await
-                    .api("Invoke", &endpoint)?)
+                    .api("Invoke", &endpoint)
             })
             .await?;
         if invoked.function_error().is_some() {
