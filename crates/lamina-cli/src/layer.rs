@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
+use aws_sdk_lambda::types::{
+    Architecture, LayerVersionContentInput, LayerVersionsListItem, Runtime,
+};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
@@ -181,13 +183,7 @@ async fn list(api: &Api) -> anyhow::Result<()> {
                 compact(json!({
                     "LayerName": opt(l.layer_name()),
                     "LayerArn": opt(l.layer_arn()),
-                    "LatestMatchingVersion": l.latest_matching_version().map(|v| json!({
-                        "LayerVersionArn": opt(v.layer_version_arn()),
-                        "Version": v.version(),
-                        "Description": opt(v.description()),
-                        "CreatedDate": opt(v.created_date()),
-                        "CompatibleRuntimes": v.compatible_runtimes().iter().map(Runtime::as_str).collect::<Vec<_>>(),
-                    })),
+                    "LatestMatchingVersion": l.latest_matching_version().map(version_item_json),
                 }))
             })
             .collect();
@@ -215,6 +211,19 @@ async fn list(api: &Api) -> anyhow::Result<()> {
     table.print()
 }
 
+/// One entry of `ListLayerVersions` (also `ListLayers`' `LatestMatchingVersion`).
+fn version_item_json(v: &LayerVersionsListItem) -> Value {
+    compact(json!({
+        "LayerVersionArn": opt(v.layer_version_arn()),
+        "Version": v.version(),
+        "Description": opt(v.description()),
+        "CreatedDate": opt(v.created_date()),
+        "CompatibleRuntimes": v.compatible_runtimes().iter().map(Runtime::as_str).collect::<Vec<_>>(),
+        "CompatibleArchitectures": v.compatible_architectures().iter().map(Architecture::as_str).collect::<Vec<_>>(),
+        "LicenseInfo": opt(v.license_info()),
+    }))
+}
+
 async fn versions(api: &Api, name: &str) -> anyhow::Result<()> {
     let versions = api
         .client
@@ -227,20 +236,7 @@ async fn versions(api: &Api, name: &str) -> anyhow::Result<()> {
         .await
         .api("ListLayerVersions", &api.endpoint)?;
     if api.json() {
-        let items: Vec<Value> = versions
-            .iter()
-            .map(|v| {
-                compact(json!({
-                    "LayerVersionArn": opt(v.layer_version_arn()),
-                    "Version": v.version(),
-                    "Description": opt(v.description()),
-                    "CreatedDate": opt(v.created_date()),
-                    "CompatibleRuntimes": v.compatible_runtimes().iter().map(Runtime::as_str).collect::<Vec<_>>(),
-                    "CompatibleArchitectures": v.compatible_architectures().iter().map(Architecture::as_str).collect::<Vec<_>>(),
-                    "LicenseInfo": opt(v.license_info()),
-                }))
-            })
-            .collect();
+        let items: Vec<Value> = versions.iter().map(version_item_json).collect();
         return print_json(&json!({ "LayerVersions": items }));
     }
     let mut table = Table::new(&["VERSION", "CREATED", "RUNTIMES", "DESCRIPTION", "ARN"]);

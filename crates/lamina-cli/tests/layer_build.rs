@@ -80,41 +80,6 @@ fn args(req: PathBuf, output: PathBuf, arch: Arch) -> BuildArgs {
 }
 
 #[test]
-fn two_builds_give_identical_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let req = requirements(dir.path(), &wheels(), &["requests"]);
-    let first = dir.path().join("first.zip");
-    let second = dir.path().join("second.zip");
-    assert_eq!(
-        run(&args(req.clone(), first.clone(), Arch::X86_64)).unwrap(),
-        ExitCode::SUCCESS
-    );
-    assert_eq!(
-        run(&args(req, second.clone(), Arch::X86_64)).unwrap(),
-        ExitCode::SUCCESS
-    );
-    let (a, b) = (fs::read(&first).unwrap(), fs::read(&second).unwrap());
-    assert!(a == b, "two builds of the same requirements differ");
-    let report = inspect(&a, Some("python3.12"), Architecture::X86_64).unwrap();
-    let names: Vec<&str> = report.modules.iter().map(|m| m.name.as_str()).collect();
-    for module in [
-        "certifi",
-        "charset_normalizer",
-        "idna",
-        "requests",
-        "urllib3",
-    ] {
-        assert!(names.contains(&module), "{module} missing from {names:?}");
-    }
-    assert!(report.findings.is_empty(), "{:?}", report.findings);
-    let zip = String::from_utf8_lossy(&a);
-    assert!(
-        !zip.contains(".pyc"),
-        "pip compiled bytecode into the layer"
-    );
-}
-
-#[test]
 fn an_arm64_build_has_aarch64_binaries_and_inspect_for_x86_64_warns() {
     let dir = tempfile::tempdir().unwrap();
     let req = requirements(dir.path(), &wheels(), &["charset-normalizer"]);

@@ -176,7 +176,7 @@ mod tests {
             "site-packages",
             "--runtime",
             "python3.11",
-            "--output",
+            "--out",
             "x.zip",
         ]);
         assert_eq!(cli.build.arch, Arch::Arm64);
