@@ -180,9 +180,8 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "done in {:.2} s: the function imported requests from the layer at /opt/python",
         started.elapsed().as_secs_f64()
     );
-    if let Some(server) = server {
-        server.stop();
-    }
+    // A server the demo started stops when `server` drops, here or on any error above.
+    drop(server);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -291,9 +290,11 @@ impl LocalServer {
             log.display()
         )
     }
+}
 
+impl Drop for LocalServer {
     /// SIGTERM, so the server ends its sandboxes, then wait.
-    fn stop(mut self) {
+    fn drop(&mut self) {
         if let Some(pid) = rustix::process::Pid::from_raw(self.child.id().cast_signed()) {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
