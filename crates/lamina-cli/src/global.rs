@@ -29,8 +29,7 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Options of every command that talks to the API; accepted anywhere after `layer`,
-/// `function` or `invoke`.
+/// Options of every command, accepted anywhere on the command line (as with the AWS CLI).
 #[derive(clap::Args, Clone, Debug)]
 pub struct GlobalArgs {
     /// The Lambda API endpoint: a `lamina serve` address, or AWS itself.
@@ -43,7 +42,7 @@ pub struct GlobalArgs {
     )]
     pub endpoint_url: String,
     /// The region to sign for [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, or
-    /// us-east-1].
+    /// us-east-1]; for `serve`, the region of unsigned requests [default: us-east-1].
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// A profile of ~/.aws/config and ~/.aws/credentials [default: AWS_PROFILE, or default].

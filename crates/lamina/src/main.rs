@@ -14,6 +14,9 @@ use lamina_cli::{FunctionCommand, GlobalArgs, InvokeArgs, LayerCommand};
 #[derive(Parser)]
 #[command(name = "lamina", version, about)]
 struct Cli {
+    /// Options of every command (before or after the subcommand, as with the AWS CLI).
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,34 +31,20 @@ enum Command {
     Logs(logs::LogsArgs),
     /// Build, inspect, publish, list, download and delete layers.
     Layer {
-        #[command(flatten)]
-        global: GlobalArgs,
         #[command(subcommand)]
         command: LayerCommand,
     },
     /// Create functions, replace their code, order their layers, check layer conflicts.
     Function {
-        #[command(flatten)]
-        global: GlobalArgs,
         #[command(subcommand)]
         command: FunctionCommand,
     },
     /// The seed's whole flow, timed: build a `requests` layer, publish it, create the
     /// seed's function, attach the layer, invoke it (against a running server, else one on
     /// a temporary data directory).
-    Demo {
-        #[command(flatten)]
-        global: GlobalArgs,
-        #[command(flatten)]
-        args: lamina_cli::demo::DemoArgs,
-    },
+    Demo(lamina_cli::demo::DemoArgs),
     /// Invoke a function and print its response.
-    Invoke {
-        #[command(flatten)]
-        global: GlobalArgs,
-        #[command(flatten)]
-        args: InvokeArgs,
-    },
+    Invoke(InvokeArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -65,14 +54,16 @@ fn main() -> anyhow::Result<ExitCode> {
     if args.nth(1).is_some_and(|a| a == jail::SUBCOMMAND) {
         jail::run(args);
     }
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+    let Cli { global, command } = Cli::parse();
+    match command {
+        Command::Serve(args) => {
+            serve::run(args, global.region.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
         Command::Runtimes => runtimes::run().map(|()| ExitCode::SUCCESS),
         Command::Logs(args) => logs::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Layer { global, command } => Ok(lamina_cli::run_layer(&global, &command)),
-        Command::Function { global, command } => Ok(lamina_cli::run_function(&global, &command)),
-        Command::Invoke { global, args } => Ok(lamina_cli::run_invoke(&global, &args)),
-        Command::Demo { global, args } => Ok(lamina_cli::run_demo(&global, &args)),
+        Command::Layer { command } => Ok(lamina_cli::run_layer(&global, &command)),
+        Command::Function { command } => Ok(lamina_cli::run_function(&global, &command)),
+        Command::Invoke(args) => Ok(lamina_cli::run_invoke(&global, &args)),
+        Command::Demo(args) => Ok(lamina_cli::run_demo(&global, &args)),
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use axum::serve::ListenerExt;
 use lamina_api::{AppState, ContentSigner};
+use lamina_cli::DEFAULT_REGION;
 use lamina_control::{FunctionService, LayerService};
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
@@ -30,9 +31,6 @@ pub struct ServeArgs {
     /// Account id used in every ARN.
     #[arg(long, default_value = "123456789012")]
     account_id: String,
-    /// Region of unsigned requests (signed ones use their credential scope).
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
     /// How long a `Content.Location` download URL stays valid, in seconds.
     #[arg(long, default_value_t = CONTENT_URL_TTL_SECS)]
     content_url_ttl_secs: u64,
@@ -98,7 +96,9 @@ fn choose_isolation(choice: IsolationChoice) -> anyhow::Result<Isolation> {
 }
 
 /// Runs the server until SIGINT or SIGTERM.
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// `region` is the global `--region`: for the server, the region of unsigned requests (signed
+/// ones use their credential scope); us-east-1 when not given.
+pub fn run(args: ServeArgs, region: Option<&str>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("LAMINA_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -109,8 +109,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let Some(account) = AccountId::parse(&args.account_id) else {
         bail!("--account-id must be 12 digits, got {:?}", args.account_id);
     };
-    let Some(region) = Region::parse(&args.region) else {
-        bail!("--region is not an AWS region name: {:?}", args.region);
+    let region = region.unwrap_or(DEFAULT_REGION);
+    let Some(region) = Region::parse(region) else {
+        bail!("--region is not an AWS region name: {region:?}");
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

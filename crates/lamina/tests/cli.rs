@@ -388,7 +388,7 @@ fn api_errors_name_the_aws_error_type_and_exit_non_zero() {
 }
 
 #[test]
-fn an_unreachable_endpoint_is_named() {
+fn an_unreachable_endpoint_is_named_wherever_the_option_stands() {
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -396,17 +396,22 @@ fn an_unreachable_endpoint_is_named() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let failed = assert_cmd::Command::new(LAMINA)
-        .args(["layer", "list", "--endpoint-url", &url])
-        .env("HOME", "/nonexistent")
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(255);
-    let message = stderr(&failed);
-    assert!(
-        message.contains(&format!("Could not connect to the endpoint URL: \"{url}\"")),
-        "{message}"
-    );
+    for args in [
+        ["layer", "list", "--endpoint-url", &url],
+        ["--endpoint-url", &url, "layer", "list"],
+    ] {
+        let failed = assert_cmd::Command::new(LAMINA)
+            .args(args)
+            .env("HOME", "/nonexistent")
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(255);
+        let message = stderr(&failed);
+        assert!(
+            message.contains(&format!("Could not connect to the endpoint URL: \"{url}\"")),
+            "{message}"
+        );
+    }
 }
 
 /// Two layers ship `python/which.py`: the later one wins, and `check` says so.
