@@ -1,6 +1,6 @@
-//! The function operations: create, read, update, publish, list and delete functions and
-//! their versions (aliases in `functions/aliases.rs`, invocation lookup in
-//! `functions/resolve.rs`).
+//! The function operations: create, read, update and delete functions (publishing versions
+//! in `functions/publish.rs`, listings in `functions/listing.rs`, aliases in
+//! `functions/aliases.rs`, invocation lookup in `functions/resolve.rs`).
 //!
 //! Lamina records a function completely before answering, so every version is reported with
 //! `State: Active` and `LastUpdateStatus: Successful` from the start; the CLI's
@@ -11,6 +11,8 @@ mod aliases;
 mod attach;
 mod commands;
 mod config;
+mod listing;
+mod publish;
 mod resolve;
 mod validate;
 
@@ -18,18 +20,15 @@ use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
-use lamina_store::{
-    DeleteVersionOutcome, FunctionStore, LocalArtifacts, PublishLatest, PublishOutcome,
-};
+use lamina_store::{DeleteVersionOutcome, FunctionStore, LocalArtifacts};
 use lamina_types::function_arn::{
     FUNCTION_NAME_PATTERN, FunctionRef, LATEST, NameShape, Qualifier, check_qualifier,
     function_arn, qualified_function_arn, version_label,
 };
 use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
 use lamina_types::limits::{
-    ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_DESCRIPTION_CHARS,
-    MAX_FUNCTION_LIST_ITEMS, MAX_FUNCTION_NAME_CHARS, MAX_FUNCTION_PAGE_ITEMS, MAX_UNZIPPED_BYTES,
-    MAX_ZIPPED_BYTES,
+    ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_FUNCTION_NAME_CHARS,
+    MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES,
 };
 use lamina_types::validation::{self, Constraint, Violations};
 use lamina_types::{AccountId, LambdaError, Region, timestamp};
@@ -40,8 +39,6 @@ pub use self::commands::{
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
 use crate::ingest::{Ingested, Ingestor};
-use crate::layers::Page;
-use crate::marker;
 
 /// How many times a change of `$LATEST` or an alias is retried when another change wins.
 const CAS_ATTEMPTS: usize = 8;
@@ -318,159 +315,6 @@ impl FunctionService {
         Ok(self.view(record, None))
     }
 
-    /// PublishVersion: snapshots `$LATEST`, or returns the last version when nothing changed.
-    pub async fn publish_version(
-        &self,
-        region: &Region,
-        cmd: PublishVersion,
-    ) -> Result<FunctionView, LambdaError> {
-        let mut v = Violations::new();
-        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
-        validate::max_chars(
-            &mut v,
-            "description",
-            cmd.description.as_deref(),
-            MAX_DESCRIPTION_CHARS,
-        );
-        v.into_result()?;
-        let name = self.unqualified(region, fref)?;
-        for _ in 0..CAS_ATTEMPTS {
-            let latest = self.latest(region, &name).await?;
-            check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
-            let current = base64_sha256(&latest);
-            if let Some(given) = &cmd.code_sha256
-                && *given != current
-            {
-                return Err(LambdaError::InvalidParameterValue(format!(
-                    "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST \
-                     ({current}). Please try again with the CodeSHA256 in $LATEST."
-                )));
-            }
-            match self
-                .publish_once(region, &name, &latest, cmd.description.clone())
-                .await?
-            {
-                Some(record) => {
-                    let label = version_label(record.version);
-                    return Ok(self.view(record, Some(&label)));
-                }
-                None if cmd.revision_id.is_some() => {
-                    return Err(LambdaError::PreconditionFailed(STALE_REVISION.to_owned()));
-                }
-                None => continue,
-            }
-        }
-        Err(LambdaError::rate_exceeded(None))
-    }
-
-    /// ListFunctions: `$LATEST` of each function by name, or every version with
-    /// `FunctionVersion=ALL`; at most 50 per page.
-    pub async fn list(
-        &self,
-        region: &Region,
-        query: &ListFunctionsQuery,
-    ) -> Result<Page<FunctionView>, LambdaError> {
-        let mut v = Violations::new();
-        validate::one_of(
-            &mut v,
-            "functionVersion",
-            query.function_version.as_deref(),
-            &["ALL"],
-        );
-        if let Some(m) = query.master_region.as_deref()
-            && m != "ALL"
-            && Region::parse(m).is_none()
-        {
-            v.add(
-                "masterRegion",
-                m,
-                Constraint::Pattern("ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}"),
-            );
-        }
-        let limit = page_limit(&mut v, query.max_items.as_deref());
-        v.into_result()?;
-        let all = query.function_version.is_some();
-        let listing = if all { "functions-all" } else { "functions" };
-        let after = query
-            .marker
-            .as_deref()
-            .map(|m| marker::decode(listing, m))
-            .transpose()?;
-        let mut items = if all {
-            let position = after.as_deref().map(split_position).transpose()?;
-            self.store
-                .all_versions(
-                    region,
-                    position.as_ref().map(|(n, v)| (n.as_str(), *v)),
-                    limit + 1,
-                )
-                .await
-        } else {
-            self.store
-                .latest_versions(region, after.as_deref(), limit + 1)
-                .await
-        }
-        .map_err(storage_error)?;
-        let next_marker = next_marker(&mut items, limit, |r| {
-            let position = if all {
-                format!("{}:{}", r.name, r.version)
-            } else {
-                r.name.clone()
-            };
-            marker::encode(listing, &position)
-        });
-        let items = items
-            .into_iter()
-            .map(|r| {
-                let label = version_label(r.version);
-                self.view(r, all.then_some(label.as_str()))
-            })
-            .collect();
-        Ok(Page { items, next_marker })
-    }
-
-    /// ListVersionsByFunction: `$LATEST` first, then published versions ascending.
-    pub async fn list_versions(
-        &self,
-        region: &Region,
-        function_name: &str,
-        query: &PageQuery,
-    ) -> Result<Page<FunctionView>, LambdaError> {
-        let mut v = Violations::new();
-        let fref = validate::function_name(&mut v, function_name, NameShape::Namespaced);
-        let limit = page_limit(&mut v, query.max_items.as_deref());
-        v.into_result()?;
-        let name = self.unqualified(region, fref)?;
-        let after = query
-            .marker
-            .as_deref()
-            .map(|m| {
-                marker::decode("versions", m)?
-                    .parse::<i64>()
-                    .map_err(|_| invalid_marker(m))
-            })
-            .transpose()?;
-        let mut items = self
-            .store
-            .function_versions(region, &name, after, limit + 1)
-            .await
-            .map_err(storage_error)?;
-        if items.is_empty() {
-            self.require_function(region, &name).await?;
-        }
-        let next_marker = next_marker(&mut items, limit, |r| {
-            marker::encode("versions", &r.version.to_string())
-        });
-        let items = items
-            .into_iter()
-            .map(|r| {
-                let label = version_label(r.version);
-                self.view(r, Some(&label))
-            })
-            .collect();
-        Ok(Page { items, next_marker })
-    }
-
     /// DeleteFunction: the whole function, or one published version with `Qualifier`.
     pub async fn delete(
         &self,
@@ -736,55 +580,6 @@ impl FunctionService {
         }
         Err(LambdaError::rate_exceeded(None))
     }
-
-    /// Publishes from a `$LATEST` just written by this request.
-    async fn publish_from(
-        &self,
-        region: &Region,
-        name: &str,
-        latest: &FunctionVersionRecord,
-        description: Option<String>,
-    ) -> Result<FunctionVersionRecord, LambdaError> {
-        self.publish_once(region, name, latest, description)
-            .await?
-            .ok_or_else(|| {
-                LambdaError::ResourceConflict(format!(
-                    "The function {name} was changed while its version was being published. \
-                     Call PublishVersion to publish it."
-                ))
-            })
-    }
-
-    /// One publish attempt; `None` when `$LATEST` moved since `latest` was read.
-    async fn publish_once(
-        &self,
-        region: &Region,
-        name: &str,
-        latest: &FunctionVersionRecord,
-        description: Option<String>,
-    ) -> Result<Option<FunctionVersionRecord>, LambdaError> {
-        let outcome = self
-            .store
-            .publish_latest(&PublishLatest {
-                region: region.clone(),
-                name: name.to_owned(),
-                expected_latest_revision: latest.revision_id.clone(),
-                version_revision_id: new_revision(),
-                latest_revision_id: new_revision(),
-                description,
-            })
-            .await
-            .map_err(storage_error)?;
-        match outcome {
-            PublishOutcome::Published(r) => {
-                tracing::info!(function = %name, version = r.version, "version published");
-                Ok(Some(r))
-            }
-            PublishOutcome::Unchanged(r) => Ok(Some(r)),
-            PublishOutcome::Stale => Ok(None),
-            PublishOutcome::Missing => Err(self.not_found(region, name, None)),
-        }
-    }
 }
 
 /// A function named in a request, in the request's region and account.
@@ -832,52 +627,6 @@ fn already_exists(name: &str) -> LambdaError {
 
 fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn invalid_marker(m: &str) -> LambdaError {
-    LambdaError::InvalidParameterValue(format!("Invalid marker: {m}"))
-}
-
-/// `name:version` of the ALL listing's marker.
-fn split_position(position: &str) -> Result<(String, i64), LambdaError> {
-    position
-        .rsplit_once(':')
-        .and_then(|(n, v)| Some((n.to_owned(), v.parse::<i64>().ok()?)))
-        .ok_or_else(|| invalid_marker(position))
-}
-
-/// `MaxItems` of the function listings: 1 to 10,000, and never more than 50 per page.
-fn page_limit(v: &mut Violations, raw: Option<&str>) -> u32 {
-    let Some(raw) = raw else {
-        return MAX_FUNCTION_PAGE_ITEMS;
-    };
-    match raw.parse::<i64>() {
-        Ok(n) if n < 1 => v.add("maxItems", raw, Constraint::MinValue(1)),
-        Ok(n) if n > i64::from(MAX_FUNCTION_LIST_ITEMS) => v.add(
-            "maxItems",
-            raw,
-            Constraint::MaxValue(i64::from(MAX_FUNCTION_LIST_ITEMS)),
-        ),
-        Ok(n) => return u32::try_from(n).unwrap_or(1).min(MAX_FUNCTION_PAGE_ITEMS),
-        Err(_) => v.add("maxItems", raw, Constraint::Pattern("[0-9]+")),
-    }
-    MAX_FUNCTION_PAGE_ITEMS
-}
-
-/// Cuts `items` (fetched with one extra) to `limit` and gives the marker of the next page.
-fn next_marker<T>(
-    items: &mut Vec<T>,
-    limit: u32,
-    marker_of: impl Fn(&T) -> String,
-) -> Option<String> {
-    let limit = limit as usize;
-    let more = items.len() > limit;
-    items.truncate(limit);
-    if more {
-        items.last().map(marker_of)
-    } else {
-        None
-    }
 }
 
 pub(crate) fn storage_error(e: impl std::fmt::Display) -> LambdaError {

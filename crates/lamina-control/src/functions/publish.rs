@@ -1,0 +1,110 @@
+//! PublishVersion, and the publish step of CreateFunction and UpdateFunctionCode with
+//! `Publish`: a version is a snapshot of `$LATEST`, taken only if `$LATEST` did not move.
+
+use lamina_store::{PublishLatest, PublishOutcome};
+use lamina_types::function_arn::{NameShape, version_label};
+use lamina_types::function_config::FunctionVersionRecord;
+use lamina_types::limits::MAX_DESCRIPTION_CHARS;
+use lamina_types::validation::Violations;
+use lamina_types::{LambdaError, Region};
+
+use super::{
+    CAS_ATTEMPTS, FunctionService, FunctionView, PublishVersion, STALE_REVISION, base64_sha256,
+    check_revision, new_revision, storage_error, validate,
+};
+
+impl FunctionService {
+    /// PublishVersion: snapshots `$LATEST`, or returns the last version when nothing changed.
+    pub async fn publish_version(
+        &self,
+        region: &Region,
+        cmd: PublishVersion,
+    ) -> Result<FunctionView, LambdaError> {
+        let mut v = Violations::new();
+        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
+        validate::max_chars(
+            &mut v,
+            "description",
+            cmd.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+        );
+        v.into_result()?;
+        let name = self.unqualified(region, fref)?;
+        for _ in 0..CAS_ATTEMPTS {
+            let latest = self.latest(region, &name).await?;
+            check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
+            let current = base64_sha256(&latest);
+            if let Some(given) = &cmd.code_sha256
+                && *given != current
+            {
+                return Err(LambdaError::InvalidParameterValue(format!(
+                    "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST \
+                     ({current}). Please try again with the CodeSHA256 in $LATEST."
+                )));
+            }
+            match self
+                .publish_once(region, &name, &latest, cmd.description.clone())
+                .await?
+            {
+                Some(record) => {
+                    let label = version_label(record.version);
+                    return Ok(self.view(record, Some(&label)));
+                }
+                None if cmd.revision_id.is_some() => {
+                    return Err(LambdaError::PreconditionFailed(STALE_REVISION.to_owned()));
+                }
+                None => continue,
+            }
+        }
+        Err(LambdaError::rate_exceeded(None))
+    }
+
+    /// Publishes from a `$LATEST` just written by this request.
+    pub(super) async fn publish_from(
+        &self,
+        region: &Region,
+        name: &str,
+        latest: &FunctionVersionRecord,
+        description: Option<String>,
+    ) -> Result<FunctionVersionRecord, LambdaError> {
+        self.publish_once(region, name, latest, description)
+            .await?
+            .ok_or_else(|| {
+                LambdaError::ResourceConflict(format!(
+                    "The function {name} was changed while its version was being published. \
+                     Call PublishVersion to publish it."
+                ))
+            })
+    }
+
+    /// One publish attempt; `None` when `$LATEST` moved since `latest` was read.
+    async fn publish_once(
+        &self,
+        region: &Region,
+        name: &str,
+        latest: &FunctionVersionRecord,
+        description: Option<String>,
+    ) -> Result<Option<FunctionVersionRecord>, LambdaError> {
+        let outcome = self
+            .store
+            .publish_latest(&PublishLatest {
+                region: region.clone(),
+                name: name.to_owned(),
+                expected_latest_revision: latest.revision_id.clone(),
+                version_revision_id: new_revision(),
+                latest_revision_id: new_revision(),
+                description,
+            })
+            .await
+            .map_err(storage_error)?;
+        match outcome {
+            PublishOutcome::Published(r) => {
+                tracing::info!(function = %name, version = r.version, "version published");
+                Ok(Some(r))
+            }
+            PublishOutcome::Unchanged(r) => Ok(Some(r)),
+            PublishOutcome::Stale => Ok(None),
+            PublishOutcome::Missing => Err(self.not_found(region, name, None)),
+        }
+    }
+}
