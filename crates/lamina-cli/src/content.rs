@@ -6,12 +6,11 @@ use anyhow::{Context as _, bail};
 /// its ZIP is smaller still.
 pub const MAX_DOWNLOAD_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Fetches `url` completely (a plain-HTTP URL signed by a Lamina server). HTTPS URLs, such
-/// as S3 presigned URLs from AWS itself, are refused with a clear message: this build has
-/// no TLS for downloads.
+/// Fetches `url` completely: a URL signed by a Lamina server (plain HTTP), or an S3
+/// presigned URL from AWS itself (HTTPS, checked against the Mozilla root certificates).
 pub(crate) async fn download(url: &str) -> anyhow::Result<Vec<u8>> {
-    if !url.starts_with("http://") {
-        bail!("cannot download {url}: only http:// content URLs are supported");
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("cannot download {url}: not an http:// or https:// URL");
     }
     let owned = url.to_owned();
     tokio::task::spawn_blocking(move || fetch(&owned))
