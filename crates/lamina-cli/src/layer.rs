@@ -252,15 +252,22 @@ async fn versions(api: &Api, name: &str) -> anyhow::Result<()> {
     table.print()
 }
 
-async fn get(api: &Api, layer: &LayerVersionRef) -> anyhow::Result<()> {
-    let out = api
-        .client
+/// GetLayerVersion of `layer`.
+async fn fetch_version(
+    api: &Api,
+    layer: &LayerVersionRef,
+) -> anyhow::Result<aws_sdk_lambda::operation::get_layer_version::GetLayerVersionOutput> {
+    api.client
         .get_layer_version()
         .layer_name(&layer.name)
         .version_number(layer.version)
         .send()
         .await
-        .api("GetLayerVersion", &api.endpoint)?;
+        .api("GetLayerVersion", &api.endpoint)
+}
+
+async fn get(api: &Api, layer: &LayerVersionRef) -> anyhow::Result<()> {
+    let out = fetch_version(api, layer).await?;
     if api.json() {
         return print_json(&layer_version_json!(&out));
     }
@@ -309,14 +316,7 @@ async fn get(api: &Api, layer: &LayerVersionRef) -> anyhow::Result<()> {
 }
 
 async fn download(api: &Api, layer: &LayerVersionRef, out_path: &PathBuf) -> anyhow::Result<()> {
-    let out = api
-        .client
-        .get_layer_version()
-        .layer_name(&layer.name)
-        .version_number(layer.version)
-        .send()
-        .await
-        .api("GetLayerVersion", &api.endpoint)?;
+    let out = fetch_version(api, layer).await?;
     let content = out.content().context("the response has no Content")?;
     let location = content
         .location()

@@ -119,11 +119,11 @@ impl Executor {
             .await
             .map_err(std::io::Error::other)??;
         let sandboxes = Arc::new(sandboxes);
-        let wanted = match config.isolation {
-            Isolation::Namespaces => config.standby_environments,
-            Isolation::None => 0,
-        };
-        let standbys = Standbys::new(wanted, config.jail_program.clone(), Arc::clone(&sandboxes));
+        let standbys = Standbys::new(
+            config.standby_environments,
+            config.jail_program.clone(),
+            Arc::clone(&sandboxes),
+        );
         let inner = Arc::new(Inner {
             config,
             sandboxes,

@@ -169,10 +169,7 @@ impl Sandboxes {
 
     /// Unmounts and deletes a scratch directory and frees its id. Blocking.
     pub fn remove_scratch(&self, scratch: Scratch) {
-        if let Some(Err(e)) = scratch
-            .mounted
-            .then(|| host::unmount_all_under(&scratch.dir))
-        {
+        if let Some(Err(e)) = scratch.mounted.then(|| host::unmount(&scratch.tmp())) {
             tracing::warn!(dir = %scratch.dir.display(), error = %e, "unmounting /tmp failed");
             return;
         }

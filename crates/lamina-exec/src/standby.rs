@@ -40,7 +40,8 @@ struct State {
 }
 
 impl Standbys {
-    /// Keeps `wanted` standbys ready (none without cgroups: there is nothing to win).
+    /// Keeps `wanted` standbys ready; none without cgroups (so none without namespaces):
+    /// there is nothing to win.
     pub fn new(wanted: usize, jail_program: PathBuf, sandboxes: Arc<Sandboxes>) -> Arc<Self> {
         let wanted = if sandboxes.has_cgroups() { wanted } else { 0 };
         let this = Arc::new(Self {

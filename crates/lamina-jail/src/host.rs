@@ -30,7 +30,13 @@ pub(crate) fn mount_tmpfs(target: &Path, options: &str) -> io::Result<()> {
     .map_err(io::Error::from)
 }
 
-/// Detaches every mount at or below `dir`, deepest first; returns how many there were.
+/// Detaches the mount on `dir` (an environment's `/tmp`).
+pub fn unmount(dir: &Path) -> io::Result<()> {
+    rustix::mount::unmount(dir, UnmountFlags::DETACH).map_err(io::Error::from)
+}
+
+/// Detaches every mount at or below `dir`, deepest first; returns how many there were (the
+/// clean-up after a crash, when nothing else says where the mounts are).
 pub fn unmount_all_under(dir: &Path) -> io::Result<usize> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());

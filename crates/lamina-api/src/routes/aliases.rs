@@ -10,10 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use lamina_control::functions::{AliasView, CreateAlias, PageQuery, UpdateAlias};
+use lamina_control::functions::{AliasView, CreateAlias, UpdateAlias};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
+use super::wire::{
+    MAX_SMALL_BODY_BYTES, Params, json_response, page_query, param, parse_json, path_params,
+};
 use crate::body::read_limited;
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
@@ -139,10 +141,7 @@ async fn list(
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
     let function_name = path_params(name)?;
-    let query = PageQuery {
-        marker: params.get("Marker").cloned(),
-        max_items: params.get("MaxItems").cloned(),
-    };
+    let query = page_query(&params);
     let page = state
         .functions
         .list_aliases(

@@ -15,14 +15,14 @@ use axum::routing::{get, put};
 use bytes::Bytes;
 use lamina_control::functions::{
     ConfigInput, CreateFunction, FunctionCode, FunctionView, ListFunctionsQuery, LoggingInput,
-    PageQuery, PublishVersion, UpdateFunctionCode, UpdateFunctionConfiguration,
+    PublishVersion, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
 use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
 use serde::{Deserialize, Serialize};
 
 use super::wire::{
-    ConfigurationBody, MAX_SMALL_BODY_BYTES, Params, configuration, json_response, param,
-    parse_json, path_params,
+    ConfigurationBody, MAX_SMALL_BODY_BYTES, Params, configuration, json_response, page_query,
+    param, parse_json, path_params,
 };
 use crate::body::read_limited;
 use crate::request_context::RequestContext;
@@ -440,10 +440,7 @@ async fn list_versions(
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
     let name = path_params(name)?;
-    let query = PageQuery {
-        marker: params.get("Marker").cloned(),
-        max_items: params.get("MaxItems").cloned(),
-    };
+    let query = page_query(&params);
     let page = state
         .functions
         .list_versions(&ctx.region, &name, &query)

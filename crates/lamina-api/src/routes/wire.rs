@@ -9,7 +9,7 @@ use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use lamina_control::functions::FunctionView;
+use lamina_control::functions::{FunctionView, PageQuery};
 use lamina_types::{LambdaError, timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,14 @@ pub(super) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
 
 pub(super) fn param<'p>(params: &'p Params, key: &str) -> Option<&'p str> {
     params.get(key).map(String::as_str)
+}
+
+/// `Marker` and `MaxItems` of a paged function listing.
+pub(super) fn page_query(params: &Params) -> PageQuery {
+    PageQuery {
+        marker: params.get("Marker").cloned(),
+        max_items: params.get("MaxItems").cloned(),
+    }
 }
 
 #[derive(Serialize)]
