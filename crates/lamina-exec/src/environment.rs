@@ -233,7 +233,7 @@ impl Environment {
     /// Peak memory of the environment in MB: its cgroup's peak, else the runtime process's
     /// peak resident size.
     pub fn max_memory_mb(&self) -> u64 {
-        if let Some(peak) = self.usage().and_then(|u| u.peak_memory_bytes) {
+        if let Some(peak) = self.cgroup.as_ref().and_then(|c| c.peak_memory_bytes()) {
             return peak.div_ceil(1 << 20);
         }
         let Some(pid) = self.child.id() else { return 0 };

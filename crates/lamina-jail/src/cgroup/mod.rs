@@ -178,6 +178,9 @@ pub trait Cgroup: Send + Sync {
     /// What the environment used so far. Missing or unreadable kernel files read as `None`
     /// (or 0 OOM kills).
     fn usage(&self) -> Usage;
+    /// Peak memory alone: what every invoke's REPORT line needs, without reading the rest of
+    /// [`Cgroup::usage`].
+    fn peak_memory_bytes(&self) -> Option<u64>;
     /// Kills every process in it, frozen or not, and waits up to two seconds until none is
     /// left. Leaves the cgroup thawed. Killed children of other processes stay zombies until
     /// their parent reaps them, which [`Cgroup::remove`] needs.

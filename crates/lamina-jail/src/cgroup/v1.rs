@@ -207,9 +207,13 @@ impl Cgroup for V1Cgroup {
         self.freeze(frozen)
     }
 
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        read_u64(&self.memory.join("memory.max_usage_in_bytes"))
+    }
+
     fn usage(&self) -> Usage {
         Usage {
-            peak_memory_bytes: read_u64(&self.memory.join("memory.max_usage_in_bytes")),
+            peak_memory_bytes: self.peak_memory_bytes(),
             oom_kills: read_keyed(&self.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
             cpu_nanos: self
                 .cpuacct

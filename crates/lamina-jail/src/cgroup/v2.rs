@@ -190,9 +190,13 @@ impl Cgroup for V2Cgroup {
         self.freeze(frozen)
     }
 
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        read_u64(&self.dir.join("memory.peak"))
+    }
+
     fn usage(&self) -> Usage {
         Usage {
-            peak_memory_bytes: read_u64(&self.dir.join("memory.peak")),
+            peak_memory_bytes: self.peak_memory_bytes(),
             oom_kills: read_keyed(&self.dir.join("memory.events"), "oom_kill").unwrap_or(0),
             cpu_nanos: read_keyed(&self.dir.join("cpu.stat"), "usage_usec")
                 .map(|usec| usec.saturating_mul(1_000)),
