@@ -2,10 +2,10 @@
 //! in `functions/publish.rs`, listings in `functions/listing.rs`, aliases in
 //! `functions/aliases.rs`, invocation lookup in `functions/resolve.rs`).
 //!
-//! Lamina records a function completely before answering, so every version is reported with
-//! `State: Active` and `LastUpdateStatus: Successful` from the start; the CLI's
-//! `function-active-v2` and `function-updated-v2` waiters succeed at once, and an update
-//! never has to be refused as "in progress".
+//! AWS's asynchronous state model (`functions/settle.rs`): a function is created `Pending`
+//! and updated `InProgress`, then settles to `Active`/`Successful` (or `Failed`) once it is
+//! ready to run; while it settles, updates and PublishVersion are refused with 409 and
+//! invocations run the previous code and configuration.
 
 mod aliases;
 mod attach;
@@ -14,6 +14,7 @@ mod config;
 mod listing;
 mod publish;
 mod resolve;
+mod settle;
 mod validate;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use lamina_types::function_arn::{
     function_arn, qualified_function_arn, version_label,
 };
 use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
+use lamina_types::function_state::{FunctionStatus, State, UpdateStatus};
 use lamina_types::limits::{
     ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_FUNCTION_NAME_CHARS,
     MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES,
@@ -38,6 +40,7 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::{Ingested, Ingestor};
 
 /// How many times a change of `$LATEST` or an alias is retried when another change wins.
@@ -61,20 +64,26 @@ pub struct FunctionService {
     store: Arc<dyn FunctionStore>,
     ingestor: Ingestor,
     account: AccountId,
+    preparer: Arc<dyn Preparer>,
+    settling: Arc<settle::Settling>,
 }
 
 impl FunctionService {
-    /// A service that records functions for `account`.
+    /// A service that records functions for `account` and makes them ready to run with
+    /// `preparer`.
     pub fn new(
         store: Arc<dyn FunctionStore>,
         artifacts: LocalArtifacts,
         account: AccountId,
+        preparer: Arc<dyn Preparer>,
     ) -> Self {
         let metadata: Arc<dyn lamina_store::MetadataStore> = store.clone();
         Self {
             ingestor: Ingestor::new(metadata, artifacts),
             store,
             account,
+            preparer,
+            settling: Arc::default(),
         }
     }
 
@@ -174,6 +183,8 @@ impl FunctionService {
             unzipped_size: ingested.unzipped_size,
             content_hash: config::content_hash(&function_config, &ingested.digest),
             config: function_config,
+            status: FunctionStatus::creating(),
+            previous: None,
         };
         let tags = cmd.tags.unwrap_or_default();
         if !self
@@ -192,9 +203,11 @@ impl FunctionService {
         );
         if cmd.publish {
             let published = self.publish_from(region, &name, &record, None).await?;
+            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
             // AWS answers a create-and-publish with the unqualified ARN and `Version: "1"`.
             return Ok(self.view(published, None));
         }
+        self.start_settling(region, &name, vec![LATEST_VERSION]);
         Ok(self.view(record, None))
     }
 
@@ -230,6 +243,7 @@ impl FunctionService {
         qualifier: Option<&str>,
     ) -> Result<FunctionView, LambdaError> {
         let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
+        self.settled(region, &located.name).await;
         let record = self
             .find_version(region, &located.name, located.qualifier.as_deref())
             .await?;
@@ -267,6 +281,7 @@ impl FunctionService {
                 Ok(next)
             })
             .await?;
+        self.start_settling(region, &name, vec![LATEST_VERSION]);
         Ok(self.view(record, None))
     }
 
@@ -286,8 +301,10 @@ impl FunctionService {
             return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
         }
         let zip = zip_source(cmd.code)?;
+        self.settled(region, &name).await;
         let latest = self.latest(region, &name).await?;
         check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
+        self.check_changeable(&latest)?;
         let ingested = self.ingestor.ingest(zip, "ZipFile").await?;
         let change = |latest: &FunctionVersionRecord| {
             let mut next = latest.clone();
@@ -309,9 +326,11 @@ impl FunctionService {
         tracing::info!(function = %name, code_digest = %record.code_sha256.to_hex(), "code updated");
         if cmd.publish {
             let published = self.publish_from(region, &name, &record, None).await?;
+            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
             let label = version_label(published.version);
             return Ok(self.view(published, Some(&label)));
         }
+        self.start_settling(region, &name, vec![LATEST_VERSION]);
         Ok(self.view(record, None))
     }
 
@@ -406,8 +425,6 @@ impl FunctionService {
                 .runtime
                 .as_deref()
                 .map(|r| config::runtime_version_arn(&record.region, r)),
-            state: "Active",
-            last_update_status: "Successful",
             snap_start_optimization_status: optimization,
             record,
         }
@@ -562,16 +579,21 @@ impl FunctionService {
         expected_revision: Option<&str>,
         change: impl Fn(&FunctionVersionRecord) -> Result<FunctionVersionRecord, LambdaError>,
     ) -> Result<FunctionVersionRecord, LambdaError> {
+        self.settled(region, name).await;
         for _ in 0..CAS_ATTEMPTS {
             let latest = self.latest(region, name).await?;
             check_revision(expected_revision, &latest.revision_id)?;
+            self.check_changeable(&latest)?;
             let mut next = change(&latest)?;
             next.revision_id = new_revision();
             next.last_modified_millis = timestamp::now_millis();
             next.content_hash = config::content_hash(&next.config, &next.code_sha256);
+            // Invocations keep running what the update replaces until it has settled.
+            next.status = latest.status.updating();
+            next.previous = Some(Box::new(latest.deployment()));
             if self
                 .store
-                .replace_latest(&latest.revision_id, &next)
+                .replace_version(&latest.revision_id, &next)
                 .await
                 .map_err(storage_error)?
             {
@@ -580,6 +602,33 @@ impl FunctionService {
         }
         Err(LambdaError::rate_exceeded(None))
     }
+}
+
+impl FunctionService {
+    /// Refuses a change of a function that is being created or updated, as AWS does.
+    fn check_changeable(&self, latest: &FunctionVersionRecord) -> Result<(), LambdaError> {
+        let arn = function_arn(&latest.region, &self.account, &latest.name);
+        match latest.status.state {
+            State::Pending => Err(not_in_state(&arn, &latest.status)),
+            _ if latest.status.last_update == Some(UpdateStatus::InProgress) => {
+                Err(LambdaError::ResourceConflict(format!(
+                    "The operation cannot be performed at this time. An update is in progress \
+                     for resource: {arn}"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// 409 for an operation the function's `State` does not allow (AWS's newer wording).
+fn not_in_state(arn: &str, status: &FunctionStatus) -> LambdaError {
+    let code = status.state_reason.as_ref().map_or("", |r| r.code.as_str());
+    LambdaError::ResourceConflict(format!(
+        "The operation cannot be performed at this time. The resource {arn} is currently in \
+         the following state: '{}'. StateReasonCode: '{code}'",
+        status.state.as_str()
+    ))
 }
 
 /// A function named in a request, in the request's region and account.
@@ -639,5 +688,7 @@ pub(crate) fn validated_but_missing() -> LambdaError {
     LambdaError::Service("internal error: a validated member is missing".to_owned())
 }
 
+#[cfg(test)]
+mod state_tests;
 #[cfg(test)]
 mod tests;

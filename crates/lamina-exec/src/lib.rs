@@ -173,6 +173,30 @@ impl Executor {
         .await;
     }
 
+    /// Whether this server can run functions of `runtime`: Python runtimes need an
+    /// interpreter (the nearest version stands in for a missing one), custom runtimes run
+    /// their own `bootstrap`; other languages are not run yet.
+    pub fn check_runtime(&self, runtime: &str) -> Result<(), launch::LaunchError> {
+        if runtime.starts_with("python") {
+            match self.inner.config.interpreters.resolve(runtime) {
+                Some(_) => Ok(()),
+                None => Err(launch::LaunchError::NoInterpreter(runtime.to_owned())),
+            }
+        } else if runtime.starts_with("provided") {
+            Ok(())
+        } else {
+            Err(launch::LaunchError::UnsupportedRuntime(runtime.to_owned()))
+        }
+    }
+
+    /// The runtimes AWS accepts that this server can run, in AWS's order.
+    pub fn runnable_runtimes(&self) -> Vec<&'static str> {
+        lamina_types::runtime::SUPPORTED_RUNTIMES
+            .into_iter()
+            .filter(|r| self.check_runtime(r).is_ok())
+            .collect()
+    }
+
     /// The cgroup version in use (`v1`, `v2` or `none`) and this server's path below each
     /// cgroup hierarchy.
     pub fn cgroup_info(&self) -> (&'static str, Option<String>) {

@@ -106,16 +106,25 @@ pub trait FunctionStore: MetadataStore {
         alias: &str,
     ) -> Result<Option<(String, Option<FunctionVersionRecord>)>, StoreError>;
 
-    /// Replaces `$LATEST` if its revision is still `expected_revision`; `false` otherwise
-    /// (revision moved or function gone), changing nothing.
-    async fn replace_latest(
+    /// Replaces the version `record.version` names (`$LATEST` to change code or
+    /// configuration, any version to settle its state) if its revision is still
+    /// `expected_revision`; `false` otherwise (revision moved or version gone), changing
+    /// nothing.
+    async fn replace_version(
         &self,
         expected_revision: &str,
         record: &FunctionVersionRecord,
     ) -> Result<bool, StoreError>;
 
+    /// Every version whose creation or update is still being prepared (`Pending` or
+    /// `InProgress`), in any region.
+    async fn settling_versions(&self) -> Result<Vec<FunctionVersionRecord>, StoreError>;
+
     /// Snapshots `$LATEST` as the next version in one transaction, unless nothing changed
-    /// since the last published version. The counter never decreases.
+    /// since the last published version. The counter never decreases. The new version's
+    /// status is [`FunctionStatus::for_new_version`] of `$LATEST`'s.
+    ///
+    /// [`FunctionStatus::for_new_version`]: lamina_types::function_state::FunctionStatus::for_new_version
     async fn publish_latest(&self, request: &PublishLatest) -> Result<PublishOutcome, StoreError>;
 
     /// Deletes a function with all its versions and aliases; `false` if it did not exist.

@@ -16,8 +16,9 @@ use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreE
 
 mod functions;
 
-/// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`).
-const SCHEMA_VERSION: i64 = 2;
+/// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`). Version 3:
+/// the function state model.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -111,6 +112,9 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         }
         if current < 2 {
             tx.execute(functions::SCHEMA_V2).await?;
+        }
+        if current < 3 {
+            tx.execute(functions::SCHEMA_V3).await?;
         }
         tx.execute(sqlx::AssertSqlSafe(format!(
             "PRAGMA user_version = {SCHEMA_VERSION}"

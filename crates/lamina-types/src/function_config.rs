@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::arn::Region;
+use crate::function_state::FunctionStatus;
 use crate::layer::Digest;
 
 /// Version number of `$LATEST` in records; published versions count from 1.
@@ -138,6 +139,49 @@ pub struct FunctionVersionRecord {
     pub unzipped_size: u64,
     /// A digest of code and configuration: equal values mean "nothing changed", which is how
     /// PublishVersion finds that `$LATEST` matches the last published version.
+    pub content_hash: String,
+    /// The configuration.
+    pub config: FunctionConfig,
+    /// `State`, `LastUpdateStatus` and their reasons.
+    pub status: FunctionStatus,
+    /// While an update of `$LATEST` is in progress: the code and configuration it replaces,
+    /// which invocations keep running and which a failed update restores.
+    pub previous: Option<Box<Deployment>>,
+}
+
+impl FunctionVersionRecord {
+    /// The code and configuration this record holds.
+    pub fn deployment(&self) -> Deployment {
+        Deployment {
+            code_sha256: self.code_sha256,
+            code_size: self.code_size,
+            unzipped_size: self.unzipped_size,
+            content_hash: self.content_hash.clone(),
+            config: self.config.clone(),
+        }
+    }
+
+    /// Puts `deployment`'s code and configuration in place of this record's.
+    pub fn restore(&mut self, deployment: Deployment) {
+        self.code_sha256 = deployment.code_sha256;
+        self.code_size = deployment.code_size;
+        self.unzipped_size = deployment.unzipped_size;
+        self.content_hash = deployment.content_hash;
+        self.config = deployment.config;
+    }
+}
+
+/// The code and configuration of a version, without its identity and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// SHA-256 of the function's ZIP.
+    #[serde(with = "digest_hex")]
+    pub code_sha256: Digest,
+    /// ZIP size in bytes.
+    pub code_size: u64,
+    /// Extracted size in bytes.
+    pub unzipped_size: u64,
+    /// See [`FunctionVersionRecord::content_hash`].
     pub content_hash: String,
     /// The configuration.
     pub config: FunctionConfig,

@@ -2,6 +2,7 @@
 
 mod jail;
 mod logs;
+mod prepare;
 mod runtimes;
 mod serve;
 

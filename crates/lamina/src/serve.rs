@@ -17,6 +17,8 @@ use lamina_exec::{ExecConfig, Executor};
 use lamina_store::{FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
+
+use crate::prepare::ServerPreparer;
 use tracing_subscriber::EnvFilter;
 
 /// Options of `lamina serve`.
@@ -52,6 +54,10 @@ pub struct ServeArgs {
     /// can take 6-15 ms on cgroup v1). Used with namespace isolation and cgroups only.
     #[arg(long, default_value_t = 2)]
     standby_environments: usize,
+    /// Test seam: every preparation of a created or updated function takes at least this
+    /// long, so `Pending` and `InProgress` can be observed.
+    #[arg(long, default_value_t = 0, hide = true)]
+    prepare_delay_ms: u64,
 }
 
 /// The `--isolation` choices.
@@ -164,13 +170,25 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let store = Arc::new(metadata);
     let metadata: Arc<dyn MetadataStore> = store.clone();
     let function_store: Arc<dyn FunctionStore> = store;
+    let preparer = Arc::new(ServerPreparer {
+        executor: executor.clone(),
+        artifacts: artifacts.clone(),
+        delay: std::time::Duration::from_millis(args.prepare_delay_ms),
+    });
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
-        functions: FunctionService::new(function_store, artifacts, account.clone()),
+        functions: FunctionService::new(function_store, artifacts, account.clone(), preparer),
         executor,
         content: ContentSigner::new(secret, args.content_url_ttl_secs),
         default_region: region.clone(),
     });
+    let unfinished = state.functions.settle_unfinished().await?;
+    if unfinished > 0 {
+        tracing::info!(
+            versions = unfinished,
+            "settling functions an earlier run left pending"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

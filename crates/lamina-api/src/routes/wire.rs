@@ -129,7 +129,15 @@ pub(super) struct ConfigurationBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    state_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_reason_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     last_update_status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_update_status_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_update_status_reason_code: Option<&'a str>,
     package_type: &'a str,
     architectures: &'a [String],
     ephemeral_storage: SizeBody,
@@ -147,6 +155,10 @@ pub(super) struct ConfigurationBody<'a> {
 pub(super) fn configuration(view: &FunctionView, full: bool) -> ConfigurationBody<'_> {
     let r = &view.record;
     let c = &r.config;
+    // List operations carry none of the state members, as on AWS.
+    let status = full.then_some(&r.status);
+    let state_reason = status.and_then(|s| s.state_reason.as_ref());
+    let update_reason = status.and_then(|s| s.last_update_reason.as_ref());
     ConfigurationBody {
         function_name: &r.name,
         function_arn: &view.function_arn,
@@ -177,8 +189,12 @@ pub(super) fn configuration(view: &FunctionView, full: bool) -> ConfigurationBod
                 })
                 .collect()
         }),
-        state: full.then_some(view.state),
-        last_update_status: full.then_some(view.last_update_status),
+        state: status.map(|s| s.state.as_str()),
+        state_reason: state_reason.map(|r| r.text.as_str()),
+        state_reason_code: state_reason.map(|r| r.code.as_str()),
+        last_update_status: status.and_then(|s| s.last_update).map(|u| u.as_str()),
+        last_update_status_reason: update_reason.map(|r| r.text.as_str()),
+        last_update_status_reason_code: update_reason.map(|r| r.code.as_str()),
         package_type: &c.package_type,
         architectures: &c.architectures,
         ephemeral_storage: SizeBody {

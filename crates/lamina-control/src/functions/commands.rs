@@ -194,11 +194,6 @@ pub struct FunctionView {
     pub version: String,
     /// `RuntimeVersionConfig.RuntimeVersionArn`.
     pub runtime_version_arn: Option<String>,
-    /// `State`. Lamina makes functions usable as soon as they are recorded, so it is always
-    /// `Active` (the CLI's `function-active-v2` waiter then succeeds at once).
-    pub state: &'static str,
-    /// `LastUpdateStatus`: always `Successful`, for the same reason (`function-updated-v2`).
-    pub last_update_status: &'static str,
     /// `SnapStart.OptimizationStatus`.
     pub snap_start_optimization_status: &'static str,
 }

@@ -2,15 +2,16 @@
 //! `Publish`: a version is a snapshot of `$LATEST`, taken only if `$LATEST` did not move.
 
 use lamina_store::{PublishLatest, PublishOutcome};
-use lamina_types::function_arn::{NameShape, version_label};
+use lamina_types::function_arn::{NameShape, function_arn, version_label};
 use lamina_types::function_config::FunctionVersionRecord;
+use lamina_types::function_state::State;
 use lamina_types::limits::MAX_DESCRIPTION_CHARS;
 use lamina_types::validation::Violations;
 use lamina_types::{LambdaError, Region};
 
 use super::{
     CAS_ATTEMPTS, FunctionService, FunctionView, PublishVersion, STALE_REVISION, base64_sha256,
-    check_revision, new_revision, storage_error, validate,
+    check_revision, new_revision, not_in_state, storage_error, validate,
 };
 
 impl FunctionService {
@@ -30,9 +31,15 @@ impl FunctionService {
         );
         v.into_result()?;
         let name = self.unqualified(region, fref)?;
+        self.settled(region, &name).await;
         for _ in 0..CAS_ATTEMPTS {
             let latest = self.latest(region, &name).await?;
             check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
+            self.check_changeable(&latest)?;
+            if latest.status.state == State::Failed {
+                let arn = function_arn(region, &self.account, &name);
+                return Err(not_in_state(&arn, &latest.status));
+            }
             let current = base64_sha256(&latest);
             if let Some(given) = &cmd.code_sha256
                 && *given != current

@@ -1,15 +1,19 @@
 //! Resolving a function and qualifier into the locked spec the invoker runs.
 //!
 //! An alias resolves to its `FunctionVersion`; its `AdditionalVersionWeights` are not applied
-//! yet (every invocation through an alias runs the alias's primary version).
+//! yet (every invocation through an alias runs the alias's primary version). Only an `Active`
+//! version runs: a `Pending` or `Failed` one answers 409 `ResourceConflictException`, as AWS
+//! does.
 
 use lamina_types::function_arn::{
     LATEST, NameShape, function_arn, qualified_function_arn, version_label,
 };
+use lamina_types::function_config::LATEST_VERSION;
+use lamina_types::function_state::State;
 use lamina_types::{FunctionSpec, LambdaError, Region};
 
-use super::FunctionService;
 use super::commands::ResolvedFunction;
+use super::{FunctionService, not_in_state};
 
 impl FunctionService {
     /// Resolves `function_name` (a name, partial ARN or full ARN, possibly qualified) and
@@ -27,7 +31,8 @@ impl FunctionService {
         let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
         let name = located.name.as_str();
         let qualifier = located.qualifier.as_deref();
-        let record = self
+        self.settled(region, name).await;
+        let mut record = self
             .lookup(region, name, qualifier)
             .await?
             .ok_or_else(|| self.not_found(region, name, Some(qualifier.unwrap_or(LATEST))))?;
@@ -37,6 +42,17 @@ impl FunctionService {
             Some(q) => qualified_function_arn(region, &self.account, name, q),
             None => unqualified.clone(),
         };
+        if record.status.state != State::Active {
+            let arn = match record.version {
+                LATEST_VERSION => unqualified,
+                _ => qualified_function_arn(region, &self.account, name, &executed_version),
+            };
+            return Err(not_in_state(&arn, &record.status));
+        }
+        // While an update settles, invocations run what it replaces, as on AWS.
+        if let Some(previous) = record.previous.take() {
+            record.restore(*previous);
+        }
         let config = record.config;
         let spec = FunctionSpec {
             function_name: record.name,

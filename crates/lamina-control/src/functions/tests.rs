@@ -13,7 +13,7 @@ use super::*;
 use crate::layers::{LayerContent, LayerService, PublishLayerVersion};
 
 /// A ZIP with stored (uncompressed) entries.
-fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(super) fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = !0u32;
         for &b in data {
@@ -69,18 +69,35 @@ fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     out
 }
 
-fn b64(data: &[u8]) -> Bytes {
+pub(super) fn b64(data: &[u8]) -> Bytes {
     Bytes::from(base64::engine::general_purpose::STANDARD.encode(data))
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     _dir: tempfile::TempDir,
-    functions: FunctionService,
-    layers: LayerService,
-    region: Region,
+    pub(super) functions: FunctionService,
+    pub(super) layers: LayerService,
+    pub(super) region: Region,
+}
+
+/// Every function is ready at once.
+struct Ready;
+
+#[async_trait::async_trait]
+impl Preparer for Ready {
+    async fn prepare(
+        &self,
+        _: &FunctionVersionRecord,
+    ) -> Result<(), lamina_types::function_state::NotReady> {
+        Ok(())
+    }
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(Arc::new(Ready)).await
+}
+
+pub(super) async fn fixture_with(preparer: Arc<dyn Preparer>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqliteStore::open(&dir.path().join("lamina.db"))
@@ -93,13 +110,13 @@ async fn fixture() -> Fixture {
     let function_store: Arc<dyn FunctionStore> = store;
     Fixture {
         layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
-        functions: FunctionService::new(function_store, artifacts, account),
+        functions: FunctionService::new(function_store, artifacts, account, preparer),
         region: Region::parse("us-west-2").unwrap(),
         _dir: dir,
     }
 }
 
-fn create_cmd(name: &str, layers: Vec<String>) -> CreateFunction {
+pub(super) fn create_cmd(name: &str, layers: Vec<String>) -> CreateFunction {
     CreateFunction {
         function_name: Some(name.to_owned()),
         code: Some(FunctionCode {

@@ -1,4 +1,4 @@
-//! [`FunctionStore`] on SQLite: schema version 2 and its statements.
+//! [`FunctionStore`] on SQLite: schema versions 2 and 3 and their statements.
 //!
 //! A version's configuration is one JSON column (it is read and written whole); the columns
 //! the store itself filters or sums on (digest, sizes, revision) are real columns.
@@ -9,6 +9,7 @@ use lamina_types::Region;
 use lamina_types::function_config::{
     AliasRecord, FunctionConfig, FunctionRecord, FunctionVersionRecord, LATEST_VERSION,
 };
+use lamina_types::function_state::FunctionStatus;
 use lamina_types::layer::Digest;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -58,10 +59,18 @@ CREATE TABLE IF NOT EXISTS function_aliases (
 );
 ";
 
+/// Schema version 3: the state model. `status` is NULL for versions recorded before it
+/// (they were usable at once: `Active`, `Successful`); `previous` holds, while an update is in
+/// progress, the code and configuration it replaces.
+pub(super) const SCHEMA_V3: &str = "
+ALTER TABLE function_versions ADD COLUMN status TEXT;
+ALTER TABLE function_versions ADD COLUMN previous TEXT;
+";
+
 macro_rules! fv_columns {
     () => {
         "region, name, version, revision_id, last_modified_millis, code_sha256, code_size, \
-         unzipped_size, content_hash, config"
+         unzipped_size, content_hash, config, status, previous"
     };
 }
 
@@ -95,6 +104,8 @@ fn version_from_row(row: &SqliteRow) -> Result<FunctionVersionRecord, StoreError
     let region: String = row.try_get("region")?;
     let sha: String = row.try_get("code_sha256")?;
     let config: String = row.try_get("config")?;
+    let status: Option<String> = row.try_get("status")?;
+    let previous: Option<String> = row.try_get("previous")?;
     Ok(FunctionVersionRecord {
         region: region_of(&region, T)?,
         name: row.try_get("name")?,
@@ -106,6 +117,13 @@ fn version_from_row(row: &SqliteRow) -> Result<FunctionVersionRecord, StoreError
         unzipped_size: to_u64(row.try_get("unzipped_size")?)?,
         content_hash: row.try_get("content_hash")?,
         config: serde_json::from_str::<FunctionConfig>(&config).map_err(|e| corrupt(T, e))?,
+        status: match status {
+            Some(raw) => serde_json::from_str(&raw).map_err(|e| corrupt(T, e))?,
+            None => FunctionStatus::active(),
+        },
+        previous: previous
+            .map(|raw| serde_json::from_str(&raw).map_err(|e| corrupt(T, e)))
+            .transpose()?,
     })
 }
 
@@ -139,6 +157,18 @@ fn config_json(record: &FunctionVersionRecord) -> Result<String, StoreError> {
     serde_json::to_string(&record.config).map_err(|e| corrupt("function_versions", e))
 }
 
+fn status_json(record: &FunctionVersionRecord) -> Result<String, StoreError> {
+    serde_json::to_string(&record.status).map_err(|e| corrupt("function_versions", e))
+}
+
+fn previous_json(record: &FunctionVersionRecord) -> Result<Option<String>, StoreError> {
+    record
+        .previous
+        .as_ref()
+        .map(|p| serde_json::to_string(p).map_err(|e| corrupt("function_versions", e)))
+        .transpose()
+}
+
 async fn insert_version(
     tx: &mut Transaction<'_, Sqlite>,
     r: &FunctionVersionRecord,
@@ -146,7 +176,7 @@ async fn insert_version(
     sqlx::query(concat!(
         "INSERT INTO function_versions (",
         fv_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))
     .bind(r.region.as_str())
     .bind(&r.name)
@@ -158,6 +188,8 @@ async fn insert_version(
     .bind(to_i64(r.unzipped_size)?)
     .bind(&r.content_hash)
     .bind(config_json(r)?)
+    .bind(status_json(r)?)
+    .bind(previous_json(r)?)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -265,7 +297,8 @@ impl FunctionStore for SqliteStore {
         let row = sqlx::query(concat!(
             "SELECT a.function_version AS target, ",
             "v.region, v.name, v.version, v.revision_id, v.last_modified_millis, \
-             v.code_sha256, v.code_size, v.unzipped_size, v.content_hash, v.config \
+             v.code_sha256, v.code_size, v.unzipped_size, v.content_hash, v.config, v.status, \
+             v.previous \
              FROM function_aliases AS a LEFT JOIN function_versions AS v \
              ON v.region = a.region AND v.name = a.function_name \
              AND v.version = (CASE a.function_version WHEN '$LATEST' THEN 0 \
@@ -287,7 +320,7 @@ impl FunctionStore for SqliteStore {
         Ok(Some((target, record)))
     }
 
-    async fn replace_latest(
+    async fn replace_version(
         &self,
         expected_revision: &str,
         r: &FunctionVersionRecord,
@@ -295,8 +328,8 @@ impl FunctionStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE function_versions SET revision_id = ?1, last_modified_millis = ?2, \
              code_sha256 = ?3, code_size = ?4, unzipped_size = ?5, content_hash = ?6, \
-             config = ?7 \
-             WHERE region = ?8 AND name = ?9 AND version = 0 AND revision_id = ?10",
+             config = ?7, status = ?8, previous = ?9 \
+             WHERE region = ?10 AND name = ?11 AND version = ?12 AND revision_id = ?13",
         )
         .bind(&r.revision_id)
         .bind(r.last_modified_millis)
@@ -305,12 +338,28 @@ impl FunctionStore for SqliteStore {
         .bind(to_i64(r.unzipped_size)?)
         .bind(&r.content_hash)
         .bind(config_json(r)?)
+        .bind(status_json(r)?)
+        .bind(previous_json(r)?)
         .bind(r.region.as_str())
         .bind(&r.name)
+        .bind(r.version)
         .bind(expected_revision)
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn settling_versions(&self) -> Result<Vec<FunctionVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            fv_columns!(),
+            " FROM function_versions WHERE status IS NOT NULL \
+             AND (json_extract(status, '$.state') = 'Pending' \
+             OR json_extract(status, '$.last_update') = 'InProgress')"
+        ))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(version_from_row).collect()
     }
 
     async fn publish_latest(&self, p: &PublishLatest) -> Result<PublishOutcome, StoreError> {
@@ -344,6 +393,8 @@ impl FunctionStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let mut published = latest;
+        published.status = published.status.for_new_version();
+        published.previous = None;
         published.version = next;
         published.revision_id = p.version_revision_id.clone();
         if let Some(d) = &p.description {

@@ -57,6 +57,8 @@ fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
         unzipped_size: 20,
         content_hash: hash.into(),
         config: config(),
+        status: FunctionStatus::active(),
+        previous: None,
     }
 }
 
@@ -136,13 +138,13 @@ async fn publish_counts_up_skips_unchanged_and_checks_revision() {
     // Change $LATEST, delete version 1: the next is 2, never 1 again.
     assert!(
         store
-            .replace_latest("r2", &latest("f", "r4", "h2"))
+            .replace_version("r2", &latest("f", "r4", "h2"))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .replace_latest("r2", &latest("f", "r5", "h3"))
+            .replace_version("r2", &latest("f", "r5", "h3"))
             .await
             .unwrap()
     );
@@ -396,7 +398,7 @@ async fn migrates_a_version_1_database() {
         .fetch_one(&store.readers)
         .await
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, super::super::SCHEMA_VERSION);
     let layer = LayerName::parse("l").unwrap();
     assert!(
         store
@@ -431,4 +433,83 @@ async fn migrates_a_version_1_database() {
     // Opening again is a no-op.
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(store.function(&region(), "f").await.unwrap().is_some());
+}
+
+/// A version recorded before the state model (schema version 2, no status) reads as ready.
+#[tokio::test]
+async fn versions_from_before_the_state_model_are_active() {
+    let (_dir, store) = open().await;
+    assert!(
+        store
+            .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+            .await
+            .unwrap()
+    );
+    sqlx::query("UPDATE function_versions SET status = NULL")
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    let read = store
+        .function_version(&region(), "f", LATEST_VERSION)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.status, FunctionStatus::active());
+}
+
+/// Status and the replaced deployment round-trip, and settling a published version changes
+/// that version only.
+#[tokio::test]
+async fn status_and_previous_round_trip() {
+    let (_dir, store) = open().await;
+    let mut created = latest("f", "r1", "h1");
+    created.status = FunctionStatus::creating();
+    assert!(
+        store
+            .create_function(&created, &BTreeMap::new())
+            .await
+            .unwrap()
+    );
+    let mut updated = latest("f", "r2", "h2");
+    updated.status = FunctionStatus::active().updating();
+    updated.previous = Some(Box::new(created.deployment()));
+    updated.config.memory_mb = 256;
+    assert!(store.replace_version("r1", &updated).await.unwrap());
+    let read = store
+        .function_version(&region(), "f", LATEST_VERSION)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, updated);
+    assert_eq!(
+        read.previous.as_ref().map(|p| p.config.memory_mb),
+        Some(128)
+    );
+    let mut settled = read.clone();
+    settled.revision_id = "r3".into();
+    settled.status = FunctionStatus::active();
+    settled.previous = None;
+    assert!(store.replace_version("r2", &settled).await.unwrap());
+    assert!(!store.replace_version("r2", &settled).await.unwrap());
+    let PublishOutcome::Published(v1) = store
+        .publish_latest(&publish("f", "r3", "r4"))
+        .await
+        .unwrap()
+    else {
+        panic!("expected a new version");
+    };
+    let mut v1_settled = v1.clone();
+    v1_settled.revision_id = "v1-settled".into();
+    assert!(
+        store
+            .replace_version(&v1.revision_id, &v1_settled)
+            .await
+            .unwrap()
+    );
+    let latest_now = store
+        .function_version(&region(), "f", LATEST_VERSION)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest_now.revision_id, "r4");
 }

@@ -1,0 +1,91 @@
+//! What makes a function version ready to run on this server, for the control plane's
+//! state model: its runtime can run here, and its code and layers are extracted.
+
+use std::time::Duration;
+
+use lamina_control::functions::Preparer;
+use lamina_exec::Executor;
+use lamina_exec::launch::LaunchError;
+use lamina_store::LocalArtifacts;
+use lamina_types::function_config::FunctionVersionRecord;
+use lamina_types::function_state::{NotReady, Reason, ReasonCode};
+
+/// The server's [`Preparer`].
+pub struct ServerPreparer {
+    /// Knows which runtimes run here.
+    pub executor: Executor,
+    /// Holds the extracted trees.
+    pub artifacts: LocalArtifacts,
+    /// Added to every preparation: a test seam that makes `Pending` and `InProgress` last
+    /// long enough to be observed (zero in normal use).
+    pub delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl Preparer for ServerPreparer {
+    async fn prepare(&self, record: &FunctionVersionRecord) -> Result<(), NotReady> {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        let runtime = record.config.runtime.as_deref().unwrap_or_default();
+        if let Err(e) = self.executor.check_runtime(runtime) {
+            return Err(not_ready(
+                ReasonCode::InvalidRuntime,
+                runtime_reason(runtime, &e, &self.executor.runnable_runtimes()),
+            ));
+        }
+        let trees = std::iter::once(&record.code_sha256)
+            .chain(record.config.layers.iter().map(|l| &l.digest));
+        for digest in trees {
+            if !self.artifacts.has_tree(digest) {
+                return Err(not_ready(
+                    ReasonCode::InternalError,
+                    format!(
+                        "The extracted code {} is missing from this server's data directory.",
+                        digest.to_hex()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_ready(code: ReasonCode, text: String) -> NotReady {
+    NotReady(Reason { code, text })
+}
+
+/// A `StateReason` that says what this server can run instead.
+fn runtime_reason(runtime: &str, why: &LaunchError, runnable: &[&str]) -> String {
+    let instead = match runnable {
+        [] => "none".to_owned(),
+        some => some.join(", "),
+    };
+    let why = match why {
+        LaunchError::NoInterpreter(_) => "no Python interpreter was found on this server",
+        _ => "this Lamina server does not run this language",
+    };
+    format!(
+        "The runtime {runtime} cannot run on this Lamina server: {why}. Runtimes this server \
+         can run: {instead}."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_names_what_runs_here() {
+        let text = runtime_reason(
+            "nodejs20.x",
+            &LaunchError::UnsupportedRuntime("nodejs20.x".into()),
+            &["python3.12", "provided.al2023"],
+        );
+        assert_eq!(
+            text,
+            "The runtime nodejs20.x cannot run on this Lamina server: this Lamina server does \
+             not run this language. Runtimes this server can run: python3.12, provided.al2023."
+        );
+    }
+}
