@@ -38,8 +38,11 @@ def test_create_answers_201_with_aws_defaults(lam, fn_name):
     assert body["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn_name}"}
     assert body["SnapStart"] == {"ApplyOn": "None", "OptimizationStatus": "Off"}
     assert body["RuntimeVersionConfig"]["RuntimeVersionArn"].startswith("arn:aws:lambda:us-west-2::runtime:")
-    assert body["State"] == "Active"
-    assert body["LastUpdateStatus"] == "Successful"
+    # AWS's state model: created Pending, with no LastUpdateStatus yet (test_function_states.py).
+    assert body["State"] == "Pending"
+    assert body["StateReason"] == "The function is being created."
+    assert body["StateReasonCode"] == "Creating"
+    assert "LastUpdateStatus" not in body
     assert UUID_RE.fullmatch(body["RevisionId"])
     assert CREATED_DATE_RE.fullmatch(body["LastModified"]), body["LastModified"]
     for absent in ("Environment", "Layers", "KMSKeyArn", "MasterArn"):
@@ -91,7 +94,9 @@ def test_get_function_returns_configuration_code_location_and_tags(lam, fn_name)
     got = lam.get_function(FunctionName=fn_name)
     body = raw_of(lam).json()
 
-    assert got["Configuration"]["RevisionId"] == created["RevisionId"]
+    # Settling gives the function a new RevisionId, as on AWS.
+    assert got["Configuration"]["RevisionId"] != created["RevisionId"]
+    assert got["Configuration"]["State"] == "Active"
     assert got["Configuration"]["CodeSha256"] == code_sha256(CODE)
     assert body["Code"]["RepositoryType"] == "S3"
     assert body["Tags"] == {"team": "core"}
@@ -107,13 +112,19 @@ def test_get_function_without_tags_omits_them(lam, fn_name):
     assert "Tags" not in raw_of(lam).json()
 
 
-def test_get_function_configuration_matches_create(lam, fn_name):
+def test_get_function_configuration_matches_create_once_settled(lam, fn_name):
     create(lam, fn_name, Description="x")
     created = raw_of(lam).json()
 
     lam.get_function_configuration(FunctionName=fn_name)
+    got = raw_of(lam).json()
 
-    assert raw_of(lam).json() == created
+    settling = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "RevisionId")
+    assert {k: v for k, v in got.items() if k not in settling} == {
+        k: v for k, v in created.items() if k not in settling
+    }
+    assert (got["State"], got["LastUpdateStatus"]) == ("Active", "Successful")
+    assert "StateReason" not in got and "StateReasonCode" not in got
 
 
 @pytest.mark.parametrize("form", ["arn", "partial", "qualified-latest"])
@@ -190,8 +201,11 @@ def test_update_configuration_changes_only_what_is_sent(lam, fn_name):
     assert out["Environment"] == {"Variables": {"C1": "z"}}
     assert out["RevisionId"] != created["RevisionId"]
     assert out["FunctionArn"] == function_arn(fn_name)
-    assert out["LastUpdateStatus"] == "Successful"
-    assert lam.get_function_configuration(FunctionName=fn_name)["RevisionId"] == out["RevisionId"]
+    assert out["LastUpdateStatus"] == "InProgress"
+    assert out["LastUpdateStatusReasonCode"] == "Creating"
+    settled = lam.get_function_configuration(FunctionName=fn_name)
+    assert settled["LastUpdateStatus"] == "Successful"
+    assert settled["RevisionId"] not in (out["RevisionId"], created["RevisionId"])
 
 
 def test_update_configuration_runtime_and_handler(lam, fn_name):
@@ -215,14 +229,15 @@ def test_update_code_replaces_the_zip(lam, fn_name):
 
 
 def test_update_code_dry_run_changes_nothing(lam, fn_name):
-    created = create(lam, fn_name)
+    create(lam, fn_name)
+    before = lam.get_function_configuration(FunctionName=fn_name)
 
     out = lam.update_function_code(FunctionName=fn_name, ZipFile=OTHER_CODE, DryRun=True)
 
     assert out["CodeSha256"] == code_sha256(OTHER_CODE)
     got = lam.get_function_configuration(FunctionName=fn_name)
     assert got["CodeSha256"] == code_sha256(CODE)
-    assert got["RevisionId"] == created["RevisionId"]
+    assert got["RevisionId"] == before["RevisionId"]
 
 
 def test_update_code_with_publish_answers_the_new_version(lam, fn_name):

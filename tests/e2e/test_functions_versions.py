@@ -265,10 +265,11 @@ def test_alias_routing_errors(lam, fn_name):
 
 
 def test_update_configuration_with_stale_revision_is_412(lam, fn_name):
-    created = create(lam, fn_name)
-    lam.update_function_configuration(FunctionName=fn_name, Timeout=5, RevisionId=created["RevisionId"])
+    create(lam, fn_name)
+    active = lam.get_function_configuration(FunctionName=fn_name)
+    lam.update_function_configuration(FunctionName=fn_name, Timeout=5, RevisionId=active["RevisionId"])
 
-    err = client_error(lam.update_function_configuration, FunctionName=fn_name, Timeout=6, RevisionId=created["RevisionId"])
+    err = client_error(lam.update_function_configuration, FunctionName=fn_name, Timeout=6, RevisionId=active["RevisionId"])
 
     assert_aws_error(lam, err, 412, "PreconditionFailedException", STALE_REVISION)
     assert lam.get_function_configuration(FunctionName=fn_name)["Timeout"] == 5
@@ -285,7 +286,9 @@ def test_update_code_with_stale_revision_is_412(lam, fn_name):
 
 def test_publish_with_stale_revision_is_412(lam, fn_name):
     created = create(lam, fn_name)
-    current = lam.update_function_configuration(FunctionName=fn_name, Timeout=5)
+    lam.update_function_configuration(FunctionName=fn_name, Timeout=5)
+    # Settling the update gave $LATEST its current RevisionId.
+    current = lam.get_function_configuration(FunctionName=fn_name)
 
     err = client_error(lam.publish_version, FunctionName=fn_name, RevisionId=created["RevisionId"])
     assert_aws_error(lam, err, 412, "PreconditionFailedException", STALE_REVISION)

@@ -1,6 +1,7 @@
 //! What makes a function version ready to run on this server, for the control plane's
 //! state model: its runtime can run here, and its code and layers are extracted.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lamina_control::functions::Preparer;
@@ -16,16 +17,21 @@ pub struct ServerPreparer {
     pub executor: Executor,
     /// Holds the extracted trees.
     pub artifacts: LocalArtifacts,
-    /// Added to every preparation: a test seam that makes `Pending` and `InProgress` last
-    /// long enough to be observed (zero in normal use).
-    pub delay: Duration,
+    /// A test seam: when set, every preparation waits until this file exists, so tests can
+    /// hold a function in `Pending` or `InProgress` and release it (`None` in normal use).
+    pub gate: Option<PathBuf>,
 }
+
+/// How often a gated preparation looks for its gate file.
+const GATE_POLL: Duration = Duration::from_millis(20);
 
 #[async_trait::async_trait]
 impl Preparer for ServerPreparer {
     async fn prepare(&self, record: &FunctionVersionRecord) -> Result<(), NotReady> {
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
+        if let Some(gate) = &self.gate {
+            while !gate.exists() {
+                tokio::time::sleep(GATE_POLL).await;
+            }
         }
         let runtime = record.config.runtime.as_deref().unwrap_or_default();
         if let Err(e) = self.executor.check_runtime(runtime) {

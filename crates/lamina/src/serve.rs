@@ -54,10 +54,10 @@ pub struct ServeArgs {
     /// can take 6-15 ms on cgroup v1). Used with namespace isolation and cgroups only.
     #[arg(long, default_value_t = 2)]
     standby_environments: usize,
-    /// Test seam: every preparation of a created or updated function takes at least this
-    /// long, so `Pending` and `InProgress` can be observed.
-    #[arg(long, default_value_t = 0, hide = true)]
-    prepare_delay_ms: u64,
+    /// Test seam: preparations of created or updated functions wait until this file exists,
+    /// so `Pending` and `InProgress` can be observed.
+    #[arg(long, hide = true)]
+    prepare_gate: Option<PathBuf>,
 }
 
 /// The `--isolation` choices.
@@ -173,7 +173,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let preparer = Arc::new(ServerPreparer {
         executor: executor.clone(),
         artifacts: artifacts.clone(),
-        delay: std::time::Duration::from_millis(args.prepare_delay_ms),
+        gate: args.prepare_gate.clone(),
     });
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
