@@ -32,12 +32,15 @@ def _free_port() -> int:
 
 
 class LaminaServer:
-    """One `lamina serve` child process with its own data dir and log file."""
+    """One `lamina serve` child process with its own data dir and log file. With `cwd`, it
+    runs in that directory without `--data-dir` (nor `LAMINA_DATA_DIR`), so on its default
+    data dir, which `data_dir` must then name (`cwd / ".lamina"`)."""
 
-    def __init__(self, data_dir: Path, log_path: Path, extra_args: list[str]):
+    def __init__(self, data_dir: Path, log_path: Path, extra_args: list[str], cwd: Path | None = None):
         self.data_dir = data_dir
         self.log_path = log_path
         self.extra_args = extra_args
+        self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -50,14 +53,16 @@ class LaminaServer:
             raise RuntimeError(f"lamina binary not found at {LAMINA_BIN}; run scripts/e2e")
         for _attempt in range(3):
             self.port = _free_port()
-            args = [str(LAMINA_BIN), "serve", "--listen", f"127.0.0.1:{self.port}",
-                    "--data-dir", str(self.data_dir), *self.extra_args]
+            data_dir = [] if self.cwd else ["--data-dir", str(self.data_dir)]
+            args = [str(LAMINA_BIN), "serve", "--listen", f"127.0.0.1:{self.port}", *data_dir, *self.extra_args]
+            env = {**os.environ, "RUST_BACKTRACE": "1"}
+            if self.cwd:
+                env.pop("LAMINA_DATA_DIR", None)
             with open(self.log_path, "ab") as log:
                 log.write(f"\n=== {' '.join(args)}\n".encode())
                 log.flush()
                 self.proc = subprocess.Popen(
-                    args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env={**os.environ, "RUST_BACKTRACE": "1"},
+                    args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd, env=env,
                 )
             if self._wait_healthy():
                 return self

@@ -77,21 +77,51 @@ def assert_other_function_works(lam) -> None:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def outside_tmp_dir() -> Path:
-    """A fresh directory under the repository's target/, not under /tmp: a server data dir
-    there is not hidden from a function just because its private /tmp covers the host's."""
-    root = REPO / "target" / "e2e-sandbox" / uuid.uuid4().hex[:12]
-    root.mkdir(parents=True)
-    return root
+# Top-level directories an environment's root has a private one of (a tmpfs, or its own
+# /proc and /dev): a host path below one of them is hidden from functions by that mount alone,
+# whatever the rest of the jail does.
+SANDBOX_PRIVATE_TOP_DIRS = ("tmp", "var", "opt", "etc", "dev", "proc")
+
+# Where `unshadowed_dir` may put its directories, first fit: the repository's target/, the
+# home directory, and the root directory (the sandbox tests run as root), so that one fits
+# wherever the repository is cloned (CI clones to a path nobody chooses, maybe under /tmp).
+UNSHADOWED_PARENTS = (REPO / "target" / "e2e-sandbox", Path.home() / ".cache" / "lamina-e2e-sandbox",
+                      Path("/lamina-e2e-sandbox"))
 
 
-def remove_outside_tmp_dir(root: Path) -> None:
-    """Removes `root`, unless something is still mounted below it: rmtree would descend into
-    the mount (a leaked bind could reach host files), so a leak is left in place instead,
-    for the cleanup tests to report."""
+def shadowed_in_sandbox(path: Path) -> bool:
+    """Whether `path` (resolved) lies below a directory the sandbox has a private one of."""
+    parts = Path(os.path.realpath(path)).parts
+    return len(parts) > 1 and parts[1] in SANDBOX_PRIVATE_TOP_DIRS
+
+
+def unshadowed_dir() -> Path:
+    """A fresh directory that no private mount of the sandbox covers (not under /tmp, /var,
+    ...): a server data dir there is hidden from functions only if the jail's root leaves the
+    host's files out, which is what a test of that needs."""
+    for parent in UNSHADOWED_PARENTS:
+        if shadowed_in_sandbox(parent):
+            continue
+        root = parent / uuid.uuid4().hex[:12]
+        try:
+            root.mkdir(parents=True)
+        except OSError:
+            continue
+        return root
+    raise RuntimeError(f"no directory outside the sandbox's private mounts could be made: {UNSHADOWED_PARENTS}")
+
+
+def remove_unshadowed_dir(root: Path) -> None:
+    """Removes `root` (and its parent if that is left empty), unless something is still
+    mounted below it: rmtree would descend into the mount (a leaked bind could reach host
+    files), so a leak is left in place instead, for the cleanup tests to report."""
     if mounts_under(root):
         return
     shutil.rmtree(root, ignore_errors=True)
+    try:
+        root.parent.rmdir()
+    except OSError:
+        pass
 
 
 # --- health -----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ Already covered elsewhere, not repeated here:
   - a function that never returns is stopped at its timeout (Sandbox.Timedout) and the next
     invoke gets a fresh environment: test_invoke_faults.py
 
-The module's server keeps its data directory under the repository's target/, not under
-/tmp: a data dir below /tmp would be hidden from functions by their private /tmp alone,
-which would prove nothing about the jail's root.
+The module's server keeps its data directory where no private mount of the sandbox covers it
+(not under /tmp or /var, wherever the repository is cloned): a data dir below /tmp would be
+hidden from functions by their private /tmp alone, which would prove nothing about the jail's
+root.
 
 Tests that watch one server's cgroups (freezing, the recursive fork bomb) run on a server
 of their own, so every environment directory there is theirs.
@@ -20,6 +21,7 @@ import os
 import re
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -37,11 +39,12 @@ from sandbox_support import (
     health,
     inner_pid,
     machine_cgroups,
-    outside_tmp_dir,
     processes_in,
-    remove_outside_tmp_dir,
+    remove_unshadowed_dir,
     sandbox_client,
+    shadowed_in_sandbox,
     unique_name,
+    unshadowed_dir,
     wait_for,
 )
 
@@ -55,12 +58,12 @@ GONE_DEADLINE_SECS = 10
 
 @pytest.fixture(scope="module")
 def module_server(request):
-    root = outside_tmp_dir()
+    root = unshadowed_dir()
     server = LaminaServer(root / "data", root / "lamina.log", list(NO_STANDBY)).start()
     request.node._lamina_module_server = server
     yield server
     server.stop()
-    remove_outside_tmp_dir(root)
+    remove_unshadowed_dir(root)
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +248,7 @@ def test_the_servers_data_directory_is_invisible(slam, module_server, name):
     deploy(slam, name, PROBE_PATHS)
     data = module_server.data_dir
     paths = [str(data), str(data / "lamina.db"), str(data / "envs"), str(data.parent)]
-    assert not any(p.startswith("/tmp/") for p in paths), paths
+    assert not any(shadowed_in_sandbox(Path(p)) for p in paths), paths
 
     got = invoke(slam, name, {"paths": paths}).json()
 

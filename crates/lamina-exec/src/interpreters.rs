@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use lamina_types::runtime::SUPPORTED_RUNTIMES;
+
 /// One usable interpreter: `prefix/bin/pythonX.Y`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpreter {
@@ -89,6 +91,21 @@ impl Interpreters {
     pub fn all(&self) -> impl Iterator<Item = &Interpreter> {
         self.by_version.values()
     }
+
+    /// The interpreters that run some Python runtime AWS supports (exactly or as the nearest
+    /// version), oldest first: the only ones a function can run on. An interpreter no such
+    /// runtime uses (Python 3.6, say) is found but never prepared or complained about.
+    pub fn in_use(&self) -> Vec<&Interpreter> {
+        let used: Vec<Interpreter> = SUPPORTED_RUNTIMES
+            .iter()
+            .filter_map(|runtime| self.resolve(runtime))
+            .map(|r| r.interpreter)
+            .collect();
+        self.by_version
+            .values()
+            .filter(|i| used.contains(i))
+            .collect()
+    }
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -130,5 +147,22 @@ mod tests {
         );
         assert!(found.resolve("provided.al2023").is_none());
         assert!(with(&[]).resolve("python3.12").is_none());
+    }
+
+    fn versions(found: &Interpreters) -> Vec<&str> {
+        found.in_use().iter().map(|i| i.version.as_str()).collect()
+    }
+
+    #[test]
+    fn only_interpreters_of_supported_runtimes_are_in_use() {
+        // 3.6 and 3.7 are no runtime AWS supports; 3.12 also runs python3.13 and 3.14.
+        let found = with(&[6, 7, 8, 11, 12]);
+        assert_eq!(versions(&found), ["3.8", "3.11", "3.12"]);
+    }
+
+    #[test]
+    fn an_old_interpreter_is_in_use_when_it_is_the_nearest_there_is() {
+        assert_eq!(versions(&with(&[6, 7])), ["3.7"]);
+        assert!(versions(&with(&[])).is_empty());
     }
 }

@@ -21,14 +21,15 @@ const COMPILE: &str = "import py_compile, sys\n\
     py_compile.compile(sys.argv[1], doraise=True,\n\
     invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)\n";
 
-/// Writes the runtime files into `dir` and byte-compiles the bootstrap for each interpreter.
-/// A failed compilation only costs start time, so it is logged, not returned.
+/// Writes the runtime files into `dir` and byte-compiles the bootstrap for each interpreter a
+/// supported runtime uses (others never run it). A failed compilation only costs start time,
+/// so it is logged, not returned.
 pub fn install(dir: &Path, interpreters: &Interpreters) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_if_changed(&dir.join("lamina_bootstrap.py"), PYTHON_BOOTSTRAP)?;
     write_if_changed(&dir.join("bootstrap.py"), STUB)?;
     let module = dir.join("lamina_bootstrap.py");
-    for interpreter in interpreters.all() {
+    for interpreter in interpreters.in_use() {
         let python = interpreter.prefix.join(&interpreter.executable);
         let status = Command::new(&python)
             .args(["-I", "-c", COMPILE])

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::data_dir::DEFAULT_DATA_DIR;
+
 /// Options of `lamina logs`.
 #[derive(clap::Args)]
 pub struct LogsArgs {
@@ -14,8 +16,8 @@ pub struct LogsArgs {
     /// Keep printing new lines as they are written.
     #[arg(long, short)]
     follow: bool,
-    /// The server's data directory.
-    #[arg(long, default_value = "./.lamina", env = "LAMINA_DATA_DIR")]
+    /// The server's data directory (the same default as `lamina serve`).
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
     data_dir: PathBuf,
 }
 

@@ -1,4 +1,4 @@
-//! `lamina serve`: open the data directory, clean what a crash left, serve the API.
+//! `lamina serve`: lock the data directory, clean what a crash left, serve the API.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -21,6 +21,8 @@ use lamina_types::{AccountId, Region};
 use crate::prepare::ServerPreparer;
 use tracing_subscriber::EnvFilter;
 
+use crate::data_dir::{DEFAULT_DATA_DIR, DataDir};
+
 /// Options of `lamina serve`.
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -28,7 +30,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8900", env = "LAMINA_LISTEN")]
     listen: SocketAddr,
     /// Directory holding the database, ZIPs and extracted trees.
-    #[arg(long, default_value = "./.lamina", env = "LAMINA_DATA_DIR")]
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
     data_dir: PathBuf,
     /// Account id used in every ARN.
     #[arg(long, default_value = "123456789012")]
@@ -127,8 +129,13 @@ pub fn run(args: ServeArgs, region: Option<&str>) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+    // First, before anything touches the data dir: one server per data dir, and only
+    // absolute paths from here on (the jail resolves paths from another working directory).
+    let data_dir = DataDir::lock(&args.data_dir, args.listen)?;
+    let args = ServeArgs {
+        data_dir: data_dir.path().to_owned(),
+        ..args
+    };
     let metadata = SqliteStore::open(&args.data_dir.join("lamina.db"))
         .await
         .context("opening the metadata database")?;
@@ -193,6 +200,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
+    if let Err(e) = data_dir.record_listen(local) {
+        tracing::warn!(error = %e, "could not record the listen address in the lock file");
+    }
     eprintln!(
         "lamina serve: http://{local}  data dir {}  account {account}  default region {region}",
         args.data_dir.display()
