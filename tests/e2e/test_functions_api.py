@@ -392,14 +392,43 @@ def test_deprecated_runtime_is_refused(lam, fn_name):
     )
 
 
-def test_unknown_runtime_is_refused(lam, fn_name):
+# AWS's list, in AWS's order, as it prints it when refusing a runtime (spec §3.1).
+AWS_RUNTIME_LIST = (
+    "[nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, "
+    "python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, "
+    "dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2]"
+)
+
+
+def unknown_runtime_message(runtime: str) -> str:
+    return (
+        f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
+        f"{AWS_RUNTIME_LIST} or be a valid ARN"
+    )
+
+
+def test_unknown_runtime_is_refused_with_awss_list(lam, fn_name):
     err = client_error(create, lam, fn_name, Runtime="cobol9")
 
-    text = assert_aws_error(
-        lam, err, 400, "InvalidParameterValueException",
-        prefix="Value cobol9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [",
-    )
-    assert "python3.12" in text and text.endswith("] or be a valid ARN")
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", unknown_runtime_message("cobol9"))
+    assert_aws_error(lam, client_error(lam.get_function, FunctionName=fn_name), 404, "ResourceNotFoundException")
+
+
+def test_unknown_runtime_on_update_is_refused_with_awss_list(lam, fn_name):
+    create(lam, fn_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+
+    err = client_error(lam.update_function_configuration, FunctionName=fn_name, Runtime="cobol9")
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", unknown_runtime_message("cobol9"))
+    assert lam.get_function_configuration(FunctionName=fn_name)["Runtime"] == RUNTIME
+
+
+@pytest.mark.parametrize("runtime", ["java17.al2023", "python3.15", "nodejs26.x"])
+def test_model_runtimes_outside_awss_list_are_not_accepted(lam, fn_name, runtime):
+    err = client_error(create, lam, fn_name, Runtime=runtime)
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException")
 
 
 def test_missing_handler_is_refused(lam, fn_name):

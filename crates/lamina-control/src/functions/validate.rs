@@ -456,8 +456,15 @@ mod tests {
                 .starts_with("The runtime parameter of python2.7 is no longer supported")
         );
         let e = runtime("cobol").unwrap_err();
-        assert!(e.message().starts_with("Value cobol at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs16.x, "));
-        assert!(e.message().ends_with("] or be a valid ARN"));
+        assert_eq!(e.type_name(), "InvalidParameterValueException");
+        assert_eq!(
+            e.message(),
+            "Value cobol at 'runtime' failed to satisfy constraint: Member must satisfy enum \
+             value set: [nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, \
+             nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, \
+             ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, \
+             dotnet6, nodejs18.x, provided.al2, java8.al2] or be a valid ARN"
+        );
     }
 
     #[test]
