@@ -447,12 +447,39 @@ def test_s3_code_is_refused_clearly(lam, fn_name):
     assert "no S3 store" in text and "ZipFile" in text
 
 
-def test_bad_zip_is_refused(lam, fn_name):
+def test_bad_zip_is_refused_with_awss_message_alone(lam, server, fn_name):
     err = client_error(create, lam, fn_name, Code={"ZipFile": b"not a zip at all"})
 
-    assert_aws_error(lam, err, 400, "InvalidParameterValueException", prefix=UNZIP_FAILED)
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", UNZIP_FAILED)
+    # What was wrong goes to the server's log, under the request id the client got.
+    request_id = raw_of(lam).headers["x-amzn-requestid"]
+    logged = [line for line in server.log_path.read_text(errors="replace").splitlines() if request_id in line]
+    assert any("zip refused" in line and "not a zip archive" in line for line in logged), logged
     err = client_error(lam.get_function, FunctionName=fn_name)
     assert_aws_error(lam, err, 404, "ResourceNotFoundException")
+
+
+def test_bad_zip_on_update_code_is_refused_with_awss_message_alone(lam, fn_name):
+    created = create(lam, fn_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+
+    err = client_error(lam.update_function_code, FunctionName=fn_name, ZipFile=b"PK\x03\x04 not a zip after all")
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", UNZIP_FAILED)
+    assert lam.get_function_configuration(FunctionName=fn_name)["CodeSha256"] == created["CodeSha256"]
+
+
+def test_zip_file_that_is_not_base64_is_refused_with_awss_message_alone(server, fn_name):
+    body = json.dumps({
+        "FunctionName": fn_name, "Runtime": RUNTIME, "Role": ROLE, "Handler": HANDLER,
+        "Code": {"ZipFile": "not*base64!"},
+    }).encode()
+
+    resp = raw_request(server.url, "POST", "/2015-03-31/functions", body)
+
+    assert resp.status == 400
+    assert resp.headers["x-amzn-errortype"] == "InvalidParameterValueException"
+    assert resp.json() == {"Type": "User", "message": UNZIP_FAILED}
 
 
 def test_reserved_environment_variables_are_refused(lam, fn_name):

@@ -7,6 +7,7 @@ import pytest
 
 from helpers import (
     NOT_FOUND,
+    UNZIP_FAILED,
     CREATED_DATE_RE,
     assert_aws_error,
     client_error,
@@ -255,6 +256,13 @@ def test_publish_refuses_a_runtime_outside_the_model_listing_the_models_enum(lam
         "1 validation error detected: Value '[python3.12, cobol85]' at 'compatibleRuntimes' failed to satisfy "
         f"constraint: Member must satisfy constraint: [Member must satisfy enum value set: [{', '.join(MODEL_RUNTIMES)}]]",
     )
+    assert lam.list_layer_versions(LayerName=layer_name)["LayerVersions"] == []
+
+
+def test_publish_of_a_bad_zip_is_refused_with_awss_message_alone(lam, layer_name):
+    err = client_error(lam.publish_layer_version, LayerName=layer_name, Content={"ZipFile": b"not a zip at all"})
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", UNZIP_FAILED)
     assert lam.list_layer_versions(LayerName=layer_name)["LayerVersions"] == []
 
 
