@@ -505,6 +505,24 @@ def test_environment_over_4kb_is_refused_with_the_measured_string(lam, fn_name):
     )
 
 
+def test_oversize_environment_is_measured_in_the_requests_order(lam, fn_name):
+    variables = {"ZED": "z" * 2000, "ALPHA": "a" * 2000, "MID": "m" * 200}
+    measured = json.dumps(variables, separators=(",", ":"))
+    assert measured.index("ZED") < measured.index("ALPHA") and len(measured) > 4096  # not sorted, too big
+    expected = (
+        "Lambda was unable to configure your environment variables because the environment variables you have "
+        f"provided exceeded the 4KB limit. String measured: {measured}"
+    )
+
+    err = client_error(create, lam, fn_name, Environment={"Variables": variables})
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", expected)
+
+    create(lam, fn_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+    err = client_error(lam.update_function_configuration, FunctionName=fn_name, Environment={"Variables": variables})
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", expected)
+
+
 def test_environment_of_exactly_4kb_is_accepted(lam, fn_name):
     # {"BIG":"..."} is 10 bytes plus the value.
     variables = {"BIG": "v" * (4096 - 10)}

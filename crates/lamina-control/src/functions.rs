@@ -11,6 +11,7 @@ mod aliases;
 mod attach;
 mod commands;
 mod config;
+mod environment;
 mod listing;
 mod publish;
 mod resolve;
@@ -38,6 +39,7 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::environment::EnvironmentVariables;
 use crate::ingest::{Ingested, Ingestor};
 
 /// How many times a change of `$LATEST` or an alias is retried when another change wins.
