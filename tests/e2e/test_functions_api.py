@@ -407,14 +407,43 @@ def test_deprecated_runtime_is_refused(lam, fn_name):
     )
 
 
-def test_unknown_runtime_is_refused(lam, fn_name):
+# AWS's list, in AWS's order, as it prints it when refusing a runtime (spec §3.1).
+AWS_RUNTIME_LIST = (
+    "[nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, "
+    "python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, "
+    "dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2]"
+)
+
+
+def unknown_runtime_message(runtime: str) -> str:
+    return (
+        f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
+        f"{AWS_RUNTIME_LIST} or be a valid ARN"
+    )
+
+
+def test_unknown_runtime_is_refused_with_awss_list(lam, fn_name):
     err = client_error(create, lam, fn_name, Runtime="cobol9")
 
-    text = assert_aws_error(
-        lam, err, 400, "InvalidParameterValueException",
-        prefix="Value cobol9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [",
-    )
-    assert "python3.12" in text and text.endswith("] or be a valid ARN")
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", unknown_runtime_message("cobol9"))
+    assert_aws_error(lam, client_error(lam.get_function, FunctionName=fn_name), 404, "ResourceNotFoundException")
+
+
+def test_unknown_runtime_on_update_is_refused_with_awss_list(lam, fn_name):
+    create(lam, fn_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+
+    err = client_error(lam.update_function_configuration, FunctionName=fn_name, Runtime="cobol9")
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", unknown_runtime_message("cobol9"))
+    assert lam.get_function_configuration(FunctionName=fn_name)["Runtime"] == RUNTIME
+
+
+@pytest.mark.parametrize("runtime", ["java17.al2023", "python3.15", "nodejs26.x"])
+def test_model_runtimes_outside_awss_list_are_not_accepted(lam, fn_name, runtime):
+    err = client_error(create, lam, fn_name, Runtime=runtime)
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException")
 
 
 def test_missing_handler_is_refused(lam, fn_name):
@@ -433,12 +462,39 @@ def test_s3_code_is_refused_clearly(lam, fn_name):
     assert "no S3 store" in text and "ZipFile" in text
 
 
-def test_bad_zip_is_refused(lam, fn_name):
+def test_bad_zip_is_refused_with_awss_message_alone(lam, server, fn_name):
     err = client_error(create, lam, fn_name, Code={"ZipFile": b"not a zip at all"})
 
-    assert_aws_error(lam, err, 400, "InvalidParameterValueException", prefix=UNZIP_FAILED)
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", UNZIP_FAILED)
+    # What was wrong goes to the server's log, under the request id the client got.
+    request_id = raw_of(lam).headers["x-amzn-requestid"]
+    logged = [line for line in server.log_path.read_text(errors="replace").splitlines() if request_id in line]
+    assert any("zip refused" in line and "not a zip archive" in line for line in logged), logged
     err = client_error(lam.get_function, FunctionName=fn_name)
     assert_aws_error(lam, err, 404, "ResourceNotFoundException")
+
+
+def test_bad_zip_on_update_code_is_refused_with_awss_message_alone(lam, fn_name):
+    created = create(lam, fn_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+
+    err = client_error(lam.update_function_code, FunctionName=fn_name, ZipFile=b"PK\x03\x04 not a zip after all")
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", UNZIP_FAILED)
+    assert lam.get_function_configuration(FunctionName=fn_name)["CodeSha256"] == created["CodeSha256"]
+
+
+def test_zip_file_that_is_not_base64_is_refused_with_awss_message_alone(server, fn_name):
+    body = json.dumps({
+        "FunctionName": fn_name, "Runtime": RUNTIME, "Role": ROLE, "Handler": HANDLER,
+        "Code": {"ZipFile": "not*base64!"},
+    }).encode()
+
+    resp = raw_request(server.url, "POST", "/2015-03-31/functions", body)
+
+    assert resp.status == 400
+    assert resp.headers["x-amzn-errortype"] == "InvalidParameterValueException"
+    assert resp.json() == {"Type": "User", "message": UNZIP_FAILED}
 
 
 def test_reserved_environment_variables_are_refused(lam, fn_name):
@@ -462,6 +518,24 @@ def test_environment_over_4kb_is_refused_with_the_measured_string(lam, fn_name):
         "Lambda was unable to configure your environment variables because the environment variables you have "
         f"provided exceeded the 4KB limit. String measured: {json.dumps(variables, separators=(',', ':'))}",
     )
+
+
+def test_oversize_environment_is_measured_in_the_requests_order(lam, fn_name):
+    variables = {"ZED": "z" * 2000, "ALPHA": "a" * 2000, "MID": "m" * 200}
+    measured = json.dumps(variables, separators=(",", ":"))
+    assert measured.index("ZED") < measured.index("ALPHA") and len(measured) > 4096  # not sorted, too big
+    expected = (
+        "Lambda was unable to configure your environment variables because the environment variables you have "
+        f"provided exceeded the 4KB limit. String measured: {measured}"
+    )
+
+    err = client_error(create, lam, fn_name, Environment={"Variables": variables})
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", expected)
+
+    create(lam, fn_name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+    err = client_error(lam.update_function_configuration, FunctionName=fn_name, Environment={"Variables": variables})
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", expected)
 
 
 def test_environment_of_exactly_4kb_is_accepted(lam, fn_name):

@@ -44,7 +44,7 @@ def assert_nothing_left(lam, server):
 
 
 def refuse_unzip(lam, server, data: bytes):
-    assert_refused_and_clean(lam, server, data, 400, "InvalidParameterValueException", prefix=UNZIP_FAILED)
+    assert_refused_and_clean(lam, server, data, 400, "InvalidParameterValueException", message=UNZIP_FAILED)
 
 
 # --- not a ZIP --------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_entries_sharing_one_compressed_body_are_refused(lam, fresh_server):
     # 300 entries, each honestly 1 MiB, all pointing at the same local data: 300 MiB unzipped.
     data = overlapping_bomb(300, 1)
     text = assert_refused_and_clean(lam, fresh_server, data, 400, "InvalidParameterValueException")
-    assert text == f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes" or text.startswith(UNZIP_FAILED)
+    assert text == f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes" or text == UNZIP_FAILED
 
 
 def test_zip_over_50_mb_is_request_entity_too_large(lam, fresh_server):

@@ -7,6 +7,7 @@ import pytest
 
 from helpers import (
     NOT_FOUND,
+    UNZIP_FAILED,
     CREATED_DATE_RE,
     assert_aws_error,
     client_error,
@@ -19,6 +20,16 @@ from helpers import (
 from zips import simple_zip
 
 ZIP = simple_zip()
+# The API model's Runtime enum, in the model's order (spec §2.2).
+MODEL_RUNTIMES = [
+    "nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",
+    "java8", "java8.al2", "java11", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9",
+    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "nodejs4.3-edge",
+    "go1.x", "ruby2.5", "ruby2.7", "provided", "provided.al2", "nodejs18.x", "python3.10", "java17", "ruby3.2",
+    "ruby3.3", "ruby3.4", "python3.11", "nodejs20.x", "provided.al2023", "python3.12", "java21", "python3.13",
+    "nodejs22.x", "nodejs24.x", "python3.14", "java25", "dotnet10", "ruby4.0", "nodejs26.x", "java8.al2023",
+    "java11.al2023", "java17.al2023", "python3.15", "custom",
+]
 SIXTEEN_SUPPORTED_RUNTIMES = [
     "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "python3.8", "python3.9", "python3.10", "python3.11",
     "python3.12", "python3.13", "python3.14", "java11", "java17", "java21", "ruby3.3", "provided.al2023",
@@ -224,14 +235,34 @@ def test_publish_with_bad_runtime_and_architecture_reports_two_errors(lam, layer
     assert lam.list_layer_versions(LayerName=layer_name)["LayerVersions"] == []
 
 
-def test_publish_refuses_a_runtime_aws_no_longer_supports(lam, layer_name):
-    err = client_error(publish, lam, layer_name, CompatibleRuntimes=["python2.7"])
-    message = assert_aws_error(
+def test_publish_accepts_deprecated_runtimes_of_the_model(lam, layer_name):
+    # AWS no longer creates functions for these but publishes layers for them (spec §3.1).
+    deprecated = ["python3.7", "nodejs12.x", "java8", "go1.x", "provided"]
+
+    out = publish(lam, layer_name, CompatibleRuntimes=deprecated)
+
+    assert out["CompatibleRuntimes"] == deprecated
+    got = lam.get_layer_version(LayerName=layer_name, VersionNumber=out["Version"])
+    assert got["CompatibleRuntimes"] == deprecated
+    listed = lam.list_layer_versions(LayerName=layer_name, CompatibleRuntime="go1.x")["LayerVersions"]
+    assert [v["Version"] for v in listed] == [out["Version"]]
+
+
+def test_publish_refuses_a_runtime_outside_the_model_listing_the_models_enum(lam, layer_name):
+    err = client_error(publish, lam, layer_name, CompatibleRuntimes=["python3.12", "cobol85"])
+
+    assert_aws_error(
         lam, err, 400, "ValidationException",
-        prefix="1 validation error detected: Value '[python2.7]' at 'compatibleRuntimes' failed to satisfy "
-        "constraint: Member must",
+        "1 validation error detected: Value '[python3.12, cobol85]' at 'compatibleRuntimes' failed to satisfy "
+        f"constraint: Member must satisfy constraint: [Member must satisfy enum value set: [{', '.join(MODEL_RUNTIMES)}]]",
     )
-    assert "python3.14" in message  # the allowed set is listed
+    assert lam.list_layer_versions(LayerName=layer_name)["LayerVersions"] == []
+
+
+def test_publish_of_a_bad_zip_is_refused_with_awss_message_alone(lam, layer_name):
+    err = client_error(lam.publish_layer_version, LayerName=layer_name, Content={"ZipFile": b"not a zip at all"})
+
+    assert_aws_error(lam, err, 400, "InvalidParameterValueException", UNZIP_FAILED)
     assert lam.list_layer_versions(LayerName=layer_name)["LayerVersions"] == []
 
 

@@ -11,6 +11,7 @@ mod aliases;
 mod attach;
 mod commands;
 mod config;
+mod environment;
 mod listing;
 mod publish;
 mod resolve;
@@ -40,6 +41,7 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::environment::EnvironmentVariables;
 pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::{Ingested, Ingestor};
 

@@ -61,7 +61,11 @@ impl Ingestor {
         let artifacts = self.artifacts.clone();
         let metadata = Arc::clone(&self.metadata);
         let handle = tokio::runtime::Handle::current();
+        // The blocking thread does not inherit the request's span; enter it so a refused ZIP
+        // is logged under the request id the client got.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _request = span.enter();
             let mut scratch = artifacts.scratch_file().map_err(io_error)?;
             let decoded = decode_base64_into(&zip_base64, scratch.as_file_mut(), MAX_ZIPPED_BYTES)
                 .map_err(|e| ingest_error(e, member))?;
@@ -77,8 +81,8 @@ impl Ingestor {
                         max_unzipped_bytes: MAX_UNZIPPED_BYTES,
                         max_entries: MAX_ZIP_ENTRIES,
                     };
-                    let extracted =
-                        extract_zip(scratch.path(), tree.path(), &limits).map_err(extract_error)?;
+                    let extracted = extract_zip(scratch.path(), tree.path(), &limits)
+                        .map_err(|e| extract_error(e, member))?;
                     artifacts
                         .commit_tree(tree, &decoded.digest)
                         .map_err(io_error)?;

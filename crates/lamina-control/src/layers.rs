@@ -9,7 +9,7 @@ use lamina_types::limits::{
     MAX_COMPATIBLE_ARCHITECTURES, MAX_COMPATIBLE_RUNTIMES, MAX_DESCRIPTION_CHARS,
     MAX_LAYER_LIST_ITEMS, MAX_LAYER_POLICY_BYTES, MAX_LICENSE_INFO_CHARS,
 };
-use lamina_types::runtime::{ALL_ARCHITECTURES, ALL_RUNTIMES, SUPPORTED_RUNTIMES};
+use lamina_types::runtime::{ALL_ARCHITECTURES, ALL_RUNTIMES};
 use lamina_types::validation::{Constraint, Violations, render_list};
 use lamina_types::{
     AccountId, Architecture, LambdaError, LayerName, LayerVersionArn, Region, Runtime, timestamp,
@@ -572,14 +572,13 @@ fn check_runtimes(violations: &mut Violations, runtimes: Option<&[String]>) {
             &render_list(runtimes),
             Constraint::MaxLength(MAX_COMPATIBLE_RUNTIMES),
         );
-    } else if runtimes
-        .iter()
-        .any(|r| !Runtime::parse(r).is_some_and(|r| r.is_supported()))
-    {
+    } else if runtimes.iter().any(|r| Runtime::parse(r).is_none()) {
+        // Any value of the model's enum, deprecated ones included: AWS publishes layers for
+        // python3.7 or go1.x although it no longer creates functions for them.
         violations.add(
             "compatibleRuntimes",
             &render_list(runtimes),
-            Constraint::MemberEnum(SUPPORTED_RUNTIMES.to_vec()),
+            Constraint::MemberEnum(ALL_RUNTIMES.to_vec()),
         );
     }
 }
@@ -655,4 +654,52 @@ fn check_list_query(
         architecture: query.compatible_architecture.clone(),
     };
     (filter, limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtimes_result(runtimes: &[&str]) -> Result<(), LambdaError> {
+        let owned: Vec<String> = runtimes.iter().map(|r| (*r).to_owned()).collect();
+        let mut violations = Violations::new();
+        check_runtimes(&mut violations, Some(&owned));
+        violations.into_result()
+    }
+
+    #[test]
+    fn compatible_runtimes_accept_deprecated_values_of_the_model() {
+        assert!(
+            runtimes_result(&["python3.7", "nodejs12.x", "java8", "go1.x", "provided"]).is_ok()
+        );
+        assert!(runtimes_result(&["python2.7", "java17.al2023", "python3.14"]).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_compatible_runtime_lists_the_models_enum() {
+        let e = runtimes_result(&["python3.12", "cobol85"]).unwrap_err();
+        assert_eq!(e.type_name(), "ValidationException");
+        assert_eq!(
+            e.message(),
+            format!(
+                "1 validation error detected: Value '[python3.12, cobol85]' at \
+                 'compatibleRuntimes' failed to satisfy constraint: Member must satisfy \
+                 constraint: [Member must satisfy enum value set: [{}]]",
+                ALL_RUNTIMES.join(", ")
+            )
+        );
+    }
+
+    #[test]
+    fn more_than_fifteen_compatible_runtimes_fail_on_length() {
+        let sixteen = ["python3.12"; 16];
+        let e = runtimes_result(&sixteen).unwrap_err();
+        assert!(
+            e.message()
+                .contains("Member must have length less than or equal to 15"),
+            "{}",
+            e.message()
+        );
+        assert!(runtimes_result(&sixteen[..15]).is_ok());
+    }
 }

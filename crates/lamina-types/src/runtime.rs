@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-/// Every `Runtime` value of the API model, in the model's order. `ListLayers` filters accept
-/// any of them; creating things accepts only [`Runtime::is_supported`] ones.
+/// Every `Runtime` value of the API model, in the model's order. `ListLayers` filters and
+/// PublishLayerVersion's `CompatibleRuntimes` accept any of them (AWS publishes layers for
+/// deprecated runtimes); functions accept only [`Runtime::is_supported`] ones.
 pub const ALL_RUNTIMES: [&str; 52] = [
     "nodejs",
     "nodejs4.3",
@@ -59,37 +60,38 @@ pub const ALL_RUNTIMES: [&str; 52] = [
     "custom",
 ];
 
-/// The runtimes AWS accepts when creating functions and publishing layers (January 2026).
-/// Older identifiers are rejected with a `ValidationException` listing these.
-pub const SUPPORTED_RUNTIMES: [&str; 28] = [
-    "nodejs16.x",
-    "nodejs18.x",
+/// The runtimes AWS accepts for CreateFunction and UpdateFunctionConfiguration, in the order
+/// AWS lists them in the message that refuses an unknown `Runtime` (recorded January 2026).
+/// Both the check and that message use this one list, so the order matters: it is AWS's, not
+/// an alphabetical or model order. Model values missing here are deprecated (or never offered,
+/// like `java17.al2023`) and are refused for functions; layers accept them (see
+/// [`ALL_RUNTIMES`]).
+pub const SUPPORTED_RUNTIMES: [&str; 25] = [
     "nodejs20.x",
-    "nodejs22.x",
-    "nodejs24.x",
-    "python3.8",
-    "python3.9",
-    "python3.10",
-    "python3.11",
+    "python3.14",
+    "provided.al2023",
     "python3.12",
     "python3.13",
-    "python3.14",
-    "java8.al2",
-    "java11",
-    "java17",
-    "java21",
+    "nodejs24.x",
+    "nodejs22.x",
     "java25",
-    "dotnet6",
-    "dotnet8",
-    "dotnet10",
-    "ruby3.2",
+    "python3.10",
+    "python3.11",
+    "java21",
     "ruby3.3",
     "ruby3.4",
+    "ruby3.2",
+    "python3.8",
+    "python3.9",
+    "java17",
+    "nodejs16.x",
+    "dotnet10",
+    "dotnet8",
+    "java11",
+    "dotnet6",
+    "nodejs18.x",
     "provided.al2",
-    "provided.al2023",
-    "java8.al2023",
-    "java11.al2023",
-    "java17.al2023",
+    "java8.al2",
 ];
 
 /// A runtime identifier that appears in the API model.
@@ -107,7 +109,7 @@ impl Runtime {
         self.0
     }
 
-    /// Whether AWS still accepts this runtime for new functions and layer versions.
+    /// Whether AWS still accepts this runtime for creating or updating functions.
     pub fn is_supported(&self) -> bool {
         SUPPORTED_RUNTIMES.contains(&self.0)
     }
@@ -162,5 +164,31 @@ mod tests {
         assert!(Runtime::parse("python3.8").is_some_and(|r| r.is_supported()));
         assert!(Runtime::parse("python2.7").is_some_and(|r| !r.is_supported()));
         assert!(Runtime::parse("cobol").is_none());
+    }
+
+    #[test]
+    fn supported_is_awss_list_in_awss_order() {
+        assert_eq!(
+            format!("[{}]", SUPPORTED_RUNTIMES.join(", ")),
+            "[nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, \
+             nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, \
+             python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, \
+             nodejs18.x, provided.al2, java8.al2]"
+        );
+    }
+
+    #[test]
+    fn deprecated_and_al2023_java_are_model_values_but_not_supported() {
+        for r in [
+            "python3.7",
+            "nodejs12.x",
+            "java8",
+            "go1.x",
+            "provided",
+            "java17.al2023",
+        ] {
+            let parsed = Runtime::parse(r);
+            assert!(parsed.is_some_and(|p| !p.is_supported()), "{r}");
+        }
     }
 }

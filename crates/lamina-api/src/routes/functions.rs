@@ -20,6 +20,7 @@ use lamina_control::functions::{
 use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
 use serde::{Deserialize, Serialize};
 
+use super::ordered_map::OrderedStrings;
 use super::wire::{
     ConfigurationBody, MAX_SMALL_BODY_BYTES, Params, configuration, json_response, page_query,
     param, parse_json, path_params,
@@ -51,7 +52,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct EnvironmentIn {
-    variables: Option<BTreeMap<String, String>>,
+    /// In request order: AWS's messages about the variables quote them in that order.
+    variables: Option<OrderedStrings>,
 }
 
 #[derive(Deserialize, Default)]
@@ -132,7 +134,9 @@ impl ConfigIn {
             description: self.description,
             timeout: self.timeout,
             memory_size: self.memory_size,
-            environment: self.environment.map(|e| e.variables.unwrap_or_default()),
+            environment: self
+                .environment
+                .map(|e| e.variables.unwrap_or_default().0.into_iter().collect()),
             layers: self.layers,
             ephemeral_storage: self.ephemeral_storage.map(|e| e.size),
             tracing_mode: self.tracing_config.map(|t| t.mode),

@@ -5,6 +5,7 @@ mod aliases;
 mod functions;
 mod invoke;
 mod layers;
+mod ordered_map;
 mod wire;
 
 use std::sync::Arc;

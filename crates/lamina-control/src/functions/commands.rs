@@ -7,6 +7,8 @@ use bytes::Bytes;
 use lamina_types::FunctionSpec;
 use lamina_types::function_config::{AliasRecord, FunctionVersionRecord};
 
+use super::environment::EnvironmentVariables;
+
 /// `Code` of CreateFunction, or the code members of UpdateFunctionCode.
 #[derive(Debug, Clone, Default)]
 pub struct FunctionCode {
@@ -51,8 +53,9 @@ pub struct ConfigInput {
     pub timeout: Option<i64>,
     /// `MemorySize`.
     pub memory_size: Option<i64>,
-    /// `Environment.Variables` (`Some(empty)` when `Environment` came without `Variables`).
-    pub environment: Option<BTreeMap<String, String>>,
+    /// `Environment.Variables` in request order (`Some(empty)` when `Environment` came
+    /// without `Variables`).
+    pub environment: Option<EnvironmentVariables>,
     /// `Layers`.
     pub layers: Option<Vec<String>>,
     /// `EphemeralStorage`: `Some(None)` when it came without `Size`.

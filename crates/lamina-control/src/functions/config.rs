@@ -8,6 +8,7 @@ use lamina_types::limits::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFA
 use sha2::{Digest as _, Sha256};
 
 use super::commands::{ConfigInput, LoggingInput};
+use super::environment::EnvironmentVariables;
 
 /// Numbers already validated to be within their model ranges.
 fn small(n: i64) -> u32 {
@@ -70,7 +71,7 @@ pub(crate) fn new_config(
             .ephemeral_storage
             .flatten()
             .map_or(DEFAULT_EPHEMERAL_STORAGE_MB, small),
-        environment: input.environment.clone(),
+        environment: input.environment.as_ref().map(EnvironmentVariables::to_map),
         layers,
         architectures: architectures.unwrap_or_else(|| vec!["x86_64".to_owned()]),
         package_type: "Zip".to_owned(),
@@ -120,7 +121,7 @@ pub(crate) fn apply_update(
         config.ephemeral_storage_mb = small(size);
     }
     if let Some(env) = &input.environment {
-        config.environment = Some(env.clone());
+        config.environment = Some(env.to_map());
     }
     if let Some(layers) = layers {
         config.layers = layers;

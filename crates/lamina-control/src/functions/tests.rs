@@ -1,7 +1,6 @@
 //! The function service end to end over a real SQLite store and artifact directory:
 //! create, publish, aliases, and what `resolve` hands the invoker.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -131,7 +130,10 @@ pub(super) fn create_cmd(name: &str, layers: Vec<String>) -> CreateFunction {
             runtime: Some("python3.12".into()),
             handler: Some("app.h".into()),
             memory_size: Some(256),
-            environment: Some(BTreeMap::from([("STAGE".to_owned(), "dev".to_owned())])),
+            environment: Some(EnvironmentVariables::from_iter([(
+                "STAGE".to_owned(),
+                "dev".to_owned(),
+            )])),
             layers: Some(layers),
             ..Default::default()
         },

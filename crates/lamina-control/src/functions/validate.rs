@@ -18,6 +18,7 @@ use lamina_types::validation::{Constraint, Violations, render_list};
 use lamina_types::{LambdaError, LayerVersionArn, Runtime};
 
 use super::commands::{ConfigInput, LoggingInput};
+use super::environment::EnvironmentVariables;
 
 /// `EnvironmentVariableName`.
 pub(crate) const ENV_NAME_PATTERN: &str = "[a-zA-Z]([a-zA-Z0-9_])+";
@@ -136,10 +137,13 @@ pub(crate) fn architectures(v: &mut Violations, value: Option<&[String]>) {
 }
 
 /// `Environment.Variables` names. Values are secrets: the message shows `***` for them.
-pub(crate) fn environment_names(v: &mut Violations, env: Option<&BTreeMap<String, String>>) {
+/// The names are listed sorted: AWS's order here is not recorded (only the 4 KB message's is).
+pub(crate) fn environment_names(v: &mut Violations, env: Option<&EnvironmentVariables>) {
     let Some(env) = env else { return };
-    if env.keys().any(|k| !is_env_name(k)) {
-        let shown: Vec<String> = env.keys().map(|k| format!("{k}=***")).collect();
+    let mut names: Vec<&str> = env.names().collect();
+    names.sort_unstable();
+    if names.iter().any(|k| !is_env_name(k)) {
+        let shown: Vec<String> = names.iter().map(|k| format!("{k}=***")).collect();
         v.add(
             "environment.variables",
             &format!("{{{}}}", shown.join(", ")),
@@ -325,13 +329,15 @@ pub(crate) fn runtime(value: &str) -> Result<(), LambdaError> {
     }
 }
 
-/// `Environment.Variables`: no reserved keys, and at most 4 KB as compact JSON.
-pub(crate) fn environment(env: &BTreeMap<String, String>) -> Result<(), LambdaError> {
-    let reserved: Vec<&str> = env
-        .keys()
-        .map(String::as_str)
+/// `Environment.Variables`: no reserved keys, and at most 4 KB as compact JSON. The measured
+/// string keeps the request's order, as AWS prints it; the reserved keys are listed sorted
+/// (AWS's order there is not recorded).
+pub(crate) fn environment(env: &EnvironmentVariables) -> Result<(), LambdaError> {
+    let mut reserved: Vec<&str> = env
+        .names()
         .filter(|k| RESERVED_ENVIRONMENT_VARIABLES.contains(k))
         .collect();
+    reserved.sort_unstable();
     if !reserved.is_empty() {
         return Err(LambdaError::InvalidParameterValue(format!(
             "Lambda was unable to configure your environment variables because the environment \
@@ -416,10 +422,7 @@ mod tests {
             ("A-B", false),
         ] {
             let mut v = Violations::new();
-            environment_names(
-                &mut v,
-                Some(&BTreeMap::from([(name.to_owned(), "x".to_owned())])),
-            );
+            environment_names(&mut v, Some(&vars(&[(name, "x")])));
             assert_eq!(v.is_empty(), ok, "{name}");
         }
     }
@@ -456,34 +459,51 @@ mod tests {
                 .starts_with("The runtime parameter of python2.7 is no longer supported")
         );
         let e = runtime("cobol").unwrap_err();
-        assert!(e.message().starts_with("Value cobol at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs16.x, "));
-        assert!(e.message().ends_with("] or be a valid ARN"));
+        assert_eq!(e.type_name(), "InvalidParameterValueException");
+        assert_eq!(
+            e.message(),
+            "Value cobol at 'runtime' failed to satisfy constraint: Member must satisfy enum \
+             value set: [nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, \
+             nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, \
+             ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, \
+             dotnet6, nodejs18.x, provided.al2, java8.al2] or be a valid ARN"
+        );
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> EnvironmentVariables {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn environment_reserved_keys_and_4kb_boundary() {
-        let env = BTreeMap::from([
-            ("AWS_REGION".to_owned(), "x".to_owned()),
-            ("OK".to_owned(), "y".to_owned()),
-            ("AWS_ACCESS_KEY_ID".to_owned(), "z".to_owned()),
-        ]);
+        let env = vars(&[("AWS_REGION", "x"), ("OK", "y"), ("AWS_ACCESS_KEY_ID", "z")]);
         let e = environment(&env).unwrap_err();
         assert!(
             e.message()
                 .ends_with("Reserved keys used in this request: AWS_ACCESS_KEY_ID, AWS_REGION")
         );
-        assert!(
-            environment(&BTreeMap::from([(
-                "TZ".to_owned(),
-                "Asia/Tokyo".to_owned()
-            )]))
-            .is_ok()
-        );
+        assert!(environment(&vars(&[("TZ", "Asia/Tokyo")])).is_ok());
         // {"K":"<v>"} is 8 bytes plus the value.
-        let at_limit = BTreeMap::from([("K".to_owned(), "v".repeat(4096 - 8))]);
-        assert!(environment(&at_limit).is_ok());
-        let over = BTreeMap::from([("K".to_owned(), "v".repeat(4096 - 7))]);
-        let e = environment(&over).unwrap_err();
+        let at_limit = "v".repeat(4096 - 8);
+        assert!(environment(&vars(&[("K", &at_limit)])).is_ok());
+        let over = "v".repeat(4096 - 7);
+        let e = environment(&vars(&[("K", &over)])).unwrap_err();
         assert!(e.message().starts_with("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"K\":\"vvv"));
+    }
+
+    #[test]
+    fn the_measured_string_keeps_the_request_order() {
+        let big = "v".repeat(4096);
+        let e = environment(&vars(&[("Z", "1"), ("A", &big), ("M", "2")])).unwrap_err();
+        assert!(
+            e.message().ends_with(&format!(
+                "String measured: {{\"Z\":\"1\",\"A\":\"{big}\",\"M\":\"2\"}}"
+            )),
+            "{}",
+            e.message()
+        );
     }
 }
