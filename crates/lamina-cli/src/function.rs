@@ -151,6 +151,9 @@ macro_rules! print_configuration {
                 "LastModified": opt(c.last_modified()),
                 "Version": opt(c.version()),
                 "State": opt(c.state().map(|s| s.as_str())),
+                "StateReason": opt(c.state_reason()),
+                "LastUpdateStatus": opt(c.last_update_status().map(|s| s.as_str())),
+                "LastUpdateStatusReason": opt(c.last_update_status_reason()),
                 "RevisionId": opt(c.revision_id()),
                 "Environment": c.environment().and_then(|e| e.variables()).map(|v| json!(v)),
                 "Layers": c.layers().iter().map(|l| compact(json!({
@@ -170,6 +173,12 @@ macro_rules! print_configuration {
                 ("Timeout", c.timeout().map(|t| t.to_string()).unwrap_or_default()),
                 ("State", c.state().map(|s| s.as_str().to_owned()).unwrap_or_default()),
             ];
+            if let Some(status) = c.last_update_status() {
+                fields.push(("LastUpdateStatus", status.as_str().to_owned()));
+            }
+            for reason in [c.state_reason(), c.last_update_status_reason()].into_iter().flatten() {
+                fields.push(("Reason", reason.to_owned()));
+            }
             fields.extend(layers.iter().map(|arn| ("Layer", arn.to_string())));
             print_fields(&fields)
         }
@@ -199,7 +208,42 @@ async fn create(api: &Api, args: &CreateArgs) -> anyhow::Result<()> {
         .send()
         .await
         .api("CreateFunction", &api.endpoint)?;
-    print_configuration!(api, &out)
+    print_settled(api, out.function_name().unwrap_or(&args.name)).await
+}
+
+/// How often a change is polled until it has settled, and for how long at most.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Waits until a created or updated function has settled (as `aws lambda wait
+/// function-active-v2` / `function-updated-v2` do), prints it, and fails if it failed.
+async fn print_settled(api: &Api, name: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let out = api
+            .client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .api("GetFunctionConfiguration", &api.endpoint)?;
+        let state = out.state().map(|s| s.as_str()).unwrap_or_default();
+        let update = out.last_update_status().map(|s| s.as_str());
+        let settling = state == "Pending" || update == Some("InProgress");
+        if settling && started.elapsed() < SETTLE_TIMEOUT {
+            tokio::time::sleep(SETTLE_POLL).await;
+            continue;
+        }
+        print_configuration!(api, &out)?;
+        let reason = out.last_update_status_reason().or(out.state_reason());
+        match (state, update) {
+            ("Failed", _) | (_, Some("Failed")) => {
+                bail!("{name} failed: {}", reason.unwrap_or("no reason given"))
+            }
+            _ if settling => bail!("{name} is still {state}: {}", reason.unwrap_or_default()),
+            _ => return Ok(()),
+        }
+    }
 }
 
 async fn get(api: &Api, name: &str) -> anyhow::Result<()> {
@@ -223,7 +267,7 @@ async fn update_code(api: &Api, name: &str, code: &std::path::Path) -> anyhow::R
         .send()
         .await
         .api("UpdateFunctionCode", &api.endpoint)?;
-    print_configuration!(api, &out)
+    print_settled(api, out.function_name().unwrap_or(name)).await
 }
 
 /// The function's layer ARNs in order and its revision, for an optimistic update.
@@ -260,7 +304,7 @@ async fn set_layers(
         .send()
         .await
         .api("UpdateFunctionConfiguration", &api.endpoint)?;
-    print_configuration!(api, &out)
+    print_settled(api, out.function_name().unwrap_or(name)).await
 }
 
 /// `layers` with `arn` inserted at `position` (the end if `None`).

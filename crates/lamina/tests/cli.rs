@@ -388,6 +388,46 @@ fn api_errors_name_the_aws_error_type_and_exit_non_zero() {
 }
 
 #[test]
+fn function_create_waits_until_settled_and_fails_on_a_runtime_that_cannot_run() {
+    let server = Server::start();
+    let code = python_code_dir(&server);
+    let code = code.to_str().unwrap();
+    let created = server.json(&[
+        "function",
+        "create",
+        "ok",
+        "--runtime",
+        "python3.12",
+        "--handler",
+        "app.handler",
+        "--code",
+        code,
+    ]);
+    assert_eq!(created["State"], "Active");
+    assert_eq!(created["LastUpdateStatus"], "Successful");
+    let failed = server
+        .lamina(&[
+            "function",
+            "create",
+            "java",
+            "--runtime",
+            "java21",
+            "--handler",
+            "a.B::c",
+            "--code",
+            code,
+        ])
+        .assert()
+        .failure();
+    let (out, err) = (stdout(&failed), stderr(&failed));
+    assert!(out.contains("Failed"), "{out}");
+    assert!(
+        err.contains("java failed: The runtime java21 cannot run on this Lamina server"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unreachable_endpoint_is_named_wherever_the_option_stands() {
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
