@@ -220,13 +220,7 @@ const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 async fn print_settled(api: &Api, name: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {
-        let out = api
-            .client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .api("GetFunctionConfiguration", &api.endpoint)?;
+        let out = configuration(api, name).await?;
         let state = out.state().map(|s| s.as_str()).unwrap_or_default();
         let update = out.last_update_status().map(|s| s.as_str());
         let settling = state == "Pending" || update == Some("InProgress");
@@ -247,14 +241,22 @@ async fn print_settled(api: &Api, name: &str) -> anyhow::Result<()> {
 }
 
 async fn get(api: &Api, name: &str) -> anyhow::Result<()> {
-    let out = api
-        .client
+    let out = configuration(api, name).await?;
+    print_configuration!(api, &out)
+}
+
+async fn configuration(
+    api: &Api,
+    name: &str,
+) -> anyhow::Result<
+    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+> {
+    api.client
         .get_function_configuration()
         .function_name(name)
         .send()
         .await
-        .api("GetFunctionConfiguration", &api.endpoint)?;
-    print_configuration!(api, &out)
+        .api("GetFunctionConfiguration", &api.endpoint)
 }
 
 async fn update_code(api: &Api, name: &str, code: &std::path::Path) -> anyhow::Result<()> {
@@ -272,13 +274,7 @@ async fn update_code(api: &Api, name: &str, code: &std::path::Path) -> anyhow::R
 
 /// The function's layer ARNs in order and its revision, for an optimistic update.
 async fn current_layers(api: &Api, name: &str) -> anyhow::Result<(Vec<String>, Option<String>)> {
-    let out = api
-        .client
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .api("GetFunctionConfiguration", &api.endpoint)?;
+    let out = configuration(api, name).await?;
     let layers = out
         .layers()
         .iter()

@@ -55,16 +55,18 @@ impl Serialize for EnvironmentVariables {
     }
 }
 
+/// Variables from `(name, value)` pairs, in order (for tests).
+#[cfg(test)]
+pub(super) fn vars(pairs: &[(&str, &str)]) -> EnvironmentVariables {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> EnvironmentVariables {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn keeps_the_request_order() {

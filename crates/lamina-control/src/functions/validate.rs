@@ -470,12 +470,7 @@ mod tests {
         );
     }
 
-    fn vars(pairs: &[(&str, &str)]) -> EnvironmentVariables {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use super::super::environment::vars;
 
     #[test]
     fn environment_reserved_keys_and_4kb_boundary() {
