@@ -396,7 +396,7 @@ async fn migrates_a_version_1_database() {
         .fetch_one(&store.readers)
         .await
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, super::super::SCHEMA_VERSION);
     let layer = LayerName::parse("l").unwrap();
     assert!(
         store
