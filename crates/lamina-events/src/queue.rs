@@ -390,8 +390,14 @@ async fn attempt(shared: &Shared, event: Waiting) -> Returned {
             failures,
             at_millis,
         } => {
+            // Once per event at warning level: a function that stays unready (409) would
+            // otherwise log every event every minute for hours.
             if let Attempt::Failed(why) = &attempt {
-                tracing::warn!(error = %why, failures, "an Event invocation failed; retrying later");
+                if failures == 1 {
+                    tracing::warn!(error = %why, "an Event invocation failed; retrying until it expires");
+                } else {
+                    tracing::debug!(error = %why, failures, "an Event invocation failed again");
+                }
             }
             let mut again = event;
             again.failures = failures;
