@@ -289,6 +289,40 @@ async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
 }
 
 #[tokio::test]
+async fn a_throttled_caller_is_told_when_the_environment_is_released() {
+    let s = setup(1).await;
+    let spec = spec(5, &[]);
+    let released = s.executor.releases();
+    let slow = s.executor.invoke(
+        spec.clone(),
+        request(json!({"action": "sleep", "secs": 1}), false),
+    );
+    let throttled_then_told = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let told = released.notified();
+        tokio::pin!(told);
+        told.as_mut().enable();
+        let throttled = s
+            .executor
+            .invoke(spec.clone(), request(json!({"action": "echo"}), false))
+            .await
+            .unwrap_err();
+        assert_eq!(throttled.type_name(), "TooManyRequestsException");
+        tokio::time::timeout(Duration::from_secs(30), told)
+            .await
+            .expect("no release notification");
+        s.executor
+            .invoke(spec.clone(), request(json!({"action": "echo"}), false))
+            .await
+    };
+
+    let (first, after_release) = tokio::join!(slow, throttled_then_told);
+
+    assert!(!first.unwrap().function_error);
+    assert!(!after_release.unwrap().function_error);
+}
+
+#[tokio::test]
 async fn python_handler_imports_from_its_layer_through_our_bootstrap() {
     let s = setup(4).await;
     let mut spec = (*spec(5, &[])).clone();
