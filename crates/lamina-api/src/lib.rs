@@ -24,9 +24,11 @@ pub struct AppState {
     /// The layer operations.
     pub layers: LayerService,
     /// The function, version, alias and account operations, and resolution for Invoke.
-    pub functions: FunctionService,
+    pub functions: Arc<FunctionService>,
     /// Runs functions.
     pub executor: lamina_exec::Executor,
+    /// The durable queue of `Event` invocations.
+    pub events: lamina_events::EventQueue,
     /// Signs and checks `Content.Location` URLs.
     pub content: ContentSigner,
     /// Region of unsigned requests.

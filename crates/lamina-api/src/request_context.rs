@@ -63,9 +63,16 @@ fn is_plain_host(h: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
 }
 
-/// Gives every response an `x-amzn-RequestId` and runs the request inside a span with it.
-pub async fn request_id(request: Request, next: Next) -> Response {
+/// The request id of one API call, as its response's `x-amzn-RequestId` carries it. For
+/// Invoke it is also the invocation's request id (the handler's `context.aws_request_id`).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Gives every response an `x-amzn-RequestId` and runs the request inside a span with it;
+/// handlers read the same id as a [`RequestId`] extension.
+pub async fn request_id(mut request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use lamina_store::LocalArtifacts;
 use lamina_types::{FunctionSpec, LambdaError};
+use tokio::sync::Notify;
 
 use crate::environment::{Environment, Outcome};
 use crate::interpreters::Interpreters;
@@ -53,8 +54,6 @@ pub struct ExecConfig {
     pub max_environments_per_function: usize,
     /// Idle environments older than this are shut down.
     pub idle_timeout: Duration,
-    /// Delays before the retries of a failed asynchronous invocation (AWS: two retries).
-    pub async_retry_delays: Vec<Duration>,
     /// Jails kept waiting in fresh cgroups, so a cold start does not pay for joining one
     /// (namespaces with cgroups only).
     pub standby_environments: usize,
@@ -63,6 +62,10 @@ pub struct ExecConfig {
 /// One invocation as the API hands it over.
 #[derive(Debug, Clone)]
 pub struct InvokeRequest {
+    /// The invocation's request id: the API's `x-amzn-RequestId`, the runtime's
+    /// `Lambda-Runtime-Aws-Request-Id` and the RequestId of START/END/REPORT (an `Event`
+    /// invocation keeps it across its retries).
+    pub request_id: String,
     /// The event.
     pub payload: Bytes,
     /// The ARN as invoked (qualified when a qualifier was used).
@@ -99,6 +102,9 @@ struct Inner {
     pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
     /// One open log per function, so the invoke path never reopens the file.
     sinks: Mutex<HashMap<String, LogSink>>,
+    /// Woken whenever an environment becomes idle or ends, so a throttled caller can retry
+    /// then instead of polling.
+    released: Arc<Notify>,
 }
 
 /// Runs functions. Cheap to clone.
@@ -130,6 +136,7 @@ impl Executor {
             standbys,
             pools: Mutex::default(),
             sinks: Mutex::default(),
+            released: Arc::new(Notify::new()),
         });
         tokio::spawn(reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
@@ -138,6 +145,22 @@ impl Executor {
     /// The isolation mode in force.
     pub fn isolation(&self) -> Isolation {
         self.inner.config.isolation
+    }
+
+    /// Most environments one function version may have at once (beyond, invokes get 429).
+    pub fn max_environments_per_function(&self) -> usize {
+        self.inner.config.max_environments_per_function
+    }
+
+    /// Notified (`notify_waiters`) each time an environment becomes idle or ends: the moment
+    /// a throttled invocation may succeed.
+    pub fn releases(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.released)
+    }
+
+    /// Appends a line to a function's log, as START/END/REPORT are.
+    pub fn function_log(&self, function_name: &str, line: &str) {
+        self.sink(function_name).line(line);
     }
 
     /// Shuts every environment down and removes their cgroups, `/tmp` mounts and scratch
@@ -203,15 +226,17 @@ impl Executor {
         self.inner.sandboxes.cgroup_info()
     }
 
-    /// `RequestResponse`: runs the event and returns the function's answer. Function
-    /// failures are results (`function_error`), not errors; errors are Lamina's or limits.
+    /// Runs one attempt of an invocation (`RequestResponse`, or one run of a queued `Event`)
+    /// and returns the function's answer. Function failures are results (`function_error`),
+    /// not errors; errors are Lamina's or limits (429 `TooManyRequests` at the environment
+    /// cap).
     pub async fn invoke(
         &self,
         spec: Arc<FunctionSpec>,
         request: InvokeRequest,
     ) -> Result<InvokeResult, LambdaError> {
         let (mut env, cold) = self.acquire(&spec).await?;
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = request.request_id;
         let sink = self.sink(&spec.function_name);
         let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
         sink.line(&start_line);
@@ -272,28 +297,6 @@ impl Executor {
             function_error,
             log_result: request.tail_log.then(|| log.tail_base64()),
         })
-    }
-
-    /// `Event`: queues the event and returns at once. A failed run is retried after each of
-    /// the configured delays, as AWS retries twice.
-    pub fn invoke_async(&self, spec: Arc<FunctionSpec>, request: InvokeRequest) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut delays = this.inner.config.async_retry_delays.clone().into_iter();
-            loop {
-                let ok = match this.invoke(Arc::clone(&spec), request.clone()).await {
-                    Ok(result) => !result.function_error,
-                    Err(e) => {
-                        tracing::warn!(function = %spec.function_name, error = %e, "async invoke failed");
-                        false
-                    }
-                };
-                match (ok, delays.next()) {
-                    (true, _) | (false, None) => break,
-                    (false, Some(delay)) => tokio::time::sleep(delay).await,
-                }
-            }
-        });
     }
 
     async fn acquire(&self, spec: &Arc<FunctionSpec>) -> Result<(Environment, bool), LambdaError> {
@@ -530,6 +533,7 @@ impl Executor {
             // The pool was reaped meanwhile.
             None => self.end(env),
         }
+        self.inner.released.notify_waiters();
     }
 
     fn forget_one(&self, spec: &Arc<FunctionSpec>) {
@@ -541,6 +545,7 @@ impl Executor {
         if let Some(pool) = pools.get_mut(spec) {
             pool.total = pool.total.saturating_sub(1);
         }
+        self.inner.released.notify_waiters();
     }
 
     /// Ends an environment after a reset (timeout, crash, init failure), keeping its scratch
@@ -562,6 +567,8 @@ impl Executor {
             (None, Some(scratch)) => self.remove_scratch(scratch),
             (None, None) => {}
         }
+        drop(pools);
+        self.inner.released.notify_waiters();
     }
 }
 

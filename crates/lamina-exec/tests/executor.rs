@@ -57,7 +57,6 @@ async fn setup(max_envs: usize) -> Setup {
         jail_program: "/nonexistent".into(),
         max_environments_per_function: max_envs,
         idle_timeout: Duration::from_secs(60),
-        async_retry_delays: vec![Duration::from_millis(10), Duration::from_millis(10)],
         standby_environments: 0,
     };
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())
@@ -110,6 +109,7 @@ fn spec(timeout_secs: u32, env: &[(&str, &str)]) -> Arc<FunctionSpec> {
 
 fn request(event: Value, tail: bool) -> InvokeRequest {
     InvokeRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
         payload: Bytes::from(event.to_string()),
         invoked_function_arn: "arn:aws:lambda:us-west-2:123456789012:function:fn".into(),
         client_context: None,
@@ -249,6 +249,25 @@ async fn tail_has_the_handler_output_and_report_and_logs_are_kept() {
 }
 
 #[tokio::test]
+async fn the_callers_request_id_reaches_the_runtime_and_every_log_line() {
+    let s = setup(4).await;
+    let mut req = request(json!({"action": "echo"}), true);
+    req.request_id = "5f1e0c1a-7d0e-4f3b-9d62-0b3a2c9e8f10".into();
+
+    let result = s.executor.invoke(spec(5, &[]), req).await.unwrap();
+
+    assert_eq!(
+        body(&result)["request_id"],
+        "5f1e0c1a-7d0e-4f3b-9d62-0b3a2c9e8f10"
+    );
+    let log = fs::read_to_string(s.logs.join("fn.log")).unwrap();
+    for kind in ["START", "END", "REPORT"] {
+        let line = format!("\t{kind} RequestId: 5f1e0c1a-7d0e-4f3b-9d62-0b3a2c9e8f10");
+        assert!(log.contains(&line), "no {kind} line with the id in {log}");
+    }
+}
+
+#[tokio::test]
 async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
     let s = setup(2).await;
     let spec = spec(5, &[]);
@@ -267,6 +286,40 @@ async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
     assert!(!a.unwrap().function_error && !b.unwrap().function_error);
     let throttled = c.unwrap_err();
     assert_eq!(throttled.type_name(), "TooManyRequestsException");
+}
+
+#[tokio::test]
+async fn a_throttled_caller_is_told_when_the_environment_is_released() {
+    let s = setup(1).await;
+    let spec = spec(5, &[]);
+    let released = s.executor.releases();
+    let slow = s.executor.invoke(
+        spec.clone(),
+        request(json!({"action": "sleep", "secs": 1}), false),
+    );
+    let throttled_then_told = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let told = released.notified();
+        tokio::pin!(told);
+        told.as_mut().enable();
+        let throttled = s
+            .executor
+            .invoke(spec.clone(), request(json!({"action": "echo"}), false))
+            .await
+            .unwrap_err();
+        assert_eq!(throttled.type_name(), "TooManyRequestsException");
+        tokio::time::timeout(Duration::from_secs(30), told)
+            .await
+            .expect("no release notification");
+        s.executor
+            .invoke(spec.clone(), request(json!({"action": "echo"}), false))
+            .await
+    };
+
+    let (first, after_release) = tokio::join!(slow, throttled_then_told);
+
+    assert!(!first.unwrap().function_error);
+    assert!(!after_release.unwrap().function_error);
 }
 
 #[tokio::test]

@@ -1,14 +1,17 @@
 //! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite now,
-//! PostgreSQL later), and content-addressed artifacts (ZIP blobs and their extracted trees).
+//! PostgreSQL later), the durable queue of `Event` invocations behind [`EventStore`], and
+//! content-addressed artifacts (ZIP blobs and their extracted trees).
 //!
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 
 pub mod artifacts;
+pub mod event_store;
 pub mod function_store;
 pub mod metadata;
 pub mod sqlite;
 
 pub use artifacts::LocalArtifacts;
+pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };

@@ -14,11 +14,12 @@ use sqlx::{Executor, Row};
 
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
+mod events;
 mod functions;
 
 /// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`). Version 3:
-/// the function state model.
-const SCHEMA_VERSION: i64 = 3;
+/// the function state model. Version 4: the queue of `Event` invocations (see `events.rs`).
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -115,6 +116,9 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         }
         if current < 3 {
             tx.execute(functions::SCHEMA_V3).await?;
+        }
+        if current < 4 {
+            tx.execute(events::SCHEMA_V4).await?;
         }
         tx.execute(sqlx::AssertSqlSafe(format!(
             "PRAGMA user_version = {SCHEMA_VERSION}"

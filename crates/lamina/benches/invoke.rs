@@ -83,7 +83,6 @@ fn main() -> Result<()> {
             jail_program: env!("CARGO_BIN_EXE_lamina").into(),
             max_environments_per_function: 16,
             idle_timeout: Duration::from_secs(600),
-            async_retry_delays: Vec::new(),
             standby_environments: 2,
         };
         let executor = runtime.block_on(Executor::start(config))?;
@@ -258,6 +257,7 @@ fn spec(code: Digest, layers: &[Digest], salt: usize) -> Arc<FunctionSpec> {
 
 fn request() -> InvokeRequest {
     InvokeRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
         payload: Bytes::from_static(br#"{"n": 1}"#),
         invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
         client_context: None,

@@ -11,10 +11,11 @@ use axum::serve::ListenerExt;
 use lamina_api::{AppState, ContentSigner};
 use lamina_cli::DEFAULT_REGION;
 use lamina_control::{FunctionService, LayerService};
+use lamina_events::{EventQueue, LaminaRunner, QueueConfig, RetryPolicy};
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
 use lamina_exec::{ExecConfig, Executor};
-use lamina_store::{FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
+use lamina_store::{EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 
@@ -52,6 +53,10 @@ pub struct ServeArgs {
     /// retry waits twice as long (AWS: about one and two minutes).
     #[arg(long, default_value_t = 60.0)]
     async_retry_delay_secs: f64,
+    /// Longest an asynchronous invoke is kept (and retried, throttled or failing) before it is
+    /// discarded, in seconds (AWS's default: 6 hours).
+    #[arg(long, default_value_t = lamina_events::DEFAULT_MAX_EVENT_AGE.as_secs())]
+    max_event_age_secs: u64,
     /// Sandboxes kept ready in fresh cgroups, so cold starts skip the cgroup join (which
     /// can take 6-15 ms on cgroup v1). Used with namespace isolation and cgroups only.
     #[arg(long, default_value_t = 2)]
@@ -157,7 +162,6 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let interpreters = Interpreters::discover();
     lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
         .context("installing runtime files")?;
-    let base = std::time::Duration::from_secs_f64(args.async_retry_delay_secs.max(0.0));
     let executor = Executor::start(ExecConfig {
         artifacts: artifacts.clone(),
         envs_dir: args.data_dir.join("envs"),
@@ -169,23 +173,31 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
         max_environments_per_function: args.max_environments_per_function.max(1),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
-        async_retry_delays: vec![base, base * 2],
         standby_environments: args.standby_environments,
     })
     .await
     .context("starting the executor")?;
     let store = Arc::new(metadata);
     let metadata: Arc<dyn MetadataStore> = store.clone();
+    let event_store: Arc<dyn EventStore> = store.clone();
     let function_store: Arc<dyn FunctionStore> = store;
     let preparer = Arc::new(ServerPreparer {
         executor: executor.clone(),
         artifacts: artifacts.clone(),
         gate: args.prepare_gate.clone(),
     });
+    let functions = Arc::new(FunctionService::new(
+        function_store,
+        artifacts.clone(),
+        account.clone(),
+        preparer,
+    ));
+    let events = start_events(&args, event_store, &functions, &executor).await?;
     let state = Arc::new(AppState {
-        layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
-        functions: FunctionService::new(function_store, artifacts, account.clone(), preparer),
+        layers: LayerService::new(metadata, artifacts, account.clone()),
+        functions,
         executor,
+        events: events.clone(),
         content: ContentSigner::new(secret, args.content_url_ttl_secs),
         default_region: region.clone(),
     });
@@ -230,12 +242,39 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         }
     });
     let executor = state.executor.clone();
+    events.run();
     axum::serve(listener, lamina_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    events.shut_down(EVENT_SHUTDOWN_GRACE).await;
     executor.shut_down().await;
     Ok(())
+}
+
+/// How long running `Event` invocations get to finish at shutdown; those still running stay
+/// queued and run again at the next start.
+const EVENT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the queue of `Event` invocations, with those an earlier run left.
+async fn start_events(
+    args: &ServeArgs,
+    store: Arc<dyn EventStore>,
+    functions: &Arc<FunctionService>,
+    executor: &Executor,
+) -> anyhow::Result<EventQueue> {
+    let first_retry = std::time::Duration::try_from_secs_f64(args.async_retry_delay_secs)
+        .context("--async-retry-delay-secs must be a number of seconds, 0 or more")?;
+    let mut retry = RetryPolicy::aws(first_retry);
+    retry.max_event_age = std::time::Duration::from_secs(args.max_event_age_secs);
+    let runner = Arc::new(LaminaRunner::new(Arc::clone(functions), executor.clone()));
+    let config = QueueConfig {
+        retry,
+        max_running_per_function: executor.max_environments_per_function(),
+    };
+    EventQueue::open(store, runner, config)
+        .await
+        .context("reading the queued Event invocations")
 }
 
 async fn shutdown_signal() {

@@ -6,17 +6,18 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
+use lamina_events::EventInvocation;
 use lamina_exec::InvokeRequest;
 use lamina_types::LambdaError;
 use lamina_types::validation::{self, Constraint};
 
 use crate::body::read_limited;
-use crate::request_context::RequestContext;
+use crate::request_context::{RequestContext, RequestId};
 use crate::{ApiError, AppState};
 
 /// Largest synchronous payload, in bytes (6 MB).
@@ -46,6 +47,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 async fn invoke(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     name: Result<Path<String>, PathRejection>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -104,21 +106,29 @@ async fn invoke(
         .functions
         .resolve(&ctx.region, &name, qualifier)
         .await?;
-    let executed_version = resolved.executed_version.clone();
-    let spec = Arc::new(resolved.spec);
-    let request = InvokeRequest {
-        payload,
-        invoked_function_arn: resolved.invoked_function_arn,
-        client_context,
-        tail_log,
-    };
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
         InvocationType::Event => {
-            state.executor.invoke_async(spec, request);
+            let event = EventInvocation {
+                request_id,
+                region: ctx.region,
+                function: resolved,
+                payload,
+                client_context,
+            };
+            state.events.accept(event).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
         InvocationType::RequestResponse => {
+            let executed_version = resolved.executed_version.clone();
+            let request = InvokeRequest {
+                request_id,
+                payload,
+                invoked_function_arn: resolved.invoked_function_arn,
+                client_context,
+                tail_log,
+            };
+            let spec = Arc::new(resolved.spec);
             let result = state.executor.invoke(spec, request).await?;
             let mut response = (StatusCode::OK, result.payload).into_response();
             let out = response.headers_mut();

@@ -1,0 +1,478 @@
+//! The queue itself: [`EventQueue::accept`] writes an event durably (the API answers 202
+//! after it), a dispatcher task ([`EventQueue::run`]) runs queued events as the [`Schedule`]
+//! allows and applies the retry rules, and [`EventQueue::shut_down`] stops it, leaving what
+//! did not run queued.
+//!
+//! An event's row is removed only once its run has completed (or it is discarded): a crash
+//! at any point leaves it queued, to run again at the next start (at least once), and
+//! nothing runs it twice when nothing crashes mid-invoke (exactly once).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use lamina_control::ResolvedFunction;
+use lamina_store::{EventHeader, EventStore, NewEvent, StoreError};
+use lamina_types::{LambdaError, Region};
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinError, JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::retry::{Attempt, Decision, Discard, History, RetryPolicy, decide, millis};
+use crate::runner::EventRunner;
+use crate::schedule::{Returned, Schedule, Waiting};
+
+/// Queued events read per query when the queue starts.
+const LOAD_PAGE: u32 = 1000;
+
+/// An `Event` invocation the API accepted, its function resolved.
+#[derive(Debug, Clone)]
+pub struct EventInvocation {
+    /// The request id of the Invoke call (its 202's `x-amzn-RequestId`).
+    pub request_id: String,
+    /// Region of the call.
+    pub region: Region,
+    /// The function as resolved when the event was accepted; the dispatcher resolves it
+    /// again (by name and qualifier) when it runs.
+    pub function: ResolvedFunction,
+    /// The event.
+    pub payload: Bytes,
+    /// `X-Amz-Client-Context`, decoded (JSON text).
+    pub client_context: Option<String>,
+}
+
+/// How the queue runs events.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Retries, backoff and the maximum event age.
+    pub retry: RetryPolicy,
+    /// Most events of one function running at once (the executor's per-function cap, so
+    /// events do not throttle themselves).
+    pub max_running_per_function: usize,
+}
+
+/// The durable queue of `Event` invocations. Cheap to clone.
+#[derive(Clone)]
+pub struct EventQueue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn EventStore>,
+    clock: Clock,
+    /// Newly accepted events, to the dispatcher.
+    accepted: mpsc::UnboundedSender<Waiting>,
+    /// `Some(grace)` asks the dispatcher to stop.
+    stop: watch::Sender<Option<Duration>>,
+    dispatcher: Mutex<Dispatcher>,
+}
+
+/// The dispatcher before [`EventQueue::run`] (what it will own), then its task.
+enum Dispatcher {
+    Ready(Box<Parts>),
+    Running(JoinHandle<()>),
+    Stopped,
+}
+
+/// What the dispatcher task owns.
+struct Parts {
+    shared: Arc<Shared>,
+    schedule: Schedule,
+    accepted: mpsc::UnboundedReceiver<Waiting>,
+    stop: watch::Receiver<Option<Duration>>,
+}
+
+/// What the dispatcher and the runs it starts share.
+struct Shared {
+    store: Arc<dyn EventStore>,
+    runner: Arc<dyn EventRunner>,
+    retry: RetryPolicy,
+    clock: Clock,
+}
+
+impl EventQueue {
+    /// Reads the events left queued by an earlier run (a shutdown or a crash). Events are
+    /// accepted from now on, and run once [`EventQueue::run`] is called.
+    pub async fn open(
+        store: Arc<dyn EventStore>,
+        runner: Arc<dyn EventRunner>,
+        config: QueueConfig,
+    ) -> Result<Self, StoreError> {
+        let clock = Clock::start();
+        let mut schedule = Schedule::new(
+            config.max_running_per_function,
+            config.retry.throttle_backoff,
+        );
+        let (mut after, mut resumed) = (None, 0usize);
+        loop {
+            let page = store.queued_events(after, LOAD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            resumed += page.len();
+            page.into_iter()
+                .for_each(|header| schedule.insert(Waiting::new(header)));
+        }
+        if resumed > 0 {
+            tracing::info!(events = resumed, "resuming queued Event invocations");
+        }
+        let (accepted, accepted_rx) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(None);
+        let shared = Arc::new(Shared {
+            store: Arc::clone(&store),
+            runner,
+            retry: config.retry,
+            clock,
+        });
+        let parts = Parts {
+            shared,
+            schedule,
+            accepted: accepted_rx,
+            stop: stop_rx,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                accepted,
+                stop,
+                dispatcher: Mutex::new(Dispatcher::Ready(Box::new(parts))),
+            }),
+        })
+    }
+
+    /// Starts the dispatcher, which runs the queued events and every event accepted from
+    /// now on (once the server is sure to serve, so a server that fails to start runs none).
+    /// Calling it again does nothing.
+    pub fn run(&self) {
+        let mut dispatcher = self
+            .inner
+            .dispatcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *dispatcher = match std::mem::replace(&mut *dispatcher, Dispatcher::Stopped) {
+            Dispatcher::Ready(parts) => Dispatcher::Running(tokio::spawn(dispatch(*parts))),
+            other => other,
+        };
+    }
+
+    /// Queues an `Event` invocation durably; once this returns, the event runs at least once
+    /// (unless it expires or its function is deleted) whatever happens to this process.
+    pub async fn accept(&self, invocation: EventInvocation) -> Result<(), LambdaError> {
+        let EventInvocation {
+            request_id,
+            region,
+            function,
+            payload,
+            client_context,
+        } = invocation;
+        let event = NewEvent {
+            request_id,
+            region,
+            qualifier: invoked_qualifier(&function),
+            function_name: function.spec.function_name,
+            invoked_function_arn: function.invoked_function_arn,
+            payload: payload.to_vec(),
+            client_context,
+            enqueued_millis: self.inner.clock.now_millis(),
+        };
+        let id = self
+            .inner
+            .store
+            .enqueue_event(&event)
+            .await
+            .map_err(|e| LambdaError::Service(format!("storage failure: {e}")))?;
+        let header = EventHeader {
+            id,
+            request_id: event.request_id,
+            region: event.region,
+            function_name: event.function_name,
+            enqueued_millis: event.enqueued_millis,
+            function_error_attempts: 0,
+            next_attempt_millis: event.enqueued_millis,
+        };
+        // Once the dispatcher has stopped, the event waits in the store for the next start.
+        let _ = self.inner.accepted.send(Waiting::new(header));
+        Ok(())
+    }
+
+    /// Stops taking events, gives the running ones `grace` to finish and leaves every other
+    /// event queued (a run cut short stays queued too, and runs again at the next start).
+    pub async fn shut_down(&self, grace: Duration) {
+        self.inner.stop.send_replace(Some(grace));
+        let dispatcher = std::mem::replace(
+            &mut *self
+                .inner
+                .dispatcher
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            Dispatcher::Stopped,
+        );
+        if let Dispatcher::Running(dispatcher) = dispatcher
+            && let Err(e) = dispatcher.await
+        {
+            tracing::error!(error = %e, "the Event dispatcher failed");
+        }
+    }
+}
+
+/// The qualifier the function was invoked with: the tail of the invoked ARN past the
+/// function's unqualified ARN (an alias, a version or `$LATEST`), `None` when unqualified.
+fn invoked_qualifier(function: &ResolvedFunction) -> Option<String> {
+    function
+        .invoked_function_arn
+        .strip_prefix(function.spec.function_arn.as_str())?
+        .strip_prefix(':')
+        .map(str::to_owned)
+}
+
+/// Starts what may run, collects what finished, and sleeps until the next of: an accepted
+/// event, a finished run, a released environment, a due event, or the order to stop.
+async fn dispatch(parts: Parts) {
+    let Parts {
+        shared,
+        mut schedule,
+        mut accepted,
+        mut stop,
+    } = parts;
+    let capacity_freed = shared.runner.capacity_freed();
+    let mut running = JoinSet::new();
+    let mut started: HashMap<tokio::task::Id, Waiting> = HashMap::new();
+    let grace = loop {
+        // Registered before looking at the schedule, so a release meanwhile is not missed.
+        let freed = capacity_freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        if let Some(grace) = *stop.borrow_and_update() {
+            break grace;
+        }
+        for event in schedule.take_ready(shared.clock.now_millis()) {
+            let run = run_one(Arc::clone(&shared), event.clone());
+            started.insert(running.spawn(run).id(), event);
+        }
+        let wake = schedule.next_wake().map(|at| shared.clock.instant_at(at));
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() {
+                    // The queue was dropped without `shut_down`: stop at once.
+                    break Duration::ZERO;
+                }
+            }
+            Some(event) = accepted.recv() => {
+                schedule.insert(event);
+                while let Ok(event) = accepted.try_recv() {
+                    schedule.insert(event);
+                }
+            }
+            Some(joined) = running.join_next_with_id() => {
+                finish(&shared, &mut schedule, &mut started, joined);
+                while let Some(joined) = running.try_join_next_with_id() {
+                    finish(&shared, &mut schedule, &mut started, joined);
+                }
+            }
+            () = &mut freed => schedule.unpause(),
+            () = sleep_until(wake) => {}
+        }
+    };
+    drain(running, grace).await;
+}
+
+/// Puts a finished run's event back in the schedule (or forgets it).
+fn finish(
+    shared: &Shared,
+    schedule: &mut Schedule,
+    started: &mut HashMap<tokio::task::Id, Waiting>,
+    joined: Result<(tokio::task::Id, Returned), JoinError>,
+) {
+    let now = shared.clock.now_millis();
+    let (id, returned) = match joined {
+        Ok((id, returned)) => (id, Some(returned)),
+        Err(e) => (e.id(), None),
+    };
+    let Some(event) = started.remove(&id) else {
+        return;
+    };
+    let returned = returned.unwrap_or_else(|| {
+        // A panic in a run: treated as Lamina's failure, so the event is retried later.
+        tracing::error!(request_id = %event.header.request_id, "an Event invocation's run panicked");
+        let mut again = event.clone();
+        again.failures = again.failures.saturating_add(1);
+        again.header.next_attempt_millis =
+            now.saturating_add(millis(shared.retry.failure_backoff.delay(again.failures)));
+        Returned::Requeued(again)
+    });
+    schedule.finish(&event, returned, now);
+}
+
+/// Waits up to `grace` for the running events, then cuts the others short (they stay
+/// queued).
+async fn drain(mut running: JoinSet<Returned>, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    loop {
+        tokio::select! {
+            joined = running.join_next() => {
+                if joined.is_none() {
+                    return;
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    tracing::warn!(
+        running = running.len(),
+        "Event invocations still running at shutdown stay queued for the next start"
+    );
+    running.abort_all();
+    while running.join_next().await.is_some() {}
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One attempt of one event, from the store's row to the decision on what follows.
+async fn run_one(shared: Arc<Shared>, event: Waiting) -> Returned {
+    let span = tracing::info_span!(
+        "event",
+        request_id = %event.header.request_id,
+        function = %event.header.function_name,
+    );
+    attempt(&shared, event).instrument(span).await
+}
+
+async fn attempt(shared: &Shared, event: Waiting) -> Returned {
+    let header = &event.header;
+    if shared
+        .retry
+        .expired(header.enqueued_millis, shared.clock.now_millis())
+    {
+        return discard(shared, &event, Discard::Expired).await;
+    }
+    let attempt = match shared.store.queued_event(header.id).await {
+        Ok(Some(queued)) => shared.runner.run(queued).await,
+        // Removed meanwhile: nothing left to run.
+        Ok(None) => return Returned::Gone,
+        Err(e) => Attempt::Failed(format!("reading the queued event failed: {e}")),
+    };
+    let history = History {
+        enqueued_millis: header.enqueued_millis,
+        function_error_attempts: header.function_error_attempts,
+        failures: event.failures,
+    };
+    match decide(&attempt, history, &shared.retry, shared.clock.now_millis()) {
+        Decision::Done => {
+            remove(shared, &event).await;
+            Returned::Gone
+        }
+        Decision::RetryFunctionError {
+            function_error_attempts,
+            at_millis,
+        } => {
+            if let Err(e) = shared
+                .store
+                .retry_event_later(header.id, function_error_attempts, at_millis)
+                .await
+            {
+                // The run is counted here all the same; after a restart it may run once more.
+                tracing::error!(error = %e, "recording an Event invocation's retry failed");
+            }
+            let mut again = event;
+            again.header.function_error_attempts = function_error_attempts;
+            again.header.next_attempt_millis = at_millis;
+            again.failures = 0;
+            Returned::Requeued(again)
+        }
+        Decision::RetryFailure {
+            failures,
+            at_millis,
+        } => {
+            // Once per event at warning level: a function that stays unready (409) would
+            // otherwise log every event every minute for hours.
+            if let Attempt::Failed(why) = &attempt {
+                if failures == 1 {
+                    tracing::warn!(error = %why, "an Event invocation failed; retrying until it expires");
+                } else {
+                    tracing::debug!(error = %why, failures, "an Event invocation failed again");
+                }
+            }
+            let mut again = event;
+            again.failures = failures;
+            again.header.next_attempt_millis = at_millis;
+            Returned::Requeued(again)
+        }
+        Decision::WaitForCapacity => Returned::Throttled(event),
+        Decision::Discard(why) => discard(shared, &event, why).await,
+    }
+}
+
+/// Records in the function's log and the server's why an event never ran successfully, and
+/// removes it (on-failure destinations come later).
+async fn discard(shared: &Shared, event: &Waiting, why: Discard) -> Returned {
+    let header = &event.header;
+    let reason = match &why {
+        Discard::RetriesExhausted { attempts } => {
+            format!("all {attempts} attempts ended in a function error")
+        }
+        Discard::Expired => format!(
+            "it did not run successfully within the maximum event age of {} seconds",
+            shared.retry.max_event_age.as_secs()
+        ),
+        Discard::FunctionGone(what) => format!("the function no longer exists ({what})"),
+        Discard::Rejected(what) => format!("it was refused ({what})"),
+    };
+    let line = format!(
+        "[lamina] Event invocation {} discarded: {reason}",
+        header.request_id
+    );
+    shared.runner.note(&header.function_name, &line);
+    tracing::warn!(reason = %reason, "Event invocation discarded");
+    remove(shared, event).await;
+    Returned::Gone
+}
+
+async fn remove(shared: &Shared, event: &Waiting) {
+    if let Err(e) = shared.store.delete_event(event.header.id).await {
+        tracing::error!(
+            error = %e,
+            "removing a finished Event invocation failed; it runs again at the next start"
+        );
+    }
+}
+
+/// Milliseconds since the Unix epoch for stored times, advanced by tokio's monotonic clock
+/// (so a wall-clock step cannot stall or rush the queue, and tests can pause time).
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    base_millis: i64,
+    base: Instant,
+}
+
+impl Clock {
+    /// The longest the dispatcher sleeps at once; it looks at the schedule again then.
+    const MAX_SLEEP: Duration = Duration::from_secs(3600);
+
+    fn start() -> Self {
+        Self {
+            base_millis: lamina_types::timestamp::now_millis(),
+            base: Instant::now(),
+        }
+    }
+
+    fn now_millis(&self) -> i64 {
+        self.base_millis.saturating_add(millis(self.base.elapsed()))
+    }
+
+    /// The instant at `at_millis` (now for a past time, at most an hour ahead).
+    fn instant_at(&self, at_millis: i64) -> Instant {
+        let now = Instant::now();
+        let ahead = u64::try_from(at_millis.saturating_sub(self.now_millis())).unwrap_or(0);
+        now + Duration::from_millis(ahead).min(Self::MAX_SLEEP)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,564 @@
+//! The dispatcher against an in-memory store and a scripted runner, in tokio's paused time:
+//! sleeps and backoffs pass instantly, in order.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use lamina_store::QueuedEvent;
+use lamina_types::FunctionSpec;
+use lamina_types::layer::Digest;
+use tokio::sync::Notify;
+
+use super::*;
+use crate::retry::Backoff;
+
+const ARN: &str = "arn:aws:lambda:us-west-2:123456789012:function";
+
+#[derive(Default)]
+struct MemoryStore {
+    rows: Mutex<BTreeMap<i64, QueuedEvent>>,
+    last_id: Mutex<i64>,
+}
+
+impl MemoryStore {
+    fn rows(&self) -> Vec<QueuedEvent> {
+        self.rows.lock().unwrap().values().cloned().collect()
+    }
+
+    fn request_ids(&self) -> Vec<String> {
+        self.rows()
+            .into_iter()
+            .map(|r| r.event.request_id)
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for MemoryStore {
+    async fn enqueue_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
+        let mut last = self.last_id.lock().unwrap();
+        *last += 1;
+        self.rows.lock().unwrap().insert(
+            *last,
+            QueuedEvent {
+                id: *last,
+                event: event.clone(),
+                function_error_attempts: 0,
+                next_attempt_millis: event.enqueued_millis,
+            },
+        );
+        Ok(*last)
+    }
+
+    async fn queued_events(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<EventHeader>, StoreError> {
+        Ok(self
+            .rows
+            .lock()
+            .unwrap()
+            .range(after.map_or(i64::MIN, |a| a + 1)..)
+            .take(limit as usize)
+            .map(|(_, r)| EventHeader {
+                id: r.id,
+                request_id: r.event.request_id.clone(),
+                region: r.event.region.clone(),
+                function_name: r.event.function_name.clone(),
+                enqueued_millis: r.event.enqueued_millis,
+                function_error_attempts: r.function_error_attempts,
+                next_attempt_millis: r.next_attempt_millis,
+            })
+            .collect())
+    }
+
+    async fn queued_event(&self, id: i64) -> Result<Option<QueuedEvent>, StoreError> {
+        Ok(self.rows.lock().unwrap().get(&id).cloned())
+    }
+
+    async fn retry_event_later(
+        &self,
+        id: i64,
+        function_error_attempts: u32,
+        next_attempt_millis: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.rows.lock().unwrap().get_mut(&id) {
+            Some(row) => {
+                row.function_error_attempts = function_error_attempts;
+                row.next_attempt_millis = next_attempt_millis;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete_event(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self.rows.lock().unwrap().remove(&id).is_some())
+    }
+}
+
+/// One run as the runner saw it.
+#[derive(Debug, Clone)]
+struct Run {
+    request_id: String,
+    function: String,
+    qualifier: Option<String>,
+    started: Instant,
+}
+
+type Script = dyn Fn(&QueuedEvent, usize) -> Attempt + Send + Sync;
+
+/// Runs by `script(event, n)` (n: this event's run number, from 1), each taking `run_time`.
+struct ScriptedRunner {
+    script: Box<Script>,
+    run_time: Duration,
+    runs: Mutex<Vec<Run>>,
+    running: Mutex<HashMap<String, usize>>,
+    most_running: Mutex<HashMap<String, usize>>,
+    notes: Mutex<Vec<(String, String)>>,
+    freed: Arc<Notify>,
+}
+
+impl ScriptedRunner {
+    fn new(
+        run_time: Duration,
+        script: impl Fn(&QueuedEvent, usize) -> Attempt + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            script: Box::new(script),
+            run_time,
+            runs: Mutex::default(),
+            running: Mutex::default(),
+            most_running: Mutex::default(),
+            notes: Mutex::default(),
+            freed: Arc::new(Notify::new()),
+        })
+    }
+
+    fn runs(&self) -> Vec<Run> {
+        self.runs.lock().unwrap().clone()
+    }
+
+    fn runs_of(&self, request_id: &str) -> Vec<Run> {
+        self.runs()
+            .into_iter()
+            .filter(|r| r.request_id == request_id)
+            .collect()
+    }
+
+    fn notes(&self) -> Vec<(String, String)> {
+        self.notes.lock().unwrap().clone()
+    }
+
+    fn most_running(&self, function: &str) -> usize {
+        self.most_running
+            .lock()
+            .unwrap()
+            .get(function)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+#[async_trait::async_trait]
+impl EventRunner for ScriptedRunner {
+    async fn run(&self, event: QueuedEvent) -> Attempt {
+        let function = event.event.function_name.clone();
+        let n = {
+            let mut runs = self.runs.lock().unwrap();
+            runs.push(Run {
+                request_id: event.event.request_id.clone(),
+                function: function.clone(),
+                qualifier: event.event.qualifier.clone(),
+                started: Instant::now(),
+            });
+            runs.iter()
+                .filter(|r| r.request_id == event.event.request_id)
+                .count()
+        };
+        {
+            let mut running = self.running.lock().unwrap();
+            let now = running.entry(function.clone()).or_default();
+            *now += 1;
+            let mut most = self.most_running.lock().unwrap();
+            let most = most.entry(function.clone()).or_default();
+            *most = (*most).max(*now);
+        }
+        tokio::time::sleep(self.run_time).await;
+        *self.running.lock().unwrap().get_mut(&function).unwrap() -= 1;
+        (self.script)(&event, n)
+    }
+
+    fn note(&self, function_name: &str, line: &str) {
+        self.notes
+            .lock()
+            .unwrap()
+            .push((function_name.to_owned(), line.to_owned()));
+    }
+
+    fn capacity_freed(&self) -> Arc<Notify> {
+        Arc::clone(&self.freed)
+    }
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        function_error_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],
+        max_event_age: Duration::from_secs(6 * 3600),
+        failure_backoff: Backoff {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        },
+        throttle_backoff: Backoff {
+            first: Duration::from_millis(50),
+            max: Duration::from_secs(5),
+        },
+    }
+}
+
+async fn start(
+    store: &Arc<MemoryStore>,
+    runner: &Arc<ScriptedRunner>,
+    cap: usize,
+    retry: RetryPolicy,
+) -> EventQueue {
+    let store: Arc<dyn EventStore> = store.clone();
+    let runner: Arc<dyn EventRunner> = runner.clone();
+    let config = QueueConfig {
+        retry,
+        max_running_per_function: cap,
+    };
+    let queue = EventQueue::open(store, runner, config).await.unwrap();
+    queue.run();
+    queue
+}
+
+fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> EventInvocation {
+    let unqualified = format!("{ARN}:{function}");
+    let invoked = match qualifier {
+        Some(q) => format!("{unqualified}:{q}"),
+        None => unqualified.clone(),
+    };
+    EventInvocation {
+        request_id: request_id.into(),
+        region: Region::parse("us-west-2").unwrap(),
+        function: ResolvedFunction {
+            spec: FunctionSpec {
+                function_name: function.into(),
+                function_arn: unqualified,
+                version: "$LATEST".into(),
+                region: "us-west-2".into(),
+                runtime: "python3.12".into(),
+                handler: "app.handler".into(),
+                code: Digest([1; 32]),
+                layers: Vec::new(),
+                memory_mb: 128,
+                timeout_secs: 3,
+                ephemeral_storage_mb: 512,
+                environment: BTreeMap::new(),
+                architecture: "x86_64".into(),
+                log_group: format!("/aws/lambda/{function}"),
+            },
+            executed_version: "$LATEST".into(),
+            invoked_function_arn: invoked,
+        },
+        payload: Bytes::from_static(b"{}"),
+        client_context: None,
+    }
+}
+
+async fn accept(queue: &EventQueue, function: &str, request_id: &str) {
+    queue
+        .accept(invocation(function, None, request_id))
+        .await
+        .unwrap();
+}
+
+/// Waits (in paused time, so instantly) until `done` holds; fails after a virtual hour.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(3600), async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "timed out waiting until {what}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_accepted_event_is_stored_runs_once_and_is_removed() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::from_millis(5), |_, _| Attempt::Succeeded);
+    let queue = start(&store, &runner, 2, policy()).await;
+
+    queue
+        .accept(invocation("f", Some("live"), "req-1"))
+        .await
+        .unwrap();
+    let stored = store.rows();
+
+    assert_eq!(stored.len(), 1, "written before accept returns");
+    assert_eq!(stored[0].event.qualifier.as_deref(), Some("live"));
+    assert_eq!(
+        stored[0].event.invoked_function_arn,
+        format!("{ARN}:f:live")
+    );
+    until("the event is removed", || store.rows().is_empty()).await;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let runs = runner.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].request_id.as_str(), runs[0].qualifier.as_deref()),
+        ("req-1", Some("live"))
+    );
+    queue.shut_down(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unqualified_invocation_is_stored_without_a_qualifier() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::from_secs(3600), |_, _| Attempt::Succeeded);
+    let queue = start(&store, &runner, 1, policy()).await;
+
+    accept(&queue, "f", "req-1").await;
+
+    assert_eq!(store.rows()[0].event.qualifier, None);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn function_errors_are_retried_twice_with_the_configured_delays() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::FunctionError);
+    let queue = start(&store, &runner, 1, policy()).await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the event is discarded", || store.rows().is_empty()).await;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+
+    let runs = runner.runs_of("req-1");
+    assert_eq!(runs.len(), 3);
+    let gaps: Vec<u64> = runs
+        .windows(2)
+        .map(|w| (w[1].started - w[0].started).as_secs())
+        .collect();
+    assert_eq!(gaps, [60, 120]);
+    assert_eq!(
+        runner.notes(),
+        [(
+            "f".to_owned(),
+            "[lamina] Event invocation req-1 discarded: all 3 attempts ended in a function error"
+                .to_owned()
+        )]
+    );
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttles_and_lamina_failures_consume_no_retries() {
+    let store = Arc::new(MemoryStore::default());
+    // Each event: 5 throttles, 3 Lamina failures (a 409 while the function settles), a
+    // function error, then success: all of it within the two retries AWS allows.
+    let runner = ScriptedRunner::new(Duration::from_millis(1), |_, n| match n {
+        1..=5 => Attempt::Throttled,
+        6..=8 => Attempt::Failed("The function is being created.".into()),
+        9 => Attempt::FunctionError,
+        _ => Attempt::Succeeded,
+    });
+    let queue = start(&store, &runner, 3, policy()).await;
+
+    for n in 0..20 {
+        accept(&queue, "f", &format!("req-{n}")).await;
+    }
+    until("every event ran", || store.rows().is_empty()).await;
+
+    for n in 0..20 {
+        assert_eq!(runner.runs_of(&format!("req-{n}")).len(), 10, "req-{n}");
+    }
+    assert_eq!(runner.notes(), []);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_released_environment_ends_a_throttle_pause_at_once() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, n| match n {
+        1 => Attempt::Throttled,
+        _ => Attempt::Succeeded,
+    });
+    let mut retry = policy();
+    retry.throttle_backoff.first = Duration::from_secs(3600);
+    retry.throttle_backoff.max = Duration::from_secs(3600);
+    let queue = start(&store, &runner, 1, retry).await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the first attempt", || runner.runs().len() == 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(runner.runs().len(), 1, "paused after the throttle");
+    runner.freed.notify_waiters();
+    until("the event ran", || store.rows().is_empty()).await;
+
+    let runs = runner.runs();
+    assert!(runs[1].started - runs[0].started < Duration::from_secs(60));
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_function_runs_at_most_cap_events_and_never_starves_another() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::from_secs(1), |_, _| Attempt::Succeeded);
+    let queue = start(&store, &runner, 2, policy()).await;
+
+    for n in 0..20 {
+        accept(&queue, "busy", &format!("busy-{n}")).await;
+    }
+    accept(&queue, "quiet", "quiet-1").await;
+    until("every event ran", || store.rows().is_empty()).await;
+
+    assert_eq!(runner.most_running("busy"), 2);
+    let runs = runner.runs();
+    let quiet = runs.iter().find(|r| r.function == "quiet").unwrap();
+    let last_busy = runs.iter().rfind(|r| r.function == "busy").unwrap();
+    assert!(quiet.started < last_busy.started, "quiet waited for busy");
+    let order: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.function == "busy")
+        .map(|r| r.request_id.as_str())
+        .collect();
+    let expected: Vec<String> = (0..20).map(|n| format!("busy-{n}")).collect();
+    assert_eq!(order, expected, "first accepted, first run");
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_runs_before_run_is_called() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::Succeeded);
+    let config = QueueConfig {
+        retry: policy(),
+        max_running_per_function: 1,
+    };
+    let queue = EventQueue::open(store.clone(), runner.clone(), config)
+        .await
+        .unwrap();
+
+    accept(&queue, "f", "req-1").await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(runner.runs().is_empty());
+    queue.run();
+    queue.run();
+    until("the event ran", || store.rows().is_empty()).await;
+
+    assert_eq!(runner.runs().len(), 1);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_left_by_an_earlier_run_run_at_start() {
+    let store = Arc::new(MemoryStore::default());
+    for n in 0..2500 {
+        let event = invocation("f", None, &format!("req-{n}"));
+        store
+            .enqueue_event(&NewEvent {
+                request_id: event.request_id,
+                region: event.region,
+                function_name: "f".into(),
+                qualifier: None,
+                invoked_function_arn: event.function.invoked_function_arn,
+                payload: b"{}".to_vec(),
+                client_context: None,
+                enqueued_millis: lamina_types::timestamp::now_millis(),
+            })
+            .await
+            .unwrap();
+    }
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::Succeeded);
+
+    let queue = start(&store, &runner, 10, policy()).await;
+    until("every event ran", || store.rows().is_empty()).await;
+
+    assert_eq!(runner.runs().len(), 2500);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_finishes_runs_within_the_grace_and_leaves_the_rest_queued() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::from_secs(2), |_, _| Attempt::Succeeded);
+    let queue = start(&store, &runner, 1, policy()).await;
+    for n in 0..3 {
+        accept(&queue, "f", &format!("req-{n}")).await;
+    }
+    until("the first run started", || runner.runs().len() == 1).await;
+
+    queue.shut_down(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+
+    assert_eq!(runner.runs().len(), 1, "nothing starts after shutdown");
+    assert_eq!(store.request_ids(), ["req-1", "req-2"]);
+    // Accepted after shutdown: stored, run at the next start.
+    accept(&queue, "f", "req-3").await;
+    assert_eq!(store.request_ids(), ["req-1", "req-2", "req-3"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_cut_short_by_shutdown_stays_queued() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::from_secs(60), |_, _| Attempt::Succeeded);
+    let queue = start(&store, &runner, 1, policy()).await;
+    accept(&queue, "f", "req-0").await;
+    until("the run started", || runner.runs().len() == 1).await;
+
+    queue.shut_down(Duration::from_secs(1)).await;
+
+    assert_eq!(store.request_ids(), ["req-0"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_of_a_deleted_function_is_discarded_with_a_log_line() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| {
+        Attempt::FunctionGone("Function not found: arn".into())
+    });
+    let queue = start(&store, &runner, 1, policy()).await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the event is discarded", || store.rows().is_empty()).await;
+
+    assert_eq!(runner.runs().len(), 1);
+    assert_eq!(
+        runner.notes(),
+        [(
+            "f".to_owned(),
+            "[lamina] Event invocation req-1 discarded: the function no longer exists \
+             (Function not found: arn)"
+                .to_owned()
+        )]
+    );
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_throttled_past_its_maximum_age_is_discarded() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::Throttled);
+    let mut retry = policy();
+    retry.max_event_age = Duration::from_secs(60);
+    let queue = start(&store, &runner, 1, retry).await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the event is discarded", || store.rows().is_empty()).await;
+
+    assert!(runner.runs().len() > 10, "throttles were retried");
+    assert_eq!(
+        runner.notes(),
+        [(
+            "f".to_owned(),
+            "[lamina] Event invocation req-1 discarded: it did not run successfully within the \
+             maximum event age of 60 seconds"
+                .to_owned()
+        )]
+    );
+    queue.shut_down(Duration::ZERO).await;
+}

@@ -1,0 +1,126 @@
+//! Running one attempt of a queued event: resolve the function as it is now (it may have
+//! changed or gone since the event was accepted), then run it in the executor.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lamina_control::FunctionService;
+use lamina_exec::{Executor, InvokeRequest};
+use lamina_store::QueuedEvent;
+use lamina_types::LambdaError;
+use tokio::sync::Notify;
+
+use crate::retry::Attempt;
+
+/// What the queue runs events with. The real one is [`LaminaRunner`]; tests use fakes.
+#[async_trait::async_trait]
+pub trait EventRunner: Send + Sync + 'static {
+    /// Runs one attempt of `event`, with the event's own request id.
+    async fn run(&self, event: QueuedEvent) -> Attempt;
+
+    /// Appends a line to a function's log (for events discarded without running).
+    fn note(&self, function_name: &str, line: &str);
+
+    /// Notified (`notify_waiters`) whenever capacity frees up, so throttled events retry then.
+    fn capacity_freed(&self) -> Arc<Notify>;
+}
+
+/// Resolves with the control plane and runs with the executor.
+pub struct LaminaRunner {
+    functions: Arc<FunctionService>,
+    executor: Executor,
+}
+
+impl LaminaRunner {
+    /// A runner over the server's function service and executor.
+    pub fn new(functions: Arc<FunctionService>, executor: Executor) -> Self {
+        Self {
+            functions,
+            executor,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventRunner for LaminaRunner {
+    async fn run(&self, queued: QueuedEvent) -> Attempt {
+        let event = queued.event;
+        let resolved = match self
+            .functions
+            .resolve(
+                &event.region,
+                &event.function_name,
+                event.qualifier.as_deref(),
+            )
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(e) => return classify(e),
+        };
+        let request = InvokeRequest {
+            request_id: event.request_id,
+            payload: Bytes::from(event.payload),
+            invoked_function_arn: resolved.invoked_function_arn,
+            client_context: event.client_context,
+            tail_log: false,
+        };
+        match self.executor.invoke(Arc::new(resolved.spec), request).await {
+            Ok(result) if result.function_error => Attempt::FunctionError,
+            Ok(_) => Attempt::Succeeded,
+            Err(e) => classify(e),
+        }
+    }
+
+    fn note(&self, function_name: &str, line: &str) {
+        self.executor.function_log(function_name, line);
+    }
+
+    fn capacity_freed(&self) -> Arc<Notify> {
+        self.executor.releases()
+    }
+}
+
+/// How an error from resolving or invoking bears on the event: a throttle waits for room,
+/// a missing function ends it, a conflict (the function is not ready: 409) or Lamina's own
+/// failure is retried, any other client error can never succeed.
+fn classify(error: LambdaError) -> Attempt {
+    match error {
+        LambdaError::TooManyRequests { .. } => Attempt::Throttled,
+        LambdaError::ResourceNotFound(m) => Attempt::FunctionGone(m),
+        LambdaError::ResourceConflict(m) | LambdaError::Service(m) => Attempt::Failed(m),
+        other => Attempt::Rejected(format!("{}: {}", other.type_name(), other.message())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_what_the_retry_rules_need() {
+        assert_eq!(
+            classify(LambdaError::rate_exceeded(Some(
+                "ReservedFunctionConcurrentInvocationLimitExceeded"
+            ))),
+            Attempt::Throttled
+        );
+        assert_eq!(
+            classify(LambdaError::ResourceNotFound(
+                "Function not found: x".into()
+            )),
+            Attempt::FunctionGone("Function not found: x".into())
+        );
+        assert_eq!(
+            classify(LambdaError::ResourceConflict("pending".into())),
+            Attempt::Failed("pending".into())
+        );
+        assert_eq!(
+            classify(LambdaError::Service("disk".into())),
+            Attempt::Failed("disk".into())
+        );
+        assert_eq!(
+            classify(LambdaError::InvalidParameterValue("no".into())),
+            Attempt::Rejected("InvalidParameterValueException: no".into())
+        );
+    }
+}

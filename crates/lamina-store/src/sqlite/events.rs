@@ -1,0 +1,291 @@
+//! [`EventStore`] on SQLite: schema version 4 and its statements.
+//!
+//! One row per accepted `Event` invocation, removed once it has run (or expired). The
+//! database's WAL with full fsync makes the insert durable before the API answers 202.
+
+use lamina_types::Region;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::SqliteStore;
+use crate::event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
+use crate::metadata::StoreError;
+
+const TABLE: &str = "async_events";
+
+/// The table added by schema version 4. No foreign key to `functions`: an event of a deleted
+/// function stays until the dispatcher finds the function gone and drops it with a log line.
+/// `AUTOINCREMENT` keeps ids from being reused, so an id held in memory names one event only.
+pub(super) const SCHEMA_V4: &str = "
+CREATE TABLE IF NOT EXISTS async_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    function_name TEXT NOT NULL,
+    qualifier TEXT,
+    invoked_function_arn TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    client_context TEXT,
+    enqueued_millis INTEGER NOT NULL,
+    function_error_attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_millis INTEGER NOT NULL
+);
+";
+
+macro_rules! header_columns {
+    () => {
+        "id, request_id, region, function_name, enqueued_millis, function_error_attempts, \
+         next_attempt_millis"
+    };
+}
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: TABLE,
+        reason: reason.to_string(),
+    }
+}
+
+fn region_of(row: &SqliteRow) -> Result<Region, StoreError> {
+    let raw: String = row.try_get("region")?;
+    Region::parse(&raw).ok_or_else(|| corrupt(format!("region {raw}")))
+}
+
+fn attempts_of(row: &SqliteRow) -> Result<u32, StoreError> {
+    let raw: i64 = row.try_get("function_error_attempts")?;
+    u32::try_from(raw).map_err(corrupt)
+}
+
+fn header_from_row(row: &SqliteRow) -> Result<EventHeader, StoreError> {
+    Ok(EventHeader {
+        id: row.try_get("id")?,
+        request_id: row.try_get("request_id")?,
+        region: region_of(row)?,
+        function_name: row.try_get("function_name")?,
+        enqueued_millis: row.try_get("enqueued_millis")?,
+        function_error_attempts: attempts_of(row)?,
+        next_attempt_millis: row.try_get("next_attempt_millis")?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<QueuedEvent, StoreError> {
+    Ok(QueuedEvent {
+        id: row.try_get("id")?,
+        event: NewEvent {
+            request_id: row.try_get("request_id")?,
+            region: region_of(row)?,
+            function_name: row.try_get("function_name")?,
+            qualifier: row.try_get("qualifier")?,
+            invoked_function_arn: row.try_get("invoked_function_arn")?,
+            payload: row.try_get("payload")?,
+            client_context: row.try_get("client_context")?,
+            enqueued_millis: row.try_get("enqueued_millis")?,
+        },
+        function_error_attempts: attempts_of(row)?,
+        next_attempt_millis: row.try_get("next_attempt_millis")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl EventStore for SqliteStore {
+    async fn enqueue_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO async_events (request_id, region, function_name, qualifier, \
+             invoked_function_arn, payload, client_context, enqueued_millis, \
+             next_attempt_millis) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
+        )
+        .bind(&event.request_id)
+        .bind(event.region.as_str())
+        .bind(&event.function_name)
+        .bind(event.qualifier.as_deref())
+        .bind(&event.invoked_function_arn)
+        .bind(event.payload.as_slice())
+        .bind(event.client_context.as_deref())
+        .bind(event.enqueued_millis)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(id)
+    }
+
+    async fn queued_events(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<EventHeader>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            header_columns!(),
+            " FROM async_events WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(header_from_row).collect()
+    }
+
+    async fn queued_event(&self, id: i64) -> Result<Option<QueuedEvent>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            header_columns!(),
+            ", qualifier, invoked_function_arn, payload, client_context \
+             FROM async_events WHERE id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn retry_event_later(
+        &self,
+        id: i64,
+        function_error_attempts: u32,
+        next_attempt_millis: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE async_events SET function_error_attempts = ?2, next_attempt_millis = ?3 \
+             WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(i64::from(function_error_attempts))
+        .bind(next_attempt_millis)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_event(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM async_events WHERE id = ?1")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(request_id: &str, enqueued_millis: i64) -> NewEvent {
+        NewEvent {
+            request_id: request_id.into(),
+            region: Region::parse("us-west-2").unwrap(),
+            function_name: "f".into(),
+            qualifier: Some("live".into()),
+            invoked_function_arn: "arn:aws:lambda:us-west-2:123456789012:function:f:live".into(),
+            payload: b"{\"n\": 1}\x00\xff".to_vec(),
+            client_context: Some("{\"custom\": {}}".into()),
+            enqueued_millis,
+        }
+    }
+
+    async fn open(path: &std::path::Path) -> SqliteStore {
+        SqliteStore::open(path).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_enqueued_event_round_trips_and_is_due_when_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("lamina.db")).await;
+        let id = store.enqueue_event(&event("r1", 1_000)).await.unwrap();
+
+        let got = store.queued_event(id).await.unwrap().unwrap();
+
+        assert_eq!(
+            got,
+            QueuedEvent {
+                id,
+                event: event("r1", 1_000),
+                function_error_attempts: 0,
+                next_attempt_millis: 1_000,
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn queued_events_page_by_id_without_payloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("lamina.db")).await;
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            ids.push(
+                store
+                    .enqueue_event(&event(&format!("r{n}"), n))
+                    .await
+                    .unwrap(),
+            );
+        }
+
+        let first = store.queued_events(None, 2).await.unwrap();
+        let rest = store.queued_events(Some(first[1].id), 10).await.unwrap();
+
+        let request_ids = |page: &[EventHeader]| {
+            page.iter()
+                .map(|h| h.request_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(request_ids(&first), ["r0", "r1"]);
+        assert_eq!(request_ids(&rest), ["r2", "r3", "r4"]);
+        assert_eq!(
+            first[0],
+            EventHeader {
+                id: ids[0],
+                request_id: "r0".into(),
+                region: Region::parse("us-west-2").unwrap(),
+                function_name: "f".into(),
+                enqueued_millis: 0,
+                function_error_attempts: 0,
+                next_attempt_millis: 0,
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_is_recorded_and_a_deleted_event_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("lamina.db")).await;
+        let id = store.enqueue_event(&event("r1", 10)).await.unwrap();
+
+        assert!(store.retry_event_later(id, 1, 60_010).await.unwrap());
+        let header = &store.queued_events(None, 10).await.unwrap()[0];
+        assert_eq!(
+            (header.function_error_attempts, header.next_attempt_millis),
+            (1, 60_010)
+        );
+
+        assert!(store.delete_event(id).await.unwrap());
+        assert!(!store.delete_event(id).await.unwrap());
+        assert!(!store.retry_event_later(id, 2, 1).await.unwrap());
+        assert_eq!(store.queued_event(id).await.unwrap(), None);
+        assert!(store.queued_events(None, 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn events_survive_reopening_and_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lamina.db");
+        let (kept, deleted) = {
+            let store = open(&path).await;
+            let kept = store.enqueue_event(&event("kept", 1)).await.unwrap();
+            let deleted = store.enqueue_event(&event("deleted", 2)).await.unwrap();
+            store.delete_event(deleted).await.unwrap();
+            (kept, deleted)
+        };
+
+        let store = open(&path).await;
+        let headers = store.queued_events(None, 10).await.unwrap();
+        let next = store.enqueue_event(&event("next", 3)).await.unwrap();
+
+        assert_eq!(headers.len(), 1);
+        assert_eq!(
+            (headers[0].id, headers[0].request_id.as_str()),
+            (kept, "kept")
+        );
+        assert!(
+            next > deleted,
+            "id {next} reuses a deleted event's id {deleted}"
+        );
+    }
+}
