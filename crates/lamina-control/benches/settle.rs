@@ -114,7 +114,10 @@ fn create_command(name: &str, zip: &Bytes) -> CreateFunction {
 fn function_zip(dir: &Path) -> Result<Bytes> {
     let src = dir.join("src");
     std::fs::create_dir_all(&src)?;
-    std::fs::write(src.join("app.py"), "def handler(event, context):\n    return event\n")?;
+    std::fs::write(
+        src.join("app.py"),
+        "def handler(event, context):\n    return event\n",
+    )?;
     let zip = dir.join("function.zip");
     let status = Command::new("zip")
         .args(["-q", "-r"])
