@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import socket
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -211,3 +213,50 @@ def test_the_api_answers_while_200_slow_clients_hold_connections_and_their_fds_c
         wait_closed(sock, bound=60)
     assert wait_fds(server, lambda n: n <= baseline + 5), baseline
     assert lam.list_functions()["Functions"] == []
+
+
+def test_sigterm_lets_a_request_in_flight_finish_and_closes_idle_and_half_sent_clients(
+    start_server, client_for, fn_name,
+):
+    # Timeouts far beyond the bounds below: what closes the slow clients is the shutdown.
+    server = start_server(
+        "--client-header-timeout-secs", "300", "--client-idle-timeout-secs", "300", "--standby-environments", "0",
+    )
+    lam = client_for(server)
+    deploy(lam, fn_name, """
+        import time
+        def lambda_handler(event, context):
+            time.sleep(5)
+            return "finished"
+    """, Timeout=30)
+    idle = connect(server)
+    idle.sendall(head("GET", "/2015-03-31/functions", {}))
+    assert read_response_head(idle).startswith(b"HTTP/1.1 200")
+    half = connect(server)
+    half.sendall(b"GET /2015-03-31/functions HTTP/1.1\r\nHost: la")
+
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(invoke, lam, fn_name)
+        deadline = time.monotonic() + 60
+        log = server.data_dir / "logs" / f"{fn_name}.log"
+        while not (log.exists() and b"START RequestId: " in log.read_bytes()):
+            assert time.monotonic() < deadline and not running.done(), "the invoke never started"
+            time.sleep(0.1)
+        server.proc.send_signal(signal.SIGTERM)
+
+        # New connections are refused once the listener is gone ...
+        u = urllib.parse.urlsplit(server.url)
+        deadline = time.monotonic() + CLOSE_BOUND_SECS
+        while True:
+            try:
+                socket.create_connection((u.hostname, u.port), timeout=1).close()
+            except ConnectionRefusedError:
+                break
+            assert time.monotonic() < deadline, "still accepting after SIGTERM"
+            time.sleep(0.1)
+        # ... and the request in flight is answered.
+        out = running.result(timeout=120)
+    assert out.status == 200 and out.json() == "finished"
+    wait_closed(idle)
+    wait_closed(half)
+    assert server.proc.wait(timeout=60) == 0

@@ -11,8 +11,9 @@
 //! - a response the client does not take, after the body timeout without progress.
 //!
 //! A request being handled has no deadline here: an invoke may rightly take 15 minutes.
-//! Graceful shutdown is axum's: stop accepting, let each connection finish its request, then
-//! return once every connection is closed.
+//! Graceful shutdown is axum's, except that a connection without a request in flight (idle,
+//! or with headers half sent) is closed at once: stop accepting, let each request in flight
+//! finish, then return once every connection is closed.
 
 mod activity;
 pub mod client_timeouts;
@@ -161,7 +162,10 @@ async fn serve_connection(
             }
             () = activity.changed() => {}
             _ = stop.changed(), if !stopping => {
-                // Finish the request in flight, if any, then close.
+                // Headers begun are not a request yet: only one in flight is finished.
+                if !activity.has_request_in_flight() {
+                    return;
+                }
                 stopping = true;
                 connection.as_mut().graceful_shutdown();
             }

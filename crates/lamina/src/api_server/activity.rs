@@ -105,6 +105,11 @@ impl Activity {
         self.changed.notify_one();
     }
 
+    /// Whether a request is being handled or its response sent.
+    pub fn has_request_in_flight(&self) -> bool {
+        self.state().in_flight > 0
+    }
+
     /// When the server stops waiting for this client, and why; `None` while it owes the
     /// client nothing (a request is being handled, however long it takes).
     pub fn deadline(&self, timeouts: &ClientTimeouts) -> Option<(Instant, Expiry)> {
@@ -191,7 +196,9 @@ mod tests {
         let t0 = Instant::now();
         let a = std::sync::Arc::new(Activity::new(t0));
         a.bytes_read(t0);
+        assert!(!a.has_request_in_flight());
         let request = InFlight::start(a.clone());
+        assert!(a.has_request_in_flight());
         // Body bytes are not headers of a next request.
         a.bytes_read(t0 + secs(1));
         assert_eq!(a.deadline(&timeouts()), None);
