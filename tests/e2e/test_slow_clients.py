@@ -173,6 +173,26 @@ def test_a_slow_upload_that_keeps_sending_succeeds(quick):
     sock.close()
 
 
+def test_a_download_the_client_stops_taking_is_closed(quick, client_for):
+    # 16 MB: far more than the socket buffers between the two ends hold.
+    size = 16 << 20
+    lam = client_for(quick)
+    lam.publish_layer_version(
+        LayerName="big", Content={"ZipFile": simple_zip({"python/blob.bin": os.urandom(size)})},
+    )
+    location = urllib.parse.urlsplit(lam.get_layer_version(LayerName="big", VersionNumber=1)["Content"]["Location"])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((location.hostname, location.port))
+    sock.sendall(head("GET", f"{location.path}?{location.query}", {}))
+
+    # Read nothing for well over the 1 s body timeout, then everything that is left.
+    time.sleep(10)
+    received = wait_closed(sock)
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    assert len(received) < size, "the server waited for the client to take the whole download"
+
+
 def test_a_request_in_flight_longer_than_every_timeout_is_answered(quick, client_for, fn_name):
     lam = client_for(quick)
     deploy(lam, fn_name, """
