@@ -152,6 +152,7 @@ impl FunctionService {
             ));
         };
         validate::runtime(runtime)?;
+        validate::tag_rules(cmd.tags.as_ref())?;
         let zip = zip_source(code)?;
         if let Some(env) = &cmd.config.environment {
             validate::environment(env)?;

@@ -104,6 +104,12 @@ pub const MAX_TAG_KEY_CHARS: usize = 128;
 /// Longest tag value, in characters.
 pub const MAX_TAG_VALUE_CHARS: usize = 256;
 
+/// Most tags on one function (AWS: 50 user tags per resource).
+pub const MAX_TAGS_PER_FUNCTION: usize = 50;
+
+/// Tag keys AWS keeps for itself, compared without regard to case.
+pub const RESERVED_TAG_KEY_PREFIX: &str = "aws:";
+
 /// `AccountLimit.TotalCodeSize`: code storage per region, in bytes (AWS: 75 GB).
 pub const ACCOUNT_TOTAL_CODE_BYTES: u64 = 80_530_636_800;
 

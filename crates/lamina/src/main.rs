@@ -1,5 +1,6 @@
 //! `lamina`: the server and the command-line tools around it.
 
+mod api_server;
 mod data_dir;
 mod jail;
 mod logs;

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use lamina_api::{AppState, ContentSigner};
 use lamina_cli::DEFAULT_REGION;
 use lamina_control::{FunctionService, LayerService};
@@ -19,6 +18,7 @@ use lamina_store::{EventStore, FunctionStore, LocalArtifacts, MetadataStore, Sql
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 
+use crate::api_server::ClientTimeouts;
 use crate::prepare::ServerPreparer;
 use tracing_subscriber::EnvFilter;
 
@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// so `Pending` and `InProgress` can be observed.
     #[arg(long, hide = true)]
     prepare_gate: Option<PathBuf>,
+    /// How long a client connection may keep the server waiting.
+    #[command(flatten)]
+    client_timeouts: ClientTimeouts,
 }
 
 /// The `--isolation` choices.
@@ -235,18 +238,15 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
              the host; use root on Linux with overlayfs for isolation"
         ),
     }
-    let listener = listener.tap_io(|tcp| {
-        // Small JSON responses must not wait on Nagle's algorithm.
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     let executor = state.executor.clone();
     events.run();
-    axum::serve(listener, lamina_api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    crate::api_server::serve(
+        listener,
+        lamina_api::router(state),
+        args.client_timeouts.clone(),
+        shutdown_signal(),
+    )
+    .await;
     events.shut_down(EVENT_SHUTDOWN_GRACE).await;
     executor.shut_down().await;
     Ok(())
