@@ -1,4 +1,4 @@
-"""A caller that goes away neither cancels its invocation nor keeps its environment (spec §8:
+"""A caller that goes away neither cancels its invocation nor keeps its environment (as on AWS,
 an invocation runs to its end or its timeout, whatever the client does). With
 `--max-environments-per-function 5`: 50 callers that hang up mid-invoke, or an SDK client whose
 read timeout is shorter than the function and that retries, leave the function serving at full
