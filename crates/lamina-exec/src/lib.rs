@@ -6,6 +6,7 @@
 mod environment;
 pub mod interpreters;
 pub mod launch;
+mod lease;
 pub mod logs;
 mod opt_view;
 mod peer;
@@ -23,10 +24,13 @@ use bytes::Bytes;
 use lamina_store::LocalArtifacts;
 use lamina_types::{FunctionSpec, LambdaError};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::environment::{Environment, Outcome};
 use crate::interpreters::Interpreters;
 use crate::launch::{HostPaths, Isolation, LaunchContext};
+use crate::lease::Lease;
 use crate::logs::{LogSink, report_line};
 use crate::runtime_api::Reply;
 use crate::sandbox::{Sandboxes, Scratch};
@@ -105,6 +109,12 @@ struct Inner {
     /// Woken whenever an environment becomes idle or ends, so a throttled caller can retry
     /// then instead of polling.
     released: Arc<Notify>,
+    /// Invocations under way and environments being ended or started in the background:
+    /// shutdown waits for all of them, so nothing they own outlives the server.
+    tasks: TaskTracker,
+    /// Cancelled at shutdown: invocations under way end at once (their environments are
+    /// killed) and no new one starts.
+    stopping: CancellationToken,
 }
 
 /// Runs functions. Cheap to clone.
@@ -125,10 +135,12 @@ impl Executor {
             .await
             .map_err(std::io::Error::other)??;
         let sandboxes = Arc::new(sandboxes);
+        let tasks = TaskTracker::new();
         let standbys = Standbys::new(
             config.standby_environments,
             config.jail_program.clone(),
             Arc::clone(&sandboxes),
+            tasks.clone(),
         );
         let inner = Arc::new(Inner {
             config,
@@ -137,6 +149,8 @@ impl Executor {
             pools: Mutex::default(),
             sinks: Mutex::default(),
             released: Arc::new(Notify::new()),
+            tasks,
+            stopping: CancellationToken::new(),
         });
         tokio::spawn(reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
@@ -165,7 +179,13 @@ impl Executor {
 
     /// Shuts every environment down and removes their cgroups, `/tmp` mounts and scratch
     /// directories (at server shutdown, so nothing is left for the next start to clean).
+    /// Invocations still running are ended first, their environments killed (as AWS ends
+    /// them when it shuts an environment down); they return a `ServiceException`. New
+    /// invocations are refused from now on.
     pub async fn shut_down(&self) {
+        self.inner.stopping.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
         let (environments, mut scratch): (Vec<Environment>, Vec<Scratch>) = {
             let mut pools = self
                 .inner
@@ -186,6 +206,8 @@ impl Executor {
                 scratch.push(kept);
             }
         }
+        // What was ending in the background meanwhile (idle environments, standbys).
+        self.inner.tasks.wait().await;
         let sandboxes = Arc::clone(&self.inner.sandboxes);
         let _ = tokio::task::spawn_blocking(move || {
             for dir in scratch {
@@ -230,12 +252,45 @@ impl Executor {
     /// and returns the function's answer. Function failures are results (`function_error`),
     /// not errors; errors are Lamina's or limits (429 `TooManyRequests` at the environment
     /// cap).
+    ///
+    /// The invocation runs in a task of its own: a caller that stops waiting (a client that
+    /// disconnects, a cancelled future) does not cancel it, as on AWS. It runs to its end or
+    /// its timeout, and its environment then goes back to the pool (or is reset).
     pub async fn invoke(
         &self,
         spec: Arc<FunctionSpec>,
         request: InvokeRequest,
     ) -> Result<InvokeResult, LambdaError> {
-        let (mut env, cold) = self.acquire(&spec).await?;
+        let executor = self.clone();
+        let run = self
+            .inner
+            .tasks
+            .spawn(async move { executor.run(spec, request).await });
+        match run.await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!(error = %e, "an invocation failed in Lamina");
+                Err(LambdaError::Service(
+                    "the invocation failed in Lamina".to_owned(),
+                ))
+            }
+        }
+    }
+
+    /// The body of [`Executor::invoke`], in its own task.
+    async fn run(
+        &self,
+        spec: Arc<FunctionSpec>,
+        request: InvokeRequest,
+    ) -> Result<InvokeResult, LambdaError> {
+        if self.inner.stopping.is_cancelled() {
+            return Err(shutting_down());
+        }
+        let (env, cold) = self.acquire(&spec).await?;
+        let mut lease = Lease::new(self, &spec, env);
+        let Some(env) = lease.env() else {
+            return Err(LambdaError::Service("the environment was lost".to_owned()));
+        };
         let request_id = request.request_id;
         let sink = self.sink(&spec.function_name);
         let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
@@ -243,15 +298,25 @@ impl Executor {
         env.note(&start_line);
         let timeout = Duration::from_secs(u64::from(spec.timeout_secs));
         let invoked_at = Instant::now();
-        let outcome = env
-            .invoke(
-                &request_id,
-                request.payload,
-                &request.invoked_function_arn,
-                request.client_context,
-                timeout,
-            )
-            .await;
+        let invoked = env.invoke(
+            &request_id,
+            request.payload,
+            &request.invoked_function_arn,
+            request.client_context,
+            timeout,
+        );
+        let outcome = tokio::select! {
+            outcome = invoked => Some(outcome),
+            () = self.inner.stopping.cancelled() => None,
+        };
+        let Some(outcome) = outcome else {
+            let now = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
+            sink.line(&format!(
+                "{now} {request_id} [lamina] the invocation was ended: the server is shutting down"
+            ));
+            lease.end(false).await;
+            return Err(shutting_down());
+        };
         let finished = Instant::now();
         let handler_start = match env.initialized {
             Some(at) if cold => at.max(invoked_at),
@@ -271,7 +336,7 @@ impl Executor {
             function_error,
             keep,
             status,
-        } = settle(outcome, &request_id, timeout, &sink, &env);
+        } = settle(outcome, &request_id, timeout, &sink, env);
         let max_memory = env.max_memory_mb();
         let mut log = env.take_log().await;
         let end_line = format!("END RequestId: {request_id}");
@@ -287,11 +352,7 @@ impl Executor {
             sink.line(line);
             log.push(line);
         }
-        if keep {
-            self.release(&spec, env);
-        } else {
-            self.discard(&spec, env).await;
-        }
+        lease.end(keep).await;
         Ok(InvokeResult {
             payload,
             function_error,
@@ -379,7 +440,9 @@ impl Executor {
             .as_ref()
             .map(|s| s.cgroup.set_limits(&sandbox::limits_for(spec)));
         if let Some(Err(e)) = standby_limits {
-            standby.into_iter().for_each(standby::discard);
+            standby
+                .into_iter()
+                .for_each(|s| self.inner.standbys.discard(s));
             return Err(LambdaError::Service(format!(
                 "preparing an environment failed: {e}"
             )));
@@ -415,7 +478,9 @@ impl Executor {
         let (opt_view, scratch, cgroup) = match prepared {
             Ok(prepared) => prepared,
             Err(e) => {
-                standby.into_iter().for_each(standby::discard);
+                standby
+                    .into_iter()
+                    .for_each(|s| self.inner.standbys.discard(s));
                 return Err(LambdaError::Service(format!(
                     "preparing an environment failed: {e}"
                 )));
@@ -494,7 +559,7 @@ impl Executor {
     /// Shuts an environment down for good, in the background.
     fn end(&self, env: Environment) {
         let sandboxes = Arc::clone(&self.inner.sandboxes);
-        tokio::spawn(async move {
+        self.inner.tasks.spawn(async move {
             if let Some(scratch) = env.shut_down().await {
                 let _ =
                     tokio::task::spawn_blocking(move || sandboxes.remove_scratch(scratch)).await;
@@ -504,7 +569,9 @@ impl Executor {
 
     fn remove_scratch(&self, scratch: Scratch) {
         let sandboxes = Arc::clone(&self.inner.sandboxes);
-        tokio::task::spawn_blocking(move || sandboxes.remove_scratch(scratch));
+        self.inner
+            .tasks
+            .spawn_blocking(move || sandboxes.remove_scratch(scratch));
     }
 
     /// The log of a function (shared by all its versions and environments).
@@ -659,6 +726,11 @@ fn settle(
     }
 }
 
+/// What an invocation refused or ended by the server's shutdown returns.
+fn shutting_down() -> LambdaError {
+    LambdaError::Service("Lamina is shutting down".to_owned())
+}
+
 fn error_payload(error_type: &str, message: &str) -> Bytes {
     let body = serde_json::json!({ "errorType": error_type, "errorMessage": message });
     Bytes::from(body.to_string())
@@ -685,6 +757,9 @@ async fn reap_idle(inner: std::sync::Weak<Inner>) {
         let Some(strong) = inner.upgrade() else {
             return;
         };
+        if strong.stopping.is_cancelled() {
+            return;
+        }
         let timeout = strong.config.idle_timeout;
         let (expired, stale_scratch) = {
             let mut pools = strong.pools.lock().unwrap_or_else(PoisonError::into_inner);

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use lamina_jail::cgroup::{Cgroup, Limits};
 use tokio::process::{Child, Command};
+use tokio_util::task::TaskTracker;
 
 use crate::sandbox::{self, Sandboxes};
 
@@ -30,6 +31,9 @@ pub struct Standbys {
     jail_program: PathBuf,
     sandboxes: Arc<Sandboxes>,
     state: Mutex<State>,
+    /// The executor's background tasks: standbys starting or ending are among them, so
+    /// shutdown waits until they and their cgroups are gone.
+    tasks: TaskTracker,
 }
 
 #[derive(Default)]
@@ -42,13 +46,19 @@ struct State {
 impl Standbys {
     /// Keeps `wanted` standbys ready; none without cgroups (so none without namespaces):
     /// there is nothing to win.
-    pub fn new(wanted: usize, jail_program: PathBuf, sandboxes: Arc<Sandboxes>) -> Arc<Self> {
+    pub fn new(
+        wanted: usize,
+        jail_program: PathBuf,
+        sandboxes: Arc<Sandboxes>,
+        tasks: TaskTracker,
+    ) -> Arc<Self> {
         let wanted = if sandboxes.has_cgroups() { wanted } else { 0 };
         let this = Arc::new(Self {
             wanted,
             jail_program,
             sandboxes,
             state: Mutex::default(),
+            tasks,
         });
         this.refill();
         this
@@ -70,7 +80,7 @@ impl Standbys {
             taken
         };
         for standby in dead {
-            discard(standby);
+            self.discard(standby);
         }
         self.refill();
         taken
@@ -91,14 +101,25 @@ impl Standbys {
         };
         for _ in 0..missing {
             let this = Arc::clone(self);
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 let started = this.start_one().await;
-                let mut state = this.state.lock().unwrap_or_else(PoisonError::into_inner);
-                state.starting -= 1;
-                match started {
-                    Ok(standby) if !state.closed => state.ready.push(standby),
-                    Ok(standby) => discard(standby),
-                    Err(e) => tracing::warn!(error = %e, "starting a standby environment failed"),
+                let unwanted = {
+                    let mut state = this.state.lock().unwrap_or_else(PoisonError::into_inner);
+                    state.starting -= 1;
+                    match started {
+                        Ok(standby) if !state.closed => {
+                            state.ready.push(standby);
+                            None
+                        }
+                        Ok(standby) => Some(standby),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "starting a standby environment failed");
+                            None
+                        }
+                    }
+                };
+                if let Some(standby) = unwanted {
+                    end(standby).await;
                 }
             });
         }
@@ -155,11 +176,11 @@ impl Standbys {
             end(standby).await;
         }
     }
-}
 
-/// Ends an unused standby: killed with its cgroup, in the background.
-pub fn discard(standby: Standby) {
-    tokio::spawn(end(standby));
+    /// Ends an unused standby: killed with its cgroup, in the background.
+    pub fn discard(&self, standby: Standby) {
+        self.tasks.spawn(end(standby));
+    }
 }
 
 async fn end(mut standby: Standby) {

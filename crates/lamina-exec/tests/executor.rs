@@ -29,6 +29,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     executor: Executor,
     logs: std::path::PathBuf,
+    envs: std::path::PathBuf,
 }
 
 async fn setup(max_envs: usize) -> Setup {
@@ -79,6 +80,7 @@ async fn setup(max_envs: usize) -> Setup {
     .unwrap();
     let executor = Executor::start(config).await.unwrap();
     Setup {
+        envs: dir.path().join("envs"),
         _dir: dir,
         executor,
         logs,
@@ -347,4 +349,81 @@ async fn python_handler_imports_from_its_layer_through_our_bootstrap() {
         assert_eq!(body["calls"], calls);
         assert_eq!(body["name"], "fn");
     }
+}
+
+#[tokio::test]
+async fn a_caller_that_stops_waiting_neither_cancels_the_invocation_nor_keeps_its_environment() {
+    let s = setup(1).await;
+    let spec = spec(5, &[]);
+    let released = s.executor.releases();
+    let told = released.notified();
+    tokio::pin!(told);
+    told.as_mut().enable();
+    let first = request(json!({"action": "sleep", "secs": 1}), false);
+    let first_id = first.request_id.clone();
+
+    // The caller goes away mid-invoke, as a client that disconnects.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        s.executor.invoke(spec.clone(), first),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the invoke should still be running");
+    tokio::time::timeout(Duration::from_secs(30), told)
+        .await
+        .expect("the environment was never handed back");
+
+    let next = s
+        .executor
+        .invoke(spec, request(json!({"action": "echo"}), false))
+        .await
+        .expect("the only slot is free again");
+    assert_eq!(
+        body(&next)["count"],
+        2,
+        "the same environment, after the first invocation ran in it"
+    );
+    let log = fs::read_to_string(s.logs.join("fn.log")).unwrap();
+    assert!(
+        log.contains(&format!("\tEND RequestId: {first_id}")),
+        "the abandoned invocation ran to its end: {log}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_invocations_under_way_and_leaves_no_scratch() {
+    let s = setup(2).await;
+    let spec = spec(60, &[]);
+    let running = tokio::spawn({
+        let executor = s.executor.clone();
+        let spec = spec.clone();
+        async move {
+            executor
+                .invoke(spec, request(json!({"action": "sleep", "secs": 30}), false))
+                .await
+        }
+    });
+    let envs = s.envs.clone();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while fs::read_dir(&envs).unwrap().count() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the invocation never got an environment");
+
+    tokio::time::timeout(Duration::from_secs(20), s.executor.shut_down())
+        .await
+        .expect("shutdown waited for the 30 s invocation");
+
+    let ended = running.await.unwrap().unwrap_err();
+    assert_eq!(ended.type_name(), "ServiceException");
+    let left: Vec<_> = fs::read_dir(&s.envs).unwrap().collect();
+    assert!(left.is_empty(), "scratch left after shutdown: {left:?}");
+    let refused = s
+        .executor
+        .invoke(spec, request(json!({"action": "echo"}), false))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.type_name(), "ServiceException");
 }

@@ -7,6 +7,7 @@ mod logs;
 mod prepare;
 mod runtimes;
 mod serve;
+mod shutdown;
 
 use std::process::ExitCode;
 

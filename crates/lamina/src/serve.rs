@@ -20,6 +20,7 @@ use lamina_types::{AccountId, Region};
 
 use crate::api_server::ClientTimeouts;
 use crate::prepare::ServerPreparer;
+use crate::shutdown;
 use tracing_subscriber::EnvFilter;
 
 use crate::data_dir::{DEFAULT_DATA_DIR, DataDir};
@@ -61,6 +62,11 @@ pub struct ServeArgs {
     /// can take 6-15 ms on cgroup v1). Used with namespace isolation and cgroups only.
     #[arg(long, default_value_t = 2)]
     standby_environments: usize,
+    /// At SIGTERM or SIGINT, how long in-flight invocations (synchronous and `Event`) get to
+    /// finish, in seconds; those still running then are ended, and unfinished `Event`
+    /// invocations stay queued for the next start.
+    #[arg(long, default_value_t = 30)]
+    shutdown_grace_secs: u64,
     /// Test seam: preparations of created or updated functions wait until this file exists,
     /// so `Pending` and `InProgress` can be observed.
     #[arg(long, hide = true)]
@@ -240,21 +246,30 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     }
     let executor = state.executor.clone();
     events.run();
-    crate::api_server::serve(
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = crate::api_server::serve(
         listener,
         lamina_api::router(state),
         args.client_timeouts.clone(),
-        shutdown_signal(),
+        async {
+            let _ = stopped.await;
+        },
+    );
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_secs);
+    let served = shutdown::serve_until_signal(
+        async {
+            server.await;
+            Ok(())
+        },
+        stop,
+        grace,
+        &events,
     )
     .await;
-    events.shut_down(EVENT_SHUTDOWN_GRACE).await;
+    // Also after a failure: what still runs is killed and nothing is left on the host.
     executor.shut_down().await;
-    Ok(())
+    served.context("serving")
 }
-
-/// How long running `Event` invocations get to finish at shutdown; those still running stay
-/// queued and run again at the next start.
-const EVENT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens the queue of `Event` invocations, with those an earlier run left.
 async fn start_events(
@@ -275,24 +290,4 @@ async fn start_events(
     EventQueue::open(store, runner, config)
         .await
         .context("reading the queued Event invocations")
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }
