@@ -4,7 +4,8 @@
 //! HTTP API adds one loopback round trip, printed as a baseline) and prints:
 //! (a) cold start, from invoke to response on a new environment, for a no-op Python handler
 //!     with 0 layers, 1 layer and 5 layers (one of them 200 MB), with namespace isolation
-//!     (when running as root) and without, and what isolation adds;
+//!     (when running as root), with it but without the seccomp filter, and without
+//!     isolation; what isolation adds, and what the seccomp filter adds;
 //! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8;
 //! (c) baselines: `true`, `unshare` of the same namespaces (mount, PID with its own /proc,
 //!     IPC, UTS) around `true`, `python3 -c pass`, our bootstrap's start to its first `next`
@@ -29,6 +30,8 @@ use lamina_types::layer::Digest;
 
 const COLD_RUNS: usize = 20;
 const WARM_INVOKES: usize = 2000;
+/// The label of namespace isolation without the seccomp filter (its cost's baseline).
+const NO_SECCOMP: &str = "no-seccomp";
 
 fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -64,17 +67,19 @@ fn main() -> Result<()> {
         .prefix
         .join(&python.interpreter.executable);
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &interpreters)?;
-    // Both modes when root (LAMINA_BENCH_ISOLATION=none keeps to `none`), else `none` only.
+    // Every mode when root (LAMINA_BENCH_ISOLATION=none keeps to `none`), else `none` only:
+    // (label, isolation, seccomp filter).
     let forced_none = std::env::var("LAMINA_BENCH_ISOLATION").is_ok_and(|v| v == "none");
-    let mut modes = vec![Isolation::None];
+    let mut modes = vec![("none", Isolation::None, false)];
     if rustix_is_root() && !forced_none {
-        modes.insert(0, Isolation::Namespaces);
+        modes.insert(0, (NO_SECCOMP, Isolation::Namespaces, false));
+        modes.insert(0, ("namespaces", Isolation::Namespaces, true));
     }
     let mut executors = Vec::new();
-    for isolation in &modes {
+    for (label, isolation, seccomp) in &modes {
         let config = ExecConfig {
             artifacts: artifacts.clone(),
-            envs_dir: dir.path().join(format!("envs-{}", isolation.as_str())),
+            envs_dir: dir.path().join(format!("envs-{label}")),
             views_dir: dir.path().join("views"),
             runtime_dir: dir.path().join("runtime"),
             logs_dir: dir.path().join("logs"),
@@ -84,14 +89,16 @@ fn main() -> Result<()> {
             max_environments_per_function: 16,
             idle_timeout: Duration::from_secs(600),
             standby_environments: 2,
+            seccomp: *seccomp,
         };
         let executor = runtime.block_on(Executor::start(config))?;
         let (cgroups, _) = executor.cgroup_info();
         println!(
-            "executor: isolation {} (cgroups {cgroups})",
-            isolation.as_str()
+            "executor: {label}: isolation {}, seccomp {} (cgroups {cgroups})",
+            isolation.as_str(),
+            if *seccomp { "on" } else { "off" }
         );
-        executors.push((*isolation, executor));
+        executors.push((*label, executor));
     }
     println!("interpreter: {}", python_path.display());
 
@@ -155,9 +162,10 @@ fn main() -> Result<()> {
     let mut salt = 0;
     let mut cold = BTreeMap::new();
     for (label, layer_set) in &layer_sets {
-        for (isolation, executor) in &executors {
-            let mut times = Vec::new();
-            for _ in 0..COLD_RUNS {
+        // The modes take turns, run by run, so a drift of the machine weighs on all alike.
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); executors.len()];
+        for _ in 0..COLD_RUNS {
+            for ((_, executor), times) in executors.iter().zip(&mut times) {
                 salt += 1;
                 let spec = spec(code, layer_set, salt);
                 let start = Instant::now();
@@ -169,11 +177,12 @@ fn main() -> Result<()> {
                 );
                 times.push(start.elapsed());
             }
-            let p50 = median(&times)?;
-            cold.insert((*label, isolation.as_str()), p50);
+        }
+        for ((mode, _), times) in executors.iter().zip(&times) {
+            let p50 = median(times)?;
+            cold.insert((*label, *mode), p50);
             println!(
-                "cold start {label:<22} {:<10} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
-                isolation.as_str(),
+                "cold start {label:<22} {mode:<10} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
                 ms(p50),
                 p50.as_secs_f64() / bootstrap_start.as_secs_f64()
             );
@@ -187,10 +196,19 @@ fn main() -> Result<()> {
                 ms(*ns) - ms(*none)
             );
         }
+        if let (Some(with), Some(without)) = (
+            cold.get(&(*label, "namespaces")),
+            cold.get(&(*label, NO_SECCOMP)),
+        ) {
+            println!(
+                "           {label:<22} seccomp adds   {:>6.2} ms",
+                ms(*with) - ms(*without)
+            );
+        }
     }
 
     // (b) warm latency and throughput
-    for (isolation, executor) in &executors {
+    for (mode, executor) in &executors {
         for concurrency in [1usize, 8] {
             salt += 1;
             let spec = spec(code, &[], salt);
@@ -222,8 +240,7 @@ fn main() -> Result<()> {
             let warm = &latencies[..latencies.len().saturating_sub(concurrency)];
             let p = |q: f64| warm[((warm.len() as f64 * q) as usize).min(warm.len() - 1)];
             println!(
-                "warm  {:<10} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
-                isolation.as_str(),
+                "warm  {mode:<10} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
                 ms(p(0.5)),
                 ms(p(0.99)),
                 latencies.len() as f64 / elapsed.as_secs_f64()
