@@ -9,7 +9,8 @@
 //! runtime files, the interpreter and the layers are mounted as read-only overlays whose
 //! lower directories are given as `/proc/self/fd/N` (overlayfs keeps the option text, not
 //! the resolved path). What still shows is the host's own path of what is mounted at the
-//! same path inside (`/usr`, the `/etc` files, the devices).
+//! same path inside (`/usr`, the `/etc` files, the devices), and so of an interpreter
+//! installed under `/usr`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -143,11 +144,21 @@ pub fn build(args: &JailArgs, sources: &Sources, sys: &impl Syscall) -> Result<(
     mkdir(&var)?;
     sys.mount_tmpfs(&var, "mode=0755,size=64k,nr_inodes=64")
         .map_err(JailError::MountVar)?;
-    let mut var_binds = vec![(&sources.task, "task"), (&sources.runtime, "runtime")];
+    let mut var_mounts = vec![(&sources.task, "task"), (&sources.runtime, "runtime")];
+    // An interpreter under a mirrored system directory is bound: its host path already shows
+    // (as that directory's), and Python starts about 0.4 ms faster than through a fresh
+    // overlay. One elsewhere (pyenv's, under a home directory) is an overlay like the rest.
+    let lang_path_shows = args.lang.as_deref().is_some_and(in_system_dir);
+    let lang_target = var.join("lang");
     if let Some(lang) = &sources.lang {
-        var_binds.push((lang, "lang"));
+        if lang_path_shows {
+            mkdir(&lang_target)?;
+            bind(&fd_path(lang), &lang_target, true)?;
+        } else {
+            var_mounts.push((lang, "lang"));
+        }
     }
-    for (fd, name) in var_binds {
+    for (fd, name) in var_mounts {
         let target = var.join(name);
         mkdir(&target)?;
         mount_tree(&[fd], &target, sys).map_err(|source| JailError::MountTree {
@@ -221,6 +232,13 @@ fn mount_tree(top_first: &[&OwnedFd], target: &Path, sys: &impl Syscall) -> std:
     lower.extend(mount_point.as_ref().map(fd_path));
     let lower: Vec<&Path> = lower.iter().map(PathBuf::as_path).collect();
     sys.mount_overlay(&lower, target)
+}
+
+/// Whether `path` lies in one of the host directories the root mirrors at the same place.
+fn in_system_dir(path: &Path) -> bool {
+    SYSTEM_DIRS
+        .iter()
+        .any(|dir| path.starts_with(Path::new("/").join(dir)))
 }
 
 fn fd_path(fd: &OwnedFd) -> PathBuf {

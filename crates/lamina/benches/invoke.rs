@@ -9,7 +9,9 @@
 //! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8;
 //! (c) baselines: `true`, `unshare` of the same namespaces (mount, PID with its own /proc,
 //!     IPC, UTS) around `true`, `python3 -c pass`, our bootstrap's start to its first `next`
-//!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback.
+//!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback;
+//! (d) the seccomp filter alone: compiling it, installing it, and `python3 -c pass` under it
+//!     and without it, taking turns (cold starts are too noisy to show a fraction of a ms).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -128,6 +130,7 @@ fn main() -> Result<()> {
         )
     }))?;
     let http_rtt = loopback_round_trip()?;
+    let filter = seccomp_costs(&python_path)?;
     println!(
         "baseline  true                        {:>8.2} ms",
         ms(true_start)
@@ -151,6 +154,14 @@ fn main() -> Result<()> {
     println!(
         "baseline  HTTP round trip, loopback   {:>8.3} ms",
         ms(http_rtt)
+    );
+    println!(
+        "seccomp   compile {:.3} ms, install {:.3} ms; python3 -c pass {:.2} ms under it, {:.2} ms without (adds {:.2} ms)",
+        ms(filter.compile),
+        ms(filter.install),
+        ms(filter.python_filtered),
+        ms(filter.python_unfiltered),
+        ms(filter.python_filtered) - ms(filter.python_unfiltered)
     );
 
     // (a) cold starts: a distinct spec per run forces a new environment.
@@ -371,6 +382,62 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<()>) -> Vec<Duration> {
             f().ok().map(|()| t.elapsed())
         })
         .collect()
+}
+
+/// Medians of what the jail's seccomp filter costs (see `seccomp_costs`).
+struct FilterCosts {
+    compile: Duration,
+    install: Duration,
+    python_filtered: Duration,
+    python_unfiltered: Duration,
+}
+
+/// Compiles the filter and installs it on a thread of its own (a filter is per thread, and
+/// the processes that thread starts inherit it); then `python3 -c pass` runs alternately
+/// from that thread and from this unfiltered one, so load on the machine weighs on both.
+fn seccomp_costs(python: &Path) -> Result<FilterCosts> {
+    use lamina_jail::seccomp::SeccompFilters;
+    use std::sync::mpsc;
+    const RUNS: usize = 60;
+    let compile = median(&time_n(RUNS, || {
+        SeccompFilters::compile()?;
+        Ok(())
+    }))?;
+    let (go, runs) = mpsc::channel::<()>();
+    let (done, times) = mpsc::channel::<Result<Duration>>();
+    let program = python.to_owned();
+    let filtered = std::thread::spawn(move || -> Result<Duration> {
+        let filters = SeccompFilters::compile()?;
+        let start = Instant::now();
+        filters.install()?;
+        let install = start.elapsed();
+        while runs.recv().is_ok() {
+            let start = Instant::now();
+            let ran = run(&program, &["-c", "pass"]).map(|()| start.elapsed());
+            if done.send(ran).is_err() {
+                break;
+            }
+        }
+        Ok(install)
+    });
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        go.send(()).context("the filtered thread is gone")?;
+        with.push(times.recv().context("the filtered thread is gone")??);
+        let start = Instant::now();
+        run(python, &["-c", "pass"])?;
+        without.push(start.elapsed());
+    }
+    drop(go);
+    let install = filtered
+        .join()
+        .map_err(|_| anyhow::anyhow!("the filtered thread panicked"))??;
+    Ok(FilterCosts {
+        compile,
+        install,
+        python_filtered: median(&with)?,
+        python_unfiltered: median(&without)?,
+    })
 }
 
 fn median(times: &[Duration]) -> Result<Duration> {

@@ -263,15 +263,14 @@ fn the_whole_sequence_from_cgroups_to_exec() {
         "overlay fd:fd on R/opt",
         "mkdir R/var",
         "tmpfs R/var mode=0755,size=64k,nr_inodes=64",
+        "mkdir R/var/lang",
+        "bind fd on R/var/lang ro",
         "mkdir R/var/task",
         "open R/var/task",
         "overlay fd:fd on R/var/task",
         "mkdir R/var/runtime",
         "open R/var/runtime",
         "overlay fd:fd on R/var/runtime",
-        "mkdir R/var/lang",
-        "open R/var/lang",
-        "overlay fd:fd on R/var/lang",
         "remount ro R/var",
         "mkdir R/tmp",
         "bind fd on R/tmp rw",
@@ -391,6 +390,27 @@ fn each_failing_step_has_its_own_error_and_stops_the_sequence() {
     assert!(
         matches!(&error, JailError::MountTree { target, .. } if target.ends_with("var/task")),
         "{error}"
+    );
+}
+
+#[test]
+fn an_interpreter_outside_the_system_directories_is_an_overlay_too() {
+    let sys = Recorder::default();
+    let pyenv = JailArgs {
+        lang: Some("/home/u/.pyenv/versions/3.11.9".into()),
+        ..args(&[])
+    };
+    runtime_side(&sys, &pyenv);
+    let calls = sys.calls();
+    let lang = calls
+        .iter()
+        .position(|c| c == "open /d/env/root/var/lang")
+        .unwrap();
+    assert_eq!(calls[lang + 1], "overlay fd:fd on /d/env/root/var/lang");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.contains("on /d/env/root/var/lang ro"))
     );
 }
 
