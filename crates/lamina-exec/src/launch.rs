@@ -89,6 +89,10 @@ pub struct LaunchContext<'a> {
     pub log_stream: &'a str,
     /// The `lamina` executable, re-executed as the jail.
     pub jail_program: &'a Path,
+    /// Whether the jail installs its seccomp filter (see [`ExecConfig::seccomp`]).
+    ///
+    /// [`ExecConfig::seccomp`]: crate::ExecConfig::seccomp
+    pub seccomp: bool,
 }
 
 struct GuestPaths {
@@ -171,6 +175,9 @@ pub fn plan(
             for layer in &host.layers {
                 flag("--layer", layer);
             }
+            if !ctx.seccomp {
+                jail_args.push("--without-seccomp".into());
+            }
             jail_args.push("--".into());
             jail_args.push(program.into_os_string());
             jail_args.extend(args);
@@ -242,4 +249,59 @@ fn environment(
         env.insert(k.clone(), v.clone());
     }
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jail_args(seccomp: bool) -> Vec<OsString> {
+        let task = tempfile::tempdir().unwrap();
+        std::fs::write(task.path().join("bootstrap"), "").unwrap();
+        let spec = FunctionSpec {
+            function_name: "f".into(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            version: "$LATEST".into(),
+            region: "us-east-1".into(),
+            runtime: "provided.al2023".into(),
+            handler: "h".into(),
+            code: lamina_types::layer::Digest([1; 32]),
+            layers: Vec::new(),
+            memory_mb: 128,
+            timeout_secs: 3,
+            ephemeral_storage_mb: 512,
+            environment: BTreeMap::new(),
+            architecture: "x86_64".into(),
+            log_group: "/aws/lambda/f".into(),
+        };
+        let host = HostPaths {
+            task: task.path().to_owned(),
+            layers: Vec::new(),
+            opt_view: "/v".into(),
+            runtime: "/r".into(),
+            tmp: "/e/tmp".into(),
+            root: "/e/root".into(),
+            sandbox_id: Some(1_000_001),
+            cgroup_procs: Vec::new(),
+        };
+        let ctx = LaunchContext {
+            isolation: Isolation::Namespaces,
+            python: None,
+            runtime_api: "127.0.0.1:9001",
+            log_stream: "s",
+            jail_program: Path::new("/bin/lamina"),
+            seccomp,
+        };
+        plan(&spec, &host, &ctx).unwrap().args
+    }
+
+    #[test]
+    fn the_jail_filters_unless_told_not_to() {
+        let filtered = jail_args(true);
+        assert!(!filtered.iter().any(|a| a == "--without-seccomp"));
+        let unfiltered = jail_args(false);
+        let flag = unfiltered.iter().position(|a| a == "--without-seccomp");
+        let end = unfiltered.iter().position(|a| a == "--");
+        assert!(flag.unwrap() < end.unwrap(), "{unfiltered:?}");
+    }
 }

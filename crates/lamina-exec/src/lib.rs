@@ -61,6 +61,9 @@ pub struct ExecConfig {
     /// Jails kept waiting in fresh cgroups, so a cold start does not pay for joining one
     /// (namespaces with cgroups only).
     pub standby_environments: usize,
+    /// Whether the jail installs its seccomp filter before the runtime's exec. Always on in
+    /// `lamina serve`; off only to measure what the filter costs (`cargo bench`).
+    pub seccomp: bool,
 }
 
 /// One invocation as the API hands it over.
@@ -522,6 +525,7 @@ impl Executor {
                     runtime_api,
                     log_stream: &log_stream,
                     jail_program: &config.jail_program,
+                    seccomp: config.seccomp,
                 };
                 match launch::plan(spec, &host, &ctx) {
                     Ok(plan) => plan,

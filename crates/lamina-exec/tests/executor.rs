@@ -59,6 +59,7 @@ async fn setup(max_envs: usize) -> Setup {
         max_environments_per_function: max_envs,
         idle_timeout: Duration::from_secs(60),
         standby_environments: 0,
+        seccomp: true,
     };
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())
         .unwrap();

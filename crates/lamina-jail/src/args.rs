@@ -29,6 +29,9 @@ pub struct JailArgs {
     pub gid: u32,
     /// The runtime executable (a path inside the jail) and its arguments.
     pub command: Vec<OsString>,
+    /// Runs the runtime without the seccomp filter (`--without-seccomp`): only to measure
+    /// what the filter costs; `lamina serve` always filters.
+    pub without_seccomp: bool,
     /// The runtime's whole environment, when it came with a standby plan (otherwise the
     /// jail's own environment is passed on).
     pub env: Option<Vec<(OsString, OsString)>>,
@@ -108,7 +111,7 @@ pub fn parse_standby(args: &[OsString]) -> Option<Result<Vec<PathBuf>, JailError
 }
 
 /// Parses `--task P --runtime P --tmp P --root P --uid N --gid N [--lang P] [--layer P]...
-/// [--cgroup P]... -- PROGRAM [ARGS...]`.
+/// [--cgroup P]... [--without-seccomp] -- PROGRAM [ARGS...]`.
 pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<JailArgs, JailError> {
     let mut parsed = JailArgs::default();
     let (mut uid, mut gid) = (None, None);
@@ -117,6 +120,10 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<JailArgs, 
         if flag == "--" {
             parsed.command = args.collect();
             break;
+        }
+        if flag == "--without-seccomp" {
+            parsed.without_seccomp = true;
+            continue;
         }
         let value = args.next().ok_or_else(|| {
             JailError::Arguments(format!("{} needs a value", flag.to_string_lossy()))
@@ -198,10 +205,33 @@ mod tests {
         assert_eq!(args.layers, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert_eq!((args.uid, args.gid), (900_001, 900_001));
         assert_eq!(args.cgroups, [PathBuf::from("/c/cgroup.procs")]);
+        assert!(!args.without_seccomp);
         assert_eq!(
             args.command,
             [OsString::from("/bin/run"), OsString::from("x")]
         );
+    }
+
+    #[test]
+    fn the_filter_is_on_unless_turned_off() {
+        let flags = [
+            "--task",
+            "/t",
+            "--runtime",
+            "/r",
+            "--tmp",
+            "/s",
+            "--root",
+            "/o",
+            "--uid",
+            "7",
+            "--gid",
+            "7",
+        ];
+        let on = parse(&[&flags[..], &["--", "/bin/run"]].concat()).unwrap();
+        assert!(!on.without_seccomp);
+        let off = parse(&[&flags[..], &["--without-seccomp", "--", "/bin/run"]].concat());
+        assert!(off.unwrap().without_seccomp);
     }
 
     #[test]

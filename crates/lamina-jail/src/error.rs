@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::seccomp::SeccompError;
+
 /// A step of the jail that failed. Each variant is one step.
 #[derive(Debug, thiserror::Error)]
 pub enum JailError {
@@ -75,9 +77,16 @@ pub enum JailError {
         #[source]
         source: io::Error,
     },
-    /// A layer path cannot be written in overlayfs options.
-    #[error("layer path {0} contains ':' or ','")]
-    LayerPath(PathBuf),
+    /// Mounting a host tree read-only (an overlay, so no host path shows in `mountinfo`)
+    /// failed.
+    #[error("failed to mount {target}: {source}")]
+    MountTree {
+        /// The mount point.
+        target: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
     /// Mounting `/opt` failed.
     #[error("failed to mount the layers at /opt: {0}")]
     MountOpt(#[source] io::Error),
@@ -96,6 +105,9 @@ pub enum JailError {
     /// Mounting `/proc` failed.
     #[error("failed to mount /proc: {0}")]
     MountProc(#[source] io::Error),
+    /// Masking the host's `/proc/net` (the network namespace is still the host's) failed.
+    #[error("failed to mask /proc/net: {0}")]
+    MaskProcNet(#[source] io::Error),
     /// Setting a resource limit failed.
     #[error("failed to set a resource limit: {0}")]
     Rlimit(#[source] io::Error),
@@ -114,6 +126,12 @@ pub enum JailError {
     /// Changing into `/var/task` failed.
     #[error("failed to enter /var/task: {0}")]
     Chdir(#[source] io::Error),
+    /// Building the seccomp filter failed.
+    #[error("failed to build the seccomp filter: {0}")]
+    SeccompFilter(#[source] SeccompError),
+    /// Installing the seccomp filter failed.
+    #[error("failed to install the seccomp filter: {0}")]
+    Seccomp(#[source] io::Error),
     /// Executing the runtime failed.
     #[error("failed to execute {program}: {source}")]
     Exec {

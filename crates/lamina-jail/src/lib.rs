@@ -3,10 +3,11 @@
 //! Firecracker's jailer: namespaces and mounts in a multi-threaded tokio process are a trap).
 //!
 //! The environment gets its own cgroups, mount, PID, IPC and UTS namespaces and a minimal
-//! read-only root (see [`rootfs`]); the runtime runs as an unprivileged uid with no
-//! capabilities. Every kernel call goes through [`Syscall`], so the sequence is unit-tested
-//! with a recording fake; [`LinuxSyscall`] is the real one. One error variant per step.
-//! Never called from async code.
+//! read-only root (see [`rootfs`]) with its own `/proc` (the host's `/proc/net` masked); the
+//! runtime runs as an unprivileged uid with no capabilities, `no_new_privs` and a seccomp
+//! filter (see [`seccomp`]). Every kernel call goes through [`Syscall`], so the sequence is
+//! unit-tested with a recording fake; [`LinuxSyscall`] is the real one. One error variant
+//! per step. Never called from async code.
 //!
 //! [`cgroup`] gives each environment its own cgroup (v1 or v2): the server creates, freezes,
 //! kills and removes it; the jail only joins it before forking. [`host`] holds the mounts the
@@ -19,6 +20,7 @@ pub mod cgroup;
 mod error;
 pub mod host;
 pub mod rootfs;
+pub mod seccomp;
 mod sequence;
 mod syscall;
 

@@ -5,9 +5,11 @@
 //!   runtime ended, so the server sees the runtime's exit status. Killing it kills the
 //!   whole environment (the init dies with its parent, and the PID namespace with its init).
 //! - The *init* is PID 1 of the new PID namespace. It builds the root file system, pivots
-//!   into it, mounts `/proc`, forks the runtime and reaps orphans until the runtime exits.
+//!   into it, mounts `/proc` (masking the host's `/proc/net`), forks the runtime and reaps
+//!   orphans until the runtime exits.
 //! - The *runtime* process drops to the sandbox uid and gid, with no capabilities,
-//!   `no_new_privs` and AWS's resource limits, and execs the runtime.
+//!   `no_new_privs` and AWS's resource limits, installs the seccomp filter last and execs
+//!   the runtime.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use rustix::process::Resource;
 use crate::args::{JailArgs, decode_plan};
 use crate::error::JailError;
 use crate::rootfs;
+use crate::seccomp::SeccompFilters;
 use crate::syscall::Syscall;
 
 /// Open files and processes (threads included) a function may have, as on AWS.
@@ -140,6 +143,10 @@ fn init(
     sys.pivot_root(&args.root).map_err(JailError::PivotRoot)?;
     sys.mount_proc(Path::new("/proc"))
         .map_err(JailError::MountProc)?;
+    // The network namespace is still the host's: its sockets must not show at /proc/net
+    // (`/proc/<pid>/net` still shows them until environments get a network of their own).
+    sys.mask(Path::new("/dev/null"), Path::new("/proc/net"))
+        .map_err(JailError::MaskProcNet)?;
     let Some(runtime) = sys.fork().map_err(JailError::Fork)? else {
         drop(status);
         return Err(run_runtime(args, sys));
@@ -154,9 +161,15 @@ fn init(
     }
 }
 
-/// The runtime process: drops every privilege and execs the runtime. Returns only on error.
+/// The runtime process: drops every privilege, installs the seccomp filter and execs the
+/// runtime. Returns only on error.
 fn run_runtime(args: &JailArgs, sys: &impl Syscall) -> JailError {
     let steps = || -> Result<(), JailError> {
+        let filters = if args.without_seccomp {
+            None
+        } else {
+            Some(SeccompFilters::compile().map_err(JailError::SeccompFilter)?)
+        };
         sys.set_rlimit(Resource::Nofile, RLIMIT_NOFILE)
             .map_err(JailError::Rlimit)?;
         sys.set_rlimit(Resource::Nproc, RLIMIT_NPROC)
@@ -166,7 +179,13 @@ fn run_runtime(args: &JailArgs, sys: &impl Syscall) -> JailError {
             .map_err(JailError::DropCapabilities)?;
         sys.set_uid(args.uid).map_err(JailError::SetUid)?;
         sys.set_no_new_privs().map_err(JailError::NoNewPrivs)?;
-        sys.chdir(Path::new("/var/task")).map_err(JailError::Chdir)
+        sys.chdir(Path::new("/var/task"))
+            .map_err(JailError::Chdir)?;
+        // Last before the exec, so the jail's own steps need none of the calls it denies.
+        match &filters {
+            Some(filters) => sys.install_seccomp(filters).map_err(JailError::Seccomp),
+            None => Ok(()),
+        }
     };
     if let Err(e) = steps() {
         return e;

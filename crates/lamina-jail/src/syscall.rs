@@ -5,10 +5,14 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags};
-use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
+use rustix::fs::{CWD, Mode, OFlags};
+use rustix::mount::{
+    MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
+};
 use rustix::process::{Resource, Rlimit, Signal, WaitOptions};
 use rustix::thread::{CapabilitySet, UnshareFlags};
+
+use crate::seccomp::SeccompFilters;
 
 /// What a host path is, to mirror it in the jail's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +57,9 @@ pub trait Syscall {
     fn mount_tmpfs(&self, target: &Path, options: &str) -> io::Result<()>;
     /// Mounts the `/proc` of this process's PID namespace.
     fn mount_proc(&self, target: &Path) -> io::Result<()>;
+    /// Mounts a copy of the mount at `source` on `target` itself, even when `target` is a
+    /// symbolic link (which `mount` would follow), to hide what `target` shows.
+    fn mask(&self, source: &Path, target: &Path) -> io::Result<()>;
     /// Bind-mounts `source` on `target`, read-only if asked.
     fn bind(&self, source: &Path, target: &Path, read_only: bool) -> io::Result<()>;
     /// Remounts a mount read-only (and `nosuid,nodev`).
@@ -77,6 +84,8 @@ pub trait Syscall {
     fn set_no_new_privs(&self) -> io::Result<()>;
     /// Changes the working directory.
     fn chdir(&self, path: &Path) -> io::Result<()>;
+    /// Installs the seccomp filter on this (single-threaded) process.
+    fn install_seccomp(&self, filters: &SeccompFilters) -> io::Result<()>;
     /// Replaces this process with `program`, with standard input from `/dev/null` and the
     /// given environment (else this process's); returns only on failure.
     fn exec(
@@ -205,6 +214,23 @@ impl Syscall for LinuxSyscall {
         .map_err(io::Error::from)
     }
 
+    fn mask(&self, source: &Path, target: &Path) -> io::Result<()> {
+        let copy = rustix::mount::open_tree(
+            CWD,
+            source,
+            OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+        )?;
+        // Without MOVE_MOUNT_T_SYMLINKS, a symbolic link at `target` is not followed.
+        rustix::mount::move_mount(
+            &copy,
+            "",
+            CWD,
+            target,
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+        .map_err(io::Error::from)
+    }
+
     fn bind(&self, source: &Path, target: &Path, read_only: bool) -> io::Result<()> {
         rustix::mount::mount_bind_recursive(source, target).map_err(io::Error::from)?;
         if read_only {
@@ -277,6 +303,10 @@ impl Syscall for LinuxSyscall {
 
     fn chdir(&self, path: &Path) -> io::Result<()> {
         std::env::set_current_dir(path)
+    }
+
+    fn install_seccomp(&self, filters: &SeccompFilters) -> io::Result<()> {
+        filters.install()
     }
 
     fn exec(

@@ -4,11 +4,14 @@
 //! HTTP API adds one loopback round trip, printed as a baseline) and prints:
 //! (a) cold start, from invoke to response on a new environment, for a no-op Python handler
 //!     with 0 layers, 1 layer and 5 layers (one of them 200 MB), with namespace isolation
-//!     (when running as root) and without, and what isolation adds;
+//!     (when running as root), with it but without the seccomp filter, and without
+//!     isolation; what isolation adds, and what the seccomp filter adds;
 //! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8;
 //! (c) baselines: `true`, `unshare` of the same namespaces (mount, PID with its own /proc,
 //!     IPC, UTS) around `true`, `python3 -c pass`, our bootstrap's start to its first `next`
-//!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback.
+//!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback;
+//! (d) the seccomp filter alone: compiling it, installing it, and `python3 -c pass` under it
+//!     and without it, taking turns (cold starts are too noisy to show a fraction of a ms).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,6 +32,8 @@ use lamina_types::layer::Digest;
 
 const COLD_RUNS: usize = 20;
 const WARM_INVOKES: usize = 2000;
+/// The label of namespace isolation without the seccomp filter (its cost's baseline).
+const NO_SECCOMP: &str = "no-seccomp";
 
 fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -64,17 +69,19 @@ fn main() -> Result<()> {
         .prefix
         .join(&python.interpreter.executable);
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &interpreters)?;
-    // Both modes when root (LAMINA_BENCH_ISOLATION=none keeps to `none`), else `none` only.
+    // Every mode when root (LAMINA_BENCH_ISOLATION=none keeps to `none`), else `none` only:
+    // (label, isolation, seccomp filter).
     let forced_none = std::env::var("LAMINA_BENCH_ISOLATION").is_ok_and(|v| v == "none");
-    let mut modes = vec![Isolation::None];
+    let mut modes = vec![("none", Isolation::None, false)];
     if rustix_is_root() && !forced_none {
-        modes.insert(0, Isolation::Namespaces);
+        modes.insert(0, (NO_SECCOMP, Isolation::Namespaces, false));
+        modes.insert(0, ("namespaces", Isolation::Namespaces, true));
     }
     let mut executors = Vec::new();
-    for isolation in &modes {
+    for (label, isolation, seccomp) in &modes {
         let config = ExecConfig {
             artifacts: artifacts.clone(),
-            envs_dir: dir.path().join(format!("envs-{}", isolation.as_str())),
+            envs_dir: dir.path().join(format!("envs-{label}")),
             views_dir: dir.path().join("views"),
             runtime_dir: dir.path().join("runtime"),
             logs_dir: dir.path().join("logs"),
@@ -84,14 +91,16 @@ fn main() -> Result<()> {
             max_environments_per_function: 16,
             idle_timeout: Duration::from_secs(600),
             standby_environments: 2,
+            seccomp: *seccomp,
         };
         let executor = runtime.block_on(Executor::start(config))?;
         let (cgroups, _) = executor.cgroup_info();
         println!(
-            "executor: isolation {} (cgroups {cgroups})",
-            isolation.as_str()
+            "executor: {label}: isolation {}, seccomp {} (cgroups {cgroups})",
+            isolation.as_str(),
+            if *seccomp { "on" } else { "off" }
         );
-        executors.push((*isolation, executor));
+        executors.push((*label, executor));
     }
     println!("interpreter: {}", python_path.display());
 
@@ -121,6 +130,7 @@ fn main() -> Result<()> {
         )
     }))?;
     let http_rtt = loopback_round_trip()?;
+    let filter = seccomp_costs(&python_path)?;
     println!(
         "baseline  true                        {:>8.2} ms",
         ms(true_start)
@@ -145,6 +155,14 @@ fn main() -> Result<()> {
         "baseline  HTTP round trip, loopback   {:>8.3} ms",
         ms(http_rtt)
     );
+    println!(
+        "seccomp   compile {:.3} ms, install {:.3} ms; python3 -c pass {:.2} ms under it, {:.2} ms without (adds {:.2} ms)",
+        ms(filter.compile),
+        ms(filter.install),
+        ms(filter.python_filtered),
+        ms(filter.python_unfiltered),
+        ms(filter.python_filtered) - ms(filter.python_unfiltered)
+    );
 
     // (a) cold starts: a distinct spec per run forces a new environment.
     let layer_sets = [
@@ -155,25 +173,33 @@ fn main() -> Result<()> {
     let mut salt = 0;
     let mut cold = BTreeMap::new();
     for (label, layer_set) in &layer_sets {
-        for (isolation, executor) in &executors {
-            let mut times = Vec::new();
+        // The namespace modes take turns, run by run, so a drift of the machine weighs on the
+        // filter's comparison alike; `none` runs after them, as its merged /opt views of big
+        // layers would otherwise weigh on their runs.
+        let (isolated, plain): (Vec<usize>, Vec<usize>) =
+            (0..executors.len()).partition(|i| executors[*i].0 != "none");
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); executors.len()];
+        for group in [isolated, plain] {
             for _ in 0..COLD_RUNS {
-                salt += 1;
-                let spec = spec(code, layer_set, salt);
-                let start = Instant::now();
-                let result = runtime.block_on(executor.invoke(spec, request()))?;
-                anyhow::ensure!(
-                    !result.function_error,
-                    "{}",
-                    String::from_utf8_lossy(&result.payload)
-                );
-                times.push(start.elapsed());
+                for &i in &group {
+                    salt += 1;
+                    let spec = spec(code, layer_set, salt);
+                    let start = Instant::now();
+                    let result = runtime.block_on(executors[i].1.invoke(spec, request()))?;
+                    anyhow::ensure!(
+                        !result.function_error,
+                        "{}",
+                        String::from_utf8_lossy(&result.payload)
+                    );
+                    times[i].push(start.elapsed());
+                }
             }
-            let p50 = median(&times)?;
-            cold.insert((*label, isolation.as_str()), p50);
+        }
+        for ((mode, _), times) in executors.iter().zip(&times) {
+            let p50 = median(times)?;
+            cold.insert((*label, *mode), p50);
             println!(
-                "cold start {label:<22} {:<10} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
-                isolation.as_str(),
+                "cold start {label:<22} {mode:<10} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
                 ms(p50),
                 p50.as_secs_f64() / bootstrap_start.as_secs_f64()
             );
@@ -187,10 +213,19 @@ fn main() -> Result<()> {
                 ms(*ns) - ms(*none)
             );
         }
+        if let (Some(with), Some(without)) = (
+            cold.get(&(*label, "namespaces")),
+            cold.get(&(*label, NO_SECCOMP)),
+        ) {
+            println!(
+                "           {label:<22} seccomp adds   {:>6.2} ms",
+                ms(*with) - ms(*without)
+            );
+        }
     }
 
     // (b) warm latency and throughput
-    for (isolation, executor) in &executors {
+    for (mode, executor) in &executors {
         for concurrency in [1usize, 8] {
             salt += 1;
             let spec = spec(code, &[], salt);
@@ -222,8 +257,7 @@ fn main() -> Result<()> {
             let warm = &latencies[..latencies.len().saturating_sub(concurrency)];
             let p = |q: f64| warm[((warm.len() as f64 * q) as usize).min(warm.len() - 1)];
             println!(
-                "warm  {:<10} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
-                isolation.as_str(),
+                "warm  {mode:<10} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
                 ms(p(0.5)),
                 ms(p(0.99)),
                 latencies.len() as f64 / elapsed.as_secs_f64()
@@ -354,6 +388,62 @@ fn time_n(n: usize, mut f: impl FnMut() -> Result<()>) -> Vec<Duration> {
             f().ok().map(|()| t.elapsed())
         })
         .collect()
+}
+
+/// Medians of what the jail's seccomp filter costs (see `seccomp_costs`).
+struct FilterCosts {
+    compile: Duration,
+    install: Duration,
+    python_filtered: Duration,
+    python_unfiltered: Duration,
+}
+
+/// Compiles the filter and installs it on a thread of its own (a filter is per thread, and
+/// the processes that thread starts inherit it); then `python3 -c pass` runs alternately
+/// from that thread and from this unfiltered one, so load on the machine weighs on both.
+fn seccomp_costs(python: &Path) -> Result<FilterCosts> {
+    use lamina_jail::seccomp::SeccompFilters;
+    use std::sync::mpsc;
+    const RUNS: usize = 60;
+    let compile = median(&time_n(RUNS, || {
+        SeccompFilters::compile()?;
+        Ok(())
+    }))?;
+    let (go, runs) = mpsc::channel::<()>();
+    let (done, times) = mpsc::channel::<Result<Duration>>();
+    let program = python.to_owned();
+    let filtered = std::thread::spawn(move || -> Result<Duration> {
+        let filters = SeccompFilters::compile()?;
+        let start = Instant::now();
+        filters.install()?;
+        let install = start.elapsed();
+        while runs.recv().is_ok() {
+            let start = Instant::now();
+            let ran = run(&program, &["-c", "pass"]).map(|()| start.elapsed());
+            if done.send(ran).is_err() {
+                break;
+            }
+        }
+        Ok(install)
+    });
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        go.send(()).context("the filtered thread is gone")?;
+        with.push(times.recv().context("the filtered thread is gone")??);
+        let start = Instant::now();
+        run(python, &["-c", "pass"])?;
+        without.push(start.elapsed());
+    }
+    drop(go);
+    let install = filtered
+        .join()
+        .map_err(|_| anyhow::anyhow!("the filtered thread panicked"))??;
+    Ok(FilterCosts {
+        compile,
+        install,
+        python_filtered: median(&with)?,
+        python_unfiltered: median(&without)?,
+    })
 }
 
 fn median(times: &[Duration]) -> Result<Duration> {

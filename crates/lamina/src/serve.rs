@@ -183,6 +183,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         max_environments_per_function: args.max_environments_per_function.max(1),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
         standby_environments: args.standby_environments,
+        seccomp: true,
     })
     .await
     .context("starting the executor")?;

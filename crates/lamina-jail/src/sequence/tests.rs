@@ -88,7 +88,7 @@ impl Syscall for Recorder {
         std::fs::File::open("/").map(OwnedFd::from)
     }
     fn mount_overlay(&self, lower: &[&Path], target: &Path) -> io::Result<()> {
-        let lower: Vec<_> = lower.iter().map(|p| p.display().to_string()).collect();
+        let lower: Vec<_> = lower.iter().map(|p| fd_or_path(p)).collect();
         self.record(format!(
             "overlay {} on {}",
             lower.join(":"),
@@ -101,12 +101,15 @@ impl Syscall for Recorder {
     fn mount_proc(&self, target: &Path) -> io::Result<()> {
         self.record(format!("proc {}", target.display()))
     }
+    fn mask(&self, source: &Path, target: &Path) -> io::Result<()> {
+        self.record(format!(
+            "mask {} with {}",
+            target.display(),
+            source.display()
+        ))
+    }
     fn bind(&self, source: &Path, target: &Path, ro: bool) -> io::Result<()> {
-        let source = if source.starts_with("/proc/self/fd") {
-            "fd".into()
-        } else {
-            source.display().to_string()
-        };
+        let source = fd_or_path(source);
         let mode = if ro { "ro" } else { "rw" };
         self.record(format!("bind {source} on {} {mode}", target.display()))
     }
@@ -149,6 +152,9 @@ impl Syscall for Recorder {
     fn chdir(&self, path: &Path) -> io::Result<()> {
         self.record(format!("chdir {}", path.display()))
     }
+    fn install_seccomp(&self, _filters: &SeccompFilters) -> io::Result<()> {
+        self.record("seccomp".into())
+    }
     fn exec(
         &self,
         program: &Path,
@@ -157,6 +163,15 @@ impl Syscall for Recorder {
     ) -> io::Error {
         let _ = self.record(format!("exec {}", program.display()));
         io::Error::other("recorded")
+    }
+}
+
+/// A directory held open shows as `fd` (its number varies).
+fn fd_or_path(path: &Path) -> String {
+    if path.starts_with("/proc/self/fd") {
+        "fd".into()
+    } else {
+        path.display().to_string()
     }
 }
 
@@ -220,6 +235,8 @@ fn the_whole_sequence_from_cgroups_to_exec() {
         "open /d/rt",
         "open /d/env/tmp",
         "open /usr",
+        "open /l/one",
+        "open /l/two",
         &format!("tmpfs {r} mode=0755,size=256k,nr_inodes=256"),
         &format!("mkdir {r}/usr"),
         &format!("bind /usr on {r}/usr ro"),
@@ -243,15 +260,17 @@ fn the_whole_sequence_from_cgroups_to_exec() {
     let r = |s: &str| s.replace("R/", "/d/env/root/");
     let tail: Vec<String> = [
         "mkdir R/opt",
-        "overlay /l/two:/l/one on R/opt",
+        "overlay fd:fd on R/opt",
         "mkdir R/var",
         "tmpfs R/var mode=0755,size=64k,nr_inodes=64",
-        "mkdir R/var/task",
-        "bind fd on R/var/task ro",
-        "mkdir R/var/runtime",
-        "bind fd on R/var/runtime ro",
         "mkdir R/var/lang",
         "bind fd on R/var/lang ro",
+        "mkdir R/var/task",
+        "open R/var/task",
+        "overlay fd:fd on R/var/task",
+        "mkdir R/var/runtime",
+        "open R/var/runtime",
+        "overlay fd:fd on R/var/runtime",
         "remount ro R/var",
         "mkdir R/tmp",
         "bind fd on R/tmp rw",
@@ -276,6 +295,7 @@ fn the_whole_sequence_from_cgroups_to_exec() {
         "remount ro /d/env/root",
         "pivot_root /d/env/root",
         "proc /proc",
+        "mask /proc/net with /dev/null",
         "fork",
         "rlimit Nofile 1024",
         "rlimit Nproc 1024",
@@ -284,6 +304,7 @@ fn the_whole_sequence_from_cgroups_to_exec() {
         "setuid 900007",
         "no_new_privs",
         "chdir /var/task",
+        "seccomp",
         "exec /var/lang/bin/python3.11",
     ]
     .iter()
@@ -316,13 +337,15 @@ fn etc_has_the_selected_host_files_and_its_own_users() {
 }
 
 #[test]
-fn one_layer_is_a_bind_and_none_an_empty_read_only_opt() {
+fn one_layer_is_an_overlay_on_the_empty_mount_point_and_none_an_empty_read_only_opt() {
     let sys = Recorder::default();
     runtime_side(&sys, &args(&["/l/one"]));
-    assert!(
-        sys.calls()
-            .contains(&"bind /l/one on /d/env/root/opt ro".to_owned())
-    );
+    let calls = sys.calls();
+    let opt = calls
+        .iter()
+        .position(|c| c == "open /d/env/root/opt")
+        .unwrap();
+    assert_eq!(calls[opt + 1], "overlay fd:fd on /d/env/root/opt");
 
     let sys = Recorder::default();
     runtime_side(&sys, &args(&[]));
@@ -334,14 +357,16 @@ fn one_layer_is_a_bind_and_none_an_empty_read_only_opt() {
 #[test]
 fn each_failing_step_has_its_own_error_and_stops_the_sequence() {
     type IsExpected = fn(&JailError) -> bool;
-    let cases: [(&str, IsExpected); 7] = [
+    let cases: [(&str, IsExpected); 9] = [
         ("join", |e| matches!(e, JailError::JoinCgroup { .. })),
         ("unshare", |e| matches!(e, JailError::Unshare(_))),
         ("overlay", |e| matches!(e, JailError::MountOpt(_))),
         ("pivot_root", |e| matches!(e, JailError::PivotRoot(_))),
         ("proc", |e| matches!(e, JailError::MountProc(_))),
+        ("mask", |e| matches!(e, JailError::MaskProcNet(_))),
         ("setuid", |e| matches!(e, JailError::SetUid(_))),
         ("drop", |e| matches!(e, JailError::DropCapabilities(_))),
+        ("seccomp", |e| matches!(e, JailError::Seccomp(_))),
     ];
     for (step, is_expected) in cases {
         let sys = Recorder {
@@ -356,8 +381,68 @@ fn each_failing_step_has_its_own_error_and_stops_the_sequence() {
         );
         assert!(!sys.calls().iter().any(|c| c.starts_with("exec")));
     }
-    let error = runtime_side(&Recorder::default(), &args(&["/a:b", "/c"]));
-    assert!(matches!(error, JailError::LayerPath(_)));
+    // Without layers, the first overlay is the code's.
+    let sys = Recorder {
+        fail_on: Some("overlay"),
+        ..Default::default()
+    };
+    let error = runtime_side(&sys, &args(&[]));
+    assert!(
+        matches!(&error, JailError::MountTree { target, .. } if target.ends_with("var/task")),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_interpreter_outside_the_system_directories_is_an_overlay_too() {
+    let sys = Recorder::default();
+    let pyenv = JailArgs {
+        lang: Some("/home/u/.pyenv/versions/3.11.9".into()),
+        ..args(&[])
+    };
+    runtime_side(&sys, &pyenv);
+    let calls = sys.calls();
+    let lang = calls
+        .iter()
+        .position(|c| c == "open /d/env/root/var/lang")
+        .unwrap();
+    assert_eq!(calls[lang + 1], "overlay fd:fd on /d/env/root/var/lang");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.contains("on /d/env/root/var/lang ro"))
+    );
+}
+
+#[test]
+fn layer_paths_reach_overlayfs_as_descriptors_whatever_their_characters() {
+    let sys = Recorder::default();
+    let error = runtime_side(&sys, &args(&["/l/a:b", "/l/c,d"]));
+    assert!(matches!(error, JailError::Exec { .. }), "{error}");
+    assert!(
+        sys.calls()
+            .contains(&"overlay fd:fd on /d/env/root/opt".to_owned())
+    );
+}
+
+#[test]
+fn the_seccomp_filter_comes_last_before_exec_unless_turned_off() {
+    let sys = Recorder::default();
+    runtime_side(&sys, &args(&[]));
+    let calls = sys.calls();
+    let at = |call: &str| calls.iter().position(|c| c.starts_with(call)).unwrap();
+    assert!(at("no_new_privs") < at("seccomp"));
+    assert_eq!(at("seccomp") + 1, at("exec"));
+
+    let sys = Recorder::default();
+    let without = JailArgs {
+        without_seccomp: true,
+        ..args(&[])
+    };
+    runtime_side(&sys, &without);
+    let calls = sys.calls();
+    assert!(!calls.iter().any(|c| c == "seccomp"), "{calls:#?}");
+    assert!(calls.last().unwrap().starts_with("exec"));
 }
 
 #[test]
