@@ -94,3 +94,42 @@ fn print_from(path: &Path, position: u64, out: &mut impl Write) -> anyhow::Resul
     out.flush()?;
     Ok(printed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append(path: &Path, text: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn following_reads_across_a_rotation_and_an_emptied_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (current, rotated) = (
+            log_path(dir.path(), "f"),
+            rotated_log_path(dir.path(), "f", 1),
+        );
+        let mut out = Vec::new();
+        append(&current, "a\n");
+        let followed = print_new(dir.path(), "f", None, &mut out).unwrap();
+
+        // Written after the last look, then rotated out: still printed, before the new file.
+        append(&current, "b\n");
+        std::fs::rename(&current, &rotated).unwrap();
+        append(&current, "ccc\n");
+        let followed = print_new(dir.path(), "f", followed, &mut out).unwrap();
+        // Emptied to keep all logs under their total, then written again (seen as long as
+        // it is shorter than what was printed of it).
+        std::fs::File::create(&current).unwrap();
+        append(&current, "d\n");
+        print_new(dir.path(), "f", followed, &mut out).unwrap();
+
+        assert_eq!(String::from_utf8(out).unwrap(), "a\nb\nccc\nd\n");
+    }
+}
