@@ -112,14 +112,15 @@ class LaminaServer:
 
 
 def make_client(url: str, region: str = REGION, **kwargs):
-    """A boto3 Lambda client for `url`: dummy keys, no retries, raw responses recorded."""
+    """A boto3 Lambda client for `url`: dummy keys, no retries, raw responses recorded, a
+    120 s read timeout unless `read_timeout` says otherwise."""
     client = boto3.client(
         "lambda",
         endpoint_url=url,
         region_name=region,
         aws_access_key_id=kwargs.pop("access_key", "AKIDLAMINAE2E0000000"),
         aws_secret_access_key=kwargs.pop("secret_key", "lamina-e2e-dummy-secret"),
-        config=Config(retries={"max_attempts": 1}, read_timeout=120, connect_timeout=10),
+        config=Config(retries={"max_attempts": 1}, read_timeout=kwargs.pop("read_timeout", 120), connect_timeout=10),
     )
     recorder = RawRecorder()
     client.meta.events.register("after-call.lambda", recorder)

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,12 +14,18 @@ use lamina_jail::cgroup::{Cgroup, Usage};
 
 use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
+use crate::output::{self, Flush};
 use crate::runtime_api::{self, EnvironmentLink, Invocation, Reply};
 use crate::sandbox::{self, Scratch};
 use crate::standby::Standby;
 
 /// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait for the output reader to log what the runtime wrote during an invocation;
+/// past it (a stalled disk) the invocation ends anyway and the reader catches up later. It
+/// never waits for the runtime to stop writing.
+const FLUSH_WAIT: Duration = Duration::from_secs(2);
 
 /// How one hand-over of an event ended.
 #[derive(Debug)]
@@ -33,12 +38,6 @@ pub enum Outcome {
     TimedOut,
 }
 
-/// What the log reader has seen of the current invocation.
-#[derive(Default)]
-struct Capture {
-    current: InvocationLog,
-}
-
 /// A started runtime.
 pub struct Environment {
     /// Short id, used for the scratch directory and in logs.
@@ -46,8 +45,10 @@ pub struct Environment {
     api_server: tokio::task::JoinHandle<()>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
-    capture: Arc<Mutex<Capture>>,
-    flush: mpsc::Sender<oneshot::Sender<()>>,
+    /// The current invocation's log tail, fed by the output reader.
+    tail: Arc<Mutex<InvocationLog>>,
+    flush: mpsc::Sender<Flush>,
+    output_reader: tokio::task::JoinHandle<()>,
     /// When the process was started.
     pub started: Instant,
     /// When the runtime first asked for an event; `None` while initialising.
@@ -117,12 +118,18 @@ impl Environment {
         if let Some(pid) = child.id() {
             link.set_runtime_pid(pid);
         }
-        let capture = Arc::new(Mutex::new(Capture::default()));
+        let tail = Arc::new(Mutex::new(InvocationLog::default()));
         let (flush, flush_requests) = mpsc::channel(1);
-        let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?;
-        tokio::spawn(read_output(
+        let pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)) {
+            Ok(pipe) => pipe,
+            Err(e) => {
+                api_server.abort();
+                return Err(e);
+            }
+        };
+        let output_reader = tokio::spawn(output::read_output(
             pipe,
-            Arc::clone(&capture),
+            Arc::clone(&tail),
             flush_requests,
             sink,
         ));
@@ -130,8 +137,9 @@ impl Environment {
             api_server,
             child,
             invocations,
-            capture,
+            tail,
             flush,
+            output_reader,
         })
     }
 
@@ -213,21 +221,28 @@ impl Environment {
         }
     }
 
-    /// Waits until everything the runtime wrote so far is captured, then returns the
-    /// invocation's log and starts a new one.
-    pub async fn take_log(&self) -> InvocationLog {
-        let (ack, done) = oneshot::channel();
-        if self.flush.send(ack).await.is_ok() {
-            let _ = done.await;
+    /// Waits until what the runtime wrote so far is logged (at most [`FLUSH_WAIT`]), then
+    /// returns the invocation's log tail and starts a new one. With `last` (the environment
+    /// is ending), the runtime's output is no longer read afterwards.
+    pub async fn take_log(&self, last: bool) -> InvocationLog {
+        let flushed = async {
+            let (done, answered) = oneshot::channel();
+            if self.flush.send(Flush { done, last }).await.is_ok() {
+                let _ = answered.await;
+            }
+        };
+        if tokio::time::timeout(FLUSH_WAIT, flushed).await.is_err() {
+            tracing::warn!(environment = %self.id, "the function log fell behind its output");
         }
-        let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
-        std::mem::take(&mut capture.current)
+        std::mem::take(&mut *self.tail.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Adds a platform line (START, END, REPORT) to the current invocation's log.
+    /// Adds a platform line (START) to the current invocation's log tail.
     pub fn note(&self, line: &str) {
-        let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
-        capture.current.push(line);
+        self.tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
     }
 
     /// Peak memory of the environment in MB: its cgroup's peak, else the runtime process's
@@ -321,8 +336,9 @@ struct Started {
     api_server: tokio::task::JoinHandle<()>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
-    capture: Arc<Mutex<Capture>>,
-    flush: mpsc::Sender<oneshot::Sender<()>>,
+    tail: Arc<Mutex<InvocationLog>>,
+    flush: mpsc::Sender<Flush>,
+    output_reader: tokio::task::JoinHandle<()>,
 }
 
 impl Started {
@@ -338,8 +354,9 @@ impl Started {
             api_server: self.api_server,
             child: self.child,
             invocations: self.invocations,
-            capture: self.capture,
+            tail: self.tail,
             flush: self.flush,
+            output_reader: self.output_reader,
             started: now,
             initialized: None,
             scratch: Some(scratch),
@@ -352,6 +369,9 @@ impl Started {
 impl Drop for Environment {
     fn drop(&mut self) {
         self.api_server.abort();
+        // Output of a process that outlives its environment (without a PID namespace) is
+        // nobody's: stop logging it.
+        self.output_reader.abort();
         // Dropped without `shut_down`: the process dies (kill on drop), the cgroup must too.
         if let Some(cgroup) = self.cgroup.take() {
             let _ = cgroup.set_frozen(false);
@@ -359,50 +379,5 @@ impl Drop for Environment {
                 runtime.spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
             }
         }
-    }
-}
-
-/// Reads the runtime's merged stdout and stderr into the function log and the current
-/// invocation's capture. A flush request is answered only when the pipe has nothing more
-/// to read, so output written before a response is never missed by `LogType: Tail`.
-async fn read_output(
-    mut pipe: tokio::net::unix::pipe::Receiver,
-    capture: Arc<Mutex<Capture>>,
-    mut flush_requests: mpsc::Receiver<oneshot::Sender<()>>,
-    sink: LogSink,
-) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut partial: Vec<u8> = Vec::new();
-    loop {
-        tokio::select! {
-            biased;
-            read = pipe.read(&mut buf) => {
-                let n = match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let chunk = &buf[..n];
-                capture.lock().unwrap_or_else(PoisonError::into_inner).current.push_raw(chunk);
-                partial.extend_from_slice(chunk);
-                while let Some(end) = partial.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = partial.drain(..=end).collect();
-                    sink.line(&String::from_utf8_lossy(&line));
-                }
-            }
-            Some(ack) = flush_requests.recv() => {
-                if !partial.is_empty() {
-                    sink.line(&String::from_utf8_lossy(&partial));
-                    partial.clear();
-                }
-                let _ = ack.send(());
-            }
-        }
-    }
-    if !partial.is_empty() {
-        sink.line(&String::from_utf8_lossy(&partial));
-    }
-    // Answer flushes that arrive after the runtime is gone.
-    while let Some(ack) = flush_requests.recv().await {
-        let _ = ack.send(());
     }
 }

@@ -4,11 +4,14 @@
 //! It never queries the metadata store: callers resolve a function into a spec first.
 
 mod environment;
+mod event_splitter;
 pub mod interpreters;
 pub mod launch;
 mod lease;
+mod log_store;
 pub mod logs;
 mod opt_view;
+mod output;
 mod peer;
 pub mod runtime_api;
 pub mod runtime_files;
@@ -31,7 +34,7 @@ use crate::environment::{Environment, Outcome};
 use crate::interpreters::Interpreters;
 use crate::launch::{HostPaths, Isolation, LaunchContext};
 use crate::lease::Lease;
-use crate::logs::{LogSink, report_line};
+use crate::logs::{LogLimits, LogSink, LogStore, report_line};
 use crate::runtime_api::Reply;
 use crate::sandbox::{Sandboxes, Scratch};
 use crate::standby::Standbys;
@@ -48,6 +51,8 @@ pub struct ExecConfig {
     pub runtime_dir: PathBuf,
     /// Function logs (`<data>/logs`).
     pub logs_dir: PathBuf,
+    /// How much the function logs may hold, per function and in all.
+    pub log_limits: LogLimits,
     /// Isolation mode.
     pub isolation: Isolation,
     /// Interpreters for the Python runtimes.
@@ -107,6 +112,7 @@ struct Inner {
     sandboxes: Arc<Sandboxes>,
     standbys: Arc<Standbys>,
     pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
+    logs: Arc<LogStore>,
     /// One open log per function, so the invoke path never reopens the file.
     sinks: Mutex<HashMap<String, LogSink>>,
     /// Woken whenever an environment becomes idle or ends, so a throttled caller can retry
@@ -130,9 +136,8 @@ impl Executor {
     /// Starts the idle reaper. What environments of an earlier run (a crash) left behind
     /// is removed first: their processes, cgroups, `/tmp` mounts and scratch directories.
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
-        for dir in [&config.views_dir, &config.logs_dir] {
-            std::fs::create_dir_all(dir)?;
-        }
+        std::fs::create_dir_all(&config.views_dir)?;
+        let logs = LogStore::open(&config.logs_dir, config.log_limits)?;
         let (isolation, envs_dir) = (config.isolation, config.envs_dir.clone());
         let sandboxes = tokio::task::spawn_blocking(move || Sandboxes::start(isolation, &envs_dir))
             .await
@@ -150,6 +155,7 @@ impl Executor {
             sandboxes,
             standbys,
             pools: Mutex::default(),
+            logs,
             sinks: Mutex::default(),
             released: Arc::new(Notify::new()),
             tasks,
@@ -339,9 +345,12 @@ impl Executor {
             function_error,
             keep,
             status,
-        } = settle(outcome, &request_id, timeout, &sink, env);
+            timeout_line,
+        } = settle(outcome, &request_id, timeout, env);
         let max_memory = env.max_memory_mb();
-        let mut log = env.take_log().await;
+        // An environment that is reset is not read after this: output it still writes
+        // would land after its END.
+        let mut log = env.take_log(!keep).await;
         let end_line = format!("END RequestId: {request_id}");
         let report = report_line(
             &request_id,
@@ -351,8 +360,13 @@ impl Executor {
             init_ms,
             status.as_ref().map(|(s, t)| (s.as_str(), t.as_str())),
         );
-        for line in [&end_line, &report] {
-            sink.line(line);
+        let closing: Vec<&str> = timeout_line
+            .iter()
+            .chain([&end_line, &report])
+            .map(String::as_str)
+            .collect();
+        sink.lines(&closing);
+        for line in closing {
             log.push(line);
         }
         lease.end(keep).await;
@@ -587,7 +601,7 @@ impl Executor {
             .unwrap_or_else(PoisonError::into_inner);
         sinks
             .entry(function_name.to_owned())
-            .or_insert_with(|| LogSink::new(&self.inner.config.logs_dir, function_name))
+            .or_insert_with(|| self.inner.logs.sink(function_name))
             .clone()
     }
 
@@ -651,21 +665,18 @@ struct Settled {
     keep: bool,
     /// `Status` and `Error Type` for the REPORT line, on failures.
     status: Option<(String, String)>,
+    /// The `Task timed out` line, logged before END.
+    timeout_line: Option<String>,
 }
 
 /// Turns the runtime's answer (or its absence) into what AWS returns for it.
-fn settle(
-    outcome: Outcome,
-    request_id: &str,
-    timeout: Duration,
-    sink: &LogSink,
-    env: &Environment,
-) -> Settled {
+fn settle(outcome: Outcome, request_id: &str, timeout: Duration, env: &Environment) -> Settled {
     let failed = |payload: Bytes, keep: bool, status: &str, error_type: &str| Settled {
         payload,
         function_error: true,
         keep,
         status: Some((status.to_owned(), error_type.to_owned())),
+        timeout_line: None,
     };
     match outcome {
         Outcome::Reply(Reply::Response(body)) => Settled {
@@ -673,6 +684,7 @@ fn settle(
             function_error: false,
             keep: true,
             status: None,
+            timeout_line: None,
         },
         // After an init error the runtime exits by itself; the next invoke re-inits.
         Outcome::Reply(Reply::Error {
@@ -717,15 +729,17 @@ fn settle(
             let message =
                 format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds");
             let now = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
-            let line = format!("{now} {request_id} Task timed out after {secs:.2} seconds");
-            sink.line(&line);
-            env.note(&line);
-            failed(
-                error_payload("Sandbox.Timedout", &message),
-                false,
-                "timeout",
-                "Sandbox.Timedout",
-            )
+            Settled {
+                timeout_line: Some(format!(
+                    "{now} {request_id} Task timed out after {secs:.2} seconds"
+                )),
+                ..failed(
+                    error_payload("Sandbox.Timedout", &message),
+                    false,
+                    "timeout",
+                    "Sandbox.Timedout",
+                )
+            }
         }
     }
 }

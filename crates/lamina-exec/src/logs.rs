@@ -1,80 +1,110 @@
-//! Function logs: one append-only file per function, in the text form CloudWatch shows, plus
-//! the per-invocation capture that `LogType: Tail` returns.
+//! Function logs: one file per function (rotated at a size cap, see [`LogLimits`]) in the text
+//! form CloudWatch shows, plus the per-invocation tail that `LogType: Tail` returns.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use lamina_types::timestamp;
+
+pub use crate::log_store::{LogSink, LogStore};
 
 /// How much of an invocation's log `X-Amz-Log-Result` carries.
 pub const TAIL_BYTES: usize = 4096;
 
-/// Where a function's log lines go.
-#[derive(Clone)]
-pub struct LogSink {
-    file: Arc<Mutex<Option<File>>>,
-    path: PathBuf,
+/// Bounds on the function logs on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// Size at which a function's log file is rotated, in bytes.
+    pub file_bytes: u64,
+    /// Files kept per function: the current one and `files - 1` rotated ones (at least 1;
+    /// with 1 the file starts over when full).
+    pub files: u32,
+    /// Most bytes all function logs together may hold; beyond, the oldest files are removed
+    /// (or emptied, for a function's current file) until they hold three quarters of it.
+    pub total_bytes: u64,
 }
 
-impl LogSink {
-    /// The log of `function_name` under `logs_dir` (created on first write).
-    pub fn new(logs_dir: &Path, function_name: &str) -> Self {
+impl Default for LogLimits {
+    /// 10 MB per file, 2 files per function, 512 MB in all: a small disk stays safe.
+    fn default() -> Self {
         Self {
-            file: Arc::new(Mutex::new(None)),
-            path: log_path(logs_dir, function_name),
-        }
-    }
-
-    /// Appends one line, prefixed with its UTC timestamp and a tab.
-    pub fn line(&self, text: &str) {
-        let mut slot = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            if let Some(parent) = self.path.parent() {
-                let _ = fs::create_dir_all(parent);
-            }
-            *slot = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-                .ok();
-        }
-        if let Some(file) = slot.as_mut() {
-            let stamp = timestamp::format_millis(timestamp::now_millis());
-            let _ = writeln!(file, "{stamp}\t{}", text.trim_end_matches('\n'));
+            file_bytes: 10 << 20,
+            files: 2,
+            total_bytes: 512 << 20,
         }
     }
 }
 
-/// The log file of a function.
+/// The current log file of a function.
 pub fn log_path(logs_dir: &Path, function_name: &str) -> PathBuf {
     logs_dir.join(format!("{function_name}.log"))
 }
 
-/// The log text of one invocation, kept for `LogType: Tail`.
+/// The `n`th rotated log file of a function (1 is the newest). Function names cannot hold a
+/// `.`, so these never clash with another function's log.
+pub fn rotated_log_path(logs_dir: &Path, function_name: &str, n: u32) -> PathBuf {
+    logs_dir.join(format!("{function_name}.log.{n}"))
+}
+
+/// The log files of a function that exist, oldest first: the rotated ones, then the
+/// current one.
+pub fn log_files(logs_dir: &Path, function_name: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = (1..)
+        .map(|n| rotated_log_path(logs_dir, function_name, n))
+        .take_while(|path| path.is_file())
+        .collect();
+    files.reverse();
+    let current = log_path(logs_dir, function_name);
+    if current.is_file() {
+        files.push(current);
+    }
+    files
+}
+
+/// The timestamp of a log line written now (UTC, milliseconds).
+pub fn now_stamp() -> String {
+    timestamp::format_millis(timestamp::now_millis())
+}
+
+/// Appends one log line as the file holds it: the UTC timestamp, a tab, the text, a newline.
+/// Invalid UTF-8 in `text` is replaced.
+pub fn push_line(out: &mut Vec<u8>, stamp: &str, text: &[u8]) {
+    out.extend_from_slice(stamp.as_bytes());
+    out.push(b'\t');
+    match String::from_utf8_lossy(text) {
+        std::borrow::Cow::Borrowed(valid) => out.extend_from_slice(valid.as_bytes()),
+        std::borrow::Cow::Owned(fixed) => out.extend_from_slice(fixed.as_bytes()),
+    }
+    out.push(b'\n');
+}
+
+/// The last [`TAIL_BYTES`] of one invocation's log, kept for `LogType: Tail`: whatever the
+/// function prints, no more is held.
 #[derive(Default)]
 pub struct InvocationLog {
-    text: Vec<u8>,
+    tail: VecDeque<u8>,
 }
 
 impl InvocationLog {
     /// Adds a line (a newline is appended).
     pub fn push(&mut self, line: &str) {
-        self.text.extend_from_slice(line.as_bytes());
-        self.text.push(b'\n');
+        self.push_raw(line.as_bytes());
+        self.push_raw(b"\n");
     }
 
     /// Adds raw output as the runtime wrote it.
     pub fn push_raw(&mut self, bytes: &[u8]) {
-        self.text.extend_from_slice(bytes);
+        let kept = &bytes[bytes.len().saturating_sub(TAIL_BYTES)..];
+        let excess = (self.tail.len() + kept.len()).saturating_sub(TAIL_BYTES);
+        self.tail.drain(..excess);
+        self.tail.extend(kept);
     }
 
     /// Base64 of the last [`TAIL_BYTES`] bytes.
     pub fn tail_base64(&self) -> String {
         use base64::Engine;
-        let start = self.text.len().saturating_sub(TAIL_BYTES);
-        base64::engine::general_purpose::STANDARD.encode(&self.text[start..])
+        let (front, back) = self.tail.as_slices();
+        base64::engine::general_purpose::STANDARD.encode([front, back].concat())
     }
 }
 
@@ -140,14 +170,56 @@ mod tests {
     }
 
     #[test]
-    fn sink_appends_stamped_lines() {
+    fn the_tail_stays_the_last_4k_whatever_is_pushed() {
+        use base64::Engine;
+        let mut log = InvocationLog::default();
+        let mut all = Vec::new();
+        for i in 0..10_000u32 {
+            let piece = format!("{i} ").repeat(usize::try_from(i % 7).unwrap());
+            log.push_raw(piece.as_bytes());
+            all.extend_from_slice(piece.as_bytes());
+        }
+        log.push_raw(&vec![b'b'; 3 * TAIL_BYTES]);
+        all.extend(vec![b'b'; 3 * TAIL_BYTES]);
+        log.push("END");
+        all.extend_from_slice(b"END\n");
+        assert!(log.tail.capacity() <= 2 * TAIL_BYTES);
+        let tail = base64::engine::general_purpose::STANDARD
+            .decode(log.tail_base64())
+            .unwrap();
+        assert_eq!(tail, all[all.len() - TAIL_BYTES..]);
+    }
+
+    #[test]
+    fn log_files_are_listed_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let sink = LogSink::new(dir.path(), "f");
-        sink.line("START RequestId: x");
-        sink.line("hello\n");
-        let text = std::fs::read_to_string(log_path(dir.path(), "f")).unwrap();
-        let lines: Vec<_> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
-        assert!(lines[1].ends_with("\thello"));
+        assert!(log_files(dir.path(), "f").is_empty());
+        for path in [
+            log_path(dir.path(), "f"),
+            rotated_log_path(dir.path(), "f", 1),
+            rotated_log_path(dir.path(), "f", 2),
+            log_path(dir.path(), "other"),
+        ] {
+            std::fs::write(path, "x").unwrap();
+        }
+        assert_eq!(
+            log_files(dir.path(), "f"),
+            [
+                rotated_log_path(dir.path(), "f", 2),
+                rotated_log_path(dir.path(), "f", 1),
+                log_path(dir.path(), "f"),
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_are_stamped_and_invalid_text_is_replaced() {
+        let mut out = Vec::new();
+        push_line(&mut out, "2018-11-14T23:03:52.894+0000", b"hello");
+        push_line(&mut out, "2018-11-14T23:03:52.894+0000", b"bad \xff");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2018-11-14T23:03:52.894+0000\thello\n2018-11-14T23:03:52.894+0000\tbad \u{fffd}\n"
+        );
     }
 }

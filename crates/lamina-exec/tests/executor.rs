@@ -53,6 +53,7 @@ async fn setup(max_envs: usize) -> Setup {
         views_dir: dir.path().join("views"),
         runtime_dir: dir.path().join("runtime"),
         logs_dir: logs.clone(),
+        log_limits: Default::default(),
         isolation: Isolation::None,
         interpreters: Interpreters::discover(),
         jail_program: "/nonexistent".into(),

@@ -85,6 +85,7 @@ fn main() -> Result<()> {
             views_dir: dir.path().join("views"),
             runtime_dir: dir.path().join("runtime"),
             logs_dir: dir.path().join("logs"),
+            log_limits: Default::default(),
             isolation: *isolation,
             interpreters: Interpreters::discover(),
             jail_program: env!("CARGO_BIN_EXE_lamina").into(),

@@ -1,10 +1,14 @@
-//! `lamina logs FUNCTION [--follow]`: a function's log, from the server's data directory.
+//! `lamina logs FUNCTION [--follow]`: a function's log, from the server's data directory,
+//! with the part already rotated out of its current file.
 
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use lamina_exec::logs::{log_files, log_path, rotated_log_path};
 
 use crate::data_dir::DEFAULT_DATA_DIR;
 
@@ -21,31 +25,111 @@ pub struct LogsArgs {
     data_dir: PathBuf,
 }
 
-/// Prints the log, then follows it if asked.
+/// Prints the log (its rotated files first, oldest first), then follows it if asked.
 pub fn run(args: LogsArgs) -> anyhow::Result<()> {
-    let path = lamina_exec::logs::log_path(&args.data_dir.join("logs"), &args.function);
+    let dir = args.data_dir.join("logs");
+    let current = log_path(&dir, &args.function);
+    let files = log_files(&dir, &args.function);
+    if files.is_empty() && !args.follow {
+        bail!("no log for {} at {}", args.function, current.display());
+    }
     let mut stdout = std::io::stdout().lock();
-    let mut position = 0u64;
+    for path in files.iter().filter(|p| **p != current) {
+        print_from(path, 0, &mut stdout)?;
+    }
+    let mut followed: Option<(u64, u64)> = None;
     loop {
-        match std::fs::File::open(&path) {
-            Ok(mut file) => {
-                file.seek(SeekFrom::Start(position))?;
-                let mut text = Vec::new();
-                file.read_to_end(&mut text)?;
-                position += text.len() as u64;
-                stdout.write_all(&text)?;
-                stdout.flush()?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.follow => {}
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("no log for {} at {}", args.function, path.display())
-                });
-            }
-        }
+        followed = print_new(&dir, &args.function, followed, &mut stdout)?;
         if !args.follow {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Prints what the current log file gained since `followed` (its inode and the bytes
+/// printed); a file rotated meanwhile is finished from `<name>.log.1` first. Returns what is
+/// followed now.
+fn print_new(
+    dir: &Path,
+    function: &str,
+    followed: Option<(u64, u64)>,
+    out: &mut impl Write,
+) -> anyhow::Result<Option<(u64, u64)>> {
+    let path = log_path(dir, function);
+    let inode = match std::fs::metadata(&path) {
+        Ok(meta) => meta.ino(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(followed),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut position = match followed {
+        Some((old, position)) if old == inode => position,
+        Some((old, position)) => {
+            let rotated = rotated_log_path(dir, function, 1);
+            if std::fs::metadata(&rotated).is_ok_and(|m| m.ino() == old) {
+                print_from(&rotated, position, out)?;
+            }
+            0
+        }
+        None => 0,
+    };
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() < position) {
+        // The server emptied it to keep all logs under their total.
+        position = 0;
+    }
+    position += print_from(&path, position, out)?;
+    Ok(Some((inode, position)))
+}
+
+/// Prints a file from `position` to its end; returns the bytes printed (none when the file
+/// is gone).
+fn print_from(path: &Path, position: u64, out: &mut impl Write) -> anyhow::Result<u64> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    file.seek(SeekFrom::Start(position))?;
+    let printed = std::io::copy(&mut file, out)?;
+    out.flush()?;
+    Ok(printed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append(path: &Path, text: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn following_reads_across_a_rotation_and_an_emptied_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (current, rotated) = (
+            log_path(dir.path(), "f"),
+            rotated_log_path(dir.path(), "f", 1),
+        );
+        let mut out = Vec::new();
+        append(&current, "a\n");
+        let followed = print_new(dir.path(), "f", None, &mut out).unwrap();
+
+        // Written after the last look, then rotated out: still printed, before the new file.
+        append(&current, "b\n");
+        std::fs::rename(&current, &rotated).unwrap();
+        append(&current, "ccc\n");
+        let followed = print_new(dir.path(), "f", followed, &mut out).unwrap();
+        // Emptied to keep all logs under their total, then written again (seen as long as
+        // it is shorter than what was printed of it).
+        std::fs::File::create(&current).unwrap();
+        append(&current, "d\n");
+        print_new(dir.path(), "f", followed, &mut out).unwrap();
+
+        assert_eq!(String::from_utf8(out).unwrap(), "a\nb\nccc\nd\n");
     }
 }

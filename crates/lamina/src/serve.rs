@@ -13,6 +13,7 @@ use lamina_control::{FunctionService, LayerService};
 use lamina_events::{EventQueue, LaminaRunner, QueueConfig, RetryPolicy};
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
+use lamina_exec::logs::LogLimits;
 use lamina_exec::{ExecConfig, Executor};
 use lamina_store::{EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
@@ -67,6 +68,16 @@ pub struct ServeArgs {
     /// invocations stay queued for the next start.
     #[arg(long, default_value_t = 30)]
     shutdown_grace_secs: u64,
+    /// Size at which a function's log file (`<data>/logs/<name>.log`) is rotated, in MB.
+    #[arg(long, default_value_t = LogLimits::default().file_bytes >> 20)]
+    function_log_file_mb: u64,
+    /// Log files kept per function: the current one and the rotated ones (`<name>.log.1` is
+    /// the newest of those); older output is dropped.
+    #[arg(long, default_value_t = LogLimits::default().files)]
+    function_log_files: u32,
+    /// Most all function logs together may hold, in MB; beyond, the oldest files are removed.
+    #[arg(long, default_value_t = LogLimits::default().total_bytes >> 20)]
+    function_logs_total_mb: u64,
     /// Test seam: preparations of created or updated functions wait until this file exists,
     /// so `Pending` and `InProgress` can be observed.
     #[arg(long, hide = true)]
@@ -177,6 +188,11 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         views_dir: args.data_dir.join("views"),
         runtime_dir,
         logs_dir: args.data_dir.join("logs"),
+        log_limits: LogLimits {
+            file_bytes: args.function_log_file_mb.max(1).saturating_mul(1 << 20),
+            files: args.function_log_files.max(1),
+            total_bytes: args.function_logs_total_mb.max(1).saturating_mul(1 << 20),
+        },
         isolation,
         interpreters,
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
