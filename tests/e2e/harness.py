@@ -22,6 +22,9 @@ LAMINA_BIN = Path(os.environ.get("LAMINA_BIN", REPO / "target" / "debug" / "lami
 VENV = Path(os.environ.get("LAMINA_E2E_VENV", REPO / "target" / "e2e-venv"))
 WHEELS = Path(os.environ.get("LAMINA_E2E_WHEELS", REPO / "target" / "e2e-wheels"))
 STARTUP_DEADLINE_SECS = 30
+# Longer than the server's default `--shutdown-grace-secs` (30) plus its clean-up, so a stop
+# never turns into a SIGKILL that leaves environments behind.
+STOP_DEADLINE_SECS = 60
 STDERR_TAIL_CHARS = 20_000
 
 
@@ -99,7 +102,7 @@ class LaminaServer:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=STOP_DEADLINE_SECS)
             except subprocess.TimeoutExpired:
                 self.kill()
 

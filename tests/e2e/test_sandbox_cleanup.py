@@ -153,7 +153,8 @@ def test_after_sigkill_with_live_environments_a_restart_leaves_nothing(servers):
     assert len(old_scratch) == 2, left
     assert left["processes"], left
 
-    restarted = servers(data_dir=server.data_dir)
+    # It runs the interrupted Event again (30 s of sleep): a short grace ends it at teardown.
+    restarted = servers("--shutdown-grace-secs", "1", data_dir=server.data_dir)
     assert cgroup_path(restarted) == path
 
     old_processes = set(left["processes"])
@@ -176,3 +177,5 @@ def test_after_sigkill_with_live_environments_a_restart_leaves_nothing(servers):
     assert invoke(lam, idle).json() == "ok"
     assert invoke(lam, busy).json() == 1
     assert_other_function_works(lam)
+    restarted.stop()
+    assert not tmpfs_mounts_under(restarted.data_dir / "envs"), "a stopped server left /tmp mounts"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import resource
 import signal
 import socket
 import time
@@ -280,3 +281,30 @@ def test_sigterm_lets_a_request_in_flight_finish_and_closes_idle_and_half_sent_c
     wait_closed(idle)
     wait_closed(half)
     assert server.proc.wait(timeout=60) == 0
+
+
+def test_the_server_raises_its_open_file_limit_to_what_the_machine_allows(start_server):
+    """One noisy function must not exhaust the server's descriptors at a shell's default
+    limit: the server starts by raising its soft limit (with CAP_SYS_RESOURCE, to the
+    kernel's nr_open, at most 2**20; else to its hard limit). It starts here with the soft
+    limit of a usual shell, 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+    try:
+        server = start_server()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with open(f"/proc/{server.proc.pid}/limits") as f:
+        line = next(l for l in f if l.startswith("Max open files"))
+    server_soft = int(line.split()[3])
+    with open("/proc/sys/fs/nr_open") as f:
+        nr_open = int(f.read())
+    expected = min(nr_open, 1 << 20) if may_raise_hard_limits() else hard
+    assert server_soft >= expected, (line, soft, hard)
+
+
+def may_raise_hard_limits() -> bool:
+    """Whether this process (and so the server it starts) has CAP_SYS_RESOURCE."""
+    with open("/proc/self/status") as f:
+        effective = next(int(l.split()[1], 16) for l in f if l.startswith("CapEff:"))
+    return bool(effective & (1 << 24))

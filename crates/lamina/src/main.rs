@@ -2,6 +2,7 @@
 
 mod api_server;
 mod data_dir;
+mod fd_limit;
 mod jail;
 mod logs;
 mod prepare;

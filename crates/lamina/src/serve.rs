@@ -157,6 +157,10 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     // First, before anything touches the data dir: one server per data dir, and only
     // absolute paths from here on (the jail resolves paths from another working directory).
     let data_dir = DataDir::lock(&args.data_dir, args.listen)?;
+    // Environments and clients hold descriptors in this process: one noisy function must not
+    // exhaust a shell's default limit.
+    let (before, after) = crate::fd_limit::raise_open_files();
+    tracing::info!(?before, ?after, "open-file limit");
     let args = ServeArgs {
         data_dir: data_dir.path().to_owned(),
         ..args
