@@ -3,6 +3,7 @@
 //!
 //! It never queries the metadata store: callers resolve a function into a spec first.
 
+mod bounded_listener;
 mod environment;
 mod event_splitter;
 pub mod interpreters;

@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::bounded_listener::{BoundedListener, Peer};
+
 /// Largest response or error body a runtime may post (6 MiB + 100 bytes, as AWS).
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
@@ -126,15 +128,20 @@ pub fn router(link: Arc<EnvironmentLink>) -> Router {
     routes(link)
 }
 
+/// Most connections one environment may hold open to its Runtime API listener (each is a
+/// descriptor of the server's): a runtime uses one or two, extensions one each.
+pub const MAX_CONNECTIONS_PER_ENVIRONMENT: usize = 64;
+
 /// Serves one environment's Runtime API on `listener`, refusing connections that do not
-/// come from the environment's runtime process tree.
+/// come from the environment's runtime process tree, and holding at most
+/// [`MAX_CONNECTIONS_PER_ENVIRONMENT`] of them open.
 pub async fn serve(listener: tokio::net::TcpListener, link: Arc<EnvironmentLink>) {
     let Ok(local) = listener.local_addr() else {
         return;
     };
     let guard_link = Arc::clone(&link);
     let app = routes(link).layer(axum::middleware::from_fn(
-        move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+        move |ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
               request: axum::extract::Request,
               next: axum::middleware::Next| {
             let link = Arc::clone(&guard_link);
@@ -151,10 +158,8 @@ pub async fn serve(listener: tokio::net::TcpListener, link: Arc<EnvironmentLink>
             }
         },
     ));
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let listener = BoundedListener::new(listener, MAX_CONNECTIONS_PER_ENVIRONMENT);
+    let service = app.into_make_service_with_connect_info::<Peer>();
     if let Err(e) = axum::serve(listener, service).await {
         tracing::warn!(error = %e, "runtime API listener stopped");
     }
