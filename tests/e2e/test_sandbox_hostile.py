@@ -567,6 +567,59 @@ def test_allocating_past_the_memory_size_is_killed_and_reported(slam, name):
     assert_other_function_works(slam)
 
 
+TMP_FILLER = """
+import os
+
+def tmp_bytes():
+    st = os.statvfs("/tmp")
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+def lambda_handler(event, context):
+    found = tmp_bytes()
+    chunk = b"x" * (1 << 20)
+    with open(f"/tmp/fill-{context.aws_request_id}", "wb") as f:
+        for _ in range(event.get("fill_mb", 0)):
+            f.write(chunk)
+            f.flush()
+    if event.get("hog"):
+        hog = []
+        while True:
+            hog.append(b"y" * (8 << 20))
+    return found
+"""
+
+
+def test_a_kept_tmp_never_grows_past_half_the_memory_over_oom_resets(own_server):
+    # /tmp is kept across a reset (as on AWS), but its tmpfs pages were charged to the reset
+    # environment's cgroup: the next environment takes it over only if it holds at most half
+    # the function's memory, with its memory limit lowered by what it holds.
+    lam = sandbox_client(own_server)
+    path = cgroup_path(own_server)
+    name = unique_name("fn-tmp")
+    deploy(lam, name, TMP_FILLER, MemorySize=128, EphemeralStorage={"Size": 1024}, Timeout=20)
+    found = []
+    for _ in range(3):
+        # Fills /tmp until the memory limit kills it, then looks at what the next one finds.
+        killed = invoke(lam, name, {"fill_mb": 1000})
+        assert killed.function_error == "Unhandled", killed.payload
+        found.append(invoke(lam, name).json())
+    assert all(n <= 64 << 20 for n in found), [n >> 20 for n in found]
+
+    # A smaller kept /tmp is taken over, and the environment gets that much less memory.
+    killed = invoke(lam, name, {"fill_mb": 40, "hog": True})
+    assert killed.function_error == "Unhandled", killed.payload
+    kept = invoke(lam, name).json()
+    assert 39 << 20 <= kept <= 64 << 20, kept >> 20
+    envs = env_ids(path)
+    assert len(envs) == 1, envs
+    if machine_cgroups() == "v2":
+        memory = env_file(path, envs[0], "unified", "memory.max")
+    else:
+        memory = env_file(path, envs[0], "memory", "memory.limit_in_bytes")
+    assert int(memory.read_text()) == (128 << 20) - kept
+    assert_other_function_works(lam)
+
+
 # --- frozen when idle -------------------------------------------------------------------------
 
 SPINNER = """

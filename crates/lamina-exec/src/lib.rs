@@ -454,9 +454,26 @@ impl Executor {
             None => format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
         };
         let (cgroup_name, cgroup_spec) = (env_id.clone(), Arc::clone(spec));
-        let standby_limits = standby
-            .as_ref()
-            .map(|s| s.cgroup.set_limits(&sandbox::limits_for(spec)));
+        // A `/tmp` kept from a reset environment counts against this one's memory.
+        let (kept_scratch, limits) = match kept_scratch {
+            Some(kept) => {
+                let used = kept.tmp_memory_bytes();
+                match sandbox::limits_with_kept_tmp(spec, used) {
+                    Some(limits) => (Some(kept), limits),
+                    None => {
+                        tracing::info!(
+                            function = %spec.function_name,
+                            kept_tmp_bytes = used,
+                            "a kept /tmp holds more than half the memory: starting with a new one"
+                        );
+                        self.remove_scratch(kept);
+                        (None, sandbox::limits_for(spec))
+                    }
+                }
+            }
+            None => (None, sandbox::limits_for(spec)),
+        };
+        let standby_limits = standby.as_ref().map(|s| s.cgroup.set_limits(&limits));
         if let Some(Err(e)) = standby_limits {
             standby
                 .into_iter()
@@ -482,7 +499,7 @@ impl Executor {
             if !needs_cgroup {
                 return Ok((view, scratch, None));
             }
-            match sandboxes.create_cgroup(&cgroup_name, &cgroup_spec) {
+            match sandboxes.create_cgroup(&cgroup_name, &limits) {
                 Ok(cgroup) => Ok((view, scratch, cgroup)),
                 Err(e) => {
                     sandboxes.remove_scratch(scratch);

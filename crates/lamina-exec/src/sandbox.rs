@@ -42,6 +42,17 @@ impl Scratch {
     pub fn root(&self) -> PathBuf {
         self.dir.join("root")
     }
+
+    /// Bytes stored in the environment's `/tmp` when it is a tmpfs (memory), else 0.
+    pub fn tmp_memory_bytes(&self) -> u64 {
+        if !self.mounted {
+            return 0;
+        }
+        match rustix::fs::statvfs(self.tmp()) {
+            Ok(v) => v.f_blocks.saturating_sub(v.f_bfree).saturating_mul(v.f_frsize),
+            Err(_) => 0,
+        }
+    }
 }
 
 /// How environments are sandboxed on this machine.
@@ -195,10 +206,10 @@ impl Sandboxes {
     pub fn create_cgroup(
         &self,
         name: &str,
-        spec: &FunctionSpec,
+        limits: &Limits,
     ) -> Result<Option<Box<dyn Cgroup>>, cgroup::CgroupError> {
         match &self.cgroups {
-            Some(tree) => tree.create(name, &limits_for(spec)).map(Some),
+            Some(tree) => tree.create(name, limits).map(Some),
             None => Ok(None),
         }
     }
@@ -236,6 +247,19 @@ pub fn limits_for(spec: &FunctionSpec) -> Limits {
     }
 }
 
+/// The limits of an environment that takes over a `/tmp` kept from a reset one, holding
+/// `kept_tmp_bytes`. A tmpfs's pages were charged to the reset environment's cgroup, which is
+/// gone, so they are counted here instead: the new environment may use that much less memory.
+/// `None` when the kept `/tmp` holds more than half the function's memory: the next
+/// environment would have too little left, and gets a new, empty `/tmp` instead.
+pub fn limits_with_kept_tmp(spec: &FunctionSpec, kept_tmp_bytes: u64) -> Option<Limits> {
+    let limits = limits_for(spec);
+    (kept_tmp_bytes <= limits.memory_bytes / 2).then(|| Limits {
+        memory_bytes: limits.memory_bytes - kept_tmp_bytes,
+        ..limits
+    })
+}
+
 /// Kills what is left in an ended environment's cgroup and removes it. Blocking.
 pub fn remove_cgroup(cgroup: &dyn Cgroup) {
     let removed = cgroup.kill_all().and_then(|()| cgroup.remove());
@@ -249,4 +273,45 @@ pub fn remove_cgroup(cgroup: &dyn Cgroup) {
 fn instance_of(envs_dir: &Path) -> String {
     let digest = Sha256::digest(envs_dir.as_os_str().as_encoded_bytes());
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn spec(memory_mb: u32) -> FunctionSpec {
+        FunctionSpec {
+            function_name: "f".into(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            version: "$LATEST".into(),
+            region: "us-east-1".into(),
+            runtime: "python3.12".into(),
+            handler: "h".into(),
+            code: lamina_types::layer::Digest([1; 32]),
+            layers: Vec::new(),
+            memory_mb,
+            timeout_secs: 3,
+            ephemeral_storage_mb: 1024,
+            environment: BTreeMap::new(),
+            architecture: "x86_64".into(),
+            log_group: "/aws/lambda/f".into(),
+        }
+    }
+
+    #[test]
+    fn a_kept_tmp_counts_against_memory_up_to_half_of_it() {
+        let mb = 1u64 << 20;
+        let full = limits_for(&spec(128));
+        assert_eq!(limits_with_kept_tmp(&spec(128), 0), Some(full));
+        let kept = limits_with_kept_tmp(&spec(128), 40 * mb).unwrap();
+        assert_eq!(kept.memory_bytes, 88 * mb);
+        assert_eq!(kept.pids, full.pids);
+        assert_eq!(
+            limits_with_kept_tmp(&spec(128), 64 * mb).map(|l| l.memory_bytes),
+            Some(64 * mb)
+        );
+        assert_eq!(limits_with_kept_tmp(&spec(128), 64 * mb + 1), None);
+    }
 }
