@@ -49,7 +49,10 @@ impl Scratch {
             return 0;
         }
         match rustix::fs::statvfs(self.tmp()) {
-            Ok(v) => v.f_blocks.saturating_sub(v.f_bfree).saturating_mul(v.f_frsize),
+            Ok(v) => v
+                .f_blocks
+                .saturating_sub(v.f_bfree)
+                .saturating_mul(v.f_frsize),
             Err(_) => 0,
         }
     }
