@@ -29,7 +29,7 @@ pub struct LogsArgs {
 pub fn run(args: LogsArgs) -> anyhow::Result<()> {
     let dir = args.data_dir.join("logs");
     let current = log_path(&dir, &args.function);
-    let files = log_files(&dir, &args.function);
+    let files = list_logs(&dir, &args.function);
     if files.is_empty() && !args.follow {
         bail!("no log for {} at {}", args.function, current.display());
     }
@@ -46,6 +46,22 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// The function's log files. A rotation renames them one after the other, so a listing
+/// taken in the middle of one can miss them all; such an empty listing is taken again.
+fn list_logs(dir: &Path, function: &str) -> Vec<PathBuf> {
+    for _ in 0..ROTATION_RETRIES {
+        let files = log_files(dir, function);
+        if !files.is_empty() {
+            return files;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    log_files(dir, function)
+}
+
+/// How many times an empty listing is taken again (20 ms apart) before "no log".
+const ROTATION_RETRIES: usize = 10;
 
 /// Prints what the current log file gained since `followed` (its inode and the bytes
 /// printed); a file rotated meanwhile is finished from `<name>.log.1` first. Returns what is
