@@ -71,11 +71,16 @@ impl FunctionService {
 
     /// Waits (up to [`SETTLE_WAIT`]) while this server settles the function.
     pub(super) async fn settled(&self, region: &Region, name: &str) {
-        let waiting = self
-            .settling
-            .lock()
-            .get(&(region.clone(), name.to_owned()))
-            .map(watch::Sender::subscribe);
+        let waiting = {
+            let running = self.settling.lock();
+            // Every Invoke passes here: when nothing settles, build no key.
+            if running.is_empty() {
+                return;
+            }
+            running
+                .get(&(region.clone(), name.to_owned()))
+                .map(watch::Sender::subscribe)
+        };
         if let Some(mut done) = waiting {
             // `changed` ends with an error when the settling task drops its sender.
             let _ = tokio::time::timeout(SETTLE_WAIT, done.changed()).await;
