@@ -17,6 +17,7 @@ pytest.register_assert_rewrite("helpers", "harness", "zips")
 
 from harness import VENV, WHEELS, AwsCli, LaminaServer, make_client
 from helpers import REGION
+from recorder_double import Recorder
 
 # Keep every client on this machine: no shared config or credentials, no instance metadata,
 # no proxy for loopback.
@@ -152,3 +153,11 @@ def venv_python() -> Path:
     if not python.exists():
         raise RuntimeError(f"venv python not found at {python}; run scripts/e2e")
     return python
+
+
+@pytest.fixture
+def recorder():
+    """A recorder on loopback that functions post evidence to (recorder_double.py); modules
+    that share one across their tests override this with a module-scoped one."""
+    with Recorder() as r:
+        yield r

@@ -322,3 +322,13 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
         if time.monotonic() >= deadline:
             pytest.fail(f"after {timeout} s: {what() if callable(what) else what}")
         time.sleep(interval)
+
+
+def leftovers(server, path: str) -> dict:
+    """Everything of the server's environments on the host (cgroup `path`), by kind."""
+    return {
+        "cgroup dirs": leftover_cgroup_dirs(path),
+        "processes": processes_in(path),
+        "mounts under the data dir": mounts_under(server.data_dir),
+        "scratch dirs": scratch_dirs(server),
+    }

@@ -26,12 +26,6 @@ EXIT_SECS = 30
 QUIET_SECS = 2.0
 
 
-@pytest.fixture
-def recorder():
-    with Recorder() as r:
-        yield r
-
-
 def deploy_reporting(lam, name: str, recorder: Recorder, run_secs: float = 0, **kwargs) -> None:
     """A function whose handler posts its request id under the tag `name`, then waits at the
     gate named in the event if there is one, or `run_secs`."""

@@ -40,12 +40,6 @@ RUNS_END_SECS = 60
 IDLE_SECS = 30
 
 
-@pytest.fixture
-def recorder():
-    with Recorder() as r:
-        yield r
-
-
 def wait_until_all_ended(recorder: Recorder, name: str) -> int:
     """Waits until every invocation that started has ended; returns how many did."""
     def ended():

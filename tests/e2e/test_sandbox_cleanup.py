@@ -18,7 +18,7 @@ from sandbox_support import (
     cgroup_path,
     env_dirs,
     env_ids,
-    leftover_cgroup_dirs,
+    leftovers,
     mounts_under,
     processes_in,
     sandbox_client,
@@ -60,16 +60,6 @@ def servers(start_server):
     yield start
     for server in started:
         server.stop()
-
-
-def leftovers(server, path: str) -> dict:
-    """Everything of the server's environments on the host, for failure messages."""
-    return {
-        "cgroup dirs": leftover_cgroup_dirs(path),
-        "processes": processes_in(path),
-        "mounts under the data dir": mounts_under(server.data_dir),
-        "scratch dirs": scratch_dirs(server),
-    }
 
 
 def nothing_left(server, path: str) -> bool:

@@ -15,14 +15,10 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lifecycle_support import RAW_CALLER_ARGS, deploy_reporting, records, start_abandoned_invoke
-from recorder_double import Recorder
 from sandbox_support import (
     cgroup_path,
-    leftover_cgroup_dirs,
-    mounts_under,
-    processes_in,
+    leftovers,
     sandbox_client,
-    scratch_dirs,
     unique_name,
     wait_for,
 )
@@ -34,21 +30,6 @@ RUNAWAY_TIMEOUT_SECS = 60
 # Upper bounds, so a failure fails rather than hangs (the grace is 2 s).
 EXIT_SECS = 30
 START_SECS = 30
-
-
-@pytest.fixture
-def recorder():
-    with Recorder() as r:
-        yield r
-
-
-def leftovers(server, path: str) -> dict:
-    return {
-        "cgroup dirs": leftover_cgroup_dirs(path),
-        "processes": processes_in(path),
-        "mounts under the data dir": mounts_under(server.data_dir),
-        "scratch dirs": scratch_dirs(server),
-    }
 
 
 def test_sigterm_ends_what_outlives_the_grace_and_leaves_nothing(start_server, recorder):
