@@ -505,7 +505,7 @@ def lambda_handler(event, context):
 """
 
 
-def test_a_recursive_fork_bomb_is_stopped_at_its_timeout_and_leaves_nothing(own_server):
+def test_a_recursive_fork_bomb_is_stopped_and_leaves_nothing(own_server):
     lam = sandbox_client(own_server)
     # Checked first: the bomb is only ever set off where cgroups contain it.
     path = cgroup_path(own_server)
@@ -516,9 +516,16 @@ def test_a_recursive_fork_bomb_is_stopped_at_its_timeout_and_leaves_nothing(own_
 
     assert out.function_error == "Unhandled", out.payload
     got = out.json()
-    assert got.get("errorType") == "Sandbox.Timedout", got
     request_id = re.match(r"START RequestId: (\S+) ", out.log_result).group(1)
-    assert got["errorMessage"] == f"RequestId: {request_id} Error: Task timed out after 3.00 seconds"
+    # 1,024 processes (the pids limit) that each dirty their copy of the interpreter's pages can
+    # fill 1,024 MB before the 3 s are up, depending on the machine: either limit stopping the
+    # bomb is containment, and each is reported with AWS's own words.
+    assert got in (
+        {"errorType": "Sandbox.Timedout",
+         "errorMessage": f"RequestId: {request_id} Error: Task timed out after 3.00 seconds"},
+        {"errorType": "Runtime.OutOfMemory",
+         "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"},
+    ), got
     wait_for(lambda: not processes_in(path), GONE_DEADLINE_SECS,
              lambda: f"processes of the bomb's environment remain: {processes_in(path)}")
     wait_for(lambda: not all_env_ids(path), GONE_DEADLINE_SECS,
