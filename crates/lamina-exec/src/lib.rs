@@ -4,6 +4,7 @@
 //! It never queries the metadata store: callers resolve a function into a spec first.
 
 mod bounded_listener;
+pub mod descriptors;
 mod environment;
 mod event_splitter;
 pub mod interpreters;
@@ -67,6 +68,9 @@ pub struct ExecConfig {
     /// Jails kept waiting in fresh cgroups, so a cold start does not pay for joining one
     /// (namespaces with cgroups only).
     pub standby_environments: usize,
+    /// Descriptors a cold start leaves free for the rest of the server (the API's clients,
+    /// the store, uploads); below, invokes that need a new environment get 429.
+    pub descriptor_reserve: u64,
     /// Whether the jail installs its seccomp filter before the runtime's exec. Always on in
     /// `lamina serve`; off only to measure what the filter costs (`cargo bench`).
     pub seccomp: bool,
@@ -410,16 +414,28 @@ impl Executor {
                 )));
             } else {
                 pool.total += 1;
-                Err(pool.kept_scratch.pop().map(|(dir, _)| dir))
+                let kept = pool.kept_scratch.pop().map(|(dir, _)| dir);
+                Err((kept, pools.values().map(|pool| pool.total).sum::<usize>()))
             }
         };
         for env in dead {
             self.end(env);
         }
-        let kept_scratch = match reserved {
+        let (kept_scratch, environments) = match reserved {
             Ok(env) => return Ok((env, false)),
-            Err(kept) => kept,
+            Err(reserved) => reserved,
         };
+        if !descriptors::room_for(environments, self.inner.config.descriptor_reserve) {
+            tracing::warn!(
+                function = %spec.function_name,
+                reserve = self.inner.config.descriptor_reserve,
+                "cold start refused: the server's descriptor reserve is in use"
+            );
+            self.unreserve(spec, kept_scratch);
+            return Err(LambdaError::rate_exceeded(Some(
+                "ConcurrentInvocationLimitExceeded",
+            )));
+        }
         match self.spawn(spec, kept_scratch).await {
             Ok(env) => Ok((env, true)),
             Err(e) => {
@@ -636,6 +652,27 @@ impl Executor {
             // The pool was reaped meanwhile.
             None => self.end(env),
         }
+        self.inner.released.notify_waiters();
+    }
+
+    /// Gives back an environment reserved by [`Self::acquire`] but never started, and the
+    /// kept scratch it was to take over.
+    fn unreserve(&self, spec: &Arc<FunctionSpec>, kept_scratch: Option<Scratch>) {
+        let mut pools = self
+            .inner
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match (pools.get_mut(spec), kept_scratch) {
+            (Some(pool), kept) => {
+                pool.total = pool.total.saturating_sub(1);
+                pool.kept_scratch
+                    .extend(kept.map(|scratch| (scratch, Instant::now())));
+            }
+            (None, Some(scratch)) => self.remove_scratch(scratch),
+            (None, None) => {}
+        }
+        drop(pools);
         self.inner.released.notify_waiters();
     }
 

@@ -60,6 +60,7 @@ async fn setup(max_envs: usize) -> Setup {
         max_environments_per_function: max_envs,
         idle_timeout: Duration::from_secs(60),
         standby_environments: 0,
+        descriptor_reserve: 0,
         seccomp: true,
     };
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())

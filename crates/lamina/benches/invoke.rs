@@ -92,6 +92,7 @@ fn main() -> Result<()> {
             max_environments_per_function: 16,
             idle_timeout: Duration::from_secs(600),
             standby_environments: 2,
+            descriptor_reserve: 0,
             seccomp: *seccomp,
         };
         let executor = runtime.block_on(Executor::start(config))?;

@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// can take 6-15 ms on cgroup v1). Used with namespace isolation and cgroups only.
     #[arg(long, default_value_t = 2)]
     standby_environments: usize,
+    /// File descriptors kept free for the API's clients and the rest of the server: below
+    /// that many, invokes that need a new environment get 429 (default: a quarter of the
+    /// open-file limit, at most 4,096).
+    #[arg(long)]
+    fd_reserve: Option<u64>,
     /// At SIGTERM or SIGINT, how long in-flight invocations (synchronous and `Event`) get to
     /// finish, in seconds; those still running then are ended, and unfinished `Event`
     /// invocations stay queued for the next start.
@@ -203,6 +208,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         max_environments_per_function: args.max_environments_per_function.max(1),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
         standby_environments: args.standby_environments,
+        descriptor_reserve: args
+            .fd_reserve
+            .unwrap_or_else(|| after.map_or(0, lamina_exec::descriptors::default_reserve)),
         seccomp: true,
     })
     .await
@@ -238,9 +246,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             "settling functions an earlier run left pending"
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener = listen(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     if let Err(e) = data_dir.record_listen(local) {
         tracing::warn!(error = %e, "could not record the listen address in the lock file");
@@ -311,4 +317,19 @@ async fn start_events(
     EventQueue::open(store, runner, config)
         .await
         .context("reading the queued Event invocations")
+}
+
+/// Most connections waiting in the kernel for the API to accept them. The usual 128 makes a
+/// burst of new clients (a load test, a deploy tool's parallel calls) wait a second for the
+/// SYN to be sent again.
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
