@@ -7,9 +7,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use lamina_layers::{ExtractLimits, decode_base64_into, extract_zip};
 use lamina_store::{LocalArtifacts, MetadataStore};
-use lamina_types::LambdaError;
 use lamina_types::layer::Digest;
 use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, MAX_ZIPPED_BYTES};
+use lamina_types::{ExtractedTree, LambdaError};
 
 use crate::zip_errors::{extract_error, ingest_error};
 
@@ -36,6 +36,14 @@ impl Ingestor {
         Self {
             metadata,
             artifacts,
+        }
+    }
+
+    /// Where the tree of `digest` is extracted on this machine, for a locked spec.
+    pub(crate) fn extracted_tree(&self, digest: Digest) -> ExtractedTree {
+        ExtractedTree {
+            path: self.artifacts.tree_path(&digest),
+            digest,
         }
     }
 

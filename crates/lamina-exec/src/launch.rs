@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use lamina_types::FunctionSpec;
+use lamina_types::{FunctionSpec, Runtime, RuntimeFamily};
 
 use crate::interpreters::Resolution;
 
@@ -68,13 +68,19 @@ pub struct LaunchPlan {
 pub enum LaunchError {
     /// No interpreter on this machine runs the runtime.
     #[error("no interpreter on this machine runs {0}")]
-    NoInterpreter(String),
+    NoInterpreter(Runtime),
     /// A custom runtime with no `bootstrap` in the code or the layers.
     #[error("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")]
     NoBootstrap,
+    /// A custom runtime whose `bootstrap` (its path as the function sees it) may not be run.
+    #[error("fork/exec {}: permission denied", .0.display())]
+    BootstrapNotExecutable(PathBuf),
+    /// A name that is no runtime of the API model (a record this server did not write).
+    #[error("the runtime is not one of the API model's")]
+    UnknownRuntime,
     /// A runtime Lamina does not run yet.
     #[error("runtime {0} is not supported by this Lamina server")]
-    UnsupportedRuntime(String),
+    UnsupportedRuntime(Runtime),
 }
 
 /// What every plan needs besides the spec.
@@ -102,6 +108,29 @@ struct GuestPaths {
     runtime: PathBuf,
 }
 
+/// The `bootstrap` a custom runtime starts: the function's own, else the last layer's that
+/// has one (later layers win at `/opt`), as the function sees its path.
+fn custom_bootstrap(host: &HostPaths, guest: &GuestPaths) -> Result<PathBuf, LaunchError> {
+    use std::os::unix::fs::PermissionsExt;
+    let found = if host.task.join("bootstrap").is_file() {
+        Some((host.task.join("bootstrap"), guest.task.join("bootstrap")))
+    } else {
+        host.layers
+            .iter()
+            .rev()
+            .map(|layer| layer.join("bootstrap"))
+            .find(|path| path.is_file())
+            .map(|path| (path, guest.opt.join("bootstrap")))
+    };
+    let (on_host, as_seen) = found.ok_or(LaunchError::NoBootstrap)?;
+    let executable = std::fs::metadata(&on_host).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    if executable {
+        Ok(as_seen)
+    } else {
+        Err(LaunchError::BootstrapNotExecutable(as_seen))
+    }
+}
+
 /// Builds the launch plan of one environment.
 pub fn plan(
     spec: &FunctionSpec,
@@ -123,26 +152,19 @@ pub fn plan(
             runtime: host.runtime.clone(),
         },
     };
-    let (program, args) = if spec.runtime.starts_with("python") {
-        let resolution = ctx
-            .python
-            .ok_or_else(|| LaunchError::NoInterpreter(spec.runtime.clone()))?;
-        let python = guest.lang.join(&resolution.interpreter.executable);
-        (
-            python,
-            vec![guest.runtime.join("bootstrap.py").into_os_string()],
-        )
-    } else if spec.runtime.starts_with("provided") {
-        let bootstrap = if host.task.join("bootstrap").is_file() {
-            guest.task.join("bootstrap")
-        } else if host.layers.iter().any(|l| l.join("bootstrap").is_file()) {
-            guest.opt.join("bootstrap")
-        } else {
-            return Err(LaunchError::NoBootstrap);
-        };
-        (bootstrap, Vec::new())
-    } else {
-        return Err(LaunchError::UnsupportedRuntime(spec.runtime.clone()));
+    let (program, args) = match spec.runtime.family() {
+        RuntimeFamily::Python => {
+            let resolution = ctx.python.ok_or(LaunchError::NoInterpreter(spec.runtime))?;
+            let python = guest.lang.join(&resolution.interpreter.executable);
+            (
+                python,
+                vec![guest.runtime.join("bootstrap.py").into_os_string()],
+            )
+        }
+        RuntimeFamily::Custom => (custom_bootstrap(host, &guest)?, Vec::new()),
+        RuntimeFamily::NodeJs | RuntimeFamily::Other => {
+            return Err(LaunchError::UnsupportedRuntime(spec.runtime));
+        }
     };
     let env = environment(spec, &guest, ctx, &host.tmp);
     match ctx.isolation {
@@ -234,7 +256,7 @@ fn environment(
     set("AWS_LAMBDA_LOG_STREAM_NAME", ctx.log_stream.to_owned());
     set("AWS_LAMBDA_RUNTIME_API", ctx.runtime_api.to_owned());
     set("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR".into());
-    if spec.runtime.starts_with("python") {
+    if spec.runtime.family() == RuntimeFamily::Python {
         set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime));
         set("PYTHONPATH", runtime.clone());
         set("LC_CTYPE", "C.UTF-8".into());
@@ -253,25 +275,106 @@ fn environment(
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
+
+    fn host_with(task: &Path, layers: &[&Path]) -> HostPaths {
+        HostPaths {
+            task: task.to_owned(),
+            layers: layers.iter().map(|l| l.to_path_buf()).collect(),
+            opt_view: "/v".into(),
+            runtime: "/r".into(),
+            tmp: "/e/tmp".into(),
+            root: "/e/root".into(),
+            sandbox_id: Some(1_000_001),
+            cgroup_procs: Vec::new(),
+        }
+    }
+
+    fn guest() -> GuestPaths {
+        GuestPaths {
+            task: "/var/task".into(),
+            opt: "/opt".into(),
+            lang: "/var/lang".into(),
+            runtime: "/var/runtime".into(),
+        }
+    }
+
+    fn write_bootstrap(dir: &Path, mode: u32) {
+        let path = dir.join("bootstrap");
+        std::fs::write(&path, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_custom_runtime_starts_the_functions_bootstrap_else_the_last_layers() {
+        let (task, first, last) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let host = host_with(task.path(), &[first.path(), last.path()]);
+        assert_eq!(
+            custom_bootstrap(&host, &guest()),
+            Err(LaunchError::NoBootstrap)
+        );
+        write_bootstrap(first.path(), 0o755);
+        write_bootstrap(last.path(), 0o644);
+        // `/opt/bootstrap` is the last layer's, and that one may not be run.
+        assert_eq!(
+            custom_bootstrap(&host, &guest()),
+            Err(LaunchError::BootstrapNotExecutable("/opt/bootstrap".into()))
+        );
+        write_bootstrap(last.path(), 0o755);
+        assert_eq!(
+            custom_bootstrap(&host, &guest()),
+            Ok("/opt/bootstrap".into())
+        );
+        write_bootstrap(task.path(), 0o700);
+        assert_eq!(
+            custom_bootstrap(&host, &guest()),
+            Ok("/var/task/bootstrap".into())
+        );
+    }
+
+    #[test]
+    fn a_bootstrap_that_may_not_run_is_named_as_the_function_sees_it() {
+        let task = tempfile::tempdir().unwrap();
+        write_bootstrap(task.path(), 0o644);
+        let error = custom_bootstrap(&host_with(task.path(), &[]), &guest()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "fork/exec /var/task/bootstrap: permission denied"
+        );
+        assert_eq!(
+            LaunchError::NoBootstrap.to_string(),
+            "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"
+        );
+    }
 
     fn jail_args(seccomp: bool) -> Vec<OsString> {
         let task = tempfile::tempdir().unwrap();
-        std::fs::write(task.path().join("bootstrap"), "").unwrap();
+        let bootstrap = task.path().join("bootstrap");
+        std::fs::write(&bootstrap, "").unwrap();
+        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
         let spec = FunctionSpec {
             function_name: "f".into(),
             function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
             version: "$LATEST".into(),
             region: "us-east-1".into(),
-            runtime: "provided.al2023".into(),
+            runtime: lamina_types::Runtime::parse("provided.al2023").unwrap(),
             handler: "h".into(),
-            code: lamina_types::layer::Digest([1; 32]),
+            code: lamina_types::ExtractedTree {
+                digest: lamina_types::layer::Digest([1; 32]),
+                path: "/code".into(),
+            },
             layers: Vec::new(),
             memory_mb: 128,
             timeout_secs: 3,
             ephemeral_storage_mb: 512,
             environment: BTreeMap::new(),
-            architecture: "x86_64".into(),
+            architecture: lamina_types::Architecture::X86_64,
             log_group: "/aws/lambda/f".into(),
         };
         let host = HostPaths {

@@ -26,8 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lamina_store::LocalArtifacts;
-use lamina_types::{FunctionSpec, LambdaError};
+use lamina_types::{FunctionSpec, LambdaError, Runtime, RuntimeFamily};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -43,8 +42,6 @@ use crate::standby::Standbys;
 
 /// How the executor runs environments.
 pub struct ExecConfig {
-    /// Where extracted code and layer trees are.
-    pub artifacts: LocalArtifacts,
     /// Per-environment scratch directories (`<data>/envs`).
     pub envs_dir: PathBuf,
     /// Merged `/opt` views for [`Isolation::None`] (`<data>/views`).
@@ -235,16 +232,17 @@ impl Executor {
     /// Whether this server can run functions of `runtime`: Python runtimes need an
     /// interpreter (the nearest version stands in for a missing one), custom runtimes run
     /// their own `bootstrap`; other languages are not run yet.
-    pub fn check_runtime(&self, runtime: &str) -> Result<(), launch::LaunchError> {
-        if runtime.starts_with("python") {
-            match self.inner.config.interpreters.resolve(runtime) {
+    pub fn check_runtime(&self, runtime: Runtime) -> Result<(), launch::LaunchError> {
+        match runtime.family() {
+            RuntimeFamily::Python => match self.inner.config.interpreters.resolve(runtime.as_str())
+            {
                 Some(_) => Ok(()),
-                None => Err(launch::LaunchError::NoInterpreter(runtime.to_owned())),
+                None => Err(launch::LaunchError::NoInterpreter(runtime)),
+            },
+            RuntimeFamily::Custom => Ok(()),
+            RuntimeFamily::NodeJs | RuntimeFamily::Other => {
+                Err(launch::LaunchError::UnsupportedRuntime(runtime))
             }
-        } else if runtime.starts_with("provided") {
-            Ok(())
-        } else {
-            Err(launch::LaunchError::UnsupportedRuntime(runtime.to_owned()))
         }
     }
 
@@ -252,7 +250,7 @@ impl Executor {
     pub fn runnable_runtimes(&self) -> Vec<&'static str> {
         lamina_types::runtime::SUPPORTED_RUNTIMES
             .into_iter()
-            .filter(|r| self.check_runtime(r).is_ok())
+            .filter(|r| Runtime::parse(r).is_some_and(|r| self.check_runtime(r).is_ok()))
             .collect()
     }
 
@@ -451,13 +449,12 @@ impl Executor {
         kept_scratch: Option<Scratch>,
     ) -> Result<Environment, LambdaError> {
         let config = &self.inner.config;
-        let artifacts = &config.artifacts;
-        let task = artifacts.tree_path(&spec.code);
-        let layers: Vec<PathBuf> = spec.layers.iter().map(|d| artifacts.tree_path(d)).collect();
+        let task = spec.code.path.clone();
+        let layers: Vec<PathBuf> = spec.layers.iter().map(|l| l.path.clone()).collect();
         let view_key: String = spec
             .layers
             .iter()
-            .map(|d| d.to_hex()[..16].to_owned())
+            .map(|l| l.digest.to_hex()[..16].to_owned())
             .collect::<Vec<_>>()
             .join("-");
         let views_dir = config.views_dir.clone();
@@ -547,7 +544,7 @@ impl Executor {
             sandbox_id: scratch.id,
             cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
         };
-        let python = config.interpreters.resolve(&spec.runtime);
+        let python = config.interpreters.resolve(spec.runtime.as_str());
         let sink = self.sink(&spec.function_name);
         if let Some(r) = python.as_ref().filter(|r| r.substituted) {
             sink.line(&format!(

@@ -290,15 +290,18 @@ mod tests {
             function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
             version: "$LATEST".into(),
             region: "us-east-1".into(),
-            runtime: "python3.12".into(),
+            runtime: lamina_types::Runtime::parse("python3.12").unwrap(),
             handler: "h".into(),
-            code: lamina_types::layer::Digest([1; 32]),
+            code: lamina_types::ExtractedTree {
+                digest: lamina_types::layer::Digest([1; 32]),
+                path: "/code".into(),
+            },
             layers: Vec::new(),
             memory_mb,
             timeout_secs: 3,
             ephemeral_storage_mb: 1024,
             environment: BTreeMap::new(),
-            architecture: "x86_64".into(),
+            architecture: lamina_types::Architecture::X86_64,
             log_group: "/aws/lambda/f".into(),
         }
     }

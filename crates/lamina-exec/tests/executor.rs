@@ -14,9 +14,8 @@ use bytes::Bytes;
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
 use lamina_exec::{ExecConfig, Executor, InvokeRequest, InvokeResult};
-use lamina_store::LocalArtifacts;
-use lamina_types::FunctionSpec;
 use lamina_types::layer::Digest;
+use lamina_types::{Architecture, ExtractedTree, FunctionSpec, Runtime};
 use serde_json::{Value, json};
 
 const CODE: Digest = Digest([1; 32]);
@@ -30,25 +29,30 @@ struct Setup {
     executor: Executor,
     logs: std::path::PathBuf,
     envs: std::path::PathBuf,
+    trees: std::path::PathBuf,
+}
+
+/// Where the test keeps the extracted tree of `digest` (any layout works: the spec names it).
+fn tree_path(trees: &Path, digest: &Digest) -> std::path::PathBuf {
+    trees.join(digest.to_hex())
 }
 
 async fn setup(max_envs: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let artifacts = LocalArtifacts::open(dir.path()).unwrap();
-    let code = artifacts.tree_path(&CODE);
+    let trees = dir.path().join("trees");
+    let code = tree_path(&trees, &CODE);
     fs::create_dir_all(&code).unwrap();
     let bootstrap = code.join("bootstrap");
     let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom_runtime.py");
     fs::copy(runtime, &bootstrap).unwrap();
     fs::set_permissions(&bootstrap, fs::Permissions::from_mode(0o755)).unwrap();
     for (digest, which) in [(LAYER_A, "a"), (LAYER_B, "b")] {
-        let tree = artifacts.tree_path(&digest);
+        let tree = tree_path(&trees, &digest);
         fs::create_dir_all(tree.join(format!("only-{which}"))).unwrap();
         fs::write(tree.join("which.txt"), which).unwrap();
     }
     let logs = dir.path().join("logs");
     let config = ExecConfig {
-        artifacts,
         envs_dir: dir.path().join("envs"),
         views_dir: dir.path().join("views"),
         runtime_dir: dir.path().join("runtime"),
@@ -65,7 +69,7 @@ async fn setup(max_envs: usize) -> Setup {
     };
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())
         .unwrap();
-    let python_code = dir.path().join("trees/sha256/04").join(PY_CODE.to_hex());
+    let python_code = tree_path(&trees, &PY_CODE);
     fs::create_dir_all(&python_code).unwrap();
     fs::write(
         python_code.join("app.py"),
@@ -74,7 +78,7 @@ async fn setup(max_envs: usize) -> Setup {
          'name': context.function_name}\n",
     )
     .unwrap();
-    let py_layer = dir.path().join("trees/sha256/05").join(PY_LAYER.to_hex());
+    let py_layer = tree_path(&trees, &PY_LAYER);
     fs::create_dir_all(py_layer.join("python")).unwrap();
     fs::write(
         py_layer.join("python/greeting.py"),
@@ -84,32 +88,42 @@ async fn setup(max_envs: usize) -> Setup {
     let executor = Executor::start(config).await.unwrap();
     Setup {
         envs: dir.path().join("envs"),
+        trees,
         _dir: dir,
         executor,
         logs,
     }
 }
 
-fn spec(timeout_secs: u32, env: &[(&str, &str)]) -> Arc<FunctionSpec> {
-    Arc::new(FunctionSpec {
-        function_name: "fn".into(),
-        function_arn: "arn:aws:lambda:us-west-2:123456789012:function:fn".into(),
-        version: "$LATEST".into(),
-        region: "us-west-2".into(),
-        runtime: "provided.al2023".into(),
-        handler: "handler".into(),
-        code: CODE,
-        layers: vec![LAYER_A, LAYER_B],
-        memory_mb: 128,
-        timeout_secs,
-        ephemeral_storage_mb: 512,
-        environment: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-        architecture: "x86_64".into(),
-        log_group: "/aws/lambda/fn".into(),
-    })
+impl Setup {
+    fn tree(&self, digest: Digest) -> ExtractedTree {
+        ExtractedTree {
+            digest,
+            path: tree_path(&self.trees, &digest),
+        }
+    }
+
+    fn spec(&self, timeout_secs: u32, env: &[(&str, &str)]) -> Arc<FunctionSpec> {
+        Arc::new(FunctionSpec {
+            function_name: "fn".into(),
+            function_arn: "arn:aws:lambda:us-west-2:123456789012:function:fn".into(),
+            version: "$LATEST".into(),
+            region: "us-west-2".into(),
+            runtime: Runtime::parse("provided.al2023").unwrap(),
+            handler: "handler".into(),
+            code: self.tree(CODE),
+            layers: vec![self.tree(LAYER_A), self.tree(LAYER_B)],
+            memory_mb: 128,
+            timeout_secs,
+            ephemeral_storage_mb: 512,
+            environment: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            architecture: Architecture::X86_64,
+            log_group: "/aws/lambda/fn".into(),
+        })
+    }
 }
 
 fn request(event: Value, tail: bool) -> InvokeRequest {
@@ -129,7 +143,7 @@ fn body(result: &InvokeResult) -> Value {
 #[tokio::test]
 async fn warm_environment_keeps_state_and_sees_merged_layers() {
     let s = setup(4).await;
-    let spec = spec(5, &[("MY_VAR", "mine")]);
+    let spec = s.spec(5, &[("MY_VAR", "mine")]);
     let first = s
         .executor
         .invoke(spec.clone(), request(json!({"action": "echo"}), false))
@@ -157,7 +171,7 @@ async fn warm_environment_keeps_state_and_sees_merged_layers() {
 #[tokio::test]
 async fn function_errors_exits_and_timeouts() {
     let s = setup(4).await;
-    let spec = spec(1, &[]);
+    let spec = s.spec(1, &[]);
     let failed = s
         .executor
         .invoke(spec.clone(), request(json!({"action": "fail"}), false))
@@ -216,7 +230,7 @@ async fn function_errors_exits_and_timeouts() {
 #[tokio::test]
 async fn init_errors_fail_the_invoke_and_the_next_one_reinits() {
     let s = setup(4).await;
-    let spec = spec(5, &[("FAIL_INIT", "1")]);
+    let spec = s.spec(5, &[("FAIL_INIT", "1")]);
     for _ in 0..2 {
         let result = s
             .executor
@@ -233,7 +247,7 @@ async fn tail_has_the_handler_output_and_report_and_logs_are_kept() {
     let s = setup(4).await;
     let result = s
         .executor
-        .invoke(spec(5, &[]), request(json!({"action": "print"}), true))
+        .invoke(s.spec(5, &[]), request(json!({"action": "print"}), true))
         .await
         .unwrap();
     use base64::Engine;
@@ -259,7 +273,7 @@ async fn the_callers_request_id_reaches_the_runtime_and_every_log_line() {
     let mut req = request(json!({"action": "echo"}), true);
     req.request_id = "5f1e0c1a-7d0e-4f3b-9d62-0b3a2c9e8f10".into();
 
-    let result = s.executor.invoke(spec(5, &[]), req).await.unwrap();
+    let result = s.executor.invoke(s.spec(5, &[]), req).await.unwrap();
 
     assert_eq!(
         body(&result)["request_id"],
@@ -275,7 +289,7 @@ async fn the_callers_request_id_reaches_the_runtime_and_every_log_line() {
 #[tokio::test]
 async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
     let s = setup(2).await;
-    let spec = spec(5, &[]);
+    let spec = s.spec(5, &[]);
     let slow = || {
         s.executor.invoke(
             spec.clone(),
@@ -296,7 +310,7 @@ async fn parallel_invokes_use_separate_environments_up_to_the_cap() {
 #[tokio::test]
 async fn a_throttled_caller_is_told_when_the_environment_is_released() {
     let s = setup(1).await;
-    let spec = spec(5, &[]);
+    let spec = s.spec(5, &[]);
     let released = s.executor.releases();
     let slow = s.executor.invoke(
         spec.clone(),
@@ -330,11 +344,11 @@ async fn a_throttled_caller_is_told_when_the_environment_is_released() {
 #[tokio::test]
 async fn python_handler_imports_from_its_layer_through_our_bootstrap() {
     let s = setup(4).await;
-    let mut spec = (*spec(5, &[])).clone();
-    spec.runtime = "python3.11".into();
+    let mut spec = (*s.spec(5, &[])).clone();
+    spec.runtime = Runtime::parse("python3.11").unwrap();
     spec.handler = "app.handler".into();
-    spec.code = PY_CODE;
-    spec.layers = vec![PY_LAYER];
+    spec.code = s.tree(PY_CODE);
+    spec.layers = vec![s.tree(PY_LAYER)];
     let spec = Arc::new(spec);
     for calls in 1..=2 {
         let result = s
@@ -357,7 +371,7 @@ async fn python_handler_imports_from_its_layer_through_our_bootstrap() {
 #[tokio::test]
 async fn a_caller_that_stops_waiting_neither_cancels_the_invocation_nor_keeps_its_environment() {
     let s = setup(1).await;
-    let spec = spec(5, &[]);
+    let spec = s.spec(5, &[]);
     let released = s.executor.releases();
     let told = released.notified();
     tokio::pin!(told);
@@ -396,7 +410,7 @@ async fn a_caller_that_stops_waiting_neither_cancels_the_invocation_nor_keeps_it
 #[tokio::test]
 async fn shutdown_ends_invocations_under_way_and_leaves_no_scratch() {
     let s = setup(2).await;
-    let spec = spec(60, &[]);
+    let spec = s.spec(60, &[]);
     let running = tokio::spawn({
         let executor = s.executor.clone();
         let spec = spec.clone();

@@ -1,12 +1,15 @@
 //! A function version resolved for execution: the locked spec of design.md.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::layer::Digest;
+use crate::runtime::{Architecture, Runtime};
 
 /// Everything an execution environment needs, by value, resolved once from the metadata
-/// store. The executor and the jail read only this, so a layer deleted or a function updated
-/// while an environment runs cannot change it; environments are pooled by equal specs.
+/// store and the artifact store. The executor and the jail read only this (they never look a
+/// digest up), so a layer deleted or a function updated while an environment runs cannot
+/// change it; environments are pooled by equal specs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FunctionSpec {
     /// `FunctionName`.
@@ -18,13 +21,13 @@ pub struct FunctionSpec {
     /// Region, for `AWS_REGION`.
     pub region: String,
     /// `Runtime`, e.g. `python3.12` or `provided.al2023`.
-    pub runtime: String,
+    pub runtime: Runtime,
     /// `Handler`.
     pub handler: String,
-    /// SHA-256 of the function's ZIP; its extracted tree is mounted at `/var/task`.
-    pub code: Digest,
-    /// SHA-256 of each layer's ZIP, in the function's order; merged at `/opt`, later wins.
-    pub layers: Vec<Digest>,
+    /// The function's code, mounted at `/var/task`.
+    pub code: ExtractedTree,
+    /// Each layer, in the function's order; merged at `/opt`, later wins.
+    pub layers: Vec<ExtractedTree>,
     /// `MemorySize` in MB.
     pub memory_mb: u32,
     /// `Timeout` in seconds.
@@ -34,7 +37,17 @@ pub struct FunctionSpec {
     /// `Environment.Variables`.
     pub environment: BTreeMap<String, String>,
     /// `Architectures[0]`.
-    pub architecture: String,
+    pub architecture: Architecture,
     /// `LoggingConfig.LogGroup`, `/aws/lambda/<name>` by default.
     pub log_group: String,
+}
+
+/// A ZIP as an environment mounts it: its content address and the directory on this machine
+/// where it is extracted (read-only, shared by every environment that uses it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtractedTree {
+    /// SHA-256 of the ZIP.
+    pub digest: Digest,
+    /// The extracted tree.
+    pub path: PathBuf,
 }

@@ -17,5 +17,5 @@ pub mod validation;
 
 pub use arn::{AccountId, LayerName, LayerVersionArn, Region};
 pub use error::LambdaError;
-pub use function::FunctionSpec;
-pub use runtime::{Architecture, Runtime};
+pub use function::{ExtractedTree, FunctionSpec};
+pub use runtime::{Architecture, Runtime, RuntimeFamily};

@@ -113,6 +113,33 @@ impl Runtime {
     pub fn is_supported(&self) -> bool {
         SUPPORTED_RUNTIMES.contains(&self.0)
     }
+
+    /// The language family, which decides how an environment starts the runtime.
+    pub fn family(&self) -> RuntimeFamily {
+        let id = self.0;
+        if id.starts_with("python") {
+            RuntimeFamily::Python
+        } else if id.starts_with("nodejs") {
+            RuntimeFamily::NodeJs
+        } else if id.starts_with("provided") {
+            RuntimeFamily::Custom
+        } else {
+            RuntimeFamily::Other
+        }
+    }
+}
+
+/// How a runtime's environment is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuntimeFamily {
+    /// `python*`: an interpreter runs Lamina's Python runtime client.
+    Python,
+    /// `nodejs*`.
+    NodeJs,
+    /// `provided*`: the function's (or a layer's) own `bootstrap`.
+    Custom,
+    /// Java, .NET, Ruby, Go and the other managed runtimes.
+    Other,
 }
 
 impl fmt::Display for Runtime {
@@ -125,9 +152,10 @@ impl fmt::Display for Runtime {
 pub const ALL_ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
 
 /// An instruction-set architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Architecture {
-    /// `x86_64`
+    /// `x86_64`, AWS's default.
+    #[default]
     X86_64,
     /// `arm64`
     Arm64,
@@ -164,6 +192,17 @@ mod tests {
         assert!(Runtime::parse("python3.8").is_some_and(|r| r.is_supported()));
         assert!(Runtime::parse("python2.7").is_some_and(|r| !r.is_supported()));
         assert!(Runtime::parse("cobol").is_none());
+    }
+
+    #[test]
+    fn every_runtime_has_its_family() {
+        let family = |id| Runtime::parse(id).map(|r| r.family());
+        assert_eq!(family("python3.12"), Some(RuntimeFamily::Python));
+        assert_eq!(family("nodejs20.x"), Some(RuntimeFamily::NodeJs));
+        assert_eq!(family("provided.al2023"), Some(RuntimeFamily::Custom));
+        assert_eq!(family("provided"), Some(RuntimeFamily::Custom));
+        assert_eq!(family("java21"), Some(RuntimeFamily::Other));
+        assert_eq!(family("ruby3.3"), Some(RuntimeFamily::Other));
     }
 
     #[test]

@@ -27,8 +27,8 @@ use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
 use lamina_exec::{ExecConfig, Executor, InvokeRequest};
 use lamina_store::LocalArtifacts;
-use lamina_types::FunctionSpec;
 use lamina_types::layer::Digest;
+use lamina_types::{Architecture, ExtractedTree, FunctionSpec, Runtime};
 
 const COLD_RUNS: usize = 20;
 const WARM_INVOKES: usize = 2000;
@@ -80,7 +80,6 @@ fn main() -> Result<()> {
     let mut executors = Vec::new();
     for (label, isolation, seccomp) in &modes {
         let config = ExecConfig {
-            artifacts: artifacts.clone(),
             envs_dir: dir.path().join(format!("envs-{label}")),
             views_dir: dir.path().join("views"),
             runtime_dir: dir.path().join("runtime"),
@@ -185,7 +184,7 @@ fn main() -> Result<()> {
             for _ in 0..COLD_RUNS {
                 for &i in &group {
                     salt += 1;
-                    let spec = spec(code, layer_set, salt);
+                    let spec = spec(&artifacts, code, layer_set, salt);
                     let start = Instant::now();
                     let result = runtime.block_on(executors[i].1.invoke(spec, request()))?;
                     anyhow::ensure!(
@@ -230,7 +229,7 @@ fn main() -> Result<()> {
     for (mode, executor) in &executors {
         for concurrency in [1usize, 8] {
             salt += 1;
-            let spec = spec(code, &[], salt);
+            let spec = spec(&artifacts, code, &[], salt);
             let executor = executor.clone();
             let (mut latencies, elapsed) = runtime.block_on(async move {
                 let start = Instant::now();
@@ -272,21 +271,30 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn spec(code: Digest, layers: &[Digest], salt: usize) -> Arc<FunctionSpec> {
+fn spec(
+    artifacts: &LocalArtifacts,
+    code: Digest,
+    layers: &[Digest],
+    salt: usize,
+) -> Arc<FunctionSpec> {
+    let tree = |digest: Digest| ExtractedTree {
+        path: artifacts.tree_path(&digest),
+        digest,
+    };
     Arc::new(FunctionSpec {
         function_name: "bench".into(),
         function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
         version: "$LATEST".into(),
         region: "us-east-1".into(),
-        runtime: "python3.11".into(),
+        runtime: Runtime::parse("python3.11").expect("a model runtime"),
         handler: "app.handler".into(),
-        code,
-        layers: layers.to_vec(),
+        code: tree(code),
+        layers: layers.iter().copied().map(tree).collect(),
         memory_mb: 128,
         timeout_secs: 30,
         ephemeral_storage_mb: 512,
         environment: BTreeMap::from([("BENCH_SALT".to_owned(), salt.to_string())]),
-        architecture: "x86_64".into(),
+        architecture: Architecture::X86_64,
         log_group: "/aws/lambda/bench".into(),
     })
 }

@@ -8,6 +8,7 @@ use lamina_control::functions::Preparer;
 use lamina_exec::Executor;
 use lamina_exec::launch::LaunchError;
 use lamina_store::LocalArtifacts;
+use lamina_types::Runtime;
 use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_state::{NotReady, Reason, ReasonCode};
 
@@ -33,11 +34,15 @@ impl Preparer for ServerPreparer {
                 tokio::time::sleep(GATE_POLL).await;
             }
         }
-        let runtime = record.config.runtime.as_deref().unwrap_or_default();
-        if let Err(e) = self.executor.check_runtime(runtime) {
+        let named = record.config.runtime.as_deref().unwrap_or_default();
+        let checked = match Runtime::parse(named) {
+            Some(runtime) => self.executor.check_runtime(runtime),
+            None => Err(LaunchError::UnknownRuntime),
+        };
+        if let Err(e) = checked {
             return Err(not_ready(
                 ReasonCode::InvalidRuntime,
-                runtime_reason(runtime, &e, &self.executor.runnable_runtimes()),
+                runtime_reason(named, &e, &self.executor.runnable_runtimes()),
             ));
         }
         let trees = std::iter::once(&record.code_sha256)
@@ -85,7 +90,7 @@ mod tests {
     fn the_reason_names_what_runs_here() {
         let text = runtime_reason(
             "nodejs20.x",
-            &LaunchError::UnsupportedRuntime("nodejs20.x".into()),
+            &LaunchError::UnsupportedRuntime(Runtime::parse("nodejs20.x").unwrap()),
             &["python3.12", "provided.al2023"],
         );
         assert_eq!(

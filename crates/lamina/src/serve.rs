@@ -192,7 +192,6 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
         .context("installing runtime files")?;
     let executor = Executor::start(ExecConfig {
-        artifacts: artifacts.clone(),
         envs_dir: args.data_dir.join("envs"),
         views_dir: args.data_dir.join("views"),
         runtime_dir,

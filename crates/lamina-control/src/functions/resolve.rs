@@ -10,7 +10,7 @@ use lamina_types::function_arn::{
 };
 use lamina_types::function_config::LATEST_VERSION;
 use lamina_types::function_state::State;
-use lamina_types::{FunctionSpec, LambdaError, Region};
+use lamina_types::{Architecture, FunctionSpec, LambdaError, Region, Runtime};
 
 use super::commands::ResolvedFunction;
 use super::{FunctionService, not_in_state};
@@ -54,24 +54,36 @@ impl FunctionService {
             record.restore(*previous);
         }
         let config = record.config;
+        // Both were validated when the version was written: a record that holds anything
+        // else was not written by this server.
+        let runtime = config
+            .runtime
+            .as_deref()
+            .and_then(Runtime::parse)
+            .ok_or_else(|| corrupt_record(&record.name, "Runtime"))?;
+        let architecture = match config.architectures.first() {
+            Some(arch) => Architecture::parse(arch)
+                .ok_or_else(|| corrupt_record(&record.name, "Architectures"))?,
+            None => Architecture::default(),
+        };
         let spec = FunctionSpec {
             function_name: record.name,
             function_arn: unqualified,
             version: executed_version.clone(),
             region: region.to_string(),
-            runtime: config.runtime.unwrap_or_default(),
+            runtime,
             handler: config.handler.unwrap_or_default(),
-            code: record.code_sha256,
-            layers: config.layers.iter().map(|l| l.digest).collect(),
+            code: self.ingestor.extracted_tree(record.code_sha256),
+            layers: config
+                .layers
+                .iter()
+                .map(|l| self.ingestor.extracted_tree(l.digest))
+                .collect(),
             memory_mb: config.memory_mb,
             timeout_secs: config.timeout_secs,
             ephemeral_storage_mb: config.ephemeral_storage_mb,
             environment: config.environment.unwrap_or_default(),
-            architecture: config
-                .architectures
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "x86_64".to_owned()),
+            architecture,
             log_group: config.logging.log_group,
         };
         Ok(ResolvedFunction {
@@ -80,4 +92,15 @@ impl FunctionService {
             invoked_function_arn,
         })
     }
+}
+
+fn corrupt_record(function_name: &str, field: &str) -> LambdaError {
+    tracing::error!(
+        function = function_name,
+        field,
+        "a stored function version holds an invalid value"
+    );
+    LambdaError::Service(format!(
+        "the stored {field} of {function_name} is not valid"
+    ))
 }

@@ -239,7 +239,7 @@ async fn a_failed_update_keeps_the_previous_code_and_configuration() {
     assert_eq!(after.config.runtime.as_deref(), Some("python3.12"));
     assert_eq!(after.config.memory_mb, 256);
     let running = f.functions.resolve(&f.region, "f", None).await.unwrap();
-    assert_eq!(running.spec.runtime, "python3.12");
+    assert_eq!(running.spec.runtime.as_str(), "python3.12");
 }
 
 #[tokio::test]

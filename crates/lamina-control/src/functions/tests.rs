@@ -202,8 +202,12 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
         (spec.runtime.as_str(), spec.handler.as_str()),
         ("python3.12", "app.h")
     );
-    assert_eq!(spec.code, created.record.code_sha256);
-    assert_eq!(spec.layers, vec![layer.code_sha256]);
+    // The spec names the extracted trees themselves: the executor looks nothing up.
+    assert_eq!(spec.code.digest, created.record.code_sha256);
+    assert!(spec.code.path.join("app.py").is_file(), "{:?}", spec.code);
+    assert_eq!(spec.layers.len(), 1);
+    assert_eq!(spec.layers[0].digest, layer.code_sha256);
+    assert!(spec.layers[0].path.is_dir(), "{:?}", spec.layers);
     assert_eq!(
         (spec.memory_mb, spec.timeout_secs, spec.ephemeral_storage_mb),
         (256, 3, 512)

@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use lamina_store::QueuedEvent;
 use lamina_types::FunctionSpec;
-use lamina_types::layer::Digest;
 use tokio::sync::Notify;
 
 use super::*;
@@ -249,15 +248,18 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
                 function_arn: unqualified,
                 version: "$LATEST".into(),
                 region: "us-west-2".into(),
-                runtime: "python3.12".into(),
+                runtime: lamina_types::Runtime::parse("python3.12").unwrap(),
                 handler: "app.handler".into(),
-                code: Digest([1; 32]),
+                code: lamina_types::ExtractedTree {
+                    digest: lamina_types::layer::Digest([1; 32]),
+                    path: "/code".into(),
+                },
                 layers: Vec::new(),
                 memory_mb: 128,
                 timeout_secs: 3,
                 ephemeral_storage_mb: 512,
                 environment: BTreeMap::new(),
-                architecture: "x86_64".into(),
+                architecture: lamina_types::Architecture::X86_64,
                 log_group: format!("/aws/lambda/{function}"),
             },
             executed_version: "$LATEST".into(),
