@@ -27,6 +27,28 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// never waits for the runtime to stop writing.
 const FLUSH_WAIT: Duration = Duration::from_secs(2);
 
+/// An environment's Runtime API socket, listening on loopback before its runtime is planned:
+/// the plan carries its address.
+pub struct RuntimeApiSocket {
+    listener: std::net::TcpListener,
+    address: std::net::SocketAddr,
+}
+
+impl RuntimeApiSocket {
+    /// Listens on a free loopback port.
+    pub fn bind() -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        Ok(Self { listener, address })
+    }
+
+    /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` begins.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+}
+
 /// How one hand-over of an event ended.
 #[derive(Debug)]
 pub enum Outcome {
@@ -62,13 +84,13 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Starts the runtime of `plan`, which is given the `host:port` of the environment's own
-    /// Runtime API listener (on loopback). On failure the scratch directory is given back.
-    /// With a `standby`, its waiting jail gets the plan instead of a new process starting,
-    /// and its cgroup is the environment's.
+    /// Starts the runtime of `plan`, made for the Runtime API listening on `api`. On
+    /// failure the scratch directory is given back. With a `standby`, its waiting jail gets
+    /// the plan instead of a new process starting, and its cgroup is the environment's.
     pub fn spawn(
         id: String,
-        plan: impl FnOnce(&str) -> LaunchPlan,
+        api: RuntimeApiSocket,
+        plan: &LaunchPlan,
         sink: LogSink,
         scratch: Scratch,
         mut cgroup: Option<Box<dyn Cgroup>>,
@@ -85,7 +107,7 @@ impl Environment {
             }
             None => Process::New,
         };
-        match Self::start(plan, sink, process) {
+        match Self::start(api, plan, sink, process) {
             Ok(started) => Ok(started.into_environment(id, scratch, cgroup)),
             Err(e) => {
                 if let Some(cgroup) = cgroup {
@@ -97,18 +119,15 @@ impl Environment {
     }
 
     fn start(
-        plan: impl FnOnce(&str) -> LaunchPlan,
+        api: RuntimeApiSocket,
+        plan: &LaunchPlan,
         sink: LogSink,
         process: Process,
     ) -> std::io::Result<Started> {
         let (link, invocations) = EnvironmentLink::new();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let address = listener.local_addr()?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let listener = tokio::net::TcpListener::from_std(api.listener)?;
         let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link)));
-        let plan = plan(&address.to_string());
-        let (child, reader) = match process.run(&plan) {
+        let (child, reader) = match process.run(plan) {
             Ok(running) => running,
             Err(e) => {
                 api_server.abort();

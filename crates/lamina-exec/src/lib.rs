@@ -3,27 +3,33 @@
 //!
 //! It never queries the metadata store: callers resolve a function into a spec first.
 
+mod acquire;
 mod bounded_listener;
 pub mod descriptors;
 mod environment;
 mod event_splitter;
+pub mod function_error;
 pub mod interpreters;
+mod invocation;
 pub mod launch;
 mod lease;
 mod log_store;
 pub mod logs;
 mod opt_view;
+mod outcome;
 mod output;
 mod peer;
+mod pool;
 pub mod runtime_api;
 pub mod runtime_files;
 mod sandbox;
+mod spawn;
 mod standby;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use lamina_types::{FunctionSpec, LambdaError, Runtime, RuntimeFamily};
@@ -31,12 +37,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::environment::{Environment, Outcome};
+use crate::environment::Environment;
 use crate::interpreters::Interpreters;
-use crate::launch::{HostPaths, Isolation, LaunchContext};
-use crate::lease::Lease;
-use crate::logs::{LogLimits, LogSink, LogStore, report_line};
-use crate::runtime_api::Reply;
+use crate::launch::Isolation;
+use crate::logs::{LogLimits, LogSink, LogStore};
+use crate::pool::Pools;
 use crate::sandbox::{Sandboxes, Scratch};
 use crate::standby::Standbys;
 
@@ -101,19 +106,11 @@ pub struct InvokeResult {
     pub log_result: Option<String>,
 }
 
-struct Pool {
-    idle: Vec<Environment>,
-    total: usize,
-    /// Scratch directories of environments reset by a timeout or crash: AWS keeps `/tmp`
-    /// across a reset, so the next environment of the spec takes one over.
-    kept_scratch: Vec<(Scratch, Instant)>,
-}
-
 struct Inner {
     config: ExecConfig,
     sandboxes: Arc<Sandboxes>,
     standbys: Arc<Standbys>,
-    pools: Mutex<HashMap<Arc<FunctionSpec>, Pool>>,
+    pools: Pools<Environment, Scratch>,
     logs: Arc<LogStore>,
     /// One open log per function, so the invoke path never reopens the file.
     sinks: Mutex<HashMap<String, LogSink>>,
@@ -156,14 +153,14 @@ impl Executor {
             config,
             sandboxes,
             standbys,
-            pools: Mutex::default(),
+            pools: Pools::default(),
             logs,
             sinks: Mutex::default(),
             released: Arc::new(Notify::new()),
             tasks,
             stopping: CancellationToken::new(),
         });
-        tokio::spawn(reap_idle(Arc::downgrade(&inner)));
+        tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }
 
@@ -197,20 +194,7 @@ impl Executor {
         self.inner.stopping.cancel();
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
-        let (environments, mut scratch): (Vec<Environment>, Vec<Scratch>) = {
-            let mut pools = self
-                .inner
-                .pools
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let mut environments = Vec::new();
-            let mut scratch = Vec::new();
-            for (_, pool) in pools.drain() {
-                environments.extend(pool.idle);
-                scratch.extend(pool.kept_scratch.into_iter().map(|(s, _)| s));
-            }
-            (environments, scratch)
-        };
+        let (environments, mut scratch) = self.inner.pools.drain();
         self.inner.standbys.shut_down().await;
         for env in environments {
             if let Some(kept) = env.shut_down().await {
@@ -289,340 +273,6 @@ impl Executor {
         }
     }
 
-    /// The body of [`Executor::invoke`], in its own task.
-    async fn run(
-        &self,
-        spec: Arc<FunctionSpec>,
-        request: InvokeRequest,
-    ) -> Result<InvokeResult, LambdaError> {
-        if self.inner.stopping.is_cancelled() {
-            return Err(shutting_down());
-        }
-        let (env, cold) = self.acquire(&spec).await?;
-        let mut lease = Lease::new(self, &spec, env);
-        let Some(env) = lease.env() else {
-            return Err(LambdaError::Service("the environment was lost".to_owned()));
-        };
-        let request_id = request.request_id;
-        let sink = self.sink(&spec.function_name);
-        let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
-        sink.line(&start_line);
-        env.note(&start_line);
-        let timeout = Duration::from_secs(u64::from(spec.timeout_secs));
-        let invoked_at = Instant::now();
-        let invoked = env.invoke(
-            &request_id,
-            request.payload,
-            &request.invoked_function_arn,
-            request.client_context,
-            timeout,
-        );
-        let outcome = tokio::select! {
-            outcome = invoked => Some(outcome),
-            () = self.inner.stopping.cancelled() => None,
-        };
-        let Some(outcome) = outcome else {
-            let now = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
-            sink.line(&format!(
-                "{now} {request_id} [lamina] the invocation was ended: the server is shutting down"
-            ));
-            lease.end(false).await;
-            return Err(shutting_down());
-        };
-        let finished = Instant::now();
-        let handler_start = match env.initialized {
-            Some(at) if cold => at.max(invoked_at),
-            _ => invoked_at,
-        };
-        let duration_ms = finished.duration_since(handler_start).as_secs_f64() * 1e3;
-        let init_ms = cold.then(|| {
-            env.initialized
-                .unwrap_or(finished)
-                .duration_since(env.started)
-                .as_secs_f64()
-                * 1e3
-        });
-
-        let Settled {
-            payload,
-            function_error,
-            keep,
-            status,
-            timeout_line,
-        } = settle(outcome, &request_id, timeout, env);
-        let max_memory = env.max_memory_mb();
-        // An environment that is reset is not read after this: output it still writes
-        // would land after its END.
-        let mut log = env.take_log(!keep).await;
-        let end_line = format!("END RequestId: {request_id}");
-        let report = report_line(
-            &request_id,
-            duration_ms,
-            spec.memory_mb,
-            max_memory,
-            init_ms,
-            status.as_ref().map(|(s, t)| (s.as_str(), t.as_str())),
-        );
-        let closing: Vec<&str> = timeout_line
-            .iter()
-            .chain([&end_line, &report])
-            .map(String::as_str)
-            .collect();
-        sink.lines(&closing);
-        for line in closing {
-            log.push(line);
-        }
-        lease.end(keep).await;
-        Ok(InvokeResult {
-            payload,
-            function_error,
-            log_result: request.tail_log.then(|| log.tail_base64()),
-        })
-    }
-
-    async fn acquire(&self, spec: &Arc<FunctionSpec>) -> Result<(Environment, bool), LambdaError> {
-        let mut dead = Vec::new();
-        let reserved = {
-            let mut pools = self
-                .inner
-                .pools
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let pool = pools.entry(Arc::clone(spec)).or_insert(Pool {
-                idle: Vec::new(),
-                total: 0,
-                kept_scratch: Vec::new(),
-            });
-            let mut warm = None;
-            while let Some(mut env) = pool.idle.pop() {
-                if env.is_alive() {
-                    warm = Some(env);
-                    break;
-                }
-                pool.total -= 1;
-                dead.push(env);
-            }
-            if let Some(env) = warm {
-                env.thaw();
-                Ok(env)
-            } else if pool.total >= self.inner.config.max_environments_per_function {
-                // Each version may have a bounded number of environments, as reserved concurrency.
-                return Err(LambdaError::rate_exceeded(Some(
-                    "ReservedFunctionConcurrentInvocationLimitExceeded",
-                )));
-            } else {
-                pool.total += 1;
-                let kept = pool.kept_scratch.pop().map(|(dir, _)| dir);
-                Err((kept, pools.values().map(|pool| pool.total).sum::<usize>()))
-            }
-        };
-        for env in dead {
-            self.end(env);
-        }
-        let (kept_scratch, environments) = match reserved {
-            Ok(env) => return Ok((env, false)),
-            Err(reserved) => reserved,
-        };
-        if !descriptors::room_for(environments, self.inner.config.descriptor_reserve) {
-            tracing::warn!(
-                function = %spec.function_name,
-                reserve = self.inner.config.descriptor_reserve,
-                "cold start refused: the server's descriptor reserve is in use"
-            );
-            self.unreserve(spec, kept_scratch);
-            return Err(LambdaError::rate_exceeded(Some(
-                "ConcurrentInvocationLimitExceeded",
-            )));
-        }
-        match self.spawn(spec, kept_scratch).await {
-            Ok(env) => Ok((env, true)),
-            Err(e) => {
-                self.forget_one(spec);
-                Err(e)
-            }
-        }
-    }
-
-    async fn spawn(
-        &self,
-        spec: &Arc<FunctionSpec>,
-        kept_scratch: Option<Scratch>,
-    ) -> Result<Environment, LambdaError> {
-        let config = &self.inner.config;
-        let task = spec.code.path.clone();
-        let layers: Vec<PathBuf> = spec.layers.iter().map(|l| l.path.clone()).collect();
-        let view_key: String = spec
-            .layers
-            .iter()
-            .map(|l| l.digest.to_hex()[..16].to_owned())
-            .collect::<Vec<_>>()
-            .join("-");
-        let views_dir = config.views_dir.clone();
-        let isolation = config.isolation;
-        let layers_for_view = layers.clone();
-        let sandboxes = Arc::clone(&self.inner.sandboxes);
-        let standby = self.inner.standbys.take();
-        let env_id = match &standby {
-            Some(standby) => standby.cgroup.name().to_owned(),
-            None => format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-        };
-        let (cgroup_name, cgroup_spec) = (env_id.clone(), Arc::clone(spec));
-        // A `/tmp` kept from a reset environment counts against this one's memory.
-        let (kept_scratch, limits) = match kept_scratch {
-            Some(kept) => {
-                let used = kept.tmp_memory_bytes();
-                match sandbox::limits_with_kept_tmp(spec, used) {
-                    Some(limits) => (Some(kept), limits),
-                    None => {
-                        tracing::info!(
-                            function = %spec.function_name,
-                            kept_tmp_bytes = used,
-                            "a kept /tmp holds more than half the memory: starting with a new one"
-                        );
-                        self.remove_scratch(kept);
-                        (None, sandbox::limits_for(spec))
-                    }
-                }
-            }
-            None => (None, sandbox::limits_for(spec)),
-        };
-        let standby_limits = standby.as_ref().map(|s| s.cgroup.set_limits(&limits));
-        if let Some(Err(e)) = standby_limits {
-            standby
-                .into_iter()
-                .for_each(|s| self.inner.standbys.discard(s));
-            return Err(LambdaError::Service(format!(
-                "preparing an environment failed: {e}"
-            )));
-        }
-        let needs_cgroup = standby.is_none();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let view = match isolation {
-                Isolation::None => opt_view::merged_view(&views_dir, &layers_for_view, &view_key)?,
-                Isolation::Namespaces => PathBuf::new(),
-            };
-            let scratch = match kept_scratch {
-                Some(kept) if kept.dir.is_dir() => kept,
-                Some(gone) => {
-                    sandboxes.remove_scratch(gone);
-                    sandboxes.new_scratch(cgroup_spec.ephemeral_storage_mb)?
-                }
-                None => sandboxes.new_scratch(cgroup_spec.ephemeral_storage_mb)?,
-            };
-            if !needs_cgroup {
-                return Ok((view, scratch, None));
-            }
-            match sandboxes.create_cgroup(&cgroup_name, &limits) {
-                Ok(cgroup) => Ok((view, scratch, cgroup)),
-                Err(e) => {
-                    sandboxes.remove_scratch(scratch);
-                    Err(std::io::Error::other(e))
-                }
-            }
-        })
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|prepared| prepared);
-        let (opt_view, scratch, cgroup) = match prepared {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                standby
-                    .into_iter()
-                    .for_each(|s| self.inner.standbys.discard(s));
-                return Err(LambdaError::Service(format!(
-                    "preparing an environment failed: {e}"
-                )));
-            }
-        };
-        let host = HostPaths {
-            task,
-            layers,
-            opt_view,
-            runtime: config.runtime_dir.clone(),
-            tmp: scratch.tmp(),
-            root: scratch.root(),
-            sandbox_id: scratch.id,
-            cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
-        };
-        let python = config.interpreters.resolve(spec.runtime.as_str());
-        let sink = self.sink(&spec.function_name);
-        if let Some(r) = python.as_ref().filter(|r| r.substituted) {
-            sink.line(&format!(
-                "[lamina] WARNING: no interpreter for {} on this machine; using Python {} from {}",
-                spec.runtime,
-                r.interpreter.version,
-                r.interpreter.prefix.display()
-            ));
-        }
-        let log_stream = format!(
-            "{}/[{}]{}",
-            today(),
-            spec.version,
-            uuid::Uuid::new_v4().simple()
-        );
-        let mut launch_error = None;
-        let env = Environment::spawn(
-            env_id,
-            |runtime_api| {
-                let ctx = LaunchContext {
-                    isolation,
-                    python: python.as_ref(),
-                    runtime_api,
-                    log_stream: &log_stream,
-                    jail_program: &config.jail_program,
-                    seccomp: config.seccomp,
-                };
-                match launch::plan(spec, &host, &ctx) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        launch_error = Some(e);
-                        launch::LaunchPlan {
-                            program: "/nonexistent".into(),
-                            args: Vec::new(),
-                            env: Default::default(),
-                            cwd: "/".into(),
-                        }
-                    }
-                }
-            },
-            sink,
-            scratch,
-            cgroup,
-            standby,
-        );
-        match (env, launch_error) {
-            (Ok(env), None) => Ok(env),
-            (Ok(env), Some(e)) => {
-                self.end(env);
-                Err(LambdaError::Service(e.to_string()))
-            }
-            (Err((e, scratch)), _) => {
-                self.remove_scratch(scratch);
-                Err(LambdaError::Service(format!(
-                    "starting the runtime failed: {e}"
-                )))
-            }
-        }
-    }
-
-    /// Shuts an environment down for good, in the background.
-    fn end(&self, env: Environment) {
-        let sandboxes = Arc::clone(&self.inner.sandboxes);
-        self.inner.tasks.spawn(async move {
-            if let Some(scratch) = env.shut_down().await {
-                let _ =
-                    tokio::task::spawn_blocking(move || sandboxes.remove_scratch(scratch)).await;
-            }
-        });
-    }
-
-    fn remove_scratch(&self, scratch: Scratch) {
-        let sandboxes = Arc::clone(&self.inner.sandboxes);
-        self.inner
-            .tasks
-            .spawn_blocking(move || sandboxes.remove_scratch(scratch));
-    }
-
     /// The log of a function (shared by all its versions and environments).
     fn sink(&self, function_name: &str) -> LogSink {
         let mut sinks = self
@@ -635,235 +285,9 @@ impl Executor {
             .or_insert_with(|| self.inner.logs.sink(function_name))
             .clone()
     }
-
-    fn release(&self, spec: &Arc<FunctionSpec>, mut env: Environment) {
-        env.last_used = Instant::now();
-        env.freeze();
-        let mut pools = self
-            .inner
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match pools.get_mut(spec) {
-            Some(pool) => pool.idle.push(env),
-            // The pool was reaped meanwhile.
-            None => self.end(env),
-        }
-        self.inner.released.notify_waiters();
-    }
-
-    /// Gives back an environment reserved by [`Self::acquire`] but never started, and the
-    /// kept scratch it was to take over.
-    fn unreserve(&self, spec: &Arc<FunctionSpec>, kept_scratch: Option<Scratch>) {
-        let mut pools = self
-            .inner
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match (pools.get_mut(spec), kept_scratch) {
-            (Some(pool), kept) => {
-                pool.total = pool.total.saturating_sub(1);
-                pool.kept_scratch
-                    .extend(kept.map(|scratch| (scratch, Instant::now())));
-            }
-            (None, Some(scratch)) => self.remove_scratch(scratch),
-            (None, None) => {}
-        }
-        drop(pools);
-        self.inner.released.notify_waiters();
-    }
-
-    fn forget_one(&self, spec: &Arc<FunctionSpec>) {
-        let mut pools = self
-            .inner
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(pool) = pools.get_mut(spec) {
-            pool.total = pool.total.saturating_sub(1);
-        }
-        self.inner.released.notify_waiters();
-    }
-
-    /// Ends an environment after a reset (timeout, crash, init failure), keeping its scratch
-    /// (and so its `/tmp`) for the spec's next environment, as AWS keeps `/tmp` across a reset.
-    async fn discard(&self, spec: &Arc<FunctionSpec>, env: Environment) {
-        let scratch = env.shut_down().await;
-        let mut pools = self
-            .inner
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match (pools.get_mut(spec), scratch) {
-            (Some(pool), scratch) => {
-                pool.total = pool.total.saturating_sub(1);
-                if let Some(scratch) = scratch {
-                    pool.kept_scratch.push((scratch, Instant::now()));
-                }
-            }
-            (None, Some(scratch)) => self.remove_scratch(scratch),
-            (None, None) => {}
-        }
-        drop(pools);
-        self.inner.released.notify_waiters();
-    }
-}
-
-/// How one invocation ended, as the caller and the log see it.
-struct Settled {
-    payload: Bytes,
-    function_error: bool,
-    /// Whether the environment may serve another invocation (false after a reset).
-    keep: bool,
-    /// `Status` and `Error Type` for the REPORT line, on failures.
-    status: Option<(String, String)>,
-    /// The `Task timed out` line, logged before END.
-    timeout_line: Option<String>,
-}
-
-/// Turns the runtime's answer (or its absence) into what AWS returns for it.
-fn settle(outcome: Outcome, request_id: &str, timeout: Duration, env: &Environment) -> Settled {
-    let failed = |payload: Bytes, keep: bool, status: &str, error_type: &str| Settled {
-        payload,
-        function_error: true,
-        keep,
-        status: Some((status.to_owned(), error_type.to_owned())),
-        timeout_line: None,
-    };
-    match outcome {
-        Outcome::Reply(Reply::Response(body)) => Settled {
-            payload: body,
-            function_error: false,
-            keep: true,
-            status: None,
-            timeout_line: None,
-        },
-        // After an init error the runtime exits by itself; the next invoke re-inits.
-        Outcome::Reply(Reply::Error {
-            body,
-            init,
-            error_type,
-        }) => {
-            let kind = error_type.unwrap_or_else(|| "Unhandled".to_owned());
-            failed(body, !init, "error", &kind)
-        }
-        Outcome::Reply(Reply::TooLarge) => failed(
-            error_payload(
-                "Function.ResponseSizeTooLarge",
-                "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
-            ),
-            true,
-            "error",
-            "Function.ResponseSizeTooLarge",
-        ),
-        Outcome::Exited(status) => {
-            let reason = match status {
-                Some(s) if s.success() => "Runtime exited without providing a reason".to_owned(),
-                Some(s) => format!("Runtime exited with error: {}", describe_exit(s)),
-                None => "Runtime exited with error: signal: killed".to_owned(),
-            };
-            let message = format!("RequestId: {request_id} Error: {reason}");
-            // AWS names an exit the out-of-memory killer caused, with the same message.
-            let error_type = if env.out_of_memory() {
-                "Runtime.OutOfMemory"
-            } else {
-                "Runtime.ExitError"
-            };
-            failed(
-                error_payload(error_type, &message),
-                false,
-                "error",
-                error_type,
-            )
-        }
-        Outcome::TimedOut => {
-            let secs = timeout.as_secs_f64();
-            let message =
-                format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds");
-            let now = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
-            Settled {
-                timeout_line: Some(format!(
-                    "{now} {request_id} Task timed out after {secs:.2} seconds"
-                )),
-                ..failed(
-                    error_payload("Sandbox.Timedout", &message),
-                    false,
-                    "timeout",
-                    "Sandbox.Timedout",
-                )
-            }
-        }
-    }
 }
 
 /// What an invocation refused or ended by the server's shutdown returns.
-fn shutting_down() -> LambdaError {
+pub(crate) fn shutting_down() -> LambdaError {
     LambdaError::Service("Lamina is shutting down".to_owned())
-}
-
-fn error_payload(error_type: &str, message: &str) -> Bytes {
-    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message });
-    Bytes::from(body.to_string())
-}
-
-fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(9)) => "signal: killed".to_owned(),
-        (None, Some(signal)) => format!("signal: {signal}"),
-        (None, None) => "unknown status".to_owned(),
-    }
-}
-
-fn today() -> String {
-    let stamp = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
-    stamp.get(..10).unwrap_or("1970-01-01").replace('-', "/")
-}
-
-/// Shuts down environments idle longer than the configured time.
-async fn reap_idle(inner: std::sync::Weak<Inner>) {
-    loop {
-        let Some(strong) = inner.upgrade() else {
-            return;
-        };
-        if strong.stopping.is_cancelled() {
-            return;
-        }
-        let timeout = strong.config.idle_timeout;
-        let (expired, stale_scratch) = {
-            let mut pools = strong.pools.lock().unwrap_or_else(PoisonError::into_inner);
-            let (mut expired, mut stale_scratch) = (Vec::new(), Vec::new());
-            for pool in pools.values_mut() {
-                let (old, fresh): (Vec<_>, Vec<_>) = pool
-                    .idle
-                    .drain(..)
-                    .partition(|e| e.last_used.elapsed() >= timeout);
-                pool.total -= old.len();
-                pool.idle = fresh;
-                expired.extend(old);
-                let (old, fresh): (Vec<_>, Vec<_>) = pool
-                    .kept_scratch
-                    .drain(..)
-                    .partition(|(_, at)| at.elapsed() >= timeout);
-                pool.kept_scratch = fresh;
-                stale_scratch.extend(old.into_iter().map(|(scratch, _)| scratch));
-            }
-            pools.retain(|_, p| p.total > 0 || !p.kept_scratch.is_empty());
-            (expired, stale_scratch)
-        };
-        let executor = Executor {
-            inner: Arc::clone(&strong),
-        };
-        for env in expired {
-            tracing::debug!(environment = %env.id, "shutting down idle environment");
-            executor.end(env);
-        }
-        for scratch in stale_scratch {
-            executor.remove_scratch(scratch);
-        }
-        let period = (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
-        drop((strong, executor));
-        tokio::time::sleep(period).await;
-    }
 }

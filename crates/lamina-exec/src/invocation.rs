@@ -1,0 +1,190 @@
+//! One invocation from START to REPORT: an environment is leased, the event handed over, the
+//! outcome settled, and the log and the caller told, as AWS tells them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lamina_types::timestamp::{format_millis, now_millis};
+use lamina_types::{FunctionSpec, LambdaError};
+
+use crate::function_error::FunctionError;
+use crate::lease::Lease;
+use crate::logs::{LogSink, report_line};
+use crate::outcome::{Settled, settle};
+use crate::spawn::StartError;
+use crate::{Executor, InvokeRequest, InvokeResult, shutting_down};
+
+impl Executor {
+    /// The body of [`Executor::invoke`], in its own task.
+    pub(crate) async fn run(
+        &self,
+        spec: Arc<FunctionSpec>,
+        request: InvokeRequest,
+    ) -> Result<InvokeResult, LambdaError> {
+        if self.inner.stopping.is_cancelled() {
+            return Err(shutting_down());
+        }
+        let (env, cold) = match self.acquire(&spec).await {
+            Ok(acquired) => acquired,
+            Err(StartError::Lamina(e)) => return Err(e),
+            Err(StartError::Function(error)) => {
+                return Ok(self.failed_to_start(&spec, &request, &error));
+            }
+        };
+        let mut lease = Lease::new(self, &spec, env);
+        let Some(env) = lease.env() else {
+            return Err(LambdaError::Service("the environment was lost".to_owned()));
+        };
+        let request_id = request.request_id;
+        let sink = self.sink(&spec.function_name);
+        let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
+        sink.line(&start_line);
+        env.note(&start_line);
+        let timeout = Duration::from_secs(u64::from(spec.timeout_secs));
+        let invoked_at = Instant::now();
+        let invoked = env.invoke(
+            &request_id,
+            request.payload,
+            &request.invoked_function_arn,
+            request.client_context,
+            timeout,
+        );
+        let outcome = tokio::select! {
+            outcome = invoked => Some(outcome),
+            () = self.inner.stopping.cancelled() => None,
+        };
+        let Some(outcome) = outcome else {
+            sink.line(&format!(
+                "{} {request_id} [lamina] the invocation was ended: the server is shutting down",
+                format_millis(now_millis())
+            ));
+            lease.end(false).await;
+            return Err(shutting_down());
+        };
+        let finished = Instant::now();
+        let handler_start = match env.initialized {
+            Some(at) if cold => at.max(invoked_at),
+            _ => invoked_at,
+        };
+        let duration_ms = finished.duration_since(handler_start).as_secs_f64() * 1e3;
+        let init_ms = cold.then(|| {
+            env.initialized
+                .unwrap_or(finished)
+                .duration_since(env.started)
+                .as_secs_f64()
+                * 1e3
+        });
+
+        let settled = settle(outcome, &request_id, timeout, env.out_of_memory());
+        let max_memory = env.max_memory_mb();
+        // An environment that is reset is not read after this: output it still writes
+        // would land after its END.
+        let mut log = env.take_log(!settled.keep).await;
+        let closing = closing_lines(&request_id, &settled, |status| {
+            report_line(
+                &request_id,
+                duration_ms,
+                spec.memory_mb,
+                max_memory,
+                init_ms,
+                status,
+            )
+        });
+        sink.lines(&closing.iter().map(String::as_str).collect::<Vec<_>>());
+        for line in &closing {
+            log.push(line);
+        }
+        lease.end(settled.keep).await;
+        Ok(InvokeResult {
+            payload: settled.payload,
+            function_error: settled.function_error,
+            log_result: request.tail_log.then(|| log.tail_base64()),
+        })
+    }
+
+    /// An invocation whose runtime could not start: the function's error, logged between
+    /// START and REPORT as AWS logs it.
+    fn failed_to_start(
+        &self,
+        spec: &FunctionSpec,
+        request: &InvokeRequest,
+        error: &FunctionError,
+    ) -> InvokeResult {
+        let request_id = &request.request_id;
+        let settled = Settled::failed(error, request_id);
+        let mut lines = vec![
+            format!("START RequestId: {request_id} Version: {}", spec.version),
+            error.message(request_id),
+            error.error_type().to_owned(),
+        ];
+        lines.extend(closing_lines(request_id, &settled, |status| {
+            report_line(request_id, 0.0, spec.memory_mb, 0, None, status)
+        }));
+        let sink: LogSink = self.sink(&spec.function_name);
+        sink.lines(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut log = crate::logs::InvocationLog::default();
+        for line in &lines {
+            log.push(line);
+        }
+        InvokeResult {
+            payload: settled.payload,
+            function_error: true,
+            log_result: request.tail_log.then(|| log.tail_base64()),
+        }
+    }
+}
+
+/// The lines that close an invocation: `Task timed out` after a timeout, END and REPORT
+/// (made by `report` with its `Status` and `Error Type`).
+fn closing_lines(
+    request_id: &str,
+    settled: &Settled,
+    report: impl FnOnce(Option<(&str, &str)>) -> String,
+) -> Vec<String> {
+    let mut lines = Vec::with_capacity(3);
+    if let Some(timeout) = settled.timed_out {
+        lines.push(format!(
+            "{} {request_id} Task timed out after {:.2} seconds",
+            format_millis(now_millis()),
+            timeout.as_secs_f64()
+        ));
+    }
+    lines.push(format!("END RequestId: {request_id}"));
+    let status = settled
+        .report_status
+        .as_ref()
+        .map(|(status, error_type)| (*status, error_type.as_str()));
+    lines.push(report(status));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_is_logged_before_end_and_reported() {
+        let settled = Settled::failed(&FunctionError::Timedout(Duration::from_secs(3)), "r-1");
+        let lines = closing_lines("r-1", &settled, |status| format!("REPORT {status:?}"));
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].ends_with(" r-1 Task timed out after 3.00 seconds"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1], "END RequestId: r-1");
+        assert_eq!(lines[2], "REPORT Some((\"timeout\", \"Sandbox.Timedout\"))");
+    }
+
+    #[test]
+    fn a_success_closes_with_end_and_a_plain_report() {
+        let settled = Settled {
+            payload: "1".into(),
+            function_error: false,
+            keep: true,
+            report_status: None,
+            timed_out: None,
+        };
+        let lines = closing_lines("r-2", &settled, |status| format!("REPORT {status:?}"));
+        assert_eq!(lines, ["END RequestId: r-2", "REPORT None"]);
+    }
+}

@@ -1,0 +1,267 @@
+//! Starting a new environment for a spec, in three steps that each either finish or undo
+//! themselves: the sandbox (scratch directory and `/tmp`, cgroup or a standby's, the merged
+//! `/opt` without isolation), the launch plan (with the Runtime API already listening, so
+//! planning is a plain `Result`), and the runtime process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lamina_jail::cgroup::{Cgroup, Limits};
+use lamina_types::{FunctionSpec, LambdaError};
+
+use crate::Executor;
+use crate::environment::{Environment, RuntimeApiSocket};
+use crate::function_error::FunctionError;
+use crate::launch::{self, HostPaths, Isolation, LaunchContext, LaunchError};
+use crate::opt_view;
+use crate::sandbox::{self, Scratch};
+use crate::standby::Standby;
+
+/// Why no environment could be started.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// Lamina's own failure or a limit: the API answers it.
+    Lamina(LambdaError),
+    /// The function's: its runtime cannot start. The invocation fails as AWS fails it.
+    Function(FunctionError),
+}
+
+impl From<LambdaError> for StartError {
+    fn from(e: LambdaError) -> Self {
+        Self::Lamina(e)
+    }
+}
+
+/// A sandbox ready for a runtime.
+struct Sandbox {
+    id: String,
+    opt_view: PathBuf,
+    scratch: Scratch,
+    cgroup: Option<Box<dyn Cgroup>>,
+    standby: Option<Standby>,
+}
+
+impl Executor {
+    /// Starts a new environment for `spec`, taking over `kept_scratch` (a reset
+    /// environment's `/tmp`) when it fits. The caller holds the environment's slot.
+    pub(crate) async fn start_environment(
+        &self,
+        spec: &Arc<FunctionSpec>,
+        kept_scratch: Option<Scratch>,
+    ) -> Result<Environment, StartError> {
+        let (kept_scratch, limits) = self.limits_taking_over(spec, kept_scratch);
+        let sandbox = self.prepare_sandbox(spec, kept_scratch, limits).await?;
+        let config = &self.inner.config;
+        let host = HostPaths {
+            task: spec.code.path.clone(),
+            layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
+            opt_view: sandbox.opt_view.clone(),
+            runtime: config.runtime_dir.clone(),
+            tmp: sandbox.scratch.tmp(),
+            root: sandbox.scratch.root(),
+            sandbox_id: sandbox.scratch.id,
+            // A standby's jail is in its cgroup already; a new jail joins this one.
+            cgroup_procs: sandbox
+                .cgroup
+                .as_ref()
+                .map(|c| c.procs_files())
+                .unwrap_or_default(),
+        };
+        let python = config.interpreters.resolve(spec.runtime.as_str());
+        let sink = self.sink(&spec.function_name);
+        if let Some(r) = python.as_ref().filter(|r| r.substituted) {
+            sink.line(&format!(
+                "[lamina] WARNING: no interpreter for {} on this machine; using Python {} from {}",
+                spec.runtime,
+                r.interpreter.version,
+                r.interpreter.prefix.display()
+            ));
+        }
+        let planned = RuntimeApiSocket::bind()
+            .map_err(|e| LambdaError::Service(format!("starting the Runtime API failed: {e}")))
+            .map_err(StartError::Lamina)
+            .and_then(|api| {
+                let log_stream = format!(
+                    "{}/[{}]{}",
+                    today(),
+                    spec.version,
+                    uuid::Uuid::new_v4().simple()
+                );
+                let ctx = LaunchContext {
+                    isolation: config.isolation,
+                    python: python.as_ref(),
+                    runtime_api: &api.address(),
+                    log_stream: &log_stream,
+                    jail_program: &config.jail_program,
+                    seccomp: config.seccomp,
+                };
+                let plan = launch::plan(spec, &host, &ctx).map_err(launch_failure)?;
+                Ok((api, plan))
+            });
+        let (api, plan) = match planned {
+            Ok(planned) => planned,
+            Err(e) => {
+                self.undo(sandbox);
+                return Err(e);
+            }
+        };
+        let Sandbox {
+            id,
+            scratch,
+            cgroup,
+            standby,
+            ..
+        } = sandbox;
+        Environment::spawn(id, api, &plan, sink, scratch, cgroup, standby).map_err(
+            |(e, scratch)| {
+                self.remove_scratch(scratch);
+                StartError::Lamina(LambdaError::Service(format!(
+                    "starting the runtime failed: {e}"
+                )))
+            },
+        )
+    }
+
+    /// The kept scratch to take over, if any, and the new environment's limits: a kept
+    /// `/tmp` counts against its memory, and one holding more than half of it is dropped.
+    fn limits_taking_over(
+        &self,
+        spec: &FunctionSpec,
+        kept_scratch: Option<Scratch>,
+    ) -> (Option<Scratch>, Limits) {
+        let Some(kept) = kept_scratch else {
+            return (None, sandbox::limits_for(spec));
+        };
+        let used = kept.tmp_memory_bytes();
+        match sandbox::limits_with_kept_tmp(spec, used) {
+            Some(limits) => (Some(kept), limits),
+            None => {
+                tracing::info!(
+                    function = %spec.function_name,
+                    kept_tmp_bytes = used,
+                    "a kept /tmp holds more than half the memory: starting with a new one"
+                );
+                self.remove_scratch(kept);
+                (None, sandbox::limits_for(spec))
+            }
+        }
+    }
+
+    /// The scratch directory, cgroup (a standby's when one is ready) and `/opt` view of a
+    /// new environment. On failure nothing of it is left.
+    async fn prepare_sandbox(
+        &self,
+        spec: &Arc<FunctionSpec>,
+        kept_scratch: Option<Scratch>,
+        limits: Limits,
+    ) -> Result<Sandbox, LambdaError> {
+        let failed = |e: &dyn std::fmt::Display| {
+            LambdaError::Service(format!("preparing an environment failed: {e}"))
+        };
+        let standby = match self.inner.standbys.take() {
+            Some(standby) => match standby.cgroup.set_limits(&limits) {
+                Ok(()) => Some(standby),
+                Err(e) => {
+                    self.discard_standby(standby);
+                    return Err(failed(&e));
+                }
+            },
+            None => None,
+        };
+        let id = match &standby {
+            Some(standby) => standby.cgroup.name().to_owned(),
+            None => format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        };
+        let sandboxes = Arc::clone(&self.inner.sandboxes);
+        let (isolation, views_dir) = (
+            self.inner.config.isolation,
+            self.inner.config.views_dir.clone(),
+        );
+        let layers: Vec<PathBuf> = spec.layers.iter().map(|l| l.path.clone()).collect();
+        let view_key = spec
+            .layers
+            .iter()
+            .map(|l| l.digest.to_hex()[..16].to_owned())
+            .collect::<Vec<_>>()
+            .join("-");
+        let (cgroup_name, ephemeral_mb) = (id.clone(), spec.ephemeral_storage_mb);
+        let needs_cgroup = standby.is_none();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let view = match isolation {
+                Isolation::None => opt_view::merged_view(&views_dir, &layers, &view_key)?,
+                Isolation::Namespaces => PathBuf::new(),
+            };
+            let scratch = match kept_scratch {
+                Some(kept) if kept.dir.is_dir() => kept,
+                Some(gone) => {
+                    sandboxes.remove_scratch(gone);
+                    sandboxes.new_scratch(ephemeral_mb)?
+                }
+                None => sandboxes.new_scratch(ephemeral_mb)?,
+            };
+            if !needs_cgroup {
+                return Ok((view, scratch, None));
+            }
+            match sandboxes.create_cgroup(&cgroup_name, &limits) {
+                Ok(cgroup) => Ok((view, scratch, cgroup)),
+                Err(e) => {
+                    sandboxes.remove_scratch(scratch);
+                    Err(std::io::Error::other(e))
+                }
+            }
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|prepared| prepared);
+        match prepared {
+            Ok((opt_view, scratch, cgroup)) => Ok(Sandbox {
+                id,
+                opt_view,
+                scratch,
+                cgroup,
+                standby,
+            }),
+            Err(e) => {
+                standby.into_iter().for_each(|s| self.discard_standby(s));
+                Err(failed(&e))
+            }
+        }
+    }
+
+    /// Removes a sandbox whose runtime was never started.
+    fn undo(&self, sandbox: Sandbox) {
+        self.remove_scratch(sandbox.scratch);
+        if let Some(standby) = sandbox.standby {
+            self.discard_standby(standby);
+        }
+        if let Some(cgroup) = sandbox.cgroup {
+            self.inner
+                .tasks
+                .spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref()));
+        }
+    }
+
+    fn discard_standby(&self, standby: Standby) {
+        self.inner.standbys.discard(standby);
+    }
+}
+
+/// How a plan that cannot be made fails the invocation: a missing or unusable `bootstrap`
+/// is the function's error, as on AWS; a runtime this server cannot run is Lamina's (the
+/// state model keeps such functions from becoming `Active`).
+fn launch_failure(e: LaunchError) -> StartError {
+    match e {
+        LaunchError::NoBootstrap | LaunchError::BootstrapNotExecutable(_) => {
+            StartError::Function(FunctionError::InvalidEntrypoint(e.to_string()))
+        }
+        LaunchError::NoInterpreter(_)
+        | LaunchError::UnsupportedRuntime(_)
+        | LaunchError::UnknownRuntime => StartError::Lamina(LambdaError::Service(e.to_string())),
+    }
+}
+
+/// Today's date as a log stream's prefix (`2026/11/29`).
+fn today() -> String {
+    let stamp = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
+    stamp.get(..10).unwrap_or("1970-01-01").replace('-', "/")
+}
