@@ -44,6 +44,7 @@ pub use self::commands::{
 pub use self::environment::EnvironmentVariables;
 pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::{Ingested, Ingestor};
+pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};
 
 /// How many times a change of `$LATEST` or an alias is retried when another change wins.
 const CAS_ATTEMPTS: usize = 8;
@@ -679,16 +680,6 @@ fn already_exists(name: &str) -> LambdaError {
 
 fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-pub(crate) fn storage_error(e: impl std::fmt::Display) -> LambdaError {
-    tracing::error!(error = %e, "storage failure");
-    LambdaError::Service(format!("storage failure: {e}"))
-}
-
-/// Validation reported no violation yet a checked value is missing: a bug in this module.
-pub(crate) fn validated_but_missing() -> LambdaError {
-    LambdaError::Service("internal error: a validated member is missing".to_owned())
 }
 
 #[cfg(test)]
