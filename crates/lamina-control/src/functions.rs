@@ -1,6 +1,8 @@
-//! The function operations: create, read, update and delete functions (publishing versions
-//! in `functions/publish.rs`, listings in `functions/listing.rs`, aliases in
-//! `functions/aliases.rs`, invocation lookup in `functions/resolve.rs`).
+//! The function operations: reading and deleting functions, and the steps every operation
+//! shares (locating a function, its views, its versions). Creating is in
+//! `functions/create.rs`, updating `$LATEST` in `functions/update.rs`, publishing versions in
+//! `functions/publish.rs`, listings in `functions/listing.rs`, aliases in
+//! `functions/aliases.rs`, invocation lookup in `functions/resolve.rs`.
 //!
 //! AWS's asynchronous state model (`functions/settle.rs`): a function is created `Pending`
 //! and updated `InProgress`, then settles to `Active`/`Successful` (or `Failed`) once it is
@@ -11,30 +13,30 @@ mod aliases;
 mod attach;
 mod commands;
 mod config;
+mod create;
 mod environment;
 mod listing;
 mod publish;
 mod resolve;
 mod settle;
+mod update;
 mod validate;
 
 use std::sync::Arc;
 
 use base64::Engine;
-use bytes::Bytes;
 use lamina_store::{DeleteVersionOutcome, FunctionStore, LocalArtifacts};
 use lamina_types::function_arn::{
-    FUNCTION_NAME_PATTERN, FunctionRef, LATEST, NameShape, Qualifier, check_qualifier,
-    function_arn, qualified_function_arn, version_label,
+    FunctionRef, LATEST, NameShape, Qualifier, check_qualifier, function_arn,
+    qualified_function_arn, version_label,
 };
 use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
-use lamina_types::function_state::{FunctionStatus, State, UpdateStatus};
+use lamina_types::function_state::FunctionStatus;
 use lamina_types::limits::{
-    ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_FUNCTION_NAME_CHARS,
-    MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES,
+    ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES,
 };
-use lamina_types::validation::{self, Constraint, Violations};
-use lamina_types::{AccountId, LambdaError, Region, timestamp};
+use lamina_types::validation::{self, Violations};
+use lamina_types::{AccountId, LambdaError, Region};
 
 pub use self::commands::{
     AccountSettings, AliasView, ConfigInput, CreateAlias, CreateFunction, FunctionCode,
@@ -43,20 +45,14 @@ pub use self::commands::{
 };
 pub use self::environment::EnvironmentVariables;
 pub use self::settle::{Preparer, SETTLE_WAIT};
-use crate::ingest::{Ingested, Ingestor};
+use crate::ingest::Ingestor;
+pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};
 
 /// How many times a change of `$LATEST` or an alias is retried when another change wins.
 const CAS_ATTEMPTS: usize = 8;
 
 const STALE_REVISION: &str = "The Revision Id provided does not match the latest Revision Id. \
      Call the GetFunction/GetAlias API to retrieve the latest Revision Id";
-
-const NO_S3_STORE: &str = "S3Bucket and S3Key are not supported: this Lamina server has no S3 \
-     store configured. Send the ZIP inline as ZipFile (for example with --zip-file \
-     fileb://function.zip).";
-
-const NO_IMAGES: &str = "PackageType Image and ImageUri are not supported: Lamina runs Zip \
-     functions only. Send the code as a ZIP in ZipFile.";
 
 const ONLY_LATEST: &str = "Current operation does not support versions other than $LATEST. \
      Please set version to $LATEST or do not set a version in your request.";
@@ -92,126 +88,6 @@ impl FunctionService {
     /// The account every ARN is in.
     pub fn account(&self) -> &AccountId {
         &self.account
-    }
-
-    /// CreateFunction: validates, attaches layers, ingests the ZIP once, records `$LATEST`
-    /// (and version 1 with `Publish`). Nothing is recorded unless every check passes.
-    pub async fn create(
-        &self,
-        region: &Region,
-        cmd: CreateFunction,
-    ) -> Result<FunctionView, LambdaError> {
-        let mut v = Violations::new();
-        let fref = match &cmd.function_name {
-            None => {
-                v.add_null("functionName");
-                None
-            }
-            Some(raw) => validate::function_name(&mut v, raw, NameShape::Plain),
-        };
-        if cmd.code.is_none() {
-            v.add_null("code");
-        }
-        let entries = validate::config_members(&mut v, &cmd.config, true);
-        validate::architectures(&mut v, cmd.architectures.as_deref());
-        validate::one_of(
-            &mut v,
-            "packageType",
-            cmd.package_type.as_deref(),
-            &["Zip", "Image"],
-        );
-        validate::tags(&mut v, cmd.tags.as_ref());
-        v.into_result()?;
-        let (Some(fref), Some(code)) = (fref, cmd.code) else {
-            return Err(validated_but_missing());
-        };
-        if fref.qualifier.is_some() {
-            let raw = cmd.function_name.unwrap_or_default();
-            return Err(validation::single(
-                "functionName",
-                &raw,
-                Constraint::Pattern(FUNCTION_NAME_PATTERN),
-            ));
-        }
-        let name = self.check_location(region, fref)?.name;
-        if name.chars().count() > MAX_FUNCTION_NAME_CHARS {
-            return Err(LambdaError::InvalidParameterValue(format!(
-                "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy \
-                 constraint: Member must have length less than or equal to \
-                 {MAX_FUNCTION_NAME_CHARS}"
-            )));
-        }
-        if cmd.package_type.as_deref() == Some("Image") || code.image_uri.is_some() {
-            return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
-        }
-        let (Some(runtime), Some(_)) = (&cmd.config.runtime, &cmd.config.handler) else {
-            return Err(LambdaError::InvalidParameterValue(
-                "Runtime and Handler are mandatory parameters for functions created with \
-                 deployment packages."
-                    .to_owned(),
-            ));
-        };
-        validate::runtime(runtime)?;
-        validate::tag_rules(cmd.tags.as_ref())?;
-        let zip = zip_source(code)?;
-        if let Some(env) = &cmd.config.environment {
-            validate::environment(env)?;
-        }
-        let layers = match &entries {
-            Some(entries) => {
-                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?
-            }
-            None => Vec::new(),
-        };
-        if self
-            .store
-            .function(region, &name)
-            .await
-            .map_err(storage_error)?
-            .is_some()
-        {
-            return Err(already_exists(&name));
-        }
-        let ingested = self.ingestor.ingest(zip, "Code.ZipFile").await?;
-        attach::check_total_size(ingested.unzipped_size, &layers)?;
-        let function_config = config::new_config(&name, &cmd.config, cmd.architectures, layers);
-        let record = FunctionVersionRecord {
-            region: region.clone(),
-            name: name.clone(),
-            version: LATEST_VERSION,
-            revision_id: new_revision(),
-            last_modified_millis: timestamp::now_millis(),
-            code_sha256: ingested.digest,
-            code_size: ingested.size,
-            unzipped_size: ingested.unzipped_size,
-            content_hash: config::content_hash(&function_config, &ingested.digest),
-            config: function_config,
-            status: FunctionStatus::creating(),
-            previous: None,
-        };
-        let tags = cmd.tags.unwrap_or_default();
-        if !self
-            .store
-            .create_function(&record, &tags)
-            .await
-            .map_err(storage_error)?
-        {
-            return Err(already_exists(&name));
-        }
-        tracing::info!(
-            function = %name,
-            code_digest = %record.code_sha256.to_hex(),
-            layers = record.config.layers.len(),
-            "function created"
-        );
-        if cmd.publish {
-            let published = self.publish_from(region, &name, &record, None).await?;
-            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
-            // AWS answers a create-and-publish with the unqualified ARN and `Version: "1"`.
-            return Ok(self.view(published, None));
-        }
-        self.start_settling(region, &name, vec![LATEST_VERSION]);
-        Ok(self.view(record, None))
     }
 
     /// GetFunction: the configuration of `$LATEST`, a version or an alias's version, with
@@ -251,90 +127,6 @@ impl FunctionService {
             .find_version(region, &located.name, located.qualifier.as_deref())
             .await?;
         Ok(self.view(record, located.qualifier.as_deref()))
-    }
-
-    /// UpdateFunctionConfiguration: replaces the members sent; `Layers` replaces the list.
-    pub async fn update_configuration(
-        &self,
-        region: &Region,
-        cmd: UpdateFunctionConfiguration,
-    ) -> Result<FunctionView, LambdaError> {
-        let mut v = Violations::new();
-        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
-        let entries = validate::config_members(&mut v, &cmd.config, false);
-        v.into_result()?;
-        let name = self.unqualified(region, fref)?;
-        if let Some(runtime) = &cmd.config.runtime {
-            validate::runtime(runtime)?;
-        }
-        if let Some(env) = &cmd.config.environment {
-            validate::environment(env)?;
-        }
-        let layers = match &entries {
-            Some(entries) => Some(
-                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?,
-            ),
-            None => None,
-        };
-        let record = self
-            .modify_latest(region, &name, cmd.revision_id.as_deref(), |latest| {
-                let mut next = latest.clone();
-                config::apply_update(&name, &mut next.config, &cmd.config, layers.clone());
-                attach::check_total_size(next.unzipped_size, &next.config.layers)?;
-                Ok(next)
-            })
-            .await?;
-        self.start_settling(region, &name, vec![LATEST_VERSION]);
-        Ok(self.view(record, None))
-    }
-
-    /// UpdateFunctionCode: new ZIP (and architecture) for `$LATEST`; with `Publish`, also a
-    /// new version; with `DryRun`, only the checks.
-    pub async fn update_code(
-        &self,
-        region: &Region,
-        cmd: UpdateFunctionCode,
-    ) -> Result<FunctionView, LambdaError> {
-        let mut v = Violations::new();
-        let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
-        validate::architectures(&mut v, cmd.architectures.as_deref());
-        v.into_result()?;
-        let name = self.unqualified(region, fref)?;
-        if cmd.code.image_uri.is_some() {
-            return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
-        }
-        let zip = zip_source(cmd.code)?;
-        self.settled(region, &name).await;
-        let latest = self.latest(region, &name).await?;
-        check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
-        self.check_changeable(&latest)?;
-        let ingested = self.ingestor.ingest(zip, "ZipFile").await?;
-        let change = |latest: &FunctionVersionRecord| {
-            let mut next = latest.clone();
-            set_code(&mut next, &ingested);
-            if let Some(arch) = &cmd.architectures {
-                next.config.architectures = arch.clone();
-            }
-            attach::check_total_size(next.unzipped_size, &next.config.layers)?;
-            Ok(next)
-        };
-        if cmd.dry_run {
-            let mut preview = change(&latest)?;
-            preview.content_hash = config::content_hash(&preview.config, &preview.code_sha256);
-            return Ok(self.view(preview, None));
-        }
-        let record = self
-            .modify_latest(region, &name, cmd.revision_id.as_deref(), change)
-            .await?;
-        tracing::info!(function = %name, code_digest = %record.code_sha256.to_hex(), "code updated");
-        if cmd.publish {
-            let published = self.publish_from(region, &name, &record, None).await?;
-            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
-            let label = version_label(published.version);
-            return Ok(self.view(published, Some(&label)));
-        }
-        self.start_settling(region, &name, vec![LATEST_VERSION]);
-        Ok(self.view(record, None))
     }
 
     /// DeleteFunction: the whole function, or one published version with `Qualifier`.
@@ -572,56 +364,6 @@ impl FunctionService {
             .map_err(storage_error)?
             .ok_or_else(|| self.not_found(region, name, None))
     }
-
-    /// Applies `change` to `$LATEST` and stores it under a new revision, retrying when a
-    /// concurrent change wins; a stale `expected_revision` fails with 412.
-    async fn modify_latest(
-        &self,
-        region: &Region,
-        name: &str,
-        expected_revision: Option<&str>,
-        change: impl Fn(&FunctionVersionRecord) -> Result<FunctionVersionRecord, LambdaError>,
-    ) -> Result<FunctionVersionRecord, LambdaError> {
-        self.settled(region, name).await;
-        for _ in 0..CAS_ATTEMPTS {
-            let latest = self.latest(region, name).await?;
-            check_revision(expected_revision, &latest.revision_id)?;
-            self.check_changeable(&latest)?;
-            let mut next = change(&latest)?;
-            next.revision_id = new_revision();
-            next.last_modified_millis = timestamp::now_millis();
-            next.content_hash = config::content_hash(&next.config, &next.code_sha256);
-            // Invocations keep running what the update replaces until it has settled.
-            next.status = latest.status.updating();
-            next.previous = Some(Box::new(latest.deployment()));
-            if self
-                .store
-                .replace_version(&latest.revision_id, &next)
-                .await
-                .map_err(storage_error)?
-            {
-                return Ok(next);
-            }
-        }
-        Err(LambdaError::rate_exceeded(None))
-    }
-}
-
-impl FunctionService {
-    /// Refuses a change of a function that is being created or updated, as AWS does.
-    fn check_changeable(&self, latest: &FunctionVersionRecord) -> Result<(), LambdaError> {
-        let arn = function_arn(&latest.region, &self.account, &latest.name);
-        match latest.status.state {
-            State::Pending => Err(not_in_state(&arn, &latest.status)),
-            _ if latest.status.last_update == Some(UpdateStatus::InProgress) => {
-                Err(LambdaError::ResourceConflict(format!(
-                    "The operation cannot be performed at this time. An update is in progress \
-                     for resource: {arn}"
-                )))
-            }
-            _ => Ok(()),
-        }
-    }
 }
 
 /// 409 for an operation the function's `State` does not allow (AWS's newer wording).
@@ -640,30 +382,9 @@ struct Located {
     qualifier: Option<String>,
 }
 
-fn set_code(record: &mut FunctionVersionRecord, ingested: &Ingested) {
-    record.code_sha256 = ingested.digest;
-    record.code_size = ingested.size;
-    record.unzipped_size = ingested.unzipped_size;
-}
-
 /// `CodeSha256`: standard base64 of the ZIP's SHA-256.
 pub(crate) fn base64_sha256(record: &FunctionVersionRecord) -> String {
     base64::engine::general_purpose::STANDARD.encode(record.code_sha256.0)
-}
-
-/// The ZIP of a `Code` or UpdateFunctionCode request: `ZipFile` only.
-fn zip_source(code: FunctionCode) -> Result<Bytes, LambdaError> {
-    let s3 = code.s3_bucket.is_some() || code.s3_key.is_some() || code.s3_object_version.is_some();
-    match (code.zip_file_base64, s3) {
-        (Some(zip), false) => Ok(zip),
-        (Some(_), true) => Err(LambdaError::InvalidParameterValue(
-            "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
-        )),
-        (None, true) => Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned())),
-        (None, false) => Err(LambdaError::InvalidParameterValue(
-            "Please provide a source for the function code: ZipFile.".to_owned(),
-        )),
-    }
 }
 
 fn check_revision(expected: Option<&str>, current: &str) -> Result<(), LambdaError> {
@@ -673,22 +394,8 @@ fn check_revision(expected: Option<&str>, current: &str) -> Result<(), LambdaErr
     }
 }
 
-fn already_exists(name: &str) -> LambdaError {
-    LambdaError::ResourceConflict(format!("Function already exist: {name}"))
-}
-
 fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-pub(crate) fn storage_error(e: impl std::fmt::Display) -> LambdaError {
-    tracing::error!(error = %e, "storage failure");
-    LambdaError::Service(format!("storage failure: {e}"))
-}
-
-/// Validation reported no violation yet a checked value is missing: a bug in this module.
-pub(crate) fn validated_but_missing() -> LambdaError {
-    LambdaError::Service("internal error: a validated member is missing".to_owned())
 }
 
 #[cfg(test)]

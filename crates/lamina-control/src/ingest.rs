@@ -11,6 +11,7 @@ use lamina_types::layer::Digest;
 use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, MAX_ZIPPED_BYTES};
 use lamina_types::{ExtractedTree, LambdaError};
 
+use crate::internal_errors::storage_error;
 use crate::zip_errors::{extract_error, ingest_error};
 
 /// A stored and extracted ZIP.
@@ -109,11 +110,6 @@ impl Ingestor {
         .await
         .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
     }
-}
-
-fn storage_error(e: impl std::fmt::Display) -> LambdaError {
-    tracing::error!(error = %e, "storage failure");
-    LambdaError::Service(format!("storage failure: {e}"))
 }
 
 fn io_error(e: std::io::Error) -> LambdaError {

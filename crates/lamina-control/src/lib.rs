@@ -6,10 +6,13 @@
 
 pub mod functions;
 mod ingest;
-pub mod layer_policy;
+mod internal_errors;
 pub mod layers;
-mod marker;
+mod paging;
+#[cfg(test)]
+mod test_zip;
 mod zip_errors;
 
 pub use functions::{FunctionService, ResolvedFunction};
 pub use layers::LayerService;
+pub use paging::Page;

@@ -14,7 +14,7 @@ use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/2016-08-19/account-settings", get(account_settings))
+    Router::new().route("/2016-08-19/account-settings", get(get_account_settings))
 }
 
 #[derive(Serialize)]
@@ -41,7 +41,8 @@ struct AccountSettingsBody {
     account_usage: AccountUsageBody,
 }
 
-async fn account_settings(
+/// `GetAccountSettings`: `GET /2016-08-19/account-settings`.
+async fn get_account_settings(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
 ) -> Result<Response, ApiError> {
@@ -61,3 +62,6 @@ async fn account_settings(
     };
     Ok(json_response(StatusCode::OK, &body))
 }
+
+#[cfg(test)]
+mod tests;

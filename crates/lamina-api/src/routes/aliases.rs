@@ -24,11 +24,11 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(
             "/2015-03-31/functions/{name}/aliases",
-            get(list).post(create),
+            get(list_aliases).post(create_alias),
         )
         .route(
             "/2015-03-31/functions/{name}/aliases/{alias}",
-            get(get_alias).put(update).delete(delete),
+            get(get_alias).put(update_alias).delete(delete_alias),
         )
 }
 
@@ -101,7 +101,8 @@ async fn read_body(
     parse_json(&bytes)
 }
 
-async fn create(
+/// `CreateAlias`: `POST /2015-03-31/functions/{name}/aliases`, 201 with the alias.
+async fn create_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -121,6 +122,7 @@ async fn create(
     Ok(json_response(StatusCode::CREATED, &render(&view)))
 }
 
+/// `GetAlias`: `GET /2015-03-31/functions/{name}/aliases/{alias}`.
 async fn get_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -134,7 +136,8 @@ async fn get_alias(
     Ok(json_response(StatusCode::OK, &render(&view)))
 }
 
-async fn list(
+/// `ListAliases`: `GET /2015-03-31/functions/{name}/aliases`.
+async fn list_aliases(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -158,7 +161,8 @@ async fn list(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn update(
+/// `UpdateAlias`: `PUT /2015-03-31/functions/{name}/aliases/{alias}`.
+async fn update_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -179,7 +183,8 @@ async fn update(
     Ok(json_response(StatusCode::OK, &render(&view)))
 }
 
-async fn delete(
+/// `DeleteAlias`: `DELETE /2015-03-31/functions/{name}/aliases/{alias}`, 204.
+async fn delete_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -191,3 +196,6 @@ async fn delete(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests;

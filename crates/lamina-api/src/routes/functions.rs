@@ -31,19 +31,25 @@ use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/2015-03-31/functions", get(list).post(create))
+        .route(
+            "/2015-03-31/functions",
+            get(list_functions).post(create_function),
+        )
         .route(
             "/2015-03-31/functions/{name}",
-            get(get_function).delete(delete),
+            get(get_function).delete(delete_function),
         )
         .route(
             "/2015-03-31/functions/{name}/configuration",
-            get(get_configuration).put(update_configuration),
+            get(get_function_configuration).put(update_function_configuration),
         )
-        .route("/2015-03-31/functions/{name}/code", put(update_code))
+        .route(
+            "/2015-03-31/functions/{name}/code",
+            put(update_function_code),
+        )
         .route(
             "/2015-03-31/functions/{name}/versions",
-            get(list_versions).post(publish_version),
+            get(list_versions_by_function).post(publish_version),
         )
 }
 
@@ -269,7 +275,8 @@ fn answer(status: StatusCode, view: &FunctionView) -> Response {
 
 // ---- handlers ----
 
-async fn create(
+/// `CreateFunction`: `POST /2015-03-31/functions`, 201 with the configuration.
+async fn create_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     headers: HeaderMap,
@@ -291,6 +298,7 @@ async fn create(
     Ok(answer(StatusCode::CREATED, &view))
 }
 
+/// `GetFunction`: `GET /2015-03-31/functions/{name}`: configuration, code location, tags.
 async fn get_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -319,7 +327,8 @@ async fn get_function(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn get_configuration(
+/// `GetFunctionConfiguration`: `GET /2015-03-31/functions/{name}/configuration`.
+async fn get_function_configuration(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -333,7 +342,8 @@ async fn get_configuration(
     Ok(answer(StatusCode::OK, &view))
 }
 
-async fn update_configuration(
+/// `UpdateFunctionConfiguration`: `PUT /2015-03-31/functions/{name}/configuration`.
+async fn update_function_configuration(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -361,7 +371,8 @@ async fn update_configuration(
     Ok(answer(StatusCode::OK, &view))
 }
 
-async fn update_code(
+/// `UpdateFunctionCode`: `PUT /2015-03-31/functions/{name}/code`.
+async fn update_function_code(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -384,7 +395,8 @@ async fn update_code(
     Ok(answer(StatusCode::OK, &view))
 }
 
-async fn list(
+/// `ListFunctions`: `GET /2015-03-31/functions`.
+async fn list_functions(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     Query(params): Query<Params>,
@@ -403,7 +415,8 @@ async fn list(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn delete(
+/// `DeleteFunction`: `DELETE /2015-03-31/functions/{name}`, 204.
+async fn delete_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -417,6 +430,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `PublishVersion`: `POST /2015-03-31/functions/{name}/versions`, 201 with the version.
 async fn publish_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -437,7 +451,8 @@ async fn publish_version(
     Ok(answer(StatusCode::CREATED, &view))
 }
 
-async fn list_versions(
+/// `ListVersionsByFunction`: `GET /2015-03-31/functions/{name}/versions`.
+async fn list_versions_by_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     name: Result<Path<String>, PathRejection>,
@@ -455,3 +470,6 @@ async fn list_versions(
     };
     Ok(json_response(StatusCode::OK, &body))
 }
+
+#[cfg(test)]
+mod tests;

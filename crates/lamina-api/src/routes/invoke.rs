@@ -44,6 +44,8 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// `Invoke`: `POST /2015-03-31/functions/{name}/invocations`, as `RequestResponse` (200 with
+/// the function's response), `Event` (202, queued) or `DryRun` (204).
 async fn invoke(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
@@ -174,3 +176,6 @@ fn decode_client_context(raw: &str) -> Result<String, ApiError> {
     serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|_| invalid())?;
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,16 +2,15 @@
 //! and rendered in AWS's wire shapes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use bytes::Bytes;
 use lamina_control::layers::{
     AddLayerPermission, LayerContent, ListQuery, Page, PublishLayerVersion,
@@ -19,39 +18,35 @@ use lamina_control::layers::{
 use lamina_types::arn::layer_arn;
 use lamina_types::layer::LayerVersionRecord;
 use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
+use lamina_types::timestamp;
 use lamina_types::validation::{self, Constraint};
-use lamina_types::{LambdaError, timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
 use crate::body::read_limited;
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
-/// Largest JSON body of the small layer operations (permissions).
-const MAX_SMALL_BODY_BYTES: u64 = 256 * 1024;
-
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/2018-10-31/layers", get(list_layers_or_find))
+        .route("/2018-10-31/layers", get(list_layers))
         .route(
             "/2018-10-31/layers/{layer}/versions",
-            post(publish).get(list_versions),
+            post(publish_layer_version).get(list_layer_versions),
         )
         .route(
             "/2018-10-31/layers/{layer}/versions/{version}",
-            get(get_version).delete(delete_version),
+            get(get_layer_version).delete(delete_layer_version),
         )
         .route(
             "/2018-10-31/layers/{layer}/versions/{version}/policy",
-            post(add_permission).get(get_policy),
+            post(add_layer_version_permission).get(get_layer_version_policy),
         )
         .route(
             "/2018-10-31/layers/{layer}/versions/{version}/policy/{statement}",
-            delete(remove_permission),
+            delete(remove_layer_version_permission),
         )
 }
-
-type Params = HashMap<String, String>;
 
 // ---- wire shapes ----
 
@@ -167,16 +162,7 @@ fn base64_std(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    (status, Json(body)).into_response()
-}
-
 // ---- parsing helpers ----
-
-fn path_params<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(t)| t)
-        .map_err(|e| ApiError(LambdaError::Validation(e.body_text())))
-}
 
 fn version_number(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| {
@@ -185,17 +171,6 @@ fn version_number(raw: &str) -> Result<i64, ApiError> {
             raw,
             Constraint::Pattern("[0-9]+"),
         ))
-    })
-}
-
-fn parse_json<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError(LambdaError::InvalidRequestContent(format!(
-            "Could not parse request body into json: {e}"
-        )))
     })
 }
 
@@ -210,7 +185,8 @@ fn list_query(params: &Params) -> ListQuery {
 
 // ---- handlers ----
 
-async fn publish(
+/// `PublishLayerVersion`: `POST /2018-10-31/layers/{layer}/versions`, 201 with the version.
+async fn publish_layer_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     layer: Result<Path<String>, PathRejection>,
@@ -251,7 +227,8 @@ async fn publish(
     ))
 }
 
-async fn get_version(
+/// `GetLayerVersion`: `GET /2018-10-31/layers/{layer}/versions/{version}`.
+async fn get_layer_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -267,24 +244,15 @@ async fn get_version(
     ))
 }
 
-async fn list_layers_or_find(
+/// `ListLayers`: `GET /2018-10-31/layers`; with `find=LayerVersion` the same path is
+/// `GetLayerVersionByArn` (the model tells them apart by that query member).
+async fn list_layers(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    // GetLayerVersionByArn shares this path; the model marks it with `find=LayerVersion`.
-    if params.get("find").map(String::as_str) == Some("LayerVersion") {
-        let arn = params.get("Arn").cloned().unwrap_or_default();
-        if arn.is_empty() {
-            let mut v = validation::Violations::new();
-            v.add_null("arn");
-            v.into_result()?;
-        }
-        let record = state.layers.get_by_arn(&arn).await?;
-        return Ok(json_response(
-            StatusCode::OK,
-            &render(&state, &ctx, &record, true),
-        ));
+    if param(&params, "find") == Some("LayerVersion") {
+        return get_layer_version_by_arn(&state, &ctx, &params).await;
     }
     let Page { items, next_marker } = state
         .layers
@@ -308,7 +276,28 @@ async fn list_layers_or_find(
     ))
 }
 
-async fn list_versions(
+/// `GetLayerVersionByArn`: `GET /2018-10-31/layers?find=LayerVersion&Arn=...`, routed here
+/// by [`list_layers`].
+async fn get_layer_version_by_arn(
+    state: &AppState,
+    ctx: &RequestContext,
+    params: &Params,
+) -> Result<Response, ApiError> {
+    let arn = param(params, "Arn").unwrap_or_default();
+    if arn.is_empty() {
+        let mut v = validation::Violations::new();
+        v.add_null("arn");
+        v.into_result()?;
+    }
+    let record = state.layers.get_by_arn(arn).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &render(state, ctx, &record, true),
+    ))
+}
+
+/// `ListLayerVersions`: `GET /2018-10-31/layers/{layer}/versions`, newest first.
+async fn list_layer_versions(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     layer: Result<Path<String>, PathRejection>,
@@ -332,7 +321,8 @@ async fn list_versions(
     ))
 }
 
-async fn delete_version(
+/// `DeleteLayerVersion`: `DELETE /2018-10-31/layers/{layer}/versions/{version}`, 204.
+async fn delete_layer_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -359,7 +349,8 @@ struct PolicyBody {
     revision_id: String,
 }
 
-async fn add_permission(
+/// `AddLayerVersionPermission`: `POST .../versions/{version}/policy`, 201 with the statement.
+async fn add_layer_version_permission(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -393,7 +384,7 @@ async fn add_permission(
         action: parsed.action.unwrap_or_default(),
         principal: parsed.principal.unwrap_or_default(),
         organization_id: parsed.organization_id,
-        revision_id: params.get("RevisionId").cloned(),
+        revision_id: param(&params, "RevisionId").map(str::to_owned),
     };
     let added = state
         .layers
@@ -408,7 +399,8 @@ async fn add_permission(
     ))
 }
 
-async fn get_policy(
+/// `GetLayerVersionPolicy`: `GET .../versions/{version}/policy`.
+async fn get_layer_version_policy(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -427,7 +419,8 @@ async fn get_policy(
     ))
 }
 
-async fn remove_permission(
+/// `RemoveLayerVersionPermission`: `DELETE .../versions/{version}/policy/{statement}`, 204.
+async fn remove_layer_version_permission(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     path: Result<Path<(String, String, String)>, PathRejection>,
@@ -435,10 +428,13 @@ async fn remove_permission(
 ) -> Result<StatusCode, ApiError> {
     let (layer, version, statement) = path_params(path)?;
     let version = version_number(&version)?;
-    let revision = params.get("RevisionId").map(String::as_str);
+    let revision = param(&params, "RevisionId");
     state
         .layers
         .remove_permission(&ctx.region, &layer, version, &statement, revision)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests;

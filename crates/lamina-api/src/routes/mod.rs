@@ -1,4 +1,6 @@
-//! The route table: one module per API resource.
+//! The route table: one module per API resource. Every handler is named after the AWS
+//! operation it serves (`get_layer_version` serves `GetLayerVersion`) and its doc comment
+//! starts with the operation's name, so grepping the operation finds its handler.
 
 mod account;
 mod aliases;
@@ -6,6 +8,8 @@ mod functions;
 mod invoke;
 mod layers;
 mod ordered_map;
+#[cfg(test)]
+mod test_support;
 mod wire;
 
 use std::sync::Arc;
@@ -38,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Lamina's own `GET /_lamina/health` (no AWS operation): version and isolation in force.
 async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
     let (cgroups, cgroup_path) = state.executor.cgroup_info();
     let body = json!({
@@ -50,8 +55,12 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
     (StatusCode::OK, Json(body))
 }
 
+/// Any path or method no AWS operation has: AWS's `UnknownOperationException`.
 async fn unknown_operation() -> ApiError {
     ApiError(LambdaError::UnknownOperation(
         "Unknown operation.".to_owned(),
     ))
 }
+
+#[cfg(test)]
+mod tests;

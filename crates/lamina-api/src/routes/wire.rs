@@ -1,5 +1,5 @@
-//! Helpers shared by the function, alias and account routes: JSON in and out, path and
-//! query parameters, and the `FunctionConfiguration` wire shape.
+//! Helpers shared by the routes: JSON in and out, path and query parameters, and the
+//! `FunctionConfiguration` wire shape.
 
 use std::collections::{BTreeMap, HashMap};
 

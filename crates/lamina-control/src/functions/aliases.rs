@@ -15,13 +15,12 @@ use lamina_types::validation::{Constraint, Violations};
 use lamina_types::{LambdaError, Region};
 
 use super::commands::{AliasView, CreateAlias, PageQuery, UpdateAlias};
-use super::listing::{next_marker, page_limit};
+use super::listing::page_limit;
 use super::{
     CAS_ATTEMPTS, FunctionService, STALE_REVISION, check_revision, new_revision, storage_error,
     validate, validated_but_missing,
 };
-use crate::layers::Page;
-use crate::marker;
+use crate::paging::{Page, marker, next_marker};
 
 type Weights = BTreeMap<String, f64>;
 

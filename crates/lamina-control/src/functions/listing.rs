@@ -9,8 +9,7 @@ use lamina_types::{LambdaError, Region};
 use super::{
     FunctionService, FunctionView, ListFunctionsQuery, PageQuery, storage_error, validate,
 };
-use crate::layers::Page;
-use crate::marker;
+use crate::paging::{self, Page, invalid_marker, marker, next_marker};
 
 impl FunctionService {
     /// ListFunctions: `$LATEST` of each function by name, or every version with
@@ -94,11 +93,7 @@ impl FunctionService {
         let after = query
             .marker
             .as_deref()
-            .map(|m| {
-                marker::decode("versions", m)?
-                    .parse::<i64>()
-                    .map_err(|_| invalid_marker(m))
-            })
+            .map(|m| marker::decode_version("versions", m))
             .transpose()?;
         let mut items = self
             .store
@@ -122,10 +117,6 @@ impl FunctionService {
     }
 }
 
-pub(super) fn invalid_marker(m: &str) -> LambdaError {
-    LambdaError::InvalidParameterValue(format!("Invalid marker: {m}"))
-}
-
 /// `name:version` of the ALL listing's marker.
 fn split_position(position: &str) -> Result<(String, i64), LambdaError> {
     position
@@ -136,34 +127,5 @@ fn split_position(position: &str) -> Result<(String, i64), LambdaError> {
 
 /// `MaxItems` of the function listings: 1 to 10,000, and never more than 50 per page.
 pub(super) fn page_limit(v: &mut Violations, raw: Option<&str>) -> u32 {
-    let Some(raw) = raw else {
-        return MAX_FUNCTION_PAGE_ITEMS;
-    };
-    match raw.parse::<i64>() {
-        Ok(n) if n < 1 => v.add("maxItems", raw, Constraint::MinValue(1)),
-        Ok(n) if n > i64::from(MAX_FUNCTION_LIST_ITEMS) => v.add(
-            "maxItems",
-            raw,
-            Constraint::MaxValue(i64::from(MAX_FUNCTION_LIST_ITEMS)),
-        ),
-        Ok(n) => return u32::try_from(n).unwrap_or(1).min(MAX_FUNCTION_PAGE_ITEMS),
-        Err(_) => v.add("maxItems", raw, Constraint::Pattern("[0-9]+")),
-    }
-    MAX_FUNCTION_PAGE_ITEMS
-}
-
-/// Cuts `items` (fetched with one extra) to `limit` and gives the marker of the next page.
-pub(super) fn next_marker<T>(
-    items: &mut Vec<T>,
-    limit: u32,
-    marker_of: impl Fn(&T) -> String,
-) -> Option<String> {
-    let limit = limit as usize;
-    let more = items.len() > limit;
-    items.truncate(limit);
-    if more {
-        items.last().map(marker_of)
-    } else {
-        None
-    }
+    paging::max_items(v, raw, MAX_FUNCTION_LIST_ITEMS, MAX_FUNCTION_PAGE_ITEMS)
 }

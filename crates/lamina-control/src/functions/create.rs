@@ -1,0 +1,163 @@
+//! CreateFunction: validate, attach layers, ingest the ZIP once, record `$LATEST` (and
+//! version 1 with `Publish`), then settle.
+
+use bytes::Bytes;
+use lamina_types::function_arn::{FUNCTION_NAME_PATTERN, NameShape};
+use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
+use lamina_types::function_state::FunctionStatus;
+use lamina_types::limits::MAX_FUNCTION_NAME_CHARS;
+use lamina_types::validation::{self, Constraint, Violations};
+use lamina_types::{LambdaError, Region, timestamp};
+
+use super::{
+    CreateFunction, FunctionCode, FunctionService, FunctionView, attach, config, new_revision,
+    storage_error, validate, validated_but_missing,
+};
+
+const NO_S3_STORE: &str = "S3Bucket and S3Key are not supported: this Lamina server has no S3 \
+     store configured. Send the ZIP inline as ZipFile (for example with --zip-file \
+     fileb://function.zip).";
+
+pub(super) const NO_IMAGES: &str = "PackageType Image and ImageUri are not supported: Lamina runs Zip \
+     functions only. Send the code as a ZIP in ZipFile.";
+
+impl FunctionService {
+    /// CreateFunction: validates, attaches layers, ingests the ZIP once, records `$LATEST`
+    /// (and version 1 with `Publish`). Nothing is recorded unless every check passes.
+    pub async fn create(
+        &self,
+        region: &Region,
+        cmd: CreateFunction,
+    ) -> Result<FunctionView, LambdaError> {
+        let mut v = Violations::new();
+        let fref = match &cmd.function_name {
+            None => {
+                v.add_null("functionName");
+                None
+            }
+            Some(raw) => validate::function_name(&mut v, raw, NameShape::Plain),
+        };
+        if cmd.code.is_none() {
+            v.add_null("code");
+        }
+        let entries = validate::config_members(&mut v, &cmd.config, true);
+        validate::architectures(&mut v, cmd.architectures.as_deref());
+        validate::one_of(
+            &mut v,
+            "packageType",
+            cmd.package_type.as_deref(),
+            &["Zip", "Image"],
+        );
+        validate::tags(&mut v, cmd.tags.as_ref());
+        v.into_result()?;
+        let (Some(fref), Some(code)) = (fref, cmd.code) else {
+            return Err(validated_but_missing());
+        };
+        if fref.qualifier.is_some() {
+            let raw = cmd.function_name.unwrap_or_default();
+            return Err(validation::single(
+                "functionName",
+                &raw,
+                Constraint::Pattern(FUNCTION_NAME_PATTERN),
+            ));
+        }
+        let name = self.check_location(region, fref)?.name;
+        if name.chars().count() > MAX_FUNCTION_NAME_CHARS {
+            return Err(LambdaError::InvalidParameterValue(format!(
+                "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy \
+                 constraint: Member must have length less than or equal to \
+                 {MAX_FUNCTION_NAME_CHARS}"
+            )));
+        }
+        if cmd.package_type.as_deref() == Some("Image") || code.image_uri.is_some() {
+            return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
+        }
+        let (Some(runtime), Some(_)) = (&cmd.config.runtime, &cmd.config.handler) else {
+            return Err(LambdaError::InvalidParameterValue(
+                "Runtime and Handler are mandatory parameters for functions created with \
+                 deployment packages."
+                    .to_owned(),
+            ));
+        };
+        validate::runtime(runtime)?;
+        validate::tag_rules(cmd.tags.as_ref())?;
+        let zip = zip_source(code)?;
+        if let Some(env) = &cmd.config.environment {
+            validate::environment(env)?;
+        }
+        let layers = match &entries {
+            Some(entries) => {
+                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?
+            }
+            None => Vec::new(),
+        };
+        if self
+            .store
+            .function(region, &name)
+            .await
+            .map_err(storage_error)?
+            .is_some()
+        {
+            return Err(already_exists(&name));
+        }
+        let ingested = self.ingestor.ingest(zip, "Code.ZipFile").await?;
+        attach::check_total_size(ingested.unzipped_size, &layers)?;
+        let function_config = config::new_config(&name, &cmd.config, cmd.architectures, layers);
+        let record = FunctionVersionRecord {
+            region: region.clone(),
+            name: name.clone(),
+            version: LATEST_VERSION,
+            revision_id: new_revision(),
+            last_modified_millis: timestamp::now_millis(),
+            code_sha256: ingested.digest,
+            code_size: ingested.size,
+            unzipped_size: ingested.unzipped_size,
+            content_hash: config::content_hash(&function_config, &ingested.digest),
+            config: function_config,
+            status: FunctionStatus::creating(),
+            previous: None,
+        };
+        let tags = cmd.tags.unwrap_or_default();
+        if !self
+            .store
+            .create_function(&record, &tags)
+            .await
+            .map_err(storage_error)?
+        {
+            return Err(already_exists(&name));
+        }
+        tracing::info!(
+            function = %name,
+            code_digest = %record.code_sha256.to_hex(),
+            layers = record.config.layers.len(),
+            "function created"
+        );
+        if cmd.publish {
+            let published = self.publish_from(region, &name, &record, None).await?;
+            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
+            // AWS answers a create-and-publish with the unqualified ARN and `Version: "1"`.
+            return Ok(self.view(published, None));
+        }
+        self.start_settling(region, &name, vec![LATEST_VERSION]);
+        Ok(self.view(record, None))
+    }
+}
+
+/// The ZIP of a `Code` or UpdateFunctionCode request: `ZipFile` only.
+pub(super) fn zip_source(code: FunctionCode) -> Result<Bytes, LambdaError> {
+    let s3 = code.s3_bucket.is_some() || code.s3_key.is_some() || code.s3_object_version.is_some();
+    match (code.zip_file_base64, s3) {
+        (Some(zip), false) => Ok(zip),
+        (Some(_), true) => Err(LambdaError::InvalidParameterValue(
+            "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
+        )),
+        (None, true) => Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned())),
+        (None, false) => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the function code: ZipFile.".to_owned(),
+        )),
+    }
+}
+
+fn already_exists(name: &str) -> LambdaError {
+    LambdaError::ResourceConflict(format!("Function already exist: {name}"))
+}

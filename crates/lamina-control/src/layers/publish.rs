@@ -1,0 +1,192 @@
+//! PublishLayerVersion: validate, ingest the ZIP once (content-addressed), then record the
+//! next version of the layer.
+
+use bytes::Bytes;
+use lamina_store::NewLayerVersion;
+use lamina_types::layer::LayerVersionRecord;
+use lamina_types::limits::{MAX_DESCRIPTION_CHARS, MAX_LICENSE_INFO_CHARS};
+use lamina_types::validation::Violations;
+use lamina_types::{LambdaError, Region, timestamp};
+
+use super::validate::{check_architectures, check_layer_name, check_max_chars, check_runtimes};
+use super::{LayerContent, LayerService, PublishLayerVersion};
+use crate::internal_errors::{storage_error, validated_but_missing};
+
+const NO_S3_STORE: &str = "Content.S3Bucket and Content.S3Key are not supported: this Lamina \
+     server has no S3 store configured. Send the ZIP inline as Content.ZipFile (for example \
+     with --zip-file fileb://layer.zip).";
+
+impl LayerService {
+    /// PublishLayerVersion: validates, ingests the ZIP once (content-addressed), then records
+    /// the next version. Nothing is recorded unless every step succeeds.
+    pub async fn publish(
+        &self,
+        region: &Region,
+        cmd: PublishLayerVersion,
+    ) -> Result<LayerVersionRecord, LambdaError> {
+        let mut violations = Violations::new();
+        let name = check_layer_name(&mut violations, &cmd.layer_name);
+        check_max_chars(
+            &mut violations,
+            "description",
+            cmd.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+        );
+        check_max_chars(
+            &mut violations,
+            "licenseInfo",
+            cmd.license_info.as_deref(),
+            MAX_LICENSE_INFO_CHARS,
+        );
+        check_runtimes(&mut violations, cmd.compatible_runtimes.as_deref());
+        check_architectures(&mut violations, cmd.compatible_architectures.as_deref());
+        if cmd.content.is_none() {
+            violations.add_null("content");
+        }
+        violations.into_result()?;
+        let (Some(name), Some(content)) = (name, cmd.content) else {
+            return Err(validated_but_missing());
+        };
+        let zip_base64 = zip_source(content)?;
+        let ingested = self.ingestor.ingest(zip_base64, "Content.ZipFile").await?;
+        let record = self
+            .metadata
+            .insert_layer_version(NewLayerVersion {
+                region: region.clone(),
+                name,
+                description: cmd.description.unwrap_or_default(),
+                created_millis: timestamp::now_millis(),
+                compatible_runtimes: cmd.compatible_runtimes,
+                compatible_architectures: cmd.compatible_architectures,
+                license_info: cmd.license_info,
+                code_sha256: ingested.digest,
+                code_size: ingested.size,
+                unzipped_size: ingested.unzipped_size,
+            })
+            .await
+            .map_err(storage_error)?;
+        tracing::info!(
+            layer = %record.name,
+            version = record.version,
+            layer_digest = %record.code_sha256.to_hex(),
+            code_size = record.code_size,
+            "layer version published"
+        );
+        Ok(record)
+    }
+}
+
+/// The base64 ZIP of `Content`: `ZipFile` only, since this server has no S3 store.
+fn zip_source(content: LayerContent) -> Result<Bytes, LambdaError> {
+    match content {
+        LayerContent {
+            zip_file_base64: Some(zip),
+            s3_bucket: None,
+            s3_key: None,
+        } => Ok(zip),
+        LayerContent {
+            zip_file_base64: None,
+            s3_bucket: Some(_),
+            ..
+        }
+        | LayerContent {
+            zip_file_base64: None,
+            s3_key: Some(_),
+            ..
+        } => Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned())),
+        LayerContent {
+            zip_file_base64: Some(_),
+            ..
+        } => Err(LambdaError::InvalidParameterValue(
+            "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
+        )),
+        LayerContent {
+            zip_file_base64: None,
+            s3_bucket: None,
+            s3_key: None,
+        } => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the layer content: Content.ZipFile.".to_owned(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::test_support::{Fixture, publish_cmd};
+
+    fn content(zip: bool, bucket: bool, key: bool) -> LayerContent {
+        LayerContent {
+            zip_file_base64: zip.then(|| Bytes::from_static(b"UEsFBg==")),
+            s3_bucket: bucket.then(|| "b".to_owned()),
+            s3_key: key.then(|| "k".to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_content_is_an_inline_zip_only() {
+        assert!(zip_source(content(true, false, false)).is_ok());
+        for (zip, bucket, key, start) in [
+            (
+                false,
+                true,
+                true,
+                "Content.S3Bucket and Content.S3Key are not supported",
+            ),
+            (
+                false,
+                false,
+                true,
+                "Content.S3Bucket and Content.S3Key are not supported",
+            ),
+            (
+                true,
+                true,
+                false,
+                "Please provide either ZipFile or S3Bucket",
+            ),
+            (
+                false,
+                false,
+                false,
+                "Please provide a source for the layer content",
+            ),
+        ] {
+            let e = zip_source(content(zip, bucket, key)).unwrap_err();
+            assert_eq!(e.type_name(), "InvalidParameterValueException");
+            assert!(e.message().starts_with(start), "{}", e.message());
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_count_up_and_identical_bytes_share_one_digest() {
+        let f = Fixture::new().await;
+        let first = f.publish("deps").await;
+        let second = f.publish("deps").await;
+        assert_eq!((first.version, second.version), (1, 2));
+        assert_eq!(first.code_sha256, second.code_sha256);
+        assert_eq!(f.publish("other").await.version, 1);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_recorded_when_a_member_is_invalid() {
+        let f = Fixture::new().await;
+        let mut cmd = publish_cmd("deps");
+        cmd.description = Some("d".repeat(MAX_DESCRIPTION_CHARS + 1));
+        cmd.content = None;
+        let e = f.layers.publish(&f.region, cmd).await.unwrap_err();
+        assert!(
+            e.message().starts_with("2 validation errors detected"),
+            "{}",
+            e.message()
+        );
+        let mut bad_zip = publish_cmd("deps");
+        bad_zip.content = Some(LayerContent {
+            zip_file_base64: Some(Bytes::from_static(b"bm90IGEgemlw")),
+            ..Default::default()
+        });
+        let e = f.layers.publish(&f.region, bad_zip).await.unwrap_err();
+        assert_eq!(e.status(), 400, "{e:?}");
+        assert_eq!(f.publish("deps").await.version, 1);
+    }
+}
