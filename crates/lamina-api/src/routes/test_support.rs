@@ -111,7 +111,6 @@ impl TestApi {
         let artifacts = LocalArtifacts::open(data).unwrap();
         let account = AccountId::parse(ACCOUNT).unwrap();
         let executor = Executor::start(ExecConfig {
-            artifacts: artifacts.clone(),
             envs_dir: data.join("envs"),
             views_dir: data.join("views"),
             runtime_dir: data.join("runtime"),
