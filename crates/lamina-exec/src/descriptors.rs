@@ -64,7 +64,8 @@ mod tests {
         assert!(!room_for(0, limit));
         // This process holds a few descriptors: reserving all but a handful leaves no room.
         assert!(!room_for(0, limit - 2));
-        let environments = (limit / ENVIRONMENT_SHARE) as usize;
+        // Rounded up, so their shares alone exceed the limit whatever it is.
+        let environments = limit.div_ceil(ENVIRONMENT_SHARE) as usize;
         assert!(!room_for(environments, 0));
         assert!(room_for(environments / 2, 0));
     }

@@ -5,7 +5,9 @@
 //! Needs `LAMINA_TEST_PYTHON` (an interpreter with pip, such as `target/e2e-venv/bin/python`)
 //! and `LAMINA_TEST_WHEELS` (the wheels of `requests` for that interpreter and for cp312 on
 //! x86_64 and aarch64), both set up by `scripts/prepare-tests`. pip runs with `--no-index`, so
-//! nothing reaches the network. The tests fail, not skip, when either is missing.
+//! nothing reaches the network. The tests that need them are `#[ignore]`d in a plain
+//! `cargo test`; `scripts/test` runs them with `--include-ignored`, and there they fail, not
+//! skip, when either is missing.
 
 #![allow(clippy::unwrap_used)] // a test: a failed step should stop it loudly
 
@@ -39,21 +41,28 @@ fn wheels() -> PathBuf {
     )
 }
 
-/// `lamina ...`, with pip kept offline on the test wheels.
+/// `lamina ...`.
 fn lamina(args: &[&str]) -> Command {
     let mut command = Command::cargo_bin("lamina").unwrap();
     command
         .args(args)
-        .env("PIP_NO_INDEX", "1")
-        .env("PIP_FIND_LINKS", wheels())
         .env("LAMINA_LOG", "warn")
         .timeout(Duration::from_secs(300));
     command
 }
 
+/// `lamina ...`, with pip kept offline on the test wheels.
+fn lamina_with_test_wheels(args: &[&str]) -> Command {
+    let mut command = lamina(args);
+    command
+        .env("PIP_NO_INDEX", "1")
+        .env("PIP_FIND_LINKS", wheels());
+    command
+}
+
 fn build(out: &Path, arch: &str) -> String {
     let python = python();
-    let assert = lamina(&[
+    let assert = lamina_with_test_wheels(&[
         "layer",
         "build",
         "requests",
@@ -89,6 +98,7 @@ fn machines_of_shared_objects(zip: &Path) -> Vec<u16> {
 }
 
 #[test]
+#[ignore = "needs LAMINA_TEST_PYTHON and LAMINA_TEST_WHEELS (scripts/prepare-tests): run by scripts/test"]
 fn two_builds_of_the_same_packages_give_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (dir.path().join("a.zip"), dir.path().join("b.zip"));
@@ -104,6 +114,7 @@ fn two_builds_of_the_same_packages_give_the_same_bytes() {
 }
 
 #[test]
+#[ignore = "needs LAMINA_TEST_PYTHON and LAMINA_TEST_WHEELS (scripts/prepare-tests): run by scripts/test"]
 fn an_arm64_build_of_a_package_with_native_wheels_has_arm64_binaries() {
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("arm.zip");
@@ -145,10 +156,11 @@ fn inspect_refuses_a_module_outside_python_and_says_where_it_belongs() {
 }
 
 #[test]
+#[ignore = "needs LAMINA_TEST_PYTHON and LAMINA_TEST_WHEELS (scripts/prepare-tests): run by scripts/test"]
 fn the_demo_runs_the_seeds_flow_on_its_own_server() {
     let python = python();
     // Nothing listens on this endpoint, so the demo starts its own server.
-    let assert = lamina(&[
+    let assert = lamina_with_test_wheels(&[
         "demo",
         "--python",
         python.to_str().unwrap(),
