@@ -584,6 +584,7 @@ impl Executor {
                             args: Vec::new(),
                             env: Default::default(),
                             cwd: "/".into(),
+                            jail: None,
                         }
                     }
                 }
