@@ -317,9 +317,15 @@ enum Process {
 }
 
 impl Process {
-    /// Runs `plan`: the process and the read end of its merged stdout and stderr.
+    /// Runs `plan`: the process and the read end of its merged stdout and stderr. A jail is
+    /// sent its plan on its standard input (see [`lamina_jail::plan`]), new or standby alike.
     fn run(self, plan: &LaunchPlan) -> std::io::Result<(Child, std::io::PipeReader)> {
-        match self {
+        let frame = plan
+            .jail
+            .as_ref()
+            .map(|jail| jail.encode().map_err(std::io::Error::other))
+            .transpose()?;
+        let (child, output, plan_pipe) = match self {
             Self::New => {
                 let (reader, writer) = std::io::pipe()?;
                 let mut command = Command::new(&plan.program);
@@ -328,25 +334,34 @@ impl Process {
                     .env_clear()
                     .envs(&plan.env)
                     .current_dir(&plan.cwd)
-                    .stdin(Stdio::null())
                     .stdout(Stdio::from(writer.try_clone()?))
                     .stderr(Stdio::from(writer))
                     .kill_on_drop(true);
-                Ok((command.spawn()?, reader))
+                let plan_pipe = if frame.is_some() {
+                    let (plan_reader, plan_writer) = std::io::pipe()?;
+                    command.stdin(Stdio::from(plan_reader));
+                    Some(plan_writer)
+                } else {
+                    command.stdin(Stdio::null());
+                    None
+                };
+                (command.spawn()?, reader, plan_pipe)
             }
             Self::Waiting {
                 child,
                 output,
-                plan: mut plan_pipe,
-            } => {
-                // The plan's arguments begin with the `__jail` subcommand, already given.
-                let args = plan.args.get(1..).unwrap_or_default();
-                let env = plan.env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-                // A few KB at most: it fits in the pipe's buffer, so this never blocks.
-                plan_pipe.write_all(&lamina_jail::encode_plan(args, env))?;
-                Ok((child, output))
-            }
+                plan: plan_pipe,
+            } => (child, output, Some(plan_pipe)),
+        };
+        if let Some(mut plan_pipe) = plan_pipe {
+            let frame = frame.ok_or_else(|| {
+                std::io::Error::other("a standby jail needs a jail plan, not a plain process")
+            })?;
+            // A few KB: it fits in the pipe's buffer; at worst this waits until the jail,
+            // already started, reads it. The pipe closes here, once written.
+            plan_pipe.write_all(&frame)?;
         }
+        Ok((child, output))
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use lamina_jail::JailPlan;
 use lamina_types::{FunctionSpec, Runtime, RuntimeFamily};
 
 use crate::interpreters::Resolution;
@@ -61,6 +62,10 @@ pub struct LaunchPlan {
     pub env: BTreeMap<String, String>,
     /// Its working directory.
     pub cwd: PathBuf,
+    /// With namespaces, what the jail (`program`) is told on its standard input, in place
+    /// of arguments: its mounts, limits and the runtime's own program, arguments and
+    /// environment.
+    pub jail: Option<JailPlan>,
 }
 
 /// Why a runtime cannot be started; worded as the error the invoker returns.
@@ -173,43 +178,35 @@ pub fn plan(
             args,
             env,
             cwd: guest.task,
+            jail: None,
         }),
-        Isolation::Namespaces => {
-            let mut jail_args: Vec<OsString> = vec!["__jail".into()];
-            let mut flag = |name: &str, value: &Path| {
-                jail_args.push(name.into());
-                jail_args.push(value.as_os_str().to_owned());
-            };
-            flag("--task", &host.task);
-            flag("--runtime", &host.runtime);
-            flag("--tmp", &host.tmp);
-            flag("--root", &host.root);
-            // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
-            let id = host.sandbox_id.unwrap_or(65_534).to_string();
-            flag("--uid", Path::new(&id));
-            flag("--gid", Path::new(&id));
-            for procs in &host.cgroup_procs {
-                flag("--cgroup", procs);
-            }
-            if let Some(lang) = &lang_host {
-                flag("--lang", lang);
-            }
-            for layer in &host.layers {
-                flag("--layer", layer);
-            }
-            if !ctx.seccomp {
-                jail_args.push("--without-seccomp".into());
-            }
-            jail_args.push("--".into());
-            jail_args.push(program.into_os_string());
-            jail_args.extend(args);
-            Ok(LaunchPlan {
-                program: ctx.jail_program.to_owned(),
-                args: jail_args,
+        Isolation::Namespaces => Ok(LaunchPlan {
+            program: ctx.jail_program.to_owned(),
+            args: vec![lamina_jail::SUBCOMMAND.into()],
+            // The jail starts with nothing; the runtime's environment travels in its plan.
+            env: BTreeMap::new(),
+            cwd: "/".into(),
+            jail: Some(JailPlan {
+                task: host.task.clone(),
+                runtime: host.runtime.clone(),
+                tmp: host.tmp.clone(),
+                root: host.root.clone(),
+                lang: lang_host,
+                layers: host.layers.clone(),
+                cgroups: host.cgroup_procs.clone(),
+                // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
+                uid: host.sandbox_id.unwrap_or(65_534),
+                gid: host.sandbox_id.unwrap_or(65_534),
+                program,
+                // Guest paths: Lamina's own, so UTF-8 (the plan's strings must be).
+                args: args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
                 env,
-                cwd: "/".into(),
-            })
-        }
+                seccomp: ctx.seccomp,
+            }),
+        }),
     }
 }
 
@@ -353,7 +350,7 @@ mod tests {
         );
     }
 
-    fn jail_args(seccomp: bool) -> Vec<OsString> {
+    fn jail_plan(seccomp: bool) -> LaunchPlan {
         let task = tempfile::tempdir().unwrap();
         let bootstrap = task.path().join("bootstrap");
         std::fs::write(&bootstrap, "").unwrap();
@@ -395,16 +392,32 @@ mod tests {
             jail_program: Path::new("/bin/lamina"),
             seccomp,
         };
-        plan(&spec, &host, &ctx).unwrap().args
+        plan(&spec, &host, &ctx).unwrap()
     }
 
     #[test]
     fn the_jail_filters_unless_told_not_to() {
-        let filtered = jail_args(true);
-        assert!(!filtered.iter().any(|a| a == "--without-seccomp"));
-        let unfiltered = jail_args(false);
-        let flag = unfiltered.iter().position(|a| a == "--without-seccomp");
-        let end = unfiltered.iter().position(|a| a == "--");
-        assert!(flag.unwrap() < end.unwrap(), "{unfiltered:?}");
+        let filtered = jail_plan(true).jail.unwrap();
+        assert!(filtered.seccomp);
+        assert!(!jail_plan(false).jail.unwrap().seccomp);
+    }
+
+    #[test]
+    fn the_jail_is_told_everything_in_its_plan_and_nothing_in_arguments() {
+        let launch = jail_plan(true);
+        assert_eq!(launch.program, Path::new("/bin/lamina"));
+        assert_eq!(launch.args, [lamina_jail::SUBCOMMAND]);
+        assert!(launch.env.is_empty());
+        let jail = launch.jail.unwrap();
+        assert_eq!(jail.program, Path::new("/var/task/bootstrap"));
+        assert_eq!((jail.uid, jail.gid), (1_000_001, 1_000_001));
+        assert_eq!(
+            (jail.tmp.as_path(), jail.root.as_path()),
+            (Path::new("/e/tmp"), Path::new("/e/root"))
+        );
+        assert_eq!(jail.env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9001");
+        assert_eq!(jail.env["LAMBDA_TASK_ROOT"], "/var/task");
+        // What the executor builds is what a jail decodes.
+        assert_eq!(JailPlan::decode(&jail.encode().unwrap()).unwrap(), jail);
     }
 }

@@ -3,10 +3,12 @@
 //! (the kernel waits out an RCU grace period), which every cold start would otherwise pay.
 //! A claimed standby is replaced in the background.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use lamina_jail::JailRequest;
 use lamina_jail::cgroup::{Cgroup, Limits};
 use tokio::process::{Child, Command};
 use tokio_util::task::TaskTracker;
@@ -21,7 +23,8 @@ pub struct Standby {
     pub child: Child,
     /// The read end of its merged stdout and stderr.
     pub output: std::io::PipeReader,
-    /// Where its plan goes ([`lamina_jail::encode_plan`]); it waits until this closes.
+    /// Its standard input, where its plan goes ([`lamina_jail::JailPlan::encode`]) once a
+    /// function claims it; it was told to stand by on it already.
     pub plan: std::io::PipeWriter,
 }
 
@@ -137,22 +140,31 @@ impl Standbys {
             .await
             .map_err(std::io::Error::other)?
             .map_err(std::io::Error::other)?;
-        let (plan_reader, plan) = std::io::pipe()?;
-        let (output, writer) = std::io::pipe()?;
-        let mut command = Command::new(&self.jail_program);
-        command.args(["__jail", "--standby"]);
-        for procs in cgroup.procs_files() {
-            command.arg("--cgroup").arg(procs);
+        // On the jail's one transport, its standard input: stand by now, the plan later.
+        let standby = JailRequest::Standby {
+            cgroups: cgroup.procs_files(),
         }
-        command
-            .env_clear()
-            .current_dir("/")
-            .stdin(Stdio::from(plan_reader))
-            .stdout(Stdio::from(writer.try_clone()?))
-            .stderr(Stdio::from(writer))
-            .kill_on_drop(true);
-        match command.spawn() {
-            Ok(child) => Ok(Standby {
+        .encode()
+        .map_err(std::io::Error::other);
+        let started = standby.and_then(|frame| {
+            let (plan_reader, mut plan) = std::io::pipe()?;
+            let (output, writer) = std::io::pipe()?;
+            let mut command = Command::new(&self.jail_program);
+            command
+                .arg(lamina_jail::SUBCOMMAND)
+                .env_clear()
+                .current_dir("/")
+                .stdin(Stdio::from(plan_reader))
+                .stdout(Stdio::from(writer.try_clone()?))
+                .stderr(Stdio::from(writer))
+                .kill_on_drop(true);
+            let child = command.spawn()?;
+            // A few hundred bytes: they fit in the pipe's buffer.
+            plan.write_all(&frame)?;
+            Ok((child, output, plan))
+        });
+        match started {
+            Ok((child, output, plan)) => Ok(Standby {
                 cgroup,
                 child,
                 output,

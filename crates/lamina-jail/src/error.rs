@@ -8,9 +8,9 @@ use crate::seccomp::SeccompError;
 /// A step of the jail that failed. Each variant is one step.
 #[derive(Debug, thiserror::Error)]
 pub enum JailError {
-    /// The arguments are not what `lamina serve` passes.
-    #[error("bad jail arguments: {0}")]
-    Arguments(String),
+    /// What the server sent on the jail's standard input is not a plan it can run.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::JailPlanError),
     /// Writing our pid to a `cgroup.procs` file failed.
     #[error("failed to join cgroup {path}: {source}")]
     JoinCgroup {

@@ -1,6 +1,7 @@
 //! The jail: the privileged, single-threaded set-up of one execution environment, run in a
 //! fresh `lamina __jail` process before it execs the runtime (the pattern of runc's init and
 //! Firecracker's jailer: namespaces and mounts in a multi-threaded tokio process are a trap).
+//! It is told what to do by frames on its standard input (see [`plan`]).
 //!
 //! The environment gets its own cgroups, mount, PID, IPC and UTS namespaces and a minimal
 //! read-only root (see [`rootfs`]) with its own `/proc` (the host's `/proc/net` masked); the
@@ -15,16 +16,16 @@
 
 #![allow(unsafe_code)]
 
-mod args;
 pub mod cgroup;
 mod error;
 pub mod host;
+pub mod plan;
 pub mod rootfs;
 pub mod seccomp;
 mod sequence;
 mod syscall;
 
-pub use args::{JailArgs, decode_plan, encode_plan, parse_args, parse_standby};
 pub use error::JailError;
-pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter, enter_standby};
+pub use plan::{JailPlan, JailPlanError, JailRequest, MAX_FRAME_BYTES, SUBCOMMAND};
+pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter, run_from};
 pub use syscall::{HostEntry, LinuxSyscall, Syscall};

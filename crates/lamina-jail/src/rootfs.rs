@@ -15,8 +15,8 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use crate::args::JailArgs;
 use crate::error::JailError;
+use crate::plan::JailPlan;
 use crate::syscall::{HostEntry, Syscall};
 
 /// Host system directories shared read-only (or recreated as the same symlinks on merged
@@ -59,7 +59,7 @@ pub struct Sources {
 }
 
 /// Opens the directories the environment binds.
-pub fn open_sources(args: &JailArgs, sys: &impl Syscall) -> Result<Sources, JailError> {
+pub fn open_sources(args: &JailPlan, sys: &impl Syscall) -> Result<Sources, JailError> {
     let open = |path: &Path| {
         sys.open_dir(path).map_err(|source| JailError::OpenSource {
             path: path.to_owned(),
@@ -80,7 +80,7 @@ pub fn open_sources(args: &JailArgs, sys: &impl Syscall) -> Result<Sources, Jail
 }
 
 /// Builds the new root on `args.root` and leaves it read-only, ready for `pivot_root`.
-pub fn build(args: &JailArgs, sources: &Sources, sys: &impl Syscall) -> Result<(), JailError> {
+pub fn build(args: &JailPlan, sources: &Sources, sys: &impl Syscall) -> Result<(), JailError> {
     let root = args.root.as_path();
     sys.mount_tmpfs(root, "mode=0755,size=256k,nr_inodes=256")
         .map_err(|source| JailError::MountRoot {

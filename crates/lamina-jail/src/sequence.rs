@@ -11,13 +11,13 @@
 //!   `no_new_privs` and AWS's resource limits, installs the seccomp filter last and execs
 //!   the runtime.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rustix::process::Resource;
 
-use crate::args::{JailArgs, decode_plan};
 use crate::error::JailError;
+use crate::plan::{JailPlan, JailPlanError, JailRequest};
 use crate::rootfs;
 use crate::seccomp::SeccompFilters;
 use crate::syscall::Syscall;
@@ -59,24 +59,26 @@ impl Ending {
     }
 }
 
-/// Runs a standby jail: joins its cgroups at once (the slow step on cgroup v1, done before
-/// any function needs the environment), then waits for its plan on `plan` (the server writes
-/// it and closes the pipe when a function claims the environment) and runs it.
-pub fn enter_standby(
-    cgroups: &[PathBuf],
-    mut plan: impl Read,
-    sys: &impl Syscall,
-) -> Result<Ending, JailError> {
-    join(cgroups, sys)?;
-    let mut bytes = Vec::new();
-    plan.read_to_end(&mut bytes)
-        .map_err(|e| JailError::Arguments(format!("reading the standby plan failed: {e}")))?;
-    if bytes.is_empty() {
-        // The server let the standby go unused (shutdown).
-        return Ok(Ending::Exit(0));
-    }
-    let args = decode_plan(&bytes)?;
-    enter(&args, sys)
+/// Runs the jail as the server asks on `stream` (its standard input, see [`crate::plan`]):
+/// either at once, or as a standby that joins its cgroups first (the slow step on cgroup v1,
+/// done before any function needs the environment) and then waits for its plan. A standby
+/// whose stream ends without a plan went unused (shutdown) and exits 0.
+pub fn run_from(mut stream: impl BufRead, sys: &impl Syscall) -> Result<Ending, JailError> {
+    let plan = match JailRequest::read(&mut stream)? {
+        None => return Err(JailPlanError::NoPlan.into()),
+        Some(JailRequest::Run(plan)) => plan,
+        Some(JailRequest::Standby { cgroups }) => {
+            join(&cgroups, sys)?;
+            match JailRequest::read(&mut stream)? {
+                None => return Ok(Ending::Exit(0)),
+                Some(JailRequest::Run(plan)) => plan,
+                Some(JailRequest::Standby { .. }) => {
+                    return Err(JailPlanError::Unexpected("a second standby request").into());
+                }
+            }
+        }
+    };
+    enter(&plan, sys)
 }
 
 fn join(cgroups: &[PathBuf], sys: &impl Syscall) -> Result<(), JailError> {
@@ -93,7 +95,7 @@ fn join(cgroups: &[PathBuf], sys: &impl Syscall) -> Result<(), JailError> {
 /// Runs the jail in the process `lamina serve` started. Returns how this process should end
 /// (the runtime's own ending, in the keeper); the runtime process itself never returns
 /// unless its exec fails.
-pub fn enter(args: &JailArgs, sys: &impl Syscall) -> Result<Ending, JailError> {
+pub fn enter(args: &JailPlan, sys: &impl Syscall) -> Result<Ending, JailError> {
     join(&args.cgroups, sys)?;
     sys.unshare_namespaces().map_err(JailError::Unshare)?;
     let (status_reader, status_writer) = sys.pipe().map_err(JailError::StatusPipe)?;
@@ -130,7 +132,7 @@ fn keep(init: u32, mut status: std::fs::File, sys: &impl Syscall) -> Result<Endi
 
 /// PID 1: builds the root, forks the runtime and reaps until it exits.
 fn init(
-    args: &JailArgs,
+    args: &JailPlan,
     mut status: std::fs::File,
     sys: &impl Syscall,
 ) -> Result<Ending, JailError> {
@@ -163,12 +165,12 @@ fn init(
 
 /// The runtime process: drops every privilege, installs the seccomp filter and execs the
 /// runtime. Returns only on error.
-fn run_runtime(args: &JailArgs, sys: &impl Syscall) -> JailError {
+fn run_runtime(args: &JailPlan, sys: &impl Syscall) -> JailError {
     let steps = || -> Result<(), JailError> {
-        let filters = if args.without_seccomp {
-            None
-        } else {
+        let filters = if args.seccomp {
             Some(SeccompFilters::compile().map_err(JailError::SeccompFilter)?)
+        } else {
+            None
         };
         sys.set_rlimit(Resource::Nofile, RLIMIT_NOFILE)
             .map_err(JailError::Rlimit)?;
@@ -190,9 +192,11 @@ fn run_runtime(args: &JailArgs, sys: &impl Syscall) -> JailError {
     if let Err(e) = steps() {
         return e;
     }
-    let program = PathBuf::from(&args.command[0]);
-    let source = sys.exec(&program, &args.command[1..], args.env.as_deref());
-    JailError::Exec { program, source }
+    let source = sys.exec(&args.program, &args.args, &args.env);
+    JailError::Exec {
+        program: args.program.clone(),
+        source,
+    }
 }
 
 /// Decodes a raw wait status.

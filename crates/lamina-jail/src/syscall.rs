@@ -1,6 +1,6 @@
 //! The kernel calls the jail makes, behind a trait so tests can record them.
 
-use std::ffi::OsString;
+use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -86,14 +86,9 @@ pub trait Syscall {
     fn chdir(&self, path: &Path) -> io::Result<()>;
     /// Installs the seccomp filter on this (single-threaded) process.
     fn install_seccomp(&self, filters: &SeccompFilters) -> io::Result<()>;
-    /// Replaces this process with `program`, with standard input from `/dev/null` and the
-    /// given environment (else this process's); returns only on failure.
-    fn exec(
-        &self,
-        program: &Path,
-        args: &[OsString],
-        env: Option<&[(OsString, OsString)]>,
-    ) -> io::Error;
+    /// Replaces this process with `program`, with standard input from `/dev/null` and
+    /// exactly the given environment; returns only on failure.
+    fn exec(&self, program: &Path, args: &[String], env: &BTreeMap<String, String>) -> io::Error;
 }
 
 /// The real kernel.
@@ -309,18 +304,13 @@ impl Syscall for LinuxSyscall {
         filters.install()
     }
 
-    fn exec(
-        &self,
-        program: &Path,
-        args: &[OsString],
-        env: Option<&[(OsString, OsString)]>,
-    ) -> io::Error {
+    fn exec(&self, program: &Path, args: &[String], env: &BTreeMap<String, String>) -> io::Error {
         use std::os::unix::process::CommandExt;
-        let mut command = std::process::Command::new(program);
-        command.args(args).stdin(std::process::Stdio::null());
-        if let Some(env) = env {
-            command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
-        }
-        command.exec()
+        std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .env_clear()
+            .envs(env)
+            .exec()
     }
 }

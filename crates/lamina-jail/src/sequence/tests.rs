@@ -1,16 +1,14 @@
 //! The jail's steps, checked against a recording fake of the kernel.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::ffi::OsString;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustix::process::Resource;
 
 use super::*;
-use crate::args::parse_args;
 use crate::syscall::HostEntry;
 
 /// Records every call; fails the first call that starts with `fail_on`. `fork` answers
@@ -155,12 +153,7 @@ impl Syscall for Recorder {
     fn install_seccomp(&self, _filters: &SeccompFilters) -> io::Result<()> {
         self.record("seccomp".into())
     }
-    fn exec(
-        &self,
-        program: &Path,
-        _args: &[OsString],
-        _env: Option<&[(OsString, OsString)]>,
-    ) -> io::Error {
+    fn exec(&self, program: &Path, _args: &[String], _env: &BTreeMap<String, String>) -> io::Error {
         let _ = self.record(format!("exec {}", program.display()));
         io::Error::other("recorded")
     }
@@ -175,44 +168,29 @@ fn fd_or_path(path: &Path) -> String {
     }
 }
 
-fn args(layers: &[&str]) -> JailArgs {
-    let flags = [
-        "--task",
-        "/d/task",
-        "--runtime",
-        "/d/rt",
-        "--tmp",
-        "/d/env/tmp",
-        "--root",
-        "/d/env/root",
-        "--uid",
-        "900007",
-        "--gid",
-        "900007",
-        "--lang",
-        "/usr",
-        "--cgroup",
-        "/cg/memory/e/cgroup.procs",
-        "--cgroup",
-        "/cg/pids/e/cgroup.procs",
-    ];
-    let command = [
-        "--",
-        "/var/lang/bin/python3.11",
-        "/var/runtime/bootstrap.py",
-    ];
-    parse_args(
-        flags
-            .into_iter()
-            .chain(layers.iter().flat_map(|l| ["--layer", *l]))
-            .chain(command)
-            .map(OsString::from),
-    )
-    .unwrap()
+fn args(layers: &[&str]) -> JailPlan {
+    JailPlan {
+        task: "/d/task".into(),
+        runtime: "/d/rt".into(),
+        tmp: "/d/env/tmp".into(),
+        root: "/d/env/root".into(),
+        lang: Some("/usr".into()),
+        layers: layers.iter().map(PathBuf::from).collect(),
+        cgroups: vec![
+            "/cg/memory/e/cgroup.procs".into(),
+            "/cg/pids/e/cgroup.procs".into(),
+        ],
+        uid: 900_007,
+        gid: 900_007,
+        program: "/var/lang/bin/python3.11".into(),
+        args: vec!["/var/runtime/bootstrap.py".into()],
+        env: BTreeMap::new(),
+        seccomp: true,
+    }
 }
 
 /// Runs the child side of every fork: keeper → init → runtime, up to the recorded exec.
-fn runtime_side(sys: &Recorder, args: &JailArgs) -> JailError {
+fn runtime_side(sys: &Recorder, args: &JailPlan) -> JailError {
     enter(args, sys).unwrap_err()
 }
 
@@ -396,7 +374,7 @@ fn each_failing_step_has_its_own_error_and_stops_the_sequence() {
 #[test]
 fn an_interpreter_outside_the_system_directories_is_an_overlay_too() {
     let sys = Recorder::default();
-    let pyenv = JailArgs {
+    let pyenv = JailPlan {
         lang: Some("/home/u/.pyenv/versions/3.11.9".into()),
         ..args(&[])
     };
@@ -435,8 +413,8 @@ fn the_seccomp_filter_comes_last_before_exec_unless_turned_off() {
     assert_eq!(at("seccomp") + 1, at("exec"));
 
     let sys = Recorder::default();
-    let without = JailArgs {
-        without_seccomp: true,
+    let without = JailPlan {
+        seccomp: false,
         ..args(&[])
     };
     runtime_side(&sys, &without);
@@ -485,4 +463,55 @@ fn the_init_reaps_orphans_and_reports_the_runtime_status() {
     assert_eq!(ending, Ending::Exit(0));
     let waits = sys.calls().iter().filter(|c| *c == "wait").count();
     assert_eq!(waits, 3);
+}
+
+#[test]
+fn a_standby_joins_its_cgroups_before_its_plan_comes() {
+    let standby = JailRequest::Standby {
+        cgroups: vec!["/cg/s/cgroup.procs".into()],
+    };
+    let plan = JailPlan {
+        cgroups: Vec::new(),
+        ..args(&[])
+    };
+    let stream = [standby.encode().unwrap(), plan.encode().unwrap()].concat();
+    let sys = Recorder {
+        fail_on: Some("unshare"),
+        ..Recorder::default()
+    };
+    let error = run_from(stream.as_slice(), &sys).unwrap_err();
+    assert!(matches!(error, JailError::Unshare(_)), "{error}");
+    assert_eq!(
+        sys.calls()[..2],
+        [
+            "join /cg/s/cgroup.procs",
+            "unshare NEWNS|NEWPID|NEWIPC|NEWUTS"
+        ]
+    );
+
+    // Unused (the server closed the stream): it ends quietly.
+    let sys = Recorder::default();
+    let ending = run_from(standby.encode().unwrap().as_slice(), &sys).unwrap();
+    assert_eq!(ending, Ending::Exit(0));
+    assert_eq!(sys.calls(), ["join /cg/s/cgroup.procs"]);
+}
+
+#[test]
+fn a_jail_told_nothing_or_garbage_does_nothing() {
+    let standby = JailRequest::Standby {
+        cgroups: Vec::new(),
+    }
+    .encode()
+    .unwrap();
+    for (stream, expected) in [
+        (Vec::new(), "no plan"),
+        (b"--task /t --uid 0\n".to_vec(), "bad jail frame"),
+        ([standby.clone(), standby].concat(), "unexpected"),
+    ] {
+        let sys = Recorder::default();
+        let error = run_from(stream.as_slice(), &sys).unwrap_err();
+        assert!(matches!(error, JailError::Plan(_)), "{error}");
+        assert!(error.to_string().contains(expected), "{error}");
+        assert!(!sys.calls().iter().any(|c| c.starts_with("unshare")));
+    }
 }
