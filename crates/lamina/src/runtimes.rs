@@ -1,38 +1,112 @@
-//! `lamina runtimes`: the runtime to interpreter mapping of this machine.
+//! `lamina runtimes`: what runs each runtime AWS accepts, on this machine.
 
 use lamina_exec::interpreters::Interpreters;
+use lamina_types::runtime::SUPPORTED_RUNTIMES;
+use lamina_types::{Runtime, RuntimeFamily};
 
-/// Prints each supported Python runtime and the interpreter that runs it.
+/// Prints every runtime AWS accepts for functions, grouped by family, with what runs it here:
+/// the interpreter of a Python runtime, the `bootstrap` of a custom one, or that this Lamina
+/// does not run it.
 pub fn run() -> anyhow::Result<()> {
     let found = Interpreters::discover();
-    for minor in 8..=14 {
-        let runtime = format!("python3.{minor}");
-        match found.resolve(&runtime) {
-            Some(r) if !r.substituted => println!(
-                "{runtime:<16} {}",
-                r.interpreter
-                    .prefix
-                    .join(&r.interpreter.executable)
-                    .display()
-            ),
-            Some(r) => println!(
-                "{runtime:<16} {}  (nearest: Python {}; functions log a warning)",
-                r.interpreter
-                    .prefix
-                    .join(&r.interpreter.executable)
-                    .display(),
-                r.interpreter.version
-            ),
-            None => println!("{runtime:<16} -  (no Python 3 interpreter found)"),
+    for line in lines(&found) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn lines(found: &Interpreters) -> Vec<String> {
+    let mut runtimes: Vec<Runtime> = SUPPORTED_RUNTIMES
+        .iter()
+        .filter_map(|r| Runtime::parse(r))
+        .collect();
+    runtimes.sort_by_key(|r| (family_rank(r.family()), natural_key(r.as_str())));
+    runtimes
+        .into_iter()
+        .map(|runtime| format!("{:<16} {}", runtime.as_str(), what_runs(runtime, found)))
+        .collect()
+}
+
+fn what_runs(runtime: Runtime, found: &Interpreters) -> String {
+    match runtime.family() {
+        RuntimeFamily::Python => match found.resolve(runtime.as_str()) {
+            Some(r) => {
+                let path = r.interpreter.prefix.join(&r.interpreter.executable);
+                if r.substituted {
+                    format!(
+                        "{}  (nearest: Python {}; functions log a warning)",
+                        path.display(),
+                        r.interpreter.version
+                    )
+                } else {
+                    path.display().to_string()
+                }
+            }
+            None => "-  (no Python 3 interpreter found)".to_owned(),
+        },
+        RuntimeFamily::Custom => "/var/task/bootstrap, else /opt/bootstrap".to_owned(),
+        RuntimeFamily::NodeJs | RuntimeFamily::Other => {
+            "-  (not run by this Lamina yet; functions stay Failed)".to_owned()
         }
     }
-    println!(
-        "{:<16} /var/task/bootstrap, else /opt/bootstrap",
-        "provided.al2023"
-    );
-    println!(
-        "{:<16} /var/task/bootstrap, else /opt/bootstrap",
-        "provided.al2"
-    );
-    Ok(())
+}
+
+fn family_rank(family: RuntimeFamily) -> u8 {
+    match family {
+        RuntimeFamily::Python => 0,
+        RuntimeFamily::Custom => 1,
+        RuntimeFamily::NodeJs => 2,
+        RuntimeFamily::Other => 3,
+    }
+}
+
+/// `python3.9` before `python3.10`: digit runs compare as numbers.
+fn natural_key(id: &str) -> Vec<(String, u32)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = id.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut number = c.to_digit(10).unwrap_or(0);
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                number = number.saturating_mul(10).saturating_add(d);
+                chars.next();
+            }
+            key.push((std::mem::take(&mut text), number));
+        } else {
+            text.push(c);
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_runtime_aws_accepts_is_listed_once_python_first_in_version_order() {
+        let lines = lines(&Interpreters::discover());
+        assert_eq!(lines.len(), SUPPORTED_RUNTIMES.len());
+        let names: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(
+            &names[..7],
+            [
+                "python3.8",
+                "python3.9",
+                "python3.10",
+                "python3.11",
+                "python3.12",
+                "python3.13",
+                "python3.14"
+            ]
+        );
+        assert_eq!(&names[7..9], ["provided.al2", "provided.al2023"]);
+        let java = lines.iter().find(|l| l.starts_with("java21 ")).unwrap();
+        assert!(java.contains("not run by this Lamina yet"), "{java}");
+    }
 }
