@@ -230,28 +230,40 @@ impl LogSink {
         let (store, name) = (&self.inner.store, self.inner.function_name.as_str());
         let files = store.limits.files;
         log.file = None;
-        let oldest = match files {
-            1 => log_path(&store.dir, name),
-            n => rotated_log_path(&store.dir, name, n - 1),
-        };
-        if let Ok(meta) = fs::metadata(&oldest)
-            && fs::remove_file(&oldest).is_ok()
-        {
-            store.credit(meta.len());
+        let current = log_path(&store.dir, name);
+        if files <= 1 {
+            // Emptied in place rather than removed, so the log never goes missing.
+            if let Ok(meta) = fs::metadata(&current)
+                && fs::File::create(&current).is_ok()
+            {
+                store.credit(meta.len());
+            }
+            return;
         }
-        for n in (1..files.saturating_sub(1)).rev() {
-            let _ = fs::rename(
-                rotated_log_path(&store.dir, name, n),
-                rotated_log_path(&store.dir, name, n + 1),
-            );
-        }
-        if files > 1
-            && let Err(e) = fs::rename(
-                log_path(&store.dir, name),
-                rotated_log_path(&store.dir, name, 1),
-            )
-        {
-            tracing::warn!(function = name, error = %e, "could not rotate the function log");
+        // Each file moves up one place by a rename over the next, the oldest first. A rename
+        // replaces its target atomically, so a reader listing the files (`lamina logs`)
+        // always finds the log under some name: the oldest is never removed on its own.
+        let oldest = rotated_log_path(&store.dir, name, files - 1);
+        let oldest_bytes = fs::metadata(&oldest).map_or(0, |m| m.len());
+        let moves = (1..files - 1)
+            .rev()
+            .map(|n| {
+                (
+                    rotated_log_path(&store.dir, name, n),
+                    rotated_log_path(&store.dir, name, n + 1),
+                )
+            })
+            .chain([(current, rotated_log_path(&store.dir, name, 1))]);
+        for (i, (from, to)) in moves.enumerate() {
+            match fs::rename(&from, &to) {
+                // The first move replaced the oldest file.
+                Ok(()) if i == 0 => store.credit(oldest_bytes),
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(function = name, error = %e, "could not rotate the function log");
+                }
+            }
         }
     }
 }
@@ -330,6 +342,32 @@ mod tests {
             .collect();
         assert_eq!(texts, expected);
         assert!(texts.len() > 2 * 1000 / 40, "{} lines kept", texts.len());
+    }
+
+    #[test]
+    fn a_reader_always_finds_the_log_while_it_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = LogStore::open(dir.path(), limits(64, 2, 1 << 20))
+            .unwrap()
+            .sink("f");
+        sink.line("first");
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let empty_listings = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut empty = 0;
+                while !done.load(Ordering::Relaxed) {
+                    empty += usize::from(log_files(dir.path(), "f").is_empty());
+                }
+                empty
+            });
+            // Each line is over half the file size: every other line rotates.
+            for i in 0..1500 {
+                sink.line(&format!("line {i:04} {}", "x".repeat(24)));
+            }
+            done.store(true, Ordering::Relaxed);
+            reader.join().unwrap()
+        });
+        assert_eq!(empty_listings, 0);
     }
 
     #[test]

@@ -49,13 +49,16 @@ pub fn rotated_log_path(logs_dir: &Path, function_name: &str, n: u32) -> PathBuf
 /// The log files of a function that exist, oldest first: the rotated ones, then the
 /// current one.
 pub fn log_files(logs_dir: &Path, function_name: &str) -> Vec<PathBuf> {
+    // The current file is looked for first: a rotation renames it over `.log.1`, so
+    // whenever a rotation happens during the listing, one of the two looks finds the log.
+    let current = log_path(logs_dir, function_name);
+    let had_current = current.is_file();
     let mut files: Vec<PathBuf> = (1..)
         .map(|n| rotated_log_path(logs_dir, function_name, n))
         .take_while(|path| path.is_file())
         .collect();
     files.reverse();
-    let current = log_path(logs_dir, function_name);
-    if current.is_file() {
+    if had_current && current.is_file() {
         files.push(current);
     }
     files

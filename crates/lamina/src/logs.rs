@@ -47,8 +47,9 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The function's log files. A rotation renames them one after the other, so a listing
-/// taken in the middle of one can miss them all; such an empty listing is taken again.
+/// The function's log files. With three files or more a rotation takes several renames,
+/// and a listing taken in the middle of one can miss them all; such an empty listing is
+/// taken again. (With two, the one rename never hides the log: see `log_files`.)
 fn list_logs(dir: &Path, function: &str) -> Vec<PathBuf> {
     for _ in 0..ROTATION_RETRIES {
         let files = log_files(dir, function);
