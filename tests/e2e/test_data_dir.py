@@ -139,3 +139,19 @@ def test_a_second_server_on_the_same_data_dir_stops_at_once_and_touches_nothing(
     assert again.function_error is None, again.payload
     assert again.json() == warm.json(), "the warm environment should have answered"
     assert env_ids(path) == envs
+
+
+def test_a_server_whose_port_is_taken_stops_before_it_opens_its_data_dir(start_server, tmp_path):
+    first = start_server("--standby-environments", "0")
+    data_dir = tmp_path / "other-data"
+
+    second = subprocess.run(
+        [str(LAMINA_BIN), "serve", "--listen", f"127.0.0.1:{first.port}", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SECOND_SERVER_DEADLINE_SECS,
+        env={**os.environ, "RUST_BACKTRACE": "0"},
+    )
+
+    assert second.returncode != 0, second
+    assert "Address already in use" in second.stderr, second.stderr
+    # Only the lock was taken: no database, no artifact store, no environments directory.
+    assert sorted(p.name for p in data_dir.iterdir()) == ["lamina.lock"], list(data_dir.iterdir())

@@ -162,6 +162,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     // First, before anything touches the data dir: one server per data dir, and only
     // absolute paths from here on (the jail resolves paths from another working directory).
     let data_dir = DataDir::lock(&args.data_dir, args.listen)?;
+    // Bound before the data dir is opened: a port in use stops the start before anything
+    // (crash clean-up, the artifact sweep, standbys) touches the data dir or the host.
+    let listener = listen(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     // Environments and clients hold descriptors in this process: one noisy function must not
     // exhaust a shell's default limit.
     let (before, after) = crate::fd_limit::raise_open_files();
@@ -245,7 +248,6 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             "settling functions an earlier run left pending"
         );
     }
-    let listener = listen(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     if let Err(e) = data_dir.record_listen(local) {
         tracing::warn!(error = %e, "could not record the listen address in the lock file");
