@@ -53,15 +53,17 @@ pub struct GlobalArgs {
     pub output: OutputFormat,
 }
 
-/// Credentials used when the environment and the profile files have none: a Lamina server
-/// accepts any signature, so local use needs no setup.
+/// Credentials used when the environment, the profile files and the local data directory have
+/// none: a server started with `--auth none` accepts them, as any others.
 fn placeholder_credentials() -> Credentials {
     Credentials::new("lamina", "lamina", None, None, "lamina-placeholder")
 }
 
 impl GlobalArgs {
     /// Builds the SDK client. Credentials come from the AWS environment variables, then the
-    /// profile files, then placeholder credentials; `--profile` uses that profile only.
+    /// profile files, then the root key of the local server (the key file in
+    /// `LAMINA_DATA_DIR`, else `./.lamina`, when readable), then placeholder credentials;
+    /// `--profile` uses that profile only.
     /// No provider that needs the network (IMDS, SSO, ECS) is consulted.
     pub(crate) async fn client(&self) -> anyhow::Result<aws_sdk_lambda::Client> {
         let region = match &self.region {
@@ -91,7 +93,10 @@ impl GlobalArgs {
                 EnvironmentVariableCredentialsProvider::new(),
             )
             .or_else("Profile", ProfileFileCredentialsProvider::builder().build())
-            .or_else("Placeholder", placeholder_credentials()),
+            .or_else(
+                "LaminaDataDir",
+                crate::account::local_root_credentials().unwrap_or_else(placeholder_credentials),
+            ),
         };
         let endpoint = self.endpoint_url.trim_end_matches('/');
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
