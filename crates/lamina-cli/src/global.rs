@@ -66,6 +66,14 @@ impl GlobalArgs {
     /// `--profile` uses that profile only.
     /// No provider that needs the network (IMDS, SSO, ECS) is consulted.
     pub(crate) async fn client(&self) -> anyhow::Result<aws_sdk_lambda::Client> {
+        self.client_with(None).await
+    }
+
+    /// [`Self::client`], signing with `credentials` when given instead of looking them up.
+    pub(crate) async fn client_with(
+        &self,
+        credentials: Option<Credentials>,
+    ) -> anyhow::Result<aws_sdk_lambda::Client> {
         let region = match &self.region {
             Some(region) => Region::new(region.clone()),
             None => {
@@ -81,14 +89,15 @@ impl GlobalArgs {
                     .unwrap_or_else(|| Region::new(DEFAULT_REGION))
             }
         };
-        let credentials = match &self.profile {
-            Some(name) => CredentialsProviderChain::first_try(
+        let credentials = match (credentials, &self.profile) {
+            (Some(given), _) => CredentialsProviderChain::first_try("Given", given),
+            (None, Some(name)) => CredentialsProviderChain::first_try(
                 "Profile",
                 ProfileFileCredentialsProvider::builder()
                     .profile_name(name)
                     .build(),
             ),
-            None => CredentialsProviderChain::first_try(
+            (None, None) => CredentialsProviderChain::first_try(
                 "Environment",
                 EnvironmentVariableCredentialsProvider::new(),
             )
