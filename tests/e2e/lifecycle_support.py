@@ -61,7 +61,8 @@ def send_invoke(url: str, name: str, event: dict) -> socket.socket:
     body = json.dumps(event).encode()
     path = f"/2015-03-31/functions/{name}/invocations"
     headers = sigv4_headers(
-        "POST", url, path, {"Content-Type": "application/json", "Content-Length": str(len(body))}, body,
+        "POST", url, path,
+        {"Host": u.netloc, "Content-Type": "application/json", "Content-Length": str(len(body))}, body,
     )
     head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     sock.sendall(head.encode() + body)
