@@ -83,17 +83,22 @@ def module_server(request, tmp_path_factory) -> LaminaServer:
 
 @pytest.fixture
 def start_server(tmp_path):
-    """Starts extra servers: `start_server(*extra_args, data_dir=None, cwd=None)`. A server
+    """Starts extra servers: `start_server(*extra_args, data_dir=None, cwd=None, env=None)`
+    (`env`: see `LaminaServer`). A server
     started on an existing data dir reuses it (restart); one started with `cwd` runs there on
     its default data dir (`cwd/.lamina`, no `--data-dir`). All are stopped at teardown (SIGTERM:
     the server removes its environments, so no sandbox outlives the test)."""
     started: list[LaminaServer] = []
 
-    def start(*extra_args: str, data_dir: Path | None = None, cwd: Path | None = None) -> LaminaServer:
+    def start(
+        *extra_args: str, data_dir: Path | None = None, cwd: Path | None = None, env: dict | None = None,
+    ) -> LaminaServer:
         n = len(started)
         if cwd is not None:
             data_dir = cwd / ".lamina"
-        s = LaminaServer(data_dir or tmp_path / f"data{n}", tmp_path / f"lamina{n}.log", list(extra_args), cwd)
+        s = LaminaServer(
+            data_dir or tmp_path / f"data{n}", tmp_path / f"lamina{n}.log", list(extra_args), cwd, env,
+        )
         started.append(s)
         _servers_of_current_test.append(s)
         return s.start()

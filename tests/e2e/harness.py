@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from helpers import REGION, RawRecorder
+from helpers import ACCESS_KEY, REGION, SECRET_KEY, RawRecorder
 
 REPO = Path(__file__).resolve().parents[2]
 LAMINA_BIN = Path(os.environ.get("LAMINA_BIN", REPO / "target" / "debug" / "lamina"))
@@ -39,7 +39,14 @@ class LaminaServer:
     runs in that directory without `--data-dir` (nor `LAMINA_DATA_DIR`), so on its default
     data dir, which `data_dir` must then name (`cwd / ".lamina"`)."""
 
-    def __init__(self, data_dir: Path, log_path: Path, extra_args: list[str], cwd: Path | None = None):
+    def __init__(
+        self, data_dir: Path, log_path: Path, extra_args: list[str], cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
+        """`env` is added to the server's environment; the root key is the tests' own
+        (ACCESS_KEY/SECRET_KEY) unless `env` names another (or None for none: generated)."""
+        self.env = {"LAMINA_ROOT_ACCESS_KEY_ID": ACCESS_KEY, "LAMINA_ROOT_SECRET_ACCESS_KEY": SECRET_KEY}
+        self.env.update(env or {})
         self.data_dir = data_dir
         self.log_path = log_path
         self.extra_args = extra_args
@@ -59,6 +66,11 @@ class LaminaServer:
             data_dir = [] if self.cwd else ["--data-dir", str(self.data_dir)]
             args = [str(LAMINA_BIN), "serve", "--listen", f"127.0.0.1:{self.port}", *data_dir, *self.extra_args]
             env = {**os.environ, "RUST_BACKTRACE": "1"}
+            for key, value in self.env.items():
+                if value is None:
+                    env.pop(key, None)
+                else:
+                    env[key] = value
             if self.cwd:
                 env.pop("LAMINA_DATA_DIR", None)
             with open(self.log_path, "ab") as log:
@@ -115,14 +127,14 @@ class LaminaServer:
 
 
 def make_client(url: str, region: str = REGION, **kwargs):
-    """A boto3 Lambda client for `url`: dummy keys, no retries, raw responses recorded, a
+    """A boto3 Lambda client for `url`: the test servers' root key, no retries, raw responses recorded, a
     120 s read timeout unless `read_timeout` says otherwise."""
     client = boto3.client(
         "lambda",
         endpoint_url=url,
         region_name=region,
-        aws_access_key_id=kwargs.pop("access_key", "AKIDLAMINAE2E0000000"),
-        aws_secret_access_key=kwargs.pop("secret_key", "lamina-e2e-dummy-secret"),
+        aws_access_key_id=kwargs.pop("access_key", ACCESS_KEY),
+        aws_secret_access_key=kwargs.pop("secret_key", SECRET_KEY),
         config=Config(retries={"max_attempts": 1}, read_timeout=kwargs.pop("read_timeout", 120), connect_timeout=10),
     )
     recorder = RawRecorder()
@@ -139,7 +151,7 @@ class AwsCliError(Exception):
 
 
 class AwsCli:
-    """Runs the venv's `aws` with dummy credentials, region us-west-2 and an isolated HOME."""
+    """Runs the venv's `aws` with the test servers' root key, region us-west-2 and an isolated HOME."""
 
     def __init__(self, home: Path):
         exe = VENV / "bin" / "aws"
@@ -152,8 +164,8 @@ class AwsCli:
             "HOME": str(home),
             "AWS_CONFIG_FILE": str(home / "aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
-            "AWS_ACCESS_KEY_ID": "AKIDLAMINAE2E0000000",
-            "AWS_SECRET_ACCESS_KEY": "lamina-e2e-dummy-secret",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_PAGER": "",
             "AWS_MAX_ATTEMPTS": "1",

@@ -19,6 +19,9 @@ from botocore.exceptions import ClientError
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
+# The root key every test server is started with (LAMINA_ROOT_ACCESS_KEY_ID/SECRET).
+ACCESS_KEY = "AKIDLAMINAE2E0000000"
+SECRET_KEY = "lamina-e2e-dummy-secret"
 CREATED_DATE_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -59,17 +62,49 @@ def _connect(base_url: str) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(u.hostname, u.port or 80, timeout=HTTP_TIMEOUT_SECS)
 
 
+def sigv4_headers(
+    method: str,
+    base_url: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = b"",
+    region: str = REGION,
+    access_key: str = ACCESS_KEY,
+    secret_key: str = SECRET_KEY,
+) -> dict[str, str]:
+    """`headers` plus the SigV4 headers botocore adds for this request (`X-Amz-Date`,
+    `Authorization`), signed with the test servers' root key. With `body=None` the body is
+    not hashed: the request says `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` (for streamed
+    bodies). `Host` is signed as given in `headers`, else as the URL's."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = dict(headers or {})
+    if body is None:
+        headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
+    request = AWSRequest(method=method, url=base_url + path, data=body or b"", headers=headers)
+    SigV4Auth(Credentials(access_key, secret_key), "lambda", region).add_auth(request)
+    return dict(request.headers.items())
+
+
 def raw_request(
     base_url: str,
     method: str,
     path: str,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    sign: bool = True,
+    region: str = REGION,
 ) -> RawResponse:
-    """One unsigned request; the server then uses its --region for ARNs."""
+    """One request, signed with the test servers' root key for `region` unless `sign` is
+    false (unsigned requests are refused unless the server runs with `--auth none`, which then
+    uses its --region for ARNs)."""
     headers = dict(headers or {})
     if body is not None:
         headers.setdefault("Content-Type", "application/json")
+    if sign and "Authorization" not in headers:
+        headers = sigv4_headers(method, base_url, path, headers, body or b"", region)
     conn = _connect(base_url)
     try:
         conn.request(method, path, body=body, headers=headers)
@@ -83,7 +118,7 @@ def http_get(url: str) -> RawResponse:
     """GET an absolute URL (e.g. a `Content.Location`) without following redirects."""
     u = urllib.parse.urlsplit(url)
     path = u.path + (f"?{u.query}" if u.query else "")
-    return raw_request(f"{u.scheme}://{u.netloc}", "GET", path)
+    return raw_request(f"{u.scheme}://{u.netloc}", "GET", path, sign=False)
 
 
 def post_oversize_zip_body(base_url: str, method: str, path: str, head: bytes, tail: bytes, limit: int) -> RawResponse:
@@ -104,6 +139,7 @@ def post_oversize_zip_body(base_url: str, method: str, path: str, head: bytes, t
         yield tail
 
     headers = {"Content-Type": "application/json", "Content-Length": str(length)}
+    headers = sigv4_headers(method, base_url, path, headers, None)
     return raw_streamed_request(base_url, method, path, headers, chunks())
 
 
@@ -114,7 +150,9 @@ def raw_streamed_request(base_url: str, method: str, path: str, head: dict[str, 
     sock = socket.create_connection((u.hostname, u.port), timeout=HTTP_TIMEOUT_SECS)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {u.netloc}"]
+        lines = [f"{method} {path} HTTP/1.1"]
+        if not any(k.lower() == "host" for k in head):
+            lines.append(f"Host: {u.netloc}")
         lines += [f"{k}: {v}" for k, v in head.items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         for chunk in chunks:
@@ -195,6 +233,9 @@ _BODY_KEYS = {
     "ValidationException": {"message"},
     "RequestEntityTooLargeException": {"message"},
     "IncompleteSignatureException": {"message"},
+    "UnrecognizedClientException": {"message"},
+    "InvalidSignatureException": {"message"},
+    "MissingAuthenticationTokenException": {"message"},
     "ResourceNotFoundException": {"Type", "Message"},
 }
 

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from helpers import REGION
+from helpers import REGION, sigv4_headers
 from invoke_support import deploy, handler_zip
 from recorder_double import CLIENT_SOURCE, Recorder
 
@@ -54,15 +54,17 @@ def started_ids(recorder: Recorder, name: str) -> set[str]:
 
 
 def send_invoke(url: str, name: str, event: dict) -> socket.socket:
-    """Sends an unsigned synchronous Invoke on a socket of its own and returns the socket,
+    """Sends a signed synchronous Invoke on a socket of its own and returns the socket,
     without reading the answer."""
     u = urllib.parse.urlsplit(url)
     sock = socket.create_connection((u.hostname, u.port), timeout=10)
     body = json.dumps(event).encode()
-    head = (
-        f"POST /2015-03-31/functions/{name}/invocations HTTP/1.1\r\n"
-        f"Host: {u.netloc}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    path = f"/2015-03-31/functions/{name}/invocations"
+    headers = sigv4_headers(
+        "POST", url, path,
+        {"Host": u.netloc, "Content-Type": "application/json", "Content-Length": str(len(body))}, body,
     )
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     sock.sendall(head.encode() + body)
     return sock
 

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from helpers import sigv4_headers
 from invoke_support import deploy, fn_name, invoke  # noqa: F401 - fn_name: a fixture
 from zips import simple_zip
 
@@ -47,7 +48,9 @@ def connect(server) -> socket.socket:
 
 
 def head(method: str, path: str, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: lamina"] + [f"{k}: {v}" for k, v in headers.items()]
+    """A request head, signed without hashing its body (`UNSIGNED-PAYLOAD`)."""
+    headers = sigv4_headers(method, "http://lamina", path, {"Host": "lamina", **headers}, None)
+    lines = [f"{method} {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 

@@ -1,8 +1,9 @@
 //! The AWS Lambda REST API over HTTP: routing, request parsing into control-plane commands,
-//! AWS-shaped responses and errors, the SigV4 credential scope, and content downloads.
+//! AWS-shaped responses and errors, SigV4 authentication, and content downloads.
 //!
 //! No business rule lives here: every decision is the control plane's.
 
+pub mod auth;
 mod body;
 pub mod content;
 mod error;
@@ -16,8 +17,10 @@ use axum::Router;
 use lamina_control::{FunctionService, LayerService};
 use lamina_types::Region;
 
+pub use auth::AuthMode;
 pub use content::ContentSigner;
 pub use error::ApiError;
+pub use sigv4::{Caller, Credential, CredentialStore};
 
 /// What every handler shares.
 pub struct AppState {
@@ -33,6 +36,8 @@ pub struct AppState {
     pub content: ContentSigner,
     /// Region of unsigned requests.
     pub default_region: Region,
+    /// How requests are authenticated.
+    pub auth: AuthMode,
 }
 
 /// The whole HTTP surface of `lamina serve`.

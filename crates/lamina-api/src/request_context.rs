@@ -1,5 +1,5 @@
 //! Per-request facts every handler needs: the region (from the SigV4 credential scope, or
-//! the server default when unsigned) and the host the client addressed.
+//! the server default when unsigned), the host the client addressed, and who signed.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use lamina_types::{LambdaError, Region};
 
-use crate::sigv4::parse_authorization;
+use crate::sigv4::{Caller, parse_authorization};
 use crate::{ApiError, AppState};
 
 /// The region and host of one request.
@@ -28,9 +28,18 @@ impl FromRequestParts<Arc<AppState>> for RequestContext {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let region = match parts.headers.get(header::AUTHORIZATION) {
-            None => state.default_region.clone(),
-            Some(value) => {
+        // A verified request (`--auth sigv4`) carries its [`Caller`]: the region of its scope
+        // and its key's account, where the caller's ARNs will live once there are several
+        // accounts (today every key belongs to the server's one account).
+        let scope_region = parts.extensions.get::<Caller>().map(|c| c.region.clone());
+        let region = match (scope_region, parts.headers.get(header::AUTHORIZATION)) {
+            (Some(region), _) => Region::parse(&region).ok_or_else(|| {
+                LambdaError::IncompleteSignature(format!(
+                    "Credential should be scoped to a valid region, not '{region}'."
+                ))
+            })?,
+            (None, None) => state.default_region.clone(),
+            (None, Some(value)) => {
                 let text = value.to_str().map_err(|_| {
                     LambdaError::IncompleteSignature("Authorization header is not ASCII.".into())
                 })?;

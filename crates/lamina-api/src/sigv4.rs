@@ -1,5 +1,146 @@
-//! Parsing of the SigV4 `Authorization` header. Signatures are not verified yet; the
-//! credential scope is read because it carries the region the client is configured for.
+//! SigV4: the `Authorization` header and presigned query parameters parsed ([`signature_of`]),
+//! the canonical request rebuilt from the request as received ([`canonical`]), and the
+//! signature verified against the key's secret ([`verify`]).
+
+pub mod canonical;
+pub mod verify;
+
+pub use verify::{Caller, Credential, CredentialStore, verify};
+
+use lamina_types::LambdaError;
+
+/// A request's SigV4 signature, from its `Authorization` header or, for a presigned request,
+/// its `X-Amz-*` query parameters (decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Access key id.
+    pub access_key: String,
+    /// `yyyymmdd` of the scope.
+    pub date: String,
+    /// Region of the scope.
+    pub region: String,
+    /// Service of the scope (`lambda`).
+    pub service: String,
+    /// `SignedHeaders`, `;`-separated.
+    pub signed_headers: String,
+    /// Hex signature.
+    pub signature: String,
+    /// Where it came from, and what only presigned requests carry.
+    pub location: Location,
+}
+
+/// Where a signature was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The `Authorization` header; the time is the `X-Amz-Date` header.
+    Header,
+    /// Query parameters (a presigned URL).
+    Query {
+        /// `X-Amz-Date`.
+        amz_date: String,
+        /// `X-Amz-Expires`, in seconds.
+        expires_secs: u64,
+        /// `X-Amz-Security-Token`, when given.
+        session_token: Option<String>,
+    },
+}
+
+/// Longest validity of a presigned request, as AWS allows (7 days).
+pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
+
+/// The query parameters that make a request presigned.
+const PRESIGNED_PARAMS: [&str; 6] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+];
+
+/// The signature of a request: its `Authorization` header, else its presigned query
+/// parameters; `None` when it carries neither (an unsigned request).
+pub fn signature_of(
+    authorization: Option<&[u8]>,
+    query: Option<&str>,
+) -> Result<Option<Signature>, LambdaError> {
+    let incomplete = |e: AuthorizationError| LambdaError::IncompleteSignature(e.to_string());
+    if let Some(value) = authorization {
+        let text = std::str::from_utf8(value).map_err(|_| {
+            LambdaError::IncompleteSignature("Authorization header is not ASCII.".into())
+        })?;
+        let a = parse_authorization(text).map_err(incomplete)?;
+        return Ok(Some(Signature {
+            access_key: a.access_key.to_owned(),
+            date: a.date.to_owned(),
+            region: a.region.to_owned(),
+            service: a.service.to_owned(),
+            signed_headers: a.signed_headers.to_owned(),
+            signature: a.signature.to_owned(),
+            location: Location::Header,
+        }));
+    }
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    let mut found: [Option<String>; 6] = Default::default();
+    let mut session_token = None;
+    for (name, value) in canonical::query_pairs(query) {
+        if let Some(i) = PRESIGNED_PARAMS.iter().position(|p| *p == name) {
+            found[i] = Some(value);
+        } else if name == "X-Amz-Security-Token" {
+            session_token = Some(value);
+        }
+    }
+    if found.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let [
+        algorithm,
+        credential,
+        amz_date,
+        expires,
+        signed_headers,
+        signature,
+    ] = found;
+    let required = |value: Option<String>, name: &str| {
+        value.ok_or_else(|| {
+            LambdaError::IncompleteSignature(format!(
+                "AWS query-string parameters must include '{name}'. Re-examine the \
+                 query-string parameters."
+            ))
+        })
+    };
+    if required(algorithm, "X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
+        return Err(incomplete(AuthorizationError::UnsupportedAlgorithm));
+    }
+    let credential = required(credential, "X-Amz-Credential")?;
+    let (access_key, date, region, service) = parse_credential(&credential).map_err(incomplete)?;
+    let expires = required(expires, "X-Amz-Expires")?;
+    let expires_secs = expires
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=MAX_PRESIGNED_EXPIRES_SECS).contains(s))
+        .ok_or_else(|| {
+            LambdaError::IncompleteSignature(format!(
+                "X-Amz-Expires must be a number of seconds from 1 to \
+                 {MAX_PRESIGNED_EXPIRES_SECS}, not '{expires}'."
+            ))
+        })?;
+    Ok(Some(Signature {
+        access_key: access_key.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers: required(signed_headers, "X-Amz-SignedHeaders")?,
+        signature: required(signature, "X-Amz-Signature")?,
+        location: Location::Query {
+            amz_date: required(amz_date, "X-Amz-Date")?,
+            expires_secs,
+            session_token,
+        },
+    }))
+}
 
 /// The parts of `AWS4-HMAC-SHA256 Credential=AK/date/region/service/aws4_request, ...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +197,19 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Authorizati
     let credential = credential.ok_or(AuthorizationError::Missing("Credential"))?;
     let signed_headers = signed_headers.ok_or(AuthorizationError::Missing("SignedHeaders"))?;
     let signature = signature.ok_or(AuthorizationError::Missing("Signature"))?;
+    let (access_key, date, region, service) = parse_credential(credential)?;
+    Ok(Authorization {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
+    })
+}
+
+/// `AK/yyyymmdd/region/service/aws4_request` into its parts.
+fn parse_credential(credential: &str) -> Result<(&str, &str, &str, &str), AuthorizationError> {
     let scope: Vec<&str> = credential.split('/').collect();
     let [access_key, date, region, service, "aws4_request"] = scope.as_slice() else {
         return Err(AuthorizationError::MalformedCredential);
@@ -68,14 +222,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Authorizati
     {
         return Err(AuthorizationError::MalformedCredential);
     }
-    Ok(Authorization {
-        access_key,
-        date,
-        region,
-        service,
-        signed_headers,
-        signature,
-    })
+    Ok((access_key, date, region, service))
 }
 
 #[cfg(test)]

@@ -107,7 +107,9 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         ..global.clone()
     };
     let response = crate::global::block_on(async {
-        let client = demo_global.client().await?;
+        // The demo's own server knows only the key it was started with.
+        let credentials = server.as_ref().map(|s| s.credentials.clone());
+        let client = demo_global.client_with(credentials).await?;
         let layer = steps
             .run_async("lamina layer publish", async {
                 client
@@ -248,6 +250,8 @@ fn healthy(endpoint: &str) -> bool {
 struct LocalServer {
     child: Child,
     url: String,
+    /// The root key it was started with.
+    credentials: aws_sdk_lambda::config::Credentials,
 }
 
 impl LocalServer {
@@ -255,9 +259,12 @@ impl LocalServer {
         let program = std::env::current_exe().context("locating the lamina executable")?;
         let log = data_dir.with_extension("log");
         std::fs::create_dir_all(data_dir)?;
+        let (key, secret) = lamina_store::access_keys::generate_key_pair();
         let child = std::process::Command::new(program)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .env("LAMINA_ROOT_ACCESS_KEY_ID", &key)
+            .env("LAMINA_ROOT_SECRET_ACCESS_KEY", &secret)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
@@ -266,6 +273,13 @@ impl LocalServer {
         let mut server = Self {
             child,
             url: String::new(),
+            credentials: aws_sdk_lambda::config::Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "lamina-demo",
+            ),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {

@@ -53,17 +53,27 @@ pub struct GlobalArgs {
     pub output: OutputFormat,
 }
 
-/// Credentials used when the environment and the profile files have none: a Lamina server
-/// accepts any signature, so local use needs no setup.
+/// Credentials used when the environment, the profile files and the local data directory have
+/// none: a server started with `--auth none` accepts them, as any others.
 fn placeholder_credentials() -> Credentials {
     Credentials::new("lamina", "lamina", None, None, "lamina-placeholder")
 }
 
 impl GlobalArgs {
     /// Builds the SDK client. Credentials come from the AWS environment variables, then the
-    /// profile files, then placeholder credentials; `--profile` uses that profile only.
+    /// profile files, then the root key of the local server (the key file in
+    /// `LAMINA_DATA_DIR`, else `./.lamina`, when readable), then placeholder credentials;
+    /// `--profile` uses that profile only.
     /// No provider that needs the network (IMDS, SSO, ECS) is consulted.
     pub(crate) async fn client(&self) -> anyhow::Result<aws_sdk_lambda::Client> {
+        self.client_with(None).await
+    }
+
+    /// [`Self::client`], signing with `credentials` when given instead of looking them up.
+    pub(crate) async fn client_with(
+        &self,
+        credentials: Option<Credentials>,
+    ) -> anyhow::Result<aws_sdk_lambda::Client> {
         let region = match &self.region {
             Some(region) => Region::new(region.clone()),
             None => {
@@ -79,19 +89,23 @@ impl GlobalArgs {
                     .unwrap_or_else(|| Region::new(DEFAULT_REGION))
             }
         };
-        let credentials = match &self.profile {
-            Some(name) => CredentialsProviderChain::first_try(
+        let credentials = match (credentials, &self.profile) {
+            (Some(given), _) => CredentialsProviderChain::first_try("Given", given),
+            (None, Some(name)) => CredentialsProviderChain::first_try(
                 "Profile",
                 ProfileFileCredentialsProvider::builder()
                     .profile_name(name)
                     .build(),
             ),
-            None => CredentialsProviderChain::first_try(
+            (None, None) => CredentialsProviderChain::first_try(
                 "Environment",
                 EnvironmentVariableCredentialsProvider::new(),
             )
             .or_else("Profile", ProfileFileCredentialsProvider::builder().build())
-            .or_else("Placeholder", placeholder_credentials()),
+            .or_else(
+                "LaminaDataDir",
+                crate::account::local_root_credentials().unwrap_or_else(placeholder_credentials),
+            ),
         };
         let endpoint = self.endpoint_url.trim_end_matches('/');
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {

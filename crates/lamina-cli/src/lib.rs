@@ -1,5 +1,6 @@
 //! `lamina layer`, `lamina function` and `lamina invoke`: the command-line client of the
-//! Lambda API, for a Lamina server or AWS itself.
+//! Lambda API, for a Lamina server or AWS itself; and `lamina account keys`, which manages a
+//! local server's access keys.
 //!
 //! Owns the command tree, the global options (`--endpoint-url`, `--region`, `--profile`,
 //! `--output`), the SDK client built from them, and how results and errors are printed.
@@ -8,6 +9,7 @@
 //! and the conflict analysis behind `function check` live in [`local`] and `lamina-layers`.
 //! The binary `lamina` parses the command line and calls the `run_*` functions.
 
+pub mod account;
 mod api;
 mod content;
 pub mod demo;
@@ -22,6 +24,7 @@ mod zipdir;
 
 use std::process::ExitCode;
 
+pub use account::{AccountCommand, DEFAULT_DATA_DIR};
 pub use api::LayerVersionRef;
 pub use error::{ApiError, EXIT_API_ERROR, EXIT_FAILURE};
 pub use function::{CreateArgs, DEFAULT_ROLE, FunctionCommand};
@@ -41,6 +44,12 @@ pub fn run_layer(global: &GlobalArgs, command: &LayerCommand) -> ExitCode {
             layer::run(&api, remote).await
         }),
     })
+}
+
+/// Runs `lamina account ...` (local: it edits the data directory's key file); gives the
+/// process exit code.
+pub fn run_account(global: &GlobalArgs, command: &AccountCommand) -> ExitCode {
+    error::report(account::run(global, command))
 }
 
 /// Runs `lamina demo`, printing its steps or its error; gives the process exit code.

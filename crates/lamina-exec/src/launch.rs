@@ -396,6 +396,29 @@ mod tests {
     }
 
     #[test]
+    fn a_function_gets_no_platform_credentials() {
+        // AWS gives a function its role's temporary credentials; Lamina has no IAM, so it
+        // gives none, and the server's own (its environment, its keys) never pass on. Users
+        // cannot set these names either: they are reserved (`RESERVED_ENVIRONMENT_VARIABLES`).
+        let env = jail_plan(true).jail.unwrap().env;
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_ACCESS_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "LAMINA_ROOT_ACCESS_KEY_ID",
+            "LAMINA_ROOT_SECRET_ACCESS_KEY",
+        ] {
+            assert!(!env.contains_key(name), "{name} is in {env:?}");
+        }
+        assert!(
+            env.keys().all(|k| !k.contains("SECRET")),
+            "{:?}",
+            env.keys()
+        );
+    }
+
+    #[test]
     fn the_jail_filters_unless_told_not_to() {
         let filtered = jail_plan(true).jail.unwrap();
         assert!(filtered.seccomp);

@@ -1,15 +1,17 @@
 //! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite now,
 //! PostgreSQL later), the durable queue of `Event` invocations behind [`EventStore`], and
-//! content-addressed artifacts (ZIP blobs and their extracted trees).
+//! content-addressed artifacts (ZIP blobs and their extracted trees), and the access key file.
 //!
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 
+pub mod access_keys;
 pub mod artifacts;
 pub mod event_store;
 pub mod function_store;
 pub mod metadata;
 pub mod sqlite;
 
+pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 pub use function_store::{

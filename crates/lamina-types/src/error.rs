@@ -49,6 +49,15 @@ pub enum LambdaError {
     /// 403: the signature or a presigned token does not verify.
     #[error("{0}")]
     AccessDenied(String),
+    /// 403: the access key (or its session token) is not one this server knows.
+    #[error("{0}")]
+    UnrecognizedClient(String),
+    /// 403: the SigV4 signature does not match, or its date is outside the allowed window.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// 403: the request carries no credentials at all.
+    #[error("{0}")]
+    MissingAuthenticationToken(String),
     /// 404: no operation is routed at this method and path.
     #[error("{0}")]
     UnknownOperation(String),
@@ -80,7 +89,11 @@ impl LambdaError {
             Self::PreconditionFailed(_) => 412,
             Self::RequestEntityTooLarge(_) | Self::RequestTooLarge(_) => 413,
             Self::TooManyRequests { .. } => 429,
-            Self::IncompleteSignature(_) | Self::AccessDenied(_) => 403,
+            Self::IncompleteSignature(_)
+            | Self::AccessDenied(_)
+            | Self::UnrecognizedClient(_)
+            | Self::InvalidSignature(_)
+            | Self::MissingAuthenticationToken(_) => 403,
             Self::Service(_) => 500,
         }
     }
@@ -101,6 +114,9 @@ impl LambdaError {
             Self::TooManyRequests { .. } => "TooManyRequestsException",
             Self::IncompleteSignature(_) => "IncompleteSignatureException",
             Self::AccessDenied(_) => "AccessDeniedException",
+            Self::UnrecognizedClient(_) => "UnrecognizedClientException",
+            Self::InvalidSignature(_) => "InvalidSignatureException",
+            Self::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
             Self::UnknownOperation(_) => "UnknownOperationException",
             Self::Service(_) => "ServiceException",
         }
@@ -115,6 +131,9 @@ impl LambdaError {
                 | Self::RequestEntityTooLarge(_)
                 | Self::IncompleteSignature(_)
                 | Self::AccessDenied(_)
+                | Self::UnrecognizedClient(_)
+                | Self::InvalidSignature(_)
+                | Self::MissingAuthenticationToken(_)
                 | Self::UnknownOperation(_)
                 | Self::Service(_)
         )
@@ -143,6 +162,9 @@ impl LambdaError {
             | Self::InvalidRequestContent(m)
             | Self::IncompleteSignature(m)
             | Self::AccessDenied(m)
+            | Self::UnrecognizedClient(m)
+            | Self::InvalidSignature(m)
+            | Self::MissingAuthenticationToken(m)
             | Self::UnknownOperation(m)
             | Self::Service(m) => m,
             Self::TooManyRequests { message, .. } => message,

@@ -21,7 +21,7 @@ use rustix::fs::FlockOperation;
 
 /// The data directory when neither `--data-dir` nor `LAMINA_DATA_DIR` names one (relative to
 /// the working directory; `lamina serve` makes it absolute at start).
-pub const DEFAULT_DATA_DIR: &str = "./.lamina";
+pub const DEFAULT_DATA_DIR: &str = lamina_cli::DEFAULT_DATA_DIR;
 
 /// The lock file's name inside the data directory.
 const LOCK_FILE: &str = "lamina.lock";

@@ -1,5 +1,6 @@
 //! `lamina`: the server and the command-line tools around it.
 
+mod access_keys;
 mod api_server;
 mod data_dir;
 mod fd_limit;
@@ -13,7 +14,7 @@ mod shutdown;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use lamina_cli::{FunctionCommand, GlobalArgs, InvokeArgs, LayerCommand};
+use lamina_cli::{AccountCommand, FunctionCommand, GlobalArgs, InvokeArgs, LayerCommand};
 
 /// Lamina: a self-hosted, AWS-Lambda-compatible function platform with first-class layers.
 #[derive(Parser)]
@@ -50,6 +51,11 @@ enum Command {
     Demo(lamina_cli::demo::DemoArgs),
     /// Invoke a function and print its response.
     Invoke(InvokeArgs),
+    /// Manage the access keys of a server on this machine (in its data directory).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -70,5 +76,6 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Function { command } => Ok(lamina_cli::run_function(&global, &command)),
         Command::Invoke(args) => Ok(lamina_cli::run_invoke(&global, &args)),
         Command::Demo(args) => Ok(lamina_cli::run_demo(&global, &args)),
+        Command::Account { command } => Ok(lamina_cli::run_account(&global, &command)),
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use lamina_api::{AppState, ContentSigner};
+use lamina_api::{AppState, AuthMode, ContentSigner};
 use lamina_cli::DEFAULT_REGION;
 use lamina_control::{FunctionService, LayerService};
 use lamina_events::{EventQueue, LaminaRunner, QueueConfig, RetryPolicy};
@@ -15,10 +15,13 @@ use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
 use lamina_exec::{ExecConfig, Executor};
-use lamina_store::{EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
+use lamina_store::{
+    AccessKeyFile, EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore,
+};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 
+use crate::access_keys::KeyFileStore;
 use crate::api_server::ClientTimeouts;
 use crate::prepare::ServerPreparer;
 use crate::shutdown;
@@ -38,6 +41,12 @@ pub struct ServeArgs {
     /// Account id used in every ARN.
     #[arg(long, default_value = "123456789012")]
     account_id: String,
+    /// How API requests are authenticated: `sigv4` (AWS Signature Version 4 by a key of
+    /// `<data>/access-keys.json`; the root key comes from LAMINA_ROOT_ACCESS_KEY_ID and
+    /// LAMINA_ROOT_SECRET_ACCESS_KEY, else is generated at the first start and printed once),
+    /// or `none` (any request is accepted, signed or not: only for throwaway local use).
+    #[arg(long, value_enum, default_value_t = AuthChoice::Sigv4, env = "LAMINA_AUTH")]
+    auth: AuthChoice,
     /// How long a `Content.Location` download URL stays valid, in seconds.
     #[arg(long, default_value_t = CONTENT_URL_TTL_SECS)]
     content_url_ttl_secs: u64,
@@ -90,6 +99,13 @@ pub struct ServeArgs {
     /// How long a client connection may keep the server waiting.
     #[command(flatten)]
     client_timeouts: ClientTimeouts,
+}
+
+/// The `--auth` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuthChoice {
+    Sigv4,
+    None,
 }
 
 /// The `--isolation` choices.
@@ -189,6 +205,14 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .flat_map(|u| u.as_bytes().to_vec())
         .collect();
     let secret = metadata.server_secret(&candidate).await?;
+    let key_file = AccessKeyFile::in_data_dir(&args.data_dir);
+    crate::access_keys::ensure_root_key(&key_file, &account)?;
+    let auth = match args.auth {
+        AuthChoice::Sigv4 => AuthMode::SigV4(Arc::new(
+            KeyFileStore::open(key_file).context("reading the access keys")?,
+        )),
+        AuthChoice::None => AuthMode::None,
+    };
     let isolation = choose_isolation(args.isolation)?;
     let runtime_dir = args.data_dir.join("runtime");
     let interpreters = Interpreters::discover();
@@ -240,6 +264,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         events: events.clone(),
         content: ContentSigner::new(secret, args.content_url_ttl_secs),
         default_region: region.clone(),
+        auth,
     });
     let unfinished = state.functions.settle_unfinished().await?;
     if unfinished > 0 {
@@ -248,6 +273,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             "settling functions an earlier run left pending"
         );
     }
+    let auth_mode = args.auth;
     let local = listener.local_addr()?;
     if let Err(e) = data_dir.record_listen(local) {
         tracing::warn!(error = %e, "could not record the listen address in the lock file");
@@ -256,6 +282,14 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         "lamina serve: http://{local}  data dir {}  account {account}  default region {region}",
         args.data_dir.display()
     );
+    if matches!(auth_mode, AuthChoice::None) {
+        eprintln!(
+            "lamina serve: WARNING: --auth none: requests are NOT authenticated; anyone who \
+             can reach {local} can create, run and delete functions. Use only for throwaway \
+             local experiments."
+        );
+        tracing::warn!(listen = %local, "authentication is off (--auth none)");
+    }
     match isolation {
         Isolation::Namespaces => {
             let limits = match state.executor.cgroup_info() {

@@ -39,6 +39,10 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .env("LAMINA_LOG", "warn")
+            // The root key is generated into the data dir, where the CLI finds it.
+            .env_remove("LAMINA_ROOT_ACCESS_KEY_ID")
+            .env_remove("LAMINA_ROOT_SECRET_ACCESS_KEY")
+            .env_remove("LAMINA_AUTH")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -78,11 +82,13 @@ impl Server {
         }
     }
 
-    /// `lamina ARGS...` aimed at this server, with no AWS settings from the host.
+    /// `lamina ARGS...` aimed at this server, with no AWS settings from the host: its
+    /// credentials are the server's root key, found in the data dir.
     fn lamina(&self, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::new(LAMINA);
         cmd.args(args)
             .env("LAMINA_ENDPOINT_URL", &self.url)
+            .env("LAMINA_DATA_DIR", self.dir.path().join("data"))
             .env("HOME", self.dir.path())
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_REGION")
@@ -367,6 +373,44 @@ fn invoke_prints_the_payload_and_with_tail_the_log() {
     let failed = server.lamina(&["invoke", "greet"]).assert().code(1);
     assert!(stdout(&failed).contains("boom"));
     assert!(stderr(&failed).contains("Unhandled"));
+}
+
+#[test]
+fn account_keys_are_created_used_listed_and_revoked() {
+    let server = Server::start();
+    let created = server.json(&["account", "keys", "create"]);
+    let id = created["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = created["SecretAccessKey"].as_str().unwrap().to_owned();
+    let with_key = |args: &[&str]| {
+        let mut cmd = server.lamina(args);
+        cmd.env("AWS_ACCESS_KEY_ID", &id)
+            .env("AWS_SECRET_ACCESS_KEY", &secret);
+        cmd
+    };
+    with_key(&["layer", "list"]).assert().success();
+    let listed = server.json(&["account", "keys", "list"]);
+    let keys = listed["AccessKeys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{listed}");
+    assert_eq!(keys.iter().filter(|k| k["Root"] == true).count(), 1);
+    assert!(keys.iter().all(|k| k.get("SecretAccessKey").is_none()));
+    let root = keys.iter().find(|k| k["Root"] == true).unwrap();
+    let refused = server
+        .lamina(&[
+            "account",
+            "keys",
+            "revoke",
+            root["AccessKeyId"].as_str().unwrap(),
+        ])
+        .assert()
+        .failure();
+    assert!(stderr(&refused).contains("root key"));
+    server.ok(&["account", "keys", "revoke", &id]);
+    let failed = with_key(&["layer", "list"]).assert().code(255);
+    assert!(
+        stderr(&failed).contains("UnrecognizedClientException"),
+        "{}",
+        stderr(&failed)
+    );
 }
 
 #[test]

@@ -23,7 +23,7 @@ use lamina_types::LambdaError;
 use serde_json::json;
 
 use crate::request_context::request_id;
-use crate::{ApiError, AppState, content};
+use crate::{ApiError, AppState, auth, content};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -38,11 +38,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(unknown_operation)
         // Bodies are read by `body::read_limited`, which answers AWS's 413 itself.
         .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
 
-/// Lamina's own `GET /_lamina/health` (no AWS operation): version and isolation in force.
+/// Lamina's own `GET /_lamina/health` (no AWS operation): version, isolation and
+/// authentication in force.
 async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
     let (cgroups, cgroup_path) = state.executor.cgroup_info();
     let body = json!({
@@ -51,6 +56,7 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
         "isolation": state.executor.isolation().as_str(),
         "cgroups": cgroups,
         "cgroupPath": cgroup_path,
+        "auth": state.auth.as_str(),
     });
     (StatusCode::OK, Json(body))
 }

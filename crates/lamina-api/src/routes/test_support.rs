@@ -150,6 +150,8 @@ impl TestApi {
             events,
             content: ContentSigner::new(b"route tests".to_vec(), 60),
             default_region: Region::parse(REGION).unwrap(),
+            // The route tests send unsigned requests; authentication has its own tests.
+            auth: crate::AuthMode::None,
         });
         Self {
             router: crate::router(state),

@@ -1,0 +1,216 @@
+//! `lamina account keys create|list|revoke`: the access keys of a server on this machine,
+//! managed in its data directory's key file (which only the server's user can read); the
+//! running server sees each change at once. Also where the remote commands find the root key
+//! when the environment and the profile files give none.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use aws_sdk_lambda::config::Credentials;
+use lamina_store::{AccessKeyFile, AccessKeyRecord};
+use lamina_types::AccountId;
+use lamina_types::timestamp::{format_millis, now_millis};
+use serde_json::json;
+
+use crate::global::{GlobalArgs, OutputFormat};
+use crate::output::{Table, print_json, print_text};
+
+/// The data directory when neither `--data-dir` nor `LAMINA_DATA_DIR` names one (relative to
+/// the working directory).
+pub const DEFAULT_DATA_DIR: &str = "./.lamina";
+
+/// The account of every key until Lamina has several accounts.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+
+/// `lamina account ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create, list and revoke the access key pairs of the server's account.
+    Keys {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// `lamina account keys ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key pair and print it; its secret is shown only this once.
+    Create(KeyFileArgs),
+    /// List the key pairs (without their secrets).
+    List(KeyFileArgs),
+    /// Revoke a key pair: the server refuses requests signed with it from now on.
+    Revoke {
+        /// The access key id to revoke.
+        access_key_id: String,
+        /// Which server's keys.
+        #[command(flatten)]
+        file: KeyFileArgs,
+    },
+}
+
+/// Which server's keys.
+#[derive(clap::Args, Debug)]
+pub struct KeyFileArgs {
+    /// The data directory of the server.
+    #[arg(long, env = "LAMINA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// The account of the keys (today there is one: the server's `--account-id`).
+    #[arg(long, default_value = DEFAULT_ACCOUNT_ID)]
+    account_id: String,
+}
+
+impl KeyFileArgs {
+    fn file(&self) -> anyhow::Result<AccessKeyFile> {
+        if !self.data_dir.is_dir() {
+            bail!(
+                "no data directory at {} (give the server's with --data-dir or \
+                 LAMINA_DATA_DIR)",
+                self.data_dir.display()
+            );
+        }
+        Ok(AccessKeyFile::in_data_dir(&self.data_dir))
+    }
+
+    fn account(&self) -> anyhow::Result<AccountId> {
+        AccountId::parse(&self.account_id)
+            .with_context(|| format!("--account-id must be 12 digits, got {:?}", self.account_id))
+    }
+}
+
+/// Runs `lamina account ...`.
+pub fn run(global: &GlobalArgs, command: &AccountCommand) -> anyhow::Result<ExitCode> {
+    let AccountCommand::Keys { command } = command;
+    let json = global.output == OutputFormat::Json;
+    match command {
+        KeysCommand::Create(args) => {
+            let account = args.account()?;
+            let key = args
+                .file()?
+                .create(account.as_str(), false, &format_millis(now_millis()))?;
+            if json {
+                print_json(&json!({
+                    "AccessKeyId": key.access_key_id,
+                    "SecretAccessKey": key.secret_access_key,
+                    "AccountId": key.account_id,
+                    "CreatedDate": key.created,
+                }))?;
+            } else {
+                print_text(&format!(
+                    "created access key {} of account {}; its secret is shown only now:\n\n    \
+                     export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}\n",
+                    key.access_key_id, key.account_id, key.access_key_id, key.secret_access_key
+                ))?;
+            }
+        }
+        KeysCommand::List(args) => {
+            let account = args.account()?;
+            let keys: Vec<AccessKeyRecord> = args
+                .file()?
+                .read()?
+                .into_iter()
+                .filter(|k| k.account_id == account.as_str())
+                .collect();
+            if json {
+                let listed: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "AccessKeyId": k.access_key_id,
+                            "AccountId": k.account_id,
+                            "CreatedDate": k.created,
+                            "Root": k.root,
+                        })
+                    })
+                    .collect();
+                print_json(&json!({ "AccessKeys": listed }))?;
+            } else {
+                let mut table = Table::new(&["ACCESS KEY ID", "ACCOUNT", "CREATED", "ROOT"]);
+                for k in &keys {
+                    let root = if k.root { "yes" } else { "" };
+                    table.row(vec![
+                        k.access_key_id.clone(),
+                        k.account_id.clone(),
+                        k.created.clone(),
+                        root.to_owned(),
+                    ]);
+                }
+                table.print()?;
+            }
+        }
+        KeysCommand::Revoke {
+            access_key_id,
+            file,
+        } => {
+            let file = file.file()?;
+            let Some(key) = file
+                .read()?
+                .into_iter()
+                .find(|k| &k.access_key_id == access_key_id)
+            else {
+                bail!("no access key {access_key_id:?}");
+            };
+            if key.root {
+                bail!(
+                    "{access_key_id} is the root key: it cannot be revoked (start the server \
+                     with LAMINA_ROOT_ACCESS_KEY_ID and LAMINA_ROOT_SECRET_ACCESS_KEY to \
+                     replace it)"
+                );
+            }
+            file.revoke(access_key_id)?;
+            if json {
+                print_json(&json!({ "AccessKeyId": access_key_id, "Revoked": true }))?;
+            } else {
+                print_text(&format!("revoked access key {access_key_id}\n"))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The root key of the server whose data directory is `LAMINA_DATA_DIR` (else
+/// [`DEFAULT_DATA_DIR`]), when this user can read it.
+pub(crate) fn local_root_credentials() -> Option<Credentials> {
+    let dir = std::env::var_os("LAMINA_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    root_credentials_in(&dir)
+}
+
+fn root_credentials_in(data_dir: &Path) -> Option<Credentials> {
+    let file = AccessKeyFile::in_data_dir(data_dir);
+    let root = file.root_of(DEFAULT_ACCOUNT_ID).ok().flatten()?;
+    Some(Credentials::new(
+        root.access_key_id,
+        root.secret_access_key,
+        None,
+        None,
+        "lamina-data-dir",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_lambda::config::ProvideCredentials as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_root_key_of_a_data_dir_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(root_credentials_in(dir.path()).is_none());
+        let file = AccessKeyFile::in_data_dir(dir.path());
+        file.create(DEFAULT_ACCOUNT_ID, false, "t").unwrap();
+        assert!(root_credentials_in(dir.path()).is_none());
+        let root = file.create(DEFAULT_ACCOUNT_ID, true, "t").unwrap();
+        let found = root_credentials_in(dir.path())
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(found.access_key_id(), root.access_key_id);
+        assert_eq!(found.secret_access_key(), root.secret_access_key);
+    }
+}
