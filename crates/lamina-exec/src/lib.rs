@@ -15,6 +15,7 @@ pub mod launch;
 mod lease;
 mod log_store;
 pub mod logs;
+pub mod network;
 mod opt_view;
 mod outcome;
 mod output;
@@ -41,6 +42,7 @@ use crate::environment::Environment;
 use crate::interpreters::Interpreters;
 use crate::launch::Isolation;
 use crate::logs::{LogLimits, LogSink, LogStore};
+use crate::network::FunctionNetwork;
 use crate::pool::Pools;
 use crate::sandbox::{Sandboxes, Scratch};
 use crate::standby::Standbys;
@@ -59,6 +61,9 @@ pub struct ExecConfig {
     pub log_limits: LogLimits,
     /// Isolation mode.
     pub isolation: Isolation,
+    /// The network environments get; [`FunctionNetwork::Isolated`] needs
+    /// [`Isolation::Namespaces`].
+    pub network: FunctionNetwork,
     /// Interpreters for the Python runtimes.
     pub interpreters: Interpreters,
     /// The `lamina` executable, re-executed as the jail.
@@ -135,6 +140,12 @@ impl Executor {
     /// Starts the idle reaper. What environments of an earlier run (a crash) left behind
     /// is removed first: their processes, cgroups, `/tmp` mounts and scratch directories.
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
+        if config.network == FunctionNetwork::Isolated && config.isolation != Isolation::Namespaces
+        {
+            return Err(std::io::Error::other(
+                "a private network per environment needs namespace isolation",
+            ));
+        }
         std::fs::create_dir_all(&config.views_dir)?;
         let logs = LogStore::open(&config.logs_dir, config.log_limits)?;
         let (isolation, envs_dir) = (config.isolation, config.envs_dir.clone());
@@ -146,6 +157,7 @@ impl Executor {
         let standbys = Standbys::new(
             config.standby_environments,
             config.jail_program.clone(),
+            config.network,
             Arc::clone(&sandboxes),
             tasks.clone(),
         );
@@ -167,6 +179,11 @@ impl Executor {
     /// The isolation mode in force.
     pub fn isolation(&self) -> Isolation {
         self.inner.config.isolation
+    }
+
+    /// The network environments get.
+    pub fn function_network(&self) -> FunctionNetwork {
+        self.inner.config.network
     }
 
     /// Most environments one function version may have at once (beyond, invokes get 429).

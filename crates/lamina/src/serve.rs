@@ -14,6 +14,7 @@ use lamina_events::{EventQueue, LaminaRunner, QueueConfig, RetryPolicy};
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
+use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
 use lamina_store::{EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
@@ -45,6 +46,12 @@ pub struct ServeArgs {
     /// `auto` (namespaces when possible, else none with a warning).
     #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
     isolation: IsolationChoice,
+    /// The network functions get: `isolated` (a network namespace per environment with
+    /// only its own loopback, where its Runtime API is at 127.0.0.1:9001; needs namespace
+    /// isolation; no outbound connections yet) or `host` (the host's network: functions
+    /// reach every loopback service, the Lamina API included).
+    #[arg(long, value_enum, default_value_t = NetworkChoice::Host)]
+    function_network: NetworkChoice,
     /// Seconds an idle execution environment is kept warm.
     #[arg(long, default_value_t = 300)]
     idle_timeout_secs: u64,
@@ -98,6 +105,23 @@ enum IsolationChoice {
     Auto,
     Namespaces,
     None,
+}
+
+/// The `--function-network` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum NetworkChoice {
+    Isolated,
+    Host,
+}
+
+fn choose_network(choice: NetworkChoice, isolation: Isolation) -> anyhow::Result<FunctionNetwork> {
+    match (choice, isolation) {
+        (NetworkChoice::Host, _) => Ok(FunctionNetwork::Host),
+        (NetworkChoice::Isolated, Isolation::Namespaces) => Ok(FunctionNetwork::Isolated),
+        (NetworkChoice::Isolated, Isolation::None) => {
+            bail!("--function-network isolated needs namespace isolation (root and overlayfs)")
+        }
+    }
 }
 
 /// Namespaces need root (for mounts) and overlayfs (for `/opt`).
@@ -187,6 +211,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .collect();
     let secret = metadata.server_secret(&candidate).await?;
     let isolation = choose_isolation(args.isolation)?;
+    let network = choose_network(args.function_network, isolation)?;
     let runtime_dir = args.data_dir.join("runtime");
     let interpreters = Interpreters::discover();
     lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
@@ -202,6 +227,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             total_bytes: args.function_logs_total_mb.max(1).saturating_mul(1 << 20),
         },
         isolation,
+        network,
         interpreters,
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
         max_environments_per_function: args.max_environments_per_function.max(1),
@@ -268,6 +294,17 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         Isolation::None => eprintln!(
             "lamina serve: isolation: NONE - functions run as plain processes that can see \
              the host; use root on Linux with overlayfs for isolation"
+        ),
+    }
+    match network {
+        FunctionNetwork::Isolated => eprintln!(
+            "lamina serve: function network: isolated (a network namespace per environment: \
+             its own loopback only, Runtime API at 127.0.0.1:9001; no outbound connections)"
+        ),
+        FunctionNetwork::Host => eprintln!(
+            "lamina serve: WARNING: function network: HOST - functions share this machine's \
+             network and can reach every loopback service, the Lamina API on {local} \
+             included; use --function-network isolated to give each environment its own"
         ),
     }
     let executor = state.executor.clone();
