@@ -1,13 +1,17 @@
 """A private network per environment (`--function-network isolated`): each environment has
 its own network namespace, whose loopback serves its Runtime API at 127.0.0.1:9001 as on AWS;
 the host's loopback services, the Lamina API on any host address, other environments'
-Runtime APIs and link-local addresses are out of reach. `host` (the default for now) keeps
-the host's network and says so."""
+Runtime APIs and link-local addresses are out of reach, and the outside is reached through NAT.
+`host` (the default for now) keeps the host's network and says so."""
 
 import json
+import os
+import re
 import socket
 import subprocess
+import sys
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -114,7 +118,8 @@ def test_awslambdaric_runs_against_it(mlam, fn_name, ric_files):  # noqa: F811
 
 
 def test_the_host_the_api_and_link_local_addresses_are_unreachable(mlam, module_server, fn_name):
-    deploy(mlam, fn_name, PROBE)
+    # Dropped packets: each attempt waits out its timeout.
+    deploy(mlam, fn_name, PROBE, Timeout=60)
     on_loopback, everywhere = Listener("127.0.0.1"), Listener("0.0.0.0")
     try:
         targets = [["127.0.0.1", module_server.port], ["127.0.0.1", on_loopback.port],
@@ -137,7 +142,7 @@ def test_the_host_the_api_and_link_local_addresses_are_unreachable(mlam, module_
 def test_no_other_environments_runtime_api_is_in_reach(mlam, fn_name):
     victim, attacker = f"{fn_name}-victim", f"{fn_name}-attacker"
     deploy(mlam, victim, PROBE)
-    deploy(mlam, attacker, PROBE)
+    deploy(mlam, attacker, PROBE, Timeout=60)
     # The victim's environment stays warm, its runtime waiting on its listener.
     assert invoke(mlam, victim).json()["runtime_api"] == "127.0.0.1:9001"
     # On the host's network its listener would be one of these.
@@ -184,3 +189,126 @@ def test_an_isolated_network_without_namespaces_is_refused(tmp_path):
     )
     assert done.returncode != 0
     assert "--function-network isolated needs namespace isolation" in done.stderr
+
+
+OUTSIDE_SERVER = """
+import http.server
+import socketserver
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = self.client_address[0].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(http.server.HTTPServer):
+    # HTTPServer's own looks its name up in DNS, which the outside cannot reach.
+    server_bind = socketserver.TCPServer.server_bind
+
+
+Server(("198.51.100.2", 8080), Handler).serve_forever()
+"""
+
+FETCH = """
+import urllib.request
+
+
+def lambda_handler(event, context):
+    with urllib.request.urlopen(event["url"], timeout=5) as r:
+        return {"status": r.status, "body": r.read().decode()}
+"""
+
+
+def ip(*args: str):
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def outside():
+    """An HTTP server in a network namespace of the test's own, routed like the outside world:
+    198.51.100.2 (TEST-NET-2) behind a veth whose host end is 198.51.100.1. It answers with
+    the address it saw the client come from."""
+    name, veth = f"lamina-test-outside-{os.getpid()}", f"lto{os.getpid() % 100000}"
+    ip("netns", "add", name)
+    server = None
+    try:
+        ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
+        ip("addr", "add", "198.51.100.1/24", "dev", veth)
+        ip("link", "set", veth, "up")
+        ip("-n", name, "addr", "add", "198.51.100.2/24", "dev", "eth0")
+        ip("-n", name, "link", "set", "eth0", "up")
+        ip("-n", name, "link", "set", "lo", "up")
+        ip("-n", name, "route", "add", "default", "via", "198.51.100.1")
+        server = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", OUTSIDE_SERVER],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("198.51.100.2", 8080), timeout=1).close()
+                break
+            except OSError as e:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    raise RuntimeError(f"the outside server does not answer: {server.stderr.read()!r}") from e
+                time.sleep(0.1)
+        yield "http://198.51.100.2:8080/"
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def test_the_outside_is_reached_through_nat(mlam, fn_name, outside):
+    deploy(mlam, fn_name, FETCH)
+    got = invoke(mlam, fn_name, {"url": outside}).json()
+    # The outside saw the host's address on its link, not the environment's.
+    assert got == {"status": 200, "body": "198.51.100.1"}
+
+
+def host_objects(log: str) -> tuple[str, str]:
+    """The bridge and the nftables table a server named in its banner."""
+    match = re.search(r"bridge (lm[0-9a-f]{4}br) on 10\.\d+\.0\.0/16, nftables table ip (lamina_[0-9a-f]{4})", log)
+    assert match, log
+    return match.group(1), match.group(2)
+
+
+def links() -> set[str]:
+    return set(os.listdir("/sys/class/net"))
+
+
+def nft_tables() -> str:
+    return subprocess.run(["nft", "list", "tables"], check=True, capture_output=True, text=True).stdout
+
+
+def test_a_killed_servers_bridge_veths_and_table_are_removed_by_the_next_start(start_server, fn_name):
+    first = start_server("--function-network", "isolated")
+    bridge, table = host_objects(first.log_path.read_text())
+    lam = make_client(first.url)
+    deploy(lam, fn_name, PROBE)
+    invoke(lam, fn_name)
+    veths = {name for name in links() if name.startswith(bridge[:6] + "v")}
+    assert bridge in links() and table in nft_tables() and veths
+
+    first.proc.kill()
+    first.proc.wait()
+    assert bridge in links() and table in nft_tables()
+
+    second = start_server("--function-network", "isolated", data_dir=first.data_dir)
+    assert host_objects(second.log_path.read_text()) == (bridge, table)
+    deadline = time.monotonic() + 10
+    while veths & links() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not veths & links()
+    assert invoke(make_client(second.url), fn_name).json()["runtime_api"] == "127.0.0.1:9001"
+
+    second.stop()
+    assert bridge not in links()
+    assert table not in nft_tables()

@@ -17,6 +17,7 @@ mod log_store;
 pub mod logs;
 pub mod network;
 mod opt_view;
+pub mod outbound;
 mod outcome;
 mod output;
 mod peer;
@@ -42,7 +43,8 @@ use crate::environment::Environment;
 use crate::interpreters::Interpreters;
 use crate::launch::Isolation;
 use crate::logs::{LogLimits, LogSink, LogStore};
-use crate::network::FunctionNetwork;
+use crate::network::{FunctionNetwork, Networks};
+use crate::outbound::Outbound;
 use crate::pool::Pools;
 use crate::sandbox::{Sandboxes, Scratch};
 use crate::standby::Standbys;
@@ -113,6 +115,7 @@ pub struct InvokeResult {
 
 struct Inner {
     config: ExecConfig,
+    networks: Networks,
     sandboxes: Arc<Sandboxes>,
     standbys: Arc<Standbys>,
     pools: Pools<Environment, Scratch>,
@@ -153,16 +156,32 @@ impl Executor {
             .await
             .map_err(std::io::Error::other)??;
         let sandboxes = Arc::new(sandboxes);
+        let networks = match config.network {
+            FunctionNetwork::Host => Networks::Host,
+            FunctionNetwork::Isolated => {
+                let data_dir = config
+                    .envs_dir
+                    .parent()
+                    .unwrap_or(&config.envs_dir)
+                    .to_owned();
+                let outbound = tokio::task::spawn_blocking(move || Outbound::start(&data_dir))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(std::io::Error::other)?;
+                Networks::Private(Arc::new(outbound))
+            }
+        };
         let tasks = TaskTracker::new();
         let standbys = Standbys::new(
             config.standby_environments,
             config.jail_program.clone(),
-            config.network,
+            networks.clone(),
             Arc::clone(&sandboxes),
             tasks.clone(),
         );
         let inner = Arc::new(Inner {
             config,
+            networks,
             sandboxes,
             standbys,
             pools: Pools::default(),
@@ -184,6 +203,15 @@ impl Executor {
     /// The network environments get.
     pub fn function_network(&self) -> FunctionNetwork {
         self.inner.config.network
+    }
+
+    /// What a private network is made of on the host (bridge, subnet, nftables table), for
+    /// the banner; `None` on the host's network.
+    pub fn network_description(&self) -> Option<String> {
+        match &self.inner.networks {
+            Networks::Host => None,
+            Networks::Private(outbound) => Some(outbound.describe()),
+        }
     }
 
     /// Most environments one function version may have at once (beyond, invokes get 429).
@@ -221,11 +249,16 @@ impl Executor {
         // What was ending in the background meanwhile (idle environments, standbys).
         self.inner.tasks.wait().await;
         let sandboxes = Arc::clone(&self.inner.sandboxes);
+        let networks = self.inner.networks.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for dir in scratch {
                 sandboxes.remove_scratch(dir);
             }
             sandboxes.remove_cgroup_instance();
+            // The bridge, the table and forwarding (the veths went with the environments).
+            if let Networks::Private(outbound) = networks {
+                outbound.stop();
+            }
         })
         .await;
     }

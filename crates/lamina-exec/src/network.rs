@@ -11,8 +11,11 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use lamina_jail::netns::PrivateNetwork;
+
+use crate::outbound::Outbound;
 
 /// Where an environment's Runtime API listens in its own network namespace: AWS's address.
 pub const PRIVATE_RUNTIME_API: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9001);
@@ -22,8 +25,8 @@ pub const PRIVATE_RUNTIME_API: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALH
 pub enum FunctionNetwork {
     /// The host's own network namespace: functions reach every loopback service.
     Host,
-    /// A network namespace per environment, with only its loopback (needs namespace
-    /// isolation, so root).
+    /// A network namespace per environment: its own loopback, and the outside world through
+    /// NAT (see [`crate::outbound`]); needs namespace isolation, so root.
     Isolated,
 }
 
@@ -33,6 +36,35 @@ impl FunctionNetwork {
         match self {
             Self::Host => "host",
             Self::Isolated => "isolated",
+        }
+    }
+}
+
+/// How new environments get their network. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Networks {
+    /// The host's.
+    Host,
+    /// Each its own, connected to the outside through the server's bridge.
+    Private(Arc<Outbound>),
+}
+
+impl Networks {
+    /// Which kind this is.
+    pub fn kind(&self) -> FunctionNetwork {
+        match self {
+            Self::Host => FunctionNetwork::Host,
+            Self::Private(_) => FunctionNetwork::Isolated,
+        }
+    }
+
+    /// A new environment's Runtime API socket, in its network. A private network takes a
+    /// few milliseconds (a namespace and two commands for its veth pair): call it off the
+    /// async runtime's workers, as standbys do ahead of need.
+    pub fn runtime_api(&self) -> std::io::Result<RuntimeApiSocket> {
+        match self {
+            Self::Host => RuntimeApiSocket::bind_host(),
+            Self::Private(outbound) => RuntimeApiSocket::bind_private(Some(outbound)),
         }
     }
 }
@@ -49,21 +81,26 @@ pub struct RuntimeApiSocket {
 }
 
 impl RuntimeApiSocket {
-    /// Listens where `network` puts an environment's Runtime API: [`PRIVATE_RUNTIME_API`] in
-    /// a new network namespace, or a free port on the host's loopback. A new namespace
-    /// is made on a helper thread (a fraction of a millisecond); standbys make theirs ahead.
-    pub fn bind(network: FunctionNetwork) -> std::io::Result<Self> {
-        let (listener, namespace) = match network {
-            FunctionNetwork::Host => {
-                let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-                listener.set_nonblocking(true)?;
-                (listener, None)
-            }
-            FunctionNetwork::Isolated => {
-                let private = PrivateNetwork::create(PRIVATE_RUNTIME_API)?;
-                (private.listener, Some(private.namespace))
-            }
-        };
+    /// Listens on a free port of the host's loopback.
+    pub fn bind_host() -> std::io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        listener.set_nonblocking(true)?;
+        Self::new(listener, None)
+    }
+
+    /// Listens at [`PRIVATE_RUNTIME_API`] in a new network namespace (made on a helper
+    /// thread), which `outbound` connects to the outside world.
+    pub fn bind_private(outbound: Option<&Outbound>) -> std::io::Result<Self> {
+        let private = PrivateNetwork::create(PRIVATE_RUNTIME_API)?;
+        if let Some(outbound) = outbound {
+            outbound
+                .connect(&lamina_jail::netns::path_of(&private.namespace))
+                .map_err(std::io::Error::other)?;
+        }
+        Self::new(private.listener, Some(private.namespace))
+    }
+
+    fn new(listener: TcpListener, namespace: Option<OwnedFd>) -> std::io::Result<Self> {
         let address = listener.local_addr()?;
         Ok(Self {
             listener,
@@ -90,7 +127,7 @@ mod tests {
 
     #[test]
     fn on_the_hosts_network_a_free_loopback_port_and_no_namespace() {
-        let socket = RuntimeApiSocket::bind(FunctionNetwork::Host).unwrap();
+        let socket = Networks::Host.runtime_api().unwrap();
         assert!(socket.address().starts_with("127.0.0.1:"));
         assert_ne!(socket.address(), "127.0.0.1:0");
         assert_eq!(socket.namespace_path(), None);
@@ -99,13 +136,13 @@ mod tests {
     #[test]
     #[ignore = "needs root (CAP_SYS_ADMIN): run by scripts/test"]
     fn in_a_private_network_the_address_is_awss_and_the_namespace_can_be_joined() {
-        let socket = RuntimeApiSocket::bind(FunctionNetwork::Isolated).unwrap();
+        let socket = RuntimeApiSocket::bind_private(None).unwrap();
         assert_eq!(socket.address(), "127.0.0.1:9001");
         let path = socket.namespace_path().unwrap();
         let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
         assert_ne!(std::fs::read_link(path).unwrap(), ours);
         // Two environments, two namespaces: the same address in both.
-        let other = RuntimeApiSocket::bind(FunctionNetwork::Isolated).unwrap();
+        let other = RuntimeApiSocket::bind_private(None).unwrap();
         assert_eq!(other.address(), "127.0.0.1:9001");
     }
 

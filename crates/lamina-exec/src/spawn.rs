@@ -13,7 +13,7 @@ use crate::Executor;
 use crate::environment::Environment;
 use crate::function_error::FunctionError;
 use crate::launch::{self, HostPaths, Isolation, LaunchContext, LaunchError};
-use crate::network::RuntimeApiSocket;
+use crate::network::{Networks, RuntimeApiSocket};
 use crate::opt_view;
 use crate::sandbox::{self, Scratch};
 use crate::standby::Standby;
@@ -53,10 +53,20 @@ impl Executor {
         let (kept_scratch, limits) = self.limits_taking_over(spec, kept_scratch);
         let mut sandbox = self.prepare_sandbox(spec, kept_scratch, limits).await?;
         let config = &self.inner.config;
-        // A standby's network namespace and listener are ready; otherwise they are made now.
+        // A standby's network namespace and listener are ready; otherwise they are made now
+        // (a private one on a blocking thread: it runs commands).
         let api = match sandbox.standby.as_mut().and_then(|s| s.api.take()) {
             Some(api) => Ok(api),
-            None => RuntimeApiSocket::bind(config.network),
+            None => match &self.inner.networks {
+                Networks::Host => RuntimeApiSocket::bind_host(),
+                private => {
+                    let private = private.clone();
+                    tokio::task::spawn_blocking(move || private.runtime_api())
+                        .await
+                        .map_err(std::io::Error::other)
+                        .and_then(|bound| bound)
+                }
+            },
         };
         let network = api.as_ref().ok().and_then(RuntimeApiSocket::namespace_path);
         let host = HostPaths {

@@ -14,7 +14,7 @@ use lamina_jail::cgroup::{Cgroup, Limits};
 use tokio::process::{Child, Command};
 use tokio_util::task::TaskTracker;
 
-use crate::network::{FunctionNetwork, RuntimeApiSocket};
+use crate::network::{Networks, RuntimeApiSocket};
 use crate::sandbox::{self, Sandboxes};
 
 /// A jail process waiting in its cgroup for a plan.
@@ -37,7 +37,7 @@ pub struct Standby {
 pub struct Standbys {
     wanted: usize,
     jail_program: PathBuf,
-    network: FunctionNetwork,
+    networks: Networks,
     sandboxes: Arc<Sandboxes>,
     state: Mutex<State>,
     /// The executor's background tasks: standbys starting or ending are among them, so
@@ -58,7 +58,7 @@ impl Standbys {
     pub fn new(
         wanted: usize,
         jail_program: PathBuf,
-        network: FunctionNetwork,
+        networks: Networks,
         sandboxes: Arc<Sandboxes>,
         tasks: TaskTracker,
     ) -> Arc<Self> {
@@ -66,7 +66,7 @@ impl Standbys {
         let this = Arc::new(Self {
             wanted,
             jail_program,
-            network,
+            networks,
             sandboxes,
             state: Mutex::default(),
             tasks,
@@ -144,14 +144,14 @@ impl Standbys {
             memory_bytes: 128 << 20,
             pids: 16,
         };
-        let network = self.network;
+        let networks = self.networks.clone();
         let (cgroup, api) = tokio::task::spawn_blocking(move || {
             let cgroup = sandboxes
                 .cgroup_with(&name, &limits)
                 .map_err(std::io::Error::other)?;
-            let api = match network {
-                FunctionNetwork::Host => Ok(None),
-                FunctionNetwork::Isolated => RuntimeApiSocket::bind(network).map(Some),
+            let api = match networks {
+                Networks::Host => Ok(None),
+                Networks::Private(_) => networks.runtime_api().map(Some),
             };
             match api {
                 Ok(api) => Ok((cgroup, api)),

@@ -48,7 +48,7 @@ pub struct ServeArgs {
     isolation: IsolationChoice,
     /// The network functions get: `isolated` (a network namespace per environment with
     /// only its own loopback, where its Runtime API is at 127.0.0.1:9001; needs namespace
-    /// isolation; no outbound connections yet) or `host` (the host's network: functions
+    /// isolation, `ip`, `nsenter` and `nft`; the outside is reached through NAT) or `host` (the host's network: functions
     /// reach every loopback service, the Lamina API included).
     #[arg(long, value_enum, default_value_t = NetworkChoice::Host)]
     function_network: NetworkChoice,
@@ -299,7 +299,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     match network {
         FunctionNetwork::Isolated => eprintln!(
             "lamina serve: function network: isolated (a network namespace per environment: \
-             its own loopback only, Runtime API at 127.0.0.1:9001; no outbound connections)"
+             its own loopback with the Runtime API at 127.0.0.1:9001, the outside through \
+             NAT; {})",
+            state.executor.network_description().unwrap_or_default()
         ),
         FunctionNetwork::Host => eprintln!(
             "lamina serve: WARNING: function network: HOST - functions share this machine's \
