@@ -15,7 +15,7 @@ import platform
 import pytest
 
 from function_support import publish_layer
-from harness import LaminaServer
+from harness import LaminaServer, make_client
 from invoke_support import deploy, invoke
 from sandbox_support import (
     assert_other_function_works,
@@ -231,12 +231,15 @@ def test_proc_net_is_masked(slam, module_server, name):
     assert_other_function_works(slam)
 
 
-@pytest.mark.xfail(strict=True, reason="the environment shares the host's network namespace "
-                   "until environments get a private network (a later issue); only /proc/net is masked")
-def test_the_hosts_sockets_do_not_show_in_proc_self_net(slam, module_server, name):
-    deploy(slam, name, READ_PROC_NET)
+def test_the_hosts_sockets_do_not_show_in_proc_self_net(start_server, name):
+    # With a private network per environment (on the host's, only /proc/net is masked).
+    server = start_server("--function-network", "isolated")
+    lam = make_client(server.url)
+    deploy(lam, name, READ_PROC_NET)
 
-    got = invoke(slam, name, {"paths": ["/proc/self/net/tcp"]}).json()
+    got = invoke(lam, name, {"paths": ["/proc/self/net/tcp"]}).json()
 
     table = got["/proc/self/net/tcp"]
-    assert not _listening_port_rows(table, module_server.port), table
+    assert not _listening_port_rows(table, server.port), table
+    # The environment's own socket table: its Runtime API on its loopback.
+    assert _listening_port_rows(table, 9001), table

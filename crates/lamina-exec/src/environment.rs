@@ -14,6 +14,7 @@ use lamina_jail::cgroup::{Cgroup, Usage};
 
 use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
+use crate::network::RuntimeApiSocket;
 use crate::output::{self, Flush};
 use crate::runtime_api::{self, EnvironmentLink, Invocation, Reply};
 use crate::sandbox::{self, Scratch};
@@ -26,28 +27,6 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// past it (a stalled disk) the invocation ends anyway and the reader catches up later. It
 /// never waits for the runtime to stop writing.
 const FLUSH_WAIT: Duration = Duration::from_secs(2);
-
-/// An environment's Runtime API socket, listening on loopback before its runtime is planned:
-/// the plan carries its address.
-pub struct RuntimeApiSocket {
-    listener: std::net::TcpListener,
-    address: std::net::SocketAddr,
-}
-
-impl RuntimeApiSocket {
-    /// Listens on a free loopback port.
-    pub fn bind() -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let address = listener.local_addr()?;
-        Ok(Self { listener, address })
-    }
-
-    /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` begins.
-    pub fn address(&self) -> String {
-        self.address.to_string()
-    }
-}
 
 /// How one hand-over of an event ended.
 #[derive(Debug)]
@@ -79,6 +58,9 @@ pub struct Environment {
     scratch: Option<Scratch>,
     /// Its cgroup, when the machine has usable cgroups.
     cgroup: Option<Box<dyn Cgroup>>,
+    /// Its own network namespace, kept open until it ends: the jail joins it through this
+    /// descriptor (see [`RuntimeApiSocket::namespace_path`]).
+    _network: Option<OwnedFd>,
     /// When it last finished an invocation.
     pub last_used: Instant,
 }
@@ -125,8 +107,13 @@ impl Environment {
         process: Process,
     ) -> std::io::Result<Started> {
         let (link, invocations) = EnvironmentLink::new();
+        // In a namespace of its own, only the environment's processes can connect at all.
+        let peers = match api.namespace {
+            Some(_) => runtime_api::Peers::AnyInNamespace,
+            None => runtime_api::Peers::RuntimeTreeOnly,
+        };
         let listener = tokio::net::TcpListener::from_std(api.listener)?;
-        let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link)));
+        let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link), peers));
         let (child, reader) = match process.run(plan) {
             Ok(running) => running,
             Err(e) => {
@@ -154,6 +141,7 @@ impl Environment {
         ));
         Ok(Started {
             api_server,
+            network: api.namespace,
             child,
             invocations,
             tail,
@@ -368,6 +356,7 @@ impl Process {
 /// A runtime process started, before it is an [`Environment`].
 struct Started {
     api_server: tokio::task::JoinHandle<()>,
+    network: Option<OwnedFd>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
     tail: Arc<Mutex<InvocationLog>>,
@@ -395,6 +384,7 @@ impl Started {
             initialized: None,
             scratch: Some(scratch),
             cgroup,
+            _network: self.network,
             last_used: now,
         }
     }

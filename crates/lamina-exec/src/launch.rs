@@ -49,6 +49,8 @@ pub struct HostPaths {
     pub sandbox_id: Option<u32>,
     /// The `cgroup.procs` files of the environment's cgroup.
     pub cgroup_procs: Vec<PathBuf>,
+    /// A file that opens the environment's own network namespace; `None` on the host's.
+    pub network: Option<PathBuf>,
 }
 
 /// A runtime process to start.
@@ -204,6 +206,7 @@ pub fn plan(
                     .map(|a| a.to_string_lossy().into_owned())
                     .collect(),
                 env,
+                network: host.network.clone(),
                 seccomp: ctx.seccomp,
             }),
         }),
@@ -286,6 +289,7 @@ mod tests {
             root: "/e/root".into(),
             sandbox_id: Some(1_000_001),
             cgroup_procs: Vec::new(),
+            network: None,
         }
     }
 
@@ -383,6 +387,7 @@ mod tests {
             root: "/e/root".into(),
             sandbox_id: Some(1_000_001),
             cgroup_procs: Vec::new(),
+            network: Some("/proc/7/fd/9".into()),
         };
         let ctx = LaunchContext {
             isolation: Isolation::Namespaces,
@@ -439,6 +444,7 @@ mod tests {
             (Path::new("/e/tmp"), Path::new("/e/root"))
         );
         assert_eq!(jail.env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9001");
+        assert_eq!(jail.network.as_deref(), Some(Path::new("/proc/7/fd/9")));
         assert_eq!(jail.env["LAMBDA_TASK_ROOT"], "/var/task");
         // What the executor builds is what a jail decodes.
         assert_eq!(JailPlan::decode(&jail.encode().unwrap()).unwrap(), jail);

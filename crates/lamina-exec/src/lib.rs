@@ -15,7 +15,9 @@ pub mod launch;
 mod lease;
 mod log_store;
 pub mod logs;
+pub mod network;
 mod opt_view;
+pub mod outbound;
 mod outcome;
 mod output;
 mod peer;
@@ -41,6 +43,8 @@ use crate::environment::Environment;
 use crate::interpreters::Interpreters;
 use crate::launch::Isolation;
 use crate::logs::{LogLimits, LogSink, LogStore};
+use crate::network::{FunctionNetwork, Networks};
+use crate::outbound::Outbound;
 use crate::pool::Pools;
 use crate::sandbox::{Sandboxes, Scratch};
 use crate::standby::Standbys;
@@ -59,6 +63,9 @@ pub struct ExecConfig {
     pub log_limits: LogLimits,
     /// Isolation mode.
     pub isolation: Isolation,
+    /// The network environments get; [`FunctionNetwork::Isolated`] needs
+    /// [`Isolation::Namespaces`].
+    pub network: FunctionNetwork,
     /// Interpreters for the Python runtimes.
     pub interpreters: Interpreters,
     /// The `lamina` executable, re-executed as the jail.
@@ -108,6 +115,7 @@ pub struct InvokeResult {
 
 struct Inner {
     config: ExecConfig,
+    networks: Networks,
     sandboxes: Arc<Sandboxes>,
     standbys: Arc<Standbys>,
     pools: Pools<Environment, Scratch>,
@@ -135,6 +143,12 @@ impl Executor {
     /// Starts the idle reaper. What environments of an earlier run (a crash) left behind
     /// is removed first: their processes, cgroups, `/tmp` mounts and scratch directories.
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
+        if config.network == FunctionNetwork::Isolated && config.isolation != Isolation::Namespaces
+        {
+            return Err(std::io::Error::other(
+                "a private network per environment needs namespace isolation",
+            ));
+        }
         std::fs::create_dir_all(&config.views_dir)?;
         let logs = LogStore::open(&config.logs_dir, config.log_limits)?;
         let (isolation, envs_dir) = (config.isolation, config.envs_dir.clone());
@@ -142,15 +156,32 @@ impl Executor {
             .await
             .map_err(std::io::Error::other)??;
         let sandboxes = Arc::new(sandboxes);
+        let networks = match config.network {
+            FunctionNetwork::Host => Networks::Host,
+            FunctionNetwork::Isolated => {
+                let data_dir = config
+                    .envs_dir
+                    .parent()
+                    .unwrap_or(&config.envs_dir)
+                    .to_owned();
+                let outbound = tokio::task::spawn_blocking(move || Outbound::start(&data_dir))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(std::io::Error::other)?;
+                Networks::Private(Arc::new(outbound))
+            }
+        };
         let tasks = TaskTracker::new();
         let standbys = Standbys::new(
             config.standby_environments,
             config.jail_program.clone(),
+            networks.clone(),
             Arc::clone(&sandboxes),
             tasks.clone(),
         );
         let inner = Arc::new(Inner {
             config,
+            networks,
             sandboxes,
             standbys,
             pools: Pools::default(),
@@ -167,6 +198,20 @@ impl Executor {
     /// The isolation mode in force.
     pub fn isolation(&self) -> Isolation {
         self.inner.config.isolation
+    }
+
+    /// The network environments get.
+    pub fn function_network(&self) -> FunctionNetwork {
+        self.inner.config.network
+    }
+
+    /// What a private network is made of on the host (bridge, subnet, nftables table), for
+    /// the banner; `None` on the host's network.
+    pub fn network_description(&self) -> Option<String> {
+        match &self.inner.networks {
+            Networks::Host => None,
+            Networks::Private(outbound) => Some(outbound.describe()),
+        }
     }
 
     /// Most environments one function version may have at once (beyond, invokes get 429).
@@ -204,11 +249,16 @@ impl Executor {
         // What was ending in the background meanwhile (idle environments, standbys).
         self.inner.tasks.wait().await;
         let sandboxes = Arc::clone(&self.inner.sandboxes);
+        let networks = self.inner.networks.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for dir in scratch {
                 sandboxes.remove_scratch(dir);
             }
             sandboxes.remove_cgroup_instance();
+            // The bridge, the table and forwarding (the veths went with the environments).
+            if let Networks::Private(outbound) = networks {
+                outbound.stop();
+            }
         })
         .await;
     }

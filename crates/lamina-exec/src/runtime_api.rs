@@ -132,13 +132,29 @@ pub fn router(link: Arc<EnvironmentLink>) -> Router {
 /// descriptor of the server's): a runtime uses one or two, extensions one each.
 pub const MAX_CONNECTIONS_PER_ENVIRONMENT: usize = 64;
 
+/// Who may use an environment's Runtime API listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peers {
+    /// Only the runtime's process tree, checked per connection: the listener is on the
+    /// host's loopback, where any process can connect.
+    RuntimeTreeOnly,
+    /// Anyone who can connect: the listener is in the environment's own network namespace,
+    /// where only the environment's processes are (and the host's `/proc/net` would not
+    /// list their sockets anyway).
+    AnyInNamespace,
+}
+
 /// Serves one environment's Runtime API on `listener`, refusing connections that do not
-/// come from the environment's runtime process tree, and holding at most
-/// [`MAX_CONNECTIONS_PER_ENVIRONMENT`] of them open.
-pub async fn serve(listener: tokio::net::TcpListener, link: Arc<EnvironmentLink>) {
+/// come from the environment's runtime process tree (with [`Peers::RuntimeTreeOnly`]), and
+/// holding at most [`MAX_CONNECTIONS_PER_ENVIRONMENT`] of them open.
+pub async fn serve(listener: tokio::net::TcpListener, link: Arc<EnvironmentLink>, peers: Peers) {
     let Ok(local) = listener.local_addr() else {
         return;
     };
+    if peers == Peers::AnyInNamespace {
+        serve_app(listener, routes(link)).await;
+        return;
+    }
     let guard_link = Arc::clone(&link);
     let app = routes(link).layer(axum::middleware::from_fn(
         move |ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -158,6 +174,10 @@ pub async fn serve(listener: tokio::net::TcpListener, link: Arc<EnvironmentLink>
             }
         },
     ));
+    serve_app(listener, app).await;
+}
+
+async fn serve_app(listener: tokio::net::TcpListener, app: Router) {
     let listener = BoundedListener::new(listener, MAX_CONNECTIONS_PER_ENVIRONMENT);
     let service = app.into_make_service_with_connect_info::<Peer>();
     if let Err(e) = axum::serve(listener, service).await {

@@ -10,9 +10,10 @@ use lamina_jail::cgroup::{Cgroup, Limits};
 use lamina_types::{FunctionSpec, LambdaError};
 
 use crate::Executor;
-use crate::environment::{Environment, RuntimeApiSocket};
+use crate::environment::Environment;
 use crate::function_error::FunctionError;
 use crate::launch::{self, HostPaths, Isolation, LaunchContext, LaunchError};
+use crate::network::{Networks, RuntimeApiSocket};
 use crate::opt_view;
 use crate::sandbox::{self, Scratch};
 use crate::standby::Standby;
@@ -50,8 +51,24 @@ impl Executor {
         kept_scratch: Option<Scratch>,
     ) -> Result<Environment, StartError> {
         let (kept_scratch, limits) = self.limits_taking_over(spec, kept_scratch);
-        let sandbox = self.prepare_sandbox(spec, kept_scratch, limits).await?;
+        let mut sandbox = self.prepare_sandbox(spec, kept_scratch, limits).await?;
         let config = &self.inner.config;
+        // A standby's network namespace and listener are ready; otherwise they are made now
+        // (a private one on a blocking thread: it runs commands).
+        let api = match sandbox.standby.as_mut().and_then(|s| s.api.take()) {
+            Some(api) => Ok(api),
+            None => match &self.inner.networks {
+                Networks::Host => RuntimeApiSocket::bind_host(),
+                private => {
+                    let private = private.clone();
+                    tokio::task::spawn_blocking(move || private.runtime_api())
+                        .await
+                        .map_err(std::io::Error::other)
+                        .and_then(|bound| bound)
+                }
+            },
+        };
+        let network = api.as_ref().ok().and_then(RuntimeApiSocket::namespace_path);
         let host = HostPaths {
             task: spec.code.path.clone(),
             layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
@@ -66,6 +83,7 @@ impl Executor {
                 .as_ref()
                 .map(|c| c.procs_files())
                 .unwrap_or_default(),
+            network,
         };
         let python = config.interpreters.resolve(spec.runtime.as_str());
         let sink = self.sink(&spec.function_name);
@@ -77,7 +95,7 @@ impl Executor {
                 r.interpreter.prefix.display()
             ));
         }
-        let planned = RuntimeApiSocket::bind()
+        let planned = api
             .map_err(|e| LambdaError::Service(format!("starting the Runtime API failed: {e}")))
             .map_err(StartError::Lamina)
             .and_then(|api| {

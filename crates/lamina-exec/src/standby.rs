@@ -1,7 +1,8 @@
 //! Environments started ahead of need: a jail process already in a fresh cgroup, waiting for
 //! its plan on a pipe. Joining a cgroup costs 6-15 ms on cgroup v1 when it happens rarely
 //! (the kernel waits out an RCU grace period), which every cold start would otherwise pay.
-//! A claimed standby is replaced in the background.
+//! A claimed standby is replaced in the background. With a private network per environment,
+//! a standby's network namespace and Runtime API listener are made ahead too.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use lamina_jail::cgroup::{Cgroup, Limits};
 use tokio::process::{Child, Command};
 use tokio_util::task::TaskTracker;
 
+use crate::network::{Networks, RuntimeApiSocket};
 use crate::sandbox::{self, Sandboxes};
 
 /// A jail process waiting in its cgroup for a plan.
@@ -23,6 +25,9 @@ pub struct Standby {
     pub child: Child,
     /// The read end of its merged stdout and stderr.
     pub output: std::io::PipeReader,
+    /// Its Runtime API socket in its own network namespace, made ahead; `None` on the
+    /// host's network (a free port is bound when a function claims it).
+    pub api: Option<RuntimeApiSocket>,
     /// Its standard input, where its plan goes ([`lamina_jail::JailPlan::encode`]) once a
     /// function claims it; it was told to stand by on it already.
     pub plan: std::io::PipeWriter,
@@ -32,6 +37,7 @@ pub struct Standby {
 pub struct Standbys {
     wanted: usize,
     jail_program: PathBuf,
+    networks: Networks,
     sandboxes: Arc<Sandboxes>,
     state: Mutex<State>,
     /// The executor's background tasks: standbys starting or ending are among them, so
@@ -52,6 +58,7 @@ impl Standbys {
     pub fn new(
         wanted: usize,
         jail_program: PathBuf,
+        networks: Networks,
         sandboxes: Arc<Sandboxes>,
         tasks: TaskTracker,
     ) -> Arc<Self> {
@@ -59,6 +66,7 @@ impl Standbys {
         let this = Arc::new(Self {
             wanted,
             jail_program,
+            networks,
             sandboxes,
             state: Mutex::default(),
             tasks,
@@ -136,10 +144,25 @@ impl Standbys {
             memory_bytes: 128 << 20,
             pids: 16,
         };
-        let cgroup = tokio::task::spawn_blocking(move || sandboxes.cgroup_with(&name, &limits))
-            .await
-            .map_err(std::io::Error::other)?
-            .map_err(std::io::Error::other)?;
+        let networks = self.networks.clone();
+        let (cgroup, api) = tokio::task::spawn_blocking(move || {
+            let cgroup = sandboxes
+                .cgroup_with(&name, &limits)
+                .map_err(std::io::Error::other)?;
+            let api = match networks {
+                Networks::Host => Ok(None),
+                Networks::Private(_) => networks.runtime_api().map(Some),
+            };
+            match api {
+                Ok(api) => Ok((cgroup, api)),
+                Err(e) => {
+                    sandbox::remove_cgroup(cgroup.as_ref());
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(std::io::Error::other)??;
         // On the jail's one transport, its standard input: stand by now, the plan later.
         let standby = JailRequest::Standby {
             cgroups: cgroup.procs_files(),
@@ -166,6 +189,7 @@ impl Standbys {
         match started {
             Ok((child, output, plan)) => Ok(Standby {
                 cgroup,
+                api,
                 child,
                 output,
                 plan,

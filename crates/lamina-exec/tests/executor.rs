@@ -59,6 +59,7 @@ async fn setup(max_envs: usize) -> Setup {
         logs_dir: logs.clone(),
         log_limits: Default::default(),
         isolation: Isolation::None,
+        network: lamina_exec::network::FunctionNetwork::Host,
         interpreters: Interpreters::discover(),
         jail_program: "/nonexistent".into(),
         max_environments_per_function: max_envs,

@@ -20,6 +20,15 @@ pub enum JailError {
         #[source]
         source: io::Error,
     },
+    /// Joining the environment's network namespace failed.
+    #[error("failed to join the network namespace {path}: {source}")]
+    JoinNetwork {
+        /// The namespace file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// `unshare` of the mount, PID, IPC and UTS namespaces failed.
     #[error("failed to create namespaces: {0}")]
     Unshare(#[source] io::Error),

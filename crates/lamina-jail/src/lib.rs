@@ -12,13 +12,15 @@
 //!
 //! [`cgroup`] gives each environment its own cgroup (v1 or v2): the server creates, freezes,
 //! kills and removes it; the jail only joins it before forking. [`host`] holds the mounts the
-//! server makes on the host itself (each environment's `/tmp`).
+//! server makes on the host itself (each environment's `/tmp`); [`netns`] the private network
+//! namespace the server makes for an environment, which the jail joins.
 
 #![allow(unsafe_code)]
 
 pub mod cgroup;
 mod error;
 pub mod host;
+pub mod netns;
 pub mod plan;
 pub mod rootfs;
 pub mod seccomp;

@@ -59,6 +59,11 @@ pub struct JailPlan {
     pub args: Vec<String>,
     /// The runtime's whole environment (nothing else is passed on).
     pub env: BTreeMap<String, String>,
+    /// The environment's own network namespace (a file that opens it, see
+    /// [`crate::netns::PrivateNetwork::path`]), joined before the other namespaces are
+    /// created; `None` keeps the host's network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<PathBuf>,
     /// Whether the runtime runs under the seccomp filter. `lamina serve` always filters;
     /// off only to measure what the filter costs.
     pub seccomp: bool,
@@ -207,6 +212,7 @@ mod tests {
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
+            network: Some("/proc/1/fd/7".into()),
             seccomp: true,
         }
     }
@@ -221,6 +227,7 @@ mod tests {
         let without_filter = JailPlan {
             seccomp: false,
             lang: None,
+            network: None,
             ..plan
         };
         let frame = without_filter.encode().unwrap();

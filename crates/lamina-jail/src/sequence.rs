@@ -1,7 +1,8 @@
 //! The jail's three processes and the order of their steps.
 //!
 //! - The *keeper* is the process the server started. It joins the environment's cgroups,
-//!   creates the namespaces and forks the init; then it only waits, and ends the way the
+//!   joins the environment's network namespace (when it has one), creates the other
+//!   namespaces and forks the init; then it only waits, and ends the way the
 //!   runtime ended, so the server sees the runtime's exit status. Killing it kills the
 //!   whole environment (the init dies with its parent, and the PID namespace with its init).
 //! - The *init* is PID 1 of the new PID namespace. It builds the root file system, pivots
@@ -97,6 +98,15 @@ fn join(cgroups: &[PathBuf], sys: &impl Syscall) -> Result<(), JailError> {
 /// unless its exec fails.
 pub fn enter(args: &JailPlan, sys: &impl Syscall) -> Result<Ending, JailError> {
     join(&args.cgroups, sys)?;
+    // Before the other namespaces: the runtime's sockets are made in this one, and the
+    // seccomp filter later denies `setns` and `unshare` to the runtime.
+    if let Some(network) = &args.network {
+        sys.join_network(network)
+            .map_err(|source| JailError::JoinNetwork {
+                path: network.clone(),
+                source,
+            })?;
+    }
     sys.unshare_namespaces().map_err(JailError::Unshare)?;
     let (status_reader, status_writer) = sys.pipe().map_err(JailError::StatusPipe)?;
     match sys.fork().map_err(JailError::Fork)? {

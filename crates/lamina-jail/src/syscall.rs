@@ -31,6 +31,8 @@ pub enum HostEntry {
 pub trait Syscall {
     /// Moves this process into a cgroup by writing its pid to a `cgroup.procs` file.
     fn join_cgroup(&self, procs_file: &Path) -> io::Result<()>;
+    /// Joins the network namespace that the file at `namespace` opens.
+    fn join_network(&self, namespace: &Path) -> io::Result<()>;
     /// Creates new mount, PID, IPC and UTS namespaces (the PID one applies to children).
     fn unshare_namespaces(&self) -> io::Result<()>;
     /// A close-on-exec pipe: (read end, write end).
@@ -97,6 +99,15 @@ pub struct LinuxSyscall;
 impl Syscall for LinuxSyscall {
     fn join_cgroup(&self, procs_file: &Path) -> io::Result<()> {
         crate::cgroup::join(&[procs_file.to_owned()]).map_err(io::Error::other)
+    }
+
+    fn join_network(&self, namespace: &Path) -> io::Result<()> {
+        let file = std::fs::File::open(namespace)?;
+        rustix::thread::move_into_link_name_space(
+            std::os::fd::AsFd::as_fd(&file),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .map_err(io::Error::from)
     }
 
     fn unshare_namespaces(&self) -> io::Result<()> {

@@ -5,8 +5,9 @@
 //! (a) cold start, from invoke to response on a new environment, for a no-op Python handler
 //!     with 0 layers, 1 layer and 5 layers (one of them 200 MB), with namespace isolation
 //!     (when running as root), with it but without the seccomp filter, and without
-//!     isolation; what isolation adds, and what the seccomp filter adds;
-//! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8;
+//!     isolation, and with namespace isolation and a private network per environment
+//!     (`private-net`); what isolation, the seccomp filter and the private network add;
+//! (b) warm invoke latency p50/p99 and throughput at concurrency 1 and 8, in every mode;
 //! (c) baselines: `true`, `unshare` of the same namespaces (mount, PID with its own /proc,
 //!     IPC, UTS) around `true`, `python3 -c pass`, our bootstrap's start to its first `next`
 //!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback;
@@ -25,6 +26,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
+use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor, InvokeRequest};
 use lamina_store::LocalArtifacts;
 use lamina_types::layer::Digest;
@@ -34,6 +36,8 @@ const COLD_RUNS: usize = 20;
 const WARM_INVOKES: usize = 2000;
 /// The label of namespace isolation without the seccomp filter (its cost's baseline).
 const NO_SECCOMP: &str = "no-seccomp";
+/// The label of namespace isolation with a private network per environment.
+const PRIVATE_NET: &str = "private-net";
 
 fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -70,15 +74,40 @@ fn main() -> Result<()> {
         .join(&python.interpreter.executable);
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &interpreters)?;
     // Every mode when root (LAMINA_BENCH_ISOLATION=none keeps to `none`), else `none` only:
-    // (label, isolation, seccomp filter).
+    // (label, isolation, seccomp filter, network).
     let forced_none = std::env::var("LAMINA_BENCH_ISOLATION").is_ok_and(|v| v == "none");
-    let mut modes = vec![("none", Isolation::None, false)];
+    let mut modes = vec![("none", Isolation::None, false, FunctionNetwork::Host)];
     if rustix_is_root() && !forced_none {
-        modes.insert(0, (NO_SECCOMP, Isolation::Namespaces, false));
-        modes.insert(0, ("namespaces", Isolation::Namespaces, true));
+        modes.insert(
+            0,
+            (
+                PRIVATE_NET,
+                Isolation::Namespaces,
+                true,
+                FunctionNetwork::Isolated,
+            ),
+        );
+        modes.insert(
+            0,
+            (
+                NO_SECCOMP,
+                Isolation::Namespaces,
+                false,
+                FunctionNetwork::Host,
+            ),
+        );
+        modes.insert(
+            0,
+            (
+                "namespaces",
+                Isolation::Namespaces,
+                true,
+                FunctionNetwork::Host,
+            ),
+        );
     }
     let mut executors = Vec::new();
-    for (label, isolation, seccomp) in &modes {
+    for (label, isolation, seccomp, network) in &modes {
         let config = ExecConfig {
             envs_dir: dir.path().join(format!("envs-{label}")),
             views_dir: dir.path().join("views"),
@@ -86,6 +115,7 @@ fn main() -> Result<()> {
             logs_dir: dir.path().join("logs"),
             log_limits: Default::default(),
             isolation: *isolation,
+            network: *network,
             interpreters: Interpreters::discover(),
             jail_program: env!("CARGO_BIN_EXE_lamina").into(),
             max_environments_per_function: 16,
@@ -97,9 +127,10 @@ fn main() -> Result<()> {
         let executor = runtime.block_on(Executor::start(config))?;
         let (cgroups, _) = executor.cgroup_info();
         println!(
-            "executor: {label}: isolation {}, seccomp {} (cgroups {cgroups})",
+            "executor: {label}: isolation {}, seccomp {}, network {} (cgroups {cgroups})",
             isolation.as_str(),
-            if *seccomp { "on" } else { "off" }
+            if *seccomp { "on" } else { "off" },
+            network.as_str()
         );
         executors.push((*label, executor));
     }
@@ -200,7 +231,7 @@ fn main() -> Result<()> {
             let p50 = median(times)?;
             cold.insert((*label, *mode), p50);
             println!(
-                "cold start {label:<22} {mode:<10} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
+                "cold start {label:<22} {mode:<11} p50 {:>7.2} ms   ratio to bootstrap start {:.2}",
                 ms(p50),
                 p50.as_secs_f64() / bootstrap_start.as_secs_f64()
             );
@@ -221,6 +252,15 @@ fn main() -> Result<()> {
             println!(
                 "           {label:<22} seccomp adds   {:>6.2} ms",
                 ms(*with) - ms(*without)
+            );
+        }
+        if let (Some(private), Some(host)) = (
+            cold.get(&(*label, PRIVATE_NET)),
+            cold.get(&(*label, "namespaces")),
+        ) {
+            println!(
+                "           {label:<22} private network adds {:>6.2} ms",
+                ms(*private) - ms(*host)
             );
         }
     }
@@ -258,7 +298,7 @@ fn main() -> Result<()> {
             let warm = &latencies[..latencies.len().saturating_sub(concurrency)];
             let p = |q: f64| warm[((warm.len() as f64 * q) as usize).min(warm.len() - 1)];
             println!(
-                "warm  {mode:<10} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
+                "warm  {mode:<11} concurrency {concurrency}   p50 {:>7.3} ms   p99 {:>7.3} ms   {:>7.0} invokes/s",
                 ms(p(0.5)),
                 ms(p(0.99)),
                 latencies.len() as f64 / elapsed.as_secs_f64()

@@ -14,6 +14,7 @@ use lamina_events::{EventQueue, LaminaRunner, QueueConfig, RetryPolicy};
 use lamina_exec::interpreters::Interpreters;
 use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
+use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
 use lamina_store::{
     AccessKeyFile, EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore,
@@ -54,6 +55,12 @@ pub struct ServeArgs {
     /// `auto` (namespaces when possible, else none with a warning).
     #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
     isolation: IsolationChoice,
+    /// The network functions get: `isolated` (a network namespace per environment with
+    /// only its own loopback, where its Runtime API is at 127.0.0.1:9001; needs namespace
+    /// isolation, `ip`, `nsenter` and `nft`; the outside is reached through NAT) or `host` (the host's network: functions
+    /// reach every loopback service, the Lamina API included).
+    #[arg(long, value_enum, default_value_t = NetworkChoice::Host)]
+    function_network: NetworkChoice,
     /// Seconds an idle execution environment is kept warm.
     #[arg(long, default_value_t = 300)]
     idle_timeout_secs: u64,
@@ -114,6 +121,23 @@ enum IsolationChoice {
     Auto,
     Namespaces,
     None,
+}
+
+/// The `--function-network` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum NetworkChoice {
+    Isolated,
+    Host,
+}
+
+fn choose_network(choice: NetworkChoice, isolation: Isolation) -> anyhow::Result<FunctionNetwork> {
+    match (choice, isolation) {
+        (NetworkChoice::Host, _) => Ok(FunctionNetwork::Host),
+        (NetworkChoice::Isolated, Isolation::Namespaces) => Ok(FunctionNetwork::Isolated),
+        (NetworkChoice::Isolated, Isolation::None) => {
+            bail!("--function-network isolated needs namespace isolation (root and overlayfs)")
+        }
+    }
 }
 
 /// Namespaces need root (for mounts) and overlayfs (for `/opt`).
@@ -214,6 +238,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         AuthChoice::None => AuthMode::None,
     };
     let isolation = choose_isolation(args.isolation)?;
+    let network = choose_network(args.function_network, isolation)?;
     let runtime_dir = args.data_dir.join("runtime");
     let interpreters = Interpreters::discover();
     lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
@@ -229,6 +254,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             total_bytes: args.function_logs_total_mb.max(1).saturating_mul(1 << 20),
         },
         isolation,
+        network,
         interpreters,
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
         max_environments_per_function: args.max_environments_per_function.max(1),
@@ -304,6 +330,19 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         Isolation::None => eprintln!(
             "lamina serve: isolation: NONE - functions run as plain processes that can see \
              the host; use root on Linux with overlayfs for isolation"
+        ),
+    }
+    match network {
+        FunctionNetwork::Isolated => eprintln!(
+            "lamina serve: function network: isolated (a network namespace per environment: \
+             its own loopback with the Runtime API at 127.0.0.1:9001, the outside through \
+             NAT; {})",
+            state.executor.network_description().unwrap_or_default()
+        ),
+        FunctionNetwork::Host => eprintln!(
+            "lamina serve: WARNING: function network: HOST - functions share this machine's \
+             network and can reach every loopback service, the Lamina API on {local} \
+             included; use --function-network isolated to give each environment its own"
         ),
     }
     let executor = state.executor.clone();

@@ -19,6 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, middleware};
+use lamina_exec::network::FunctionNetwork;
 use lamina_types::LambdaError;
 use serde_json::json;
 
@@ -46,18 +47,27 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Lamina's own `GET /_lamina/health` (no AWS operation): version, isolation and
-/// authentication in force.
+/// Lamina's own `GET /_lamina/health` (no AWS operation): version, isolation,
+/// authentication and function network in force (with a warning when functions share the
+/// host's network).
 async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
     let (cgroups, cgroup_path) = state.executor.cgroup_info();
-    let body = json!({
+    let network = state.executor.function_network();
+    let mut body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "isolation": state.executor.isolation().as_str(),
         "cgroups": cgroups,
         "cgroupPath": cgroup_path,
         "auth": state.auth.as_str(),
+        "functionNetwork": network.as_str(),
     });
+    if network == FunctionNetwork::Host {
+        body["functionNetworkWarning"] = json!(
+            "function network: host - functions can reach every loopback service of this \
+             machine, this API included"
+        );
+    }
     (StatusCode::OK, Json(body))
 }
 

@@ -117,6 +117,7 @@ impl TestApi {
             logs_dir: data.join("logs"),
             log_limits: LogLimits::default(),
             isolation: Isolation::None,
+            network: lamina_exec::network::FunctionNetwork::Host,
             interpreters: Interpreters::default(),
             jail_program: "/nonexistent/lamina".into(),
             max_environments_per_function: 1,

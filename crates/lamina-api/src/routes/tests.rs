@@ -13,6 +13,13 @@ async fn health_reports_the_isolation_in_force() {
         (&body["status"], &body["isolation"]),
         (&json!("ok"), &json!("none"))
     );
+    assert_eq!(body["functionNetwork"], json!("host"));
+    assert!(
+        body["functionNetworkWarning"]
+            .as_str()
+            .is_some_and(|w| w.contains("this API included")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -41,6 +41,9 @@ impl Syscall for Recorder {
     fn join_cgroup(&self, procs_file: &Path) -> io::Result<()> {
         self.record(format!("join {}", procs_file.display()))
     }
+    fn join_network(&self, namespace: &Path) -> io::Result<()> {
+        self.record(format!("setns net {}", namespace.display()))
+    }
     fn unshare_namespaces(&self) -> io::Result<()> {
         self.record("unshare NEWNS|NEWPID|NEWIPC|NEWUTS".into())
     }
@@ -185,6 +188,7 @@ fn args(layers: &[&str]) -> JailPlan {
         program: "/var/lang/bin/python3.11".into(),
         args: vec!["/var/runtime/bootstrap.py".into()],
         env: BTreeMap::new(),
+        network: None,
         seccomp: true,
     }
 }
@@ -330,6 +334,40 @@ fn one_layer_is_an_overlay_on_the_empty_mount_point_and_none_an_empty_read_only_
     let calls = sys.calls();
     assert!(calls.contains(&"tmpfs /d/env/root/opt mode=0755,size=4k,nr_inodes=4".to_owned()));
     assert!(calls.contains(&"remount ro /d/env/root/opt".to_owned()));
+}
+
+#[test]
+fn a_private_network_is_joined_after_the_cgroups_and_before_the_other_namespaces() {
+    let sys = Recorder::default();
+    let plan = JailPlan {
+        network: Some("/proc/42/fd/9".into()),
+        ..args(&[])
+    };
+    runtime_side(&sys, &plan);
+    let calls = sys.calls();
+    assert_eq!(
+        calls[1..4],
+        [
+            "join /cg/pids/e/cgroup.procs",
+            "setns net /proc/42/fd/9",
+            "unshare NEWNS|NEWPID|NEWIPC|NEWUTS",
+        ]
+    );
+    // The host's network (no plan for one) is never left.
+    let sys = Recorder::default();
+    runtime_side(&sys, &args(&[]));
+    assert!(!sys.calls().iter().any(|c| c.starts_with("setns")));
+    // A namespace that cannot be joined stops the jail before anything else.
+    let sys = Recorder {
+        fail_on: Some("setns"),
+        ..Default::default()
+    };
+    let error = runtime_side(&sys, &plan);
+    assert!(
+        matches!(&error, JailError::JoinNetwork { path, .. } if path.ends_with("9")),
+        "{error}"
+    );
+    assert_eq!(sys.calls().last().unwrap(), "setns net /proc/42/fd/9");
 }
 
 #[test]
