@@ -379,15 +379,8 @@ mod tests {
             log_group: "/aws/lambda/f".into(),
         };
         let host = HostPaths {
-            task: task.path().to_owned(),
-            layers: Vec::new(),
-            opt_view: "/v".into(),
-            runtime: "/r".into(),
-            tmp: "/e/tmp".into(),
-            root: "/e/root".into(),
-            sandbox_id: Some(1_000_001),
-            cgroup_procs: Vec::new(),
             network: Some("/proc/7/fd/9".into()),
+            ..host_with(task.path(), &[])
         };
         let ctx = LaunchContext {
             isolation: Isolation::Namespaces,
