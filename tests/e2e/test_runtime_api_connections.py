@@ -126,8 +126,7 @@ import socket
 import time
 
 
-def lambda_handler(event, context):
-    children = [pid for pid in (os.fork() for _ in range(event["processes"] - 1)) if pid]
+def hoard(event):
     held = []
     for _ in range(event["connections"]):
         try:
@@ -135,9 +134,21 @@ def lambda_handler(event, context):
         except OSError:
             break
     time.sleep(event["hold_secs"])
-    if not children:
-        return len(held)
-    os._exit(0)
+    return len(held)
+
+
+def lambda_handler(event, context):
+    children = []
+    for _ in range(event["processes"] - 1):
+        pid = os.fork()
+        if pid == 0:
+            hoard(event)
+            os._exit(0)
+        children.append(pid)
+    held = hoard(event)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return held
 """
 
 
