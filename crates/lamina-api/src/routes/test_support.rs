@@ -212,6 +212,15 @@ impl TestApi {
         let answer = self.call("POST", "/2015-03-31/functions", Some(body)).await;
         answer.ok(201).clone()
     }
+
+    /// PublishVersion of function `name`; the new version's configuration.
+    pub(crate) async fn publish_version(&self, name: &str) -> Value {
+        let uri = format!("/2015-03-31/functions/{name}/versions");
+        self.call("POST", &uri, Some(json!({})))
+            .await
+            .ok(201)
+            .clone()
+    }
 }
 
 /// The body of CreateFunction for a python3.12 function named `name`.

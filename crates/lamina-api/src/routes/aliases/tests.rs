@@ -11,26 +11,24 @@ const ALIASES: &str = "/2015-03-31/functions/echo/aliases";
 async fn api_with_version() -> TestApi {
     let api = TestApi::start().await;
     api.create_function("echo").await;
+    api.publish_version("echo").await;
+    api
+}
+
+/// CreateAlias `live` → version 1, as sent.
+async fn create_live(api: &TestApi) -> crate::routes::test_support::Answer {
     api.call(
         "POST",
-        "/2015-03-31/functions/echo/versions",
-        Some(json!({})),
+        ALIASES,
+        Some(json!({ "Name": "live", "FunctionVersion": "1" })),
     )
     .await
-    .ok(201);
-    api
 }
 
 #[tokio::test]
 async fn create_alias_and_get_alias() {
     let api = api_with_version().await;
-    let created = api
-        .call(
-            "POST",
-            ALIASES,
-            Some(json!({ "Name": "live", "FunctionVersion": "1" })),
-        )
-        .await;
+    let created = create_live(&api).await;
     let body = created.ok(201).clone();
     assert_eq!(
         body["AliasArn"],
@@ -43,13 +41,9 @@ async fn create_alias_and_get_alias() {
     let got = api.call("GET", &format!("{ALIASES}/live"), None).await;
     assert_eq!(got.ok(200), &body);
 
-    api.call(
-        "POST",
-        ALIASES,
-        Some(json!({ "Name": "live", "FunctionVersion": "1" })),
-    )
-    .await
-    .error_message(409, "ResourceConflictException");
+    create_live(&api)
+        .await
+        .error_message(409, "ResourceConflictException");
     api.call(
         "POST",
         ALIASES,
@@ -98,15 +92,7 @@ async fn list_aliases_pages_by_name() {
 #[tokio::test]
 async fn update_alias_under_its_revision() {
     let api = api_with_version().await;
-    let created = api
-        .call(
-            "POST",
-            ALIASES,
-            Some(json!({ "Name": "live", "FunctionVersion": "1" })),
-        )
-        .await
-        .ok(201)
-        .clone();
+    let created = create_live(&api).await.ok(201).clone();
     let updated = api
         .call(
             "PUT",
@@ -132,13 +118,7 @@ async fn update_alias_under_its_revision() {
 #[tokio::test]
 async fn delete_alias_is_idempotent() {
     let api = api_with_version().await;
-    api.call(
-        "POST",
-        ALIASES,
-        Some(json!({ "Name": "live", "FunctionVersion": "1" })),
-    )
-    .await
-    .ok(201);
+    create_live(&api).await.ok(201);
     for _ in 0..2 {
         let deleted = api.call("DELETE", &format!("{ALIASES}/live"), None).await;
         assert_eq!(deleted.ok(204), &Value::Null);

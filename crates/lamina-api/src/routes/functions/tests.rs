@@ -242,13 +242,7 @@ async fn publish_version_and_list_versions_by_function() {
 async fn delete_function_whole_or_one_version() {
     let api = TestApi::start().await;
     api.create_function("echo").await;
-    api.call(
-        "POST",
-        "/2015-03-31/functions/echo/versions",
-        Some(json!({})),
-    )
-    .await
-    .ok(201);
+    api.publish_version("echo").await;
     let message = api
         .call(
             "DELETE",
