@@ -30,13 +30,10 @@ impl Isolation {
     }
 }
 
-/// The host directories an environment is assembled from.
+/// The host directories an environment is assembled from, besides the spec's own trees
+/// (its code and layers, which the locked spec names).
 #[derive(Debug, Clone)]
 pub struct HostPaths {
-    /// The function's extracted code.
-    pub task: PathBuf,
-    /// The layers' extracted trees, in function order.
-    pub layers: Vec<PathBuf>,
     /// The merged `/opt` for [`Isolation::None`].
     pub opt_view: PathBuf,
     /// Lamina's runtime files (the Python bootstrap).
@@ -117,15 +114,16 @@ struct GuestPaths {
 
 /// The `bootstrap` a custom runtime starts: the function's own, else the last layer's that
 /// has one (later layers win at `/opt`), as the function sees its path.
-fn custom_bootstrap(host: &HostPaths, guest: &GuestPaths) -> Result<PathBuf, LaunchError> {
+fn custom_bootstrap(spec: &FunctionSpec, guest: &GuestPaths) -> Result<PathBuf, LaunchError> {
     use std::os::unix::fs::PermissionsExt;
-    let found = if host.task.join("bootstrap").is_file() {
-        Some((host.task.join("bootstrap"), guest.task.join("bootstrap")))
+    let task = &spec.code.path;
+    let found = if task.join("bootstrap").is_file() {
+        Some((task.join("bootstrap"), guest.task.join("bootstrap")))
     } else {
-        host.layers
+        spec.layers
             .iter()
             .rev()
-            .map(|layer| layer.join("bootstrap"))
+            .map(|layer| layer.path.join("bootstrap"))
             .find(|path| path.is_file())
             .map(|path| (path, guest.opt.join("bootstrap")))
     };
@@ -153,7 +151,7 @@ pub fn plan(
             runtime: "/var/runtime".into(),
         },
         Isolation::None => GuestPaths {
-            task: host.task.clone(),
+            task: spec.code.path.clone(),
             opt: host.opt_view.clone(),
             lang: lang_host.clone().unwrap_or_else(|| "/var/lang".into()),
             runtime: host.runtime.clone(),
@@ -168,7 +166,7 @@ pub fn plan(
                 vec![guest.runtime.join("bootstrap.py").into_os_string()],
             )
         }
-        RuntimeFamily::Custom => (custom_bootstrap(host, &guest)?, Vec::new()),
+        RuntimeFamily::Custom => (custom_bootstrap(spec, &guest)?, Vec::new()),
         RuntimeFamily::NodeJs | RuntimeFamily::Other => {
             return Err(LaunchError::UnsupportedRuntime(spec.runtime));
         }
@@ -189,12 +187,12 @@ pub fn plan(
             env: BTreeMap::new(),
             cwd: "/".into(),
             jail: Some(JailPlan {
-                task: host.task.clone(),
+                task: spec.code.path.clone(),
                 runtime: host.runtime.clone(),
                 tmp: host.tmp.clone(),
                 root: host.root.clone(),
                 lang: lang_host,
-                layers: host.layers.clone(),
+                layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
                 cgroups: host.cgroup_procs.clone(),
                 // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
                 uid: host.sandbox_id.unwrap_or(65_534),
@@ -279,10 +277,8 @@ mod tests {
 
     use super::*;
 
-    fn host_with(task: &Path, layers: &[&Path]) -> HostPaths {
+    fn host() -> HostPaths {
         HostPaths {
-            task: task.to_owned(),
-            layers: layers.iter().map(|l| l.to_path_buf()).collect(),
             opt_view: "/v".into(),
             runtime: "/r".into(),
             tmp: "/e/tmp".into(),
@@ -290,6 +286,30 @@ mod tests {
             sandbox_id: Some(1_000_001),
             cgroup_procs: Vec::new(),
             network: None,
+        }
+    }
+
+    /// A custom-runtime spec whose code is `task` and whose layers are `layers`.
+    fn spec_with(task: &Path, layers: &[&Path]) -> FunctionSpec {
+        let tree = |path: &Path| lamina_types::ExtractedTree {
+            digest: lamina_types::layer::Digest([1; 32]),
+            path: path.to_owned(),
+        };
+        FunctionSpec {
+            function_name: "f".into(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            version: "$LATEST".into(),
+            region: "us-east-1".into(),
+            runtime: lamina_types::Runtime::parse("provided.al2023").unwrap(),
+            handler: "h".into(),
+            code: tree(task),
+            layers: layers.iter().map(|l| tree(l)).collect(),
+            memory_mb: 128,
+            timeout_secs: 3,
+            ephemeral_storage_mb: 512,
+            environment: BTreeMap::new(),
+            architecture: lamina_types::Architecture::X86_64,
+            log_group: "/aws/lambda/f".into(),
         }
     }
 
@@ -315,26 +335,26 @@ mod tests {
             tempfile::tempdir().unwrap(),
             tempfile::tempdir().unwrap(),
         );
-        let host = host_with(task.path(), &[first.path(), last.path()]);
+        let spec = spec_with(task.path(), &[first.path(), last.path()]);
         assert_eq!(
-            custom_bootstrap(&host, &guest()),
+            custom_bootstrap(&spec, &guest()),
             Err(LaunchError::NoBootstrap)
         );
         write_bootstrap(first.path(), 0o755);
         write_bootstrap(last.path(), 0o644);
         // `/opt/bootstrap` is the last layer's, and that one may not be run.
         assert_eq!(
-            custom_bootstrap(&host, &guest()),
+            custom_bootstrap(&spec, &guest()),
             Err(LaunchError::BootstrapNotExecutable("/opt/bootstrap".into()))
         );
         write_bootstrap(last.path(), 0o755);
         assert_eq!(
-            custom_bootstrap(&host, &guest()),
+            custom_bootstrap(&spec, &guest()),
             Ok("/opt/bootstrap".into())
         );
         write_bootstrap(task.path(), 0o700);
         assert_eq!(
-            custom_bootstrap(&host, &guest()),
+            custom_bootstrap(&spec, &guest()),
             Ok("/var/task/bootstrap".into())
         );
     }
@@ -343,7 +363,7 @@ mod tests {
     fn a_bootstrap_that_may_not_run_is_named_as_the_function_sees_it() {
         let task = tempfile::tempdir().unwrap();
         write_bootstrap(task.path(), 0o644);
-        let error = custom_bootstrap(&host_with(task.path(), &[]), &guest()).unwrap_err();
+        let error = custom_bootstrap(&spec_with(task.path(), &[]), &guest()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "fork/exec /var/task/bootstrap: permission denied"
@@ -359,28 +379,10 @@ mod tests {
         let bootstrap = task.path().join("bootstrap");
         std::fs::write(&bootstrap, "").unwrap();
         std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let spec = FunctionSpec {
-            function_name: "f".into(),
-            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
-            version: "$LATEST".into(),
-            region: "us-east-1".into(),
-            runtime: lamina_types::Runtime::parse("provided.al2023").unwrap(),
-            handler: "h".into(),
-            code: lamina_types::ExtractedTree {
-                digest: lamina_types::layer::Digest([1; 32]),
-                path: "/code".into(),
-            },
-            layers: Vec::new(),
-            memory_mb: 128,
-            timeout_secs: 3,
-            ephemeral_storage_mb: 512,
-            environment: BTreeMap::new(),
-            architecture: lamina_types::Architecture::X86_64,
-            log_group: "/aws/lambda/f".into(),
-        };
+        let spec = spec_with(task.path(), &[]);
         let host = HostPaths {
             network: Some("/proc/7/fd/9".into()),
-            ..host_with(task.path(), &[])
+            ..host()
         };
         let ctx = LaunchContext {
             isolation: Isolation::Namespaces,

@@ -70,8 +70,6 @@ impl Executor {
         };
         let network = api.as_ref().ok().and_then(RuntimeApiSocket::namespace_path);
         let host = HostPaths {
-            task: spec.code.path.clone(),
-            layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
             opt_view: sandbox.opt_view.clone(),
             runtime: config.runtime_dir.clone(),
             tmp: sandbox.scratch.tmp(),
