@@ -1,5 +1,6 @@
 //! `Content.Location` URLs: a download route on this server, signed with the server secret
-//! and valid for a limited time, standing in for S3 presigned URLs.
+//! for the account that asked (its id is part of what is signed) and valid for a limited time,
+//! standing in for S3 presigned URLs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
-use lamina_types::LambdaError;
 use lamina_types::layer::Digest;
+use lamina_types::{AccountId, LambdaError};
 use sha2::Sha256;
 use tokio_util::io::ReaderStream;
 
@@ -31,32 +32,44 @@ impl ContentSigner {
         Self { secret, ttl_secs }
     }
 
-    fn mac(&self, digest: &str, expires: u64) -> HmacSha256 {
+    fn mac(&self, digest: &str, account: &str, expires: u64) -> HmacSha256 {
         // HMAC takes keys of any length, so this cannot fail; an empty key is still a key.
         let mut mac = HmacSha256::new_from_slice(&self.secret)
             .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
         mac.update(digest.as_bytes());
         mac.update(b":");
+        mac.update(account.as_bytes());
+        mac.update(b":");
         mac.update(expires.to_string().as_bytes());
         mac
     }
 
-    /// A URL on `host` that downloads the blob `digest` until `now + ttl`.
-    pub fn url(&self, host: &str, digest: &Digest) -> String {
+    /// A URL on `host` through which `account` downloads the blob `digest` until
+    /// `now + ttl`.
+    pub fn url(&self, host: &str, digest: &Digest, account: &AccountId) -> String {
         let hex = digest.to_hex();
         let expires = now_secs() + self.ttl_secs;
-        let signature = hex::encode(self.mac(&hex, expires).finalize().into_bytes());
+        let signature = hex::encode(
+            self.mac(&hex, account.as_str(), expires)
+                .finalize()
+                .into_bytes(),
+        );
         format!(
-            "http://{host}/_lamina/content/sha256/{hex}?expires={expires}&signature={signature}"
+            "http://{host}/_lamina/content/sha256/{hex}?account={account}&expires={expires}\
+             &signature={signature}"
         )
     }
 
     /// Whether a URL's parameters are genuine and still valid.
-    fn verify(&self, hex: &str, expires: &str, signature: &str) -> bool {
+    fn verify(&self, hex: &str, account: &str, expires: &str, signature: &str) -> bool {
         let (Ok(expires), Ok(signature)) = (expires.parse::<u64>(), hex::decode(signature)) else {
             return false;
         };
-        expires >= now_secs() && self.mac(hex, expires).verify_slice(&signature).is_ok()
+        expires >= now_secs()
+            && self
+                .mac(hex, account, expires)
+                .verify_slice(&signature)
+                .is_ok()
     }
 }
 
@@ -82,7 +95,7 @@ pub async fn download(
     let field = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
     if !state
         .content
-        .verify(&hex, field("expires"), field("signature"))
+        .verify(&hex, field("account"), field("expires"), field("signature"))
     {
         return Err(denied());
     }
@@ -117,20 +130,20 @@ mod tests {
     fn signed_urls_verify_and_forgeries_do_not() {
         let signer = ContentSigner::new(b"secret".to_vec(), 600);
         let digest = Digest([3; 32]);
-        let url = signer.url("127.0.0.1:8900", &digest);
+        let account = AccountId::parse("123456789012").unwrap();
+        let url = signer.url("127.0.0.1:8900", &digest, &account);
         let query = url.split_once('?').unwrap().1;
         let params: HashMap<_, _> = query.split('&').filter_map(|p| p.split_once('=')).collect();
         let hex = digest.to_hex();
-        assert!(signer.verify(&hex, params["expires"], params["signature"]));
-        let later = (params["expires"].parse::<u64>().unwrap() + 1).to_string();
-        assert!(!signer.verify(&hex, &later, params["signature"]));
-        assert!(!signer.verify(
-            &Digest([4; 32]).to_hex(),
-            params["expires"],
-            params["signature"]
-        ));
+        let (a, e, s) = (params["account"], params["expires"], params["signature"]);
+        assert_eq!(a, "123456789012");
+        assert!(signer.verify(&hex, a, e, s));
+        let later = (e.parse::<u64>().unwrap() + 1).to_string();
+        assert!(!signer.verify(&hex, a, &later, s));
+        assert!(!signer.verify(&Digest([4; 32]).to_hex(), a, e, s));
+        assert!(!signer.verify(&hex, "222233334444", e, s));
         let other = ContentSigner::new(b"other".to_vec(), 600);
-        assert!(!other.verify(&hex, params["expires"], params["signature"]));
-        assert!(!signer.verify(&hex, "1", params["signature"]));
+        assert!(!other.verify(&hex, a, e, s));
+        assert!(!signer.verify(&hex, a, "1", s));
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use lamina_control::{FunctionService, LayerService};
-use lamina_types::Region;
+use lamina_types::{AccountId, Region};
 
 pub use auth::AuthMode;
 pub use content::ContentSigner;
@@ -36,6 +36,8 @@ pub struct AppState {
     pub content: ContentSigner,
     /// Region of unsigned requests.
     pub default_region: Region,
+    /// Account of requests without a verified key (`--auth none`): the server's own.
+    pub default_account: AccountId,
     /// How requests are authenticated.
     pub auth: AuthMode,
 }

@@ -8,15 +8,17 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use lamina_types::{LambdaError, Region};
+use lamina_types::{LambdaError, Region, Scope};
 
 use crate::sigv4::{Caller, parse_authorization};
 use crate::{ApiError, AppState};
 
-/// The region and host of one request.
+/// The scope and host of one request.
 pub struct RequestContext {
-    /// Region from the credential scope, or the server default for unsigned requests.
-    pub region: Region,
+    /// Where the request acts: the account of its verified key (the server's default account
+    /// under `--auth none`) and the region of its credential scope (the server's default
+    /// region when unsigned).
+    pub scope: Scope,
     /// `Host` as the client sent it, for URLs that point back at this server.
     pub host: String,
 }
@@ -28,10 +30,11 @@ impl FromRequestParts<Arc<AppState>> for RequestContext {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        // A verified request (`--auth sigv4`) carries its [`Caller`]: the region of its scope
-        // and its key's account, where the caller's ARNs will live once there are several
-        // accounts (today every key belongs to the server's one account).
-        let scope_region = parts.extensions.get::<Caller>().map(|c| c.region.clone());
+        // A verified request (`--auth sigv4`) carries its [`Caller`]: the region of its
+        // credential scope and its key's account, where all its ARNs live.
+        let caller = parts.extensions.get::<Caller>();
+        let account = caller.map_or_else(|| state.default_account.clone(), |c| c.account.clone());
+        let scope_region = caller.map(|c| c.region.clone());
         let region = match (scope_region, parts.headers.get(header::AUTHORIZATION)) {
             (Some(region), _) => Region::parse(&region).ok_or_else(|| {
                 LambdaError::IncompleteSignature(format!(
@@ -60,7 +63,10 @@ impl FromRequestParts<Arc<AppState>> for RequestContext {
             .filter(|h| is_plain_host(h))
             .unwrap_or("localhost")
             .to_owned();
-        Ok(Self { region, host })
+        Ok(Self {
+            scope: Scope::new(account, region),
+            host,
+        })
     }
 }
 

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use lamina_control::LayerService;
 use lamina_control::layers::{LayerContent, PublishLayerVersion};
 use lamina_store::{LocalArtifacts, SqliteStore};
-use lamina_types::{AccountId, Region};
+use lamina_types::{AccountId, Region, Scope};
 
 /// Timed runs per side and size; the median is reported.
 const RUNS: usize = 5;
@@ -87,15 +87,18 @@ fn main() -> Result<()> {
 /// A layer service on an empty data directory, as `lamina serve` builds it.
 async fn fresh_service(data_dir: &Path) -> Result<LayerService> {
     fs::create_dir_all(data_dir)?;
-    let metadata = Arc::new(SqliteStore::open(&data_dir.join("lamina.db")).await?);
-    let artifacts = LocalArtifacts::open(data_dir)?;
     let account = AccountId::parse("123456789012").context("account")?;
-    Ok(LayerService::new(metadata, artifacts, account))
+    let metadata = Arc::new(SqliteStore::open(&data_dir.join("lamina.db"), &account).await?);
+    let artifacts = LocalArtifacts::open(data_dir)?;
+    Ok(LayerService::new(metadata, artifacts))
 }
 
 /// One PublishLayerVersion; returns the `CodeSha256`.
 async fn publish(service: &LayerService, encoded: &Bytes) -> Result<String> {
-    let region = Region::parse("us-west-2").context("region")?;
+    let scope = Scope::new(
+        AccountId::parse("123456789012").context("account")?,
+        Region::parse("us-west-2").context("region")?,
+    );
     let command = PublishLayerVersion {
         layer_name: "bench".to_owned(),
         compatible_runtimes: Some(vec!["python3.12".to_owned()]),
@@ -106,7 +109,7 @@ async fn publish(service: &LayerService, encoded: &Bytes) -> Result<String> {
         ..Default::default()
     };
     let record = service
-        .publish(&region, command)
+        .publish(&scope, command)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(STANDARD.encode(record.code_sha256.0))

@@ -22,7 +22,7 @@ use lamina_control::functions::{ConfigInput, CreateFunction, FunctionCode, Prepa
 use lamina_store::{FunctionStore, LocalArtifacts, SqliteStore};
 use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
 use lamina_types::function_state::{NotReady, State};
-use lamina_types::{AccountId, Region};
+use lamina_types::{AccountId, Region, Scope};
 
 /// Functions created (and baseline writes made); medians are reported.
 const RUNS: usize = 40;
@@ -57,12 +57,12 @@ fn main() -> Result<()> {
 }
 
 async fn measure(dir: &Path, zip: Bytes) -> Result<(Duration, Duration, Duration)> {
-    let store = Arc::new(SqliteStore::open(&dir.join("lamina.db")).await?);
-    let artifacts = LocalArtifacts::open(dir)?;
     let account = AccountId::parse("123456789012").context("account")?;
+    let store = Arc::new(SqliteStore::open(&dir.join("lamina.db"), &account).await?);
+    let artifacts = LocalArtifacts::open(dir)?;
     let functions: Arc<dyn FunctionStore> = store.clone();
-    let service = FunctionService::new(functions, artifacts, account, Arc::new(Ready));
-    let region = Region::parse("us-west-2").context("region")?;
+    let service = FunctionService::new(functions, artifacts, Arc::new(Ready));
+    let region = Scope::new(account, Region::parse("us-west-2").context("region")?);
     let (mut creates, mut settles, mut writes) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..RUNS {
         let name = format!("bench-{run}");

@@ -36,7 +36,7 @@ use lamina_types::limits::{
     ACCOUNT_CONCURRENT_EXECUTIONS, ACCOUNT_TOTAL_CODE_BYTES, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES,
 };
 use lamina_types::validation::{self, Violations};
-use lamina_types::{AccountId, LambdaError, Region};
+use lamina_types::{LambdaError, Scope};
 
 pub use self::commands::{
     AccountSettings, AliasView, ConfigInput, CreateAlias, CreateFunction, FunctionCode,
@@ -61,52 +61,44 @@ const ONLY_LATEST: &str = "Current operation does not support versions other tha
 pub struct FunctionService {
     store: Arc<dyn FunctionStore>,
     ingestor: Ingestor,
-    account: AccountId,
     preparer: Arc<dyn Preparer>,
     settling: Arc<settle::Settling>,
 }
 
 impl FunctionService {
-    /// A service that records functions for `account` and makes them ready to run with
-    /// `preparer`.
+    /// A service that records functions in `store` and makes them ready to run with
+    /// `preparer`; each operation acts in the scope (account and region) of its caller.
     pub fn new(
         store: Arc<dyn FunctionStore>,
         artifacts: LocalArtifacts,
-        account: AccountId,
         preparer: Arc<dyn Preparer>,
     ) -> Self {
         let metadata: Arc<dyn lamina_store::MetadataStore> = store.clone();
         Self {
             ingestor: Ingestor::new(metadata, artifacts),
             store,
-            account,
             preparer,
             settling: Arc::default(),
         }
-    }
-
-    /// The account every ARN is in.
-    pub fn account(&self) -> &AccountId {
-        &self.account
     }
 
     /// GetFunction: the configuration of `$LATEST`, a version or an alias's version, with
     /// the function's tags.
     pub async fn get(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionDetails, LambdaError> {
         let configuration = self
-            .get_configuration(region, function_name, qualifier)
+            .get_configuration(scope, function_name, qualifier)
             .await?;
         let function = self
             .store
-            .function(region, &configuration.record.name)
+            .function(scope, &configuration.record.name)
             .await
             .map_err(storage_error)?
-            .ok_or_else(|| self.not_found(region, &configuration.record.name, None))?;
+            .ok_or_else(|| self.not_found(scope, &configuration.record.name, None))?;
         Ok(FunctionDetails {
             configuration,
             tags: function.tags,
@@ -117,14 +109,14 @@ impl FunctionService {
     /// GetFunctionConfiguration.
     pub async fn get_configuration(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionView, LambdaError> {
-        let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
-        self.settled(region, &located.name).await;
+        let located = self.locate(scope, function_name, NameShape::Namespaced, qualifier)?;
+        self.settled(scope, &located.name).await;
         let record = self
-            .find_version(region, &located.name, located.qualifier.as_deref())
+            .find_version(scope, &located.name, located.qualifier.as_deref())
             .await?;
         Ok(self.view(record, located.qualifier.as_deref()))
     }
@@ -132,20 +124,20 @@ impl FunctionService {
     /// DeleteFunction: the whole function, or one published version with `Qualifier`.
     pub async fn delete(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         qualifier: Option<&str>,
     ) -> Result<(), LambdaError> {
-        let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
+        let located = self.locate(scope, function_name, NameShape::Namespaced, qualifier)?;
         let name = located.name;
         let Some(qualifier) = located.qualifier else {
             if !self
                 .store
-                .delete_function(region, &name)
+                .delete_function(scope, &name)
                 .await
                 .map_err(storage_error)?
             {
-                return Err(self.not_found(region, &name, None));
+                return Err(self.not_found(scope, &name, None));
             }
             tracing::info!(function = %name, "function deleted");
             return Ok(());
@@ -161,12 +153,12 @@ impl FunctionService {
             Qualifier::Version(n) => {
                 match self
                     .store
-                    .delete_function_version(region, &name, n)
+                    .delete_function_version(scope, &name, n)
                     .await
                     .map_err(storage_error)?
                 {
                     DeleteVersionOutcome::Deleted => Ok(()),
-                    DeleteVersionOutcome::Missing => Err(self.not_found(region, &name, None)),
+                    DeleteVersionOutcome::Missing => Err(self.not_found(scope, &name, None)),
                     DeleteVersionOutcome::Referenced(aliases) => {
                         Err(LambdaError::ResourceConflict(format!(
                             "Unable to delete version because the following aliases reference \
@@ -180,10 +172,10 @@ impl FunctionService {
     }
 
     /// GetAccountSettings.
-    pub async fn account_settings(&self, region: &Region) -> Result<AccountSettings, LambdaError> {
+    pub async fn account_settings(&self, scope: &Scope) -> Result<AccountSettings, LambdaError> {
         let usage = self
             .store
-            .account_usage(region)
+            .account_usage(scope)
             .await
             .map_err(storage_error)?;
         Ok(AccountSettings {
@@ -202,8 +194,8 @@ impl FunctionService {
     /// The view an operation answers: `arn_qualifier` qualifies `FunctionArn`.
     fn view(&self, record: FunctionVersionRecord, arn_qualifier: Option<&str>) -> FunctionView {
         let function_arn = match arn_qualifier {
-            Some(q) => qualified_function_arn(&record.region, &self.account, &record.name, q),
-            None => function_arn(&record.region, &self.account, &record.name),
+            Some(q) => qualified_function_arn(&record.scope, &record.name, q),
+            None => function_arn(&record.scope, &record.name),
         };
         let optimization = if record.version != LATEST_VERSION
             && record.config.snap_start_apply_on == "PublishedVersions"
@@ -219,47 +211,51 @@ impl FunctionService {
                 .config
                 .runtime
                 .as_deref()
-                .map(|r| config::runtime_version_arn(&record.region, r)),
+                .map(|r| config::runtime_version_arn(&record.scope.region, r)),
             snap_start_optimization_status: optimization,
             record,
         }
     }
 
     /// Fails with "Function not found" unless `$LATEST` of `name` exists.
-    async fn require_function(&self, region: &Region, name: &str) -> Result<(), LambdaError> {
+    async fn require_function(&self, scope: &Scope, name: &str) -> Result<(), LambdaError> {
         match self
             .store
-            .function(region, name)
+            .function(scope, name)
             .await
             .map_err(storage_error)?
         {
             Some(_) => Ok(()),
-            None => Err(self.not_found(region, name, None)),
+            None => Err(self.not_found(scope, name, None)),
         }
     }
 
     /// "Function not found: <arn>", qualified when a qualifier is given.
-    fn not_found(&self, region: &Region, name: &str, qualifier: Option<&str>) -> LambdaError {
+    fn not_found(&self, scope: &Scope, name: &str, qualifier: Option<&str>) -> LambdaError {
         let arn = match qualifier {
-            Some(q) => qualified_function_arn(region, &self.account, name, q),
-            None => function_arn(region, &self.account, name),
+            Some(q) => qualified_function_arn(scope, name, q),
+            None => function_arn(scope, name),
         };
         LambdaError::ResourceNotFound(format!("Function not found: {arn}"))
     }
 
     /// Checks an ARN's region and account against the request's.
-    fn check_location(&self, region: &Region, r: FunctionRef) -> Result<Located, LambdaError> {
+    fn check_location(&self, scope: &Scope, r: FunctionRef) -> Result<Located, LambdaError> {
         if let Some(arn_region) = &r.region
-            && arn_region != region
+            && arn_region != &scope.region
         {
             return Err(LambdaError::ResourceNotFound(format!(
-                "Functions from '{arn_region}' are not reachable in this region ('{region}')"
+                "Functions from '{arn_region}' are not reachable in this region ('{}')",
+                scope.region
             )));
         }
+        // Another account's functions need function policies (not modelled yet): to the
+        // caller they do not exist.
         if let Some(account) = &r.account
-            && account != &self.account
+            && account != &scope.account
         {
-            let arn = function_arn(region, account, &r.name);
+            let owner = Scope::new(account.clone(), scope.region.clone());
+            let arn = function_arn(&owner, &r.name);
             return Err(LambdaError::ResourceNotFound(format!(
                 "Function not found: {arn}"
             )));
@@ -273,7 +269,7 @@ impl FunctionService {
     /// Parses a function name and the `Qualifier` parameter of a Get/Delete-style operation.
     fn locate(
         &self,
-        region: &Region,
+        scope: &Scope,
         raw: &str,
         shape: NameShape,
         qualifier: Option<&str>,
@@ -286,7 +282,7 @@ impl FunctionService {
             v.add("qualifier", q, c);
         }
         v.into_result()?;
-        let mut located = self.check_location(region, fref.ok_or_else(validated_but_missing)?)?;
+        let mut located = self.check_location(scope, fref.ok_or_else(validated_but_missing)?)?;
         match (&located.qualifier, qualifier) {
             (Some(derived), Some(given)) if derived != given => {
                 return Err(LambdaError::InvalidParameterValue(
@@ -303,12 +299,8 @@ impl FunctionService {
 
     /// The name of a function an operation on `$LATEST` names (a `$LATEST` qualifier is
     /// tolerated, any other is refused).
-    fn unqualified(
-        &self,
-        region: &Region,
-        fref: Option<FunctionRef>,
-    ) -> Result<String, LambdaError> {
-        let located = self.check_location(region, fref.ok_or_else(validated_but_missing)?)?;
+    fn unqualified(&self, scope: &Scope, fref: Option<FunctionRef>) -> Result<String, LambdaError> {
+        let located = self.check_location(scope, fref.ok_or_else(validated_but_missing)?)?;
         match located.qualifier.as_deref() {
             None | Some(LATEST) => Ok(located.name),
             Some(_) => Err(LambdaError::InvalidParameterValue(ONLY_LATEST.to_owned())),
@@ -318,35 +310,35 @@ impl FunctionService {
     /// The version a qualifier names, or "Function not found".
     async fn find_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionVersionRecord, LambdaError> {
-        self.lookup(region, name, qualifier)
+        self.lookup(scope, name, qualifier)
             .await?
-            .ok_or_else(|| self.not_found(region, name, qualifier))
+            .ok_or_else(|| self.not_found(scope, name, qualifier))
     }
 
     /// The version a qualifier names: by primary key, or through the alias in one join.
     async fn lookup(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<Option<FunctionVersionRecord>, LambdaError> {
         let found = match qualifier.map(Qualifier::classify) {
             None | Some(Qualifier::Latest) => {
                 self.store
-                    .function_version(region, name, LATEST_VERSION)
+                    .function_version(scope, name, LATEST_VERSION)
                     .await
             }
             Some(Qualifier::Version(n)) if n > 0 => {
-                self.store.function_version(region, name, n).await
+                self.store.function_version(scope, name, n).await
             }
             Some(Qualifier::Version(_)) => Ok(None),
             Some(Qualifier::Alias(alias)) => self
                 .store
-                .alias_target(region, name, &alias)
+                .alias_target(scope, name, &alias)
                 .await
                 .map(|target| target.and_then(|(_, record)| record)),
         };
@@ -355,14 +347,14 @@ impl FunctionService {
 
     async fn latest(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
     ) -> Result<FunctionVersionRecord, LambdaError> {
         self.store
-            .function_version(region, name, LATEST_VERSION)
+            .function_version(scope, name, LATEST_VERSION)
             .await
             .map_err(storage_error)?
-            .ok_or_else(|| self.not_found(region, name, None))
+            .ok_or_else(|| self.not_found(scope, name, None))
     }
 }
 

@@ -3,6 +3,7 @@
 //! permission policies (`layers/permissions.rs`, rendered by `layers/policy.rs`). The
 //! members every operation checks are in `layers/validate.rs`.
 
+pub(crate) mod access;
 mod commands;
 mod listing;
 mod permissions;
@@ -17,7 +18,6 @@ mod test_support;
 use std::sync::Arc;
 
 use lamina_store::{LocalArtifacts, MetadataStore};
-use lamina_types::AccountId;
 use lamina_types::arn::layer_version_arn;
 use lamina_types::layer::LayerVersionRecord;
 
@@ -33,27 +33,17 @@ pub struct LayerService {
     metadata: Arc<dyn MetadataStore>,
     artifacts: LocalArtifacts,
     ingestor: Ingestor,
-    account: AccountId,
 }
 
 impl LayerService {
-    /// A service that records layers for `account`.
-    pub fn new(
-        metadata: Arc<dyn MetadataStore>,
-        artifacts: LocalArtifacts,
-        account: AccountId,
-    ) -> Self {
+    /// A service that records layers in the metadata store and their ZIPs among `artifacts`;
+    /// each operation acts in the scope (account and region) of its caller.
+    pub fn new(metadata: Arc<dyn MetadataStore>, artifacts: LocalArtifacts) -> Self {
         Self {
             ingestor: Ingestor::new(Arc::clone(&metadata), artifacts.clone()),
             metadata,
             artifacts,
-            account,
         }
-    }
-
-    /// The account every ARN is in.
-    pub fn account(&self) -> &AccountId {
-        &self.account
     }
 
     /// The artifact directories (for content downloads).
@@ -63,6 +53,6 @@ impl LayerService {
 
     /// `arn:aws:lambda:<region>:<account>:layer:<name>:<version>` of a record.
     pub fn version_arn(&self, record: &LayerVersionRecord) -> String {
-        layer_version_arn(&record.region, &self.account, &record.name, record.version)
+        layer_version_arn(&record.scope, &record.name, record.version)
     }
 }

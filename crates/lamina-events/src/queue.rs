@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use lamina_control::ResolvedFunction;
 use lamina_store::{EventHeader, EventStore, NewEvent, StoreError};
-use lamina_types::{LambdaError, Region};
+use lamina_types::{LambdaError, Scope};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -32,8 +32,8 @@ const LOAD_PAGE: u32 = 1000;
 pub struct EventInvocation {
     /// The request id of the Invoke call (its 202's `x-amzn-RequestId`).
     pub request_id: String,
-    /// Region of the call.
-    pub region: Region,
+    /// The caller's account and region: the function's scope.
+    pub scope: Scope,
     /// The function as resolved when the event was accepted; the dispatcher resolves it
     /// again (by name and qualifier) when it runs.
     pub function: ResolvedFunction,
@@ -162,14 +162,14 @@ impl EventQueue {
     pub async fn accept(&self, invocation: EventInvocation) -> Result<(), LambdaError> {
         let EventInvocation {
             request_id,
-            region,
+            scope,
             function,
             payload,
             client_context,
         } = invocation;
         let event = NewEvent {
             request_id,
-            region,
+            scope,
             qualifier: invoked_qualifier(&function),
             function_name: function.spec.function_name,
             invoked_function_arn: function.invoked_function_arn,
@@ -186,7 +186,7 @@ impl EventQueue {
         let header = EventHeader {
             id,
             request_id: event.request_id,
-            region: event.region,
+            scope: event.scope,
             function_name: event.function_name,
             enqueued_millis: event.enqueued_millis,
             function_error_attempts: 0,

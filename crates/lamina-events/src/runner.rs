@@ -48,7 +48,7 @@ impl EventRunner for LaminaRunner {
         let resolved = match self
             .functions
             .resolve(
-                &event.region,
+                &event.scope,
                 &event.function_name,
                 event.qualifier.as_deref(),
             )

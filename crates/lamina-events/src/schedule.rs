@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lamina_store::EventHeader;
-use lamina_types::Region;
+use lamina_types::Scope;
 
 use crate::retry::{Backoff, millis};
 
@@ -30,10 +30,7 @@ impl Waiting {
     }
 
     fn lane(&self) -> LaneKey {
-        (
-            self.header.region.clone(),
-            self.header.function_name.clone(),
-        )
+        (self.header.scope.clone(), self.header.function_name.clone())
     }
 
     fn order(&self) -> (i64, i64) {
@@ -41,8 +38,8 @@ impl Waiting {
     }
 }
 
-/// A function: its region and name (every qualifier shares the lane).
-type LaneKey = (Region, String);
+/// A function: its scope and name (every qualifier shares the lane).
+type LaneKey = (Scope, String);
 
 #[derive(Default)]
 struct Lane {
@@ -174,13 +171,18 @@ impl Schedule {
 mod tests {
     use std::time::Duration;
 
+    use lamina_types::{AccountId, Region};
+
     use super::*;
 
     fn event(id: i64, function: &str, due: i64) -> Waiting {
         Waiting::new(EventHeader {
             id,
             request_id: format!("req-{id}"),
-            region: Region::parse("us-west-2").unwrap(),
+            scope: Scope::new(
+                AccountId::parse("123456789012").unwrap(),
+                Region::parse("us-west-2").unwrap(),
+            ),
             function_name: function.into(),
             enqueued_millis: due,
             function_error_attempts: 0,

@@ -5,7 +5,7 @@
 //! The store keeps rows; when an event runs, how it is retried and when it expires are the
 //! caller's rules.
 
-use lamina_types::Region;
+use lamina_types::Scope;
 
 use crate::metadata::StoreError;
 
@@ -14,8 +14,8 @@ use crate::metadata::StoreError;
 pub struct NewEvent {
     /// The invocation's request id (the 202's `x-amzn-RequestId`), kept across retries.
     pub request_id: String,
-    /// Region of the function.
-    pub region: Region,
+    /// Account and region of the function.
+    pub scope: Scope,
     /// The function's name (resolved, never an ARN).
     pub function_name: String,
     /// The qualifier as invoked (`$LATEST`, a version or an alias), `None` when unqualified.
@@ -37,8 +37,8 @@ pub struct EventHeader {
     pub id: i64,
     /// The invocation's request id.
     pub request_id: String,
-    /// Region of the function.
-    pub region: Region,
+    /// Account and region of the function.
+    pub scope: Scope,
     /// The function's name.
     pub function_name: String,
     /// When the event was accepted, milliseconds since the Unix epoch.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use lamina_types::Region;
+use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
 use crate::metadata::{MetadataStore, StoreError};
@@ -24,8 +24,8 @@ pub enum PublishOutcome {
 /// A request to publish `$LATEST` as the next version.
 #[derive(Debug, Clone)]
 pub struct PublishLatest {
-    /// Region of the function.
-    pub region: Region,
+    /// Account and region of the function.
+    pub scope: Scope,
     /// The function's name.
     pub name: String,
     /// `$LATEST`'s revision the caller based its checks on.
@@ -60,7 +60,7 @@ pub enum AliasInsert {
     Missing,
 }
 
-/// `AccountUsage` of one region.
+/// `AccountUsage` of one account in one region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccountUsage {
     /// Number of functions.
@@ -74,7 +74,7 @@ pub struct AccountUsage {
 #[async_trait::async_trait]
 pub trait FunctionStore: MetadataStore {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
-    /// function of that name exists in the region.
+    /// function of that name exists in the scope.
     async fn create_function(
         &self,
         latest: &FunctionVersionRecord,
@@ -84,14 +84,14 @@ pub trait FunctionStore: MetadataStore {
     /// The function-level record.
     async fn function(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
     ) -> Result<Option<FunctionRecord>, StoreError>;
 
     /// One version (`LATEST_VERSION` for `$LATEST`).
     async fn function_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         version: i64,
     ) -> Result<Option<FunctionVersionRecord>, StoreError>;
@@ -101,7 +101,7 @@ pub trait FunctionStore: MetadataStore {
     /// if that version is gone.
     async fn alias_target(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         alias: &str,
     ) -> Result<Option<(String, Option<FunctionVersionRecord>)>, StoreError>;
@@ -117,7 +117,7 @@ pub trait FunctionStore: MetadataStore {
     ) -> Result<bool, StoreError>;
 
     /// Every version whose creation or update is still being prepared (`Pending` or
-    /// `InProgress`), in any region.
+    /// `InProgress`), in any account and region.
     async fn settling_versions(&self) -> Result<Vec<FunctionVersionRecord>, StoreError>;
 
     /// Snapshots `$LATEST` as the next version in one transaction, unless nothing changed
@@ -128,12 +128,12 @@ pub trait FunctionStore: MetadataStore {
     async fn publish_latest(&self, request: &PublishLatest) -> Result<PublishOutcome, StoreError>;
 
     /// Deletes a function with all its versions and aliases; `false` if it did not exist.
-    async fn delete_function(&self, region: &Region, name: &str) -> Result<bool, StoreError>;
+    async fn delete_function(&self, scope: &Scope, name: &str) -> Result<bool, StoreError>;
 
     /// Deletes one published version unless an alias routes to it.
     async fn delete_function_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         version: i64,
     ) -> Result<DeleteVersionOutcome, StoreError>;
@@ -141,7 +141,7 @@ pub trait FunctionStore: MetadataStore {
     /// `$LATEST` of each function, by name, names after `after`, at most `limit`.
     async fn latest_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<FunctionVersionRecord>, StoreError>;
@@ -150,7 +150,7 @@ pub trait FunctionStore: MetadataStore {
     /// position `after`, at most `limit`.
     async fn all_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         after: Option<(&str, i64)>,
         limit: u32,
     ) -> Result<Vec<FunctionVersionRecord>, StoreError>;
@@ -159,7 +159,7 @@ pub trait FunctionStore: MetadataStore {
     /// `after` when given, at most `limit`.
     async fn function_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         after: Option<i64>,
         limit: u32,
@@ -171,7 +171,7 @@ pub trait FunctionStore: MetadataStore {
     /// One alias.
     async fn alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<Option<AliasRecord>, StoreError>;
@@ -180,7 +180,7 @@ pub trait FunctionStore: MetadataStore {
     /// after `after`, at most `limit`.
     async fn aliases(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         function_version: Option<&str>,
         after: Option<&str>,
@@ -197,11 +197,11 @@ pub trait FunctionStore: MetadataStore {
     /// Deletes an alias; `false` if it did not exist.
     async fn delete_alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Function count and code bytes stored in a region.
-    async fn account_usage(&self, region: &Region) -> Result<AccountUsage, StoreError>;
+    /// Function count and code bytes stored by an account in a region.
+    async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError>;
 }

@@ -2,7 +2,7 @@
 //! PostgreSQL implementation can give the same guarantees with its own transactions.
 
 use lamina_types::layer::{Digest, LayerPolicy, LayerVersionRecord};
-use lamina_types::{LayerName, Region};
+use lamina_types::{LayerName, Scope};
 
 /// A storage failure. Always Lamina's fault, never the client's.
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +23,8 @@ pub enum StoreError {
 /// A layer version to record; the store allocates its number.
 #[derive(Debug, Clone)]
 pub struct NewLayerVersion {
-    /// Region the layer lives in.
-    pub region: Region,
+    /// Account and region the layer lives in.
+    pub scope: Scope,
     /// The layer's name.
     pub name: LayerName,
     /// `Description`.
@@ -68,7 +68,7 @@ pub trait MetadataStore: Send + Sync {
     /// A live (not deleted) layer version.
     async fn layer_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
     ) -> Result<Option<LayerVersionRecord>, StoreError>;
@@ -77,7 +77,7 @@ pub trait MetadataStore: Send + Sync {
     /// `below` when given, at most `limit`.
     async fn layer_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         filter: &LayerVersionFilter,
         below: Option<i64>,
@@ -88,7 +88,7 @@ pub trait MetadataStore: Send + Sync {
     /// ordered by layer name, names after `after` when given, at most `limit`.
     async fn latest_layer_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         filter: &LayerVersionFilter,
         after: Option<&LayerName>,
         limit: u32,
@@ -98,7 +98,7 @@ pub trait MetadataStore: Send + Sync {
     /// and its number is never reused. Deleting a missing version is not an error.
     async fn delete_layer_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
     ) -> Result<(), StoreError>;
@@ -106,7 +106,7 @@ pub trait MetadataStore: Send + Sync {
     /// The permission policy of a live layer version; `None` if the version does not exist.
     async fn layer_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
     ) -> Result<Option<LayerPolicy>, StoreError>;
@@ -115,7 +115,7 @@ pub trait MetadataStore: Send + Sync {
     /// Returns `false`, changing nothing, if the revision moved or the version is gone.
     async fn replace_layer_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
         expected_revision: &str,

@@ -5,21 +5,18 @@ use std::path::Path;
 use std::str::FromStr;
 
 use lamina_types::layer::{Digest, LayerPolicy, LayerStatement, LayerVersionRecord};
-use lamina_types::{LayerName, Region};
+use lamina_types::{AccountId, LayerName, Region, Scope};
+use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Executor, Row};
 
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
 mod events;
 mod functions;
-
-/// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`). Version 3:
-/// the function state model. Version 4: the queue of `Event` invocations (see `events.rs`).
-const SCHEMA_VERSION: i64 = 4;
+mod migrate;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -56,7 +53,7 @@ CREATE TABLE IF NOT EXISTS server_settings (
 // no SQL is ever assembled at run time.
 macro_rules! version_columns {
     () => {
-        "region, name, version, description, created_millis, compatible_runtimes, \
+        "account, region, name, version, description, created_millis, compatible_runtimes, \
          compatible_architectures, license_info, code_sha256, code_size, unzipped_size"
     };
 }
@@ -78,8 +75,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database file and brings its schema up to date. Rows
+    /// from before accounts existed become `legacy_account`'s (the server's default account).
+    pub async fn open(path: &Path, legacy_account: &AccountId) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)
@@ -91,42 +89,13 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        migrate(&writer).await?;
+        migrate::migrate(&writer, legacy_account).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { writer, readers })
     }
-}
-
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let current: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(pool)
-        .await?;
-    if current < SCHEMA_VERSION {
-        // Each step is idempotent (`IF NOT EXISTS`), and all run in one transaction with the
-        // version bump, so a crash leaves the old schema and the old version number.
-        let mut tx = pool.begin().await?;
-        if current < 1 {
-            tx.execute(SCHEMA).await?;
-        }
-        if current < 2 {
-            tx.execute(functions::SCHEMA_V2).await?;
-        }
-        if current < 3 {
-            tx.execute(functions::SCHEMA_V3).await?;
-        }
-        if current < 4 {
-            tx.execute(events::SCHEMA_V4).await?;
-        }
-        tx.execute(sqlx::AssertSqlSafe(format!(
-            "PRAGMA user_version = {SCHEMA_VERSION}"
-        )))
-        .await?;
-        tx.commit().await?;
-    }
-    Ok(())
 }
 
 fn list_to_json(list: &Option<Vec<String>>) -> Option<String> {
@@ -147,14 +116,27 @@ fn json_list(row: &SqliteRow, column: &str) -> Result<Option<Vec<String>>, Store
         .transpose()
 }
 
-fn version_from_row(row: &SqliteRow) -> Result<LayerVersionRecord, StoreError> {
+/// The `account` and `region` columns of a row of `table`.
+fn scope_of(row: &SqliteRow, table: &'static str) -> Result<Scope, StoreError> {
+    let account: String = row.try_get("account")?;
     let region: String = row.try_get("region")?;
+    let bad = |what: String| StoreError::Corrupt {
+        table,
+        reason: what,
+    };
+    Ok(Scope::new(
+        AccountId::parse(&account).ok_or_else(|| bad(format!("account {account}")))?,
+        Region::parse(&region).ok_or_else(|| bad(format!("region {region}")))?,
+    ))
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<LayerVersionRecord, StoreError> {
     let name: String = row.try_get("name")?;
     let sha: String = row.try_get("code_sha256")?;
     let code_size: i64 = row.try_get("code_size")?;
     let unzipped_size: i64 = row.try_get("unzipped_size")?;
     Ok(LayerVersionRecord {
-        region: Region::parse(&region).ok_or_else(|| corrupt(format!("region {region}")))?,
+        scope: scope_of(row, "layer_versions")?,
         name: LayerName::parse(&name).ok_or_else(|| corrupt(format!("name {name}")))?,
         version: row.try_get("version")?,
         description: row.try_get("description")?,
@@ -210,20 +192,22 @@ impl MetadataStore for SqliteStore {
     ) -> Result<LayerVersionRecord, StoreError> {
         let mut tx = self.writer.begin().await?;
         let version: i64 = sqlx::query_scalar(
-            "INSERT INTO layers (region, name, last_version) VALUES (?1, ?2, 1)
-             ON CONFLICT (region, name) DO UPDATE SET last_version = last_version + 1
+            "INSERT INTO layers (account, region, name, last_version) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (account, region, name) DO UPDATE SET last_version = last_version + 1
              RETURNING last_version",
         )
-        .bind(new.region.as_str())
+        .bind(new.scope.account.as_str())
+        .bind(new.scope.region.as_str())
         .bind(new.name.as_str())
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(concat!(
             "INSERT INTO layer_versions (",
             version_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))
-        .bind(new.region.as_str())
+        .bind(new.scope.account.as_str())
+        .bind(new.scope.region.as_str())
         .bind(new.name.as_str())
         .bind(version)
         .bind(&new.description)
@@ -238,7 +222,7 @@ impl MetadataStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(LayerVersionRecord {
-            region: new.region,
+            scope: new.scope,
             name: new.name,
             version,
             description: new.description,
@@ -254,16 +238,18 @@ impl MetadataStore for SqliteStore {
 
     async fn layer_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
     ) -> Result<Option<LayerVersionRecord>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             version_columns!(),
-            " FROM layer_versions WHERE region = ?1 AND name = ?2 AND version = ?3 AND deleted = 0"
+            " FROM layer_versions WHERE account = ?1 AND region = ?2 AND name = ?3 \
+             AND version = ?4 AND deleted = 0"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name.as_str())
         .bind(version)
         .fetch_optional(&self.readers)
@@ -273,7 +259,7 @@ impl MetadataStore for SqliteStore {
 
     async fn layer_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         filter: &LayerVersionFilter,
         below: Option<i64>,
@@ -282,14 +268,15 @@ impl MetadataStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             version_columns!(),
-            " FROM layer_versions WHERE region = ?3 AND name = ?4 AND deleted = 0 \
-             AND (?5 IS NULL OR version < ?5) AND ",
+            " FROM layer_versions WHERE account = ?3 AND region = ?4 AND name = ?5 \
+             AND deleted = 0 AND (?6 IS NULL OR version < ?6) AND ",
             filter_sql!(),
-            " ORDER BY version DESC LIMIT ?6"
+            " ORDER BY version DESC LIMIT ?7"
         ))
         .bind(filter.runtime.as_deref())
         .bind(filter.architecture.as_deref())
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name.as_str())
         .bind(below)
         .bind(i64::from(limit))
@@ -300,7 +287,7 @@ impl MetadataStore for SqliteStore {
 
     async fn latest_layer_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         filter: &LayerVersionFilter,
         after: Option<&LayerName>,
         limit: u32,
@@ -308,15 +295,17 @@ impl MetadataStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             version_columns!(),
-            " FROM layer_versions WHERE (region, name, version) IN (\
-             SELECT region, name, MAX(version) FROM layer_versions \
-             WHERE region = ?3 AND deleted = 0 AND (?4 IS NULL OR name > ?4) AND ",
+            " FROM layer_versions WHERE account = ?3 AND region = ?4 AND (name, version) IN (\
+             SELECT name, MAX(version) FROM layer_versions \
+             WHERE account = ?3 AND region = ?4 AND deleted = 0 AND (?5 IS NULL OR name > ?5) \
+             AND ",
             filter_sql!(),
-            " GROUP BY region, name ORDER BY name LIMIT ?5) ORDER BY name"
+            " GROUP BY name ORDER BY name LIMIT ?6) ORDER BY name"
         ))
         .bind(filter.runtime.as_deref())
         .bind(filter.architecture.as_deref())
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(after.map(LayerName::as_str))
         .bind(i64::from(limit))
         .fetch_all(&self.readers)
@@ -326,14 +315,16 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_layer_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE layer_versions SET deleted = 1 WHERE region = ?1 AND name = ?2 AND version = ?3",
+            "UPDATE layer_versions SET deleted = 1 WHERE account = ?1 AND region = ?2 \
+             AND name = ?3 AND version = ?4",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name.as_str())
         .bind(version)
         .execute(&self.writer)
@@ -343,15 +334,16 @@ impl MetadataStore for SqliteStore {
 
     async fn layer_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
     ) -> Result<Option<LayerPolicy>, StoreError> {
         let row = sqlx::query(
             "SELECT policy_revision, policy_statements FROM layer_versions \
-             WHERE region = ?1 AND name = ?2 AND version = ?3 AND deleted = 0",
+             WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4 AND deleted = 0",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name.as_str())
         .bind(version)
         .fetch_optional(&self.readers)
@@ -366,7 +358,7 @@ impl MetadataStore for SqliteStore {
 
     async fn replace_layer_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
         expected_revision: &str,
@@ -374,12 +366,13 @@ impl MetadataStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE layer_versions SET policy_revision = ?1, policy_statements = ?2 \
-             WHERE region = ?3 AND name = ?4 AND version = ?5 AND deleted = 0 \
-             AND policy_revision = ?6",
+             WHERE account = ?3 AND region = ?4 AND name = ?5 AND version = ?6 AND deleted = 0 \
+             AND policy_revision = ?7",
         )
         .bind(&policy.revision_id)
         .bind(statements_to_json(&policy.statements))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name.as_str())
         .bind(version)
         .bind(expected_revision)
@@ -431,12 +424,25 @@ impl MetadataStore for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The scope the store tests write in.
+    pub(crate) fn scope() -> Scope {
+        Scope::new(
+            AccountId::parse("123456789012").unwrap(),
+            Region::parse("us-west-2").unwrap(),
+        )
+    }
+
+    /// Opens (creating) a store whose legacy rows belong to [`scope`]'s account.
+    pub(crate) async fn open(path: &Path) -> SqliteStore {
+        SqliteStore::open(path, &scope().account).await.unwrap()
+    }
 
     fn new_version(name: &str, runtimes: Option<Vec<&str>>) -> NewLayerVersion {
         NewLayerVersion {
-            region: Region::parse("us-west-2").unwrap(),
+            scope: scope(),
             name: LayerName::parse(name).unwrap(),
             description: String::new(),
             created_millis: 1,
@@ -453,10 +459,10 @@ mod tests {
     async fn versions_never_come_back_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lamina.db");
-        let region = Region::parse("us-west-2").unwrap();
+        let region = scope();
         let name = LayerName::parse("a").unwrap();
         {
-            let store = SqliteStore::open(&path).await.unwrap();
+            let store = open(&path).await;
             assert_eq!(
                 store
                     .insert_layer_version(new_version("a", None))
@@ -477,7 +483,7 @@ mod tests {
             store.delete_layer_version(&region, &name, 2).await.unwrap();
             store.delete_layer_version(&region, &name, 2).await.unwrap();
         }
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = open(&path).await;
         assert_eq!(
             store
                 .insert_layer_version(new_version("a", None))
@@ -500,8 +506,8 @@ mod tests {
     #[tokio::test]
     async fn latest_matching_per_layer() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let region = Region::parse("us-west-2").unwrap();
+        let store = open(&dir.path().join("db")).await;
+        let region = scope();
         store
             .insert_layer_version(new_version("b", Some(vec!["python3.8"])))
             .await
@@ -538,7 +544,7 @@ mod tests {
     #[tokio::test]
     async fn policy_compare_and_set() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let store = open(&dir.path().join("db")).await;
         let v = store
             .insert_layer_version(new_version("a", None))
             .await
@@ -549,18 +555,18 @@ mod tests {
         };
         assert!(
             store
-                .replace_layer_policy(&v.region, &v.name, 1, "", &policy)
+                .replace_layer_policy(&v.scope, &v.name, 1, "", &policy)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .replace_layer_policy(&v.region, &v.name, 1, "", &policy)
+                .replace_layer_policy(&v.scope, &v.name, 1, "", &policy)
                 .await
                 .unwrap()
         );
         let got = store
-            .layer_policy(&v.region, &v.name, 1)
+            .layer_policy(&v.scope, &v.name, 1)
             .await
             .unwrap()
             .unwrap();

@@ -63,6 +63,24 @@ impl fmt::Display for AccountId {
     }
 }
 
+/// Where a resource lives: an account and a region. Names are unique within one scope, and
+/// every request acts in its caller's scope (the account of its access key, the region of its
+/// signature), so two accounts can each have a function `f` and never see each other's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// The owning account.
+    pub account: AccountId,
+    /// The region.
+    pub region: Region,
+}
+
+impl Scope {
+    /// The scope of `account` in `region`.
+    pub fn new(account: AccountId, region: Region) -> Self {
+        Self { account, region }
+    }
+}
+
 /// A plain layer name: 1 to 140 of `[A-Za-z0-9-_]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LayerName(String);
@@ -192,30 +210,33 @@ impl LayerVersionArn {
     }
 }
 
+impl LayerVersionArn {
+    /// The account and region the layer lives in.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.account.clone(), self.region.clone())
+    }
+}
+
 impl fmt::Display for LayerVersionArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{}:{}",
-            layer_arn(&self.region, &self.account, &self.name),
+            layer_arn(&self.scope(), &self.name),
             self.version
         )
     }
 }
 
 /// `arn:aws:lambda:<region>:<account>:layer:<name>`.
-pub fn layer_arn(region: &Region, account: &AccountId, name: &LayerName) -> String {
+pub fn layer_arn(scope: &Scope, name: &LayerName) -> String {
+    let Scope { account, region } = scope;
     format!("arn:aws:lambda:{region}:{account}:layer:{name}")
 }
 
 /// `arn:aws:lambda:<region>:<account>:layer:<name>:<version>`.
-pub fn layer_version_arn(
-    region: &Region,
-    account: &AccountId,
-    name: &LayerName,
-    version: i64,
-) -> String {
-    format!("{}:{version}", layer_arn(region, account, name))
+pub fn layer_version_arn(scope: &Scope, name: &LayerName, version: i64) -> String {
+    format!("{}:{version}", layer_arn(scope, name))
 }
 
 struct ArnParts<'a> {

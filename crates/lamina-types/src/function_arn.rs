@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::arn::{AccountId, Region};
+use crate::arn::{AccountId, Region, Scope};
 use crate::limits::{MAX_ALIAS_NAME_CHARS, MAX_QUALIFIER_CHARS, MAX_ROLE_CHARS, MAX_VERSION_CHARS};
 use crate::validation::Constraint;
 
@@ -168,18 +168,14 @@ fn is_partition(s: &str) -> bool {
 }
 
 /// `arn:aws:lambda:<region>:<account>:function:<name>`.
-pub fn function_arn(region: &Region, account: &AccountId, name: &str) -> String {
+pub fn function_arn(scope: &Scope, name: &str) -> String {
+    let Scope { account, region } = scope;
     format!("arn:aws:lambda:{region}:{account}:function:{name}")
 }
 
 /// `arn:aws:lambda:<region>:<account>:function:<name>:<qualifier>`.
-pub fn qualified_function_arn(
-    region: &Region,
-    account: &AccountId,
-    name: &str,
-    qualifier: &str,
-) -> String {
-    format!("{}:{qualifier}", function_arn(region, account, name))
+pub fn qualified_function_arn(scope: &Scope, name: &str, qualifier: &str) -> String {
+    format!("{}:{qualifier}", function_arn(scope, name))
 }
 
 /// What a qualifier names.
@@ -368,16 +364,18 @@ mod tests {
 
         #[test]
         fn full_arns_round_trip(name in "[a-zA-Z0-9_-]{1,64}", q in prop::option::of("[a-z][a-z0-9]{0,10}")) {
-            let region = Region::parse("us-west-2").unwrap();
-            let account = AccountId::parse("123456789012").unwrap();
+            let scope = Scope::new(
+                AccountId::parse("123456789012").unwrap(),
+                Region::parse("us-west-2").unwrap(),
+            );
             let arn = match &q {
-                Some(q) => qualified_function_arn(&region, &account, &name, q),
-                None => function_arn(&region, &account, &name),
+                Some(q) => qualified_function_arn(&scope, &name, q),
+                None => function_arn(&scope, &name),
             };
             let r = FunctionRef::parse(&arn, NameShape::Plain).unwrap();
             prop_assert_eq!(r.name, name);
             prop_assert_eq!(r.qualifier, q);
-            prop_assert_eq!(r.region, Some(region));
+            prop_assert_eq!(r.region, Some(scope.region));
         }
     }
 }

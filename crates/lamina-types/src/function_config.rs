@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arn::Region;
+use crate::arn::Scope;
 use crate::function_state::FunctionStatus;
 use crate::layer::Digest;
 
@@ -121,8 +121,8 @@ pub struct FunctionConfig {
 /// One function version: `$LATEST` (editable) or a published, immutable snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionVersionRecord {
-    /// Region the function lives in.
-    pub region: Region,
+    /// The account and region the function lives in.
+    pub scope: Scope,
     /// The function's name.
     pub name: String,
     /// [`LATEST_VERSION`] or a published number from 1.
@@ -190,8 +190,8 @@ pub struct Deployment {
 /// The function-level facts that are not per version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRecord {
-    /// Region the function lives in.
-    pub region: Region,
+    /// The account and region the function lives in.
+    pub scope: Scope,
     /// The function's name.
     pub name: String,
     /// Highest version number ever published (0 before the first); never decreases.
@@ -205,8 +205,8 @@ pub struct FunctionRecord {
 /// One alias of a function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AliasRecord {
-    /// Region the function lives in.
-    pub region: Region,
+    /// The account and region the function lives in.
+    pub scope: Scope,
     /// The function's name.
     pub function_name: String,
     /// The alias's `Name`.

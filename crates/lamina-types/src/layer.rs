@@ -1,6 +1,6 @@
 //! Layer versions and their permission policies as Lamina records them.
 
-use crate::arn::{LayerName, Region};
+use crate::arn::{LayerName, Scope};
 
 /// A SHA-256 digest: the content address of a ZIP (hex on disk, base64 as `CodeSha256`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,8 +32,8 @@ impl Digest {
 /// One published layer version: immutable once recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerVersionRecord {
-    /// Region the layer lives in.
-    pub region: Region,
+    /// The account and region the layer lives in.
+    pub scope: Scope,
     /// The layer's name.
     pub name: LayerName,
     /// Version number, from 1, never reused.

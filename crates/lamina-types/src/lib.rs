@@ -15,7 +15,7 @@ pub mod runtime;
 pub mod timestamp;
 pub mod validation;
 
-pub use arn::{AccountId, LayerName, LayerVersionArn, Region};
+pub use arn::{AccountId, LayerName, LayerVersionArn, Region, Scope};
 pub use error::LambdaError;
 pub use function::{ExtractedTree, FunctionSpec};
 pub use runtime::{Architecture, Runtime, RuntimeFamily};

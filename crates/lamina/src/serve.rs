@@ -213,7 +213,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         data_dir: data_dir.path().to_owned(),
         ..args
     };
-    let metadata = SqliteStore::open(&args.data_dir.join("lamina.db"))
+    let metadata = SqliteStore::open(&args.data_dir.join("lamina.db"), &account)
         .await
         .context("opening the metadata database")?;
     let artifacts = LocalArtifacts::open(&args.data_dir).context("opening the artifact store")?;
@@ -279,17 +279,17 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let functions = Arc::new(FunctionService::new(
         function_store,
         artifacts.clone(),
-        account.clone(),
         preparer,
     ));
     let events = start_events(&args, event_store, &functions, &executor).await?;
     let state = Arc::new(AppState {
-        layers: LayerService::new(metadata, artifacts, account.clone()),
+        layers: LayerService::new(metadata, artifacts),
         functions,
         executor,
         events: events.clone(),
         content: ContentSigner::new(secret, args.content_url_ttl_secs),
         default_region: region.clone(),
+        default_account: account.clone(),
         auth,
     });
     let unfinished = state.functions.settle_unfinished().await?;

@@ -46,7 +46,7 @@ async fn get_account_settings(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
 ) -> Result<Response, ApiError> {
-    let s = state.functions.account_settings(&ctx.region).await?;
+    let s = state.functions.account_settings(&ctx.scope).await?;
     let body = AccountSettingsBody {
         account_limit: AccountLimitBody {
             total_code_size: s.total_code_size_limit,

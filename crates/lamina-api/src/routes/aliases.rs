@@ -118,7 +118,7 @@ async fn create_alias(
         description: parsed.description,
         routing: parsed.routing_config.map(|r| r.additional_version_weights),
     };
-    let view = state.functions.create_alias(&ctx.region, cmd).await?;
+    let view = state.functions.create_alias(&ctx.scope, cmd).await?;
     Ok(json_response(StatusCode::CREATED, &render(&view)))
 }
 
@@ -131,7 +131,7 @@ async fn get_alias(
     let (function_name, alias) = path_params(path)?;
     let view = state
         .functions
-        .get_alias(&ctx.region, &function_name, &alias)
+        .get_alias(&ctx.scope, &function_name, &alias)
         .await?;
     Ok(json_response(StatusCode::OK, &render(&view)))
 }
@@ -148,7 +148,7 @@ async fn list_aliases(
     let page = state
         .functions
         .list_aliases(
-            &ctx.region,
+            &ctx.scope,
             &function_name,
             param(&params, "FunctionVersion"),
             &query,
@@ -179,7 +179,7 @@ async fn update_alias(
         routing: parsed.routing_config.map(|r| r.additional_version_weights),
         revision_id: parsed.revision_id,
     };
-    let view = state.functions.update_alias(&ctx.region, cmd).await?;
+    let view = state.functions.update_alias(&ctx.scope, cmd).await?;
     Ok(json_response(StatusCode::OK, &render(&view)))
 }
 
@@ -192,7 +192,7 @@ async fn delete_alias(
     let (function_name, alias) = path_params(path)?;
     state
         .functions
-        .delete_alias(&ctx.region, &function_name, &alias)
+        .delete_alias(&ctx.scope, &function_name, &alias)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -294,7 +294,7 @@ async fn create_function(
         config: parsed.config.into_input(),
     };
     drop(bytes);
-    let view = state.functions.create(&ctx.region, cmd).await?;
+    let view = state.functions.create(&ctx.scope, cmd).await?;
     Ok(answer(StatusCode::CREATED, &view))
 }
 
@@ -308,14 +308,16 @@ async fn get_function(
     let name = path_params(name)?;
     let details = state
         .functions
-        .get(&ctx.region, &name, param(&params, "Qualifier"))
+        .get(&ctx.scope, &name, param(&params, "Qualifier"))
         .await?;
     let view = &details.configuration;
     let body = GetFunctionBody {
         configuration: configuration(view, true),
         code: CodeLocationBody {
             repository_type: "S3",
-            location: state.content.url(&ctx.host, &view.record.code_sha256),
+            location: state
+                .content
+                .url(&ctx.host, &view.record.code_sha256, &ctx.scope.account),
         },
         tags: (!details.tags.is_empty()).then_some(&details.tags),
         concurrency: details
@@ -337,7 +339,7 @@ async fn get_function_configuration(
     let name = path_params(name)?;
     let view = state
         .functions
-        .get_configuration(&ctx.region, &name, param(&params, "Qualifier"))
+        .get_configuration(&ctx.scope, &name, param(&params, "Qualifier"))
         .await?;
     Ok(answer(StatusCode::OK, &view))
 }
@@ -366,7 +368,7 @@ async fn update_function_configuration(
     };
     let view = state
         .functions
-        .update_configuration(&ctx.region, cmd)
+        .update_configuration(&ctx.scope, cmd)
         .await?;
     Ok(answer(StatusCode::OK, &view))
 }
@@ -391,7 +393,7 @@ async fn update_function_code(
         revision_id: parsed.revision_id,
     };
     drop(bytes);
-    let view = state.functions.update_code(&ctx.region, cmd).await?;
+    let view = state.functions.update_code(&ctx.scope, cmd).await?;
     Ok(answer(StatusCode::OK, &view))
 }
 
@@ -407,7 +409,7 @@ async fn list_functions(
         marker: params.get("Marker").cloned(),
         max_items: params.get("MaxItems").cloned(),
     };
-    let page = state.functions.list(&ctx.region, &query).await?;
+    let page = state.functions.list(&ctx.scope, &query).await?;
     let body = ListFunctionsBody {
         next_marker: page.next_marker,
         functions: page.items.iter().map(|v| configuration(v, false)).collect(),
@@ -425,7 +427,7 @@ async fn delete_function(
     let name = path_params(name)?;
     state
         .functions
-        .delete(&ctx.region, &name, param(&params, "Qualifier"))
+        .delete(&ctx.scope, &name, param(&params, "Qualifier"))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -447,7 +449,7 @@ async fn publish_version(
         description: parsed.description,
         revision_id: parsed.revision_id,
     };
-    let view = state.functions.publish_version(&ctx.region, cmd).await?;
+    let view = state.functions.publish_version(&ctx.scope, cmd).await?;
     Ok(answer(StatusCode::CREATED, &view))
 }
 
@@ -462,7 +464,7 @@ async fn list_versions_by_function(
     let query = page_query(&params);
     let page = state
         .functions
-        .list_versions(&ctx.region, &name, &query)
+        .list_versions(&ctx.scope, &name, &query)
         .await?;
     let body = ListVersionsBody {
         next_marker: page.next_marker,

@@ -106,14 +106,14 @@ async fn invoke(
     let qualifier = params.get("Qualifier").map(String::as_str);
     let resolved = state
         .functions
-        .resolve(&ctx.region, &name, qualifier)
+        .resolve(&ctx.scope, &name, qualifier)
         .await?;
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
         InvocationType::Event => {
             let event = EventInvocation {
                 request_id,
-                region: ctx.region,
+                scope: ctx.scope,
                 function: resolved,
                 payload,
                 client_context,

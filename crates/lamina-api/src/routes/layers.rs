@@ -139,14 +139,15 @@ fn render(
     r: &LayerVersionRecord,
     full: bool,
 ) -> LayerVersionBody {
-    let account = state.layers.account();
     LayerVersionBody {
         content: full.then(|| ContentBody {
-            location: state.content.url(&ctx.host, &r.code_sha256),
+            location: state
+                .content
+                .url(&ctx.host, &r.code_sha256, &ctx.scope.account),
             code_sha256: base64_std(&r.code_sha256.0),
             code_size: r.code_size,
         }),
-        layer_arn: full.then(|| layer_arn(&r.region, account, &r.name)),
+        layer_arn: full.then(|| layer_arn(&r.scope, &r.name)),
         layer_version_arn: state.layers.version_arn(r),
         description: r.description.clone(),
         created_date: timestamp::format_millis(r.created_millis),
@@ -220,7 +221,7 @@ async fn publish_layer_version(
         content,
     };
     drop(bytes);
-    let record = state.layers.publish(&ctx.region, cmd).await?;
+    let record = state.layers.publish(&ctx.scope, cmd).await?;
     Ok(json_response(
         StatusCode::CREATED,
         &render(&state, &ctx, &record, true),
@@ -236,7 +237,7 @@ async fn get_layer_version(
     let (layer, version) = path_params(path)?;
     let record = state
         .layers
-        .get(&ctx.region, &layer, version_number(&version)?)
+        .get(&ctx.scope, &layer, version_number(&version)?)
         .await?;
     Ok(json_response(
         StatusCode::OK,
@@ -256,14 +257,13 @@ async fn list_layers(
     }
     let Page { items, next_marker } = state
         .layers
-        .list_layers(&ctx.region, &list_query(&params))
+        .list_layers(&ctx.scope, &list_query(&params))
         .await?;
-    let account = state.layers.account();
     let layers = items
         .iter()
         .map(|r| LayersListItem {
             layer_name: r.name.to_string(),
-            layer_arn: layer_arn(&r.region, account, &r.name),
+            layer_arn: layer_arn(&r.scope, &r.name),
             latest_matching_version: render(&state, &ctx, r, false),
         })
         .collect();
@@ -289,7 +289,7 @@ async fn get_layer_version_by_arn(
         v.add_null("arn");
         v.into_result()?;
     }
-    let record = state.layers.get_by_arn(arn).await?;
+    let record = state.layers.get_by_arn(&ctx.scope, arn).await?;
     Ok(json_response(
         StatusCode::OK,
         &render(state, ctx, &record, true),
@@ -306,7 +306,7 @@ async fn list_layer_versions(
     let layer = path_params(layer)?;
     let Page { items, next_marker } = state
         .layers
-        .list_versions(&ctx.region, &layer, &list_query(&params))
+        .list_versions(&ctx.scope, &layer, &list_query(&params))
         .await?;
     let layer_versions = items
         .iter()
@@ -330,7 +330,7 @@ async fn delete_layer_version(
     let (layer, version) = path_params(path)?;
     state
         .layers
-        .delete(&ctx.region, &layer, version_number(&version)?)
+        .delete(&ctx.scope, &layer, version_number(&version)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -388,7 +388,7 @@ async fn add_layer_version_permission(
     };
     let added = state
         .layers
-        .add_permission(&ctx.region, &layer, version, cmd)
+        .add_permission(&ctx.scope, &layer, version, cmd)
         .await?;
     Ok(json_response(
         StatusCode::CREATED,
@@ -408,7 +408,7 @@ async fn get_layer_version_policy(
     let (layer, version) = path_params(path)?;
     let policy = state
         .layers
-        .get_policy(&ctx.region, &layer, version_number(&version)?)
+        .get_policy(&ctx.scope, &layer, version_number(&version)?)
         .await?;
     Ok(json_response(
         StatusCode::OK,
@@ -431,7 +431,7 @@ async fn remove_layer_version_permission(
     let revision = param(&params, "RevisionId");
     state
         .layers
-        .remove_permission(&ctx.region, &layer, version, &statement, revision)
+        .remove_permission(&ctx.scope, &layer, version, &statement, revision)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

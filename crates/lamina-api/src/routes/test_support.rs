@@ -107,9 +107,13 @@ impl TestApi {
     pub(crate) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();
-        let store = Arc::new(SqliteStore::open(&data.join("lamina.db")).await.unwrap());
-        let artifacts = LocalArtifacts::open(data).unwrap();
         let account = AccountId::parse(ACCOUNT).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&data.join("lamina.db"), &account)
+                .await
+                .unwrap(),
+        );
+        let artifacts = LocalArtifacts::open(data).unwrap();
         let executor = Executor::start(ExecConfig {
             envs_dir: data.join("envs"),
             views_dir: data.join("views"),
@@ -134,7 +138,6 @@ impl TestApi {
         let functions = Arc::new(FunctionService::new(
             function_store,
             artifacts.clone(),
-            account.clone(),
             Arc::new(Ready),
         ));
         // The queue is opened but never run: Event invocations are only recorded.
@@ -145,12 +148,13 @@ impl TestApi {
         };
         let events = EventQueue::open(event_store, runner, config).await.unwrap();
         let state = Arc::new(AppState {
-            layers: LayerService::new(metadata, artifacts, account),
+            layers: LayerService::new(metadata, artifacts),
             functions,
             executor,
             events,
             content: ContentSigner::new(b"route tests".to_vec(), 60),
             default_region: Region::parse(REGION).unwrap(),
+            default_account: account,
             // The route tests send unsigned requests; authentication has its own tests.
             auth: crate::AuthMode::None,
         });

@@ -12,7 +12,7 @@ use lamina_types::limits::{
     MAX_ALIAS_ADDITIONAL_VERSIONS, MAX_DESCRIPTION_CHARS, MAX_VERSION_CHARS,
 };
 use lamina_types::validation::{Constraint, Violations};
-use lamina_types::{LambdaError, Region};
+use lamina_types::{LambdaError, Scope};
 
 use super::commands::{AliasView, CreateAlias, PageQuery, UpdateAlias};
 use super::listing::page_limit;
@@ -92,12 +92,7 @@ fn version_number(version: &str) -> Option<i64> {
 impl FunctionService {
     fn alias_view(&self, record: AliasRecord) -> AliasView {
         AliasView {
-            alias_arn: qualified_function_arn(
-                &record.region,
-                &self.account,
-                &record.function_name,
-                &record.name,
-            ),
+            alias_arn: qualified_function_arn(&record.scope, &record.function_name, &record.name),
             record,
         }
     }
@@ -106,7 +101,7 @@ impl FunctionService {
     /// AWS's rules on routing.
     async fn check_targets(
         &self,
-        region: &Region,
+        scope: &Scope,
         function: &str,
         version: &str,
         weights: Option<&Weights>,
@@ -115,7 +110,7 @@ impl FunctionService {
             match n {
                 Some(n) => self
                     .store
-                    .function_version(region, function, n)
+                    .function_version(scope, function, n)
                     .await
                     .map(|r| r.is_some())
                     .map_err(storage_error),
@@ -124,15 +119,15 @@ impl FunctionService {
         };
         if self
             .store
-            .function(region, function)
+            .function(scope, function)
             .await
             .map_err(storage_error)?
             .is_none()
         {
-            return Err(self.not_found(region, function, None));
+            return Err(self.not_found(scope, function, None));
         }
         if !exists(version_number(version)).await? {
-            return Err(self.not_found(region, function, Some(version)));
+            return Err(self.not_found(scope, function, Some(version)));
         }
         let Some(weights) = weights else {
             return Ok(());
@@ -157,7 +152,7 @@ impl FunctionService {
                 ));
             }
             if !exists(version_number(key)).await? {
-                return Err(self.not_found(region, function, Some(key)));
+                return Err(self.not_found(scope, function, Some(key)));
             }
         }
         Ok(())
@@ -166,7 +161,7 @@ impl FunctionService {
     /// CreateAlias.
     pub async fn create_alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: CreateAlias,
     ) -> Result<AliasView, LambdaError> {
         let mut v = Violations::new();
@@ -191,11 +186,11 @@ impl FunctionService {
         let (Some(name), Some(version)) = (cmd.name, cmd.function_version) else {
             return Err(validated_but_missing());
         };
-        let function = self.unqualified(region, fref)?;
-        self.check_targets(region, &function, &version, weights.as_ref())
+        let function = self.unqualified(scope, fref)?;
+        self.check_targets(scope, &function, &version, weights.as_ref())
             .await?;
         let record = AliasRecord {
-            region: region.clone(),
+            scope: scope.clone(),
             function_name: function.clone(),
             name,
             function_version: version,
@@ -214,25 +209,25 @@ impl FunctionService {
                 "Alias already exists: {}",
                 self.alias_view(record).alias_arn
             ))),
-            AliasInsert::Missing => Err(self.not_found(region, &function, None)),
+            AliasInsert::Missing => Err(self.not_found(scope, &function, None)),
         }
     }
 
     /// GetAlias.
     pub async fn get_alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<AliasView, LambdaError> {
-        let function = self.alias_function(region, function_name, name).await?;
+        let function = self.alias_function(scope, function_name, name).await?;
         self.store
-            .alias(region, &function, name)
+            .alias(scope, &function, name)
             .await
             .map_err(storage_error)?
             .map(|r| self.alias_view(r))
             .ok_or_else(|| {
-                let arn = qualified_function_arn(region, &self.account, &function, name);
+                let arn = qualified_function_arn(scope, &function, name);
                 LambdaError::ResourceNotFound(format!("Cannot find alias arn: {arn}"))
             })
     }
@@ -240,7 +235,7 @@ impl FunctionService {
     /// ListAliases: by name, those pointing at `function_version` when given.
     pub async fn list_aliases(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         function_version: Option<&str>,
         query: &PageQuery,
@@ -252,8 +247,8 @@ impl FunctionService {
         }
         let limit = page_limit(&mut v, query.max_items.as_deref());
         v.into_result()?;
-        let function = self.unqualified(region, fref)?;
-        self.require_function(region, &function).await?;
+        let function = self.unqualified(scope, fref)?;
+        self.require_function(scope, &function).await?;
         let after = query
             .marker
             .as_deref()
@@ -262,7 +257,7 @@ impl FunctionService {
         let mut items = self
             .store
             .aliases(
-                region,
+                scope,
                 &function,
                 function_version,
                 after.as_deref(),
@@ -280,7 +275,7 @@ impl FunctionService {
     /// UpdateAlias: changes the members sent; an empty `RoutingConfig` removes routing.
     pub async fn update_alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: UpdateAlias,
     ) -> Result<AliasView, LambdaError> {
         let mut v = Violations::new();
@@ -298,16 +293,16 @@ impl FunctionService {
         let new_weights = cmd.routing.clone().map(|w| w.filter(|w| !w.is_empty()));
         check_weights(&mut v, new_weights.clone().flatten().as_ref());
         v.into_result()?;
-        let function = self.unqualified(region, fref)?;
+        let function = self.unqualified(scope, fref)?;
         for _ in 0..CAS_ATTEMPTS {
             let current = self
                 .store
-                .alias(region, &function, &cmd.name)
+                .alias(scope, &function, &cmd.name)
                 .await
                 .map_err(storage_error)?;
             let Some(current) = current else {
-                self.require_function(region, &function).await?;
-                let arn = qualified_function_arn(region, &self.account, &function, &cmd.name);
+                self.require_function(scope, &function).await?;
+                let arn = qualified_function_arn(scope, &function, &cmd.name);
                 return Err(LambdaError::ResourceNotFound(format!(
                     "Alias not found: {arn}"
                 )));
@@ -325,7 +320,7 @@ impl FunctionService {
             }
             next.revision_id = new_revision();
             self.check_targets(
-                region,
+                scope,
                 &function,
                 &next.function_version,
                 next.additional_version_weights.as_ref(),
@@ -349,13 +344,13 @@ impl FunctionService {
     /// DeleteAlias: deleting an alias that does not exist is not an error.
     pub async fn delete_alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<(), LambdaError> {
-        let function = self.alias_function(region, function_name, name).await?;
+        let function = self.alias_function(scope, function_name, name).await?;
         self.store
-            .delete_alias(region, &function, name)
+            .delete_alias(scope, &function, name)
             .await
             .map_err(storage_error)?;
         Ok(())
@@ -364,7 +359,7 @@ impl FunctionService {
     /// Validates the path of Get/DeleteAlias and checks the function exists.
     async fn alias_function(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<String, LambdaError> {
@@ -372,8 +367,8 @@ impl FunctionService {
         let fref = validate::function_name(&mut v, function_name, NameShape::Plain);
         check_name(&mut v, name);
         v.into_result()?;
-        let function = self.unqualified(region, fref)?;
-        self.require_function(region, &function).await?;
+        let function = self.unqualified(scope, fref)?;
+        self.require_function(scope, &function).await?;
         Ok(function)
     }
 }

@@ -1,14 +1,15 @@
 //! Attaching layer versions to a function, with AWS's rules and messages: at most five,
-//! one version per layer, same region, live versions only, and the 250 MB unzipped limit of
+//! one version per layer, same region, the caller's own layers or versions another account
+//! shared with it, live versions only, and the 250 MB unzipped limit of
 //! code plus layers.
 
 use lamina_store::FunctionStore;
 use lamina_types::function_config::AttachedLayer;
 use lamina_types::limits::{MAX_LAYERS_PER_FUNCTION, MAX_UNZIPPED_BYTES};
-use lamina_types::{AccountId, LambdaError, Region};
+use lamina_types::{LambdaError, Scope};
 
-use super::storage_error;
 use super::validate::LayerEntry;
+use crate::layers::access::{Access, access_denied, layer_version_for};
 
 fn does_not_exist(arn: &str) -> LambdaError {
     LambdaError::InvalidParameterValue(format!("Layer version {arn} does not exist."))
@@ -18,8 +19,7 @@ fn does_not_exist(arn: &str) -> LambdaError {
 /// them after they are deleted.
 pub(crate) async fn attach_layers(
     store: &dyn FunctionStore,
-    account: &AccountId,
-    region: &Region,
+    scope: &Scope,
     entries: &[LayerEntry],
 ) -> Result<Vec<AttachedLayer>, LambdaError> {
     if entries.len() > MAX_LAYERS_PER_FUNCTION {
@@ -34,21 +34,18 @@ pub(crate) async fn attach_layers(
             LayerEntry::Arn(arn) => arn,
         };
         let text = arn.to_string();
-        if &arn.region != region {
+        if arn.region != scope.region {
             return Err(LambdaError::InvalidParameterValue(format!(
                 "Layers are not in the same region as the function. Layers are expected to be \
-                 in region {region}."
+                 in region {}.",
+                scope.region
             )));
         }
-        // One account only: a layer of another account cannot exist here.
-        if &arn.account != account {
-            return Err(does_not_exist(&text));
-        }
-        let record = store
-            .layer_version(&arn.region, &arn.name, arn.version)
-            .await
-            .map_err(storage_error)?
-            .ok_or_else(|| does_not_exist(&text))?;
+        let record = match layer_version_for(store, scope, arn).await? {
+            Access::Usable(record) => *record,
+            Access::Missing => return Err(does_not_exist(&text)),
+            Access::Denied => return Err(access_denied(&scope.account, "GetLayerVersion", &text)),
+        };
         let layer_key = format!("{}:{}", arn.account, arn.name);
         if let Some((_, first)) = attached.iter().find(|(key, _)| *key == layer_key) {
             return Err(LambdaError::InvalidParameterValue(format!(

@@ -7,7 +7,7 @@ use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
 use lamina_types::function_state::FunctionStatus;
 use lamina_types::limits::MAX_FUNCTION_NAME_CHARS;
 use lamina_types::validation::{self, Constraint, Violations};
-use lamina_types::{LambdaError, Region, timestamp};
+use lamina_types::{LambdaError, Scope, timestamp};
 
 use super::{
     CreateFunction, FunctionCode, FunctionService, FunctionView, attach, config, new_revision,
@@ -26,7 +26,7 @@ impl FunctionService {
     /// (and version 1 with `Publish`). Nothing is recorded unless every check passes.
     pub async fn create(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: CreateFunction,
     ) -> Result<FunctionView, LambdaError> {
         let mut v = Violations::new();
@@ -61,7 +61,7 @@ impl FunctionService {
                 Constraint::Pattern(FUNCTION_NAME_PATTERN),
             ));
         }
-        let name = self.check_location(region, fref)?.name;
+        let name = self.check_location(scope, fref)?.name;
         if name.chars().count() > MAX_FUNCTION_NAME_CHARS {
             return Err(LambdaError::InvalidParameterValue(format!(
                 "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy \
@@ -86,14 +86,12 @@ impl FunctionService {
             validate::environment(env)?;
         }
         let layers = match &entries {
-            Some(entries) => {
-                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?
-            }
+            Some(entries) => attach::attach_layers(self.store.as_ref(), scope, entries).await?,
             None => Vec::new(),
         };
         if self
             .store
-            .function(region, &name)
+            .function(scope, &name)
             .await
             .map_err(storage_error)?
             .is_some()
@@ -104,7 +102,7 @@ impl FunctionService {
         attach::check_total_size(ingested.unzipped_size, &layers)?;
         let function_config = config::new_config(&name, &cmd.config, cmd.architectures, layers);
         let record = FunctionVersionRecord {
-            region: region.clone(),
+            scope: scope.clone(),
             name: name.clone(),
             version: LATEST_VERSION,
             revision_id: new_revision(),
@@ -133,12 +131,12 @@ impl FunctionService {
             "function created"
         );
         if cmd.publish {
-            let published = self.publish_from(region, &name, &record, None).await?;
-            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
+            let published = self.publish_from(scope, &name, &record, None).await?;
+            self.start_settling(scope, &name, vec![LATEST_VERSION, published.version]);
             // AWS answers a create-and-publish with the unqualified ARN and `Version: "1"`.
             return Ok(self.view(published, None));
         }
-        self.start_settling(region, &name, vec![LATEST_VERSION]);
+        self.start_settling(scope, &name, vec![LATEST_VERSION]);
         Ok(self.view(record, None))
     }
 }

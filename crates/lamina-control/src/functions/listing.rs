@@ -4,7 +4,7 @@
 use lamina_types::function_arn::{NameShape, version_label};
 use lamina_types::limits::{MAX_FUNCTION_LIST_ITEMS, MAX_FUNCTION_PAGE_ITEMS};
 use lamina_types::validation::{Constraint, Violations};
-use lamina_types::{LambdaError, Region};
+use lamina_types::{LambdaError, Region, Scope};
 
 use super::{
     FunctionService, FunctionView, ListFunctionsQuery, PageQuery, storage_error, validate,
@@ -16,7 +16,7 @@ impl FunctionService {
     /// `FunctionVersion=ALL`; at most 50 per page.
     pub async fn list(
         &self,
-        region: &Region,
+        scope: &Scope,
         query: &ListFunctionsQuery,
     ) -> Result<Page<FunctionView>, LambdaError> {
         let mut v = Violations::new();
@@ -49,14 +49,14 @@ impl FunctionService {
             let position = after.as_deref().map(split_position).transpose()?;
             self.store
                 .all_versions(
-                    region,
+                    scope,
                     position.as_ref().map(|(n, v)| (n.as_str(), *v)),
                     limit + 1,
                 )
                 .await
         } else {
             self.store
-                .latest_versions(region, after.as_deref(), limit + 1)
+                .latest_versions(scope, after.as_deref(), limit + 1)
                 .await
         }
         .map_err(storage_error)?;
@@ -81,7 +81,7 @@ impl FunctionService {
     /// ListVersionsByFunction: `$LATEST` first, then published versions ascending.
     pub async fn list_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         query: &PageQuery,
     ) -> Result<Page<FunctionView>, LambdaError> {
@@ -89,7 +89,7 @@ impl FunctionService {
         let fref = validate::function_name(&mut v, function_name, NameShape::Namespaced);
         let limit = page_limit(&mut v, query.max_items.as_deref());
         v.into_result()?;
-        let name = self.unqualified(region, fref)?;
+        let name = self.unqualified(scope, fref)?;
         let after = query
             .marker
             .as_deref()
@@ -97,11 +97,11 @@ impl FunctionService {
             .transpose()?;
         let mut items = self
             .store
-            .function_versions(region, &name, after, limit + 1)
+            .function_versions(scope, &name, after, limit + 1)
             .await
             .map_err(storage_error)?;
         if items.is_empty() {
-            self.require_function(region, &name).await?;
+            self.require_function(scope, &name).await?;
         }
         let next_marker = next_marker(&mut items, limit, |r| {
             marker::encode("versions", &r.version.to_string())

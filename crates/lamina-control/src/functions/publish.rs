@@ -7,7 +7,7 @@ use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_state::State;
 use lamina_types::limits::MAX_DESCRIPTION_CHARS;
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, Region};
+use lamina_types::{LambdaError, Scope};
 
 use super::{
     CAS_ATTEMPTS, FunctionService, FunctionView, PublishVersion, STALE_REVISION, base64_sha256,
@@ -18,7 +18,7 @@ impl FunctionService {
     /// PublishVersion: snapshots `$LATEST`, or returns the last version when nothing changed.
     pub async fn publish_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: PublishVersion,
     ) -> Result<FunctionView, LambdaError> {
         let mut v = Violations::new();
@@ -30,14 +30,14 @@ impl FunctionService {
             MAX_DESCRIPTION_CHARS,
         );
         v.into_result()?;
-        let name = self.unqualified(region, fref)?;
-        self.settled(region, &name).await;
+        let name = self.unqualified(scope, fref)?;
+        self.settled(scope, &name).await;
         for _ in 0..CAS_ATTEMPTS {
-            let latest = self.latest(region, &name).await?;
+            let latest = self.latest(scope, &name).await?;
             check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
             self.check_changeable(&latest)?;
             if latest.status.state == State::Failed {
-                let arn = function_arn(region, &self.account, &name);
+                let arn = function_arn(scope, &name);
                 return Err(not_in_state(&arn, &latest.status));
             }
             let current = base64_sha256(&latest);
@@ -50,7 +50,7 @@ impl FunctionService {
                 )));
             }
             match self
-                .publish_once(region, &name, &latest, cmd.description.clone())
+                .publish_once(scope, &name, &latest, cmd.description.clone())
                 .await?
             {
                 Some(record) => {
@@ -69,12 +69,12 @@ impl FunctionService {
     /// Publishes from a `$LATEST` just written by this request.
     pub(super) async fn publish_from(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         latest: &FunctionVersionRecord,
         description: Option<String>,
     ) -> Result<FunctionVersionRecord, LambdaError> {
-        self.publish_once(region, name, latest, description)
+        self.publish_once(scope, name, latest, description)
             .await?
             .ok_or_else(|| {
                 LambdaError::ResourceConflict(format!(
@@ -87,7 +87,7 @@ impl FunctionService {
     /// One publish attempt; `None` when `$LATEST` moved since `latest` was read.
     async fn publish_once(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         latest: &FunctionVersionRecord,
         description: Option<String>,
@@ -95,7 +95,7 @@ impl FunctionService {
         let outcome = self
             .store
             .publish_latest(&PublishLatest {
-                region: region.clone(),
+                scope: scope.clone(),
                 name: name.to_owned(),
                 expected_latest_revision: latest.revision_id.clone(),
                 version_revision_id: new_revision(),
@@ -111,7 +111,7 @@ impl FunctionService {
             }
             PublishOutcome::Unchanged(r) => Ok(Some(r)),
             PublishOutcome::Stale => Ok(None),
-            PublishOutcome::Missing => Err(self.not_found(region, name, None)),
+            PublishOutcome::Missing => Err(self.not_found(scope, name, None)),
         }
     }
 }

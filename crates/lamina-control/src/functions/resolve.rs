@@ -10,7 +10,7 @@ use lamina_types::function_arn::{
 };
 use lamina_types::function_config::LATEST_VERSION;
 use lamina_types::function_state::State;
-use lamina_types::{Architecture, FunctionSpec, LambdaError, Region, Runtime};
+use lamina_types::{Architecture, FunctionSpec, LambdaError, Runtime, Scope};
 
 use super::commands::ResolvedFunction;
 use super::{FunctionService, not_in_state};
@@ -24,28 +24,28 @@ impl FunctionService {
     /// ARN qualified by the qualifier, or by `$LATEST` when none was given.
     pub async fn resolve(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         qualifier: Option<&str>,
     ) -> Result<ResolvedFunction, LambdaError> {
-        let located = self.locate(region, function_name, NameShape::Namespaced, qualifier)?;
+        let located = self.locate(scope, function_name, NameShape::Namespaced, qualifier)?;
         let name = located.name.as_str();
         let qualifier = located.qualifier.as_deref();
-        self.settled(region, name).await;
+        self.settled(scope, name).await;
         let mut record = self
-            .lookup(region, name, qualifier)
+            .lookup(scope, name, qualifier)
             .await?
-            .ok_or_else(|| self.not_found(region, name, Some(qualifier.unwrap_or(LATEST))))?;
+            .ok_or_else(|| self.not_found(scope, name, Some(qualifier.unwrap_or(LATEST))))?;
         let executed_version = version_label(record.version);
-        let unqualified = function_arn(region, &self.account, name);
+        let unqualified = function_arn(scope, name);
         let invoked_function_arn = match qualifier {
-            Some(q) => qualified_function_arn(region, &self.account, name, q),
+            Some(q) => qualified_function_arn(scope, name, q),
             None => unqualified.clone(),
         };
         if record.status.state != State::Active {
             let arn = match record.version {
                 LATEST_VERSION => unqualified,
-                _ => qualified_function_arn(region, &self.account, name, &executed_version),
+                _ => qualified_function_arn(scope, name, &executed_version),
             };
             return Err(not_in_state(&arn, &record.status));
         }
@@ -70,7 +70,7 @@ impl FunctionService {
             function_name: record.name,
             function_arn: unqualified,
             version: executed_version.clone(),
-            region: region.to_string(),
+            region: scope.region.to_string(),
             runtime,
             handler: config.handler.unwrap_or_default(),
             code: self.ingestor.extracted_tree(record.code_sha256),

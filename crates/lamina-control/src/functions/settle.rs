@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lamina_store::FunctionStore;
-use lamina_types::Region;
+use lamina_types::Scope;
 use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_state::NotReady;
 use tokio::sync::watch;
@@ -34,19 +34,19 @@ pub trait Preparer: Send + Sync {
 /// Functions whose settling runs on this server, each with a channel closed when it ends.
 #[derive(Default)]
 pub(super) struct Settling {
-    running: Mutex<HashMap<(Region, String), watch::Sender<()>>>,
+    running: Mutex<HashMap<(Scope, String), watch::Sender<()>>>,
 }
 
 impl Settling {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Region, String), watch::Sender<()>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Scope, String), watch::Sender<()>>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl FunctionService {
     /// Settles `versions` of a function in the background.
-    pub(super) fn start_settling(&self, region: &Region, name: &str, versions: Vec<i64>) {
-        let key = (region.clone(), name.to_owned());
+    pub(super) fn start_settling(&self, scope: &Scope, name: &str, versions: Vec<i64>) {
+        let key = (scope.clone(), name.to_owned());
         let (done, _) = watch::channel(());
         let marker = done.clone();
         self.settling.lock().insert(key.clone(), done);
@@ -70,7 +70,7 @@ impl FunctionService {
     }
 
     /// Waits (up to [`SETTLE_WAIT`]) while this server settles the function.
-    pub(super) async fn settled(&self, region: &Region, name: &str) {
+    pub(super) async fn settled(&self, scope: &Scope, name: &str) {
         let waiting = {
             let running = self.settling.lock();
             // Every Invoke passes here: when nothing settles, build no key.
@@ -78,7 +78,7 @@ impl FunctionService {
                 return;
             }
             running
-                .get(&(region.clone(), name.to_owned()))
+                .get(&(scope.clone(), name.to_owned()))
                 .map(watch::Sender::subscribe)
         };
         if let Some(mut done) = waiting {
@@ -95,15 +95,15 @@ impl FunctionService {
             .await
             .map_err(storage_error)?;
         let count = unfinished.len();
-        let mut by_function: HashMap<(Region, String), Vec<i64>> = HashMap::new();
+        let mut by_function: HashMap<(Scope, String), Vec<i64>> = HashMap::new();
         for r in unfinished {
             by_function
-                .entry((r.region, r.name))
+                .entry((r.scope, r.name))
                 .or_default()
                 .push(r.version);
         }
-        for ((region, name), versions) in by_function {
-            self.start_settling(&region, &name, versions);
+        for ((scope, name), versions) in by_function {
+            self.start_settling(&scope, &name, versions);
         }
         Ok(count)
     }
@@ -116,10 +116,10 @@ impl FunctionService {
 async fn settle_version(
     store: &dyn FunctionStore,
     preparer: &dyn Preparer,
-    (region, name): &(Region, String),
+    (scope, name): &(Scope, String),
     version: i64,
 ) -> Result<(), lamina_store::StoreError> {
-    let Some(record) = store.function_version(region, name, version).await? else {
+    let Some(record) = store.function_version(scope, name, version).await? else {
         return Ok(());
     };
     if !record.status.is_settling() {

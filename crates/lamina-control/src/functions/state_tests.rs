@@ -50,7 +50,7 @@ impl Preparer for Gate {
 }
 
 async fn latest_record(f: &Fixture, name: &str) -> FunctionVersionRecord {
-    f.functions.latest(&f.region, name).await.unwrap()
+    f.functions.latest(&f.scope, name).await.unwrap()
 }
 
 /// Polls the store (not through the read barrier) until the function settles.
@@ -89,7 +89,7 @@ async fn create_answers_pending_then_settles_active_with_a_new_revision() {
     let f = fixture_with(gate.clone()).await;
     let created = f
         .functions
-        .create(&f.region, create_cmd("f", vec![]))
+        .create(&f.scope, create_cmd("f", vec![]))
         .await
         .unwrap();
     let status = &created.record.status;
@@ -105,11 +105,11 @@ async fn create_answers_pending_then_settles_active_with_a_new_revision() {
         "The operation cannot be performed at this time. The resource {arn} is currently in \
          the following state: 'Pending'. StateReasonCode: 'Creating'"
     );
-    let e = f.functions.resolve(&f.region, "f", None).await.unwrap_err();
+    let e = f.functions.resolve(&f.scope, "f", None).await.unwrap_err();
     assert_eq!(conflict_message(e), pending);
     let e = f
         .functions
-        .update_configuration(&f.region, memory_update("f", 256))
+        .update_configuration(&f.scope, memory_update("f", 256))
         .await
         .unwrap_err();
     assert_eq!(conflict_message(e), pending);
@@ -118,24 +118,24 @@ async fn create_answers_pending_then_settles_active_with_a_new_revision() {
     assert_eq!(settled.status.state, State::Active);
     assert_eq!(settled.status.last_update, Some(UpdateStatus::Successful));
     assert_ne!(settled.revision_id, created.record.revision_id);
-    assert!(f.functions.resolve(&f.region, "f", None).await.is_ok());
+    assert!(f.functions.resolve(&f.scope, "f", None).await.is_ok());
 }
 
 #[tokio::test]
 async fn reads_wait_for_a_quick_settling() {
     let f = fixture_with(Gate::new(true)).await;
     f.functions
-        .create(&f.region, create_cmd("f", vec![]))
+        .create(&f.scope, create_cmd("f", vec![]))
         .await
         .unwrap();
     // No polling: the read barrier makes the first read see the settled function.
     let got = f
         .functions
-        .get_configuration(&f.region, "f", None)
+        .get_configuration(&f.scope, "f", None)
         .await
         .unwrap();
     assert_eq!(got.record.status.state, State::Active);
-    assert!(f.functions.resolve(&f.region, "f", None).await.is_ok());
+    assert!(f.functions.resolve(&f.scope, "f", None).await.is_ok());
 }
 
 #[tokio::test]
@@ -143,14 +143,14 @@ async fn an_update_in_progress_refuses_changes_and_runs_the_previous_configurati
     let gate = Gate::new(true);
     let f = fixture_with(gate.clone()).await;
     f.functions
-        .create(&f.region, create_cmd("f", vec![]))
+        .create(&f.scope, create_cmd("f", vec![]))
         .await
         .unwrap();
     let before = until_settled(&f, "f").await;
     gate.closed.store(true, Ordering::SeqCst);
     let updated = f
         .functions
-        .update_configuration(&f.region, memory_update("f", 512))
+        .update_configuration(&f.scope, memory_update("f", 512))
         .await
         .unwrap();
     let status = &updated.record.status;
@@ -165,14 +165,14 @@ async fn an_update_in_progress_refuses_changes_and_runs_the_previous_configurati
                        progress for resource: arn:aws:lambda:us-west-2:123456789012:function:f";
     let e = f
         .functions
-        .update_configuration(&f.region, memory_update("f", 1024))
+        .update_configuration(&f.scope, memory_update("f", 1024))
         .await
         .unwrap_err();
     assert_eq!(conflict_message(e), in_progress);
     let e = f
         .functions
         .publish_version(
-            &f.region,
+            &f.scope,
             PublishVersion {
                 function_name: "f".into(),
                 ..Default::default()
@@ -181,7 +181,7 @@ async fn an_update_in_progress_refuses_changes_and_runs_the_previous_configurati
         .await
         .unwrap_err();
     assert_eq!(conflict_message(e), in_progress);
-    let running = f.functions.resolve(&f.region, "f", None).await.unwrap();
+    let running = f.functions.resolve(&f.scope, "f", None).await.unwrap();
     assert_eq!(running.spec.memory_mb, before.config.memory_mb);
     gate.open();
     let settled = until_settled(&f, "f").await;
@@ -189,7 +189,7 @@ async fn an_update_in_progress_refuses_changes_and_runs_the_previous_configurati
     assert_eq!(settled.config.memory_mb, 512);
     assert!(settled.previous.is_none());
     assert_ne!(settled.revision_id, updated.record.revision_id);
-    let running = f.functions.resolve(&f.region, "f", None).await.unwrap();
+    let running = f.functions.resolve(&f.scope, "f", None).await.unwrap();
     assert_eq!(running.spec.memory_mb, 512);
 }
 
@@ -198,7 +198,7 @@ async fn a_runtime_that_cannot_run_fails_the_function_and_an_update_can_mend_it(
     let f = fixture_with(Gate::new(true)).await;
     let mut cmd = create_cmd("f", vec![]);
     cmd.config.runtime = Some("java21".into());
-    f.functions.create(&f.region, cmd).await.unwrap();
+    f.functions.create(&f.scope, cmd).await.unwrap();
     let failed = until_settled(&f, "f").await;
     assert_eq!(failed.status.state, State::Failed);
     assert_eq!(
@@ -206,31 +206,31 @@ async fn a_runtime_that_cannot_run_fails_the_function_and_an_update_can_mend_it(
         Some(ReasonCode::InvalidRuntime)
     );
     assert_eq!(failed.status.last_update, Some(UpdateStatus::Failed));
-    let e = f.functions.resolve(&f.region, "f", None).await.unwrap_err();
+    let e = f.functions.resolve(&f.scope, "f", None).await.unwrap_err();
     assert!(conflict_message(e).contains("'Failed'. StateReasonCode: 'InvalidRuntime'"));
     let mut mend = memory_update("f", 128);
     mend.config.runtime = Some("python3.12".into());
     f.functions
-        .update_configuration(&f.region, mend)
+        .update_configuration(&f.scope, mend)
         .await
         .unwrap();
     let mended = until_settled(&f, "f").await;
     assert_eq!(mended.status, FunctionStatus::active());
-    assert!(f.functions.resolve(&f.region, "f", None).await.is_ok());
+    assert!(f.functions.resolve(&f.scope, "f", None).await.is_ok());
 }
 
 #[tokio::test]
 async fn a_failed_update_keeps_the_previous_code_and_configuration() {
     let f = fixture_with(Gate::new(true)).await;
     f.functions
-        .create(&f.region, create_cmd("f", vec![]))
+        .create(&f.scope, create_cmd("f", vec![]))
         .await
         .unwrap();
     until_settled(&f, "f").await;
     let mut broken = memory_update("f", 512);
     broken.config.runtime = Some("java21".into());
     f.functions
-        .update_configuration(&f.region, broken)
+        .update_configuration(&f.scope, broken)
         .await
         .unwrap();
     let after = until_settled(&f, "f").await;
@@ -238,7 +238,7 @@ async fn a_failed_update_keeps_the_previous_code_and_configuration() {
     assert_eq!(after.status.last_update, Some(UpdateStatus::Failed));
     assert_eq!(after.config.runtime.as_deref(), Some("python3.12"));
     assert_eq!(after.config.memory_mb, 256);
-    let running = f.functions.resolve(&f.region, "f", None).await.unwrap();
+    let running = f.functions.resolve(&f.scope, "f", None).await.unwrap();
     assert_eq!(running.spec.runtime.as_str(), "python3.12");
 }
 
@@ -248,7 +248,7 @@ async fn create_and_publish_settles_both_versions_and_a_restart_settles_what_was
     let f = fixture_with(gate.clone()).await;
     let mut cmd = create_cmd("f", vec![]);
     cmd.publish = true;
-    let created = f.functions.create(&f.region, cmd).await.unwrap();
+    let created = f.functions.create(&f.scope, cmd).await.unwrap();
     assert_eq!(created.version, "1");
     assert_eq!(created.record.status.state, State::Pending);
     // As a restarted server would: settle whatever is still Pending or InProgress.
@@ -256,7 +256,7 @@ async fn create_and_publish_settles_both_versions_and_a_restart_settles_what_was
     gate.open();
     until_settled(&f, "f").await;
     for _ in 0..500 {
-        let v1 = f.functions.lookup(&f.region, "f", Some("1")).await.unwrap();
+        let v1 = f.functions.lookup(&f.scope, "f", Some("1")).await.unwrap();
         if v1.is_some_and(|v| v.status == FunctionStatus::active()) {
             return;
         }

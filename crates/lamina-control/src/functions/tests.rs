@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lamina_store::{FunctionStore, LocalArtifacts, MetadataStore, SqliteStore};
-use lamina_types::{AccountId, LambdaError, Region};
+use lamina_types::{AccountId, LambdaError, Region, Scope};
 
 use super::*;
 use crate::layers::{LayerContent, LayerService, PublishLayerVersion};
@@ -14,7 +14,7 @@ pub(super) struct Fixture {
     _dir: tempfile::TempDir,
     pub(super) functions: FunctionService,
     pub(super) layers: LayerService,
-    pub(super) region: Region,
+    pub(super) scope: Scope,
 }
 
 /// Every function is ready at once.
@@ -36,19 +36,19 @@ async fn fixture() -> Fixture {
 
 pub(super) async fn fixture_with(preparer: Arc<dyn Preparer>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    let account = AccountId::parse("123456789012").unwrap();
     let store = Arc::new(
-        SqliteStore::open(&dir.path().join("lamina.db"))
+        SqliteStore::open(&dir.path().join("lamina.db"), &account)
             .await
             .unwrap(),
     );
     let artifacts = LocalArtifacts::open(dir.path()).unwrap();
-    let account = AccountId::parse("123456789012").unwrap();
     let metadata: Arc<dyn MetadataStore> = store.clone();
     let function_store: Arc<dyn FunctionStore> = store;
     Fixture {
-        layers: LayerService::new(metadata, artifacts.clone(), account.clone()),
-        functions: FunctionService::new(function_store, artifacts, account, preparer),
-        region: Region::parse("us-west-2").unwrap(),
+        layers: LayerService::new(metadata, artifacts.clone()),
+        functions: FunctionService::new(function_store, artifacts, preparer),
+        scope: Scope::new(account, Region::parse("us-west-2").unwrap()),
         _dir: dir,
     }
 }
@@ -85,7 +85,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     let layer = f
         .layers
         .publish(
-            &f.region,
+            &f.scope,
             PublishLayerVersion {
                 layer_name: "deps".into(),
                 content: Some(LayerContent {
@@ -100,12 +100,12 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     let layer_arn = f.layers.version_arn(&layer);
     let created = f
         .functions
-        .create(&f.region, create_cmd("app", vec![layer_arn.clone()]))
+        .create(&f.scope, create_cmd("app", vec![layer_arn.clone()]))
         .await
         .unwrap();
     f.functions
         .publish_version(
-            &f.region,
+            &f.scope,
             PublishVersion {
                 function_name: "app".into(),
                 ..Default::default()
@@ -115,7 +115,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
         .unwrap();
     f.functions
         .create_alias(
-            &f.region,
+            &f.scope,
             CreateAlias {
                 function_name: "app".into(),
                 name: Some("live".into()),
@@ -126,9 +126,9 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
         .await
         .unwrap();
     // Deleting the layer version changes nothing for the function.
-    f.layers.delete(&f.region, "deps", 1).await.unwrap();
+    f.layers.delete(&f.scope, "deps", 1).await.unwrap();
 
-    let unqualified = f.functions.resolve(&f.region, "app", None).await.unwrap();
+    let unqualified = f.functions.resolve(&f.scope, "app", None).await.unwrap();
     assert_eq!(unqualified.executed_version, "$LATEST");
     assert_eq!(
         unqualified.invoked_function_arn,
@@ -159,7 +159,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
 
     let via_alias = f
         .functions
-        .resolve(&f.region, "app", Some("live"))
+        .resolve(&f.scope, "app", Some("live"))
         .await
         .unwrap();
     assert_eq!(via_alias.executed_version, "1");
@@ -172,7 +172,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     let by_arn = f
         .functions
         .resolve(
-            &f.region,
+            &f.scope,
             "arn:aws:lambda:us-west-2:123456789012:function:app:1",
             None,
         )
@@ -182,7 +182,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     assert!(by_arn.invoked_function_arn.ends_with("function:app:1"));
     let partial = f
         .functions
-        .resolve(&f.region, "123456789012:function:app", Some("$LATEST"))
+        .resolve(&f.scope, "123456789012:function:app", Some("$LATEST"))
         .await
         .unwrap();
     assert!(
@@ -195,7 +195,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     assert_eq!(
         missing(
             f.functions
-                .resolve(&f.region, "nope", None)
+                .resolve(&f.scope, "nope", None)
                 .await
                 .unwrap_err()
         ),
@@ -204,7 +204,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     assert_eq!(
         missing(
             f.functions
-                .resolve(&f.region, "app", Some("dark"))
+                .resolve(&f.scope, "app", Some("dark"))
                 .await
                 .unwrap_err()
         ),
@@ -213,7 +213,7 @@ async fn resolve_hands_the_invoker_a_locked_spec() {
     assert_eq!(
         missing(
             f.functions
-                .resolve(&f.region, "app", Some("9"))
+                .resolve(&f.scope, "app", Some("9"))
                 .await
                 .unwrap_err()
         ),
@@ -227,7 +227,7 @@ async fn attachment_rules_run_before_anything_is_stored() {
     let e = f
         .functions
         .create(
-            &f.region,
+            &f.scope,
             create_cmd(
                 "app",
                 vec!["arn:aws:lambda:us-west-2:123456789012:layer:ghost:1".into()],
@@ -241,7 +241,7 @@ async fn attachment_rules_run_before_anything_is_stored() {
     );
     let e = f
         .functions
-        .get_configuration(&f.region, "app", None)
+        .get_configuration(&f.scope, "app", None)
         .await
         .unwrap_err();
     assert_eq!(e.type_name(), "ResourceNotFoundException");
@@ -250,7 +250,7 @@ async fn attachment_rules_run_before_anything_is_stored() {
         .collect();
     let e = f
         .functions
-        .create(&f.region, create_cmd("app", six))
+        .create(&f.scope, create_cmd("app", six))
         .await
         .unwrap_err();
     assert_eq!(e.message(), "Cannot reference more than 5 layers.");

@@ -5,7 +5,7 @@ use lamina_types::function_arn::{NameShape, function_arn, version_label};
 use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
 use lamina_types::function_state::{State, UpdateStatus};
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, Region, timestamp};
+use lamina_types::{LambdaError, Scope, timestamp};
 
 use super::create::{NO_IMAGES, zip_source};
 use super::{
@@ -18,14 +18,14 @@ impl FunctionService {
     /// UpdateFunctionConfiguration: replaces the members sent; `Layers` replaces the list.
     pub async fn update_configuration(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: UpdateFunctionConfiguration,
     ) -> Result<FunctionView, LambdaError> {
         let mut v = Violations::new();
         let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
         let entries = validate::config_members(&mut v, &cmd.config, false);
         v.into_result()?;
-        let name = self.unqualified(region, fref)?;
+        let name = self.unqualified(scope, fref)?;
         if let Some(runtime) = &cmd.config.runtime {
             validate::runtime(runtime)?;
         }
@@ -33,20 +33,20 @@ impl FunctionService {
             validate::environment(env)?;
         }
         let layers = match &entries {
-            Some(entries) => Some(
-                attach::attach_layers(self.store.as_ref(), &self.account, region, entries).await?,
-            ),
+            Some(entries) => {
+                Some(attach::attach_layers(self.store.as_ref(), scope, entries).await?)
+            }
             None => None,
         };
         let record = self
-            .modify_latest(region, &name, cmd.revision_id.as_deref(), |latest| {
+            .modify_latest(scope, &name, cmd.revision_id.as_deref(), |latest| {
                 let mut next = latest.clone();
                 config::apply_update(&name, &mut next.config, &cmd.config, layers.clone());
                 attach::check_total_size(next.unzipped_size, &next.config.layers)?;
                 Ok(next)
             })
             .await?;
-        self.start_settling(region, &name, vec![LATEST_VERSION]);
+        self.start_settling(scope, &name, vec![LATEST_VERSION]);
         Ok(self.view(record, None))
     }
 
@@ -54,20 +54,20 @@ impl FunctionService {
     /// new version; with `DryRun`, only the checks.
     pub async fn update_code(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: UpdateFunctionCode,
     ) -> Result<FunctionView, LambdaError> {
         let mut v = Violations::new();
         let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
         validate::architectures(&mut v, cmd.architectures.as_deref());
         v.into_result()?;
-        let name = self.unqualified(region, fref)?;
+        let name = self.unqualified(scope, fref)?;
         if cmd.code.image_uri.is_some() {
             return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
         }
         let zip = zip_source(cmd.code)?;
-        self.settled(region, &name).await;
-        let latest = self.latest(region, &name).await?;
+        self.settled(scope, &name).await;
+        let latest = self.latest(scope, &name).await?;
         check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
         self.check_changeable(&latest)?;
         let ingested = self.ingestor.ingest(zip, "ZipFile").await?;
@@ -86,16 +86,16 @@ impl FunctionService {
             return Ok(self.view(preview, None));
         }
         let record = self
-            .modify_latest(region, &name, cmd.revision_id.as_deref(), change)
+            .modify_latest(scope, &name, cmd.revision_id.as_deref(), change)
             .await?;
         tracing::info!(function = %name, code_digest = %record.code_sha256.to_hex(), "code updated");
         if cmd.publish {
-            let published = self.publish_from(region, &name, &record, None).await?;
-            self.start_settling(region, &name, vec![LATEST_VERSION, published.version]);
+            let published = self.publish_from(scope, &name, &record, None).await?;
+            self.start_settling(scope, &name, vec![LATEST_VERSION, published.version]);
             let label = version_label(published.version);
             return Ok(self.view(published, Some(&label)));
         }
-        self.start_settling(region, &name, vec![LATEST_VERSION]);
+        self.start_settling(scope, &name, vec![LATEST_VERSION]);
         Ok(self.view(record, None))
     }
 
@@ -103,14 +103,14 @@ impl FunctionService {
     /// concurrent change wins; a stale `expected_revision` fails with 412.
     async fn modify_latest(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         expected_revision: Option<&str>,
         change: impl Fn(&FunctionVersionRecord) -> Result<FunctionVersionRecord, LambdaError>,
     ) -> Result<FunctionVersionRecord, LambdaError> {
-        self.settled(region, name).await;
+        self.settled(scope, name).await;
         for _ in 0..CAS_ATTEMPTS {
-            let latest = self.latest(region, name).await?;
+            let latest = self.latest(scope, name).await?;
             check_revision(expected_revision, &latest.revision_id)?;
             self.check_changeable(&latest)?;
             let mut next = change(&latest)?;
@@ -137,7 +137,7 @@ impl FunctionService {
         &self,
         latest: &FunctionVersionRecord,
     ) -> Result<(), LambdaError> {
-        let arn = function_arn(&latest.region, &self.account, &latest.name);
+        let arn = function_arn(&latest.scope, &latest.name);
         match latest.status.state {
             State::Pending => Err(not_in_state(&arn, &latest.status)),
             _ if latest.status.last_update == Some(UpdateStatus::InProgress) => {

@@ -3,8 +3,9 @@
 
 use lamina_types::layer::LayerVersionRecord;
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, LayerName, Region};
+use lamina_types::{LambdaError, LayerName, Scope};
 
+use super::access::owned_name;
 use super::validate::{check_layer_name, check_list_query};
 use super::{LayerService, ListQuery};
 use crate::internal_errors::{storage_error, validated_but_missing};
@@ -14,7 +15,7 @@ impl LayerService {
     /// ListLayerVersions: newest first. An unknown layer lists as empty.
     pub async fn list_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         layer_name: &str,
         query: &ListQuery,
     ) -> Result<Page<LayerVersionRecord>, LambdaError> {
@@ -22,7 +23,8 @@ impl LayerService {
         let name = check_layer_name(&mut violations, layer_name);
         let (filter, limit) = check_list_query(&mut violations, query);
         violations.into_result()?;
-        let name = name.ok_or_else(validated_but_missing)?;
+        let layer = name.ok_or_else(validated_but_missing)?;
+        let name = owned_name(scope, layer, "ListLayerVersions", None)?;
         let below = query
             .marker
             .as_deref()
@@ -30,7 +32,7 @@ impl LayerService {
             .transpose()?;
         let items = self
             .metadata
-            .layer_versions(region, &name, &filter, below, limit + 1)
+            .layer_versions(scope, &name, &filter, below, limit + 1)
             .await
             .map_err(storage_error)?;
         Ok(paging::page(items, limit, |last| {
@@ -41,7 +43,7 @@ impl LayerService {
     /// ListLayers: each layer with its highest version matching the filters, by name.
     pub async fn list_layers(
         &self,
-        region: &Region,
+        scope: &Scope,
         query: &ListQuery,
     ) -> Result<Page<LayerVersionRecord>, LambdaError> {
         let mut violations = Violations::new();
@@ -56,7 +58,7 @@ impl LayerService {
             .transpose()?;
         let items = self
             .metadata
-            .latest_layer_versions(region, &filter, after.as_ref(), limit + 1)
+            .latest_layer_versions(scope, &filter, after.as_ref(), limit + 1)
             .await
             .map_err(storage_error)?;
         Ok(paging::page(items, limit, |last| {
@@ -86,21 +88,21 @@ mod tests {
         }
         let first = f
             .layers
-            .list_versions(&f.region, "deps", &page_of("2", None))
+            .list_versions(&f.scope, "deps", &page_of("2", None))
             .await
             .unwrap();
         let numbers: Vec<i64> = first.items.iter().map(|r| r.version).collect();
         assert_eq!(numbers, vec![3, 2]);
         let second = f
             .layers
-            .list_versions(&f.region, "deps", &page_of("2", first.next_marker))
+            .list_versions(&f.scope, "deps", &page_of("2", first.next_marker))
             .await
             .unwrap();
         let numbers: Vec<i64> = second.items.iter().map(|r| r.version).collect();
         assert_eq!((numbers, second.next_marker), (vec![1], None));
         let unknown = f
             .layers
-            .list_versions(&f.region, "never", &ListQuery::default())
+            .list_versions(&f.scope, "never", &ListQuery::default())
             .await
             .unwrap();
         assert!(unknown.items.is_empty());
@@ -113,17 +115,17 @@ mod tests {
         f.publish("a").await;
         let mut arm = publish_cmd("a");
         arm.compatible_architectures = Some(vec!["arm64".to_owned()]);
-        f.layers.publish(&f.region, arm).await.unwrap();
+        f.layers.publish(&f.scope, arm).await.unwrap();
         let first = f
             .layers
-            .list_layers(&f.region, &page_of("1", None))
+            .list_layers(&f.scope, &page_of("1", None))
             .await
             .unwrap();
         assert_eq!(first.items[0].name.as_str(), "a");
         assert_eq!(first.items[0].version, 2);
         let second = f
             .layers
-            .list_layers(&f.region, &page_of("1", first.next_marker))
+            .list_layers(&f.scope, &page_of("1", first.next_marker))
             .await
             .unwrap();
         assert_eq!(second.items[0].name.as_str(), "b");
@@ -132,7 +134,7 @@ mod tests {
             compatible_architecture: Some("x86_64".to_owned()),
             ..Default::default()
         };
-        let filtered = f.layers.list_layers(&f.region, &x86).await.unwrap();
+        let filtered = f.layers.list_layers(&f.scope, &x86).await.unwrap();
         let found: Vec<(String, i64)> = filtered
             .items
             .iter()
@@ -147,14 +149,14 @@ mod tests {
         let foreign = marker::encode("versions", "1");
         let e = f
             .layers
-            .list_layers(&f.region, &page_of("1", Some(foreign.clone())))
+            .list_layers(&f.scope, &page_of("1", Some(foreign.clone())))
             .await
             .unwrap_err();
         assert_eq!(e.message(), format!("Invalid marker: {foreign}"));
         let layers_marker = marker::encode("layers", "a");
         let e = f
             .layers
-            .list_versions(&f.region, "a", &page_of("1", Some(layers_marker)))
+            .list_versions(&f.scope, "a", &page_of("1", Some(layers_marker)))
             .await
             .unwrap_err();
         assert_eq!(e.type_name(), "InvalidParameterValueException");

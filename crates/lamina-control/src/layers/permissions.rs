@@ -6,8 +6,9 @@ use lamina_types::arn::layer_version_arn;
 use lamina_types::layer::{LayerPolicy, LayerStatement};
 use lamina_types::limits::MAX_LAYER_POLICY_BYTES;
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, LayerName, Region};
+use lamina_types::{LambdaError, LayerName, Scope};
 
+use super::access::owned_name;
 use super::policy::{check_statement, render_policy, render_statement};
 use super::validate::{check_layer_name, check_version_number, parse_layer_name};
 use super::{AddLayerPermission, AddedPermission, LayerService, RenderedPolicy};
@@ -23,7 +24,7 @@ impl LayerService {
     /// AddLayerVersionPermission.
     pub async fn add_permission(
         &self,
-        region: &Region,
+        scope: &Scope,
         layer_name: &str,
         version: i64,
         cmd: AddLayerPermission,
@@ -38,9 +39,10 @@ impl LayerService {
             cmd.organization_id.as_deref(),
         );
         violations.into_result()?;
-        let name = name.ok_or_else(validated_but_missing)?;
+        let layer = name.ok_or_else(validated_but_missing)?;
+        let name = owned_name(scope, layer, "AddLayerVersionPermission", Some(version))?;
         check_version_number(version)?;
-        let arn = layer_version_arn(region, &self.account, &name, version);
+        let arn = layer_version_arn(scope, &name, version);
         let statement = LayerStatement {
             sid: cmd.statement_id,
             principal: cmd.principal,
@@ -48,7 +50,7 @@ impl LayerService {
         };
         let policy = self
             .change_policy(
-                region,
+                scope,
                 &name,
                 version,
                 cmd.revision_id.as_deref(),
@@ -64,14 +66,15 @@ impl LayerService {
     /// GetLayerVersionPolicy: 404 both for a missing version and for an empty policy.
     pub async fn get_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         layer_name: &str,
         version: i64,
     ) -> Result<RenderedPolicy, LambdaError> {
-        let name = parse_layer_name(layer_name)?;
+        let layer = parse_layer_name(layer_name)?;
+        let name = owned_name(scope, layer, "GetLayerVersionPolicy", Some(version))?;
         check_version_number(version)?;
-        let arn = layer_version_arn(region, &self.account, &name, version);
-        let policy = self.current_policy(region, &name, version, &arn).await?;
+        let arn = layer_version_arn(scope, &name, version);
+        let policy = self.current_policy(scope, &name, version, &arn).await?;
         if policy.statements.is_empty() {
             return Err(LambdaError::ResourceNotFound(
                 "No policy is associated with the given resource.".to_owned(),
@@ -86,15 +89,16 @@ impl LayerService {
     /// RemoveLayerVersionPermission.
     pub async fn remove_permission(
         &self,
-        region: &Region,
+        scope: &Scope,
         layer_name: &str,
         version: i64,
         statement_id: &str,
         revision_id: Option<&str>,
     ) -> Result<(), LambdaError> {
-        let name = parse_layer_name(layer_name)?;
+        let layer = parse_layer_name(layer_name)?;
+        let name = owned_name(scope, layer, "RemoveLayerVersionPermission", Some(version))?;
         check_version_number(version)?;
-        self.change_policy(region, &name, version, revision_id, |policy| {
+        self.change_policy(scope, &name, version, revision_id, |policy| {
             remove_statement(policy, statement_id)
         })
         .await?;
@@ -103,13 +107,13 @@ impl LayerService {
 
     async fn current_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
         arn: &str,
     ) -> Result<LayerPolicy, LambdaError> {
         self.metadata
-            .layer_policy(region, name, version)
+            .layer_policy(scope, name, version)
             .await
             .map_err(storage_error)?
             .ok_or_else(|| {
@@ -121,15 +125,15 @@ impl LayerService {
     /// when a concurrent change wins; a stale `expected_revision` fails with 412.
     async fn change_policy(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &LayerName,
         version: i64,
         expected_revision: Option<&str>,
         mut change: impl FnMut(&mut LayerPolicy) -> Result<(), LambdaError>,
     ) -> Result<LayerPolicy, LambdaError> {
-        let arn = layer_version_arn(region, &self.account, name, version);
+        let arn = layer_version_arn(scope, name, version);
         for _ in 0..POLICY_CAS_ATTEMPTS {
-            let current = self.current_policy(region, name, version, &arn).await?;
+            let current = self.current_policy(scope, name, version, &arn).await?;
             if expected_revision.is_some_and(|r| r != current.revision_id) {
                 return Err(LambdaError::PreconditionFailed(STALE_REVISION.to_owned()));
             }
@@ -138,7 +142,7 @@ impl LayerService {
             next.revision_id = uuid::Uuid::new_v4().to_string();
             let stored = self
                 .metadata
-                .replace_layer_policy(region, name, version, &current.revision_id, &next)
+                .replace_layer_policy(scope, name, version, &current.revision_id, &next)
                 .await
                 .map_err(storage_error)?;
             if stored {
@@ -204,14 +208,14 @@ mod tests {
     async fn statements_are_added_read_and_removed_under_revisions() {
         let f = Fixture::new().await;
         f.publish("deps").await;
-        let e = f.layers.get_policy(&f.region, "deps", 1).await.unwrap_err();
+        let e = f.layers.get_policy(&f.scope, "deps", 1).await.unwrap_err();
         assert_eq!(
             e.message(),
             "No policy is associated with the given resource."
         );
         let added = f
             .layers
-            .add_permission(&f.region, "deps", 1, grant("s1", None))
+            .add_permission(&f.scope, "deps", 1, grant("s1", None))
             .await
             .unwrap();
         assert!(
@@ -219,36 +223,36 @@ mod tests {
                 .statement
                 .starts_with(r#"{"Sid":"s1","Effect":"Allow""#)
         );
-        let policy = f.layers.get_policy(&f.region, "deps", 1).await.unwrap();
+        let policy = f.layers.get_policy(&f.scope, "deps", 1).await.unwrap();
         assert_eq!(policy.revision_id, added.revision_id);
         assert!(policy.policy.contains(r#""Sid":"s1""#), "{}", policy.policy);
 
         let stale = f
             .layers
-            .add_permission(&f.region, "deps", 1, grant("s2", Some("stale".into())))
+            .add_permission(&f.scope, "deps", 1, grant("s2", Some("stale".into())))
             .await
             .unwrap_err();
         assert_eq!((stale.status(), stale.message()), (412, STALE_REVISION));
         let taken = f
             .layers
-            .add_permission(&f.region, "deps", 1, grant("s1", None))
+            .add_permission(&f.scope, "deps", 1, grant("s1", None))
             .await
             .unwrap_err();
         assert_eq!(taken.type_name(), "ResourceConflictException");
 
         let e = f
             .layers
-            .remove_permission(&f.region, "deps", 1, "s1", Some("stale"))
+            .remove_permission(&f.scope, "deps", 1, "s1", Some("stale"))
             .await
             .unwrap_err();
         assert_eq!(e.status(), 412);
         f.layers
-            .remove_permission(&f.region, "deps", 1, "s1", Some(&added.revision_id))
+            .remove_permission(&f.scope, "deps", 1, "s1", Some(&added.revision_id))
             .await
             .unwrap();
         let e = f
             .layers
-            .remove_permission(&f.region, "deps", 1, "s1", None)
+            .remove_permission(&f.scope, "deps", 1, "s1", None)
             .await
             .unwrap_err();
         assert_eq!(e.message(), "Statement s1 is not found in resource policy.");
@@ -259,7 +263,7 @@ mod tests {
         let f = Fixture::new().await;
         let e = f
             .layers
-            .add_permission(&f.region, "deps", 3, grant("s1", None))
+            .add_permission(&f.scope, "deps", 3, grant("s1", None))
             .await
             .unwrap_err();
         assert_eq!(
@@ -270,7 +274,7 @@ mod tests {
         bad.action = "lambda:InvokeFunction".to_owned();
         let e = f
             .layers
-            .add_permission(&f.region, "deps", 1, bad)
+            .add_permission(&f.scope, "deps", 1, bad)
             .await
             .unwrap_err();
         assert!(

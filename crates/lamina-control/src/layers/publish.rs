@@ -6,8 +6,9 @@ use lamina_store::NewLayerVersion;
 use lamina_types::layer::LayerVersionRecord;
 use lamina_types::limits::{MAX_DESCRIPTION_CHARS, MAX_LICENSE_INFO_CHARS};
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, Region, timestamp};
+use lamina_types::{LambdaError, Scope, timestamp};
 
+use super::access::owned_name;
 use super::validate::{check_architectures, check_layer_name, check_max_chars, check_runtimes};
 use super::{LayerContent, LayerService, PublishLayerVersion};
 use crate::internal_errors::{storage_error, validated_but_missing};
@@ -21,7 +22,7 @@ impl LayerService {
     /// the next version. Nothing is recorded unless every step succeeds.
     pub async fn publish(
         &self,
-        region: &Region,
+        scope: &Scope,
         cmd: PublishLayerVersion,
     ) -> Result<LayerVersionRecord, LambdaError> {
         let mut violations = Violations::new();
@@ -44,15 +45,16 @@ impl LayerService {
             violations.add_null("content");
         }
         violations.into_result()?;
-        let (Some(name), Some(content)) = (name, cmd.content) else {
+        let (Some(layer), Some(content)) = (name, cmd.content) else {
             return Err(validated_but_missing());
         };
+        let name = owned_name(scope, layer, "PublishLayerVersion", None)?;
         let zip_base64 = zip_source(content)?;
         let ingested = self.ingestor.ingest(zip_base64, "Content.ZipFile").await?;
         let record = self
             .metadata
             .insert_layer_version(NewLayerVersion {
-                region: region.clone(),
+                scope: scope.clone(),
                 name,
                 description: cmd.description.unwrap_or_default(),
                 created_millis: timestamp::now_millis(),
@@ -174,7 +176,7 @@ mod tests {
         let mut cmd = publish_cmd("deps");
         cmd.description = Some("d".repeat(MAX_DESCRIPTION_CHARS + 1));
         cmd.content = None;
-        let e = f.layers.publish(&f.region, cmd).await.unwrap_err();
+        let e = f.layers.publish(&f.scope, cmd).await.unwrap_err();
         assert!(
             e.message().starts_with("2 validation errors detected"),
             "{}",
@@ -185,7 +187,7 @@ mod tests {
             zip_file_base64: Some(Bytes::from_static(b"bm90IGEgemlw")),
             ..Default::default()
         });
-        let e = f.layers.publish(&f.region, bad_zip).await.unwrap_err();
+        let e = f.layers.publish(&f.scope, bad_zip).await.unwrap_err();
         assert_eq!(e.status(), 400, "{e:?}");
         assert_eq!(f.publish("deps").await.version, 1);
     }

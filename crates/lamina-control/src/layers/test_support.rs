@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lamina_store::{LocalArtifacts, MetadataStore, SqliteStore};
 use lamina_types::layer::LayerVersionRecord;
-use lamina_types::{AccountId, Region};
+use lamina_types::{AccountId, Region, Scope};
 
 use super::{LayerContent, LayerService, PublishLayerVersion};
 use crate::test_zip::{b64, stored_zip};
@@ -13,7 +13,7 @@ use crate::test_zip::{b64, stored_zip};
 pub(super) struct Fixture {
     _dir: tempfile::TempDir,
     pub(super) layers: LayerService,
-    pub(super) region: Region,
+    pub(super) scope: Scope,
 }
 
 /// PublishLayerVersion of a one-file layer compatible with python3.12 on x86_64.
@@ -34,15 +34,15 @@ pub(super) fn publish_cmd(name: &str) -> PublishLayerVersion {
 impl Fixture {
     pub(super) async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("lamina.db"))
+        let account = AccountId::parse("123456789012").unwrap();
+        let store = SqliteStore::open(&dir.path().join("lamina.db"), &account)
             .await
             .unwrap();
         let metadata: Arc<dyn MetadataStore> = Arc::new(store);
         let artifacts = LocalArtifacts::open(dir.path()).unwrap();
-        let account = AccountId::parse("123456789012").unwrap();
         Self {
-            layers: LayerService::new(metadata, artifacts, account),
-            region: Region::parse("us-west-2").unwrap(),
+            layers: LayerService::new(metadata, artifacts),
+            scope: Scope::new(account, Region::parse("us-west-2").unwrap()),
             _dir: dir,
         }
     }
@@ -50,7 +50,7 @@ impl Fixture {
     /// Publishes [`publish_cmd`] of `name`.
     pub(super) async fn publish(&self, name: &str) -> LayerVersionRecord {
         self.layers
-            .publish(&self.region, publish_cmd(name))
+            .publish(&self.scope, publish_cmd(name))
             .await
             .unwrap()
     }

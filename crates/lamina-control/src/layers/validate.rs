@@ -2,6 +2,7 @@
 //! version numbers, text lengths, compatible runtimes and architectures, list filters.
 
 use lamina_store::LayerVersionFilter;
+use lamina_types::arn::LayerRef;
 use lamina_types::limits::{
     MAX_COMPATIBLE_ARCHITECTURES, MAX_COMPATIBLE_RUNTIMES, MAX_LAYER_LIST_ITEMS,
 };
@@ -13,14 +14,14 @@ use super::ListQuery;
 use crate::paging;
 
 /// A layer name or layer ARN from a path, failing alone (the operations with no other member).
-pub(super) fn parse_layer_name(raw: &str) -> Result<LayerName, LambdaError> {
-    LayerName::parse_name_or_arn(raw).map(|r| r.name)
+pub(super) fn parse_layer_name(raw: &str) -> Result<LayerRef, LambdaError> {
+    LayerName::parse_name_or_arn(raw)
 }
 
 /// A layer name or layer ARN, its violation recorded with the request's others.
-pub(super) fn check_layer_name(violations: &mut Violations, raw: &str) -> Option<LayerName> {
+pub(super) fn check_layer_name(violations: &mut Violations, raw: &str) -> Option<LayerRef> {
     match LayerName::check_name_or_arn(raw) {
-        Ok(r) => Some(r.name),
+        Ok(r) => Some(r),
         Err(constraint) => {
             violations.add("layerName", raw, constraint);
             None
@@ -214,9 +215,9 @@ mod tests {
 
     #[test]
     fn layer_names_and_versions() {
-        assert_eq!(parse_layer_name("deps").unwrap().as_str(), "deps");
+        assert_eq!(parse_layer_name("deps").unwrap().name.as_str(), "deps");
         let arn = "arn:aws:lambda:us-west-2:123456789012:layer:deps";
-        assert_eq!(parse_layer_name(arn).unwrap().as_str(), "deps");
+        assert_eq!(parse_layer_name(arn).unwrap().name.as_str(), "deps");
         let mut violations = Violations::new();
         assert!(check_layer_name(&mut violations, "bad name!").is_none());
         let e = violations.into_result().unwrap_err();

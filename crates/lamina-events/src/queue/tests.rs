@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use lamina_store::QueuedEvent;
-use lamina_types::FunctionSpec;
+use lamina_types::{AccountId, FunctionSpec, Region};
 use tokio::sync::Notify;
 
 use super::*;
@@ -63,7 +63,7 @@ impl EventStore for MemoryStore {
             .map(|(_, r)| EventHeader {
                 id: r.id,
                 request_id: r.event.request_id.clone(),
-                region: r.event.region.clone(),
+                scope: r.event.scope.clone(),
                 function_name: r.event.function_name.clone(),
                 enqueued_millis: r.event.enqueued_millis,
                 function_error_attempts: r.function_error_attempts,
@@ -241,7 +241,10 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
     };
     EventInvocation {
         request_id: request_id.into(),
-        region: Region::parse("us-west-2").unwrap(),
+        scope: Scope::new(
+            AccountId::parse("123456789012").unwrap(),
+            Region::parse("us-west-2").unwrap(),
+        ),
         function: ResolvedFunction {
             spec: FunctionSpec {
                 function_name: function.into(),
@@ -464,7 +467,7 @@ async fn events_left_by_an_earlier_run_run_at_start() {
         store
             .enqueue_event(&NewEvent {
                 request_id: event.request_id,
-                region: event.region,
+                scope: event.scope,
                 function_name: "f".into(),
                 qualifier: None,
                 invoked_function_arn: event.function.invoked_function_arn,

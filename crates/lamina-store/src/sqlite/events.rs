@@ -3,7 +3,6 @@
 //! One row per accepted `Event` invocation, removed once it has run (or expired). The
 //! database's WAL with full fsync makes the insert durable before the API answers 202.
 
-use lamina_types::Region;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -34,7 +33,7 @@ CREATE TABLE IF NOT EXISTS async_events (
 
 macro_rules! header_columns {
     () => {
-        "id, request_id, region, function_name, enqueued_millis, function_error_attempts, \
+        "id, request_id, account, region, function_name, enqueued_millis, function_error_attempts, \
          next_attempt_millis"
     };
 }
@@ -46,11 +45,6 @@ fn corrupt(reason: impl ToString) -> StoreError {
     }
 }
 
-fn region_of(row: &SqliteRow) -> Result<Region, StoreError> {
-    let raw: String = row.try_get("region")?;
-    Region::parse(&raw).ok_or_else(|| corrupt(format!("region {raw}")))
-}
-
 fn attempts_of(row: &SqliteRow) -> Result<u32, StoreError> {
     let raw: i64 = row.try_get("function_error_attempts")?;
     u32::try_from(raw).map_err(corrupt)
@@ -60,7 +54,7 @@ fn header_from_row(row: &SqliteRow) -> Result<EventHeader, StoreError> {
     Ok(EventHeader {
         id: row.try_get("id")?,
         request_id: row.try_get("request_id")?,
-        region: region_of(row)?,
+        scope: super::scope_of(row, TABLE)?,
         function_name: row.try_get("function_name")?,
         enqueued_millis: row.try_get("enqueued_millis")?,
         function_error_attempts: attempts_of(row)?,
@@ -73,7 +67,7 @@ fn event_from_row(row: &SqliteRow) -> Result<QueuedEvent, StoreError> {
         id: row.try_get("id")?,
         event: NewEvent {
             request_id: row.try_get("request_id")?,
-            region: region_of(row)?,
+            scope: super::scope_of(row, TABLE)?,
             function_name: row.try_get("function_name")?,
             qualifier: row.try_get("qualifier")?,
             invoked_function_arn: row.try_get("invoked_function_arn")?,
@@ -90,12 +84,13 @@ fn event_from_row(row: &SqliteRow) -> Result<QueuedEvent, StoreError> {
 impl EventStore for SqliteStore {
     async fn enqueue_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO async_events (request_id, region, function_name, qualifier, \
+            "INSERT INTO async_events (request_id, account, region, function_name, qualifier, \
              invoked_function_arn, payload, client_context, enqueued_millis, \
-             next_attempt_millis) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
+             next_attempt_millis) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
         )
         .bind(&event.request_id)
-        .bind(event.region.as_str())
+        .bind(event.scope.account.as_str())
+        .bind(event.scope.region.as_str())
         .bind(&event.function_name)
         .bind(event.qualifier.as_deref())
         .bind(&event.invoked_function_arn)
@@ -171,7 +166,7 @@ mod tests {
     fn event(request_id: &str, enqueued_millis: i64) -> NewEvent {
         NewEvent {
             request_id: request_id.into(),
-            region: Region::parse("us-west-2").unwrap(),
+            scope: crate::sqlite::tests::scope(),
             function_name: "f".into(),
             qualifier: Some("live".into()),
             invoked_function_arn: "arn:aws:lambda:us-west-2:123456789012:function:f:live".into(),
@@ -182,7 +177,7 @@ mod tests {
     }
 
     async fn open(path: &std::path::Path) -> SqliteStore {
-        SqliteStore::open(path).await.unwrap()
+        crate::sqlite::tests::open(path).await
     }
 
     #[tokio::test]
@@ -233,7 +228,7 @@ mod tests {
             EventHeader {
                 id: ids[0],
                 request_id: "r0".into(),
-                region: Region::parse("us-west-2").unwrap(),
+                scope: crate::sqlite::tests::scope(),
                 function_name: "f".into(),
                 enqueued_millis: 0,
                 function_error_attempts: 0,

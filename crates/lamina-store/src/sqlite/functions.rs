@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use lamina_types::Region;
+use lamina_types::Scope;
 use lamina_types::function_config::{
     AliasRecord, FunctionConfig, FunctionRecord, FunctionVersionRecord, LATEST_VERSION,
 };
@@ -69,14 +69,15 @@ ALTER TABLE function_versions ADD COLUMN previous TEXT;
 
 macro_rules! fv_columns {
     () => {
-        "region, name, version, revision_id, last_modified_millis, code_sha256, code_size, \
+        "account, region, name, version, revision_id, last_modified_millis, code_sha256, code_size, \
          unzipped_size, content_hash, config, status, previous"
     };
 }
 
 macro_rules! alias_columns {
     () => {
-        "region, function_name, name, function_version, description, routing, revision_id"
+        "account, region, function_name, name, function_version, description, routing, \
+         revision_id"
     };
 }
 
@@ -95,19 +96,14 @@ fn to_u64(n: i64) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|e| corrupt("function_versions", e))
 }
 
-fn region_of(raw: &str, table: &'static str) -> Result<Region, StoreError> {
-    Region::parse(raw).ok_or_else(|| corrupt(table, format!("region {raw}")))
-}
-
 fn version_from_row(row: &SqliteRow) -> Result<FunctionVersionRecord, StoreError> {
     const T: &str = "function_versions";
-    let region: String = row.try_get("region")?;
     let sha: String = row.try_get("code_sha256")?;
     let config: String = row.try_get("config")?;
     let status: Option<String> = row.try_get("status")?;
     let previous: Option<String> = row.try_get("previous")?;
     Ok(FunctionVersionRecord {
-        region: region_of(&region, T)?,
+        scope: super::scope_of(row, T)?,
         name: row.try_get("name")?,
         version: row.try_get("version")?,
         revision_id: row.try_get("revision_id")?,
@@ -129,13 +125,12 @@ fn version_from_row(row: &SqliteRow) -> Result<FunctionVersionRecord, StoreError
 
 fn alias_from_row(row: &SqliteRow) -> Result<AliasRecord, StoreError> {
     const T: &str = "function_aliases";
-    let region: String = row.try_get("region")?;
     let routing: Option<String> = row.try_get("routing")?;
     let weights = routing
         .map(|raw| serde_json::from_str::<BTreeMap<String, f64>>(&raw).map_err(|e| corrupt(T, e)))
         .transpose()?;
     Ok(AliasRecord {
-        region: region_of(&region, T)?,
+        scope: super::scope_of(row, T)?,
         function_name: row.try_get("function_name")?,
         name: row.try_get("name")?,
         function_version: row.try_get("function_version")?,
@@ -176,9 +171,10 @@ async fn insert_version(
     sqlx::query(concat!(
         "INSERT INTO function_versions (",
         fv_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))
-    .bind(r.region.as_str())
+    .bind(r.scope.account.as_str())
+    .bind(r.scope.region.as_str())
     .bind(&r.name)
     .bind(r.version)
     .bind(&r.revision_id)
@@ -197,16 +193,18 @@ async fn insert_version(
 
 async fn version_in(
     tx: &mut Transaction<'_, Sqlite>,
-    region: &str,
+    scope: &Scope,
     name: &str,
     version: i64,
 ) -> Result<Option<FunctionVersionRecord>, StoreError> {
     let row = sqlx::query(concat!(
         "SELECT ",
         fv_columns!(),
-        " FROM function_versions WHERE region = ?1 AND name = ?2 AND version = ?3"
+        " FROM function_versions WHERE account = ?1 AND region = ?2 AND name = ?3 \
+         AND version = ?4"
     ))
-    .bind(region)
+    .bind(scope.account.as_str())
+    .bind(scope.region.as_str())
     .bind(name)
     .bind(version)
     .fetch_optional(&mut **tx)
@@ -224,10 +222,11 @@ impl FunctionStore for SqliteStore {
         let mut tx = self.writer.begin().await?;
         let tags = serde_json::to_string(tags).map_err(|e| corrupt("functions", e))?;
         let inserted = sqlx::query(
-            "INSERT INTO functions (region, name, tags) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (region, name) DO NOTHING",
+            "INSERT INTO functions (account, region, name, tags) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (account, region, name) DO NOTHING",
         )
-        .bind(latest.region.as_str())
+        .bind(latest.scope.account.as_str())
+        .bind(latest.scope.region.as_str())
         .bind(&latest.name)
         .bind(tags)
         .execute(&mut *tx)
@@ -243,14 +242,15 @@ impl FunctionStore for SqliteStore {
 
     async fn function(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
     ) -> Result<Option<FunctionRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT last_version, tags, reserved_concurrency FROM functions \
-             WHERE region = ?1 AND name = ?2",
+             WHERE account = ?1 AND region = ?2 AND name = ?3",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name)
         .fetch_optional(&self.readers)
         .await?;
@@ -258,7 +258,7 @@ impl FunctionStore for SqliteStore {
         let tags: String = row.try_get("tags")?;
         let concurrency: Option<i64> = row.try_get("reserved_concurrency")?;
         Ok(Some(FunctionRecord {
-            region: region.clone(),
+            scope: scope.clone(),
             name: name.to_owned(),
             last_version: row.try_get("last_version")?,
             tags: serde_json::from_str(&tags).map_err(|e| corrupt("functions", e))?,
@@ -270,16 +270,18 @@ impl FunctionStore for SqliteStore {
 
     async fn function_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         version: i64,
     ) -> Result<Option<FunctionVersionRecord>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             fv_columns!(),
-            " FROM function_versions WHERE region = ?1 AND name = ?2 AND version = ?3"
+            " FROM function_versions WHERE account = ?1 AND region = ?2 AND name = ?3 \
+             AND version = ?4"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name)
         .bind(version)
         .fetch_optional(&self.readers)
@@ -289,23 +291,24 @@ impl FunctionStore for SqliteStore {
 
     async fn alias_target(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         alias: &str,
     ) -> Result<Option<(String, Option<FunctionVersionRecord>)>, StoreError> {
         // `$LATEST` is stored as version 0; any other FunctionVersion is digits.
         let row = sqlx::query(concat!(
             "SELECT a.function_version AS target, ",
-            "v.region, v.name, v.version, v.revision_id, v.last_modified_millis, \
+            "v.account, v.region, v.name, v.version, v.revision_id, v.last_modified_millis, \
              v.code_sha256, v.code_size, v.unzipped_size, v.content_hash, v.config, v.status, \
              v.previous \
              FROM function_aliases AS a LEFT JOIN function_versions AS v \
-             ON v.region = a.region AND v.name = a.function_name \
+             ON v.account = a.account AND v.region = a.region AND v.name = a.function_name \
              AND v.version = (CASE a.function_version WHEN '$LATEST' THEN 0 \
              ELSE CAST(a.function_version AS INTEGER) END) \
-             WHERE a.region = ?1 AND a.function_name = ?2 AND a.name = ?3"
+             WHERE a.account = ?1 AND a.region = ?2 AND a.function_name = ?3 AND a.name = ?4"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name)
         .bind(alias)
         .fetch_optional(&self.readers)
@@ -329,7 +332,8 @@ impl FunctionStore for SqliteStore {
             "UPDATE function_versions SET revision_id = ?1, last_modified_millis = ?2, \
              code_sha256 = ?3, code_size = ?4, unzipped_size = ?5, content_hash = ?6, \
              config = ?7, status = ?8, previous = ?9 \
-             WHERE region = ?10 AND name = ?11 AND version = ?12 AND revision_id = ?13",
+             WHERE account = ?10 AND region = ?11 AND name = ?12 AND version = ?13 \
+             AND revision_id = ?14",
         )
         .bind(&r.revision_id)
         .bind(r.last_modified_millis)
@@ -340,7 +344,8 @@ impl FunctionStore for SqliteStore {
         .bind(config_json(r)?)
         .bind(status_json(r)?)
         .bind(previous_json(r)?)
-        .bind(r.region.as_str())
+        .bind(r.scope.account.as_str())
+        .bind(r.scope.region.as_str())
         .bind(&r.name)
         .bind(r.version)
         .bind(expected_revision)
@@ -363,32 +368,34 @@ impl FunctionStore for SqliteStore {
     }
 
     async fn publish_latest(&self, p: &PublishLatest) -> Result<PublishOutcome, StoreError> {
-        let region = p.region.as_str();
+        let scope = &p.scope;
         let mut tx = self.writer.begin().await?;
-        let Some(latest) = version_in(&mut tx, region, &p.name, LATEST_VERSION).await? else {
+        let Some(latest) = version_in(&mut tx, scope, &p.name, LATEST_VERSION).await? else {
             return Ok(PublishOutcome::Missing);
         };
         if latest.revision_id != p.expected_latest_revision {
             return Ok(PublishOutcome::Stale);
         }
         let last: i64 = sqlx::query_scalar(
-            "SELECT last_version FROM functions WHERE region = ?1 AND name = ?2",
+            "SELECT last_version FROM functions WHERE account = ?1 AND region = ?2 AND name = ?3",
         )
-        .bind(region)
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(&p.name)
         .fetch_one(&mut *tx)
         .await?;
         if last > 0
-            && let Some(previous) = version_in(&mut tx, region, &p.name, last).await?
+            && let Some(previous) = version_in(&mut tx, scope, &p.name, last).await?
             && previous.content_hash == latest.content_hash
         {
             return Ok(PublishOutcome::Unchanged(previous));
         }
         let next: i64 = sqlx::query_scalar(
             "UPDATE functions SET last_version = last_version + 1 \
-             WHERE region = ?1 AND name = ?2 RETURNING last_version",
+             WHERE account = ?1 AND region = ?2 AND name = ?3 RETURNING last_version",
         )
-        .bind(region)
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(&p.name)
         .fetch_one(&mut *tx)
         .await?;
@@ -403,10 +410,11 @@ impl FunctionStore for SqliteStore {
         insert_version(&mut tx, &published).await?;
         sqlx::query(
             "UPDATE function_versions SET revision_id = ?1 \
-             WHERE region = ?2 AND name = ?3 AND version = 0",
+             WHERE account = ?2 AND region = ?3 AND name = ?4 AND version = 0",
         )
         .bind(&p.latest_revision_id)
-        .bind(region)
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(&p.name)
         .execute(&mut *tx)
         .await?;
@@ -414,38 +422,43 @@ impl FunctionStore for SqliteStore {
         Ok(PublishOutcome::Published(published))
     }
 
-    async fn delete_function(&self, region: &Region, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM functions WHERE region = ?1 AND name = ?2")
-            .bind(region.as_str())
-            .bind(name)
-            .execute(&self.writer)
-            .await?;
+    async fn delete_function(&self, scope: &Scope, name: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM functions WHERE account = ?1 AND region = ?2 AND name = ?3")
+                .bind(scope.account.as_str())
+                .bind(scope.region.as_str())
+                .bind(name)
+                .execute(&self.writer)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_function_version(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         version: i64,
     ) -> Result<DeleteVersionOutcome, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM functions WHERE region = ?1 AND name = ?2")
-                .bind(region.as_str())
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_none() {
             return Ok(DeleteVersionOutcome::Missing);
         }
         let label = version.to_string();
         let aliases: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM function_aliases WHERE region = ?1 AND function_name = ?2 \
-             AND (function_version = ?3 OR (routing IS NOT NULL AND EXISTS \
-             (SELECT 1 FROM json_each(routing) WHERE key = ?3))) ORDER BY name",
+            "SELECT name FROM function_aliases WHERE account = ?1 AND region = ?2 \
+             AND function_name = ?3 AND (function_version = ?4 OR (routing IS NOT NULL AND \
+             EXISTS (SELECT 1 FROM json_each(routing) WHERE key = ?4))) ORDER BY name",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name)
         .bind(&label)
         .fetch_all(&mut *tx)
@@ -454,9 +467,11 @@ impl FunctionStore for SqliteStore {
             return Ok(DeleteVersionOutcome::Referenced(aliases));
         }
         sqlx::query(
-            "DELETE FROM function_versions WHERE region = ?1 AND name = ?2 AND version = ?3",
+            "DELETE FROM function_versions WHERE account = ?1 AND region = ?2 AND name = ?3 \
+             AND version = ?4",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name)
         .bind(version)
         .execute(&mut *tx)
@@ -467,17 +482,18 @@ impl FunctionStore for SqliteStore {
 
     async fn latest_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<FunctionVersionRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             fv_columns!(),
-            " FROM function_versions WHERE region = ?1 AND version = 0 \
-             AND (?2 IS NULL OR name > ?2) ORDER BY name LIMIT ?3"
+            " FROM function_versions WHERE account = ?1 AND region = ?2 AND version = 0 \
+             AND (?3 IS NULL OR name > ?3) ORDER BY name LIMIT ?4"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.readers)
@@ -487,17 +503,18 @@ impl FunctionStore for SqliteStore {
 
     async fn all_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         after: Option<(&str, i64)>,
         limit: u32,
     ) -> Result<Vec<FunctionVersionRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             fv_columns!(),
-            " FROM function_versions WHERE region = ?1 \
-             AND (?2 IS NULL OR (name, version) > (?2, ?3)) ORDER BY name, version LIMIT ?4"
+            " FROM function_versions WHERE account = ?1 AND region = ?2 \
+             AND (?3 IS NULL OR (name, version) > (?3, ?4)) ORDER BY name, version LIMIT ?5"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(after.map(|(n, _)| n))
         .bind(after.map_or(0, |(_, v)| v))
         .bind(i64::from(limit))
@@ -508,7 +525,7 @@ impl FunctionStore for SqliteStore {
 
     async fn function_versions(
         &self,
-        region: &Region,
+        scope: &Scope,
         name: &str,
         after: Option<i64>,
         limit: u32,
@@ -516,10 +533,11 @@ impl FunctionStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             fv_columns!(),
-            " FROM function_versions WHERE region = ?1 AND name = ?2 \
-             AND (?3 IS NULL OR version > ?3) ORDER BY version LIMIT ?4"
+            " FROM function_versions WHERE account = ?1 AND region = ?2 AND name = ?3 \
+             AND (?4 IS NULL OR version > ?4) ORDER BY version LIMIT ?5"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(name)
         .bind(after)
         .bind(i64::from(limit))
@@ -530,22 +548,25 @@ impl FunctionStore for SqliteStore {
 
     async fn insert_alias(&self, a: &AliasRecord) -> Result<AliasInsert, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM functions WHERE region = ?1 AND name = ?2")
-                .bind(a.region.as_str())
-                .bind(&a.function_name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+        )
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
+        .bind(&a.function_name)
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_none() {
             return Ok(AliasInsert::Missing);
         }
         let inserted = sqlx::query(concat!(
             "INSERT INTO function_aliases (",
             alias_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT (region, function_name, name) DO NOTHING"
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (account, region, function_name, name) DO NOTHING"
         ))
-        .bind(a.region.as_str())
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
         .bind(&a.function_name)
         .bind(&a.name)
         .bind(&a.function_version)
@@ -565,16 +586,18 @@ impl FunctionStore for SqliteStore {
 
     async fn alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<Option<AliasRecord>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             alias_columns!(),
-            " FROM function_aliases WHERE region = ?1 AND function_name = ?2 AND name = ?3"
+            " FROM function_aliases WHERE account = ?1 AND region = ?2 AND function_name = ?3 \
+             AND name = ?4"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(function_name)
         .bind(name)
         .fetch_optional(&self.readers)
@@ -584,7 +607,7 @@ impl FunctionStore for SqliteStore {
 
     async fn aliases(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         function_version: Option<&str>,
         after: Option<&str>,
@@ -593,11 +616,12 @@ impl FunctionStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             alias_columns!(),
-            " FROM function_aliases WHERE region = ?1 AND function_name = ?2 \
-             AND (?3 IS NULL OR function_version = ?3) AND (?4 IS NULL OR name > ?4) \
-             ORDER BY name LIMIT ?5"
+            " FROM function_aliases WHERE account = ?1 AND region = ?2 AND function_name = ?3 \
+             AND (?4 IS NULL OR function_version = ?4) AND (?5 IS NULL OR name > ?5) \
+             ORDER BY name LIMIT ?6"
         ))
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(function_name)
         .bind(function_version)
         .bind(after)
@@ -615,13 +639,15 @@ impl FunctionStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE function_aliases SET function_version = ?1, description = ?2, \
              routing = ?3, revision_id = ?4 \
-             WHERE region = ?5 AND function_name = ?6 AND name = ?7 AND revision_id = ?8",
+             WHERE account = ?5 AND region = ?6 AND function_name = ?7 AND name = ?8 \
+             AND revision_id = ?9",
         )
         .bind(&a.function_version)
         .bind(&a.description)
         .bind(routing_json(a)?)
         .bind(&a.revision_id)
-        .bind(a.region.as_str())
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
         .bind(&a.function_name)
         .bind(&a.name)
         .bind(expected_revision)
@@ -632,14 +658,16 @@ impl FunctionStore for SqliteStore {
 
     async fn delete_alias(
         &self,
-        region: &Region,
+        scope: &Scope,
         function_name: &str,
         name: &str,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "DELETE FROM function_aliases WHERE region = ?1 AND function_name = ?2 AND name = ?3",
+            "DELETE FROM function_aliases WHERE account = ?1 AND region = ?2 \
+             AND function_name = ?3 AND name = ?4",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .bind(function_name)
         .bind(name)
         .execute(&self.writer)
@@ -647,14 +675,17 @@ impl FunctionStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn account_usage(&self, region: &Region) -> Result<AccountUsage, StoreError> {
+    async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError> {
         let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM functions WHERE region = ?1) AS functions, \
-             (SELECT COALESCE(SUM(code_size), 0) FROM function_versions WHERE region = ?1) \
+            "SELECT (SELECT COUNT(*) FROM functions WHERE account = ?1 AND region = ?2) \
+             AS functions, \
+             (SELECT COALESCE(SUM(code_size), 0) FROM function_versions \
+                WHERE account = ?1 AND region = ?2) \
              + (SELECT COALESCE(SUM(code_size), 0) FROM layer_versions \
-                WHERE region = ?1 AND deleted = 0) AS bytes",
+                WHERE account = ?1 AND region = ?2 AND deleted = 0) AS bytes",
         )
-        .bind(region.as_str())
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
         .fetch_one(&self.readers)
         .await?;
         Ok(AccountUsage {

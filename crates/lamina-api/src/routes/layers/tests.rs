@@ -143,7 +143,15 @@ async fn get_layer_version_by_arn_and_its_errors() {
         None,
     )
     .await
-    .error(404, "ResourceNotFoundException", not_found());
+    .error(
+        403,
+        "AccessDeniedException",
+        serde_json::json!({ "message": format!(
+            "User: arn:aws:iam::123456789012:root is not authorized to perform: \
+             lambda:GetLayerVersion on resource: {foreign} because no resource-based policy \
+             allows the lambda:GetLayerVersion action"
+        ) }),
+    );
     let message = api
         .call("GET", "/2018-10-31/layers?find=LayerVersion", None)
         .await

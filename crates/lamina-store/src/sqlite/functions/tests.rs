@@ -3,15 +3,15 @@ use std::str::FromStr;
 
 use lamina_types::function_config::{AttachedLayer, LoggingConfig};
 use lamina_types::layer::Digest;
-use lamina_types::{LayerName, Region};
+use lamina_types::{AccountId, LayerName, Scope};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Executor};
 
 use super::*;
 use crate::metadata::{MetadataStore, NewLayerVersion};
 
-fn region() -> Region {
-    Region::parse("us-west-2").unwrap()
+fn scope() -> Scope {
+    crate::sqlite::tests::scope()
 }
 
 fn config() -> FunctionConfig {
@@ -47,7 +47,7 @@ fn config() -> FunctionConfig {
 
 fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     FunctionVersionRecord {
-        region: region(),
+        scope: scope(),
         name: name.into(),
         version: LATEST_VERSION,
         revision_id: revision.into(),
@@ -64,7 +64,7 @@ fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
 
 fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     PublishLatest {
-        region: region(),
+        scope: scope(),
         name: name.into(),
         expected_latest_revision: expected.into(),
         version_revision_id: format!("v-{next_latest}"),
@@ -75,9 +75,7 @@ fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
 
 async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("lamina.db"))
-        .await
-        .unwrap();
+    let store = crate::sqlite::tests::open(&dir.path().join("lamina.db")).await;
     (dir, store)
 }
 
@@ -98,12 +96,12 @@ async fn create_is_unique_and_round_trips() {
             .unwrap()
     );
     let got = store
-        .function_version(&region(), "f", 0)
+        .function_version(&scope(), "f", 0)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got, latest("f", "r1", "h1"));
-    let f = store.function(&region(), "f").await.unwrap().unwrap();
+    let f = store.function(&scope(), "f").await.unwrap().unwrap();
     assert_eq!((f.last_version, f.tags), (0, tags));
 }
 
@@ -150,7 +148,7 @@ async fn publish_counts_up_skips_unchanged_and_checks_revision() {
     );
     assert_eq!(
         store
-            .delete_function_version(&region(), "f", 1)
+            .delete_function_version(&scope(), "f", 1)
             .await
             .unwrap(),
         DeleteVersionOutcome::Deleted
@@ -164,7 +162,7 @@ async fn publish_counts_up_skips_unchanged_and_checks_revision() {
     };
     assert_eq!(v2.version, 2);
     let listed = store
-        .function_versions(&region(), "f", None, 50)
+        .function_versions(&scope(), "f", None, 50)
         .await
         .unwrap();
     assert_eq!(
@@ -192,7 +190,7 @@ async fn aliases_route_and_protect_versions_and_cascade() {
         .await
         .unwrap();
     let alias = AliasRecord {
-        region: region(),
+        scope: scope(),
         function_name: "f".into(),
         name: "live".into(),
         function_version: "$LATEST".into(),
@@ -215,18 +213,18 @@ async fn aliases_route_and_protect_versions_and_cascade() {
         AliasInsert::Missing
     );
     assert_eq!(
-        store.alias(&region(), "f", "live").await.unwrap(),
+        store.alias(&scope(), "f", "live").await.unwrap(),
         Some(alias.clone())
     );
     let (target, record) = store
-        .alias_target(&region(), "f", "live")
+        .alias_target(&scope(), "f", "live")
         .await
         .unwrap()
         .unwrap();
     assert_eq!((target.as_str(), record.unwrap().version), ("$LATEST", 0));
     assert_eq!(
         store
-            .delete_function_version(&region(), "f", 1)
+            .delete_function_version(&scope(), "f", 1)
             .await
             .unwrap(),
         DeleteVersionOutcome::Referenced(vec!["live".into()])
@@ -238,14 +236,14 @@ async fn aliases_route_and_protect_versions_and_cascade() {
     assert!(store.replace_alias("a1", &moved).await.unwrap());
     assert!(!store.replace_alias("a1", &moved).await.unwrap());
     let (target, record) = store
-        .alias_target(&region(), "f", "live")
+        .alias_target(&scope(), "f", "live")
         .await
         .unwrap()
         .unwrap();
     assert_eq!((target.as_str(), record.unwrap().version), ("1", 1));
     assert_eq!(
         store
-            .aliases(&region(), "f", Some("1"), None, 10)
+            .aliases(&scope(), "f", Some("1"), None, 10)
             .await
             .unwrap()
             .len(),
@@ -253,21 +251,21 @@ async fn aliases_route_and_protect_versions_and_cascade() {
     );
     assert!(
         store
-            .aliases(&region(), "f", Some("2"), None, 10)
+            .aliases(&scope(), "f", Some("2"), None, 10)
             .await
             .unwrap()
             .is_empty()
     );
-    assert!(store.delete_function(&region(), "f").await.unwrap());
-    assert!(store.alias(&region(), "f", "live").await.unwrap().is_none());
+    assert!(store.delete_function(&scope(), "f").await.unwrap());
+    assert!(store.alias(&scope(), "f", "live").await.unwrap().is_none());
     assert!(
         store
-            .function_version(&region(), "f", 1)
+            .function_version(&scope(), "f", 1)
             .await
             .unwrap()
             .is_none()
     );
-    assert!(!store.delete_function(&region(), "f").await.unwrap());
+    assert!(!store.delete_function(&scope(), "f").await.unwrap());
 }
 
 #[tokio::test]
@@ -289,28 +287,23 @@ async fn listings_page_by_name_and_version() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        names(store.latest_versions(&region(), None, 2).await.unwrap()),
+        names(store.latest_versions(&scope(), None, 2).await.unwrap()),
         ["a:0", "b:0"]
     );
     assert_eq!(
-        names(
-            store
-                .latest_versions(&region(), Some("b"), 5)
-                .await
-                .unwrap()
-        ),
+        names(store.latest_versions(&scope(), Some("b"), 5).await.unwrap()),
         ["c:0"]
     );
     assert_eq!(
         names(
             store
-                .all_versions(&region(), Some(("a", 0)), 2)
+                .all_versions(&scope(), Some(("a", 0)), 2)
                 .await
                 .unwrap()
         ),
         ["a:1", "b:0"]
     );
-    let usage = store.account_usage(&region()).await.unwrap();
+    let usage = store.account_usage(&scope()).await.unwrap();
     assert_eq!(
         usage,
         AccountUsage {
@@ -393,23 +386,23 @@ async fn migrates_a_version_1_database() {
         .await
         .unwrap();
     }
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = crate::sqlite::tests::open(&path).await;
     let v: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&store.readers)
         .await
         .unwrap();
-    assert_eq!(v, super::super::SCHEMA_VERSION);
+    assert_eq!(v, super::super::migrate::SCHEMA_VERSION);
     let layer = LayerName::parse("l").unwrap();
     assert!(
         store
-            .layer_version(&region(), &layer, 1)
+            .layer_version(&scope(), &layer, 1)
             .await
             .unwrap()
             .is_some()
     );
     let next = store
         .insert_layer_version(NewLayerVersion {
-            region: region(),
+            scope: scope(),
             name: layer,
             description: String::new(),
             created_millis: 2,
@@ -431,8 +424,8 @@ async fn migrates_a_version_1_database() {
     );
     drop(store);
     // Opening again is a no-op.
-    let store = SqliteStore::open(&path).await.unwrap();
-    assert!(store.function(&region(), "f").await.unwrap().is_some());
+    let store = crate::sqlite::tests::open(&path).await;
+    assert!(store.function(&scope(), "f").await.unwrap().is_some());
 }
 
 /// A version recorded before the state model (schema version 2, no status) reads as ready.
@@ -450,7 +443,7 @@ async fn versions_from_before_the_state_model_are_active() {
         .await
         .unwrap();
     let read = store
-        .function_version(&region(), "f", LATEST_VERSION)
+        .function_version(&scope(), "f", LATEST_VERSION)
         .await
         .unwrap()
         .unwrap();
@@ -476,7 +469,7 @@ async fn status_and_previous_round_trip() {
     updated.config.memory_mb = 256;
     assert!(store.replace_version("r1", &updated).await.unwrap());
     let read = store
-        .function_version(&region(), "f", LATEST_VERSION)
+        .function_version(&scope(), "f", LATEST_VERSION)
         .await
         .unwrap()
         .unwrap();
@@ -507,9 +500,140 @@ async fn status_and_previous_round_trip() {
             .unwrap()
     );
     let latest_now = store
-        .function_version(&region(), "f", LATEST_VERSION)
+        .function_version(&scope(), "f", LATEST_VERSION)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(latest_now.revision_id, "r4");
+}
+
+/// Two accounts each have their own function `f`, versions and counters; neither sees the
+/// other's.
+#[tokio::test]
+async fn accounts_do_not_share_names() {
+    let (_dir, store) = open().await;
+    let other = Scope::new(AccountId::parse("210987654321").unwrap(), scope().region);
+    let mut theirs = latest("f", "t1", "h9");
+    theirs.scope = other.clone();
+    assert!(
+        store
+            .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .create_function(&theirs, &BTreeMap::new())
+            .await
+            .unwrap()
+    );
+    let mut publish_theirs = publish("f", "t1", "t2");
+    publish_theirs.scope = other.clone();
+    let PublishOutcome::Published(v) = store.publish_latest(&publish_theirs).await.unwrap() else {
+        panic!("expected a new version");
+    };
+    assert_eq!((v.scope.clone(), v.version), (other.clone(), 1));
+    assert!(
+        store
+            .function_version(&scope(), "f", 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .function(&other, "f")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_version,
+        1
+    );
+    assert_eq!(
+        store
+            .function(&scope(), "f")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_version,
+        0
+    );
+    assert_eq!(
+        store.latest_versions(&other, None, 10).await.unwrap().len(),
+        1
+    );
+    assert!(store.delete_function(&other, "f").await.unwrap());
+    assert!(store.function(&scope(), "f").await.unwrap().is_some());
+    assert_eq!(store.account_usage(&other).await.unwrap().function_count, 0);
+}
+
+/// A schema-4 database (one account, no `account` columns) migrates with every function,
+/// version, alias and queued event kept, now in the legacy account; deleting a function still
+/// cascades to its versions and aliases.
+#[tokio::test]
+async fn schema_4_rows_move_to_the_legacy_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lamina.db");
+    {
+        let mut conn = SqliteConnectOptions::from_str("sqlite:")
+            .unwrap()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        for step in [
+            crate::sqlite::SCHEMA,
+            super::SCHEMA_V2,
+            super::SCHEMA_V3,
+            crate::sqlite::events::SCHEMA_V4,
+        ] {
+            conn.execute(step).await.unwrap();
+        }
+        conn.execute(
+            "PRAGMA user_version = 4; \
+             INSERT INTO functions (region, name, last_version) VALUES ('us-west-2', 'f', 1); \
+             INSERT INTO function_versions (region, name, version, revision_id, \
+             last_modified_millis, code_sha256, code_size, unzipped_size, content_hash, config) \
+             SELECT 'us-west-2', 'f', v, 'r', 1, '0505050505050505050505050505050505050505\
+             050505050505050505050505', 3, 4, 'h', '{}' FROM (SELECT 0 AS v UNION SELECT 1); \
+             INSERT INTO function_aliases (region, function_name, name, function_version, \
+             description, revision_id) VALUES ('us-west-2', 'f', 'live', '1', '', 'a'); \
+             INSERT INTO async_events (request_id, region, function_name, invoked_function_arn, \
+             payload, enqueued_millis, next_attempt_millis) \
+             VALUES ('q', 'us-west-2', 'f', 'arn', x'00', 1, 1);",
+        )
+        .await
+        .unwrap();
+    }
+    let legacy = AccountId::parse("111122223333").unwrap();
+    let store = SqliteStore::open(&path, &legacy).await.unwrap();
+    let mine = Scope::new(legacy, scope().region);
+    assert_eq!(
+        store
+            .function(&mine, "f")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_version,
+        1
+    );
+    assert!(store.function(&scope(), "f").await.unwrap().is_none());
+    let alias = store.alias(&mine, "f", "live").await.unwrap().unwrap();
+    assert_eq!(alias.function_version, "1");
+    let accounts: Vec<String> = sqlx::query_scalar(
+        "SELECT account FROM function_versions UNION ALL SELECT account FROM async_events",
+    )
+    .fetch_all(&store.readers)
+    .await
+    .unwrap();
+    assert_eq!(accounts, vec!["111122223333"; 3]);
+    assert!(store.delete_function(&mine, "f").await.unwrap());
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM function_versions) + (SELECT COUNT(*) FROM function_aliases)",
+    )
+    .fetch_one(&store.readers)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
 }
