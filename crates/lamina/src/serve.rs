@@ -232,7 +232,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let key_file = AccessKeyFile::in_data_dir(&args.data_dir);
     crate::access_keys::ensure_root_key(&key_file, &account)?;
     let auth = match args.auth {
-        AuthChoice::Sigv4 => AuthMode::SigV4(Arc::new(
+        AuthChoice::Sigv4 => AuthMode::sigv4(Arc::new(
             KeyFileStore::open(key_file).context("reading the access keys")?,
         )),
         AuthChoice::None => AuthMode::None,
