@@ -43,7 +43,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "123456789012")]
     account_id: String,
     /// How API requests are authenticated: `sigv4` (AWS Signature Version 4 by a key of
-    /// `<data>/access-keys.json`; the root key comes from LAMINA_ROOT_ACCESS_KEY_ID and
+    /// `<data>/access-keys.json`, whose secrets are encrypted under LAMINA_SECRETS_KEY, else
+    /// `<data>/secrets.key`; the root key comes from LAMINA_ROOT_ACCESS_KEY_ID and
     /// LAMINA_ROOT_SECRET_ACCESS_KEY, else is generated at the first start and printed once),
     /// or `none` (any request is accepted, signed or not: only for throwaway local use).
     #[arg(long, value_enum, default_value_t = AuthChoice::Sigv4, env = "LAMINA_AUTH")]
