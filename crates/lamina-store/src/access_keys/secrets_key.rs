@@ -87,6 +87,9 @@ pub enum SecretsKeyError {
         /// The cause.
         source: io::Error,
     },
+    /// The cipher refused the secret (only messages of gigabytes are refused).
+    #[error("a secret could not be encrypted")]
+    Seal,
     /// The operating system gave no random bytes.
     #[error("no random bytes from the operating system: {0}")]
     Random(getrandom::Error),
@@ -211,7 +214,7 @@ impl SecretsKey {
         let sealed = self
             .cipher
             .encrypt(&XNonce::from(nonce), payload)
-            .unwrap_or_default();
+            .map_err(|_| SecretsKeyError::Seal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(STANDARD.encode(out))
