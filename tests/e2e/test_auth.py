@@ -1,11 +1,16 @@
 """Authentication (spec §10, issue 12): SigV4 verified on every API request with AWS's error
-for each refusal, presigned requests, the root key, `--auth none`; and functions get no
+for each refusal, presigned requests, the root key, `--auth none`; `lamina account create`, and
+secrets encrypted in the key file (also one written by an earlier version); and functions get no
 platform credentials."""
 
 from __future__ import annotations
 
 import datetime
+import json
+import os
 import re
+import subprocess
+from pathlib import Path
 from unittest import mock
 
 import boto3
@@ -15,6 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from harness import LAMINA_BIN
 from helpers import (
     ACCESS_KEY, REGION, SECRET_KEY, assert_aws_error, client_error, http_get, raw_request, sigv4_headers,
 )
@@ -190,6 +196,72 @@ def test_a_generated_root_key_is_printed_once_and_works(start_server, client_for
     # Printed at the first start only: the second start's log names the key, not the secret.
     assert key in again.log_tail()
     assert secret not in again.log_tail()
+
+
+def lamina_account(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`lamina account ARGS... --data-dir DATA_DIR`, as the server's user on its machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMINA_"))}
+    result = subprocess.run(
+        [str(LAMINA_BIN), "account", *args, "--data-dir", str(data_dir)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_lamina_account_create_gives_a_new_account_a_working_root_key(start_server, client_for):
+    s = start_server()
+    created = json.loads(lamina_account(s.data_dir, "create", "--output", "json").stdout)
+    account = created["AccountId"]
+    assert re.fullmatch(r"\d{12}", account) and account != "123456789012", created
+    assert created["AccessKeyId"].startswith("LKIA")
+    lam = client_for(s, access_key=created["AccessKeyId"], secret_key=created["SecretAccessKey"])
+    assert lam.list_functions()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+    text = lamina_account(s.data_dir, "create").stdout
+    key, secret = EXPORT_RE.findall(text)[0]
+    assert client_for(s, access_key=key, secret_key=secret).list_functions()["Functions"] == []
+
+    listed = json.loads(lamina_account(s.data_dir, "list", "--output", "json").stdout)["Accounts"]
+    assert {a["AccountId"] for a in listed} >= {"123456789012", account}, listed
+    assert all(a["AccessKeyCount"] == 1 for a in listed), listed
+
+
+def test_the_key_file_holds_no_secret_in_plain_text(start_server, client_for, tmp_path):
+    data = tmp_path / "sealed"
+    s = start_server(data_dir=data, env={"LAMINA_ROOT_ACCESS_KEY_ID": None, "LAMINA_ROOT_SECRET_ACCESS_KEY": None})
+    root_secret = EXPORT_RE.findall(s.log_tail())[0][1]
+    made = json.loads(lamina_account(data, "keys", "create", "--output", "json").stdout)
+    account = json.loads(lamina_account(data, "create", "--output", "json").stdout)
+    assert client_for(s, access_key=made["AccessKeyId"], secret_key=made["SecretAccessKey"]).list_functions()
+
+    text = (data / "access-keys.json").read_text()
+    for secret in (root_secret, made["SecretAccessKey"], account["SecretAccessKey"]):
+        assert secret not in text
+    assert made["AccessKeyId"] in text
+    assert (data / "access-keys.json").stat().st_mode & 0o777 == 0o600
+    # The key that seals them is beside the file, readable by its owner only.
+    assert (data / "secrets.key").stat().st_mode & 0o777 == 0o400
+    assert (data / "secrets.key").read_text().strip() not in text
+
+
+def test_a_key_file_of_an_earlier_version_is_sealed_at_start_and_its_keys_still_work(
+    start_server, client_for, tmp_path,
+):
+    data = tmp_path / "v1"
+    data.mkdir()
+    secret = "plain-text-secret-of-an-earlier-lamina00"
+    (data / "access-keys.json").write_text(json.dumps({"keys": [
+        {"accessKeyId": "LKIAEARLIERROOT00000", "secretAccessKey": secret, "accountId": "123456789012",
+         "created": "2026-01-01T00:00:00Z", "root": True},
+    ]}))
+    (data / "access-keys.json").chmod(0o600)
+    s = start_server(data_dir=data, env={"LAMINA_ROOT_ACCESS_KEY_ID": None, "LAMINA_ROOT_SECRET_ACCESS_KEY": None})
+
+    assert secret not in (data / "access-keys.json").read_text()
+    assert "encrypted the 1 secret(s)" in s.log_tail()
+    lam = client_for(s, access_key="LKIAEARLIERROOT00000", secret_key=secret)
+    assert lam.list_functions()["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_functions_get_no_platform_credentials(start_server, client_for, fn_name):

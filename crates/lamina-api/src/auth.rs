@@ -2,37 +2,51 @@
 //! (`--auth sigv4`, the default), or nothing checked (`--auth none`, for throwaway local use).
 //!
 //! The signature covers the body's hash, so a signed request's body is read here, before the
-//! handler, within the largest request size of any operation, and handed on as read; the
-//! handler then applies its own operation's limit to it as before. A body declared larger than
-//! that is refused before any of it is read. The verified [`Caller`] (its key's account) rides
+//! handler, within its operation's own limit (known from the method and path: [`body_limit`])
+//! and handed on as read; a body declared larger is refused with the operation's 413 before
+//! any of it is read. Signing keys are derived once per key and day ([`SigningKeys`]). The verified [`Caller`] (its key's account) rides
 //! on the request as an extension: the seam through which ARNs will follow the caller's account.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lamina_types::LambdaError;
-use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
 use time::OffsetDateTime;
 
 use crate::body::read_limited;
+use crate::body_limit::body_limit;
 use crate::sigv4::canonical::Received;
-use crate::sigv4::{Caller, CredentialStore, signature_of, verify};
+use crate::sigv4::{Caller, CredentialStore, SigningKeys, signature_of, verify};
 use crate::{ApiError, AppState};
 
 /// How requests are authenticated.
 #[derive(Clone)]
 pub enum AuthMode {
     /// Every request must carry a valid SigV4 signature by a known key.
-    SigV4(Arc<dyn CredentialStore>),
+    SigV4(SigV4Keys),
     /// Any request is accepted, signed or not, as by the same account.
     None,
 }
 
+/// What SigV4 verification needs: the access keys, and the signing keys derived from them.
+#[derive(Clone)]
+pub struct SigV4Keys {
+    store: Arc<dyn CredentialStore>,
+    signing_keys: Arc<SigningKeys>,
+}
+
 impl AuthMode {
+    /// SigV4 enforced against the keys of `store`.
+    pub fn sigv4(store: Arc<dyn CredentialStore>) -> Self {
+        Self::SigV4(SigV4Keys {
+            store,
+            signing_keys: Arc::new(SigningKeys::default()),
+        })
+    }
+
     /// `sigv4` or `none`, as `/_lamina/health` reports it.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -48,19 +62,6 @@ fn is_exempt(path: &str) -> bool {
     path == "/_lamina/health" || path.starts_with("/_lamina/content/")
 }
 
-/// The operation named in a 413 for a body over every operation's limit: those that take
-/// the largest bodies (a ZIP inline), else a generic name.
-fn large_body_operation(method: &Method, path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        (&Method::POST, ["", "2015-03-31", "functions"]) => "CreateFunction",
-        (&Method::PUT, ["", "2015-03-31", "functions", _, "code"]) => "UpdateFunctionCode",
-        (&Method::POST, ["", "2018-10-31", "layers", _, "versions"]) => "PublishLayerVersion",
-        (&Method::POST, ["", "2015-03-31", "functions", _, "invocations"]) => "InvokeFunction",
-        _ => "requested",
-    }
-}
-
 /// The middleware: verifies the request's signature (when SigV4 is on) and passes it on with
 /// its [`Caller`], or answers AWS's 403 for it.
 pub async fn authenticate(
@@ -68,14 +69,14 @@ pub async fn authenticate(
     request: Request,
     next: Next,
 ) -> Response {
-    let AuthMode::SigV4(store) = &state.auth else {
+    let AuthMode::SigV4(keys) = &state.auth else {
         return next.run(request).await;
     };
     if is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    match verified(&parts, body, store.as_ref()).await {
+    match verified(&parts, body, keys).await {
         Ok((caller, bytes)) => {
             parts.extensions.insert(caller);
             next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -89,8 +90,9 @@ pub async fn authenticate(
 async fn verified(
     parts: &axum::http::request::Parts,
     body: Body,
-    store: &dyn CredentialStore,
+    keys: &SigV4Keys,
 ) -> Result<(Caller, bytes::Bytes), LambdaError> {
+    let store = keys.store.as_ref();
     let signature = signature_of(
         parts
             .headers
@@ -108,8 +110,10 @@ async fn verified(
         ));
     }
     let path = parts.uri.path();
-    let operation = large_body_operation(&parts.method, path);
-    let bytes = read_limited(&parts.headers, body, MAX_REQUEST_BODY_BYTES, operation).await?;
+    let limit = body_limit(&parts.method, path, &parts.headers);
+    let bytes = read_limited(&parts.headers, body, limit.bytes, limit.operation)
+        .await
+        .map_err(|e| limit.refusal(e))?;
     let received = Received {
         method: parts.method.as_str(),
         path,
@@ -121,6 +125,7 @@ async fn verified(
         &bytes,
         &signature,
         store,
+        &keys.signing_keys,
         OffsetDateTime::now_utc(),
     )?;
     Ok((caller, bytes))
@@ -128,25 +133,108 @@ async fn verified(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll};
 
-    #[test]
-    fn large_bodies_name_their_operation() {
-        let op = |m: Method, p: &str| large_body_operation(&m, p);
-        assert_eq!(op(Method::POST, "/2015-03-31/functions"), "CreateFunction");
-        assert_eq!(op(Method::POST, "/2015-03-31/functions/"), "CreateFunction");
-        assert_eq!(
-            op(Method::PUT, "/2015-03-31/functions/f/code"),
-            "UpdateFunctionCode"
+    use axum::http::{HeaderValue, header};
+    use bytes::Bytes;
+    use http_body::Frame;
+    use lamina_types::AccountId;
+
+    use super::*;
+    use crate::Credential;
+
+    const KEY: &str = "AKIDLAMINATEST000000";
+
+    struct OneKey;
+
+    impl CredentialStore for OneKey {
+        fn lookup(&self, access_key_id: &str) -> Option<Credential> {
+            let account = AccountId::parse("123456789012")?;
+            (access_key_id == KEY).then(|| Credential {
+                secret: "s".into(),
+                account,
+                session_token: None,
+            })
+        }
+    }
+
+    /// An endless body of 64 KiB frames that counts the bytes read from it.
+    struct Endless(Arc<AtomicU64>);
+
+    impl http_body::Body for Endless {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+            self.0.fetch_add(65_536, Ordering::SeqCst);
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'a'; 65_536])))))
+        }
+    }
+
+    /// A signed-looking (by a known key) request of `method` `path` with `headers` and an
+    /// endless body; gives the refusal and how much body was read.
+    async fn refused(method: &str, path: &str, headers: &[(&str, &str)]) -> (LambdaError, u64) {
+        let mut request = Request::builder().method(method).uri(path).header(
+            header::AUTHORIZATION,
+            format!(
+                "AWS4-HMAC-SHA256 Credential={KEY}/20261125/us-west-2/lambda/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=00"
+            ),
         );
+        for (name, value) in headers {
+            request = request.header(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let read = Arc::new(AtomicU64::new(0));
+        let (parts, _) = request.body(()).unwrap().into_parts();
+        let AuthMode::SigV4(keys) = AuthMode::sigv4(Arc::new(OneKey)) else {
+            unreachable!()
+        };
+        let body = Body::new(Endless(Arc::clone(&read)));
+        let err = verified(&parts, body, &keys).await.unwrap_err();
+        (err, read.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn an_invoke_body_is_refused_at_invokes_limit_not_the_largest() {
+        let path = "/2015-03-31/functions/f/invocations";
+        let (err, read) = refused("POST", path, &[]).await;
+        assert_eq!(err.type_name(), "RequestTooLargeException");
         assert_eq!(
-            op(Method::POST, "/2018-10-31/layers/l/versions"),
-            "PublishLayerVersion"
+            err.message(),
+            "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
         );
+        assert!(read <= 6_291_456 + 65_536, "{read}");
+        let (err, read) = refused("POST", path, &[("x-amz-invocation-type", "Event")]).await;
+        assert_eq!(err.type_name(), "RequestTooLargeException");
+        assert!(read <= 1_048_576 + 65_536, "{read}");
+        // A declared length over the limit is refused before any of the body is read.
+        let (err, read) = refused("POST", path, &[("content-length", "7000000")]).await;
+        assert_eq!(err.type_name(), "RequestTooLargeException");
+        assert_eq!(read, 0);
+    }
+
+    #[tokio::test]
+    async fn other_bodies_are_refused_at_their_operations_limit() {
+        let (err, read) = refused(
+            "POST",
+            "/2018-10-31/layers/l/versions",
+            &[("content-length", "80000000")],
+        )
+        .await;
+        assert_eq!(err.type_name(), "RequestEntityTooLargeException");
         assert_eq!(
-            op(Method::GET, "/2018-10-31/layers/l/versions"),
-            "requested"
+            err.message(),
+            "Request must be smaller than 70167211 bytes for the PublishLayerVersion operation"
         );
+        assert_eq!(read, 0);
+        let (err, read) = refused("GET", "/2015-03-31/functions", &[]).await;
+        assert_eq!(err.type_name(), "RequestEntityTooLargeException");
+        assert!(read <= 262_144 + 65_536, "{read}");
     }
 
     #[test]

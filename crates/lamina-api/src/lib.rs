@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod body;
+mod body_limit;
 pub mod content;
 mod error;
 mod request_context;

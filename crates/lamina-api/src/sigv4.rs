@@ -3,8 +3,10 @@
 //! signature verified against the key's secret ([`verify`]).
 
 pub mod canonical;
+pub mod signing_key;
 pub mod verify;
 
+pub use signing_key::SigningKeys;
 pub use verify::{Caller, Credential, CredentialStore, verify};
 
 use lamina_types::LambdaError;

@@ -1,8 +1,10 @@
-//! `lamina account keys create|list|revoke`: the access keys of a server on this machine,
-//! managed in its data directory's key file (which only the server's user can read); the
-//! running server sees each change at once. Also where the remote commands find the root key
+//! `lamina account create|list` and `lamina account keys create|list|revoke`: the accounts
+//! and access keys of a server on this machine, managed in its data directory's key file
+//! (secrets encrypted under the data dir's `secrets.key` or `LAMINA_SECRETS_KEY`, so only the
+//! server's user can use them); the running server sees each change at once. Also where the remote commands find the root key
 //! when the environment and the profile files give none.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -26,7 +28,12 @@ pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 /// `lamina account ...`.
 #[derive(clap::Subcommand, Debug)]
 pub enum AccountCommand {
-    /// Create, list and revoke the access key pairs of the server's account.
+    /// Create an account: a new random 12-digit id and its root key pair, whose secret is
+    /// shown only this once.
+    Create(DataDirArgs),
+    /// List the accounts that have keys, with how many each has.
+    List(DataDirArgs),
+    /// Create, list and revoke the access key pairs of an account.
     Keys {
         /// What to do with them.
         #[command(subcommand)]
@@ -41,7 +48,9 @@ pub enum KeysCommand {
     Create(KeyFileArgs),
     /// List the key pairs (without their secrets).
     List(KeyFileArgs),
-    /// Revoke a key pair: the server refuses requests signed with it from now on.
+    /// Revoke a key pair: the server refuses requests signed with it from now on. Any key
+    /// may be revoked, an account's root key too (as on AWS), except the root key the server
+    /// manages for its own account, which it would re-create at its next start.
     Revoke {
         /// The access key id to revoke.
         access_key_id: String,
@@ -51,18 +60,25 @@ pub enum KeysCommand {
     },
 }
 
-/// Which server's keys.
+/// Which server.
 #[derive(clap::Args, Debug)]
-pub struct KeyFileArgs {
+pub struct DataDirArgs {
     /// The data directory of the server.
     #[arg(long, env = "LAMINA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// The account of the keys (today there is one: the server's `--account-id`).
+}
+
+/// Which server's keys, of which account.
+#[derive(clap::Args, Debug)]
+pub struct KeyFileArgs {
+    #[command(flatten)]
+    server: DataDirArgs,
+    /// The account of the keys (default: the server's default account).
     #[arg(long, default_value = DEFAULT_ACCOUNT_ID)]
     account_id: String,
 }
 
-impl KeyFileArgs {
+impl DataDirArgs {
     fn file(&self) -> anyhow::Result<AccessKeyFile> {
         if !self.data_dir.is_dir() {
             bail!(
@@ -73,6 +89,12 @@ impl KeyFileArgs {
         }
         Ok(AccessKeyFile::in_data_dir(&self.data_dir))
     }
+}
+
+impl KeyFileArgs {
+    fn file(&self) -> anyhow::Result<AccessKeyFile> {
+        self.server.file()
+    }
 
     fn account(&self) -> anyhow::Result<AccountId> {
         AccountId::parse(&self.account_id)
@@ -82,8 +104,55 @@ impl KeyFileArgs {
 
 /// Runs `lamina account ...`.
 pub fn run(global: &GlobalArgs, command: &AccountCommand) -> anyhow::Result<ExitCode> {
-    let AccountCommand::Keys { command } = command;
     let json = global.output == OutputFormat::Json;
+    match command {
+        AccountCommand::Create(args) => create_account(args, json)?,
+        AccountCommand::List(args) => list_accounts(args, json)?,
+        AccountCommand::Keys { command } => run_keys(command, json)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_account(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
+    let root = args
+        .file()?
+        .create_account(&[DEFAULT_ACCOUNT_ID], &format_millis(now_millis()))?;
+    if json {
+        print_json(&json!({
+            "AccountId": root.account_id,
+            "AccessKeyId": root.access_key_id,
+            "SecretAccessKey": root.secret_access_key,
+            "CreatedDate": root.created,
+        }))
+    } else {
+        print_text(&format!(
+            "created account {} with its root access key {}; its secret is shown only \
+             now:\n\n    export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}\n",
+            root.account_id, root.access_key_id, root.access_key_id, root.secret_access_key
+        ))
+    }
+}
+
+fn list_accounts(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
+    let mut accounts: BTreeMap<String, usize> = BTreeMap::new();
+    for key in args.file()?.read()? {
+        *accounts.entry(key.account_id).or_default() += 1;
+    }
+    if json {
+        let listed: Vec<_> = accounts
+            .iter()
+            .map(|(id, keys)| json!({ "AccountId": id, "AccessKeyCount": keys }))
+            .collect();
+        return print_json(&json!({ "Accounts": listed }));
+    }
+    let mut table = Table::new(&["ACCOUNT", "KEYS"]);
+    for (id, keys) in accounts {
+        table.row(vec![id, keys.to_string()]);
+    }
+    table.print()
+}
+
+fn run_keys(command: &KeysCommand, json: bool) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create(args) => {
             let account = args.account()?;
@@ -152,11 +221,13 @@ pub fn run(global: &GlobalArgs, command: &AccountCommand) -> anyhow::Result<Exit
             else {
                 bail!("no access key {access_key_id:?}");
             };
-            if key.root {
+            if key.server_managed {
                 bail!(
-                    "{access_key_id} is the root key: it cannot be revoked (start the server \
-                     with LAMINA_ROOT_ACCESS_KEY_ID and LAMINA_ROOT_SECRET_ACCESS_KEY to \
-                     replace it)"
+                    "{access_key_id} is the root key the server keeps for account {}: it \
+                     cannot be revoked, as the server would re-create it at its next start \
+                     (start the server with LAMINA_ROOT_ACCESS_KEY_ID and \
+                     LAMINA_ROOT_SECRET_ACCESS_KEY to replace it)",
+                    key.account_id
                 );
             }
             file.revoke(access_key_id)?;
@@ -167,7 +238,7 @@ pub fn run(global: &GlobalArgs, command: &AccountCommand) -> anyhow::Result<Exit
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The root key of the server whose data directory is `LAMINA_DATA_DIR` (else

@@ -1,6 +1,6 @@
 //! `lamina layer`, `lamina function` and `lamina invoke`: the command-line client of the
-//! Lambda API, for a Lamina server or AWS itself; and `lamina account keys`, which manages a
-//! local server's access keys.
+//! Lambda API, for a Lamina server or AWS itself; and `lamina account`, which manages a local
+//! server's accounts and access keys.
 //!
 //! Owns the command tree, the global options (`--endpoint-url`, `--region`, `--profile`,
 //! `--output`), the SDK client built from them, and how results and errors are printed.

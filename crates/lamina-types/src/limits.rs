@@ -6,6 +6,15 @@ pub const MAX_ZIPPED_BYTES: u64 = 52_428_800;
 /// Largest request body for an operation that carries a ZIP inline, in bytes.
 pub const MAX_REQUEST_BODY_BYTES: u64 = 70_167_211;
 
+/// Largest JSON body of the operations that carry no ZIP and no invoke payload, in bytes.
+pub const MAX_SMALL_BODY_BYTES: u64 = 256 * 1024;
+
+/// Largest synchronous invoke payload, in bytes (AWS: 6 MB).
+pub const MAX_SYNC_PAYLOAD_BYTES: u64 = 6_291_456;
+
+/// Largest asynchronous (`Event`) invoke payload, in bytes (AWS: 1 MB since 2025).
+pub const MAX_ASYNC_PAYLOAD_BYTES: u64 = 1_048_576;
+
 /// Largest unzipped size of a function plus all its layers, in bytes (AWS: 250 MB).
 pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
 

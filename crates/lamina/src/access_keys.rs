@@ -20,8 +20,17 @@ pub const ROOT_SECRET_ACCESS_KEY_ENV: &str = "LAMINA_ROOT_SECRET_ACCESS_KEY";
 
 /// Makes sure `account` has a root key in `file`: the one the environment names, else the
 /// one stored, else a new one, whose `export` lines are printed this once (to stderr, never
-/// to the log).
+/// to the log). First seals the secrets a key file of an earlier Lamina kept in plain text.
 pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Result<()> {
+    let sealed = file
+        .seal_plaintext_secrets()
+        .context("sealing the secrets of the access key file")?;
+    if sealed > 0 {
+        eprintln!(
+            "lamina serve: encrypted the {sealed} secret(s) that {} kept in plain text",
+            file.path().display()
+        );
+    }
     let id = std::env::var(ROOT_ACCESS_KEY_ID_ENV).ok();
     let secret = std::env::var(ROOT_SECRET_ACCESS_KEY_ENV).ok();
     let created = format_millis(now_millis());
@@ -34,26 +43,27 @@ pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Res
                  {ROOT_SECRET_ACCESS_KEY_ENV})"
             );
         }
-        (None, None) => match file.root_of(account.as_str())? {
-            Some(root) => eprintln!(
-                "lamina serve: root access key {} (secret in {})",
-                root.access_key_id,
-                file.path().display()
-            ),
-            None => {
-                let root = file
-                    .create(account.as_str(), true, &created)
-                    .context("creating the root key")?;
+        (None, None) => {
+            let (root, created) = file
+                .ensure_server_root(account.as_str(), &created)
+                .context("creating the root key")?;
+            if created {
                 eprintln!(
                     "lamina serve: created the root access key of account {account}; its \
-                     secret is kept in {} (readable by its owner only) and shown only now. \
-                     To use it:\n\n    export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}\n",
+                     secret is kept encrypted in {} and shown only now. To use it:\n\n    \
+                     export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}\n",
                     file.path().display(),
                     root.access_key_id,
                     root.secret_access_key
                 );
+            } else {
+                eprintln!(
+                    "lamina serve: root access key {} (secret encrypted in {})",
+                    root.access_key_id,
+                    file.path().display()
+                );
             }
-        },
+        }
         _ => bail!(
             "set both {ROOT_ACCESS_KEY_ID_ENV} and {ROOT_SECRET_ACCESS_KEY_ENV} (non-empty), \
              or neither"

@@ -51,7 +51,8 @@ enum Command {
     Demo(lamina_cli::demo::DemoArgs),
     /// Invoke a function and print its response.
     Invoke(InvokeArgs),
-    /// Manage the access keys of a server on this machine (in its data directory).
+    /// Manage the accounts and access keys of a server on this machine (in its data
+    /// directory).
     Account {
         #[command(subcommand)]
         command: AccountCommand,

@@ -43,7 +43,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "123456789012")]
     account_id: String,
     /// How API requests are authenticated: `sigv4` (AWS Signature Version 4 by a key of
-    /// `<data>/access-keys.json`; the root key comes from LAMINA_ROOT_ACCESS_KEY_ID and
+    /// `<data>/access-keys.json`, whose secrets are encrypted under LAMINA_SECRETS_KEY, else
+    /// `<data>/secrets.key`; the root key comes from LAMINA_ROOT_ACCESS_KEY_ID and
     /// LAMINA_ROOT_SECRET_ACCESS_KEY, else is generated at the first start and printed once),
     /// or `none` (any request is accepted, signed or not: only for throwaway local use).
     #[arg(long, value_enum, default_value_t = AuthChoice::Sigv4, env = "LAMINA_AUTH")]
@@ -232,7 +233,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let key_file = AccessKeyFile::in_data_dir(&args.data_dir);
     crate::access_keys::ensure_root_key(&key_file, &account)?;
     let auth = match args.auth {
-        AuthChoice::Sigv4 => AuthMode::SigV4(Arc::new(
+        AuthChoice::Sigv4 => AuthMode::sigv4(Arc::new(
             KeyFileStore::open(key_file).context("reading the access keys")?,
         )),
         AuthChoice::None => AuthMode::None,

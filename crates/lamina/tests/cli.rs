@@ -414,6 +414,43 @@ fn account_keys_are_created_used_listed_and_revoked() {
 }
 
 #[test]
+fn accounts_are_created_with_a_working_root_key_listed_and_their_root_key_revocable() {
+    let server = Server::start();
+    let created = server.json(&["account", "create"]);
+    let account = created["AccountId"].as_str().unwrap().to_owned();
+    let id = created["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = created["SecretAccessKey"].as_str().unwrap().to_owned();
+    assert_eq!(account.len(), 12);
+    assert_ne!(account, "123456789012");
+    let with_key = |args: &[&str]| {
+        let mut cmd = server.lamina(args);
+        cmd.env("AWS_ACCESS_KEY_ID", &id)
+            .env("AWS_SECRET_ACCESS_KEY", &secret);
+        cmd
+    };
+    with_key(&["layer", "list"]).assert().success();
+    let listed = server.json(&["account", "list"]);
+    let accounts = listed["Accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2, "{listed}");
+    assert!(
+        accounts
+            .iter()
+            .any(|a| a["AccountId"] == account.as_str() && a["AccessKeyCount"] == 1),
+        "{listed}"
+    );
+    let keys = server.json(&["account", "keys", "list", "--account-id", &account]);
+    assert_eq!(keys["AccessKeys"][0]["Root"], true, "{keys}");
+    // Unlike the server's own root key, a created account's root key may be revoked.
+    server.ok(&["account", "keys", "revoke", &id]);
+    let failed = with_key(&["layer", "list"]).assert().code(255);
+    assert!(stderr(&failed).contains("UnrecognizedClientException"));
+    let text = server.ok(&["account", "create"]);
+    assert!(text.contains("export AWS_ACCESS_KEY_ID=LKIA"), "{text}");
+    let file = std::fs::read_to_string(server.path("data/access-keys.json")).unwrap();
+    assert!(!file.contains(&secret), "{file}");
+}
+
+#[test]
 fn api_errors_name_the_aws_error_type_and_exit_non_zero() {
     let server = Server::start();
     let failed = server.lamina(&["invoke", "nope"]).assert().code(255);

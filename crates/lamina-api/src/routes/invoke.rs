@@ -14,17 +14,12 @@ use base64::Engine;
 use lamina_events::EventInvocation;
 use lamina_exec::InvokeRequest;
 use lamina_types::LambdaError;
+use lamina_types::limits::{MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
 use lamina_types::validation::{self, Constraint};
 
 use crate::body::read_limited;
 use crate::request_context::{RequestContext, RequestId};
 use crate::{ApiError, AppState};
-
-/// Largest synchronous payload, in bytes (6 MB).
-const MAX_SYNC_PAYLOAD_BYTES: u64 = 6_291_456;
-
-/// Largest asynchronous (`Event`) payload, in bytes (1 MB since 2025).
-const MAX_ASYNC_PAYLOAD_BYTES: u64 = 1_048_576;
 
 /// Longest `X-Amz-Client-Context`, in base64 characters.
 const MAX_CLIENT_CONTEXT_CHARS: usize = 3583;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::ApiError;
 
 /// Largest JSON body of the function operations that carry no ZIP.
-pub(super) const MAX_SMALL_BODY_BYTES: u64 = 256 * 1024;
+pub(super) use lamina_types::limits::MAX_SMALL_BODY_BYTES;
 
 pub(super) type Params = HashMap<String, String>;
 

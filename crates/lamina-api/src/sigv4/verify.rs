@@ -2,14 +2,14 @@
 //! inside the allowed window, and the signature recomputed from the received request and
 //! compared in constant time. Each refusal is AWS's error for it (spec §10).
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use lamina_types::{AccountId, LambdaError};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::canonical::{self, Received};
+use super::signing_key::{SigningKeys, hmac_of};
 use super::{Location, Signature};
 
 /// How far a header-signed request's `X-Amz-Date` may be from the server's clock, either way.
@@ -24,8 +24,9 @@ const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// AWS's text for an unknown key or session token.
 const UNRECOGNIZED: &str = "The security token included in the request is invalid.";
 
-/// What the server knows of one access key.
-#[derive(Debug, Clone)]
+/// What the server knows of one access key. Its `Debug` shows neither the secret nor the
+/// session token.
+#[derive(Clone)]
 pub struct Credential {
     /// The secret access key: SigV4 needs the secret itself to recompute a signature.
     pub secret: String,
@@ -34,6 +35,19 @@ pub struct Credential {
     /// The session token a temporary key must come with; `None` for a long-term key, which
     /// must come without one.
     pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("secret", &"<redacted>")
+            .field("account", &self.account)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Looks access keys up.
@@ -53,12 +67,14 @@ pub struct Caller {
     pub region: String,
 }
 
-/// Verifies `signature` over `request` and `body` at `now`.
+/// Verifies `signature` over `request` and `body` at `now`. The key is looked up (so a
+/// revoked key is refused) before its signing key is taken from `signing_keys`.
 pub fn verify(
     request: &Received<'_>,
     body: &[u8],
     signature: &Signature,
     store: &dyn CredentialStore,
+    signing_keys: &SigningKeys,
     now: OffsetDateTime,
 ) -> Result<Caller, LambdaError> {
     let credential = store
@@ -132,7 +148,8 @@ pub fn verify(
         signature.date, signature.region, signature.service
     );
     let to_sign = canonical::string_to_sign(amz_date, &scope, &canonical);
-    let key = signing_key(
+    let key = signing_keys.get(
+        &signature.access_key,
         &credential.secret,
         &signature.date,
         &signature.region,
@@ -237,28 +254,6 @@ pub fn format_amz_date(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(format)
         .unwrap_or_default()
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac_of(key: &[u8]) -> HmacSha256 {
-    // HMAC takes keys of any length, so this cannot fail; a fresh zero-key MAC keeps the
-    // function total without an `expect`.
-    HmacSha256::new_from_slice(key).unwrap_or_else(|_| HmacSha256::new(&Default::default()))
-}
-
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    let mut mac = hmac_of(key);
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// `HMAC("AWS4" + secret, date) -> region -> service -> "aws4_request"`.
-fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), date);
-    let k_region = hmac(&k_date, region);
-    let k_service = hmac(&k_region, service);
-    hmac(&k_service, "aws4_request")
 }
 
 #[cfg(test)]

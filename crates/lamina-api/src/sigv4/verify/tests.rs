@@ -65,6 +65,15 @@ struct Wire {
 
 impl Wire {
     fn verify_at(&self, store: &Keys, now: OffsetDateTime) -> Result<Caller, LambdaError> {
+        self.verify_cached(store, &SigningKeys::default(), now)
+    }
+
+    fn verify_cached(
+        &self,
+        store: &Keys,
+        signing_keys: &SigningKeys,
+        now: OffsetDateTime,
+    ) -> Result<Caller, LambdaError> {
         let signature = signature_of(
             self.headers.get("authorization").map(HeaderValue::as_bytes),
             self.query.as_deref(),
@@ -76,7 +85,7 @@ impl Wire {
             query: self.query.as_deref(),
             headers: &self.headers,
         };
-        verify(&received, &self.body, &signature, store, now)
+        verify(&received, &self.body, &signature, store, signing_keys, now)
     }
 
     fn verify(&self) -> Result<Caller, LambdaError> {
@@ -250,6 +259,40 @@ fn a_missing_date_or_a_foreign_service_is_refused() {
     let err = wire.verify().unwrap_err();
     assert_eq!(err.type_name(), "InvalidSignatureException");
     assert!(err.message().contains("'lambda'"), "{}", err.message());
+}
+
+#[test]
+fn a_cached_signing_key_never_outlives_its_key_or_its_secret() {
+    let cache = SigningKeys::default();
+    let wire = simple("GET", "/2015-03-31/functions/");
+    wire.verify_cached(&keys(None), &cache, now_plus(0))
+        .unwrap();
+    wire.verify_cached(&keys(None), &cache, now_plus(1))
+        .unwrap();
+    assert_eq!(cache.len(), 1);
+    // Revoked: refused, although its signing key is still cached.
+    let err = wire
+        .verify_cached(&Keys(HashMap::new()), &cache, now_plus(2))
+        .unwrap_err();
+    assert_eq!(err.type_name(), "UnrecognizedClientException");
+    // The same id with another secret: the cached key of the old secret is not used.
+    let mut replaced = keys(None);
+    if let Some(credential) = replaced.0.get_mut(KEY) {
+        credential.secret = "a-new-secret".to_owned();
+    }
+    let err = wire
+        .verify_cached(&replaced, &cache, now_plus(3))
+        .unwrap_err();
+    assert_eq!(err.type_name(), "InvalidSignatureException");
+    wire.verify_cached(&keys(None), &cache, now_plus(4))
+        .unwrap();
+}
+
+#[test]
+fn a_credential_debug_shows_no_secret() {
+    let debug = format!("{:?}", keys(Some("the-token")).0);
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(!debug.contains("the-token"), "{debug}");
 }
 
 #[test]
