@@ -10,12 +10,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lamina_jail::netns::PrivateNetwork;
 
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, OutboundError};
 
 /// Where an environment's Runtime API listens in its own network namespace: AWS's address.
 pub const PRIVATE_RUNTIME_API: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9001);
@@ -50,6 +50,21 @@ pub enum Networks {
 }
 
 impl Networks {
+    /// Prepares private networks for a server on `data_dir`: its bridge, nftables table and
+    /// forwarding (see [`Outbound::start`]), then one trial environment network, made and
+    /// dropped, so that what each environment needs (a namespace, a veth pair, `nsenter`)
+    /// is known to work before the server says it is isolated. Blocking (a few commands);
+    /// needs root. On failure nothing is left on the host.
+    pub fn private(data_dir: &Path) -> Result<Self, OutboundError> {
+        let outbound = Outbound::start(data_dir)?;
+        // The trial's veth pair goes with its namespace when the socket is dropped.
+        if let Err(e) = RuntimeApiSocket::bind_private(Some(&outbound)) {
+            outbound.stop();
+            return Err(OutboundError::Trial(e));
+        }
+        Ok(Self::Private(Arc::new(outbound)))
+    }
+
     /// Which kind this is.
     pub fn kind(&self) -> FunctionNetwork {
         match self {
