@@ -162,6 +162,27 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (CAP_NET_ADMIN, ip, nsenter, nft): run by scripts/test"]
+    fn private_networks_are_prepared_with_a_trial_and_removed_at_stop() {
+        let data_dir = tempfile::tempdir().unwrap();
+        let networks = Networks::private(data_dir.path()).unwrap();
+        assert_eq!(networks.kind(), FunctionNetwork::Isolated);
+        let Networks::Private(outbound) = &networks else {
+            panic!("not private: {networks:?}")
+        };
+        let bridge = outbound.describe();
+        let bridge = bridge.split_whitespace().nth(1).unwrap().to_owned();
+        let links = Path::new("/sys/class/net");
+        assert!(links.join(&bridge).exists(), "{bridge}");
+        // An environment's network works after the trial as before it.
+        let socket = networks.runtime_api().unwrap();
+        assert_eq!(socket.address(), "127.0.0.1:9001");
+        drop(socket);
+        outbound.stop();
+        assert!(!links.join(&bridge).exists(), "{bridge}");
+    }
+
+    #[test]
     fn names() {
         assert_eq!(FunctionNetwork::Host.as_str(), "host");
         assert_eq!(FunctionNetwork::Isolated.as_str(), "isolated");
