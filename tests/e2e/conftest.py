@@ -15,6 +15,7 @@ import pytest
 
 pytest.register_assert_rewrite("helpers", "harness", "zips")
 
+import outside
 from harness import VENV, WHEELS, AwsCli, LaminaServer, make_client
 from helpers import REGION
 from recorder_double import Recorder
@@ -26,8 +27,8 @@ os.environ.update(
         "AWS_CONFIG_FILE": "/nonexistent/lamina-e2e/config",
         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/lamina-e2e/credentials",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
+        "NO_PROXY": f"127.0.0.1,localhost,{outside.OUTSIDE_ADDRESS}",
+        "no_proxy": f"127.0.0.1,localhost,{outside.OUTSIDE_ADDRESS}",
     }
 )
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"):
@@ -35,6 +36,11 @@ for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"):
 
 
 _servers_of_current_test: list[LaminaServer] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The outside namespace the test doubles listened in goes with the session."""
+    outside.close_world()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -162,7 +168,7 @@ def venv_python() -> Path:
 
 @pytest.fixture
 def recorder():
-    """A recorder on loopback that functions post evidence to (recorder_double.py); modules
+    """A recorder in the outside namespace that functions post evidence to (recorder_double.py); modules
     that share one across their tests override this with a module-scoped one."""
     with Recorder() as r:
         yield r

@@ -1,6 +1,6 @@
-"""A local HTTP server that functions call to leave evidence: it records every request and
-can hold a caller until the test opens a gate. Functions reach it at 127.0.0.1 (the jail
-has a private mount namespace, not a private network).
+"""An HTTP server that functions call to leave evidence: it records every request and can
+hold a caller until the test opens a gate. It listens in the session's outside namespace
+(outside.py), so functions reach it on their private network (through NAT) as on the host's.
 
     POST /record/<tag>   body recorded under <tag>; answers {"count": <records of tag>}
     GET  /gate/<name>    answers only once the test called `open_gate(name)` (or after 60 s)
@@ -9,9 +9,10 @@ has a private mount namespace, not a private network).
 from __future__ import annotations
 
 import json
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import outside
 
 GATE_MAX_WAIT_SECS = 60
 
@@ -41,22 +42,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def server_bind(self):
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().server_bind()
-
-
 class Recorder:
     """`url` is the base; `records(tag)` the bodies posted under a tag, oldest first."""
 
     def __init__(self):
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = None
+        self.url = ""
         self._changed = threading.Condition()
         self._records: dict[str, list[bytes]] = {}
         self._gates: dict[str, threading.Event] = {}
@@ -88,7 +79,9 @@ class Recorder:
         return found
 
     def __enter__(self) -> "Recorder":
-        self._thread.start()
+        self._server = outside.world().http_server(_Handler)
+        self._server.owner = self
+        self.url = self._server.url
         return self
 
     def __exit__(self, *_exc):

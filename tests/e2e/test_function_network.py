@@ -2,20 +2,22 @@
 its own network namespace, whose loopback serves its Runtime API at 127.0.0.1:9001 as on AWS;
 the host's loopback services, the Lamina API on any host address, other environments'
 Runtime APIs and link-local addresses are out of reach, and the outside is reached through NAT.
-`host` (the default for now) keeps the host's network and says so."""
+`host` keeps the host's network and says so; `auto`, the default, is `isolated` wherever the
+private network can be set up (here: root, nftables) and `host` with the reason elsewhere."""
 
+import http.server
 import json
 import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 
 import pytest
 
+import outside as outside_world
 from harness import LAMINA_BIN, LaminaServer, make_client
 from invoke_support import deploy, fn_name, invoke, mlam  # noqa: F401
 from test_awslambdaric_parity import ric_files, ric_zip  # noqa: F401
@@ -174,11 +176,55 @@ def test_health_and_banner_say_which_network_functions_have(module_server, start
     assert "functionNetworkWarning" not in isolated
     assert "function network: isolated" in module_server.log_path.read_text()
 
-    host = start_server()
+    host = start_server("--function-network", "host")
     got = health(host)
     assert got["functionNetwork"] == "host"
     assert "this API included" in got["functionNetworkWarning"]
-    assert "WARNING: function network: HOST" in host.log_path.read_text()
+    assert "WARNING: function network: HOST (--function-network host)" in host.log_path.read_text()
+
+
+def test_by_default_functions_get_a_private_network_here(start_server, fn_name):
+    server = start_server()
+    got = health(server)
+    assert got["functionNetwork"] == "isolated"
+    assert "functionNetworkWarning" not in got
+    lam = make_client(server.url)
+    deploy(lam, fn_name, PROBE, Timeout=30)
+    targets = [["127.0.0.1", server.port]] + [[address, server.port] for address in host_addresses()]
+    # The test's own connection proves the API answers.
+    socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+    got = invoke(lam, fn_name, {"targets": targets}).json()
+
+    assert got == {"runtime_api": "127.0.0.1:9001", "reached": []}
+
+
+def test_without_nft_the_default_falls_back_to_the_host_network_and_says_why(start_server, tmp_path):
+    # Every program the server runs, but nft.
+    path = tmp_path / "bin"
+    path.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if os.path.isdir(directory):
+            for entry in os.listdir(directory):
+                if entry != "nft" and not (path / entry).exists():
+                    (path / entry).symlink_to(os.path.join(directory, entry))
+    server = start_server(env={"PATH": str(path)})
+
+    got = health(server)
+
+    assert got["functionNetwork"] == "host"
+    assert "this API included" in got["functionNetworkWarning"]
+    log = server.log_path.read_text()
+    assert "WARNING: function network: HOST (no private network: nft not found" in log, log
+
+    done = subprocess.run(
+        [str(LAMINA_BIN), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
+         "--function-network", "isolated"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PATH": str(path)},
+    )
+    assert done.returncode != 0
+    assert "--function-network isolated is not possible here: nft not found" in done.stderr
 
 
 def test_an_isolated_network_without_namespaces_is_refused(tmp_path):
@@ -191,31 +237,6 @@ def test_an_isolated_network_without_namespaces_is_refused(tmp_path):
     assert "--function-network isolated needs namespace isolation" in done.stderr
 
 
-OUTSIDE_SERVER = """
-import http.server
-import socketserver
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = self.client_address[0].encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(http.server.HTTPServer):
-    # HTTPServer's own looks its name up in DNS, which the outside cannot reach.
-    server_bind = socketserver.TCPServer.server_bind
-
-
-Server(("198.51.100.2", 8080), Handler).serve_forever()
-"""
-
 FETCH = """
 import urllib.request
 
@@ -226,51 +247,37 @@ def lambda_handler(event, context):
 """
 
 
-def ip(*args: str):
-    subprocess.run(["ip", *args], check=True, capture_output=True)
+class _ClientAddressHandler(http.server.BaseHTTPRequestHandler):
+    """Answers with the address it saw the client come from."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = self.client_address[0].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
 
 
 @pytest.fixture
 def outside():
-    """An HTTP server in a network namespace of the test's own, routed like the outside world:
-    198.51.100.2 (TEST-NET-2) behind a veth whose host end is 198.51.100.1. It answers with
-    the address it saw the client come from."""
-    name, veth = f"lamina-test-outside-{os.getpid()}", f"lto{os.getpid() % 100000}"
-    ip("netns", "add", name)
-    server = None
+    """An HTTP server in the outside namespace (outside.py), routed like the outside world,
+    answering with the address it saw the client come from; yields its URL."""
+    server = outside_world.world().http_server(_ClientAddressHandler)
     try:
-        ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
-        ip("addr", "add", "198.51.100.1/24", "dev", veth)
-        ip("link", "set", veth, "up")
-        ip("-n", name, "addr", "add", "198.51.100.2/24", "dev", "eth0")
-        ip("-n", name, "link", "set", "eth0", "up")
-        ip("-n", name, "link", "set", "lo", "up")
-        ip("-n", name, "route", "add", "default", "via", "198.51.100.1")
-        server = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", OUTSIDE_SERVER],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("198.51.100.2", 8080), timeout=1).close()
-                break
-            except OSError as e:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    raise RuntimeError(f"the outside server does not answer: {server.stderr.read()!r}") from e
-                time.sleep(0.1)
-        yield "http://198.51.100.2:8080/"
+        yield server.url + "/"
     finally:
-        if server:
-            server.kill()
-            server.wait()
-        subprocess.run(["ip", "netns", "del", name], check=False)
+        server.shutdown()
+        server.server_close()
 
 
 def test_the_outside_is_reached_through_nat(mlam, fn_name, outside):
     deploy(mlam, fn_name, FETCH)
     got = invoke(mlam, fn_name, {"url": outside}).json()
     # The outside saw the host's address on its link, not the environment's.
-    assert got == {"status": 200, "body": "198.51.100.1"}
+    assert got == {"status": 200, "body": outside_world.HOST_SIDE_ADDRESS}
 
 
 def host_objects(log: str) -> tuple[str, str]:

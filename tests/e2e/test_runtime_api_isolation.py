@@ -1,8 +1,26 @@
 """An execution environment cannot reach another one's invocations: each environment's
-Runtime API listener serves only its own runtime's process tree."""
+Runtime API listener serves only its own runtime's process tree.
+
+This is the guard of the host's network (`--function-network host`), where every Runtime API
+listens on the host's loopback within any function's reach; on a private network another
+environment's listener is out of reach altogether (test_function_network.py)."""
+
+import pytest
 
 from function_support import fn_name  # noqa: F401
+from harness import LaminaServer
 from invoke_support import deploy, invoke, mlam  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def module_server(request, tmp_path_factory):
+    """The module's server, on the host's network: the one where the guard is what stands
+    between environments."""
+    root = tmp_path_factory.mktemp("lamina-host-net")
+    s = LaminaServer(root / "data", root / "lamina.log", ["--function-network", "host"]).start()
+    request.node._lamina_module_server = s
+    yield s
+    s.stop()
 
 PROBE = """
 import http.client

@@ -8,12 +8,25 @@
         --layers arn:aws:lambda:us-west-2:123456789012:layer:requests-layer:1
     aws lambda invoke ...
 
-The handler is the seed's, except that it fetches a local stand-in for api.github.com.
+The server runs with the default settings (no `--function-network`: a private network per
+environment on this machine, which the first test checks), and the function reaches an HTTPS
+stand-in for api.github.com in the outside namespace (outside.py) through NAT, as it would
+reach the real one.
+
+The handler is the seed's, except that it reads the URL from `GITHUB_API_URL` (the seed's
+URL when unset). The test sets it to the stand-in's address, with `REQUESTS_CA_BUNDLE`
+naming the stand-in's certificate (shipped in the function's ZIP). Why not the name
+api.github.com itself: an environment resolves names through the host's own `/etc/hosts`
+and `resolv.conf` (mirrored read-only into its root), so the name could only be pointed at
+the stand-in by editing the machine's `/etc/hosts` for every process on it; an environment
+variable changes this function alone, and the TLS, the routing and NAT stay as they are for
+the real API.
 """
 
 import base64
 import json
 import subprocess
+import urllib.request
 import zipfile
 
 import pytest
@@ -23,15 +36,17 @@ from http_double import GITHUB_ROOT, FakeGitHub
 
 SEED_LAYER_ARN = "arn:aws:lambda:us-west-2:123456789012:layer:requests-layer:1"
 
-SEED_HANDLER = '''import requests
+SEED_HANDLER = '''import os
+import requests
 
 def lambda_handler(event, context):
-    response = requests.get("{url}")
-    return {{
+    response = requests.get(os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    return {
         'statusCode': 200,
         'body': response.json()
-    }}
+    }
 '''
+STAND_IN_CA = "stand-in-ca.pem"
 
 
 def sh(args, cwd):
@@ -40,7 +55,7 @@ def sh(args, cwd):
 
 @pytest.fixture(scope="module")
 def github():
-    with FakeGitHub() as fake:
+    with FakeGitHub(https=True) as fake:
         yield fake
 
 
@@ -51,10 +66,18 @@ def seed_dir(tmp_path_factory, venv_python, wheels_dir, github):
     sh([str(venv_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-index", "--find-links", str(wheels_dir), "requests", "-t", "python/"], work)
     sh(["zip", "-r", "layer.zip", "python/"], work)
-    (work / "lambda_function.py").write_text(SEED_HANDLER.format(url=github.url + "/"))
+    (work / "lambda_function.py").write_text(SEED_HANDLER)
     with zipfile.ZipFile(work / "function.zip", "w") as z:
         z.write(work / "lambda_function.py", "lambda_function.py")
+        z.writestr(STAND_IN_CA, github.ca_pem)
     return work
+
+
+def stand_in_environment(github) -> str:
+    """`--environment` pointing the seed's handler at the stand-in (see the module's doc)."""
+    return json.dumps({"Variables": {
+        "GITHUB_API_URL": github.url + "/", "REQUESTS_CA_BUNDLE": f"/var/task/{STAND_IN_CA}",
+    }})
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +86,7 @@ def cli(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def flow(module_server, seed_dir, cli):
+def flow(module_server, seed_dir, cli, github):
     """Runs the seed's steps once; returns what each printed."""
     url = ["--endpoint-url", module_server.url]
     steps = {}
@@ -74,7 +97,7 @@ def flow(module_server, seed_dir, cli):
     steps["create"] = cli(
         "lambda", "create-function", "--function-name", "my-function", "--runtime", "python3.11",
         "--handler", "lambda_function.lambda_handler", "--role", "arn:aws:iam::123456789012:role/lambda-role",
-        "--zip-file", "fileb://function.zip", *url, cwd=seed_dir,
+        "--zip-file", "fileb://function.zip", "--environment", stand_in_environment(github), *url, cwd=seed_dir,
     )
     steps["attach"] = cli(
         "lambda", "update-function-configuration", "--function-name", "my-function", "--layers", SEED_LAYER_ARN,
@@ -87,6 +110,12 @@ def flow(module_server, seed_dir, cli):
     )
     steps["response"] = json.loads((seed_dir / "response.json").read_text())
     return steps
+
+
+def test_the_server_has_the_default_settings_and_they_give_a_private_network(module_server):
+    assert "--function-network" not in module_server.extra_args
+    with urllib.request.urlopen(f"{module_server.url}/_lamina/health", timeout=5) as r:
+        assert json.load(r)["functionNetwork"] == "isolated"
 
 
 def test_the_layer_is_published_with_the_seed_arn(flow):

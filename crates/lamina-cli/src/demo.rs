@@ -2,7 +2,11 @@
 //! publishes it, creates the seed's function, attaches the layer and invokes the function,
 //! which fetches a local stand-in for api.github.com (so the demo needs no internet beyond
 //! pip's index). It uses a running server when `--endpoint-url` answers, else starts one on
-//! a temporary data directory and stops it at the end.
+//! a temporary data directory and stops it at the end. The stand-in listens on this
+//! machine's loopback, which a function on a private network (`--function-network
+//! isolated`, the default where it works) cannot reach: the demo's own server gives its
+//! functions the host's network, and a running server whose functions have private networks
+//! is passed over for one of the demo's own.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -49,17 +53,33 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut steps = Steps::default();
 
+    let mut passed_over = None;
     let (server, endpoint) = steps.run("server", || {
-        if healthy(&global.endpoint_url) {
+        let health = health(&global.endpoint_url);
+        let isolated = health
+            .as_ref()
+            .is_some_and(|h| h["functionNetwork"] == "isolated");
+        if health.is_some() && !isolated {
             Ok((None, global.endpoint_url.clone()))
         } else {
+            if isolated {
+                passed_over = Some(global.endpoint_url.clone());
+            }
             let server = LocalServer::start(&work.path().join("data"))?;
             let endpoint = server.url.clone();
             Ok((Some(server), endpoint))
         }
     })?;
+    if let Some(running) = passed_over {
+        println!(
+            "      the server at {running} gives functions private networks, which cannot reach \
+             the demo's stand-in on this machine's loopback"
+        );
+    }
     match &server {
-        Some(_) => println!("      started lamina serve at {endpoint} (temporary data dir)"),
+        Some(_) => println!(
+            "      started lamina serve at {endpoint} (temporary data dir, the host's network)"
+        ),
         None => println!("      using the server at {endpoint}"),
     }
     let github = steps.run("stand-in for api.github.com", FakeGitHub::start)?;
@@ -236,14 +256,17 @@ fn uuid_suffix() -> String {
     format!("{:08x}", nanos ^ std::process::id())
 }
 
-/// Whether a Lamina server answers at `endpoint`.
-fn healthy(endpoint: &str) -> bool {
+/// What the Lamina server at `endpoint` says of itself (`/_lamina/health`), if one answers
+/// (`null` when its answer is not JSON).
+fn health(endpoint: &str) -> Option<serde_json::Value> {
     let url = format!("{}/_lamina/health", endpoint.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(2)))
         .build()
         .into();
-    agent.get(&url).call().is_ok()
+    let mut response = agent.get(&url).call().ok()?;
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    Some(serde_json::from_str(&text).unwrap_or_default())
 }
 
 /// A `lamina serve` of this binary on a free port and a temporary data directory.
@@ -263,6 +286,9 @@ impl LocalServer {
         let child = std::process::Command::new(program)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            // The stand-in for api.github.com is on this machine's loopback, out of a
+            // private network's reach (see the module's doc).
+            .args(["--function-network", "host"])
             .env("LAMINA_ROOT_ACCESS_KEY_ID", &key)
             .env("LAMINA_ROOT_SECRET_ACCESS_KEY", &secret)
             .stdin(Stdio::null())
@@ -290,7 +316,7 @@ impl LocalServer {
                 .and_then(|rest| rest.split_whitespace().next());
             if let Some(address) = address {
                 server.url = format!("http://{address}");
-                if healthy(&server.url) {
+                if health(&server.url).is_some() {
                     return Ok(server);
                 }
             }

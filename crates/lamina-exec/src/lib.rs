@@ -44,7 +44,6 @@ use crate::interpreters::Interpreters;
 use crate::launch::Isolation;
 use crate::logs::{LogLimits, LogSink, LogStore};
 use crate::network::{FunctionNetwork, Networks};
-use crate::outbound::Outbound;
 use crate::pool::Pools;
 use crate::sandbox::{Sandboxes, Scratch};
 use crate::standby::Standbys;
@@ -133,6 +132,16 @@ struct Inner {
     stopping: CancellationToken,
 }
 
+/// A private network per environment is joined by the jail, so it needs namespaces.
+fn check_network(network: FunctionNetwork, isolation: Isolation) -> std::io::Result<()> {
+    if network == FunctionNetwork::Isolated && isolation != Isolation::Namespaces {
+        return Err(std::io::Error::other(
+            "a private network per environment needs namespace isolation",
+        ));
+    }
+    Ok(())
+}
+
 /// Runs functions. Cheap to clone.
 #[derive(Clone)]
 pub struct Executor {
@@ -142,20 +151,9 @@ pub struct Executor {
 impl Executor {
     /// Starts the idle reaper. What environments of an earlier run (a crash) left behind
     /// is removed first: their processes, cgroups, `/tmp` mounts and scratch directories.
+    /// The networks are prepared for `config.network` (see [`Networks::private`]).
     pub async fn start(config: ExecConfig) -> std::io::Result<Self> {
-        if config.network == FunctionNetwork::Isolated && config.isolation != Isolation::Namespaces
-        {
-            return Err(std::io::Error::other(
-                "a private network per environment needs namespace isolation",
-            ));
-        }
-        std::fs::create_dir_all(&config.views_dir)?;
-        let logs = LogStore::open(&config.logs_dir, config.log_limits)?;
-        let (isolation, envs_dir) = (config.isolation, config.envs_dir.clone());
-        let sandboxes = tokio::task::spawn_blocking(move || Sandboxes::start(isolation, &envs_dir))
-            .await
-            .map_err(std::io::Error::other)??;
-        let sandboxes = Arc::new(sandboxes);
+        check_network(config.network, config.isolation)?;
         let networks = match config.network {
             FunctionNetwork::Host => Networks::Host,
             FunctionNetwork::Isolated => {
@@ -164,13 +162,38 @@ impl Executor {
                     .parent()
                     .unwrap_or(&config.envs_dir)
                     .to_owned();
-                let outbound = tokio::task::spawn_blocking(move || Outbound::start(&data_dir))
+                tokio::task::spawn_blocking(move || Networks::private(&data_dir))
                     .await
                     .map_err(std::io::Error::other)?
-                    .map_err(std::io::Error::other)?;
-                Networks::Private(Arc::new(outbound))
+                    .map_err(std::io::Error::other)?
             }
         };
+        Self::start_on(config, networks).await
+    }
+
+    /// As [`Executor::start`], with networks the caller prepared (`lamina serve` prepares
+    /// them first to learn whether a private network is possible); `config.network` is
+    /// taken from them. Private networks are removed again if the start fails.
+    pub async fn start_on(mut config: ExecConfig, networks: Networks) -> std::io::Result<Self> {
+        config.network = networks.kind();
+        let started = Self::start_with(config, networks.clone()).await;
+        if started.is_err()
+            && let Networks::Private(outbound) = networks
+        {
+            let _ = tokio::task::spawn_blocking(move || outbound.stop()).await;
+        }
+        started
+    }
+
+    async fn start_with(config: ExecConfig, networks: Networks) -> std::io::Result<Self> {
+        check_network(config.network, config.isolation)?;
+        std::fs::create_dir_all(&config.views_dir)?;
+        let logs = LogStore::open(&config.logs_dir, config.log_limits)?;
+        let (isolation, envs_dir) = (config.isolation, config.envs_dir.clone());
+        let sandboxes = tokio::task::spawn_blocking(move || Sandboxes::start(isolation, &envs_dir))
+            .await
+            .map_err(std::io::Error::other)??;
+        let sandboxes = Arc::new(sandboxes);
         let tasks = TaskTracker::new();
         let standbys = Standbys::new(
             config.standby_environments,

@@ -10,12 +10,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lamina_jail::netns::PrivateNetwork;
 
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, OutboundError};
 
 /// Where an environment's Runtime API listens in its own network namespace: AWS's address.
 pub const PRIVATE_RUNTIME_API: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9001);
@@ -50,6 +50,21 @@ pub enum Networks {
 }
 
 impl Networks {
+    /// Prepares private networks for a server on `data_dir`: its bridge, nftables table and
+    /// forwarding (see [`Outbound::start`]), then one trial environment network, made and
+    /// dropped, so that what each environment needs (a namespace, a veth pair, `nsenter`)
+    /// is known to work before the server says it is isolated. Blocking (a few commands);
+    /// needs root. On failure nothing is left on the host.
+    pub fn private(data_dir: &Path) -> Result<Self, OutboundError> {
+        let outbound = Outbound::start(data_dir)?;
+        // The trial's veth pair goes with its namespace when the socket is dropped.
+        if let Err(e) = RuntimeApiSocket::bind_private(Some(&outbound)) {
+            outbound.stop();
+            return Err(OutboundError::Trial(e));
+        }
+        Ok(Self::Private(Arc::new(outbound)))
+    }
+
     /// Which kind this is.
     pub fn kind(&self) -> FunctionNetwork {
         match self {
@@ -144,6 +159,27 @@ mod tests {
         // Two environments, two namespaces: the same address in both.
         let other = RuntimeApiSocket::bind_private(None).unwrap();
         assert_eq!(other.address(), "127.0.0.1:9001");
+    }
+
+    #[test]
+    #[ignore = "needs root (CAP_NET_ADMIN, ip, nsenter, nft): run by scripts/test"]
+    fn private_networks_are_prepared_with_a_trial_and_removed_at_stop() {
+        let data_dir = tempfile::tempdir().unwrap();
+        let networks = Networks::private(data_dir.path()).unwrap();
+        assert_eq!(networks.kind(), FunctionNetwork::Isolated);
+        let Networks::Private(outbound) = &networks else {
+            panic!("not private: {networks:?}")
+        };
+        let bridge = outbound.describe();
+        let bridge = bridge.split_whitespace().nth(1).unwrap().to_owned();
+        let links = Path::new("/sys/class/net");
+        assert!(links.join(&bridge).exists(), "{bridge}");
+        // An environment's network works after the trial as before it.
+        let socket = networks.runtime_api().unwrap();
+        assert_eq!(socket.address(), "127.0.0.1:9001");
+        drop(socket);
+        outbound.stop();
+        assert!(!links.join(&bridge).exists(), "{bridge}");
     }
 
     #[test]

@@ -24,7 +24,15 @@ use sha2::{Digest, Sha256};
 /// Why outbound networking could not be set up or given to an environment.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
-    /// A command could not be started (not installed?).
+    /// A command is not installed.
+    #[error("{program} not found (Debian package {package})")]
+    Missing {
+        /// The program.
+        program: &'static str,
+        /// The Debian package that has it.
+        package: &'static str,
+    },
+    /// A command could not be started.
     #[error("running {program} failed: {source}")]
     Spawn {
         /// The program.
@@ -47,6 +55,22 @@ pub enum OutboundError {
     /// The forwarding setting could not be read, recorded or changed.
     #[error("changing net.ipv4.ip_forward failed: {0}")]
     Forwarding(#[source] std::io::Error),
+    /// The bridge and table were made, but a trial environment network was not.
+    #[error("making a trial environment network failed: {0}")]
+    Trial(#[source] std::io::Error),
+}
+
+/// What starting `program` failed with: [`OutboundError::Missing`] when it is not installed.
+fn spawn_error(program: &'static str, source: std::io::Error) -> OutboundError {
+    if source.kind() != std::io::ErrorKind::NotFound {
+        return OutboundError::Spawn { program, source };
+    }
+    let package = match program {
+        "nft" => "nftables",
+        "nsenter" => "util-linux",
+        _ => "iproute2",
+    };
+    OutboundError::Missing { program, package }
 }
 
 const FORWARDING: &str = "/proc/sys/net/ipv4/ip_forward";
@@ -278,7 +302,7 @@ fn output(program: &'static str, args: &[&str]) -> Result<String, OutboundError>
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| OutboundError::Spawn { program, source })?;
+        .map_err(|source| spawn_error(program, source))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -294,7 +318,7 @@ fn run_with_input(
     input: &str,
     what: &str,
 ) -> Result<(), OutboundError> {
-    let spawn = |source| OutboundError::Spawn { program, source };
+    let spawn = |source| spawn_error(program, source);
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -335,6 +359,22 @@ mod tests {
         assert!(outbound.bridge().len() <= 15);
         assert_eq!(outbound.gateway(), Ipv4Addr::new(10, 201, 0, 1));
         assert!(!is_lamina_bridge("lmzzzzbr") && !is_lamina_bridge("eth0"));
+    }
+
+    #[test]
+    fn a_missing_command_is_named_with_its_package() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(
+            spawn_error("nft", missing).to_string(),
+            "nft not found (Debian package nftables)"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            spawn_error("ip", denied),
+            OutboundError::Spawn { program: "ip", .. }
+        ));
+        let error = run_with_input("lamina-no-such-program", &[], "", "").unwrap_err();
+        assert!(matches!(error, OutboundError::Missing { .. }), "{error}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod access_keys;
 mod api_server;
 mod data_dir;
 mod fd_limit;
+mod function_network;
 mod jail;
 mod logs;
 mod prepare;

@@ -29,6 +29,7 @@ use crate::shutdown;
 use tracing_subscriber::EnvFilter;
 
 use crate::data_dir::{DEFAULT_DATA_DIR, DataDir};
+use crate::function_network::{ChosenNetwork, NetworkChoice};
 
 /// Options of `lamina serve`.
 #[derive(clap::Args)]
@@ -57,10 +58,12 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
     isolation: IsolationChoice,
     /// The network functions get: `isolated` (a network namespace per environment with
-    /// only its own loopback, where its Runtime API is at 127.0.0.1:9001; needs namespace
-    /// isolation, `ip`, `nsenter` and `nft`; the outside is reached through NAT) or `host` (the host's network: functions
-    /// reach every loopback service, the Lamina API included).
-    #[arg(long, value_enum, default_value_t = NetworkChoice::Host)]
+    /// only its own loopback, where its Runtime API is at 127.0.0.1:9001, and the outside
+    /// through NAT; needs namespace isolation, `ip`, `nsenter` and `nft`), `host` (the
+    /// host's network: functions reach every loopback service, the Lamina API included), or
+    /// `auto` (isolated when the private network can be set up here, else host with a
+    /// warning saying why).
+    #[arg(long, value_enum, default_value_t = NetworkChoice::Auto)]
     function_network: NetworkChoice,
     /// Seconds an idle execution environment is kept warm.
     #[arg(long, default_value_t = 300)]
@@ -124,23 +127,6 @@ enum IsolationChoice {
     None,
 }
 
-/// The `--function-network` choices.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum NetworkChoice {
-    Isolated,
-    Host,
-}
-
-fn choose_network(choice: NetworkChoice, isolation: Isolation) -> anyhow::Result<FunctionNetwork> {
-    match (choice, isolation) {
-        (NetworkChoice::Host, _) => Ok(FunctionNetwork::Host),
-        (NetworkChoice::Isolated, Isolation::Namespaces) => Ok(FunctionNetwork::Isolated),
-        (NetworkChoice::Isolated, Isolation::None) => {
-            bail!("--function-network isolated needs namespace isolation (root and overlayfs)")
-        }
-    }
-}
-
 /// Namespaces need root (for mounts) and overlayfs (for `/opt`).
 fn namespaces_possible() -> Result<(), String> {
     if !rustix::process::geteuid().is_root() {
@@ -156,10 +142,14 @@ fn namespaces_possible() -> Result<(), String> {
     Ok(())
 }
 
-fn choose_isolation(choice: IsolationChoice) -> anyhow::Result<Isolation> {
+/// The isolation for `choice`, and why it is not namespaces when `auto` found them
+/// impossible (`--function-network auto` says it too).
+fn choose_isolation(choice: IsolationChoice) -> anyhow::Result<(Isolation, Option<String>)> {
     match (choice, namespaces_possible()) {
-        (IsolationChoice::None, _) => Ok(Isolation::None),
-        (IsolationChoice::Namespaces | IsolationChoice::Auto, Ok(())) => Ok(Isolation::Namespaces),
+        (IsolationChoice::None, _) => Ok((Isolation::None, None)),
+        (IsolationChoice::Namespaces | IsolationChoice::Auto, Ok(())) => {
+            Ok((Isolation::Namespaces, None))
+        }
         (IsolationChoice::Namespaces, Err(why)) => {
             bail!("--isolation namespaces is not possible here: {why}")
         }
@@ -169,7 +159,7 @@ fn choose_isolation(choice: IsolationChoice) -> anyhow::Result<Isolation> {
                 "functions run WITHOUT isolation: no mount namespace, host paths are visible \
                  to function code; run as root on Linux with overlayfs for isolation"
             );
-            Ok(Isolation::None)
+            Ok((Isolation::None, Some(why)))
         }
     }
 }
@@ -238,13 +228,12 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         )),
         AuthChoice::None => AuthMode::None,
     };
-    let isolation = choose_isolation(args.isolation)?;
-    let network = choose_network(args.function_network, isolation)?;
+    let (isolation, no_namespaces) = choose_isolation(args.isolation)?;
     let runtime_dir = args.data_dir.join("runtime");
     let interpreters = Interpreters::discover();
     lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
         .context("installing runtime files")?;
-    let executor = Executor::start(ExecConfig {
+    let config = ExecConfig {
         envs_dir: args.data_dir.join("envs"),
         views_dir: args.data_dir.join("views"),
         runtime_dir,
@@ -255,7 +244,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             total_bytes: args.function_logs_total_mb.max(1).saturating_mul(1 << 20),
         },
         isolation,
-        network,
+        // `start_on` takes it from the networks chosen below.
+        network: FunctionNetwork::Host,
         interpreters,
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
         max_environments_per_function: args.max_environments_per_function.max(1),
@@ -265,9 +255,22 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             .fd_reserve
             .unwrap_or_else(|| after.map_or(0, lamina_exec::descriptors::default_reserve)),
         seccomp: true,
-    })
-    .await
-    .context("starting the executor")?;
+    };
+    // Last before the executor, which owns the private networks from then on (and removes
+    // them if it fails to start): nothing in between can fail and leave them on the host.
+    let ChosenNetwork {
+        networks,
+        host_because,
+    } = crate::function_network::choose_for(
+        args.function_network,
+        isolation,
+        no_namespaces.as_deref(),
+        &args.data_dir,
+    )
+    .await?;
+    let executor = Executor::start_on(config, networks)
+        .await
+        .context("starting the executor")?;
     let store = Arc::new(metadata);
     let metadata: Arc<dyn MetadataStore> = store.clone();
     let event_store: Arc<dyn EventStore> = store.clone();
@@ -333,18 +336,22 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
              the host; use root on Linux with overlayfs for isolation"
         ),
     }
-    match network {
-        FunctionNetwork::Isolated => eprintln!(
+    match host_because {
+        None => eprintln!(
             "lamina serve: function network: isolated (a network namespace per environment: \
              its own loopback with the Runtime API at 127.0.0.1:9001, the outside through \
              NAT; {})",
             state.executor.network_description().unwrap_or_default()
         ),
-        FunctionNetwork::Host => eprintln!(
-            "lamina serve: WARNING: function network: HOST - functions share this machine's \
-             network and can reach every loopback service, the Lamina API on {local} \
-             included; use --function-network isolated to give each environment its own"
-        ),
+        Some(because) => {
+            eprintln!(
+                "lamina serve: WARNING: function network: HOST ({because}) - functions share \
+                 this machine's network and can reach every loopback service, the Lamina API \
+                 on {local} included; a private network per environment (--function-network \
+                 isolated) needs root, overlayfs, `ip`, `nsenter` and `nft`"
+            );
+            tracing::warn!(reason = %because, "functions share the host's network");
+        }
     }
     let executor = state.executor.clone();
     events.run();
