@@ -133,13 +133,9 @@ async fn verified(
 
 #[cfg(test)]
 mod tests {
-    use std::pin::Pin;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::task::{Context, Poll};
+    use std::sync::atomic::Ordering;
 
     use axum::http::{HeaderValue, header};
-    use bytes::Bytes;
-    use http_body::Frame;
     use lamina_types::AccountId;
 
     use super::*;
@@ -160,22 +156,6 @@ mod tests {
         }
     }
 
-    /// An endless body of 64 KiB frames that counts the bytes read from it.
-    struct Endless(Arc<AtomicU64>);
-
-    impl http_body::Body for Endless {
-        type Data = Bytes;
-        type Error = std::io::Error;
-
-        fn poll_frame(
-            self: Pin<&mut Self>,
-            _cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-            self.0.fetch_add(65_536, Ordering::SeqCst);
-            Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'a'; 65_536])))))
-        }
-    }
-
     /// A signed-looking (by a known key) request of `method` `path` with `headers` and an
     /// endless body; gives the refusal and how much body was read.
     async fn refused(method: &str, path: &str, headers: &[(&str, &str)]) -> (LambdaError, u64) {
@@ -189,12 +169,11 @@ mod tests {
         for (name, value) in headers {
             request = request.header(*name, HeaderValue::from_str(value).unwrap());
         }
-        let read = Arc::new(AtomicU64::new(0));
+        let (body, read) = crate::body::test_bodies::endless(65_536);
         let (parts, _) = request.body(()).unwrap().into_parts();
         let AuthMode::SigV4(keys) = AuthMode::sigv4(Arc::new(OneKey)) else {
             unreachable!()
         };
-        let body = Body::new(Endless(Arc::clone(&read)));
         let err = verified(&parts, body, &keys).await.unwrap_err();
         (err, read.load(Ordering::SeqCst))
     }

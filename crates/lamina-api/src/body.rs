@@ -80,44 +80,16 @@ fn linger(body: Body) {
 }
 
 #[cfg(test)]
+pub(crate) mod test_bodies;
+
+#[cfg(test)]
 mod tests {
-    use std::pin::Pin;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::task::{Context, Poll};
+    use std::sync::atomic::Ordering;
 
     use axum::http::HeaderValue;
-    use http_body::Frame;
 
+    use super::test_bodies::endless;
     use super::*;
-
-    /// An endless body of `chunk`-byte frames that counts the bytes read from it.
-    struct Endless {
-        chunk: usize,
-        read: Arc<AtomicU64>,
-    }
-
-    impl http_body::Body for Endless {
-        type Data = Bytes;
-        type Error = std::io::Error;
-
-        fn poll_frame(
-            self: Pin<&mut Self>,
-            _cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-            self.read.fetch_add(self.chunk as u64, Ordering::SeqCst);
-            Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'a'; self.chunk])))))
-        }
-    }
-
-    fn endless(chunk: usize) -> (Body, Arc<AtomicU64>) {
-        let read = Arc::new(AtomicU64::new(0));
-        let body = Body::new(Endless {
-            chunk,
-            read: Arc::clone(&read),
-        });
-        (body, read)
-    }
 
     fn declaring(length: u64) -> HeaderMap {
         let mut headers = HeaderMap::new();
