@@ -86,17 +86,26 @@ async fn add_page(
     error: Option<&str>,
 ) -> Result<Markup, LambdaError> {
     let (_, runtime, architecture) = current_layers(state, session, function).await?;
-    // As AWS's console: only layers that declare the function's runtime and architecture.
+    // As AWS's console: only layers that declare the function's runtime, and whose
+    // architectures, when they declare any, include the function's (most layers, the seed's
+    // among them, are published without architectures).
     let filter = ListQuery {
         compatible_runtime: runtime.clone(),
-        compatible_architecture: architecture.clone(),
         ..ListQuery::default()
+    };
+    let fits = |declared: &Option<Vec<String>>| match (declared, &architecture) {
+        (Some(list), Some(arch)) if !list.is_empty() => list.contains(arch),
+        _ => true,
     };
     let mut layers = Vec::new();
     let mut query = filter.clone();
     loop {
         let page = state.layers.list_layers(&session.scope, &query).await?;
-        layers.extend(page.items);
+        layers.extend(
+            page.items
+                .into_iter()
+                .filter(|l| fits(&l.compatible_architectures)),
+        );
         match page.next_marker {
             Some(m) => query.marker = Some(m),
             None => break,
@@ -112,7 +121,10 @@ async fn add_page(
             .list_versions(&session.scope, name, &filter)
             .await
             .map(|p| p.items)
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| fits(&v.compatible_architectures))
+            .collect(),
         None => Vec::new(),
     };
     let source = params.get("source").map(String::as_str).unwrap_or("custom");

@@ -13,6 +13,9 @@ mod session;
 mod sign_in;
 mod test_run;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use axum::Router;

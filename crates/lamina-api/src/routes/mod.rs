@@ -9,7 +9,7 @@ mod invoke;
 mod layers;
 mod ordered_map;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod wire;
 
 use std::sync::Arc;
