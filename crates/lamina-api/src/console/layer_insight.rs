@@ -166,7 +166,7 @@ fn inspection(report: &Inspection) -> Markup {
             p #opt-bootstrap .arn { (bootstrap) }
         }
         p #opt-size {
-            (report.files) " files, " (human_size(report.zipped_bytes)) " zipped, "
+            (report.files) @if report.files == 1 { " file, " } @else { " files, " } (human_size(report.zipped_bytes)) " zipped, "
             (human_size(report.unzipped_bytes)) " unzipped ("
             (format!("{:.1}", report.share_of_unzipped_limit * 100.0)) "% of the 250 MB limit for a function and its layers)"
         }

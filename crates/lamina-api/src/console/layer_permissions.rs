@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::layers::version_page_with;
+use super::layers::{Failed, version_page_with};
 use super::page::csrf_field;
 use super::session::Session;
 use crate::AppState;
@@ -60,7 +60,10 @@ pub(super) async fn section(
     session: &Session,
     name: &str,
     version: i64,
+    draft: Option<&AddForm>,
 ) -> Markup {
+    let empty = AddForm::default();
+    let draft = draft.unwrap_or(&empty);
     // GetLayerVersionPolicy answers 404 for an empty policy: no statements.
     let list = state
         .layers
@@ -105,12 +108,12 @@ pub(super) async fn section(
             form #add-permission method="post" action=(format!("{base}/add")) aria-labelledby="add-permission-heading" {
                 (csrf_field(session))
                 label for="permission-statement-id" { "Statement ID" }
-                input #permission-statement-id type="text" name="statement_id" required maxlength="100";
+                input #permission-statement-id type="text" name="statement_id" required maxlength="100" value=(draft.statement_id);
                 label for="permission-principal" { "Principal" }
-                input #permission-principal type="text" name="principal" required placeholder="111122223333 or *";
+                input #permission-principal type="text" name="principal" required placeholder="111122223333 or *" value=(draft.principal);
                 p.hint { "An account ID, or " code { "*" } " for every account (with an organization ID: every account of that organization)." }
                 label for="permission-organization-id" { "Organization ID (optional)" }
-                input #permission-organization-id type="text" name="organization_id" placeholder="o-a1b2c3d4e5";
+                input #permission-organization-id type="text" name="organization_id" placeholder="o-a1b2c3d4e5" value=(draft.organization_id.as_deref().unwrap_or_default());
                 label for="permission-action" { "Action" }
                 input #permission-action type="text" value=(ACTION) readonly;
                 div.actions { button type="submit" { "Add" } }
@@ -119,8 +122,10 @@ pub(super) async fn section(
     }
 }
 
-#[derive(Deserialize)]
+/// The "Add permissions" form as posted, shown again when AWS refuses it.
+#[derive(Deserialize, Default)]
 pub(super) struct AddForm {
+    #[serde(default)]
     csrf: String,
     statement_id: String,
     principal: String,
@@ -144,8 +149,10 @@ pub(super) async fn add(
         principal: form.principal.trim().to_owned(),
         organization_id: form
             .organization_id
-            .map(|o| o.trim().to_owned())
-            .filter(|o| !o.is_empty()),
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned),
         revision_id: None,
     };
     match state
@@ -154,7 +161,13 @@ pub(super) async fn add(
         .await
     {
         Ok(_) => back(&name, version),
-        Err(e) => version_page_with(&state, &session, &headers, &name, version, Some(&e)).await,
+        Err(e) => {
+            let failed = Failed {
+                error: &e,
+                draft: Some(&form),
+            };
+            version_page_with(&state, &session, &headers, &name, version, Some(failed)).await
+        }
     }
 }
 
@@ -181,7 +194,13 @@ pub(super) async fn remove(
         .await
     {
         Ok(()) => back(&name, version),
-        Err(e) => version_page_with(&state, &session, &headers, &name, version, Some(&e)).await,
+        Err(e) => {
+            let failed = Failed {
+                error: &e,
+                draft: None,
+            };
+            version_page_with(&state, &session, &headers, &name, version, Some(failed)).await
+        }
     }
 }
 

@@ -169,6 +169,13 @@ async fn a_bad_principal_shows_aws_message() {
         html.contains(r#"role="alert">1 validation error detected: Value 'nobody' at 'principal'"#),
         "{html}"
     );
+    // The form keeps what was typed.
+    assert!(
+        html.contains(
+            r#"name="principal" required placeholder="111122223333 or *" value="nobody">"#
+        ),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -186,14 +186,21 @@ pub(super) async fn version_page(
     version_page_with(&state, &session, &headers, &name, version, None).await
 }
 
-/// A version's page, with AWS's message of a failed action on it when there is one.
+/// An action on a version's page that AWS refused: its message, and the permission form as
+/// posted when that was the action.
+pub(super) struct Failed<'a> {
+    pub(super) error: &'a LambdaError,
+    pub(super) draft: Option<&'a layer_permissions::AddForm>,
+}
+
+/// A version's page, with the failed action on it when there is one.
 pub(super) async fn version_page_with(
     state: &AppState,
     session: &Session,
     headers: &HeaderMap,
     name: &str,
     version: i64,
-    error: Option<&LambdaError>,
+    failed: Option<Failed<'_>>,
 ) -> Response {
     let title = format!("{name} version {version}");
     let record = match state.layers.get(&session.scope, name, version).await {
@@ -215,11 +222,12 @@ pub(super) async fn version_page_with(
             .map(|v| v.join(", "))
             .unwrap_or_else(|| "-".into())
     };
-    let status = error
-        .and_then(|e| StatusCode::from_u16(e.status()).ok())
+    let status = failed
+        .as_ref()
+        .and_then(|f| StatusCode::from_u16(f.error.status()).ok())
         .unwrap_or(StatusCode::OK);
     let body = html! {
-        @if let Some(e) = error { (alert(e.message())) }
+        @if let Some(f) = &failed { (alert(f.error.message())) }
         section aria-labelledby="details-heading" {
             h2 #details-heading { "Details" }
             dl.facts {
@@ -236,7 +244,7 @@ pub(super) async fn version_page_with(
                 a.button.secondary href=(format!("/console/layers/{name}/versions/{version}/delete")) { "Delete" }
             }
         }
-        (layer_permissions::section(state, session, name, version).await)
+        (layer_permissions::section(state, session, name, version, failed.as_ref().and_then(|f| f.draft)).await)
         (layer_insight::opt_section(state, &record).await)
         (layer_version::used_by_section(state, session, &record).await)
         (layer_version::versions_section(state, session, &record).await)
