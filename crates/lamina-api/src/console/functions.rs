@@ -116,6 +116,7 @@ pub(super) async fn function_page(
             @if let Some(e) = error { (alert(e)) }
             section aria-labelledby="overview-heading" {
                 h2 #overview-heading { "Function overview" }
+                div.actions { a.button.secondary href=(format!("/console/functions/{}/monitor", r.name)) { "Monitor" } }
                 dl.facts {
                     dt { "Function ARN" } dd.arn { (view.function_arn) }
                     dt { "Runtime" } dd { (r.config.runtime.as_deref().unwrap_or("-")) }

@@ -11,6 +11,7 @@ mod layer_insight;
 mod layer_permissions;
 mod layer_version;
 mod layers;
+mod monitor;
 mod page;
 mod session;
 mod sign_in;
@@ -48,6 +49,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/console/functions", get(functions::list))
         .route("/console/functions/{name}", get(functions::show))
         .route("/console/functions/{name}/test", post(test_run::run))
+        .route("/console/functions/{name}/monitor", get(monitor::show))
+        .route("/console/functions/{name}/log", get(monitor::follow))
         .route(
             "/console/functions/{name}/layers/add",
             get(function_layers::add_form).post(function_layers::add),
