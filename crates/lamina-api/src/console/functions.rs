@@ -87,12 +87,23 @@ pub(super) async fn show(
     function_page(&state, &session, &name, None, None).await
 }
 
+/// The event of the Test section before the user writes one (AWS's "hello-world" template).
+const DEFAULT_EVENT: &str = r#"{"key1": "value1", "key2": "value2", "key3": "value3"}"#;
+
+/// A test run to show on the function page: the event as sent and what came back.
+pub(super) struct TestShown {
+    /// The event JSON, kept in the editor.
+    pub(super) event: String,
+    /// The result's markup.
+    pub(super) result: Markup,
+}
+
 /// A function's page, with the result of a test run when there is one, or an error.
 pub(super) async fn function_page(
     state: &AppState,
     session: &Session,
     name: &str,
-    test: Option<Markup>,
+    test: Option<TestShown>,
     error: Option<&str>,
 ) -> Response {
     let view = match state
@@ -110,7 +121,14 @@ pub(super) async fn function_page(
     let versions = super::function_versions::sections(state, session, &view.record.name).await;
     let overlaps = super::layer_insight::overlaps_section(state, &view).await;
     let r = &view.record;
-    let event = r#"{"key1": "value1", "key2": "value2", "key3": "value3"}"#;
+    let (event, test) = match test {
+        Some(t) => (t.event, Some(t.result)),
+        None => (DEFAULT_EVENT.to_owned(), None),
+    };
+    let saved_key = format!(
+        "{}/{}/{}",
+        session.scope.account, session.scope.region, r.name
+    );
     ok(page(
         Some(session),
         &r.name,
@@ -162,6 +180,17 @@ pub(super) async fn function_page(
                 h2 #test-heading { "Test" }
                 form method="post" action=(format!("/console/functions/{}/test", r.name)) {
                     (csrf_field(session))
+                    div.saved-events data-saved-events=(saved_key) {
+                        label for="saved-event" { "Saved events" }
+                        select #saved-event { option value="" { "(none)" } }
+                        label for="event-name" { "Event name" }
+                        input #event-name type="text" maxlength="25";
+                        div.actions {
+                            button.secondary type="button" #save-event { "Save event" }
+                            button.secondary type="button" #delete-event { "Delete event" }
+                        }
+                        p.hint { "Saved events are kept in this browser." }
+                    }
                     label for="event-json" { "Event JSON" }
                     textarea #event-json name="event" spellcheck="false" { (event) }
                     div.actions { button type="submit" { "Test" } }

@@ -12,7 +12,8 @@ use lamina_types::LambdaError;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::functions::function_page;
+use super::functions::{TestShown, function_page};
+use super::page::alert;
 use super::session::Session;
 use crate::AppState;
 
@@ -32,10 +33,13 @@ pub(super) async fn run(
     if !session.csrf_matches(&form.csrf) {
         return super::forbidden();
     }
-    match invoke(&state, &session, &name, form.event).await {
-        Ok(result) => function_page(&state, &session, &name, Some(result), None).await,
-        Err(e) => function_page(&state, &session, &name, None, Some(e.message())).await,
-    }
+    let event = form.event.clone();
+    let result = match invoke(&state, &session, &name, form.event).await {
+        Ok(result) => result,
+        Err(e) => html! { (alert(e.message())) },
+    };
+    let shown = TestShown { event, result };
+    function_page(&state, &session, &name, Some(shown), None).await
 }
 
 async fn invoke(

@@ -82,3 +82,39 @@ function followLog() {
   }, 2000);
 }
 document.addEventListener("DOMContentLoaded", followLog);
+
+// Test: saved events per function, kept in this browser (localStorage).
+function savedEvents() {
+  const box = document.querySelector("[data-saved-events]");
+  if (!box) return;
+  const key = `lamina-test-events:${box.dataset.savedEvents}`;
+  const select = box.querySelector("#saved-event");
+  const nameField = box.querySelector("#event-name");
+  const editor = document.getElementById("event-json");
+  const load = () => JSON.parse(localStorage.getItem(key) || "{}");
+  const fill = (chosen) => {
+    const events = load();
+    select.replaceChildren(new Option("(none)", ""));
+    for (const name of Object.keys(events).sort()) select.add(new Option(name, name, false, name === chosen));
+  };
+  fill("");
+  select.addEventListener("change", () => {
+    const events = load();
+    if (select.value in events) { editor.value = events[select.value]; nameField.value = select.value; }
+  });
+  box.querySelector("#save-event").addEventListener("click", () => {
+    const name = nameField.value.trim();
+    if (!name) { nameField.focus(); return; }
+    const events = load();
+    events[name] = editor.value;
+    localStorage.setItem(key, JSON.stringify(events));
+    fill(name);
+  });
+  box.querySelector("#delete-event").addEventListener("click", () => {
+    const events = load();
+    delete events[select.value];
+    localStorage.setItem(key, JSON.stringify(events));
+    fill("");
+  });
+}
+document.addEventListener("DOMContentLoaded", savedEvents);
