@@ -38,6 +38,13 @@ pub struct SigV4Keys {
     signing_keys: Arc<SigningKeys>,
 }
 
+impl SigV4Keys {
+    /// The access keys (the console's sign-in checks a secret against them).
+    pub(crate) fn store(&self) -> &dyn CredentialStore {
+        self.store.as_ref()
+    }
+}
+
 impl AuthMode {
     /// SigV4 enforced against the keys of `store`.
     pub fn sigv4(store: Arc<dyn CredentialStore>) -> Self {
@@ -56,10 +63,12 @@ impl AuthMode {
     }
 }
 
-/// Lamina's own paths that are not AWS operations: the health check, and content downloads,
-/// which carry their own signed, expiring token.
+/// Lamina's own paths that are not AWS operations: the health check, content downloads, which
+/// carry their own signed, expiring token, and the console, which has its own sign-in.
 fn is_exempt(path: &str) -> bool {
-    path == "/_lamina/health" || path.starts_with("/_lamina/content/")
+    path == "/_lamina/health"
+        || path.starts_with("/_lamina/content/")
+        || crate::console::is_console_path(path)
 }
 
 /// The middleware: verifies the request's signature (when SigV4 is on) and passes it on with

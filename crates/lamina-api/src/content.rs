@@ -32,6 +32,16 @@ impl ContentSigner {
         Self { secret, ttl_secs }
     }
 
+    /// A key for another of the server's signatures (`purpose` names it), derived from the
+    /// server secret so that it survives restarts and never equals the URL-signing key.
+    pub(crate) fn derive_key(&self, purpose: &str) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+        mac.update(b"lamina derived key\n");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     fn mac(&self, digest: &str, account: &str, expires: u64) -> HmacSha256 {
         // HMAC takes keys of any length, so this cannot fail; an empty key is still a key.
         let mut mac = HmacSha256::new_from_slice(&self.secret)

@@ -6,6 +6,7 @@
 pub mod auth;
 mod body;
 mod body_limit;
+mod console;
 pub mod content;
 mod error;
 mod request_context;

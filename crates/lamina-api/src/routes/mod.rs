@@ -9,7 +9,7 @@ mod invoke;
 mod layers;
 mod ordered_map;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod wire;
 
 use std::sync::Arc;
@@ -35,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(aliases::routes())
         .merge(account::routes())
         .merge(invoke::routes())
+        .merge(crate::console::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         // Bodies are read by `body::read_limited`, which answers AWS's 413 itself.

@@ -199,6 +199,33 @@ impl TestApi {
         self.send(request.unwrap()).await
     }
 
+    /// `method uri` with an HTML form `form` (URL-encoded), as a browser sends it; gives the
+    /// status, the `Location` header and the body as text.
+    pub(crate) async fn page(
+        &self,
+        method: &str,
+        uri: &str,
+        form: Option<&str>,
+    ) -> (u16, Option<String>, String) {
+        let request = Request::builder().method(method).uri(uri);
+        let request = match form {
+            Some(form) => request
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_owned())),
+            None => request.body(Body::empty()),
+        };
+        let response = self.router.clone().oneshot(request.unwrap()).await.unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, location, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     /// PublishLayerVersion of a small python3.12 layer named `name`; gives its body.
     pub(crate) async fn publish_layer(&self, name: &str) -> Value {
         let uri = format!("/2018-10-31/layers/{name}/versions");

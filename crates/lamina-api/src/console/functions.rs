@@ -1,0 +1,189 @@
+//! The functions list and a function's page: its configuration, its Layers section (as AWS's
+//! console shows it) and its Test section.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lamina_control::functions::{FunctionView, ListFunctionsQuery};
+use lamina_types::LayerVersionArn;
+use lamina_types::timestamp::format_millis;
+use maud::{Markup, html};
+
+use super::page::{alert, csrf_field, ok, page, respond};
+use super::session::Session;
+use crate::AppState;
+
+/// `GET /console/functions`: every function of the account (all pages of ListFunctions).
+pub(super) async fn list(State(state): State<Arc<AppState>>, session: Session) -> Response {
+    let mut functions = Vec::new();
+    let mut query = ListFunctionsQuery::default();
+    loop {
+        match state.functions.list(&session.scope, &query).await {
+            Ok(page) => {
+                functions.extend(page.items);
+                match page.next_marker {
+                    Some(m) => query.marker = Some(m),
+                    None => break,
+                }
+            }
+            Err(e) => {
+                let body = alert(e.message());
+                return respond(
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    page(Some(&session), "Functions", body),
+                );
+            }
+        }
+    }
+    ok(page(
+        Some(&session),
+        "Functions",
+        html! {
+            section {
+                label for="function-search" { "Search functions" }
+                input #function-search type="search" data-filter="#functions" placeholder="Name, runtime or layer";
+                @if functions.is_empty() {
+                    p.hint { "No functions yet. Create one with " code { "aws lambda create-function" } " or " code { "lamina function create" } "." }
+                }
+                div.table-wrap {
+                    table #functions {
+                        thead { tr {
+                            th scope="col" { "Name" } th scope="col" { "Runtime" } th scope="col" { "Layers" }
+                            th scope="col" { "Memory (MB)" } th scope="col" { "Last modified" } th scope="col" { "State" }
+                        } }
+                        tbody {
+                            @for f in &functions { (function_row(f)) }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn function_row(f: &FunctionView) -> Markup {
+    let r = &f.record;
+    html! {
+        tr {
+            td { a href=(format!("/console/functions/{}", r.name)) { (r.name) } }
+            td { (r.config.runtime.as_deref().unwrap_or("-")) }
+            td { (r.config.layers.len()) }
+            td { (r.config.memory_mb) }
+            td { (format_millis(r.last_modified_millis)) }
+            td { (r.status.state.as_str()) }
+        }
+    }
+}
+
+/// `GET /console/functions/{name}`.
+pub(super) async fn show(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    Path(name): Path<String>,
+) -> Response {
+    function_page(&state, &session, &name, None, None).await
+}
+
+/// A function's page, with the result of a test run when there is one, or an error.
+pub(super) async fn function_page(
+    state: &AppState,
+    session: &Session,
+    name: &str,
+    test: Option<Markup>,
+    error: Option<&str>,
+) -> Response {
+    let view = match state
+        .functions
+        .get_configuration(&session.scope, name, None)
+        .await
+    {
+        Ok(view) => view,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+            return respond(status, page(Some(session), name, alert(e.message())));
+        }
+    };
+    let layers = layer_rows(state, session, &view).await;
+    let r = &view.record;
+    let event = r#"{"key1": "value1", "key2": "value2", "key3": "value3"}"#;
+    ok(page(
+        Some(session),
+        &r.name,
+        html! {
+            @if let Some(e) = error { (alert(e)) }
+            section aria-labelledby="overview-heading" {
+                h2 #overview-heading { "Function overview" }
+                dl.facts {
+                    dt { "Function ARN" } dd.arn { (view.function_arn) }
+                    dt { "Runtime" } dd { (r.config.runtime.as_deref().unwrap_or("-")) }
+                    dt { "Handler" } dd { (r.config.handler.as_deref().unwrap_or("-")) }
+                    dt { "Architecture" } dd { (r.config.architectures.join(", ")) }
+                    dt { "Memory (MB)" } dd { (r.config.memory_mb) }
+                    dt { "Timeout" } dd { (r.config.timeout_secs) " s" }
+                    dt { "Ephemeral storage (MB)" } dd { (r.config.ephemeral_storage_mb) }
+                    dt { "State" } dd { (r.status.state.as_str()) }
+                    dt { "Last modified" } dd { (format_millis(r.last_modified_millis)) }
+                }
+            }
+            section aria-labelledby="layers-heading" {
+                h2 #layers-heading { "Layers" }
+                div.actions {
+                    a.button.secondary href=(format!("/console/functions/{}/layers/edit", r.name)) { "Edit" }
+                    a.button href=(format!("/console/functions/{}/layers/add", r.name)) { "Add a layer" }
+                }
+                div.table-wrap {
+                    table #function-layers {
+                        thead { tr {
+                            th scope="col" { "Merge order" } th scope="col" { "Name" } th scope="col" { "Layer version" }
+                            th scope="col" { "Compatible runtimes" } th scope="col" { "Compatible architectures" } th scope="col" { "Version ARN" }
+                        } }
+                        tbody { @for row in &layers { (row) } }
+                    }
+                }
+                @if layers.is_empty() { p.hint { "This function has no layers." } }
+            }
+            section aria-labelledby="test-heading" {
+                h2 #test-heading { "Test" }
+                form method="post" action=(format!("/console/functions/{}/test", r.name)) {
+                    (csrf_field(session))
+                    label for="event-json" { "Event JSON" }
+                    textarea #event-json name="event" spellcheck="false" { (event) }
+                    div.actions { button type="submit" { "Test" } }
+                }
+                @if let Some(t) = test { (t) }
+            }
+        },
+    ))
+}
+
+/// One row per attached layer, in merge order, with what its version declares (a version that
+/// was deleted after it was attached still runs, and shows its ARN only).
+async fn layer_rows(state: &AppState, session: &Session, view: &FunctionView) -> Vec<Markup> {
+    let mut rows = Vec::new();
+    for (i, attached) in view.record.config.layers.iter().enumerate() {
+        let parsed = LayerVersionArn::parse(&attached.arn, "arn").ok();
+        let record = state
+            .layers
+            .get_by_arn(&session.scope, &attached.arn)
+            .await
+            .ok();
+        let join = |l: &Option<Vec<String>>| {
+            l.as_ref()
+                .map(|v| v.join(", "))
+                .unwrap_or_else(|| "-".into())
+        };
+        rows.push(html! {
+            tr {
+                td { (i + 1) }
+                td { (parsed.as_ref().map(|a| a.name.to_string()).unwrap_or_default()) }
+                td { (parsed.as_ref().map(|a| a.version.to_string()).unwrap_or_default()) }
+                td { (record.as_ref().map(|r| join(&r.compatible_runtimes)).unwrap_or_else(|| "-".into())) }
+                td { (record.as_ref().map(|r| join(&r.compatible_architectures)).unwrap_or_else(|| "-".into())) }
+                td.arn { (attached.arn) }
+            }
+        });
+    }
+    rows
+}

@@ -1,0 +1,74 @@
+//! The web console, served by `lamina serve` on the API's port: `/` and `/console/...`.
+//!
+//! Server-rendered HTML (maud) with a little script for what HTML alone cannot do (the upload
+//! progress bar, live filtering). Every action goes through the same control-plane services as
+//! the AWS API, as the signed-in account: the console holds no rule of its own.
+
+mod assets;
+mod function_layers;
+mod functions;
+mod layers;
+mod page;
+mod session;
+mod sign_in;
+mod test_run;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// Whether `path` belongs to the console (which has its own sign-in, not SigV4).
+pub(crate) fn is_console_path(path: &str) -> bool {
+    path == "/" || path == "/console" || path.starts_with("/console/")
+}
+
+/// The console's routes.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console/") }))
+        .route("/console", get(to_console))
+        .route("/console/", get(to_console))
+        .route("/console/assets/console.css", get(assets::css))
+        .route("/console/assets/console.js", get(assets::js))
+        .route("/console/sign-in", get(sign_in::show).post(sign_in::submit))
+        .route("/console/sign-out", post(sign_in::sign_out))
+        .route("/console/functions", get(functions::list))
+        .route("/console/functions/{name}", get(functions::show))
+        .route("/console/functions/{name}/test", post(test_run::run))
+        .route(
+            "/console/functions/{name}/layers/add",
+            get(function_layers::add_form).post(function_layers::add),
+        )
+        .route(
+            "/console/functions/{name}/layers/edit",
+            get(function_layers::edit_form).post(function_layers::edit),
+        )
+        .route("/console/layers", get(layers::list))
+        .route("/console/layers/create", get(layers::create_form))
+        .route("/console/layers/upload", post(layers::upload))
+        .route(
+            "/console/layers/{name}/versions/{version}",
+            get(layers::version_page),
+        )
+}
+
+async fn to_console() -> Redirect {
+    Redirect::to("/console/functions")
+}
+
+/// A form whose CSRF token is missing or wrong.
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from this console: reload the page and try again.",
+    )
+        .into_response()
+}
