@@ -8,13 +8,15 @@ Every page a test visits can be saved with `shot(step)` as
 target/console-screenshots/<test>-<step>.png (CI keeps target/); each test's last page is
 saved as <test>-end.png whatever the outcome, so a failure shows where it stopped.
 
-Test modules import the fixtures they use (`browser`, `page`, `shot`, `module_server`), as
-they do `function_support`'s (`mlam` comes from invoke_support and uses this
-`module_server`).
+conftest.py loads this module as a plugin, so `browser` is one for the whole session and
+`page` and `shot` are there for every test. The console acts in the server's default region
+(`--region`), so a console test module starts its `module_server` with `--region us-west-2`,
+the region boto3 and the AWS CLI sign for (invoke_support.start_module_server).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import urllib.parse
@@ -23,8 +25,7 @@ from pathlib import Path
 import pytest
 
 from harness import REPO, LaminaServer
-from helpers import ACCESS_KEY, REGION, SECRET_KEY
-from invoke_support import start_module_server
+from helpers import ACCESS_KEY, SECRET_KEY
 
 try:
     from playwright.sync_api import Locator, Page, expect, sync_playwright
@@ -86,13 +87,6 @@ def save_screenshot(tab: Page, test: str, step: str) -> Path:
     path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '-', test)}-{step}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
-
-
-@pytest.fixture(scope="module")
-def module_server(request, tmp_path_factory) -> LaminaServer:
-    """The module's server in the tests' region: the console acts in the server's default
-    region (`--region`), and boto3 and the AWS CLI sign for us-west-2."""
-    yield from start_module_server(request, tmp_path_factory, "--region", REGION)
 
 
 # --- navigation -------------------------------------------------------------------------------
@@ -164,3 +158,31 @@ def choose_option(select: Locator, text: str) -> None:
 
 def option_texts(select: Locator) -> list[str]:
     return [" ".join(text.split()) for text in select.locator("option").all_inner_texts()]
+
+
+# --- the upload progress bar ------------------------------------------------------------------
+
+# Runs in every page of the context: records each value the `<progress id="upload-progress">`
+# takes into sessionStorage, which outlives the navigation to the new version's page.
+_RECORD_PROGRESS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const bar = document.getElementById("upload-progress");
+  if (!bar) return;
+  const seen = [];
+  new MutationObserver(() => {
+    seen.push([Number(bar.value), Number(bar.max)]);
+    sessionStorage.setItem("lamina-e2e-upload-progress", JSON.stringify(seen));
+  }).observe(bar, {attributes: true, attributeFilter: ["value", "max"]});
+});
+"""
+
+
+def record_upload_progress(tab: Page) -> None:
+    """From the next page on, remembers what the upload progress bar showed."""
+    tab.add_init_script(_RECORD_PROGRESS)
+
+
+def upload_progress(tab: Page) -> list[tuple[float, float]]:
+    """The (value, max) pairs the progress bar went through, in order."""
+    seen = tab.evaluate("sessionStorage.getItem('lamina-e2e-upload-progress')")
+    return [tuple(pair) for pair in json.loads(seen)] if seen else []

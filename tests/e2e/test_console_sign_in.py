@@ -4,16 +4,19 @@ access key, a wrong secret is refused in the page, signing out ends the session,
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
-from console_support import (  # noqa: F401 - browser, page, shot, module_server: fixtures
-    SIGN_IN_REFUSED, browser, console_url, module_server, page, path_of, shot, sign_in, signed_in,
-)
-from helpers import ACCESS_KEY, ACCOUNT
+import pytest
 from playwright.sync_api import expect
 
-SIGN_IN = re.compile(r"/console/sign-in$")
+from console_support import SIGN_IN_REFUSED, console_url, path_of, sign_in, signed_in
+from helpers import ACCESS_KEY, ACCOUNT, REGION
+from invoke_support import start_module_server
+
+@pytest.fixture(scope="module")
+def module_server(request, tmp_path_factory):
+    """The console acts in the server's default region: the tests' own."""
+    yield from start_module_server(request, tmp_path_factory, "--region", REGION)
 
 
 def location_path(response) -> str:
@@ -27,11 +30,13 @@ def test_the_root_redirects_to_the_console(page, module_server):
 
 
 def test_console_pages_redirect_to_sign_in_when_not_signed_in(page, shot, module_server):
-    for path in ("/console/", "/console/functions", "/console/layers"):
+    pages = ("/console/functions", "/console/functions/my-function", "/console/layers", "/console/layers/create")
+    for path in pages:
         response = page.request.get(console_url(module_server, path), max_redirects=0)
         assert response.status in (302, 303, 307), f"{path}: {response.status} {response.text()}"
         assert location_path(response) == "/console/sign-in", path
-    page.goto(console_url(module_server, "/console/functions"))
+    # `/console/` itself may lead to the functions first: the browser still ends at sign-in.
+    page.goto(console_url(module_server, "/console/"))
     assert path_of(page) == "/console/sign-in"
     expect(page.get_by_label("Access key ID")).to_be_visible()
     expect(page.get_by_label("Secret access key")).to_be_visible()
