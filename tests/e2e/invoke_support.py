@@ -16,7 +16,7 @@ import pytest
 
 from function_support import HANDLER, ROLE, fn_name  # noqa: F401 - fn_name: a fixture, re-exported
 from harness import LAMINA_BIN, LaminaServer, make_client
-from helpers import raw_of
+from helpers import ACCOUNT, raw_of
 from zips import build_zip, file, simple_zip
 
 RUNTIME = "python3.11"
@@ -70,6 +70,12 @@ def invoke(lam, name: str, event=None, *, raw: bytes | None = None, **kwargs) ->
         executed_version=out.get("ExecutedVersion"),
         log_result=base64.b64decode(log).decode("utf-8", "replace") if log is not None else None,
     )
+
+
+def log_stem(name: str) -> str:
+    """A function's log file name without `.log`: its account (the tests' root key's) and its
+    name, so two accounts' functions of one name never share a log."""
+    return f"{ACCOUNT}.{name}"
 
 
 def function_log(server: LaminaServer, name: str) -> list[str]:

@@ -52,14 +52,25 @@ def publish_shared(a, name: str) -> str:
     )["LayerVersionArn"]
 
 
-def test_each_account_has_its_own_functions_and_layers(accounts):
+def test_each_account_has_its_own_functions_and_layers(accounts, module_server):
     a, b = accounts
-    made_a = deploy(a, "same-name", "def lambda_handler(e, c):\n    return 'A'\n")
-    made_b = deploy(b, "same-name", "def lambda_handler(e, c):\n    return 'B'\n")
+    made_a = deploy(a, "same-name", "def lambda_handler(e, c):\n    print('log of A')\n    return 'A'\n")
+    made_b = deploy(b, "same-name", "def lambda_handler(e, c):\n    print('log of B')\n    return 'B'\n")
     assert made_a["FunctionArn"] == f"arn:aws:lambda:us-west-2:{ACCOUNT_A}:function:same-name"
     assert made_b["FunctionArn"] == f"arn:aws:lambda:us-west-2:{ACCOUNT_B}:function:same-name"
     assert invoke(a, "same-name").json() == "A"
     assert invoke(b, "same-name").json() == "B"
+    # Each account's function has its own log.
+    logs_of = {}
+    for account in (ACCOUNT_A, ACCOUNT_B):
+        shown = subprocess.run(
+            [str(LAMINA_BIN), "logs", "same-name", "--account-id", account,
+             "--data-dir", str(module_server.data_dir)],
+            capture_output=True, text=True, timeout=60, check=True,
+        )
+        logs_of[account] = shown.stdout
+    assert "log of A" in logs_of[ACCOUNT_A] and "log of B" not in logs_of[ACCOUNT_A]
+    assert "log of B" in logs_of[ACCOUNT_B] and "log of A" not in logs_of[ACCOUNT_B]
 
     a.publish_layer_version(LayerName="only-in-a", Content={"ZipFile": simple_zip()})
     assert "only-in-a" in [l["LayerName"] for l in a.list_layers()["Layers"]]

@@ -7,7 +7,7 @@ import re
 import subprocess
 
 from harness import LAMINA_BIN
-from invoke_support import deploy, fn_name, function_log, invoke, mlam  # noqa: F401
+from invoke_support import deploy, fn_name, function_log, invoke, log_stem, mlam  # noqa: F401
 
 PRINTS = """
 import sys
@@ -84,7 +84,7 @@ def test_the_log_is_the_file_under_the_data_dir(mlam, module_server, fn_name):
 
     invoke(mlam, fn_name, {"n": 1})
 
-    text = (module_server.data_dir / "logs" / f"{fn_name}.log").read_text()
+    text = (module_server.data_dir / "logs" / f"{log_stem(fn_name)}.log").read_text()
     assert [line.partition("\t")[2] for line in text.split("\n")[:-1]] == function_log(module_server, fn_name)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import make_client
-from invoke_support import deploy, fn_name, function_log, invoke, mlam, start_module_server  # noqa: F401
+from invoke_support import deploy, fn_name, function_log, invoke, log_stem, mlam, start_module_server  # noqa: F401
 
 LOG_FILE_MB = 2
 LOG_FILES = 3
@@ -69,7 +69,7 @@ def log_files(server, name: str) -> dict[str, int]:
     """The function's log files and their sizes (a file renamed by a rotation between the
     listing and its size is left out)."""
     sizes = {}
-    for path in (server.data_dir / "logs").glob(f"{name}.log*"):
+    for path in (server.data_dir / "logs").glob(f"{log_stem(name)}.log*"):
         try:
             sizes[path.name] = path.stat().st_size
         except FileNotFoundError:
@@ -89,7 +89,8 @@ def test_printing_200_mb_keeps_the_server_small_and_the_log_under_its_cap(mlam, 
     assert out.json() == 2_000_000
     assert peak_kb < RSS_BOUND_MB * 1024, f"server peak RSS {peak_kb} KB (before the invoke: {rss_before_kb} KB)"
     files = log_files(module_server, fn_name)
-    assert set(files) == {f"{fn_name}.log", *(f"{fn_name}.log.{n}" for n in range(1, LOG_FILES))}, files
+    stem = log_stem(fn_name)
+    assert set(files) == {f"{stem}.log", *(f"{stem}.log.{n}" for n in range(1, LOG_FILES))}, files
     assert all(size <= LOG_FILE_MB << 20 for size in files.values()), files
     # The tail is the invocation's last 4 KB: its last lines, then END and REPORT.
     tail = out.log_result.split("\n")

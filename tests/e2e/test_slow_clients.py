@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from helpers import sigv4_headers
-from invoke_support import deploy, fn_name, invoke  # noqa: F401 - fn_name: a fixture
+from invoke_support import deploy, fn_name, invoke, log_stem  # noqa: F401 - fn_name: a fixture
 from zips import simple_zip
 
 SHORT = "1"
@@ -262,7 +262,7 @@ def test_sigterm_lets_a_request_in_flight_finish_and_closes_idle_and_half_sent_c
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(invoke, lam, fn_name)
         deadline = time.monotonic() + 60
-        log = server.data_dir / "logs" / f"{fn_name}.log"
+        log = server.data_dir / "logs" / f"{log_stem(fn_name)}.log"
         while not (log.exists() and b"START RequestId: " in log.read_bytes()):
             assert time.monotonic() < deadline and not running.done(), "the invoke never started"
             time.sleep(0.1)

@@ -24,7 +24,7 @@ mod zipdir;
 
 use std::process::ExitCode;
 
-pub use account::{AccountCommand, DEFAULT_DATA_DIR};
+pub use account::{AccountCommand, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR};
 pub use api::LayerVersionRef;
 pub use error::{ApiError, EXIT_API_ERROR, EXIT_FAILURE};
 pub use function::{CreateArgs, DEFAULT_ROLE, FunctionCommand};

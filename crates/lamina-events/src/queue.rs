@@ -428,7 +428,8 @@ async fn discard(shared: &Shared, event: &Waiting, why: Discard) -> Returned {
         "[lamina] Event invocation {} discarded: {reason}",
         header.request_id
     );
-    shared.runner.note(&header.function_name, &line);
+    let log = lamina_exec::logs::log_name(header.scope.account.as_str(), &header.function_name);
+    shared.runner.note(&log, &line);
     tracing::warn!(reason = %reason, "Event invocation discarded");
     remove(shared, event).await;
     Returned::Gone

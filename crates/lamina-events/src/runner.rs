@@ -18,8 +18,9 @@ pub trait EventRunner: Send + Sync + 'static {
     /// Runs one attempt of `event`, with the event's own request id.
     async fn run(&self, event: QueuedEvent) -> Attempt;
 
-    /// Appends a line to a function's log (for events discarded without running).
-    fn note(&self, function_name: &str, line: &str);
+    /// Appends a line to a function's log (`log` from `lamina_exec::logs::log_name`), for
+    /// events discarded without running.
+    fn note(&self, log: &str, line: &str);
 
     /// Notified (`notify_waiters`) whenever capacity frees up, so throttled events retry then.
     fn capacity_freed(&self) -> Arc<Notify>;
@@ -71,8 +72,8 @@ impl EventRunner for LaminaRunner {
         }
     }
 
-    fn note(&self, function_name: &str, line: &str) {
-        self.executor.function_log(function_name, line);
+    fn note(&self, log: &str, line: &str) {
+        self.executor.function_log(log, line);
     }
 
     fn capacity_freed(&self) -> Arc<Notify> {

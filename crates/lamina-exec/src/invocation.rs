@@ -36,7 +36,7 @@ impl Executor {
             return Err(LambdaError::Service("the environment was lost".to_owned()));
         };
         let request_id = request.request_id;
-        let sink = self.sink(&spec.function_name);
+        let sink = self.function_sink(&spec);
         let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
         sink.line(&start_line);
         env.note(&start_line);
@@ -120,7 +120,7 @@ impl Executor {
         lines.extend(closing_lines(request_id, &settled, |status| {
             report_line(request_id, 0.0, spec.memory_mb, 0, None, status)
         }));
-        let sink: LogSink = self.sink(&spec.function_name);
+        let sink: LogSink = self.function_sink(spec);
         sink.lines(&lines.iter().map(String::as_str).collect::<Vec<_>>());
         let mut log = crate::logs::InvocationLog::default();
         for line in &lines {

@@ -248,9 +248,10 @@ impl Executor {
         Arc::clone(&self.inner.released)
     }
 
-    /// Appends a line to a function's log, as START/END/REPORT are.
-    pub fn function_log(&self, function_name: &str, line: &str) {
-        self.sink(function_name).line(line);
+    /// Appends a line to a function's log (`log` from [`logs::log_name`]), as START/END/REPORT
+    /// are.
+    pub fn function_log(&self, log: &str, line: &str) {
+        self.sink(log).line(line);
     }
 
     /// Shuts every environment down and removes their cgroups, `/tmp` mounts and scratch
@@ -346,16 +347,22 @@ impl Executor {
         }
     }
 
-    /// The log of a function (shared by all its versions and environments).
-    fn sink(&self, function_name: &str) -> LogSink {
+    /// The log of `spec`'s function: one per account's function, shared by all its versions
+    /// and environments.
+    fn function_sink(&self, spec: &FunctionSpec) -> LogSink {
+        self.sink(&logs::log_name(spec.account(), &spec.function_name))
+    }
+
+    /// The log named `log` ([`logs::log_name`]).
+    fn sink(&self, log: &str) -> LogSink {
         let mut sinks = self
             .inner
             .sinks
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         sinks
-            .entry(function_name.to_owned())
-            .or_insert_with(|| self.inner.logs.sink(function_name))
+            .entry(log.to_owned())
+            .or_insert_with(|| self.inner.logs.sink(log))
             .clone()
     }
 }

@@ -35,7 +35,13 @@ impl Default for LogLimits {
     }
 }
 
-/// The current log file of a function.
+/// The name of a function's log: the account and the function name, so two accounts' functions
+/// of the same name never share one. Neither holds a `.` of its own.
+pub fn log_name(account: &str, function_name: &str) -> String {
+    format!("{account}.{function_name}")
+}
+
+/// The current log file of a function (`name` from [`log_name`]).
 pub fn log_path(logs_dir: &Path, function_name: &str) -> PathBuf {
     logs_dir.join(format!("{function_name}.log"))
 }

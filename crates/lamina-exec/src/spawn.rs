@@ -84,7 +84,7 @@ impl Executor {
             network,
         };
         let python = config.interpreters.resolve(spec.runtime.as_str());
-        let sink = self.sink(&spec.function_name);
+        let sink = self.function_sink(spec);
         if let Some(r) = python.as_ref().filter(|r| r.substituted) {
             sink.line(&format!(
                 "[lamina] WARNING: no interpreter for {} on this machine; using Python {} from {}",

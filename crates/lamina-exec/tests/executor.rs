@@ -263,7 +263,8 @@ async fn tail_has_the_handler_output_and_report_and_logs_are_kept() {
         tail.contains("Init Duration: "),
         "cold start reports init: {tail}"
     );
-    let log = fs::read_to_string(s.logs.join("fn.log")).unwrap();
+    // One log per account's function: `<account>.<name>.log`.
+    let log = fs::read_to_string(s.logs.join("123456789012.fn.log")).unwrap();
     assert!(log.contains("\thello from the handler"));
     assert!(log.contains("\tREPORT RequestId: "));
 }
@@ -280,7 +281,8 @@ async fn the_callers_request_id_reaches_the_runtime_and_every_log_line() {
         body(&result)["request_id"],
         "5f1e0c1a-7d0e-4f3b-9d62-0b3a2c9e8f10"
     );
-    let log = fs::read_to_string(s.logs.join("fn.log")).unwrap();
+    // One log per account's function: `<account>.<name>.log`.
+    let log = fs::read_to_string(s.logs.join("123456789012.fn.log")).unwrap();
     for kind in ["START", "END", "REPORT"] {
         let line = format!("\t{kind} RequestId: 5f1e0c1a-7d0e-4f3b-9d62-0b3a2c9e8f10");
         assert!(log.contains(&line), "no {kind} line with the id in {log}");
@@ -401,7 +403,8 @@ async fn a_caller_that_stops_waiting_neither_cancels_the_invocation_nor_keeps_it
         2,
         "the same environment, after the first invocation ran in it"
     );
-    let log = fs::read_to_string(s.logs.join("fn.log")).unwrap();
+    // One log per account's function: `<account>.<name>.log`.
+    let log = fs::read_to_string(s.logs.join("123456789012.fn.log")).unwrap();
     assert!(
         log.contains(&format!("\tEND RequestId: {first_id}")),
         "the abandoned invocation ran to its end: {log}"

@@ -42,6 +42,14 @@ pub struct FunctionSpec {
     pub log_group: String,
 }
 
+impl FunctionSpec {
+    /// The account the function belongs to (the fifth field of its ARN, which the control
+    /// plane builds from the function's scope).
+    pub fn account(&self) -> &str {
+        self.function_arn.split(':').nth(4).unwrap_or_default()
+    }
+}
+
 /// A ZIP as an environment mounts it: its content address and the directory on this machine
 /// where it is extracted (read-only, shared by every environment that uses it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use lamina_exec::logs::{log_files, log_path, rotated_log_path};
+use lamina_exec::logs::{log_files, log_name, log_path, rotated_log_path};
 
 use crate::data_dir::DEFAULT_DATA_DIR;
 
@@ -23,13 +23,20 @@ pub struct LogsArgs {
     /// The server's data directory (the same default as `lamina serve`).
     #[arg(long, default_value = DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
     data_dir: PathBuf,
+    /// The account the function belongs to (the same default as `lamina serve`'s).
+    #[arg(long, default_value = lamina_cli::DEFAULT_ACCOUNT_ID)]
+    account_id: String,
 }
 
 /// Prints the log (its rotated files first, oldest first), then follows it if asked.
 pub fn run(args: LogsArgs) -> anyhow::Result<()> {
+    if lamina_types::AccountId::parse(&args.account_id).is_none() {
+        bail!("--account-id must be 12 digits, got {:?}", args.account_id);
+    }
     let dir = args.data_dir.join("logs");
-    let current = log_path(&dir, &args.function);
-    let files = list_logs(&dir, &args.function);
+    let name = log_name(&args.account_id, &args.function);
+    let current = log_path(&dir, &name);
+    let files = list_logs(&dir, &name);
     if files.is_empty() && !args.follow {
         bail!("no log for {} at {}", args.function, current.display());
     }
@@ -39,7 +46,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
     }
     let mut followed: Option<(u64, u64)> = None;
     loop {
-        followed = print_new(&dir, &args.function, followed, &mut stdout)?;
+        followed = print_new(&dir, &name, followed, &mut stdout)?;
         if !args.follow {
             return Ok(());
         }

@@ -40,8 +40,9 @@ pub struct ServeArgs {
     /// Directory holding the database, ZIPs and extracted trees.
     #[arg(long, default_value = DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
     data_dir: PathBuf,
-    /// Account id used in every ARN.
-    #[arg(long, default_value = "123456789012")]
+    /// The default account: its root key, requests under `--auth none`, data from before
+    /// accounts existed.
+    #[arg(long, default_value = lamina_cli::DEFAULT_ACCOUNT_ID)]
     account_id: String,
     /// How API requests are authenticated: `sigv4` (AWS Signature Version 4 by a key of
     /// `<data>/access-keys.json`, whose secrets are encrypted under LAMINA_SECRETS_KEY, else

@@ -106,6 +106,7 @@ pub(super) async fn function_page(
         }
     };
     let layers = layer_rows(state, session, &view).await;
+    let overlaps = super::layer_insight::overlaps_section(state, &view).await;
     let r = &view.record;
     let event = r#"{"key1": "value1", "key2": "value2", "key3": "value3"}"#;
     ok(page(
@@ -144,6 +145,7 @@ pub(super) async fn function_page(
                 }
                 @if layers.is_empty() { p.hint { "This function has no layers." } }
             }
+            (overlaps)
             section aria-labelledby="test-heading" {
                 h2 #test-heading { "Test" }
                 form method="post" action=(format!("/console/functions/{}/test", r.name)) {

@@ -1,7 +1,6 @@
 //! The account's layers: the list, "Create layer" (a .zip upload with a progress bar) and a
-//! layer version's page (details, download, permissions).
+//! layer version's page (details, download, and the sections of its sibling modules).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -20,6 +19,7 @@ use serde_json::json;
 
 use super::page::{alert, csrf_field, ok, page, respond};
 use super::session::Session;
+use super::{layer_insight, layer_permissions, layer_version};
 use crate::AppState;
 use crate::body::read_limited;
 
@@ -183,12 +183,31 @@ pub(super) async fn version_page(
     headers: HeaderMap,
     Path((name, version)): Path<(String, i64)>,
 ) -> Response {
+    version_page_with(&state, &session, &headers, &name, version, None).await
+}
+
+/// An action on a version's page that AWS refused: its message, and the permission form as
+/// posted when that was the action.
+pub(super) struct Failed<'a> {
+    pub(super) error: &'a LambdaError,
+    pub(super) draft: Option<&'a layer_permissions::AddForm>,
+}
+
+/// A version's page, with the failed action on it when there is one.
+pub(super) async fn version_page_with(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    name: &str,
+    version: i64,
+    failed: Option<Failed<'_>>,
+) -> Response {
     let title = format!("{name} version {version}");
-    let record = match state.layers.get(&session.scope, &name, version).await {
+    let record = match state.layers.get(&session.scope, name, version).await {
         Ok(r) => r,
         Err(e) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
-            return respond(status, page(Some(&session), &title, alert(e.message())));
+            return respond(status, page(Some(session), &title, alert(e.message())));
         }
     };
     let host = headers
@@ -198,57 +217,37 @@ pub(super) async fn version_page(
     let download = state
         .content
         .url(host, &record.code_sha256, &session.scope.account);
-    let policy = state
-        .layers
-        .get_policy(&session.scope, &name, version)
-        .await
-        .ok();
-    let statements: Vec<HashMap<String, serde_json::Value>> = policy
-        .as_ref()
-        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.policy).ok())
-        .and_then(|v| serde_json::from_value(v["Statement"].clone()).ok())
-        .unwrap_or_default();
     let join = |l: &Option<Vec<String>>| {
         l.as_ref()
             .map(|v| v.join(", "))
             .unwrap_or_else(|| "-".into())
     };
-    ok(page(
-        Some(&session),
-        &title,
-        html! {
-            section aria-labelledby="details-heading" {
-                h2 #details-heading { "Details" }
-                dl.facts {
-                    dt { "Version ARN" } dd.arn #layer-version-arn { (state.layers.version_arn(&record)) }
-                    dt { "Description" } dd { (record.description) }
-                    dt { "Created" } dd { (format_millis(record.created_millis)) }
-                    dt { "Compatible runtimes" } dd { (join(&record.compatible_runtimes)) }
-                    dt { "Compatible architectures" } dd { (join(&record.compatible_architectures)) }
-                    dt { "License" } dd { (record.license_info.as_deref().unwrap_or("-")) }
-                    dt { "Size" } dd { (record.code_size) " bytes (" (record.unzipped_size) " bytes unzipped)" }
-                }
-                div.actions { a.button.secondary href=(download) { "Download" } }
+    let status = failed
+        .as_ref()
+        .and_then(|f| StatusCode::from_u16(f.error.status()).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = html! {
+        @if let Some(f) = &failed { (alert(f.error.message())) }
+        section aria-labelledby="details-heading" {
+            h2 #details-heading { "Details" }
+            dl.facts {
+                dt { "Version ARN" } dd.arn #layer-version-arn { (state.layers.version_arn(&record)) }
+                dt { "Description" } dd { (record.description) }
+                dt { "Created" } dd { (format_millis(record.created_millis)) }
+                dt { "Compatible runtimes" } dd { (join(&record.compatible_runtimes)) }
+                dt { "Compatible architectures" } dd { (join(&record.compatible_architectures)) }
+                dt { "License" } dd { (record.license_info.as_deref().unwrap_or("-")) }
+                dt { "Size" } dd { (record.code_size) " bytes (" (record.unzipped_size) " bytes unzipped)" }
             }
-            section aria-labelledby="permissions-heading" {
-                h2 #permissions-heading { "Permissions" }
-                @if statements.is_empty() {
-                    p.hint { "Only this account can use this version." }
-                } @else {
-                    table #layer-permissions {
-                        thead { tr { th scope="col" { "Statement ID" } th scope="col" { "Principal" } th scope="col" { "Action" } } }
-                        tbody {
-                            @for s in &statements {
-                                tr {
-                                    td { (s.get("Sid").and_then(|v| v.as_str()).unwrap_or_default()) }
-                                    td { (s.get("Principal").map(|v| v.to_string()).unwrap_or_default()) }
-                                    td { (s.get("Action").and_then(|v| v.as_str()).unwrap_or_default()) }
-                                }
-                            }
-                        }
-                    }
-                }
+            div.actions {
+                a.button.secondary href=(download) { "Download" }
+                a.button.secondary href=(format!("/console/layers/{name}/versions/{version}/delete")) { "Delete" }
             }
-        },
-    ))
+        }
+        (layer_permissions::section(state, session, name, version, failed.as_ref().and_then(|f| f.draft)).await)
+        (layer_insight::opt_section(state, &record).await)
+        (layer_version::used_by_section(state, session, &record).await)
+        (layer_version::versions_section(state, session, &record).await)
+    };
+    respond(status, page(Some(session), &title, body))
 }

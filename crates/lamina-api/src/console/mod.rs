@@ -7,12 +7,17 @@
 mod assets;
 mod function_layers;
 mod functions;
+mod layer_insight;
+mod layer_permissions;
+mod layer_version;
 mod layers;
 mod page;
 mod session;
 mod sign_in;
 mod test_run;
 
+#[cfg(test)]
+mod layer_views_tests;
 #[cfg(test)]
 mod tests;
 
@@ -57,6 +62,18 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route(
             "/console/layers/{name}/versions/{version}",
             get(layers::version_page),
+        )
+        .route(
+            "/console/layers/{name}/versions/{version}/delete",
+            get(layer_version::delete_form).post(layer_version::delete),
+        )
+        .route(
+            "/console/layers/{name}/versions/{version}/permissions/add",
+            post(layer_permissions::add),
+        )
+        .route(
+            "/console/layers/{name}/versions/{version}/permissions/remove",
+            post(layer_permissions::remove),
         )
 }
 

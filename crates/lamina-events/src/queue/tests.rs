@@ -189,11 +189,11 @@ impl EventRunner for ScriptedRunner {
         (self.script)(&event, n)
     }
 
-    fn note(&self, function_name: &str, line: &str) {
+    fn note(&self, log: &str, line: &str) {
         self.notes
             .lock()
             .unwrap()
-            .push((function_name.to_owned(), line.to_owned()));
+            .push((log.to_owned(), line.to_owned()));
     }
 
     fn capacity_freed(&self) -> Arc<Notify> {
@@ -352,7 +352,7 @@ async fn function_errors_are_retried_twice_with_the_configured_delays() {
     assert_eq!(
         runner.notes(),
         [(
-            "f".to_owned(),
+            "123456789012.f".to_owned(),
             "[lamina] Event invocation req-1 discarded: all 3 attempts ended in a function error"
                 .to_owned()
         )]
@@ -535,7 +535,7 @@ async fn an_event_of_a_deleted_function_is_discarded_with_a_log_line() {
     assert_eq!(
         runner.notes(),
         [(
-            "f".to_owned(),
+            "123456789012.f".to_owned(),
             "[lamina] Event invocation req-1 discarded: the function no longer exists \
              (Function not found: arn)"
                 .to_owned()
@@ -559,7 +559,7 @@ async fn an_event_throttled_past_its_maximum_age_is_discarded() {
     assert_eq!(
         runner.notes(),
         [(
-            "f".to_owned(),
+            "123456789012.f".to_owned(),
             "[lamina] Event invocation req-1 discarded: it did not run successfully within the \
              maximum event age of 60 seconds"
                 .to_owned()
