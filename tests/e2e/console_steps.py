@@ -27,6 +27,22 @@ def create_layer(
     shot=None,
 ) -> str:
     """Fills "Create layer" and presses "Create"; returns the new version page's path."""
+    fill_create_layer(
+        tab, server, name, zip_path, description=description, runtimes=runtimes, architectures=architectures,
+        license_info=license_info,
+    )
+    if shot:
+        shot("create-layer")
+    tab.get_by_role("button", name="Create", exact=True).click()
+    tab.wait_for_url(re.compile(rf"/console/layers/{re.escape(name)}/versions/\d+$"), timeout=SLOW_TIMEOUT_MS)
+    return path_of(tab)
+
+
+def fill_create_layer(
+    tab: Page, server: LaminaServer, name: str, zip_path: Path, *, description: str = "",
+    runtimes: tuple[str, ...] = (), architectures: tuple[str, ...] = (), license_info: str = "",
+) -> None:
+    """Opens "Create layer" from the layers list and fills its form."""
     tab.goto(console_url(server, "/console/layers"))
     action(tab, "Create layer").click()
     tab.get_by_label("Name", exact=True).fill(name)
@@ -37,11 +53,6 @@ def create_layer(
     for architecture in architectures:
         tab.get_by_label(architecture, exact=True).check()
     tab.get_by_label("License", exact=True).fill(license_info)
-    if shot:
-        shot("create-layer")
-    tab.get_by_role("button", name="Create", exact=True).click()
-    tab.wait_for_url(re.compile(rf"/console/layers/{re.escape(name)}/versions/\d+$"), timeout=SLOW_TIMEOUT_MS)
-    return path_of(tab)
 
 
 def open_function(tab: Page, server: LaminaServer, name: str) -> None:
