@@ -49,7 +49,8 @@ SIGN_IN_REFUSED = "The access key ID or secret access key is not valid."
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless chromium for the session (`--no-sandbox`: the tests run as root)."""
+    """One headless chromium for the session (`--no-sandbox`: the tests run as root;
+    `--disable-dev-shm-usage`: a container's small /dev/shm would crash its renderers)."""
     executable = shutil.which("chromium")
     if executable is None:
         raise RuntimeError(
@@ -57,7 +58,7 @@ def browser():
             f"install it with `{INSTALL_CHROMIUM}` (.ci/run does)"
         )
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield chromium
         chromium.close()
 
