@@ -9,7 +9,8 @@ use lamina_types::{FunctionSpec, LambdaError};
 
 use crate::function_error::FunctionError;
 use crate::lease::Lease;
-use crate::logs::{LogSink, report_line};
+use crate::logs::{LogSink, log_name, report_line};
+use crate::metrics::Sample;
 use crate::outcome::{Settled, settle};
 use crate::spawn::StartError;
 use crate::{Executor, InvokeRequest, InvokeResult, shutting_down};
@@ -94,12 +95,32 @@ impl Executor {
         for line in &closing {
             log.push(line);
         }
+        self.record(&spec, duration_ms, init_ms, &settled);
         lease.end(settled.keep).await;
         Ok(InvokeResult {
             payload: settled.payload,
             function_error: settled.function_error,
             log_result: request.tail_log.then(|| log.tail_base64()),
         })
+    }
+
+    /// Counts a finished invocation for the console's Monitor.
+    fn record(
+        &self,
+        spec: &FunctionSpec,
+        duration_ms: f64,
+        init_ms: Option<f64>,
+        settled: &Settled,
+    ) {
+        let sample = Sample {
+            at_millis: now_millis(),
+            duration_ms,
+            init_ms,
+            error: settled.function_error,
+        };
+        self.inner
+            .metrics
+            .record(&log_name(spec.account(), &spec.function_name), sample);
     }
 
     /// An invocation whose runtime could not start: the function's error, logged between
@@ -122,6 +143,7 @@ impl Executor {
         }));
         let sink: LogSink = self.function_sink(spec);
         sink.lines(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        self.record(spec, 0.0, None, &settled);
         let mut log = crate::logs::InvocationLog::default();
         for line in &lines {
             log.push(line);

@@ -15,6 +15,7 @@ pub mod launch;
 mod lease;
 mod log_store;
 pub mod logs;
+pub mod metrics;
 pub mod network;
 mod opt_view;
 pub mod outbound;
@@ -119,6 +120,8 @@ struct Inner {
     standbys: Arc<Standbys>,
     pools: Pools<Environment, Scratch>,
     logs: Arc<LogStore>,
+    /// Each function's recent invocations, for the console's Monitor.
+    metrics: metrics::Metrics,
     /// One open log per function, so the invoke path never reopens the file.
     sinks: Mutex<HashMap<String, LogSink>>,
     /// Woken whenever an environment becomes idle or ends, so a throttled caller can retry
@@ -209,6 +212,7 @@ impl Executor {
             standbys,
             pools: Pools::default(),
             logs,
+            metrics: metrics::Metrics::default(),
             sinks: Mutex::default(),
             released: Arc::new(Notify::new()),
             tasks,
@@ -246,6 +250,24 @@ impl Executor {
     /// a throttled invocation may succeed.
     pub fn releases(&self) -> Arc<Notify> {
         Arc::clone(&self.inner.released)
+    }
+
+    /// The invocations of `function` of `account` that ended since `since_millis` (in memory:
+    /// the newest [`metrics::MAX_SAMPLES`] per function since the server started).
+    pub fn invocations_since(
+        &self,
+        account: &str,
+        function: &str,
+        since_millis: i64,
+    ) -> Vec<metrics::Sample> {
+        self.inner
+            .metrics
+            .since(&logs::log_name(account, function), since_millis)
+    }
+
+    /// The directory of the function logs (`logs::log_path` and friends name the files).
+    pub fn logs_dir(&self) -> &std::path::Path {
+        &self.inner.config.logs_dir
     }
 
     /// Appends a line to a function's log (`log` from [`logs::log_name`]), as START/END/REPORT

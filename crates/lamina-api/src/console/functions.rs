@@ -42,10 +42,11 @@ pub(super) async fn list(State(state): State<Arc<AppState>>, session: Session) -
         "Functions",
         html! {
             section {
+                div.actions { a.button href="/console/functions/create" { "Create function" } }
                 label for="function-search" { "Search functions" }
                 input #function-search type="search" data-filter="#functions" placeholder="Name, runtime or layer";
                 @if functions.is_empty() {
-                    p.hint { "No functions yet. Create one with " code { "aws lambda create-function" } " or " code { "lamina function create" } "." }
+                    p.hint { "No functions yet. Create one here, with " code { "aws lambda create-function" } " or " code { "lamina function create" } "." }
                 }
                 div.table-wrap {
                     table #functions {
@@ -106,6 +107,7 @@ pub(super) async fn function_page(
         }
     };
     let layers = layer_rows(state, session, &view).await;
+    let versions = super::function_versions::sections(state, session, &view.record.name).await;
     let overlaps = super::layer_insight::overlaps_section(state, &view).await;
     let r = &view.record;
     let event = r#"{"key1": "value1", "key2": "value2", "key3": "value3"}"#;
@@ -114,8 +116,12 @@ pub(super) async fn function_page(
         &r.name,
         html! {
             @if let Some(e) = error { (alert(e)) }
+            div.actions {
+                a.button.secondary #delete-function href=(format!("/console/functions/{}/delete", r.name)) { "Delete" }
+            }
             section aria-labelledby="overview-heading" {
                 h2 #overview-heading { "Function overview" }
+                div.actions { a.button.secondary href=(format!("/console/functions/{}/monitor", r.name)) { "Monitor" } }
                 dl.facts {
                     dt { "Function ARN" } dd.arn { (view.function_arn) }
                     dt { "Runtime" } dd { (r.config.runtime.as_deref().unwrap_or("-")) }
@@ -126,8 +132,14 @@ pub(super) async fn function_page(
                     dt { "Ephemeral storage (MB)" } dd { (r.config.ephemeral_storage_mb) }
                     dt { "State" } dd { (r.status.state.as_str()) }
                     dt { "Last modified" } dd { (format_millis(r.last_modified_millis)) }
+                    dt { "Description" } dd { (r.config.description) }
+                }
+                div.actions {
+                    a.button.secondary #edit-configuration href=(format!("/console/functions/{}/configuration/edit", r.name)) { "Edit configuration" }
                 }
             }
+            (environment_section(&r.name, r.config.environment.as_ref()))
+            (super::function_code::section(session, &r.name, r.code_size))
             section aria-labelledby="layers-heading" {
                 h2 #layers-heading { "Layers" }
                 div.actions {
@@ -156,8 +168,33 @@ pub(super) async fn function_page(
                 }
                 @if let Some(t) = test { (t) }
             }
+            (versions)
         },
     ))
+}
+
+/// The "Environment variables" section: the variables, and "Edit".
+fn environment_section(
+    function: &str,
+    variables: Option<&std::collections::BTreeMap<String, String>>,
+) -> Markup {
+    html! {
+        section aria-labelledby="environment-heading" {
+            h2 #environment-heading { "Environment variables" }
+            div.actions {
+                a.button.secondary #edit-environment href=(format!("/console/functions/{function}/environment/edit")) { "Edit environment variables" }
+            }
+            @match variables.filter(|v| !v.is_empty()) {
+                None => p.hint { "No environment variables." },
+                Some(vars) => div.table-wrap {
+                    table #function-environment {
+                        thead { tr { th scope="col" { "Key" } th scope="col" { "Value" } } }
+                        tbody { @for (k, v) in vars { tr { td { (k) } td { (v) } } } }
+                    }
+                },
+            }
+        }
+    }
 }
 
 /// One row per attached layer, in merge order, with what its version declares (a version that

@@ -5,17 +5,26 @@
 //! the AWS API, as the signed-in account: the console holds no rule of its own.
 
 mod assets;
+mod field_errors;
+mod function_code;
+mod function_config;
+mod function_create;
+mod function_environment;
 mod function_layers;
+mod function_versions;
 mod functions;
 mod layer_insight;
 mod layer_permissions;
 mod layer_version;
 mod layers;
+mod monitor;
 mod page;
 mod session;
 mod sign_in;
 mod test_run;
 
+#[cfg(test)]
+mod function_pages_tests;
 #[cfg(test)]
 mod layer_views_tests;
 #[cfg(test)]
@@ -47,7 +56,49 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/console/sign-out", post(sign_in::sign_out))
         .route("/console/functions", get(functions::list))
         .route("/console/functions/{name}", get(functions::show))
+        .route(
+            "/console/functions/create",
+            get(function_create::create_form).post(function_create::submit),
+        )
+        .route(
+            "/console/functions/create/upload",
+            post(function_create::upload),
+        )
+        .route(
+            "/console/functions/{name}/delete",
+            get(function_create::delete_form).post(function_create::delete),
+        )
+        .route(
+            "/console/functions/{name}/configuration/edit",
+            get(function_config::edit_form).post(function_config::save),
+        )
+        .route(
+            "/console/functions/{name}/environment/edit",
+            get(function_environment::edit_form).post(function_environment::save),
+        )
+        .route(
+            "/console/functions/{name}/code",
+            post(function_code::upload),
+        )
+        .route(
+            "/console/functions/{name}/code/download",
+            get(function_code::download),
+        )
+        .route(
+            "/console/functions/{name}/versions/publish",
+            post(function_versions::publish),
+        )
+        .route(
+            "/console/functions/{name}/aliases/create",
+            post(function_versions::create_alias),
+        )
+        .route(
+            "/console/functions/{name}/aliases/{alias}/delete",
+            post(function_versions::delete_alias),
+        )
         .route("/console/functions/{name}/test", post(test_run::run))
+        .route("/console/functions/{name}/monitor", get(monitor::show))
+        .route("/console/functions/{name}/log", get(monitor::follow))
         .route(
             "/console/functions/{name}/layers/add",
             get(function_layers::add_form).post(function_layers::add),

@@ -174,3 +174,26 @@ async fn the_function_page_shows_its_layers_as_aws_does() {
     assert!(html.contains(&format!("<td>1</td><td>deps</td><td>1</td><td>python3.12</td><td>-</td><td class=\"arn\">{arn}</td>")), "{html}");
     assert!(html.contains("Add a layer") && html.contains(">Edit<"));
 }
+
+#[tokio::test]
+async fn the_monitor_page_and_its_log_follow_exist_per_function() {
+    let api = TestApi::start().await;
+    api.create_function("f").await;
+    let (status, _, html) = api.page("GET", "/console/functions/f/monitor", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"<dd id="monitor-invocations">0</dd>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-follow="/console/functions/f/log""#));
+    let (status, _, body) = api
+        .page("GET", "/console/functions/f/log?from=0", None)
+        .await;
+    assert_eq!((status, body.as_str()), (200, r#"{"next":0,"text":""}"#));
+    let (status, _, _) = api
+        .page("GET", "/console/functions/nope/monitor", None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = api.page("GET", "/console/functions/nope/log", None).await;
+    assert_eq!(status, 404);
+}

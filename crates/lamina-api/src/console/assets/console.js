@@ -67,3 +67,18 @@ document.addEventListener("submit", (event) => {
   alert.hidden = true;
   request.send(file || new Blob([]));
 });
+
+// Monitor: keep following the function's log while the page is open.
+function followLog() {
+  const log = document.querySelector("pre[data-follow]");
+  if (!log) return;
+  setInterval(async () => {
+    const answer = await fetch(`${log.dataset.follow}?from=${log.dataset.offset}`, { credentials: "same-origin" });
+    if (!answer.ok) return;
+    const { text, next } = await answer.json();
+    if (next < Number(log.dataset.offset)) log.textContent = "";
+    if (text) log.textContent += text;
+    log.dataset.offset = next;
+  }, 2000);
+}
+document.addEventListener("DOMContentLoaded", followLog);
