@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.register_assert_rewrite("helpers", "harness", "zips")
+pytest.register_assert_rewrite("helpers", "harness", "zips", "console_steps")
+# The console's browser tests: one chromium for the session, a page per test (console_support.py).
+pytest_plugins = ("console_support",)
 
 import outside
 from harness import VENV, WHEELS, AwsCli, LaminaServer, make_client
