@@ -33,11 +33,15 @@ mod tests;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::AppState;
+
+/// The largest form a console page posts (environment variables are at most 4 KB on AWS).
+const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// Whether `path` belongs to the console (which has its own sign-in, not SigV4).
 pub(crate) fn is_console_path(path: &str) -> bool {
@@ -126,6 +130,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/console/layers/{name}/versions/{version}/permissions/remove",
             post(layer_permissions::remove),
         )
+        // Forms are small; the ZIP uploads read their bodies themselves, within AWS's limit.
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
 async fn to_console() -> Redirect {

@@ -197,3 +197,14 @@ async fn the_monitor_page_and_its_log_follow_exist_per_function() {
     let (status, _, _) = api.page("GET", "/console/functions/nope/log", None).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_form_larger_than_any_console_form_is_refused() {
+    let api = TestApi::start().await;
+    let huge = format!(
+        "access_key_id=x&secret_access_key={}",
+        "a".repeat(300 * 1024)
+    );
+    let (status, _, _) = api.page("POST", "/console/sign-in", Some(&huge)).await;
+    assert_eq!(status, 413);
+}
