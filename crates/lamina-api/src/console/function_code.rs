@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use lamina_control::functions::{FunctionCode, UpdateFunctionCode};
@@ -17,7 +17,7 @@ use maud::{Markup, html};
 use serde_json::json;
 
 use super::function_config::error_page;
-use super::page::csrf_field;
+use super::page::{csrf_field, status_of};
 use super::session::Session;
 use crate::AppState;
 use crate::body::read_limited;
@@ -54,7 +54,7 @@ pub(super) fn query_param(uri: &Uri, name: &str) -> Option<String> {
 
 /// AWS's error as the upload script reads it: `{type, message}`.
 pub(super) fn error_json(e: &LambdaError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(e);
     (
         status,
         Json(json!({ "type": e.type_name(), "message": e.message() })),

@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::field_errors::FieldErrors;
-use super::page::{alert, csrf_field, ok, page, respond};
+use super::page::{alert, csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -78,7 +78,7 @@ pub(super) async fn edit_form(
 }
 
 pub(super) fn error_page(session: &Session, title: &str, e: &LambdaError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(e);
     respond(status, page(Some(session), title, alert(e.message())))
 }
 
@@ -214,7 +214,7 @@ pub(super) async fn save(
     {
         Ok(_) => Redirect::to(&format!("/console/functions/{function}")).into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             let errors = FieldErrors::of(&e, MEMBERS);
             respond(status, edit_page(&session, &function, &form, &errors))
         }

@@ -20,7 +20,7 @@ use serde_json::json;
 use super::field_errors::FieldErrors;
 use super::function_code::{error_json, query_param, zip_base64};
 use super::function_config::field;
-use super::page::{csrf_field, ok, page, respond};
+use super::page::{csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -204,7 +204,7 @@ pub(super) async fn submit(
     match create(&state, &session, &form, None).await {
         Ok(()) => Redirect::to(&format!("/console/functions/{}", form.name.trim())).into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             respond(
                 status,
                 create_page(&session, &form, &FieldErrors::of(&e, MEMBERS)),
@@ -299,7 +299,7 @@ pub(super) async fn delete(
     {
         Ok(()) => Redirect::to("/console/functions").into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             respond(
                 status,
                 delete_page(&session, &function, &FieldErrors::of(&e, &[])),

@@ -6,14 +6,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lamina_control::functions::{ConfigInput, EnvironmentVariables, UpdateFunctionConfiguration};
 use maud::{Markup, html};
 
 use super::field_errors::FieldErrors;
 use super::function_config::error_page;
-use super::page::{csrf_field, ok, page, respond};
+use super::page::{csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -161,7 +160,7 @@ pub(super) async fn save(
     {
         Ok(_) => Redirect::to(&format!("/console/functions/{function}")).into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             let errors = FieldErrors::of(&e, &["environment"]);
             respond(status, edit_page(&session, &function, &rows, &errors))
         }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lamina_control::functions::{ConfigInput, UpdateFunctionConfiguration};
 use lamina_control::layers::ListQuery;
@@ -17,7 +16,7 @@ use lamina_types::{LambdaError, LayerVersionArn};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::page::{alert, csrf_field, ok, page, respond};
+use super::page::{alert, csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -61,7 +60,7 @@ async fn current_layers(
 }
 
 fn error_page(session: &Session, title: &str, e: &LambdaError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(e);
     respond(status, page(Some(session), title, alert(e.message())))
 }
 
@@ -222,7 +221,7 @@ pub(super) async fn add(
             if let Some(l) = &form.layer {
                 params.insert("layer".to_owned(), l.clone());
             }
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             match add_page(&state, &session, &function, &params, Some(e.message())).await {
                 Ok(markup) => respond(status, markup),
                 Err(e) => error_page(&session, "Add layer", &e),
@@ -328,8 +327,7 @@ pub(super) async fn edit(
             return match set_layers(&state, &session, &function, arns.clone()).await {
                 Ok(()) => Redirect::to(&format!("/console/functions/{function}")).into_response(),
                 Err(e) => {
-                    let status =
-                        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                    let status = status_of(&e);
                     respond(
                         status,
                         edit_page(&session, &function, &arns, Some(e.message())),

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use lamina_control::functions::{FunctionView, ListFunctionsQuery};
 use lamina_types::LayerVersionArn;
 use lamina_types::timestamp::format_millis;
 use maud::{Markup, html};
 
-use super::page::{alert, csrf_field, ok, page, respond};
+use super::page::{alert, csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -30,10 +29,7 @@ pub(super) async fn list(State(state): State<Arc<AppState>>, session: Session) -
             }
             Err(e) => {
                 let body = alert(e.message());
-                return respond(
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    page(Some(&session), "Functions", body),
-                );
+                return respond(status_of(&e), page(Some(&session), "Functions", body));
             }
         }
     }
@@ -113,7 +109,7 @@ pub(super) async fn function_page(
     {
         Ok(view) => view,
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+            let status = status_of(&e);
             return respond(status, page(Some(session), name, alert(e.message())));
         }
     };

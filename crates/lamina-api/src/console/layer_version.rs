@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lamina_control::functions::ListFunctionsQuery;
 use lamina_control::layers::ListQuery;
@@ -16,7 +15,7 @@ use lamina_types::{LambdaError, Scope};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::page::{alert, csrf_field, ok, page, respond};
+use super::page::{alert, csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -151,7 +150,7 @@ pub(super) async fn delete_form(
     let record = match state.layers.get(&session.scope, &name, version).await {
         Ok(r) => r,
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+            let status = status_of(&e);
             return respond(status, page(Some(&session), &title, alert(e.message())));
         }
     };
@@ -209,7 +208,7 @@ pub(super) async fn delete(
         return super::forbidden();
     }
     if let Err(e) = state.layers.delete(&session.scope, &name, version).await {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = status_of(&e);
         let title = format!("Delete {name} version {version}");
         return respond(status, page(Some(&session), &title, alert(e.message())));
     }

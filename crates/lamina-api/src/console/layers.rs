@@ -17,7 +17,7 @@ use lamina_types::timestamp::format_millis;
 use maud::html;
 use serde_json::json;
 
-use super::page::{alert, csrf_field, ok, page, respond};
+use super::page::{alert, csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use super::{layer_insight, layer_permissions, layer_version};
 use crate::AppState;
@@ -168,7 +168,7 @@ pub(super) async fn upload(
 }
 
 fn error_json(e: &LambdaError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(e);
     (
         status,
         Json(json!({ "type": e.type_name(), "message": e.message() })),
@@ -206,7 +206,7 @@ pub(super) async fn version_page_with(
     let record = match state.layers.get(&session.scope, name, version).await {
         Ok(r) => r,
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+            let status = status_of(&e);
             return respond(status, page(Some(session), &title, alert(e.message())));
         }
     };

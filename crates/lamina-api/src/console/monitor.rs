@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lamina_exec::logs::{log_name, log_path};
 use lamina_exec::metrics::Sample;
@@ -16,7 +15,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{alert, ok, page, respond};
+use super::page::{alert, ok, page, respond, status_of};
 use super::session::Session;
 use crate::AppState;
 
@@ -98,7 +97,7 @@ pub(super) async fn show(
         .get_configuration(&session.scope, &name, None)
         .await
     {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+        let status = status_of(&e);
         return respond(status, page(Some(&session), &title, alert(e.message())));
     }
     let now = now_millis();
@@ -161,7 +160,7 @@ pub(super) async fn follow(
         .get_configuration(&session.scope, &name, None)
         .await
     {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+        let status = status_of(&e);
         return (status, Json(json!({ "message": e.message() }))).into_response();
     }
     let path = log_path(

@@ -55,6 +55,11 @@ pub(super) fn alert(message: &str) -> Markup {
     html! { div.alert role="alert" { (message) } }
 }
 
+/// The HTTP status of an AWS error, for the page that shows it.
+pub(super) fn status_of(e: &lamina_types::LambdaError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 /// `markup` as an HTML response with `status`.
 pub(super) fn respond(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
