@@ -214,6 +214,7 @@ def test_without_nft_the_default_falls_back_to_the_host_network_and_says_why(sta
 
     assert got["functionNetwork"] == "host"
     assert "this API included" in got["functionNetworkWarning"]
+    assert got["functionNetworkReason"].startswith("no private network: nft not found"), got
     log = server.log_path.read_text()
     assert "WARNING: function network: HOST (no private network: nft not found" in log, log
 

@@ -42,6 +42,9 @@ pub struct AppState {
     pub default_account: AccountId,
     /// How requests are authenticated.
     pub auth: AuthMode,
+    /// Why functions share the host's network, when they do: `--function-network host`, or
+    /// what `auto` found missing (health shows it).
+    pub host_network_because: Option<String>,
 }
 
 /// The whole HTTP surface of `lamina serve`.

@@ -296,6 +296,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         default_region: region.clone(),
         default_account: account.clone(),
         auth,
+        host_network_because: host_because.clone(),
     });
     let unfinished = state.functions.settle_unfinished().await?;
     if unfinished > 0 {

@@ -68,6 +68,9 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
             "function network: host - functions can reach every loopback service of this \
              machine, this API included"
         );
+        if let Some(reason) = &state.host_network_because {
+            body["functionNetworkReason"] = json!(reason);
+        }
     }
     (StatusCode::OK, Json(body))
 }

@@ -157,6 +157,7 @@ impl TestApi {
             default_account: account,
             // The route tests send unsigned requests; authentication has its own tests.
             auth: crate::AuthMode::None,
+            host_network_because: Some("route tests: no isolation".to_owned()),
         });
         Self {
             router: crate::router(state),
