@@ -265,6 +265,11 @@ impl Executor {
             .since(&logs::log_name(account, function), since_millis)
     }
 
+    /// How many cold starts took a ready standby sandbox, and how many had to make theirs.
+    pub fn standby_uses(&self) -> (u64, u64) {
+        self.inner.standbys.uses()
+    }
+
     /// The directory of the function logs (`logs::log_path` and friends name the files).
     pub fn logs_dir(&self) -> &std::path::Path {
         &self.inner.config.logs_dir

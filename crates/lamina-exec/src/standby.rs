@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lamina_jail::JailRequest;
@@ -43,6 +44,10 @@ pub struct Standbys {
     /// The executor's background tasks: standbys starting or ending are among them, so
     /// shutdown waits until they and their cgroups are gone.
     tasks: TaskTracker,
+    /// Cold starts that found a standby ready, and those that did not (the bench reports
+    /// them: a cold start without one pays for the sandbox on its critical path).
+    taken: AtomicU64,
+    missed: AtomicU64,
 }
 
 #[derive(Default)]
@@ -70,6 +75,8 @@ impl Standbys {
             sandboxes,
             state: Mutex::default(),
             tasks,
+            taken: AtomicU64::new(0),
+            missed: AtomicU64::new(0),
         });
         this.refill();
         this
@@ -94,7 +101,21 @@ impl Standbys {
             self.discard(standby);
         }
         self.refill();
+        let counter = if taken.is_some() {
+            &self.taken
+        } else {
+            &self.missed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         taken
+    }
+
+    /// How many cold starts took a ready standby, and how many found none.
+    pub fn uses(&self) -> (u64, u64) {
+        (
+            self.taken.load(Ordering::Relaxed),
+            self.missed.load(Ordering::Relaxed),
+        )
     }
 
     /// Starts standbys until `wanted` are ready or starting.

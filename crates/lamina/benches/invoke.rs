@@ -265,6 +265,13 @@ fn main() -> Result<()> {
         }
     }
 
+    // Whether the cold starts above found a standby sandbox ready: one that did not paid for
+    // the sandbox on its critical path, so modes compare fairly only at equal counts.
+    for (mode, executor) in &executors {
+        let (taken, missed) = executor.standby_uses();
+        println!("standbys   {mode:<11} ready for {taken} cold starts, missing for {missed}");
+    }
+
     // (b) warm latency and throughput
     for (mode, executor) in &executors {
         for concurrency in [1usize, 8] {
