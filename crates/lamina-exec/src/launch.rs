@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use lamina_jail::JailPlan;
 use lamina_types::{FunctionSpec, Runtime, RuntimeFamily};
 
+use crate::exec_wrapper;
 use crate::interpreters::Resolution;
 
 /// How environments are isolated.
@@ -170,6 +171,18 @@ pub fn plan(
         RuntimeFamily::NodeJs | RuntimeFamily::Other => {
             return Err(LaunchError::UnsupportedRuntime(spec.runtime));
         }
+    };
+    // AWS starts only the managed runtimes through a wrapper script, never `provided.*`.
+    let (program, args) = if spec.runtime.family() == RuntimeFamily::Custom {
+        (program, args)
+    } else {
+        let paths = exec_wrapper::PathMap {
+            opt: &guest.opt,
+            task: &guest.task,
+        };
+        let unmounted = (ctx.isolation == Isolation::None).then_some(&paths);
+        let wrapper = spec.environment.get(exec_wrapper::VARIABLE);
+        exec_wrapper::wrap(wrapper.map(String::as_str), program, args, unmounted)
     };
     let env = environment(spec, &guest, ctx, &host.tmp);
     match ctx.isolation {

@@ -8,6 +8,7 @@ mod bounded_listener;
 pub mod descriptors;
 mod environment;
 mod event_splitter;
+pub mod exec_wrapper;
 pub mod function_error;
 pub mod interpreters;
 mod invocation;

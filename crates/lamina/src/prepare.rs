@@ -73,7 +73,10 @@ fn runtime_reason(runtime: &str, why: &LaunchError, runnable: &[&str]) -> String
         some => some.join(", "),
     };
     let why = match why {
-        LaunchError::NoInterpreter(_) => "no Python interpreter was found on this server",
+        LaunchError::NoInterpreter(_) => {
+            "no Python interpreter was found on this server (`lamina runtimes` names the \
+             package to install)"
+        }
         _ => "this Lamina server does not run this language",
     };
     format!(

@@ -12,8 +12,35 @@ pub fn run() -> anyhow::Result<()> {
     for line in lines(&found) {
         println!("{line}");
     }
+    println!();
+    println!("Where an interpreter comes from (Debian packages; a line above says whether this");
+    println!("Lamina runs the runtime):");
+    for (family, package) in PACKAGES {
+        println!("  {family:<14} {package}");
+    }
     Ok(())
 }
+
+/// The package that provides each family's interpreter on Debian, by family as AWS names its
+/// runtimes. It says where an interpreter would come from, not that Lamina runs it.
+const PACKAGES: [(&str, &str); 6] = [
+    (
+        "python3.X",
+        "python3.X (Debian ships one or two 3.X per release, e.g. python3.11 on bookworm; \
+         others: pyenv, or the deadsnakes PPA on Ubuntu)",
+    ),
+    ("provided.*", "none: the function brings its own bootstrap"),
+    (
+        "nodejsNN.x",
+        "nodejs (or NodeSource's nodejs for another major version)",
+    ),
+    ("javaNN", "openjdk-NN-jre-headless"),
+    ("rubyX.Y", "rubyX.Y (e.g. ruby3.1 on bookworm)"),
+    (
+        "dotnetN",
+        "dotnet-runtime-N.0 (Microsoft's package repository, not Debian's)",
+    ),
+];
 
 fn lines(found: &Interpreters) -> Vec<String> {
     let mut runtimes: Vec<Runtime> = SUPPORTED_RUNTIMES
@@ -108,5 +135,21 @@ mod tests {
         assert_eq!(&names[7..9], ["provided.al2", "provided.al2023"]);
         let java = lines.iter().find(|l| l.starts_with("java21 ")).unwrap();
         assert!(java.contains("not run by this Lamina yet"), "{java}");
+    }
+
+    #[test]
+    fn every_family_of_the_api_model_names_its_package() {
+        let families: Vec<&str> = PACKAGES.iter().map(|(family, _)| *family).collect();
+        for runtime in SUPPORTED_RUNTIMES {
+            // `nodejsNN.x` covers `nodejs20.x`: the lowercase stem is the family.
+            let covered = families.iter().any(|family| {
+                let stem: String = family
+                    .chars()
+                    .take_while(char::is_ascii_lowercase)
+                    .collect();
+                runtime.starts_with(&stem)
+            });
+            assert!(covered, "no package named for {runtime}");
+        }
     }
 }
