@@ -1,22 +1,23 @@
-//! Which interpreter runs each Python runtime on this machine.
+//! Which interpreter runs each Python and Node.js runtime on this machine.
 //!
 //! Discovered once at start: exact `python3.X` first (Debian's `/usr/bin`, `/usr/local/bin`,
 //! pyenv's versions), the nearest other 3.x otherwise. Shims are never used: they cost tens of
-//! milliseconds per start and hide the real prefix we mount at `/var/lang`.
+//! milliseconds per start and hide the real prefix we mount at `/var/lang`. Node.js runtimes
+//! work the same way by major version (`node_interpreters`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lamina_types::runtime::SUPPORTED_RUNTIMES;
 
-/// One usable interpreter: `prefix/bin/pythonX.Y`.
+/// One usable interpreter: `prefix/bin/pythonX.Y` or `prefix/bin/node`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpreter {
-    /// `X.Y`.
+    /// `X.Y` (Python) or `X.Y.Z` (Node.js).
     pub version: String,
     /// The installation prefix (mounted at `/var/lang`).
     pub prefix: PathBuf,
-    /// The executable, relative to the prefix: `bin/pythonX.Y`.
+    /// The executable, relative to the prefix: `bin/pythonX.Y`, `bin/node`.
     pub executable: PathBuf,
 }
 
@@ -29,10 +30,11 @@ pub struct Resolution {
     pub substituted: bool,
 }
 
-/// The interpreters found on this machine, by `X.Y`.
+/// The interpreters found on this machine: Python by `X.Y`, Node.js by major version.
 #[derive(Debug, Clone, Default)]
 pub struct Interpreters {
     by_version: BTreeMap<(u32, u32), Interpreter>,
+    node_by_major: BTreeMap<u32, Interpreter>,
 }
 
 const PYTHON_MINORS: std::ops::RangeInclusive<u32> = 6..=15;
@@ -65,12 +67,18 @@ impl Interpreters {
                 }
             }
         }
-        Self { by_version }
+        Self {
+            by_version,
+            node_by_major: crate::node_interpreters::discover(),
+        }
     }
 
-    /// The interpreter for a `pythonX.Y` runtime: exact, else the nearest minor version
-    /// (the newer one on a tie). `None` if the runtime is not Python or none was found.
+    /// The interpreter for a `pythonX.Y` or `nodejsNN.x` runtime: exact, else the nearest
+    /// version (the newer one on a tie). `None` if the runtime is neither or none was found.
     pub fn resolve(&self, runtime: &str) -> Option<Resolution> {
+        if let Some(major) = crate::node_interpreters::runtime_major(runtime) {
+            return nearest(&self.node_by_major, major);
+        }
         let minor: u32 = runtime.strip_prefix("python3.")?.parse().ok()?;
         if let Some(exact) = self.by_version.get(&(3, minor)) {
             return Some(Resolution {
@@ -87,7 +95,7 @@ impl Interpreters {
             })
     }
 
-    /// Every interpreter found, oldest first.
+    /// Every Python interpreter found, oldest first.
     pub fn all(&self) -> impl Iterator<Item = &Interpreter> {
         self.by_version.values()
     }
@@ -106,6 +114,17 @@ impl Interpreters {
             .filter(|i| used.contains(i))
             .collect()
     }
+}
+
+/// The interpreter of version `wanted` in `found`, else the nearest (the newer on a tie).
+fn nearest(found: &BTreeMap<u32, Interpreter>, wanted: u32) -> Option<Resolution> {
+    found
+        .iter()
+        .min_by_key(|(v, _)| (v.abs_diff(wanted), u32::MAX - **v))
+        .map(|(v, i)| Resolution {
+            interpreter: i.clone(),
+            substituted: *v != wanted,
+        })
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -129,7 +148,46 @@ mod tests {
                 ((3, *m), i)
             })
             .collect();
-        Interpreters { by_version }
+        Interpreters {
+            by_version,
+            node_by_major: BTreeMap::new(),
+        }
+    }
+
+    fn with_node(majors: &[u32]) -> Interpreters {
+        let node_by_major = majors
+            .iter()
+            .map(|m| {
+                let i = Interpreter {
+                    version: format!("{m}.1.0"),
+                    prefix: PathBuf::from(format!("/n{m}")),
+                    executable: PathBuf::from("bin/node"),
+                };
+                (*m, i)
+            })
+            .collect();
+        Interpreters {
+            node_by_major,
+            ..with(&[12])
+        }
+    }
+
+    #[test]
+    fn node_runtimes_take_their_major_else_the_nearest() {
+        let found = with_node(&[18, 22]);
+        let exact = found.resolve("nodejs22.x").unwrap();
+        assert!(!exact.substituted);
+        assert_eq!(exact.interpreter.prefix, Path::new("/n22"));
+        let near = found.resolve("nodejs20.x").unwrap();
+        assert!(near.substituted);
+        assert_eq!(near.interpreter.prefix, Path::new("/n22"));
+        assert_eq!(
+            found.resolve("nodejs16.x").unwrap().interpreter.version,
+            "18.1.0"
+        );
+        assert!(with_node(&[]).resolve("nodejs20.x").is_none());
+        // Node interpreters never count as Python ones (the bootstrap is byte-compiled for those).
+        assert_eq!(versions(&found), ["3.12"]);
     }
 
     #[test]

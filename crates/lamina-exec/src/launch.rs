@@ -92,7 +92,7 @@ pub enum LaunchError {
 pub struct LaunchContext<'a> {
     /// Isolation mode.
     pub isolation: Isolation,
-    /// The interpreter for Python runtimes.
+    /// The interpreter for Python and Node.js runtimes (its prefix is `/var/lang`).
     pub python: Option<&'a Resolution>,
     /// `host:port/token` of the Runtime API for this environment.
     pub runtime_api: &'a str,
@@ -167,8 +167,13 @@ pub fn plan(
                 vec![guest.runtime.join("bootstrap.py").into_os_string()],
             )
         }
+        RuntimeFamily::NodeJs => {
+            let resolution = ctx.python.ok_or(LaunchError::NoInterpreter(spec.runtime))?;
+            let node = guest.lang.join(&resolution.interpreter.executable);
+            (node, vec![guest.runtime.join("index.mjs").into_os_string()])
+        }
         RuntimeFamily::Custom => (custom_bootstrap(spec, &guest)?, Vec::new()),
-        RuntimeFamily::NodeJs | RuntimeFamily::Other => {
+        RuntimeFamily::Other => {
             return Err(LaunchError::UnsupportedRuntime(spec.runtime));
         }
     };
@@ -273,6 +278,10 @@ fn environment(
         set("LC_CTYPE", "C.UTF-8".into());
         set("PYTHONUNBUFFERED", "1".into());
     }
+    if spec.runtime.family() == RuntimeFamily::NodeJs {
+        set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime));
+        set("NODE_PATH", node_path(spec.runtime, &opt, &runtime, &task));
+    }
     if ctx.isolation == Isolation::None {
         // No real /opt or /tmp: say where the merged layers and the scratch space are.
         set("LAMINA_OPT_ROOT", opt.clone());
@@ -282,6 +291,19 @@ fn environment(
         env.insert(k.clone(), v.clone());
     }
     env
+}
+
+/// AWS's `NODE_PATH` for a `nodejsNN.x` runtime: the layer's versioned then shared
+/// `node_modules`, the runtime's own, then the runtime and task directories.
+fn node_path(runtime: Runtime, opt: &str, runtime_dir: &str, task: &str) -> String {
+    let major = runtime
+        .as_str()
+        .trim_start_matches("nodejs")
+        .trim_end_matches(".x");
+    format!(
+        "{opt}/nodejs/node{major}/node_modules:{opt}/nodejs/node_modules:\
+         {runtime_dir}/node_modules:{runtime_dir}:{task}"
+    )
 }
 
 #[cfg(test)]
@@ -428,6 +450,16 @@ mod tests {
             env.keys().all(|k| !k.contains("SECRET")),
             "{:?}",
             env.keys()
+        );
+    }
+
+    #[test]
+    fn node_path_is_awss() {
+        let node20 = Runtime::parse("nodejs20.x").unwrap();
+        assert_eq!(
+            node_path(node20, "/opt", "/var/runtime", "/var/task"),
+            "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
+             /var/runtime/node_modules:/var/runtime:/var/task"
         );
     }
 

@@ -18,6 +18,7 @@ mod log_store;
 pub mod logs;
 pub mod metrics;
 pub mod network;
+mod node_interpreters;
 mod opt_view;
 pub mod outbound;
 mod outcome;
@@ -315,20 +316,19 @@ impl Executor {
         .await;
     }
 
-    /// Whether this server can run functions of `runtime`: Python runtimes need an
-    /// interpreter (the nearest version stands in for a missing one), custom runtimes run
+    /// Whether this server can run functions of `runtime`: Python and Node.js runtimes need
+    /// an interpreter (the nearest version stands in for a missing one), custom runtimes run
     /// their own `bootstrap`; other languages are not run yet.
     pub fn check_runtime(&self, runtime: Runtime) -> Result<(), launch::LaunchError> {
         match runtime.family() {
-            RuntimeFamily::Python => match self.inner.config.interpreters.resolve(runtime.as_str())
-            {
-                Some(_) => Ok(()),
-                None => Err(launch::LaunchError::NoInterpreter(runtime)),
-            },
-            RuntimeFamily::Custom => Ok(()),
-            RuntimeFamily::NodeJs | RuntimeFamily::Other => {
-                Err(launch::LaunchError::UnsupportedRuntime(runtime))
+            RuntimeFamily::Python | RuntimeFamily::NodeJs => {
+                match self.inner.config.interpreters.resolve(runtime.as_str()) {
+                    Some(_) => Ok(()),
+                    None => Err(launch::LaunchError::NoInterpreter(runtime)),
+                }
             }
+            RuntimeFamily::Custom => Ok(()),
+            RuntimeFamily::Other => Err(launch::LaunchError::UnsupportedRuntime(runtime)),
         }
     }
 

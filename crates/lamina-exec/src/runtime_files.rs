@@ -1,5 +1,6 @@
 //! Lamina's own runtime files, embedded in the binary and written into the data directory
-//! at start, where environments see them as `/var/runtime`.
+//! at start, where environments see them as `/var/runtime`: the Python bootstrap and the
+//! Node.js one (`index.mjs` and its two modules, loaded as they are: no compile step).
 //!
 //! The Python bootstrap is installed as a module (`lamina_bootstrap.py`) behind a three-line
 //! `bootstrap.py`, and byte-compiled once per interpreter: a script is compiled from source on
@@ -15,6 +16,22 @@ use crate::interpreters::Interpreters;
 /// The Python bootstrap (`runtimes/python/bootstrap.py`).
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootstrap.py");
 
+/// The Node.js bootstrap (`runtimes/nodejs/`): its files by name, started as `index.mjs`.
+pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
+    (
+        "index.mjs",
+        include_str!("../../../runtimes/nodejs/index.mjs"),
+    ),
+    (
+        "lamina_node_api.mjs",
+        include_str!("../../../runtimes/nodejs/lamina_node_api.mjs"),
+    ),
+    (
+        "lamina_node_support.mjs",
+        include_str!("../../../runtimes/nodejs/lamina_node_support.mjs"),
+    ),
+];
+
 const STUB: &str = "import sys\nfrom lamina_bootstrap import main\nmain(sys.argv)\n";
 
 const COMPILE: &str = "import py_compile, sys\n\
@@ -28,6 +45,9 @@ pub fn install(dir: &Path, interpreters: &Interpreters) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_if_changed(&dir.join("lamina_bootstrap.py"), PYTHON_BOOTSTRAP)?;
     write_if_changed(&dir.join("bootstrap.py"), STUB)?;
+    for (name, text) in NODE_BOOTSTRAP {
+        write_if_changed(&dir.join(name), text)?;
+    }
     let module = dir.join("lamina_bootstrap.py");
     for interpreter in interpreters.in_use() {
         let python = interpreter.prefix.join(&interpreter.executable);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lamina_jail::cgroup::{Cgroup, Limits};
-use lamina_types::{FunctionSpec, LambdaError};
+use lamina_types::{FunctionSpec, LambdaError, RuntimeFamily};
 
 use crate::Executor;
 use crate::environment::Environment;
@@ -87,8 +87,13 @@ impl Executor {
         let sink = self.function_sink(spec);
         if let Some(r) = python.as_ref().filter(|r| r.substituted) {
             sink.line(&format!(
-                "[lamina] WARNING: no interpreter for {} on this machine; using Python {} from {}",
+                "[lamina] WARNING: no interpreter for {} on this machine; using {} {} from {}",
                 spec.runtime,
+                if spec.runtime.family() == RuntimeFamily::NodeJs {
+                    "Node.js"
+                } else {
+                    "Python"
+                },
                 r.interpreter.version,
                 r.interpreter.prefix.display()
             ));

@@ -5,8 +5,8 @@ use lamina_types::runtime::SUPPORTED_RUNTIMES;
 use lamina_types::{Runtime, RuntimeFamily};
 
 /// Prints every runtime AWS accepts for functions, grouped by family, with what runs it here:
-/// the interpreter of a Python runtime, the `bootstrap` of a custom one, or that this Lamina
-/// does not run it.
+/// the interpreter of a Python or Node.js runtime, the `bootstrap` of a custom one, or that
+/// this Lamina does not run it.
 pub fn run() -> anyhow::Result<()> {
     let found = Interpreters::discover();
     for line in lines(&found) {
@@ -71,10 +71,23 @@ fn what_runs(runtime: Runtime, found: &Interpreters) -> String {
             }
             None => "-  (no Python 3 interpreter found)".to_owned(),
         },
+        RuntimeFamily::NodeJs => match found.resolve(runtime.as_str()) {
+            Some(r) => {
+                let path = r.interpreter.prefix.join(&r.interpreter.executable);
+                if r.substituted {
+                    format!(
+                        "{}  (nearest: Node.js {}; functions log a warning)",
+                        path.display(),
+                        r.interpreter.version
+                    )
+                } else {
+                    path.display().to_string()
+                }
+            }
+            None => "-  (no node found: install Node.js, e.g. apt-get install nodejs)".to_owned(),
+        },
         RuntimeFamily::Custom => "/var/task/bootstrap, else /opt/bootstrap".to_owned(),
-        RuntimeFamily::NodeJs | RuntimeFamily::Other => {
-            "-  (not run by this Lamina yet; functions stay Failed)".to_owned()
-        }
+        RuntimeFamily::Other => "-  (not run by this Lamina yet; functions stay Failed)".to_owned(),
     }
 }
 

@@ -1,0 +1,224 @@
+// Lamina's Node.js runtime bootstrap (AWS Lambda Runtime API 2018-06-01).
+//
+// Started as `node /var/runtime/index.mjs` with the task root as its working directory. It
+// loads the handler named by `_HANDLER` once, then serves invocations: `GET next`, run the
+// handler, `POST response` or `POST error`. What a platform sees of it (the payloads it
+// posts, the lines it prints, the `context` object) follows AWS's Node.js runtime: error
+// bodies `{errorType, errorMessage, trace}`, `Runtime.*` fault names, log lines
+// `<ISO time>\t<request id>\tINFO\t<text>`. Plain Node: no npm packages.
+//
+// The file is named `index.mjs` and lives in `/var/runtime` as AWS's does, so the
+// "Require stack" of a missing handler module reads the same as on AWS.
+//
+// Exit codes: 129 = uncaught exception (the handler could not be loaded, or user code threw
+// outside a handler), 128 = unhandled promise rejection, 3 = the Runtime API failed,
+// 2 = `AWS_LAMBDA_RUNTIME_API` missing or malformed.
+
+import { createRequire } from 'node:module';
+
+import { RuntimeApi } from './lamina_node_api.mjs';
+import {
+  errorBody,
+  formatted,
+  HandlerNotFound,
+  ImportModuleError,
+  MalformedHandlerName,
+  NodeJsExit,
+  patchConsole,
+  setRequestId,
+  UnhandledPromiseRejection,
+  UserCodeSyntaxError,
+} from './lamina_node_support.mjs';
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// `require` as this file: a missing module's "Require stack" names /var/runtime/index.mjs.
+const require = createRequire(import.meta.url);
+
+/** What to do when the event loop runs dry during an invocation (`beforeExit`). */
+let onEmptyLoop = null;
+/** How an uncaught error is reported: at init, or for the invocation in flight. */
+let reportFatal = (error, code) => {
+  api.postInitError(errorBody(error)).finally(() => process.exit(code));
+};
+
+const api = RuntimeApi.fromEnv(process.env.AWS_LAMBDA_RUNTIME_API);
+patchConsole();
+
+process.on('uncaughtException', (error) => {
+  console.error('Uncaught Exception', formatted(error));
+  reportFatal(error, 129);
+});
+process.on('unhandledRejection', (reason, promise) => {
+  const error = new UnhandledPromiseRejection(reason, promise);
+  console.error('Unhandled Promise Rejection', formatted(error));
+  reportFatal(error, 128);
+});
+process.on('beforeExit', () => {
+  const action = onEmptyLoop;
+  onEmptyLoop = null;
+  if (action) action();
+});
+
+let handler;
+try {
+  handler = await loadHandler(process.env.LAMBDA_TASK_ROOT || process.cwd(), process.env._HANDLER || '');
+} catch (error) {
+  // As AWS's runtime: a handler that cannot be loaded is an uncaught exception at init.
+  console.error('Uncaught Exception', formatted(error));
+  await api.postInitError(errorBody(error));
+  process.exit(129);
+}
+const isAsync = handler.constructor?.name === 'AsyncFunction';
+setImmediate(serveNext);
+
+// ---------------------------------------------------------------------------------------
+// Loading the handler (AWS's rules: `[dir/]module.member[.member…]`).
+
+async function loadHandler(appRoot, fullHandler) {
+  if (fullHandler.includes('..')) {
+    throw new MalformedHandlerName(
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const base = path.basename(fullHandler);
+  const moduleRoot = fullHandler.substring(0, fullHandler.indexOf(base));
+  const parts = /^([^.]*)\.(.*)$/.exec(base);
+  if (!parts) throw new MalformedHandlerName('Bad handler');
+  const [, moduleName, member] = parts;
+  let loaded;
+  try {
+    loaded = await loadModule(appRoot, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
+    if (e?.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e);
+    throw e;
+  }
+  const found = member.split('.').reduce((object, key) => object && object[key], loaded);
+  if (!found) throw new HandlerNotFound(`${fullHandler} is undefined or not exported`);
+  if (typeof found !== 'function') throw new HandlerNotFound(`${fullHandler} is not a function`);
+  return found;
+}
+
+/** The module's exports: the file as named, `.js` (CommonJS unless `"type": "module"`),
+ * `.mjs`, `.cjs`, then Node's own resolution from the task root. */
+async function loadModule(appRoot, moduleRoot, moduleName) {
+  const file = path.resolve(appRoot, moduleRoot, moduleName);
+  const exists = (p) => fs.existsSync(p);
+  const importFile = async (p) => import(pathToFileURL(p).href);
+  if (exists(file)) return require(file);
+  const typeModule = exists(`${file}.js`) && inTypeModulePackage(path.dirname(`${file}.js`));
+  if (exists(`${file}.js`)) return typeModule ? importFile(`${file}.js`) : require(`${file}.js`);
+  if (exists(`${file}.mjs`)) return importFile(`${file}.mjs`);
+  if (exists(`${file}.cjs`)) return require(`${file}.cjs`);
+  return require(require.resolve(moduleName, { paths: [appRoot, moduleRoot] }));
+}
+
+/** Whether the nearest `package.json` above `dir` says `"type": "module"`; the search
+ * stops at a `node_modules` directory and at `/`. */
+function inTypeModulePackage(dir) {
+  if (dir.endsWith('/node_modules')) return false;
+  const manifest = path.join(dir, 'package.json');
+  if (fs.existsSync(manifest)) {
+    try {
+      return JSON.parse(fs.readFileSync(manifest, 'utf8'))?.type === 'module';
+    } catch (e) {
+      console.warn(`${manifest} cannot be read, it will be ignored for ES module detection purposes.`, e);
+      return false;
+    }
+  }
+  const parent = path.resolve(dir, '..');
+  return parent !== dir && inTypeModulePackage(parent);
+}
+
+// ---------------------------------------------------------------------------------------
+// Serving invocations.
+
+async function serveNext() {
+  const invocation = await api.next();
+  setRequestId(invocation.requestId);
+  if (invocation.traceId) process.env._X_AMZN_TRACE_ID = invocation.traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
+
+  let reported = false;
+  let waitsForEmptyLoop = true;
+  const report = (error, result) => {
+    onEmptyLoop = null;
+    if (reported) {
+      console.error('Invocation has already been reported as done. Cannot call complete more than once per invocation.');
+      return;
+    }
+    reported = true;
+    const posted = error === undefined || error === null
+      ? api.postResponse(invocation.requestId, result)
+      : postError(invocation.requestId, error);
+    posted.then(() => setImmediate(serveNext));
+  };
+  const firstOnly = (f) => {
+    let called = false;
+    return (...args) => {
+      if (called) return;
+      called = true;
+      f(...args);
+    };
+  };
+  const done = firstOnly((error, result) => report(error, result));
+  const callback = firstOnly((error, result) => {
+    onEmptyLoop = null;
+    if (error !== undefined && error !== null) report(error);
+    else if (!waitsForEmptyLoop) report(null, result);
+    // AWS's default: the answer goes when the event loop is empty.
+    else onEmptyLoop = () => setImmediate(() => report(null, result));
+  });
+  const context = {
+    get callbackWaitsForEmptyEventLoop() {
+      return waitsForEmptyLoop;
+    },
+    set callbackWaitsForEmptyEventLoop(value) {
+      waitsForEmptyLoop = value;
+    },
+    succeed: (result) => done(null, result),
+    fail: (error) => done(error === undefined || error === null ? 'handled' : error, null),
+    done,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: invocation.clientContext,
+    identity: invocation.identity,
+    invokedFunctionArn: invocation.functionArn,
+    awsRequestId: invocation.requestId,
+    tenantId: invocation.tenantId,
+    getRemainingTimeInMillis: () => invocation.deadlineMs - Date.now(),
+  };
+  reportFatal = (error, code) => {
+    postError(invocation.requestId, error, false).finally(() => process.exit(code));
+  };
+  // A handler that never answers: an async one whose promise never settles is an error,
+  // any other answers `null` once nothing is left to run.
+  onEmptyLoop = () => {
+    if (isAsync) {
+      const error = new NodeJsExit();
+      console.error('Invoke Error', formatted(error));
+      api.postError(invocation.requestId, errorBody(error)).then(() => setImmediate(serveNext));
+    } else {
+      report(null, null);
+    }
+  };
+  try {
+    const result = handler(JSON.parse(invocation.body), context, callback);
+    if (result && typeof result.then === 'function') {
+      result.then(context.succeed, context.fail);
+    }
+  } catch (error) {
+    callback(error);
+  }
+}
+
+function postError(requestId, error, log = true) {
+  if (log) console.error('Invoke Error', formatted(error));
+  return api.postError(requestId, errorBody(error));
+}

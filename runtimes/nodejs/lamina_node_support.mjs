@@ -1,0 +1,134 @@
+// The runtime's error types, error payloads and log lines, as AWS's Node.js runtime has them.
+
+import util from 'node:util';
+
+// ---------------------------------------------------------------------------------------
+// Fault types: `Runtime.<Name>`, with the cause's text (`Error: …`) as their message.
+
+function faultType(name) {
+  const type = class extends Error {};
+  Object.defineProperty(type, 'name', { value: name });
+  type.prototype.name = `Runtime.${name}`;
+  return type;
+}
+
+export const ImportModuleError = faultType('ImportModuleError');
+export const HandlerNotFound = faultType('HandlerNotFound');
+export const MalformedHandlerName = faultType('MalformedHandlerName');
+export const UserCodeSyntaxError = faultType('UserCodeSyntaxError');
+
+export class NodeJsExit extends Error {
+  constructor() {
+    super(
+      'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
+    );
+  }
+}
+NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
+
+export class UnhandledPromiseRejection extends Error {
+  constructor(reason, promise) {
+    super(reason);
+    this.reason = reason;
+    this.promise = promise;
+  }
+}
+UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
+
+function looksLikeError(value) {
+  return (
+    value &&
+    typeof value.name === 'string' &&
+    typeof value.message === 'string' &&
+    typeof value.stack === 'string' &&
+    value.name &&
+    value.message &&
+    value.stack
+  );
+}
+
+const escapeDel = (text) => text?.replaceAll('\x7F', '%7F');
+
+/** The body posted to `…/error` and `init/error`: `{errorType, errorMessage, trace}`. */
+export function errorBody(error) {
+  try {
+    if (util.types.isNativeError(error) || looksLikeError(error)) {
+      return {
+        errorType: escapeDel(error.name),
+        errorMessage: escapeDel(error.message),
+        trace: escapeDel(error.stack).split('\n'),
+      };
+    }
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+/** An error as the log shows it after "Invoke Error": a tab, then JSON with its type,
+ * message, own fields and stack lines. */
+export function formatted(value) {
+  const error = value instanceof Error ? value : new Error(value);
+  const withFields = (_key, v) => {
+    if (!(v instanceof Error)) return v;
+    const out = Object.assign({ errorType: v.name, errorMessage: v.message, code: v.code }, v);
+    if (typeof v.stack === 'string') out.stack = v.stack.split('\n');
+    return out;
+  };
+  try {
+    return `\t${JSON.stringify(error, withFields)}`;
+  } catch {
+    return `\t${JSON.stringify(errorBody(error))}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Log lines: `console.*` write `<ISO time>\t<request id>\t<LEVEL>\t<text>` (newlines become
+// `\r`, one record a line), or a JSON object with `AWS_LAMBDA_LOG_FORMAT=JSON`.
+
+const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+
+export function setRequestId(id) {
+  globalThis[REQUEST_ID] = id;
+}
+
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+function textLine(level, args) {
+  return `${new Date().toISOString()}\t${globalThis[REQUEST_ID]}\t${level}\t${util.format(...args)}`;
+}
+
+function jsonLine(level, args) {
+  const record = { timestamp: new Date().toISOString(), level, requestId: globalThis[REQUEST_ID] };
+  record.message = args.length === 1 && typeof args[0] !== 'object' ? args[0] : util.format(...args);
+  const error = args.find((a) => a instanceof Error);
+  if (error) {
+    record.errorType = error.constructor?.name ?? 'UnknownError';
+    record.errorMessage = error.message;
+    record.stackTrace = typeof error.stack === 'string' ? error.stack.split('\n') : [];
+  }
+  return JSON.stringify(record);
+}
+
+export function patchConsole() {
+  const json = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
+  const line = json ? jsonLine : textLine;
+  const threshold = Math.max(0, LEVELS.indexOf(process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase() ?? 'TRACE'));
+  const writer = (level) => {
+    if (level !== 'FATAL' && LEVELS.indexOf(level) < threshold) return () => {};
+    return (...args) => {
+      process.stdout.write(`${line(level, args).replace(/\n/g, '\r')}\n`);
+    };
+  };
+  console.trace = writer('TRACE');
+  console.debug = writer('DEBUG');
+  console.info = writer('INFO');
+  console.log = console.info;
+  console.warn = writer('WARN');
+  console.error = writer('ERROR');
+  console.fatal = writer('FATAL');
+}
