@@ -251,7 +251,7 @@ mod tests {
             };
             let ctx = LaunchContext {
                 isolation,
-                python: Some(&python),
+                interpreter: Some(&python),
                 runtime_api: "127.0.0.1:9001",
                 log_stream: "s",
                 jail_program: Path::new("/bin/lamina"),

@@ -93,7 +93,7 @@ pub struct LaunchContext<'a> {
     /// Isolation mode.
     pub isolation: Isolation,
     /// The interpreter for Python and Node.js runtimes (its prefix is `/var/lang`).
-    pub python: Option<&'a Resolution>,
+    pub interpreter: Option<&'a Resolution>,
     /// `host:port/token` of the Runtime API for this environment.
     pub runtime_api: &'a str,
     /// `AWS_LAMBDA_LOG_STREAM_NAME`.
@@ -143,7 +143,7 @@ pub fn plan(
     host: &HostPaths,
     ctx: &LaunchContext<'_>,
 ) -> Result<LaunchPlan, LaunchError> {
-    let lang_host = ctx.python.map(|r| r.interpreter.prefix.clone());
+    let lang_host = ctx.interpreter.map(|r| r.interpreter.prefix.clone());
     let guest = match ctx.isolation {
         Isolation::Namespaces => GuestPaths {
             task: "/var/task".into(),
@@ -160,7 +160,9 @@ pub fn plan(
     };
     let (program, args) = match spec.runtime.family() {
         RuntimeFamily::Python => {
-            let resolution = ctx.python.ok_or(LaunchError::NoInterpreter(spec.runtime))?;
+            let resolution = ctx
+                .interpreter
+                .ok_or(LaunchError::NoInterpreter(spec.runtime))?;
             let python = guest.lang.join(&resolution.interpreter.executable);
             (
                 python,
@@ -168,7 +170,9 @@ pub fn plan(
             )
         }
         RuntimeFamily::NodeJs => {
-            let resolution = ctx.python.ok_or(LaunchError::NoInterpreter(spec.runtime))?;
+            let resolution = ctx
+                .interpreter
+                .ok_or(LaunchError::NoInterpreter(spec.runtime))?;
             let node = guest.lang.join(&resolution.interpreter.executable);
             (node, vec![guest.runtime.join("index.mjs").into_os_string()])
         }
@@ -421,7 +425,7 @@ mod tests {
         };
         let ctx = LaunchContext {
             isolation: Isolation::Namespaces,
-            python: None,
+            interpreter: None,
             runtime_api: "127.0.0.1:9001",
             log_stream: "s",
             jail_program: Path::new("/bin/lamina"),

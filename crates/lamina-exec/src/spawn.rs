@@ -83,9 +83,9 @@ impl Executor {
                 .unwrap_or_default(),
             network,
         };
-        let python = config.interpreters.resolve(spec.runtime.as_str());
+        let interpreter = config.interpreters.resolve(spec.runtime.as_str());
         let sink = self.function_sink(spec);
-        if let Some(r) = python.as_ref().filter(|r| r.substituted) {
+        if let Some(r) = interpreter.as_ref().filter(|r| r.substituted) {
             sink.line(&format!(
                 "[lamina] WARNING: no interpreter for {} on this machine; using {} {} from {}",
                 spec.runtime,
@@ -110,7 +110,7 @@ impl Executor {
                 );
                 let ctx = LaunchContext {
                     isolation: config.isolation,
-                    python: python.as_ref(),
+                    interpreter: interpreter.as_ref(),
                     runtime_api: &api.address(),
                     log_stream: &log_stream,
                     jail_program: &config.jail_program,
