@@ -7,6 +7,7 @@ gets the response as soon as the runtime answers, while the extension's post-inv
 counts against the invoke (END and REPORT follow it)."""
 
 import json
+import re
 
 from invoke_support import deploy, fn_name, function_log, invoke, mlam, zip_with_modes  # noqa: F401
 from sandbox_support import wait_for
@@ -90,7 +91,10 @@ def test_an_extension_that_exits_before_registering_fails_init(mlam, module_serv
     for _ in range(2):  # every attempt starts a new environment and fails the same way
         out = invoke(mlam, fn_name)
         assert out.function_error == "Unhandled", out.payload
-        assert out.json()["errorType"] == "Extension.Crash", out.payload
+        # AWS: {"errorMessage": "RequestId: <id> Error: exit code 3", "errorType": "Extension.Crash"}
+        error = out.json()
+        assert error["errorType"] == "Extension.Crash", out.payload
+        assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: exit code 3", error["errorMessage"]), out.payload
 
     lines = function_log(module_server, fn_name)
     assert "my-ext gives up" in lines, lines
@@ -123,3 +127,31 @@ def test_a_slow_extension_does_not_delay_the_response(mlam, module_server, fn_na
     again = invoke(mlam, fn_name)
     assert again.function_error is None, again.payload
     assert json.loads(again.payload) != request_id
+
+
+def test_an_extension_init_error_fails_init_with_extension_init_error(mlam, module_server, fn_name, layer_name):
+    failing = b"""#!/usr/bin/python3
+import json, os, urllib.request
+api = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension"
+registration = urllib.request.Request(
+    f"{api}/register", data=b'{"events":["INVOKE"]}', headers={"Lambda-Extension-Name": "my-ext"}, method="POST",
+)
+with urllib.request.urlopen(registration) as answer:
+    ext_id = answer.headers["Lambda-Extension-Identifier"]
+report = urllib.request.Request(
+    f"{api}/init/error", data=json.dumps({"errorMessage": "no config", "errorType": "Extension.ConfigInvalid"}).encode(),
+    headers={"Lambda-Extension-Identifier": ext_id, "Lambda-Extension-Function-Error-Type": "Extension.ConfigInvalid"},
+    method="POST",
+)
+with urllib.request.urlopen(report) as answer:
+    print("my-ext reported", answer.status, flush=True)
+"""
+    deploy(mlam, fn_name, zip_bytes=code(), Layers=[extension_layer(mlam, layer_name, failing)])
+
+    out = invoke(mlam, fn_name)
+
+    assert out.function_error == "Unhandled", out.payload
+    error = out.json()
+    assert error["errorType"] == "Extension.InitError", out.payload
+    assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: Extension.ConfigInvalid", error["errorMessage"]), out.payload
+    assert not any(l.startswith("handler ran") for l in function_log(module_server, fn_name))

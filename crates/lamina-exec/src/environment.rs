@@ -236,7 +236,7 @@ impl Environment {
                         Ok(reply) => Outcome::Reply(reply),
                         Err(_) => {
                             let status = self.child.try_wait().ok().flatten();
-                            self.exited(handed_over, status)
+                            self.exited(request_id, handed_over, status)
                         }
                     };
                 }
@@ -249,34 +249,22 @@ impl Environment {
                 }
                 status = self.child.wait() => {
                     let status = status.ok();
-                    return self.exited(handed_over, status);
+                    return self.exited(request_id, handed_over, status);
                 }
-                () = tokio::time::sleep_until(deadline) => {
-                    return match self.unregistered(handed_over) {
-                        Some(failure) => Outcome::Reply(failure.reply()),
-                        None => Outcome::TimedOut,
-                    };
-                }
+                () = tokio::time::sleep_until(deadline) => return Outcome::TimedOut,
             }
         }
     }
 
-    /// The environment's processes ended: during Init with an extension that never
-    /// registered (the jail ends the runtime when an extension exits), that is the
-    /// extension's crash; otherwise the runtime's exit.
-    fn exited(&self, handed_over: bool, status: Option<ExitStatus>) -> Outcome {
-        match self.unregistered(handed_over) {
-            Some(failure) => Outcome::Reply(failure.reply()),
-            None => Outcome::Exited(status),
+    /// The environment's processes ended. During Init with an extension that has not
+    /// registered, that is the extension's crash (the jail ends the runtime when an
+    /// extension exits, and reports the extension's status); otherwise the runtime's exit.
+    fn exited(&self, request_id: &str, handed_over: bool, status: Option<ExitStatus>) -> Outcome {
+        if !handed_over && self.link.extensions().missing() {
+            let failure = runtime_api::ExtensionFailure::crash(status);
+            return Outcome::Reply(failure.reply(request_id));
         }
-    }
-
-    /// During Init, the failure of an extension that has not registered.
-    fn unregistered(&self, handed_over: bool) -> Option<runtime_api::ExtensionFailure> {
-        if handed_over {
-            return None;
-        }
-        self.link.extensions().not_registered()
+        Outcome::Exited(status)
     }
 
     /// Whether the environment runs external extensions.

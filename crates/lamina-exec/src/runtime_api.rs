@@ -110,13 +110,12 @@ impl EnvironmentLink {
         let Some(Err(failure)) = self.extensions.settled() else {
             return;
         };
-        let reply = failure.reply();
         let pending = match self.inbox.try_lock() {
             Ok(mut inbox) => inbox.try_recv().ok(),
             Err(_) => None,
         };
         if let Some(invocation) = pending {
-            let _ = invocation.reply.send(reply);
+            let _ = invocation.reply.send(failure.reply(&invocation.request_id));
             return;
         }
         let in_flight = self
@@ -125,7 +124,7 @@ impl EnvironmentLink {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(in_flight) = in_flight {
-            let _ = in_flight.reply.send(reply);
+            let _ = in_flight.reply.send(failure.reply(&in_flight.request_id));
         }
     }
 
@@ -296,10 +295,10 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
     drop(inbox);
     // Init (and each invoke after it) begins only once every extension is waiting in `next`.
     if let Err(failure) = link.extensions.wait_ready().await {
-        let _ = invocation.reply.send(failure.reply());
+        let _ = invocation.reply.send(failure.reply(&invocation.request_id));
         return api_error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &failure.error_type,
+            failure.error_type,
             "An extension failed",
         );
     }

@@ -174,17 +174,21 @@ fn init(
         drop(status);
         return Err(run_program(args, &args.program, &args.args, sys));
     };
+    // The status of the first extension that exited: the environment's end, reported in
+    // place of the runtime's (which the jail killed), so the server can name the crash.
+    let mut crashed = None;
     loop {
         let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
         if pid == runtime {
             // The keeper may be gone (killed); then nobody needs the report.
-            let _ = status.write_all(&raw.to_le_bytes());
+            let _ = status.write_all(&crashed.unwrap_or(raw).to_le_bytes());
             return Ok(Ending::Exit(0));
         }
         // An extension that exits ends the environment, as on AWS (its crash fails Init, or
         // resets the environment): the runtime is killed, so the server sees the end at
         // once. During SHUTDOWN the server kills everything anyway.
-        if extensions.contains(&pid) {
+        if crashed.is_none() && extensions.contains(&pid) {
+            crashed = Some(raw);
             let _ = sys.kill(runtime);
         }
     }

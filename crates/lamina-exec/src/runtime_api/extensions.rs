@@ -32,13 +32,14 @@ pub struct FunctionInfo {
 }
 
 /// Why an environment's extensions failed it (`/extension/init/error`, `/exit/error`, or an
-/// extension that never registered).
+/// extension that exited before registering).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionFailure {
-    /// The error type, `Extension.*`.
-    pub error_type: String,
-    /// The error document forwarded to the caller.
-    pub body: Bytes,
+    /// The error type: `Extension.Crash`, `Extension.InitError` or `Extension.ExitError`.
+    pub error_type: &'static str,
+    /// What follows `Error: ` in the message (`exit code 3`, or the type the extension
+    /// reported).
+    pub detail: String,
 }
 
 struct Registered {
@@ -125,14 +126,9 @@ impl Extensions {
         }
     }
 
-    /// The failure that Init ends with when an extension did not register in time.
-    pub fn not_registered(&self) -> Option<ExtensionFailure> {
-        let registry = self.registry();
-        if registry.by_id.len() >= self.expected {
-            return None;
-        }
-        let message = "An extension did not register before the end of Init";
-        Some(failure_document("Extension.Crash", message))
+    /// Whether an extension the jail started has not registered (yet).
+    pub fn missing(&self) -> bool {
+        self.registry().by_id.len() < self.expected
     }
 
     /// Hands an INVOKE event to every extension that asked for them; closes registration.
@@ -176,23 +172,30 @@ impl Extensions {
 }
 
 impl ExtensionFailure {
-    /// The failure as the answer the invocation gets (an init error: the environment is
-    /// reset).
-    pub fn reply(&self) -> super::Reply {
-        super::Reply::Error {
-            error_type: Some(self.error_type.clone()),
-            body: self.body.clone(),
-            init: true,
+    /// An extension that exited (`status`, as AWS words it: `exit code 3`).
+    pub fn crash(status: Option<std::process::ExitStatus>) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        let detail = match status.map(|s| (s.code(), s.signal())) {
+            Some((Some(code), _)) => format!("exit code {code}"),
+            Some((None, Some(9))) | None | Some((None, None)) => "signal: killed".to_owned(),
+            Some((None, Some(signal))) => format!("signal: {signal}"),
+        };
+        Self {
+            error_type: "Extension.Crash",
+            detail,
         }
     }
-}
 
-/// An `Extension.*` error document, as the caller gets it.
-fn failure_document(error_type: &str, message: &str) -> ExtensionFailure {
-    let body = serde_json::json!({ "errorMessage": message, "errorType": error_type });
-    ExtensionFailure {
-        error_type: error_type.to_owned(),
-        body: Bytes::from(body.to_string()),
+    /// The failure as the answer invocation `request_id` gets, as AWS words it (`RequestId:
+    /// <id> Error: exit code 3`); an init error, so the environment is reset.
+    pub fn reply(&self, request_id: &str) -> super::Reply {
+        let message = format!("RequestId: {request_id} Error: {}", self.detail);
+        let body = serde_json::json!({ "errorMessage": message, "errorType": self.error_type });
+        super::Reply::Error {
+            error_type: Some(self.error_type.to_owned()),
+            body: Bytes::from(body.to_string()),
+            init: true,
+        }
     }
 }
 
@@ -363,28 +366,31 @@ pub(super) async fn next(State(link): State<Arc<EnvironmentLink>>, headers: Head
 }
 
 /// `POST /2020-01-01/extension/init/error` and `/extension/exit/error`: the extension
-/// reports a failure; the pending or current invocation fails with its error type and the
-/// environment is reset.
+/// reports a failure; the pending or current invocation fails with `Extension.InitError` or
+/// `Extension.ExitError` (the reported type in its message) and the environment is reset.
 pub(super) async fn error(
     State(link): State<Arc<EnvironmentLink>>,
+    path: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     if let Err(response) = identified(&link.extensions, &headers) {
         return *response;
     }
-    let error_type = header(&headers, "lambda-extension-function-error-type")
+    let reported = header(&headers, "lambda-extension-function-error-type")
         .unwrap_or("Extension.Unknown")
         .to_owned();
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return api_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Body too large");
-    };
-    let body = if body.is_empty() {
-        failure_document(&error_type, "The extension reported an error").body
+    let error_type = if path.path().ends_with("/init/error") {
+        "Extension.InitError"
     } else {
-        body
+        "Extension.ExitError"
     };
-    link.extensions.fail(ExtensionFailure { error_type, body });
+    // The body (the extension's error document) is only read, as AWS only logs it.
+    let _ = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+    link.extensions.fail(ExtensionFailure {
+        error_type,
+        detail: reported,
+    });
     link.fail_in_flight();
     (
         StatusCode::ACCEPTED,

@@ -109,9 +109,9 @@ async fn the_first_event_waits_for_the_extension_and_both_get_it() {
     tokio::task::yield_now().await;
     // Not registered yet: Init is not over, the runtime still waits.
     assert!(delivered.try_recv().is_err());
-    assert!(link.extensions().not_registered().is_some());
+    assert!(link.extensions().missing());
     let id = register(&link, "my-ext").await;
-    assert!(link.extensions().not_registered().is_none());
+    assert!(!link.extensions().missing());
     let (status, _, event) = call(
         &link,
         "GET",
@@ -196,14 +196,39 @@ async fn an_init_error_fails_the_pending_invocation_with_its_type() {
             body,
             init,
         } => {
-            assert_eq!(error_type.as_deref(), Some("Extension.ConfigInvalid"));
+            assert_eq!(error_type.as_deref(), Some("Extension.InitError"));
             assert!(init);
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(
-                &body[..],
-                br#"{"errorMessage":"bad config","errorType":"Extension.ConfigInvalid"}"#
+                body,
+                serde_json::json!({"errorMessage": "RequestId: req-1 Error: Extension.ConfigInvalid", "errorType": "Extension.InitError"})
             );
         }
         other => panic!("{other:?}"),
     }
     assert!(link.extensions().wait_ready().await.is_err());
+}
+
+#[test]
+fn a_crash_is_worded_as_aws_words_it() {
+    use std::os::unix::process::ExitStatusExt;
+    let exited = ExtensionFailure::crash(Some(std::process::ExitStatus::from_raw(3 << 8)));
+    let Reply::Error {
+        error_type,
+        body,
+        init,
+    } = exited.reply("r-1")
+    else {
+        panic!("not an error");
+    };
+    assert_eq!(error_type.as_deref(), Some("Extension.Crash"));
+    assert!(init);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"errorMessage": "RequestId: r-1 Error: exit code 3", "errorType": "Extension.Crash"})
+    );
+    let killed = ExtensionFailure::crash(Some(std::process::ExitStatus::from_raw(9)));
+    assert_eq!(killed.detail, "signal: killed");
+    assert_eq!(ExtensionFailure::crash(None).detail, "signal: killed");
 }
