@@ -16,12 +16,28 @@ use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
 use crate::network::RuntimeApiSocket;
 use crate::output::{self, Flush};
-use crate::runtime_api::{self, EnvironmentLink, Invocation, Reply};
+use crate::runtime_api::{self, EnvironmentLink, Extensions, FunctionInfo, Invocation, Reply};
 use crate::sandbox::{self, Scratch};
 use crate::standby::Standby;
 
 /// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long extensions get to handle SHUTDOWN before the environment is killed (AWS: 2 s
+/// when the function has external extensions).
+const EXTENSION_SHUTDOWN: Duration = Duration::from_secs(2);
+
+/// What an environment's extensions are told at registration, from its runtime's
+/// environment variables.
+fn function_info(plan: &LaunchPlan) -> FunctionInfo {
+    let env = plan.jail.as_ref().map_or(&plan.env, |jail| &jail.env);
+    let get = |key: &str| env.get(key).cloned().unwrap_or_default();
+    FunctionInfo {
+        function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+        function_version: get("AWS_LAMBDA_FUNCTION_VERSION"),
+        handler: get("_HANDLER"),
+    }
+}
 
 /// Longest wait for the output reader to log what the runtime wrote during an invocation;
 /// past it (a stalled disk) the invocation ends anyway and the reader catches up later. It
@@ -44,6 +60,8 @@ pub struct Environment {
     /// Short id, used for the scratch directory and in logs.
     pub id: String,
     api_server: tokio::task::JoinHandle<()>,
+    /// The Runtime and Extensions API side of the environment.
+    link: Arc<EnvironmentLink>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
     /// The current invocation's log tail, fed by the output reader.
@@ -106,7 +124,10 @@ impl Environment {
         sink: LogSink,
         process: Process,
     ) -> std::io::Result<Started> {
-        let (link, invocations) = EnvironmentLink::new();
+        let (link, invocations) = EnvironmentLink::with_extensions(Extensions::new(
+            plan.extensions.len(),
+            function_info(plan),
+        ));
         // In a namespace of its own, only the environment's processes can connect at all.
         let peers = match api.namespace {
             Some(_) => runtime_api::Peers::AnyInNamespace,
@@ -141,6 +162,7 @@ impl Environment {
         ));
         Ok(Started {
             api_server,
+            link,
             network: api.namespace,
             child,
             invocations,
@@ -212,7 +234,10 @@ impl Environment {
                 answer = &mut reply => {
                     return match answer {
                         Ok(reply) => Outcome::Reply(reply),
-                        Err(_) => Outcome::Exited(self.child.try_wait().ok().flatten()),
+                        Err(_) => {
+                            let status = self.child.try_wait().ok().flatten();
+                            self.exited(request_id, handed_over, status)
+                        }
                     };
                 }
                 given = &mut delivered, if !handed_over => {
@@ -222,10 +247,54 @@ impl Environment {
                         deadline = tokio::time::Instant::now() + timeout;
                     }
                 }
-                status = self.child.wait() => return Outcome::Exited(status.ok()),
+                status = self.child.wait() => {
+                    let status = status.ok();
+                    return self.exited(request_id, handed_over, status);
+                }
                 () = tokio::time::sleep_until(deadline) => return Outcome::TimedOut,
             }
         }
+    }
+
+    /// The environment's processes ended. During Init with an extension that has not
+    /// registered, that is the extension's crash (the jail ends the runtime when an
+    /// extension exits, and reports the extension's status); otherwise the runtime's exit.
+    fn exited(&self, request_id: &str, handed_over: bool, status: Option<ExitStatus>) -> Outcome {
+        if !handed_over && self.link.extensions().missing() {
+            let failure = runtime_api::ExtensionFailure::crash(status);
+            return Outcome::Reply(failure.reply(request_id));
+        }
+        Outcome::Exited(status)
+    }
+
+    /// Whether the environment runs external extensions.
+    pub fn has_extensions(&self) -> bool {
+        self.link.extensions().any()
+    }
+
+    /// Waits until every extension called `next` again after an invoke (their post-invoke
+    /// work), at most until `until`. `false` when one failed or the time ran out: the
+    /// environment must then be reset.
+    pub async fn extensions_done(&self, until: tokio::time::Instant) -> bool {
+        let ready = self.link.extensions().wait_ready();
+        matches!(tokio::time::timeout_at(until, ready).await, Ok(Ok(())))
+    }
+
+    /// Sends SHUTDOWN to the extensions that asked for it and gives them AWS's shutdown
+    /// time (2 s with external extensions) to call `next` again.
+    async fn shut_down_extensions(&mut self) {
+        let deadline = SystemTime::now() + EXTENSION_SHUTDOWN;
+        let deadline_ms = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        if !self.link.extensions().shutdown("spindown", deadline_ms) {
+            return;
+        }
+        let until = tokio::time::Instant::now() + EXTENSION_SHUTDOWN;
+        let _ = self.extensions_done(until).await;
+        // What the extensions printed for SHUTDOWN is logged before the processes die.
+        let _ = self.take_log(true).await;
     }
 
     /// Waits until what the runtime wrote so far is logged (at most [`FLUSH_WAIT`]), then
@@ -282,6 +351,9 @@ impl Environment {
         }
         // A frozen process does not die until thawed (cgroup v1).
         self.thaw();
+        if self.has_extensions() {
+            self.shut_down_extensions().await;
+        }
         // The keeper's death takes the init with it, and the init's the whole PID namespace.
         let _ = self.child.kill().await;
         if let Some(cgroup) = self.cgroup.take() {
@@ -356,6 +428,7 @@ impl Process {
 /// A runtime process started, before it is an [`Environment`].
 struct Started {
     api_server: tokio::task::JoinHandle<()>,
+    link: Arc<EnvironmentLink>,
     network: Option<OwnedFd>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
@@ -375,6 +448,7 @@ impl Started {
         Environment {
             id,
             api_server: self.api_server,
+            link: self.link,
             child: self.child,
             invocations: self.invocations,
             tail: self.tail,

@@ -62,11 +62,70 @@ impl Executor {
             lease.end(false).await;
             return Err(shutting_down());
         };
-        let finished = Instant::now();
-        let handler_start = match env.initialized {
-            Some(at) if cold => at.max(invoked_at),
-            _ => invoked_at,
+        let settled = settle(outcome, &request_id, timeout, env.out_of_memory());
+        let mut ending = Ending {
+            lease,
+            spec,
+            sink,
+            request_id,
+            settled,
+            invoked_at,
+            cold,
+            timeout,
         };
+        // The caller gets the response as soon as the runtime answers; extensions still
+        // busy with the invoke finish it in the background (the environment is frozen, and
+        // END and REPORT logged, only once they called `next` again, as on AWS). A caller
+        // that asked for the log tail waits for it.
+        if ending.settled.keep && ending.has_extensions() && !request.tail_log {
+            let result = InvokeResult {
+                payload: ending.settled.payload.clone(),
+                function_error: ending.settled.function_error,
+                log_result: None,
+            };
+            let executor = self.clone();
+            self.inner.tasks.spawn(async move {
+                executor.end_invocation(ending).await;
+            });
+            return Ok(result);
+        }
+        let payload = ending.settled.payload.clone();
+        let function_error = ending.settled.function_error;
+        let log = self.end_invocation(ending).await;
+        Ok(InvokeResult {
+            payload,
+            function_error,
+            log_result: request.tail_log.then(|| log.tail_base64()),
+        })
+    }
+
+    /// Ends an invocation the runtime answered: waits for the extensions' post-invoke work
+    /// (within the timeout), logs END and REPORT, and hands the environment back. Returns the
+    /// invocation's log.
+    async fn end_invocation(&self, mut ending: Ending) -> crate::logs::InvocationLog {
+        let Some(env) = ending.lease.env() else {
+            return crate::logs::InvocationLog::default();
+        };
+        let request_id = ending.request_id.as_str();
+        let settled = &mut ending.settled;
+        let cold = ending.cold;
+        let handler_start = match env.initialized {
+            Some(at) if cold => at.max(ending.invoked_at),
+            _ => ending.invoked_at,
+        };
+        if settled.keep && env.has_extensions() {
+            let until = tokio::time::Instant::from_std(handler_start + ending.timeout);
+            if !env.extensions_done(until).await {
+                // An extension failed or did not finish within the timeout: AWS resets.
+                settled.keep = false;
+                ending.sink.line(&format!(
+                    "{} {request_id} [lamina] an extension did not finish the invocation in time; the environment is reset",
+                    format_millis(now_millis())
+                ));
+            }
+        }
+        let spec = &ending.spec;
+        let finished = Instant::now();
         let duration_ms = finished.duration_since(handler_start).as_secs_f64() * 1e3;
         let init_ms = cold.then(|| {
             env.initialized
@@ -75,15 +134,13 @@ impl Executor {
                 .as_secs_f64()
                 * 1e3
         });
-
-        let settled = settle(outcome, &request_id, timeout, env.out_of_memory());
         let max_memory = env.max_memory_mb();
         // An environment that is reset is not read after this: output it still writes
         // would land after its END.
         let mut log = env.take_log(!settled.keep).await;
-        let closing = closing_lines(&request_id, &settled, |status| {
+        let closing = closing_lines(request_id, settled, |status| {
             report_line(
-                &request_id,
+                request_id,
                 duration_ms,
                 spec.memory_mb,
                 max_memory,
@@ -91,17 +148,16 @@ impl Executor {
                 status,
             )
         });
-        sink.lines(&closing.iter().map(String::as_str).collect::<Vec<_>>());
+        ending
+            .sink
+            .lines(&closing.iter().map(String::as_str).collect::<Vec<_>>());
         for line in &closing {
             log.push(line);
         }
-        self.record(&spec, duration_ms, init_ms, &settled);
-        lease.end(settled.keep).await;
-        Ok(InvokeResult {
-            payload: settled.payload,
-            function_error: settled.function_error,
-            log_result: request.tail_log.then(|| log.tail_base64()),
-        })
+        self.record(spec, duration_ms, init_ms, settled);
+        let keep = settled.keep;
+        ending.lease.end(keep).await;
+        log
     }
 
     /// Counts a finished invocation for the console's Monitor.
@@ -153,6 +209,24 @@ impl Executor {
             function_error: true,
             log_result: request.tail_log.then(|| log.tail_base64()),
         }
+    }
+}
+
+/// An invocation the runtime answered, still to be ended.
+struct Ending {
+    lease: Lease,
+    spec: Arc<FunctionSpec>,
+    sink: LogSink,
+    request_id: String,
+    settled: Settled,
+    invoked_at: Instant,
+    cold: bool,
+    timeout: Duration,
+}
+
+impl Ending {
+    fn has_extensions(&mut self) -> bool {
+        self.lease.env().is_some_and(|env| env.has_extensions())
     }
 }
 

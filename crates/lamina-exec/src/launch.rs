@@ -66,6 +66,8 @@ pub struct LaunchPlan {
     /// of arguments: its mounts, limits and the runtime's own program, arguments and
     /// environment.
     pub jail: Option<JailPlan>,
+    /// The names of the external extensions the jail starts (none without namespaces).
+    pub extensions: Vec<String>,
 }
 
 /// Why a runtime cannot be started; worded as the error the invoker returns.
@@ -201,35 +203,43 @@ pub fn plan(
             env,
             cwd: guest.task,
             jail: None,
+            // Without a jail there is no process to start them in the sandbox (phase 1).
+            extensions: Vec::new(),
         }),
-        Isolation::Namespaces => Ok(LaunchPlan {
-            program: ctx.jail_program.to_owned(),
-            args: vec![lamina_jail::SUBCOMMAND.into()],
-            // The jail starts with nothing; the runtime's environment travels in its plan.
-            env: BTreeMap::new(),
-            cwd: "/".into(),
-            jail: Some(JailPlan {
-                task: spec.code.path.clone(),
-                runtime: host.runtime.clone(),
-                tmp: host.tmp.clone(),
-                root: host.root.clone(),
-                lang: lang_host,
-                layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
-                cgroups: host.cgroup_procs.clone(),
-                // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
-                uid: host.sandbox_id.unwrap_or(65_534),
-                gid: host.sandbox_id.unwrap_or(65_534),
-                program,
-                // Guest paths: Lamina's own, so UTF-8 (the plan's strings must be).
-                args: args
-                    .iter()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect(),
-                env,
-                network: host.network.clone(),
-                seccomp: ctx.seccomp,
-            }),
-        }),
+        Isolation::Namespaces => {
+            let extensions =
+                crate::extension_files::discover(spec.layers.iter().map(|l| l.path.as_path()));
+            Ok(LaunchPlan {
+                program: ctx.jail_program.to_owned(),
+                args: vec![lamina_jail::SUBCOMMAND.into()],
+                // The jail starts with nothing; the runtime's environment travels in its plan.
+                env: BTreeMap::new(),
+                cwd: "/".into(),
+                jail: Some(JailPlan {
+                    task: spec.code.path.clone(),
+                    runtime: host.runtime.clone(),
+                    tmp: host.tmp.clone(),
+                    root: host.root.clone(),
+                    lang: lang_host,
+                    layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
+                    cgroups: host.cgroup_procs.clone(),
+                    // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
+                    uid: host.sandbox_id.unwrap_or(65_534),
+                    gid: host.sandbox_id.unwrap_or(65_534),
+                    program,
+                    // Guest paths: Lamina's own, so UTF-8 (the plan's strings must be).
+                    args: args
+                        .iter()
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .collect(),
+                    env,
+                    network: host.network.clone(),
+                    extensions: extensions.iter().map(|(_, path)| path.clone()).collect(),
+                    seccomp: ctx.seccomp,
+                }),
+                extensions: extensions.into_iter().map(|(name, _)| name).collect(),
+            })
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod descriptors;
 mod environment;
 mod event_splitter;
 pub mod exec_wrapper;
+pub mod extension_files;
 pub mod function_error;
 pub mod interpreters;
 mod invocation;

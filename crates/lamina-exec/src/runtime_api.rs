@@ -19,6 +19,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::bounded_listener::{BoundedListener, Peer};
 
+pub mod extensions;
+
+pub use extensions::{ExtensionFailure, Extensions, FunctionInfo};
+
 /// Largest response or error body a runtime may post (6 MiB + 100 bytes, as AWS).
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
@@ -72,19 +76,56 @@ pub struct EnvironmentLink {
     runtime_pid: std::sync::OnceLock<u32>,
     /// Client ports already verified as the runtime's (keep-alive connections).
     trusted_peers: Mutex<std::collections::HashSet<u16>>,
+    /// The environment's external extensions (the Extensions API side).
+    extensions: Extensions,
 }
 
 impl EnvironmentLink {
-    /// A link and the sender the executor hands invocations to.
+    /// A link and the sender the executor hands invocations to, with no extensions.
     pub fn new() -> (Arc<Self>, mpsc::Sender<Invocation>) {
+        Self::with_extensions(Extensions::new(0, FunctionInfo::default()))
+    }
+
+    /// A link whose environment started `extensions`.
+    pub fn with_extensions(extensions: Extensions) -> (Arc<Self>, mpsc::Sender<Invocation>) {
         let (tx, rx) = mpsc::channel(1);
         let link = Self {
             inbox: tokio::sync::Mutex::new(rx),
             in_flight: Mutex::new(None),
             runtime_pid: std::sync::OnceLock::new(),
             trusted_peers: Mutex::default(),
+            extensions,
         };
         (Arc::new(link), tx)
+    }
+
+    /// The environment's extensions.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Fails the invocation waiting for its first `next`, or the one in flight, with the
+    /// extensions' failure (which resets the environment).
+    fn fail_in_flight(&self) {
+        let Some(Err(failure)) = self.extensions.settled() else {
+            return;
+        };
+        let pending = match self.inbox.try_lock() {
+            Ok(mut inbox) => inbox.try_recv().ok(),
+            Err(_) => None,
+        };
+        if let Some(invocation) = pending {
+            let _ = invocation.reply.send(failure.reply(&invocation.request_id));
+            return;
+        }
+        let in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(in_flight) = in_flight {
+            let _ = in_flight.reply.send(failure.reply(&in_flight.request_id));
+        }
     }
 
     /// Records the runtime's pid; requests from other processes are refused from then on.
@@ -194,13 +235,17 @@ fn routes(link: Arc<EnvironmentLink>) -> Router {
         )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
+        .route("/2020-01-01/extension/register", post(extensions::register))
+        .route("/2020-01-01/extension/event/next", get(extensions::next))
+        .route("/2020-01-01/extension/init/error", post(extensions::error))
+        .route("/2020-01-01/extension/exit/error", post(extensions::error))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "InvalidRequest", "Not found") })
         // Bodies are read by the handlers, so an oversize one still reaches the invoker.
         .layer(DefaultBodyLimit::disable())
         .with_state(link)
 }
 
-fn api_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+pub(crate) fn api_error(status: StatusCode, error_type: &str, message: &str) -> Response {
     let body = serde_json::json!({ "errorMessage": message, "errorType": error_type });
     (
         status,
@@ -248,6 +293,15 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
         );
     };
     drop(inbox);
+    // Init (and each invoke after it) begins only once every extension is waiting in `next`.
+    if let Err(failure) = link.extensions.wait_ready().await {
+        let _ = invocation.reply.send(failure.reply(&invocation.request_id));
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            failure.error_type,
+            "An extension failed",
+        );
+    }
     let delivered_at = SystemTime::now();
     let deadline = delivered_at + invocation.timeout;
     let deadline_ms = deadline
@@ -267,7 +321,8 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
         "lambda-runtime-invoked-function-arn",
         &invocation.invoked_function_arn,
     );
-    set("lambda-runtime-trace-id", &trace_id(&invocation.request_id));
+    let trace = trace_id(&invocation.request_id);
+    set("lambda-runtime-trace-id", &trace);
     if let Some(context) = &invocation.client_context {
         set("lambda-runtime-client-context", context);
     }
@@ -278,6 +333,12 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
         request_id: invocation.request_id.clone(),
         reply: invocation.reply,
     });
+    link.extensions.invoke(
+        &invocation.request_id,
+        deadline_ms,
+        &invocation.invoked_function_arn,
+        &trace,
+    );
     let _ = invocation.delivered.send(deadline);
     (StatusCode::OK, headers, invocation.payload).into_response()
 }

@@ -59,6 +59,10 @@ pub struct JailPlan {
     pub args: Vec<String>,
     /// The runtime's whole environment (nothing else is passed on).
     pub env: BTreeMap<String, String>,
+    /// External extensions (paths inside the jail, `/opt/extensions/<name>`), each started
+    /// with no arguments and the runtime's environment just before the runtime.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<PathBuf>,
     /// The environment's own network namespace (a file that opens it, see
     /// [`crate::netns::PrivateNetwork::path`]), joined before the other namespaces are
     /// created; `None` keeps the host's network.
@@ -213,6 +217,7 @@ mod tests {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
             network: Some("/proc/1/fd/7".into()),
+            extensions: vec!["/opt/extensions/my-ext".into()],
             seccomp: true,
         }
     }
@@ -228,6 +233,7 @@ mod tests {
             seccomp: false,
             lang: None,
             network: None,
+            extensions: vec![],
             ..plan
         };
         let frame = without_filter.encode().unwrap();

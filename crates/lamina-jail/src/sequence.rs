@@ -6,9 +6,12 @@
 //!   runtime ended, so the server sees the runtime's exit status. Killing it kills the
 //!   whole environment (the init dies with its parent, and the PID namespace with its init).
 //! - The *init* is PID 1 of the new PID namespace. It builds the root file system, pivots
-//!   into it, mounts `/proc` (masking the host's `/proc/net`), forks the runtime and reaps
-//!   orphans until the runtime exits.
-//! - The *runtime* process drops to the sandbox uid and gid, with no capabilities,
+//!   into it, mounts `/proc` (masking the host's `/proc/net`), forks the external extensions
+//!   (each file of `/opt/extensions`, as AWS starts them before the runtime) and then the
+//!   runtime, and reaps orphans until the runtime exits. Extensions are forked here rather
+//!   than by the runtime or the server: the init is already every process's reaper, stays
+//!   single-threaded, and its exit (with the runtime's) ends them with the PID namespace.
+//! - Each *extension* process, and the *runtime* process, drops to the sandbox uid and gid, with no capabilities,
 //!   `no_new_privs` and AWS's resource limits, installs the seccomp filter last and execs
 //!   the runtime.
 
@@ -159,23 +162,41 @@ fn init(
     // (`/proc/<pid>/net` still shows them until environments get a network of their own).
     sys.mask(Path::new("/dev/null"), Path::new("/proc/net"))
         .map_err(JailError::MaskProcNet)?;
+    let mut extensions = Vec::with_capacity(args.extensions.len());
+    for extension in &args.extensions {
+        let Some(pid) = sys.fork().map_err(JailError::Fork)? else {
+            drop(status);
+            return Err(run_program(args, extension, &[], sys));
+        };
+        extensions.push(pid);
+    }
     let Some(runtime) = sys.fork().map_err(JailError::Fork)? else {
         drop(status);
-        return Err(run_runtime(args, sys));
+        return Err(run_program(args, &args.program, &args.args, sys));
     };
+    // The status of the first extension that exited: the environment's end, reported in
+    // place of the runtime's (which the jail killed), so the server can name the crash.
+    let mut crashed = None;
     loop {
         let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
         if pid == runtime {
             // The keeper may be gone (killed); then nobody needs the report.
-            let _ = status.write_all(&raw.to_le_bytes());
+            let _ = status.write_all(&crashed.unwrap_or(raw).to_le_bytes());
             return Ok(Ending::Exit(0));
+        }
+        // An extension that exits ends the environment, as on AWS (its crash fails Init, or
+        // resets the environment): the runtime is killed, so the server sees the end at
+        // once. During SHUTDOWN the server kills everything anyway.
+        if crashed.is_none() && extensions.contains(&pid) {
+            crashed = Some(raw);
+            let _ = sys.kill(runtime);
         }
     }
 }
 
-/// The runtime process: drops every privilege, installs the seccomp filter and execs the
-/// runtime. Returns only on error.
-fn run_runtime(args: &JailPlan, sys: &impl Syscall) -> JailError {
+/// The runtime or an extension process: drops every privilege, installs the seccomp filter
+/// and execs `program` with `argv` and the plan's environment. Returns only on error.
+fn run_program(args: &JailPlan, program: &Path, argv: &[String], sys: &impl Syscall) -> JailError {
     let steps = || -> Result<(), JailError> {
         let filters = if args.seccomp {
             Some(SeccompFilters::compile().map_err(JailError::SeccompFilter)?)
@@ -202,9 +223,9 @@ fn run_runtime(args: &JailPlan, sys: &impl Syscall) -> JailError {
     if let Err(e) = steps() {
         return e;
     }
-    let source = sys.exec(&args.program, &args.args, &args.env);
+    let source = sys.exec(program, argv, &args.env);
     JailError::Exec {
-        program: args.program.clone(),
+        program: program.to_owned(),
         source,
     }
 }

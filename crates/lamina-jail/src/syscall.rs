@@ -41,6 +41,8 @@ pub trait Syscall {
     fn fork(&self) -> io::Result<Option<u32>>;
     /// Waits for any child; returns its pid and raw wait status.
     fn wait_any(&self) -> io::Result<(u32, i32)>;
+    /// Sends SIGKILL to a child.
+    fn kill(&self, pid: u32) -> io::Result<()>;
     /// Asks for SIGKILL when the parent dies. (The parent is outside the new PID namespace,
     /// so `getppid` cannot tell whether it already died; the server's kill of the whole
     /// cgroup covers that window.)
@@ -145,6 +147,14 @@ impl Syscall for LinuxSyscall {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    fn kill(&self, pid: u32) -> io::Result<()> {
+        let pid = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        rustix::process::kill_process(pid, Signal::KILL).map_err(io::Error::from)
     }
 
     fn die_with_parent(&self) -> io::Result<()> {

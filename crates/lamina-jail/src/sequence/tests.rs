@@ -63,6 +63,9 @@ impl Syscall for Recorder {
             .pop_front()
             .ok_or_else(|| io::Error::other("no children"))
     }
+    fn kill(&self, pid: u32) -> io::Result<()> {
+        self.record(format!("kill {pid}"))
+    }
     fn die_with_parent(&self) -> io::Result<()> {
         self.record("die with parent".into())
     }
@@ -189,6 +192,7 @@ fn args(layers: &[&str]) -> JailPlan {
         args: vec!["/var/runtime/bootstrap.py".into()],
         env: BTreeMap::new(),
         network: None,
+        extensions: Vec::new(),
         seccomp: true,
     }
 }
@@ -552,4 +556,68 @@ fn a_jail_told_nothing_or_garbage_does_nothing() {
         assert!(error.to_string().contains(expected), "{error}");
         assert!(!sys.calls().iter().any(|c| c.starts_with("unshare")));
     }
+}
+
+#[test]
+fn extensions_are_started_before_the_runtime_each_as_the_runtime_is() {
+    let plan = JailPlan {
+        extensions: vec!["/opt/extensions/a".into(), "/opt/extensions/b".into()],
+        ..args(&[])
+    };
+    // The keeper's fork is the child side (the init); the first extension's fork is the
+    // parent side, so the second extension is the child that execs.
+    let sys = Recorder::default();
+    sys.forks.borrow_mut().extend([None, Some(5)]);
+    let error = runtime_side(&sys, &plan);
+    assert!(
+        matches!(error, JailError::Exec { ref program, .. } if program == Path::new("/opt/extensions/b")),
+        "{error}"
+    );
+    let calls = sys.calls();
+    assert_eq!(
+        calls.iter().filter(|c| *c == "fork").count(),
+        3,
+        "{calls:?}"
+    );
+    let after_fork = calls.iter().rposition(|c| c == "fork").unwrap();
+    // Dropped to the sandbox user, filtered, then exec'ed, as the runtime is.
+    assert_eq!(calls.last().unwrap(), "exec /opt/extensions/b");
+    assert!(
+        calls[after_fork..].iter().any(|c| c.starts_with("setuid")),
+        "{calls:?}"
+    );
+    assert!(
+        calls[after_fork..].iter().any(|c| c.starts_with("seccomp")),
+        "{calls:?}"
+    );
+
+    // Both extensions forked (parent side), then the runtime.
+    let sys = Recorder::default();
+    sys.forks.borrow_mut().extend([None, Some(5), Some(6)]);
+    let error = runtime_side(&sys, &plan);
+    assert!(
+        matches!(error, JailError::Exec { ref program, .. } if program == Path::new("/var/lang/bin/python3.11")),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_extension_that_exits_ends_the_runtime() {
+    let plan = JailPlan {
+        extensions: vec!["/opt/extensions/a".into()],
+        ..args(&[])
+    };
+    let sys = Recorder::default();
+    // Init (child side), the extension (pid 5), the runtime (pid 6).
+    sys.forks.borrow_mut().extend([None, Some(5), Some(6)]);
+    // An orphan, the extension's exit, then the runtime's death by SIGKILL.
+    sys.waits.borrow_mut().extend([(9, 0), (5, 1 << 8), (6, 9)]);
+    let ending = enter(&plan, &sys).unwrap();
+    assert_eq!(ending, Ending::Exit(0));
+    let calls = sys.calls();
+    assert_eq!(
+        calls.iter().filter(|c| *c == "kill 6").count(),
+        1,
+        "{calls:?}"
+    );
 }
