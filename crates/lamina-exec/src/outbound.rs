@@ -7,9 +7,11 @@
 //!
 //! Everything is named after the data directory, so two servers on one host keep apart and a
 //! restarted server finds what its crashed predecessor left: the bridge `lm<key>br`, the
-//! veths `lm<key>v<n>`, the table `ip lamina_<key>`. IPv4 forwarding is switched on if it was
-//! off; the value found is kept in `<data>/network-forwarding` and restored when the last
-//! Lamina bridge on the host goes. The kernel removes an environment's veth pair with its
+//! veths `lm<key>v<n>`, the table `ip lamina_<key>`. IPv4 forwarding is a setting of the whole
+//! host, shared by every server on it: the first server to switch it on keeps the value it found
+//! in `/run/lamina/ip_forward`, and the last one to go (no Lamina bridge left) puts it back.
+//! Both steps hold `/run/lamina/network.lock`, so a server stopping never switches forwarding
+//! off under one that is starting. The kernel removes an environment's veth pair with its
 //! namespace. The commands run are `ip`, `nsenter` and `nft` (Debian: iproute2, util-linux,
 //! nftables); they run while standbys are prepared, not on a warm path.
 
@@ -89,6 +91,7 @@ impl Outbound {
     /// Removes what a server on `data_dir` left (a crash), then makes the bridge, the table
     /// and turns forwarding on.
     pub fn start(data_dir: &Path) -> Result<Self, OutboundError> {
+        let _host = host_lock().map_err(OutboundError::Forwarding)?;
         let key = key_of(data_dir);
         remove_leftovers(&key);
         let subnet = free_subnet()?;
@@ -99,10 +102,10 @@ impl Outbound {
             key,
             subnet,
             next_host: AtomicU32::new(first),
-            forwarding_record: data_dir.join("network-forwarding"),
+            forwarding_record: host_state_dir().join("ip_forward"),
         };
         if let Err(e) = this.set_up() {
-            this.stop();
+            this.stop_locked();
             return Err(e);
         }
         Ok(this)
@@ -200,6 +203,13 @@ impl Outbound {
     /// Removes the table and the bridge (its veths go with their namespaces), and restores
     /// forwarding once no Lamina bridge is left on the host.
     pub fn stop(&self) {
+        // Without the lock the restore could still be right, but could race a starting
+        // server; stopping goes on either way.
+        let _host = host_lock();
+        self.stop_locked();
+    }
+
+    fn stop_locked(&self) {
         remove_leftovers(&self.key);
         let others = lamina_bridges();
         if !others.is_empty() {
@@ -234,6 +244,29 @@ impl Outbound {
             self.table()
         )
     }
+}
+
+/// Where the servers of this host keep what they share: `/run/lamina` (a tmpfs, emptied at
+/// boot, as forwarding is reset), else a directory of the temporary directory.
+fn host_state_dir() -> PathBuf {
+    let run = Path::new("/run/lamina");
+    if std::fs::create_dir_all(run).is_ok() {
+        return run.to_owned();
+    }
+    let tmp = std::env::temp_dir().join("lamina");
+    let _ = std::fs::create_dir_all(&tmp);
+    tmp
+}
+
+/// Holds the host-wide network lock until dropped (closing the file releases it).
+fn host_lock() -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(host_state_dir().join("network.lock"))?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// Four hex digits naming a data directory's host objects.
@@ -359,6 +392,18 @@ mod tests {
         assert!(outbound.bridge().len() <= 15);
         assert_eq!(outbound.gateway(), Ipv4Addr::new(10, 201, 0, 1));
         assert!(!is_lamina_bridge("lmzzzzbr") && !is_lamina_bridge("eth0"));
+    }
+
+    #[test]
+    fn the_host_network_lock_has_one_holder_at_a_time() {
+        let held = host_lock().unwrap();
+        let other = std::fs::OpenOptions::new()
+            .write(true)
+            .open(host_state_dir().join("network.lock"))
+            .unwrap();
+        assert!(other.try_lock().is_err(), "a second holder while the first holds it");
+        drop(held);
+        assert!(other.try_lock().is_ok(), "free once the first lets go");
     }
 
     #[test]
