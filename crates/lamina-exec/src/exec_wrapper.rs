@@ -200,34 +200,18 @@ mod tests {
         use std::collections::BTreeMap;
         use std::path::Path;
 
-        use lamina_types::{FunctionSpec, Runtime};
+        use lamina_types::FunctionSpec;
 
         use crate::interpreters::{Interpreter, Resolution};
         use crate::launch::{HostPaths, Isolation, LaunchContext, LaunchPlan, plan};
 
         fn spec(runtime: &str, task: &Path) -> FunctionSpec {
-            let tree = |path: &Path| lamina_types::ExtractedTree {
-                digest: lamina_types::layer::Digest([1; 32]),
-                path: path.to_owned(),
-            };
             FunctionSpec {
-                function_name: "f".into(),
-                function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
-                version: "$LATEST".into(),
-                region: "us-east-1".into(),
-                runtime: Runtime::parse(runtime).unwrap(),
-                handler: "app.handler".into(),
-                code: tree(task),
-                layers: Vec::new(),
-                memory_mb: 128,
-                timeout_secs: 3,
-                ephemeral_storage_mb: 512,
                 environment: BTreeMap::from([(
                     "AWS_LAMBDA_EXEC_WRAPPER".to_owned(),
                     "/opt/wrapper.sh".to_owned(),
                 )]),
-                architecture: lamina_types::Architecture::X86_64,
-                log_group: "/aws/lambda/f".into(),
+                ..crate::test_specs::spec(runtime, task, &[])
             }
         }
 

@@ -340,25 +340,9 @@ mod tests {
 
     /// A custom-runtime spec whose code is `task` and whose layers are `layers`.
     fn spec_with(task: &Path, layers: &[&Path]) -> FunctionSpec {
-        let tree = |path: &Path| lamina_types::ExtractedTree {
-            digest: lamina_types::layer::Digest([1; 32]),
-            path: path.to_owned(),
-        };
         FunctionSpec {
-            function_name: "f".into(),
-            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
-            version: "$LATEST".into(),
-            region: "us-east-1".into(),
-            runtime: lamina_types::Runtime::parse("provided.al2023").unwrap(),
             handler: "h".into(),
-            code: tree(task),
-            layers: layers.iter().map(|l| tree(l)).collect(),
-            memory_mb: 128,
-            timeout_secs: 3,
-            ephemeral_storage_mb: 512,
-            environment: BTreeMap::new(),
-            architecture: lamina_types::Architecture::X86_64,
-            log_group: "/aws/lambda/f".into(),
+            ..crate::test_specs::spec("provided.al2023", task, layers)
         }
     }
 

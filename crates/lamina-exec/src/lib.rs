@@ -31,6 +31,8 @@ pub mod runtime_files;
 mod sandbox;
 mod spawn;
 mod standby;
+#[cfg(test)]
+mod test_specs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

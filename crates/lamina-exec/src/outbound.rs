@@ -401,7 +401,10 @@ mod tests {
             .write(true)
             .open(host_state_dir().join("network.lock"))
             .unwrap();
-        assert!(other.try_lock().is_err(), "a second holder while the first holds it");
+        assert!(
+            other.try_lock().is_err(),
+            "a second holder while the first holds it"
+        );
         drop(held);
         assert!(other.try_lock().is_ok(), "free once the first lets go");
     }
