@@ -39,10 +39,23 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
+def _remove_stale_outsides() -> None:
+    """Deletes the outside namespaces of test runs that were killed before their session ended:
+    their veth holds the same host address, so traffic to the outside could go to a namespace
+    where nothing listens any more (connection refused)."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        name = line.split()[0] if line.split() else ""
+        pid = name.removeprefix("lamina-test-outside-")
+        if name.startswith("lamina-test-outside-") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 class Outside:
     """One outside namespace: `name` under /run/netns, `address` its address."""
 
     def __init__(self):
+        _remove_stale_outsides()
         self.name = f"lamina-test-outside-{os.getpid()}"
         self.address = OUTSIDE_ADDRESS
         self._veth = f"lto{os.getpid() % 100000}"

@@ -260,11 +260,16 @@ fn host_state_dir() -> PathBuf {
 
 /// Holds the host-wide network lock until dropped (closing the file releases it).
 fn host_lock() -> std::io::Result<std::fs::File> {
+    lock_in(&host_state_dir())
+}
+
+/// Holds `dir/network.lock` until dropped.
+fn lock_in(dir: &Path) -> std::io::Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(host_state_dir().join("network.lock"))?;
+        .open(dir.join("network.lock"))?;
     file.lock()?;
     Ok(file)
 }
@@ -396,10 +401,12 @@ mod tests {
 
     #[test]
     fn the_host_network_lock_has_one_holder_at_a_time() {
-        let held = host_lock().unwrap();
+        // In a directory of its own: the host's lock may be taken by a root test meanwhile.
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_in(dir.path()).unwrap();
         let other = std::fs::OpenOptions::new()
             .write(true)
-            .open(host_state_dir().join("network.lock"))
+            .open(dir.path().join("network.lock"))
             .unwrap();
         assert!(
             other.try_lock().is_err(),
