@@ -8,20 +8,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use lamina_control::layers::{LayerContent, ListQuery, PublishLayerVersion};
 use lamina_types::LambdaError;
-use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
 use lamina_types::runtime::{ALL_ARCHITECTURES, SUPPORTED_RUNTIMES};
 use lamina_types::timestamp::format_millis;
 use maud::html;
 use serde_json::json;
 
+use super::function_code::{error_json, zip_base64};
 use super::page::{alert, csrf_field, ok, page, respond, status_of};
 use super::session::Session;
 use super::{layer_insight, layer_permissions, layer_version};
 use crate::AppState;
-use crate::body::read_limited;
 
 /// `GET /console/layers`: each layer with its latest version.
 pub(super) async fn list(State(state): State<Arc<AppState>>, session: Session) -> Response {
@@ -136,14 +134,7 @@ pub(super) async fn upload(
         return super::forbidden();
     }
     let result = async {
-        let zip = read_limited(
-            &headers,
-            body,
-            MAX_REQUEST_BODY_BYTES,
-            "PublishLayerVersion",
-        )
-        .await?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&zip);
+        let zip = zip_base64(&headers, body, "PublishLayerVersion").await?;
         let cmd = PublishLayerVersion {
             layer_name: one("name").unwrap_or_default(),
             description: one("description").filter(|d| !d.is_empty()),
@@ -151,7 +142,7 @@ pub(super) async fn upload(
             compatible_architectures: many("architecture"),
             license_info: one("license").filter(|l| !l.is_empty()),
             content: Some(LayerContent {
-                zip_file_base64: Some(bytes::Bytes::from(encoded)),
+                zip_file_base64: Some(zip),
                 ..LayerContent::default()
             }),
         };
@@ -165,15 +156,6 @@ pub(super) async fn upload(
         .into_response(),
         Err(e) => error_json(&e),
     }
-}
-
-fn error_json(e: &LambdaError) -> Response {
-    let status = status_of(e);
-    (
-        status,
-        Json(json!({ "type": e.type_name(), "message": e.message() })),
-    )
-        .into_response()
 }
 
 /// `GET /console/layers/{name}/versions/{version}`.
