@@ -3,12 +3,14 @@ routed like the internet. Test doubles that functions call (the recorder, the st
 api.github.com) listen there, not on the host's loopback, which a function on its private
 network (`--function-network isolated`, the default where it works) cannot reach.
 
-    host (this process)  198.51.100.1  <-- veth -->  198.51.100.2  the outside namespace
+    host (this process)  198.51.100.<4k+1>  <-- veth -->  198.51.100.<4k+2>  the outside namespace
 
 198.51.100.0/24 is TEST-NET-2 (RFC 5737): never routed on the internet, so no real host is
-shadowed. The host reaches 198.51.100.2 over the veth; a function on its private network
-reaches it through the server's bridge and NAT (the outside sees 198.51.100.1, the host,
-as the client), and one on the host's network directly.
+shadowed. Each test run takes a /30 of it (slot k, held by a lock file for the life of the
+process), so test runs on one machine at once never share an address. The host reaches the
+outside address over the veth; a function on its private network reaches it through the
+server's bridge and NAT (the outside sees the host side's address as the client), and one on
+the host's network directly.
 
 A double's listening socket is made on a helper thread that joins the namespace first
 (`setns` changes the network namespace of the calling thread only); the socket stays in the
@@ -19,6 +21,7 @@ namespace serves the whole session, made at first use and removed at its end
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import socket
 import socketserver
@@ -28,9 +31,28 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, TypeVar
 
-OUTSIDE_ADDRESS = "198.51.100.2"
-HOST_SIDE_ADDRESS = "198.51.100.1"
 CLONE_NEWNET = 0x40000000
+SLOTS = 64
+SLOT_LOCKS = "/run/lock"
+
+
+def _take_slot() -> tuple[int, object]:
+    """The first /30 slot no other live test run holds, and the open lock file that holds it
+    (kept open for the life of the process: the lock goes with it, even on SIGKILL)."""
+    for slot in range(SLOTS):
+        lock = open(f"{SLOT_LOCKS}/lamina-test-outside-{slot}.lock", "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return slot, lock
+        except BlockingIOError:
+            lock.close()
+    raise RuntimeError(f"all {SLOTS} outside slots are held by running test sessions")
+
+
+_SLOT, _SLOT_LOCK = _take_slot()
+HOST_SIDE_ADDRESS = f"198.51.100.{4 * _SLOT + 1}"
+OUTSIDE_ADDRESS = f"198.51.100.{4 * _SLOT + 2}"
+PREFIX = 30
 
 T = TypeVar("T")
 
@@ -41,8 +63,8 @@ def _ip(*args: str) -> None:
 
 def _remove_stale_outsides() -> None:
     """Deletes the outside namespaces of test runs that were killed before their session ended:
-    their veth holds the same host address, so traffic to the outside could go to a namespace
-    where nothing listens any more (connection refused)."""
+    their veth could hold the host address this run takes, so traffic to the outside could go
+    to a namespace where nothing listens any more (connection refused)."""
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for line in listed.splitlines():
         name = line.split()[0] if line.split() else ""
@@ -62,9 +84,9 @@ class Outside:
         _ip("netns", "add", self.name)
         try:
             _ip("link", "add", self._veth, "type", "veth", "peer", "name", "eth0", "netns", self.name)
-            _ip("addr", "add", f"{HOST_SIDE_ADDRESS}/24", "dev", self._veth)
+            _ip("addr", "add", f"{HOST_SIDE_ADDRESS}/{PREFIX}", "dev", self._veth)
             _ip("link", "set", self._veth, "up")
-            _ip("-n", self.name, "addr", "add", f"{OUTSIDE_ADDRESS}/24", "dev", "eth0")
+            _ip("-n", self.name, "addr", "add", f"{OUTSIDE_ADDRESS}/{PREFIX}", "dev", "eth0")
             _ip("-n", self.name, "link", "set", "eth0", "up")
             _ip("-n", self.name, "link", "set", "lo", "up")
             # Answers go back to the host, which forwards those for the environments (NAT).

@@ -63,12 +63,15 @@ def wait_until_idle(path: str) -> list[str]:
 def assert_full_concurrency(server, name: str) -> None:
     """CAP invokes at once all succeed: no slot is held by an invocation that ended."""
     outcomes = [None] * CAP
+    errors = {}
 
     def call(i):
         lam = sandbox_client(server)
         try:
             out = lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": 1, "id": f"full-{i}"}))
             outcomes[i] = (out["StatusCode"], out.get("FunctionError"))
+            if out.get("FunctionError"):
+                errors[i] = out["Payload"].read().decode(errors="replace")
         except ClientError as e:
             outcomes[i] = (e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])
 
@@ -77,7 +80,7 @@ def assert_full_concurrency(server, name: str) -> None:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert outcomes == [(200, None)] * CAP, f"{CAP} concurrent invokes: {outcomes}"
+    assert outcomes == [(200, None)] * CAP, f"{CAP} concurrent invokes: {outcomes}, errors: {errors}"
 
 
 def assert_only_idle_environments(server, path: str) -> None:
