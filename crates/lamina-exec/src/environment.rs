@@ -66,6 +66,8 @@ pub struct Environment {
     invocations: mpsc::Sender<Invocation>,
     /// The current invocation's log tail, fed by the output reader.
     tail: Arc<Mutex<InvocationLog>>,
+    /// The function's log, for the lines the platform writes about the environment.
+    log: LogSink,
     flush: mpsc::Sender<Flush>,
     output_reader: tokio::task::JoinHandle<()>,
     /// When the process was started.
@@ -158,7 +160,7 @@ impl Environment {
             pipe,
             Arc::clone(&tail),
             flush_requests,
-            sink,
+            sink.clone(),
         ));
         Ok(Started {
             api_server,
@@ -167,6 +169,7 @@ impl Environment {
             child,
             invocations,
             tail,
+            log: sink,
             flush,
             output_reader,
         })
@@ -243,6 +246,9 @@ impl Environment {
                 given = &mut delivered, if !handed_over => {
                     handed_over = true;
                     if given.is_ok() {
+                        if self.initialized.is_none() {
+                            self.log_extensions_ready();
+                        }
                         self.initialized.get_or_insert_with(Instant::now);
                         deadline = tokio::time::Instant::now() + timeout;
                     }
@@ -265,6 +271,19 @@ impl Environment {
             return Outcome::Reply(failure.reply(request_id));
         }
         Outcome::Exited(status)
+    }
+
+    /// Init is over: AWS logs one `EXTENSION` line per registered extension.
+    fn log_extensions_ready(&self) {
+        let lines = self.link.extensions().ready_lines();
+        if lines.is_empty() {
+            return;
+        }
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        self.log.lines(&lines);
+        for line in lines {
+            self.note(line);
+        }
     }
 
     /// Whether the environment runs external extensions.
@@ -433,6 +452,7 @@ struct Started {
     child: Child,
     invocations: mpsc::Sender<Invocation>,
     tail: Arc<Mutex<InvocationLog>>,
+    log: LogSink,
     flush: mpsc::Sender<Flush>,
     output_reader: tokio::task::JoinHandle<()>,
 }
@@ -452,6 +472,7 @@ impl Started {
             child: self.child,
             invocations: self.invocations,
             tail: self.tail,
+            log: self.log,
             flush: self.flush,
             output_reader: self.output_reader,
             started: now,

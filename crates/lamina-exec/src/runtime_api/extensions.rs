@@ -44,12 +44,16 @@ pub struct ExtensionFailure {
 
 struct Registered {
     name: String,
+    /// The events it registered for, in the order it named them (as its log line shows them).
+    event_names: Vec<String>,
     invoke: bool,
     shutdown: bool,
     events: mpsc::UnboundedSender<serde_json::Value>,
     inbox: EventInbox,
     /// Waiting in `next` with no event pending: done with the last event.
     ready: bool,
+    /// How many extensions registered before it.
+    order: usize,
 }
 
 #[derive(Default)]
@@ -100,6 +104,24 @@ impl Extensions {
             .collect();
         names.sort();
         names
+    }
+
+    /// The lines AWS logs once Init is over, one per registered extension in the order they
+    /// registered: `EXTENSION\tName: <name>\tState: Ready\tEvents: [INVOKE, SHUTDOWN]`.
+    pub fn ready_lines(&self) -> Vec<String> {
+        let registry = self.registry();
+        let mut registered: Vec<&Registered> = registry.by_id.values().collect();
+        registered.sort_by_key(|r| r.order);
+        registered
+            .iter()
+            .map(|r| {
+                format!(
+                    "EXTENSION\tName: {}\tState: Ready\tEvents: [{}]",
+                    r.name,
+                    r.event_names.join(", ")
+                )
+            })
+            .collect()
     }
 
     /// Every started extension registered and is waiting in `next`, or one failed.
@@ -261,10 +283,15 @@ pub(super) async fn register(
             );
         }
         let (events, inbox) = mpsc::unbounded_channel();
+        let mut event_names = registration.events.clone();
+        event_names.dedup();
+        let order = registry.by_id.len();
         registry.by_id.insert(
             id.clone(),
             Registered {
                 name: name.to_owned(),
+                event_names,
+                order,
                 invoke: registration.events.iter().any(|e| e == "INVOKE"),
                 shutdown: registration.events.iter().any(|e| e == "SHUTDOWN"),
                 events,

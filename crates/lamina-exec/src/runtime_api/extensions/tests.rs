@@ -232,3 +232,35 @@ fn a_crash_is_worded_as_aws_words_it() {
     assert_eq!(killed.detail, "signal: killed");
     assert_eq!(ExtensionFailure::crash(None).detail, "signal: killed");
 }
+
+#[tokio::test]
+async fn each_registered_extension_has_its_ready_line_in_registration_order() {
+    let (link, _invocations) = link(3);
+    register(&link, "zeta").await;
+    let (status, _, body) = call(
+        &link,
+        "POST",
+        REGISTER,
+        &[("Lambda-Extension-Name", "alpha")],
+        r#"{"events":["SHUTDOWN","INVOKE"]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = call(
+        &link,
+        "POST",
+        REGISTER,
+        &[("Lambda-Extension-Name", "quiet")],
+        r#"{"events":[]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        link.extensions().ready_lines(),
+        [
+            "EXTENSION\tName: zeta\tState: Ready\tEvents: [INVOKE, SHUTDOWN]",
+            "EXTENSION\tName: alpha\tState: Ready\tEvents: [SHUTDOWN, INVOKE]",
+            "EXTENSION\tName: quiet\tState: Ready\tEvents: []",
+        ]
+    );
+}
