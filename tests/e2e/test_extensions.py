@@ -155,3 +155,75 @@ with urllib.request.urlopen(report) as answer:
     assert error["errorType"] == "Extension.InitError", out.payload
     assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: Extension.ConfigInvalid", error["errorMessage"]), out.payload
     assert not any(l.startswith("handler ran") for l in function_log(module_server, fn_name))
+
+
+def test_a_timed_out_invoke_shuts_the_extension_down_with_reason_timeout(mlam, module_server, fn_name, layer_name):
+    slow = zip_with_modes({"lambda_function.py": (
+        b"import time\n"
+        b"def lambda_handler(event, context):\n"
+        b"    time.sleep(event.get('sleep', 0))\n"
+        b"    return context.aws_request_id\n", 0o644)})
+    deploy(mlam, fn_name, zip_bytes=slow, Layers=[extension_layer(mlam, layer_name)], Timeout=1)
+
+    out = invoke(mlam, fn_name, {"sleep": 5})
+
+    assert out.function_error == "Unhandled", out.payload
+    assert "Task timed out" in out.json()["errorMessage"], out.payload
+    # The reset gives the extension its SHUTDOWN before the environment's processes end.
+    lines = wait_for(lambda: (lambda l: l if "[my-ext] SHUTDOWN timeout" in l else None)(
+        function_log(module_server, fn_name)), 30, "no SHUTDOWN timeout")
+    assert "[my-ext] SHUTDOWN spindown" not in lines, lines
+    # The next invoke starts a new environment, whose extension registers again.
+    again = invoke(mlam, fn_name)
+    assert again.function_error is None, again.payload
+    registered = [l for l in function_log(module_server, fn_name) if l.startswith("[my-ext] registered for")]
+    assert len(registered) == 2, registered
+
+
+def test_extension_lines_are_never_cut_by_the_runtime_output(mlam, module_server, fn_name, layer_name):
+    # Both write at once for a while, each line in two pieces (print under PYTHONUNBUFFERED
+    # writes the text, then the newline): on one shared pipe their lines would interleave.
+    chatty_extension = b"""#!/usr/bin/python3
+import json, os, time, urllib.request
+api = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension"
+registration = urllib.request.Request(
+    f"{api}/register", data=b'{"events":["INVOKE"]}', headers={"Lambda-Extension-Name": "my-ext"}, method="POST",
+)
+with urllib.request.urlopen(registration) as answer:
+    ext_id = answer.headers["Lambda-Extension-Identifier"]
+while True:
+    poll = urllib.request.Request(f"{api}/event/next", headers={"Lambda-Extension-Identifier": ext_id})
+    with urllib.request.urlopen(poll) as answer:
+        json.load(answer)
+    i, end = 0, time.monotonic() + 0.5
+    while time.monotonic() < end:
+        print(f"extension line {i}", flush=True)
+        i += 1
+    print("extension done", flush=True)
+"""
+    chatty_handler = zip_with_modes({"lambda_function.py": (
+        b"import time\n"
+        b"def lambda_handler(event, context):\n"
+        b"    i, end = 0, time.monotonic() + 0.5\n"
+        b"    while time.monotonic() < end:\n"
+        b"        print(f'function line {i}', flush=True)\n"
+        b"        i += 1\n"
+        b"    return i\n", 0o644)})
+    deploy(mlam, fn_name, zip_bytes=chatty_handler, Layers=[extension_layer(mlam, layer_name, chatty_extension)],
+           Timeout=10)
+
+    out = invoke(mlam, fn_name)
+
+    assert out.function_error is None, out.payload
+    def all_logged():
+        lines = function_log(module_server, fn_name)
+        return lines if "extension done" in lines and any(l.startswith("REPORT") for l in lines) else None
+
+    lines = wait_for(all_logged, 30, "not every line was logged")
+    function_lines = [l for l in lines if l.startswith("function line ")]
+    extension_lines = [l for l in lines if l.startswith("extension line ")]
+    assert function_lines == [f"function line {i}" for i in range(out.json())], "a function line was cut"
+    assert extension_lines == [f"extension line {i}" for i in range(len(extension_lines))], "an extension line was cut"
+    whole = set(function_lines) | set(extension_lines)
+    cut = [l for l in lines if "line" in l and l not in whole]
+    assert not cut, cut[:5]

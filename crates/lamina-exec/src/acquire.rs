@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lamina_types::{FunctionSpec, LambdaError};
 
-use crate::environment::Environment;
+use crate::environment::{Environment, ShutdownReason};
 use crate::pool::{Pooled, Taken};
 use crate::sandbox::Scratch;
 use crate::spawn::StartError;
@@ -98,8 +98,13 @@ impl Executor {
 
     /// Ends an environment after a reset (timeout, crash, init failure), keeping its scratch
     /// (and so its `/tmp`) for the spec's next environment, as AWS keeps `/tmp` across a reset.
-    pub(crate) async fn discard(&self, spec: &Arc<FunctionSpec>, env: Environment) {
-        let scratch = env.shut_down().await;
+    pub(crate) async fn discard(
+        &self,
+        spec: &Arc<FunctionSpec>,
+        env: Environment,
+        reason: ShutdownReason,
+    ) {
+        let scratch = env.shut_down(reason).await;
         self.forget_keeping(spec, scratch);
     }
 
@@ -107,7 +112,7 @@ impl Executor {
     pub(crate) fn end(&self, env: Environment) {
         let sandboxes = Arc::clone(&self.inner.sandboxes);
         self.inner.tasks.spawn(async move {
-            if let Some(scratch) = env.shut_down().await {
+            if let Some(scratch) = env.shut_down(ShutdownReason::Spindown).await {
                 let _ =
                     tokio::task::spawn_blocking(move || sandboxes.remove_scratch(scratch)).await;
             }

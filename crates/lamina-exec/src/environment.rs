@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use lamina_jail::cgroup::{Cgroup, Usage};
 
+use crate::jail_output::{self, OutputPipes};
 use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
 use crate::network::RuntimeApiSocket;
@@ -68,8 +69,9 @@ pub struct Environment {
     tail: Arc<Mutex<InvocationLog>>,
     /// The function's log, for the lines the platform writes about the environment.
     log: LogSink,
-    flush: mpsc::Sender<Flush>,
-    output_reader: tokio::task::JoinHandle<()>,
+    /// One per output pipe (the runtime's, the extensions').
+    flushes: Vec<mpsc::Sender<Flush>>,
+    output_readers: Vec<tokio::task::JoinHandle<()>>,
     /// When the process was started.
     pub started: Instant,
     /// When the runtime first asked for an event; `None` while initialising.
@@ -102,7 +104,7 @@ impl Environment {
             Some(standby) => {
                 cgroup = Some(standby.cgroup);
                 Process::Waiting {
-                    child: standby.child,
+                    child: Box::new(standby.child),
                     output: standby.output,
                     plan: standby.plan,
                 }
@@ -137,7 +139,7 @@ impl Environment {
         };
         let listener = tokio::net::TcpListener::from_std(api.listener)?;
         let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link), peers));
-        let (child, reader) = match process.run(plan) {
+        let (child, outputs) = match process.run(plan) {
             Ok(running) => running,
             Err(e) => {
                 api_server.abort();
@@ -148,20 +150,29 @@ impl Environment {
             link.set_runtime_pid(pid);
         }
         let tail = Arc::new(Mutex::new(InvocationLog::default()));
-        let (flush, flush_requests) = mpsc::channel(1);
-        let pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)) {
-            Ok(pipe) => pipe,
-            Err(e) => {
-                api_server.abort();
-                return Err(e);
-            }
-        };
-        let output_reader = tokio::spawn(output::read_output(
-            pipe,
-            Arc::clone(&tail),
-            flush_requests,
-            sink.clone(),
-        ));
+        let mut flushes = Vec::with_capacity(2);
+        let mut output_readers = Vec::with_capacity(2);
+        for reader in std::iter::once(outputs.runtime).chain(outputs.extensions) {
+            let pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
+            {
+                Ok(pipe) => pipe,
+                Err(e) => {
+                    api_server.abort();
+                    output_readers
+                        .iter()
+                        .for_each(tokio::task::JoinHandle::abort);
+                    return Err(e);
+                }
+            };
+            let (flush, flush_requests) = mpsc::channel(1);
+            flushes.push(flush);
+            output_readers.push(tokio::spawn(output::read_output(
+                pipe,
+                Arc::clone(&tail),
+                flush_requests,
+                sink.clone(),
+            )));
+        }
         Ok(Started {
             api_server,
             link,
@@ -170,8 +181,8 @@ impl Environment {
             invocations,
             tail,
             log: sink,
-            flush,
-            output_reader,
+            flushes,
+            output_readers,
         })
     }
 
@@ -301,13 +312,17 @@ impl Environment {
 
     /// Sends SHUTDOWN to the extensions that asked for it and gives them AWS's shutdown
     /// time (2 s with external extensions) to call `next` again.
-    async fn shut_down_extensions(&mut self) {
+    async fn shut_down_extensions(&mut self, reason: ShutdownReason) {
         let deadline = SystemTime::now() + EXTENSION_SHUTDOWN;
         let deadline_ms = deadline
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        if !self.link.extensions().shutdown("spindown", deadline_ms) {
+        if !self
+            .link
+            .extensions()
+            .shutdown(reason.as_str(), deadline_ms)
+        {
             return;
         }
         let until = tokio::time::Instant::now() + EXTENSION_SHUTDOWN;
@@ -321,8 +336,14 @@ impl Environment {
     /// is ending), the runtime's output is no longer read afterwards.
     pub async fn take_log(&self, last: bool) -> InvocationLog {
         let flushed = async {
-            let (done, answered) = oneshot::channel();
-            if self.flush.send(Flush { done, last }).await.is_ok() {
+            let mut answers = Vec::with_capacity(self.flushes.len());
+            for flush in &self.flushes {
+                let (done, answered) = oneshot::channel();
+                if flush.send(Flush { done, last }).await.is_ok() {
+                    answers.push(answered);
+                }
+            }
+            for answered in answers {
                 let _ = answered.await;
             }
         };
@@ -357,8 +378,8 @@ impl Environment {
     }
 
     /// Kills every process of the environment, removes its cgroup and closes its Runtime API
-    /// listener. Gives back the scratch directory.
-    pub async fn shut_down(mut self) -> Option<Scratch> {
+    /// listener; extensions first get SHUTDOWN with `reason`. Gives back the scratch directory.
+    pub async fn shut_down(mut self, reason: ShutdownReason) -> Option<Scratch> {
         if let Some(usage) = self.usage() {
             tracing::debug!(
                 environment = %self.id,
@@ -371,7 +392,7 @@ impl Environment {
         // A frozen process does not die until thawed (cgroup v1).
         self.thaw();
         if self.has_extensions() {
-            self.shut_down_extensions().await;
+            self.shut_down_extensions(reason).await;
         }
         // The keeper's death takes the init with it, and the init's the whole PID namespace.
         let _ = self.child.kill().await;
@@ -383,22 +404,44 @@ impl Environment {
     }
 }
 
+/// Why an environment ends, as its extensions' SHUTDOWN event says (`shutdownReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownReason {
+    /// Idle, or the server is stopping.
+    Spindown,
+    /// Reset after an invocation timed out.
+    Timeout,
+    /// Reset after a crash, an init failure or an extension failure.
+    Failure,
+}
+
+impl ShutdownReason {
+    /// The value AWS sends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spindown => "spindown",
+            Self::Timeout => "timeout",
+            Self::Failure => "failure",
+        }
+    }
+}
+
 /// How an environment's process comes to be.
 enum Process {
     /// A new jail (or, without isolation, the runtime itself) is started.
     New,
     /// A standby jail, already in its cgroup, gets the plan.
     Waiting {
-        child: Child,
-        output: std::io::PipeReader,
+        child: Box<Child>,
+        output: OutputPipes,
         plan: std::io::PipeWriter,
     },
 }
 
 impl Process {
-    /// Runs `plan`: the process and the read end of its merged stdout and stderr. A jail is
+    /// Runs `plan`: the process and the read ends of its output. A jail is
     /// sent its plan on its standard input (see [`lamina_jail::plan`]), new or standby alike.
-    fn run(self, plan: &LaunchPlan) -> std::io::Result<(Child, std::io::PipeReader)> {
+    fn run(self, plan: &LaunchPlan) -> std::io::Result<(Child, OutputPipes)> {
         let frame = plan
             .jail
             .as_ref()
@@ -406,15 +449,12 @@ impl Process {
             .transpose()?;
         let (child, output, plan_pipe) = match self {
             Self::New => {
-                let (reader, writer) = std::io::pipe()?;
                 let mut command = Command::new(&plan.program);
                 command
                     .args(&plan.args)
                     .env_clear()
                     .envs(&plan.env)
                     .current_dir(&plan.cwd)
-                    .stdout(Stdio::from(writer.try_clone()?))
-                    .stderr(Stdio::from(writer))
                     .kill_on_drop(true);
                 let plan_pipe = if frame.is_some() {
                     let (plan_reader, plan_writer) = std::io::pipe()?;
@@ -424,13 +464,14 @@ impl Process {
                     command.stdin(Stdio::null());
                     None
                 };
-                (command.spawn()?, reader, plan_pipe)
+                let (child, output) = jail_output::spawn(&mut command, plan.jail.is_some())?;
+                (child, output, plan_pipe)
             }
             Self::Waiting {
                 child,
                 output,
                 plan: plan_pipe,
-            } => (child, output, Some(plan_pipe)),
+            } => (*child, output, Some(plan_pipe)),
         };
         if let Some(mut plan_pipe) = plan_pipe {
             let frame = frame.ok_or_else(|| {
@@ -453,8 +494,8 @@ struct Started {
     invocations: mpsc::Sender<Invocation>,
     tail: Arc<Mutex<InvocationLog>>,
     log: LogSink,
-    flush: mpsc::Sender<Flush>,
-    output_reader: tokio::task::JoinHandle<()>,
+    flushes: Vec<mpsc::Sender<Flush>>,
+    output_readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Started {
@@ -473,8 +514,8 @@ impl Started {
             invocations: self.invocations,
             tail: self.tail,
             log: self.log,
-            flush: self.flush,
-            output_reader: self.output_reader,
+            flushes: self.flushes,
+            output_readers: self.output_readers,
             started: now,
             initialized: None,
             scratch: Some(scratch),
@@ -490,7 +531,9 @@ impl Drop for Environment {
         self.api_server.abort();
         // Output of a process that outlives its environment (without a PID namespace) is
         // nobody's: stop logging it.
-        self.output_reader.abort();
+        self.output_readers
+            .iter()
+            .for_each(tokio::task::JoinHandle::abort);
         // Dropped without `shut_down`: the process dies (kill on drop), the cgroup must too.
         if let Some(cgroup) = self.cgroup.take() {
             let _ = cgroup.set_frozen(false);

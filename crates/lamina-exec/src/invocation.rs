@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use lamina_types::timestamp::{format_millis, now_millis};
 use lamina_types::{FunctionSpec, LambdaError};
 
+use crate::environment::ShutdownReason;
 use crate::function_error::FunctionError;
 use crate::lease::Lease;
 use crate::logs::{LogSink, log_name, report_line};
@@ -59,7 +60,7 @@ impl Executor {
                 "{} {request_id} [lamina] the invocation was ended: the server is shutting down",
                 format_millis(now_millis())
             ));
-            lease.end(false).await;
+            lease.end(Some(ShutdownReason::Spindown)).await;
             return Err(shutting_down());
         };
         let settled = settle(outcome, &request_id, timeout, env.out_of_memory());
@@ -136,8 +137,8 @@ impl Executor {
         });
         let max_memory = env.max_memory_mb();
         // An environment that is reset is not read after this: output it still writes
-        // would land after its END.
-        let mut log = env.take_log(!settled.keep).await;
+        // would land after its END. With extensions it is, until their SHUTDOWN is over.
+        let mut log = env.take_log(!settled.keep && !env.has_extensions()).await;
         let closing = closing_lines(request_id, settled, |status| {
             report_line(
                 request_id,
@@ -155,8 +156,12 @@ impl Executor {
             log.push(line);
         }
         self.record(spec, duration_ms, init_ms, settled);
-        let keep = settled.keep;
-        ending.lease.end(keep).await;
+        let reset = match (settled.keep, settled.timed_out) {
+            (true, _) => None,
+            (false, Some(_)) => Some(ShutdownReason::Timeout),
+            (false, None) => Some(ShutdownReason::Failure),
+        };
+        ending.lease.end(reset).await;
         log
     }
 

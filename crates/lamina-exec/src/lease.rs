@@ -9,7 +9,7 @@ use std::sync::Arc;
 use lamina_types::FunctionSpec;
 
 use crate::Executor;
-use crate::environment::Environment;
+use crate::environment::{Environment, ShutdownReason};
 
 /// One environment, out of its pool for one invocation.
 pub(crate) struct Lease {
@@ -35,14 +35,13 @@ impl Lease {
         self.env.as_mut()
     }
 
-    /// Hands the environment back: to the pool when `keep`, else it is ended (a reset: its
-    /// scratch is kept for the spec's next environment).
-    pub(crate) async fn end(mut self, keep: bool) {
+    /// Hands the environment back: to the pool when `reset` is `None`, else it is ended for
+    /// that reason (a reset: its scratch is kept for the spec's next environment).
+    pub(crate) async fn end(mut self, reset: Option<ShutdownReason>) {
         let Some(env) = self.env.take() else { return };
-        if keep {
-            self.executor.release(&self.spec, env);
-        } else {
-            self.executor.discard(&self.spec, env).await;
+        match reset {
+            None => self.executor.release(&self.spec, env),
+            Some(reason) => self.executor.discard(&self.spec, env, reason).await,
         }
     }
 }
@@ -56,7 +55,10 @@ impl Drop for Lease {
         let tasks = executor.inner.tasks.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                tasks.spawn_on(async move { executor.discard(&spec, env).await }, &runtime);
+                let reset = async move {
+                    executor.discard(&spec, env, ShutdownReason::Failure).await;
+                };
+                tasks.spawn_on(reset, &runtime);
             }
             // No runtime left (the process is ending): the environment's own drop kills its
             // process; the slot is freed all the same.

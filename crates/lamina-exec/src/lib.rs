@@ -13,6 +13,7 @@ pub mod extension_files;
 pub mod function_error;
 pub mod interpreters;
 mod invocation;
+mod jail_output;
 pub mod launch;
 mod lease;
 mod log_store;
@@ -42,6 +43,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use lamina_types::{FunctionSpec, LambdaError, Runtime, RuntimeFamily};
 use tokio::sync::Notify;
+
+use crate::environment::ShutdownReason;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -297,10 +300,13 @@ impl Executor {
         self.inner.tasks.wait().await;
         let (environments, mut scratch) = self.inner.pools.drain();
         self.inner.standbys.shut_down().await;
+        // At once: each may give its extensions up to 2 s for SHUTDOWN.
+        let mut ending = tokio::task::JoinSet::new();
         for env in environments {
-            if let Some(kept) = env.shut_down().await {
-                scratch.push(kept);
-            }
+            ending.spawn(env.shut_down(ShutdownReason::Spindown));
+        }
+        while let Some(ended) = ending.join_next().await {
+            scratch.extend(ended.ok().flatten());
         }
         // What was ending in the background meanwhile (idle environments, standbys).
         self.inner.tasks.wait().await;

@@ -56,18 +56,25 @@ pub fn rotated_log_path(logs_dir: &Path, function_name: &str, n: u32) -> PathBuf
 /// current one.
 pub fn log_files(logs_dir: &Path, function_name: &str) -> Vec<PathBuf> {
     // The current file is looked for first: a rotation renames it over `.log.1`, so
-    // whenever a rotation happens during the listing, one of the two looks finds the log.
+    // whenever a rotation happens during the listing, one of the two looks finds the log;
+    // except the first rotation, which makes `.log.1` only after it was looked for: then the
+    // log is listed again (a rotation only happens after many writes, so this ends).
     let current = log_path(logs_dir, function_name);
-    let had_current = current.is_file();
-    let mut files: Vec<PathBuf> = (1..)
-        .map(|n| rotated_log_path(logs_dir, function_name, n))
-        .take_while(|path| path.is_file())
-        .collect();
-    files.reverse();
-    if had_current && current.is_file() {
-        files.push(current);
+    loop {
+        let had_current = current.is_file();
+        let mut files: Vec<PathBuf> = (1..)
+            .map(|n| rotated_log_path(logs_dir, function_name, n))
+            .take_while(|path| path.is_file())
+            .collect();
+        files.reverse();
+        if had_current && current.is_file() {
+            files.push(current);
+            return files;
+        }
+        if !files.is_empty() || !had_current {
+            return files;
+        }
     }
-    files
 }
 
 /// The timestamp of a log line written now (UTC, milliseconds).

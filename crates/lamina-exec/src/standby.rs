@@ -15,6 +15,7 @@ use lamina_jail::cgroup::{Cgroup, Limits};
 use tokio::process::{Child, Command};
 use tokio_util::task::TaskTracker;
 
+use crate::jail_output::{self, OutputPipes};
 use crate::network::{Networks, RuntimeApiSocket};
 use crate::sandbox::{self, Sandboxes};
 
@@ -24,8 +25,8 @@ pub struct Standby {
     pub cgroup: Box<dyn Cgroup>,
     /// The jail process.
     pub child: Child,
-    /// The read end of its merged stdout and stderr.
-    pub output: std::io::PipeReader,
+    /// The read ends of its output.
+    pub output: OutputPipes,
     /// Its Runtime API socket in its own network namespace, made ahead; `None` on the
     /// host's network (a free port is bound when a function claims it).
     pub api: Option<RuntimeApiSocket>,
@@ -192,17 +193,14 @@ impl Standbys {
         .map_err(std::io::Error::other);
         let started = standby.and_then(|frame| {
             let (plan_reader, mut plan) = std::io::pipe()?;
-            let (output, writer) = std::io::pipe()?;
             let mut command = Command::new(&self.jail_program);
             command
                 .arg(lamina_jail::SUBCOMMAND)
                 .env_clear()
                 .current_dir("/")
                 .stdin(Stdio::from(plan_reader))
-                .stdout(Stdio::from(writer.try_clone()?))
-                .stderr(Stdio::from(writer))
                 .kill_on_drop(true);
-            let child = command.spawn()?;
+            let (child, output) = jail_output::spawn(&mut command, true)?;
             // A few hundred bytes: they fit in the pipe's buffer.
             plan.write_all(&frame)?;
             Ok((child, output, plan))

@@ -38,6 +38,9 @@ pub enum JailError {
     /// `fork` failed.
     #[error("failed to fork: {0}")]
     Fork(#[source] io::Error),
+    /// Giving an extension its output pipe failed.
+    #[error("failed to redirect an extension's output: {0}")]
+    RedirectOutput(#[source] io::Error),
     /// Waiting for a child failed.
     #[error("failed to wait for a child: {0}")]
     Wait(#[source] io::Error),

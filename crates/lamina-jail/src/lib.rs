@@ -21,6 +21,7 @@ pub mod cgroup;
 mod error;
 pub mod host;
 pub mod netns;
+pub mod output;
 pub mod plan;
 pub mod rootfs;
 pub mod seccomp;
@@ -28,6 +29,7 @@ mod sequence;
 mod syscall;
 
 pub use error::JailError;
+pub use output::EXTENSIONS_OUTPUT_FD;
 pub use plan::{JailPlan, JailPlanError, JailRequest, MAX_FRAME_BYTES, SUBCOMMAND};
 pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter, run_from};
 pub use syscall::{HostEntry, LinuxSyscall, Syscall};

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rustix::process::Resource;
 
 use crate::error::JailError;
+use crate::output::EXTENSIONS_OUTPUT_FD;
 use crate::plan::{JailPlan, JailPlanError, JailRequest};
 use crate::rootfs;
 use crate::seccomp::SeccompFilters;
@@ -115,6 +116,7 @@ pub fn enter(args: &JailPlan, sys: &impl Syscall) -> Result<Ending, JailError> {
     match sys.fork().map_err(JailError::Fork)? {
         Some(init) => {
             drop(status_writer);
+            sys.close_fd(EXTENSIONS_OUTPUT_FD);
             keep(init, std::fs::File::from(status_reader), sys)
         }
         None => {
@@ -166,10 +168,17 @@ fn init(
     for extension in &args.extensions {
         let Some(pid) = sys.fork().map_err(JailError::Fork)? else {
             drop(status);
+            // Their own pipe: a line an extension writes in two pieces is never cut by
+            // the runtime's output, and the server knows which lines are whose.
+            if let Err(e) = sys.redirect_output(EXTENSIONS_OUTPUT_FD) {
+                return Err(JailError::RedirectOutput(e));
+            }
             return Err(run_program(args, extension, &[], sys));
         };
         extensions.push(pid);
     }
+    // Only the extensions write there: the pipe ends when they do.
+    sys.close_fd(EXTENSIONS_OUTPUT_FD);
     let Some(runtime) = sys.fork().map_err(JailError::Fork)? else {
         drop(status);
         return Err(run_program(args, &args.program, &args.args, sys));

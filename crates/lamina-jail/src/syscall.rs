@@ -43,6 +43,10 @@ pub trait Syscall {
     fn wait_any(&self) -> io::Result<(u32, i32)>;
     /// Sends SIGKILL to a child.
     fn kill(&self, pid: u32) -> io::Result<()>;
+    /// Makes `fd` this process's standard output and error, and closes it.
+    fn redirect_output(&self, fd: i32) -> io::Result<()>;
+    /// Closes `fd` (one this process inherited and does not need).
+    fn close_fd(&self, fd: i32);
     /// Asks for SIGKILL when the parent dies. (The parent is outside the new PID namespace,
     /// so `getppid` cannot tell whether it already died; the server's kill of the whole
     /// cgroup covers that window.)
@@ -155,6 +159,23 @@ impl Syscall for LinuxSyscall {
             .and_then(rustix::process::Pid::from_raw)
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
         rustix::process::kill_process(pid, Signal::KILL).map_err(io::Error::from)
+    }
+
+    fn redirect_output(&self, fd: i32) -> io::Result<()> {
+        for target in [1, 2] {
+            // SAFETY: plain descriptor calls on numbers; nothing in this process owns 1 and 2
+            // as Rust objects.
+            if unsafe { libc::dup2(fd, target) } == -1 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        self.close_fd(fd);
+        Ok(())
+    }
+
+    fn close_fd(&self, fd: i32) {
+        // SAFETY: `fd` is a descriptor the process inherited and no Rust object owns.
+        unsafe { libc::close(fd) };
     }
 
     fn die_with_parent(&self) -> io::Result<()> {

@@ -66,6 +66,12 @@ impl Syscall for Recorder {
     fn kill(&self, pid: u32) -> io::Result<()> {
         self.record(format!("kill {pid}"))
     }
+    fn redirect_output(&self, fd: i32) -> io::Result<()> {
+        self.record(format!("output to {fd}"))
+    }
+    fn close_fd(&self, fd: i32) {
+        let _ = self.record(format!("close {fd}"));
+    }
     fn die_with_parent(&self) -> io::Result<()> {
         self.record("die with parent".into())
     }
@@ -282,6 +288,7 @@ fn the_whole_sequence_from_cgroups_to_exec() {
         "pivot_root /d/env/root",
         "proc /proc",
         "mask /proc/net with /dev/null",
+        "close 3",
         "fork",
         "rlimit Nofile 1024",
         "rlimit Nproc 1024",
@@ -580,6 +587,8 @@ fn extensions_are_started_before_the_runtime_each_as_the_runtime_is() {
         "{calls:?}"
     );
     let after_fork = calls.iter().rposition(|c| c == "fork").unwrap();
+    // Its output goes to the extensions' own pipe.
+    assert_eq!(calls[after_fork + 1], "output to 3", "{calls:?}");
     // Dropped to the sandbox user, filtered, then exec'ed, as the runtime is.
     assert_eq!(calls.last().unwrap(), "exec /opt/extensions/b");
     assert!(
@@ -599,6 +608,13 @@ fn extensions_are_started_before_the_runtime_each_as_the_runtime_is() {
         matches!(error, JailError::Exec { ref program, .. } if program == Path::new("/var/lang/bin/python3.11")),
         "{error}"
     );
+    // The runtime is forked after the init closed the extensions' pipe: it writes only to
+    // its own output.
+    let calls = sys.calls();
+    let closed = calls.iter().position(|c| c == "close 3").unwrap();
+    let runtime_fork = calls.iter().rposition(|c| c == "fork").unwrap();
+    assert!(closed < runtime_fork, "{calls:?}");
+    assert!(!calls.iter().any(|c| c == "output to 3"), "{calls:?}");
 }
 
 #[test]
