@@ -39,6 +39,9 @@ pub struct HostPaths {
     pub opt_view: PathBuf,
     /// Lamina's runtime files (the Python bootstrap).
     pub runtime: PathBuf,
+    /// The AWS SDK tree the runtime ships, seen beneath the runtime files at `/var/runtime`
+    /// (`None`: the runtime gets none).
+    pub runtime_sdk: Option<PathBuf>,
     /// The environment's private, writable `/tmp`.
     pub tmp: PathBuf,
     /// The empty directory the jail builds the environment's root on.
@@ -195,7 +198,7 @@ pub fn plan(
         let wrapper = spec.environment.get(exec_wrapper::VARIABLE);
         exec_wrapper::wrap(wrapper.map(String::as_str), program, args, unmounted)
     };
-    let env = environment(spec, &guest, ctx, &host.tmp);
+    let env = environment(spec, &guest, ctx, host);
     match ctx.isolation {
         Isolation::None => Ok(LaunchPlan {
             program,
@@ -209,6 +212,17 @@ pub fn plan(
         Isolation::Namespaces => {
             let extensions =
                 crate::extension_files::discover(spec.layers.iter().map(|l| l.path.as_path()));
+            let node_modules = match spec.runtime.family() {
+                RuntimeFamily::NodeJs => {
+                    let layers: Vec<&Path> = spec.layers.iter().map(|l| l.path.as_path()).collect();
+                    crate::node_modules::links(
+                        node_major(spec.runtime),
+                        &layers,
+                        host.runtime_sdk.as_deref(),
+                    )
+                }
+                _ => Vec::new(),
+            };
             Ok(LaunchPlan {
                 program: ctx.jail_program.to_owned(),
                 args: vec![lamina_jail::SUBCOMMAND.into()],
@@ -218,6 +232,8 @@ pub fn plan(
                 jail: Some(JailPlan {
                     task: spec.code.path.clone(),
                     runtime: host.runtime.clone(),
+                    runtime_sdk: host.runtime_sdk.clone(),
+                    node_modules,
                     tmp: host.tmp.clone(),
                     root: host.root.clone(),
                     lang: lang_host,
@@ -247,7 +263,7 @@ fn environment(
     spec: &FunctionSpec,
     guest: &GuestPaths,
     ctx: &LaunchContext<'_>,
-    host_tmp: &Path,
+    host: &HostPaths,
 ) -> BTreeMap<String, String> {
     let p = |path: &Path| path.display().to_string();
     let (task, opt, lang, runtime) = (
@@ -294,12 +310,26 @@ fn environment(
     }
     if spec.runtime.family() == RuntimeFamily::NodeJs {
         set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime));
-        set("NODE_PATH", node_path(spec.runtime, &opt, &runtime, &task));
+        // Without a jail the SDK is not beneath the runtime files: name its own directory.
+        let sdk = match (ctx.isolation, &host.runtime_sdk) {
+            (Isolation::None, Some(sdk)) => p(sdk),
+            _ => runtime.clone(),
+        };
+        set(
+            "NODE_PATH",
+            node_path(spec.runtime, &opt, &sdk, &runtime, &task),
+        );
     }
     if ctx.isolation == Isolation::None {
         // No real /opt or /tmp: say where the merged layers and the scratch space are.
         set("LAMINA_OPT_ROOT", opt.clone());
-        set("TMPDIR", p(host_tmp));
+        set("TMPDIR", p(&host.tmp));
+        if spec.runtime.family() == RuntimeFamily::Python
+            && let Some(sdk) = &host.runtime_sdk
+        {
+            // Nor is the Python SDK in /var/runtime: the bootstrap puts this where it would be.
+            set("LAMINA_RUNTIME_SDK", p(sdk));
+        }
     }
     for (k, v) in &spec.environment {
         env.insert(k.clone(), v.clone());
@@ -307,16 +337,22 @@ fn environment(
     env
 }
 
-/// AWS's `NODE_PATH` for a `nodejsNN.x` runtime: the layer's versioned then shared
-/// `node_modules`, the runtime's own, then the runtime and task directories.
-fn node_path(runtime: Runtime, opt: &str, runtime_dir: &str, task: &str) -> String {
-    let major = runtime
+/// `20` of `nodejs20.x`.
+fn node_major(runtime: Runtime) -> &'static str {
+    runtime
         .as_str()
         .trim_start_matches("nodejs")
-        .trim_end_matches(".x");
+        .trim_end_matches(".x")
+}
+
+/// AWS's `NODE_PATH` for a `nodejsNN.x` runtime: the layer's versioned then shared
+/// `node_modules`, the runtime's own (where its AWS SDK is: `sdk_dir`, the runtime directory
+/// itself in a jail), then the runtime and task directories.
+fn node_path(runtime: Runtime, opt: &str, sdk_dir: &str, runtime_dir: &str, task: &str) -> String {
+    let major = node_major(runtime);
     format!(
         "{opt}/nodejs/node{major}/node_modules:{opt}/nodejs/node_modules:\
-         {runtime_dir}/node_modules:{runtime_dir}:{task}"
+         {sdk_dir}/node_modules:{runtime_dir}:{task}"
     )
 }
 
@@ -330,6 +366,7 @@ mod tests {
         HostPaths {
             opt_view: "/v".into(),
             runtime: "/r".into(),
+            runtime_sdk: None,
             tmp: "/e/tmp".into(),
             root: "/e/root".into(),
             sandbox_id: Some(1_000_001),
@@ -455,7 +492,7 @@ mod tests {
     fn node_path_is_awss() {
         let node20 = Runtime::parse("nodejs20.x").unwrap();
         assert_eq!(
-            node_path(node20, "/opt", "/var/runtime", "/var/task"),
+            node_path(node20, "/opt", "/var/runtime", "/var/runtime", "/var/task"),
             "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
              /var/runtime/node_modules:/var/runtime:/var/task"
         );

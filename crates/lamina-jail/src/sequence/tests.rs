@@ -193,6 +193,8 @@ fn args(layers: &[&str]) -> JailPlan {
         env: BTreeMap::new(),
         network: None,
         extensions: Vec::new(),
+        runtime_sdk: None,
+        node_modules: Vec::new(),
         seccomp: true,
     }
 }
