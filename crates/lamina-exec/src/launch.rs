@@ -488,6 +488,102 @@ mod tests {
         );
     }
 
+    fn managed_plan(runtime: &str, isolation: Isolation, layers: &[&Path]) -> LaunchPlan {
+        let task = tempfile::tempdir().unwrap();
+        let spec = crate::test_specs::spec(runtime, task.path(), layers);
+        let executable = if runtime.starts_with("nodejs") {
+            "bin/node"
+        } else {
+            "bin/python3.12"
+        };
+        let resolution = Resolution {
+            interpreter: crate::interpreters::Interpreter {
+                version: "3.12".into(),
+                prefix: "/usr".into(),
+                executable: executable.into(),
+            },
+            substituted: false,
+        };
+        let host = HostPaths {
+            runtime_sdk: Some("/data/runtime-sdks/python3.12-boto3".into()),
+            ..host()
+        };
+        let ctx = LaunchContext {
+            isolation,
+            interpreter: Some(&resolution),
+            runtime_api: "127.0.0.1:9001",
+            log_stream: "s",
+            jail_program: Path::new("/bin/lamina"),
+            seccomp: true,
+        };
+        plan(&spec, &host, &ctx).unwrap()
+    }
+
+    #[test]
+    fn the_runtimes_sdk_is_beneath_var_runtime_and_no_endpoint_is_set() {
+        let jail = managed_plan("python3.12", Isolation::Namespaces, &[])
+            .jail
+            .unwrap();
+        assert_eq!(
+            jail.runtime_sdk.as_deref(),
+            Some(Path::new("/data/runtime-sdks/python3.12-boto3"))
+        );
+        assert_eq!(jail.args, ["/var/runtime/bootstrap.py"]);
+        // Inside the sandbox the SDK is in /var/runtime: no variable names the host's path.
+        assert!(!jail.env.contains_key("LAMINA_RUNTIME_SDK"));
+        assert!(jail.node_modules.is_empty());
+        // SDK clients in a function talk to AWS's endpoints, or to the one the user sets:
+        // Lamina never points them anywhere.
+        for runtime in ["python3.12", "nodejs20.x"] {
+            for isolation in [Isolation::Namespaces, Isolation::None] {
+                let launch = managed_plan(runtime, isolation, &[]);
+                let env = launch.jail.map(|j| j.env).unwrap_or(launch.env);
+                assert!(
+                    env.keys().all(|k| !k.starts_with("AWS_ENDPOINT_URL")),
+                    "{runtime}: {env:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_jail_the_sdk_is_named_by_its_host_path() {
+        let python = managed_plan("python3.12", Isolation::None, &[]);
+        assert_eq!(
+            python.env["LAMINA_RUNTIME_SDK"],
+            "/data/runtime-sdks/python3.12-boto3"
+        );
+        let node = managed_plan("nodejs20.x", Isolation::None, &[]);
+        assert_eq!(
+            node.env["NODE_PATH"],
+            "/v/nodejs/node20/node_modules:/v/nodejs/node_modules:\
+             /data/runtime-sdks/python3.12-boto3/node_modules:/r:/var/task"
+                .replace("/var/task", &node.cwd.display().to_string())
+        );
+    }
+
+    #[test]
+    fn a_node_jail_links_layer_packages_into_node_modules() {
+        let layer = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(layer.path().join("nodejs/node_modules/@aws-sdk/client-s3"))
+            .unwrap();
+        let jail = managed_plan("nodejs20.x", Isolation::Namespaces, &[layer.path()])
+            .jail
+            .unwrap();
+        assert_eq!(
+            jail.node_modules,
+            [(
+                "@aws-sdk/client-s3".to_owned(),
+                PathBuf::from("/opt/nodejs/node_modules/@aws-sdk/client-s3")
+            )]
+        );
+        assert_eq!(
+            jail.env["NODE_PATH"],
+            "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
+             /var/runtime/node_modules:/var/runtime:/var/task"
+        );
+    }
+
     #[test]
     fn node_path_is_awss() {
         let node20 = Runtime::parse("nodejs20.x").unwrap();

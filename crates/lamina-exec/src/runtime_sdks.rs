@@ -489,7 +489,10 @@ fn fill(staging: &Path, tree: &SdkTree) -> Result<(), SdkError> {
     }
     let manifest = serde_json::json!({
         "sdk": tree.set.label,
-        "packages": tree.set.packages.iter().map(|(n, v)| format!("{n}=={v}")).collect::<Vec<_>>(),
+        "packages": tree.set.packages.iter().map(|(n, v)| match tree.language {
+            Language::Python => format!("{n}=={v}"),
+            Language::NodeJs => format!("{n}@{v}"),
+        }).collect::<Vec<_>>(),
         "npm_before": tree.set.npm_before,
         "python": tree.python_version,
         "installed_by": "lamina",

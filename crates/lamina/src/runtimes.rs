@@ -101,7 +101,12 @@ fn sdk_trees(found: &Interpreters) -> Vec<(SdkTree, Vec<&'static str>)> {
     for (_, runtimes) in &mut trees {
         runtimes.sort_by_key(|r| natural_key(r));
     }
-    trees.sort_by_key(|(_, runtimes)| natural_key(runtimes[0]));
+    trees.sort_by_key(|(tree, runtimes)| {
+        (
+            tree.language != runtime_sdks::Language::Python,
+            natural_key(runtimes[0]),
+        )
+    });
     trees
 }
 
