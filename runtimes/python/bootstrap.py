@@ -35,6 +35,8 @@ Environment
 ``LAMBDA_TASK_ROOT``  function code directory, default ``/var/task``.
 ``LAMINA_OPT_ROOT``  where the layers are merged, default ``/opt``.  Lamina
     sets it only in its no-isolation mode, where no real ``/opt`` is mounted.
+``LAMINA_RUNTIME_SDK``  where the runtime's AWS SDK (boto3) is, in the
+    no-isolation mode only; in a sandbox it is in ``/var/runtime`` itself.
 ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_VERSION``,
 ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, ``AWS_LAMBDA_LOG_GROUP_NAME``,
 ``AWS_LAMBDA_LOG_STREAM_NAME``  copied into ``context`` (as strings, as
@@ -47,9 +49,12 @@ Environment
 sys.path
 --------
 ``[$LAMBDA_TASK_ROOT, $LAMINA_OPT_ROOT/python/lib/pythonX.Y/site-packages,
-$LAMINA_OPT_ROOT/python, <this file's directory>, <stdlib and site
-entries...>, <directories named by .pth files>]`` -- AWS's order: function
-code first, then a layer's site-packages, then a layer's ``python/``.  The
+$LAMINA_OPT_ROOT/python, [$LAMINA_RUNTIME_SDK,] <this file's directory>,
+<stdlib and site entries...>, <directories named by .pth files>]`` -- AWS's
+order: function code first, then a layer's site-packages, then a layer's
+``python/``, then the runtime's own libraries (boto3: in this file's
+directory, ``/var/runtime``, in a Lamina sandbox), so a function's or a
+layer's boto3 wins over the runtime's.  The
 three are added whether or not they exist, and each is processed as a site
 directory (``site.addsitedir``) as AWS's own bootstrap does, so ``.pth``
 files there work.  ``PYTHONPATH`` is set to ``$LAMBDA_RUNTIME_DIR`` for child
@@ -1098,7 +1103,9 @@ def setup_sys_path(env):
                      "site-packages"),
         layer_python,
     ]
-    sys.path[:] = first + [p for p in sys.path if p not in first]
+    sdk = env.get("LAMINA_RUNTIME_SDK")
+    rest = [p for p in sys.path if p not in first and p != sdk]
+    sys.path[:] = first + ([sdk] if sdk else []) + rest
     # As AWS's bootstrap does: each of them is also a site directory, so
     # ``.pth`` files in the function code or in a layer are honoured (their
     # directories are appended to sys.path, their ``import`` lines run).
@@ -1112,7 +1119,7 @@ def setup_sys_path(env):
     # Also as AWS: child Python processes see the runtime directory.
     runtime_dir = env.get("LAMBDA_RUNTIME_DIR")
     if runtime_dir and "PYTHONPATH" not in env:
-        env["PYTHONPATH"] = runtime_dir
+        env["PYTHONPATH"] = runtime_dir + (":" + sdk if sdk else "")
 
 
 def _unbuffered(stream, fd):

@@ -795,6 +795,37 @@ def test_sys_path_order_with_opt_root(tmp_path, task):
     assert out["path"] == [task, site, os.path.join(opt, "python"), HERE]
 
 
+def test_the_runtimes_own_boto3_comes_after_the_function_and_its_layers(tmp_path, task):
+    # Lamina's runtime SDK (LAMINA_RUNTIME_SDK without a sandbox; in one, /var/runtime itself)
+    # is searched after /var/task and the layer's directories, before the interpreter's own.
+    opt, sdk = str(tmp_path / "opt"), str(tmp_path / "sdk")
+    ver = "python%d.%d" % python_version(BOOT_PY)
+    site = os.path.join(opt, "python", "lib", ver, "site-packages")
+    write_files(sdk, {
+        "boto3/__init__.py": "__version__ = 'runtime'\n",
+        "sdk_only.py": "WHERE = 'runtime'\n",
+        "in_layer.py": "WHERE = 'runtime'\n",
+    })
+    write_files(opt, {"python/in_layer.py": "WHERE = 'layer'\n"})
+    write_files(task, {"app.py": """
+        import os, sys, boto3, sdk_only, in_layer
+        def handler(event, context):
+            return [boto3.__version__, sdk_only.WHERE, in_layer.WHERE, sys.path[:5],
+                    os.environ["PYTHONPATH"]]
+    """})
+    env = {"LAMINA_OPT_ROOT": opt, "LAMINA_RUNTIME_SDK": sdk, "LAMBDA_RUNTIME_DIR": HERE}
+    with FakeRuntimeAPI([ev({})]) as api:
+        run_bootstrap(api, task, "app.handler", env)
+    assert json.loads(one_post(api).body) == [
+        "runtime", "runtime", "layer", [task, site, os.path.join(opt, "python"), sdk, HERE],
+        HERE + ":" + sdk]
+    # A layer's boto3 wins over the runtime's.
+    write_files(opt, {"python/boto3/__init__.py": "__version__ = '0.0-layer'\n"})
+    with FakeRuntimeAPI([ev({})]) as api:
+        run_bootstrap(api, task, "app.handler", env)
+    assert json.loads(one_post(api).body)[0] == "0.0-layer"
+
+
 def test_pth_files_in_task_and_layers(tmp_path, task):
     opt = str(tmp_path / "opt")
     ver = "python%d.%d" % python_version(BOOT_PY)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -18,7 +19,7 @@ pytest.register_assert_rewrite("helpers", "harness", "zips", "console_steps")
 pytest_plugins = ("console_support",)
 
 import outside
-from harness import VENV, WHEELS, AwsCli, LaminaServer, make_client
+from harness import LAMINA_BIN, REPO, VENV, WHEELS, AwsCli, LaminaServer, make_client
 from helpers import REGION
 from recorder_double import Recorder
 
@@ -35,6 +36,28 @@ os.environ.update(
 )
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"):
     os.environ.pop(_var, None)
+
+# Every server of the session shares one directory of runtime SDKs (boto3, the AWS SDK for
+# JavaScript), installed once from the registries by `runtime_sdks` below and kept across runs.
+RUNTIME_SDKS_DIR = REPO / "target" / "runtime-sdks"
+os.environ["LAMINA_RUNTIME_SDKS_DIR"] = str(RUNTIME_SDKS_DIR)
+os.environ.pop("LAMINA_RUNTIME_SDKS", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runtime_sdks():
+    """Installs the runtimes' AWS SDKs into the shared directory before any server starts, so
+    no test's CreateFunction waits for pip or npm. Needs PyPI and the npm registry (as the
+    machine's pip and npm reach them): without them every test fails here, none skips."""
+    done = subprocess.run(
+        [str(LAMINA_BIN), "runtimes", "--install-sdks"], capture_output=True, text=True, timeout=900,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            "installing the runtime SDKs from the package registries failed "
+            f"(`lamina runtimes --install-sdks`, exit {done.returncode}):\n{done.stderr}{done.stdout}"
+        )
+    return RUNTIME_SDKS_DIR
 
 
 _servers_of_current_test: list[LaminaServer] = []

@@ -66,6 +66,15 @@ def test_the_functions_own_variables_are_set(env):
     assert env["GREETING"] == "hello world"
 
 
+def test_no_aws_endpoint_is_set_unless_the_user_sets_one(env, mlam, fn_name):
+    # A function's SDK clients (boto3 from the runtime) talk to AWS, as on AWS: Lamina never
+    # points them at itself or anywhere else.
+    assert [k for k in env if k.startswith("AWS_ENDPOINT_URL")] == []
+    deploy(mlam, fn_name + "-own", DUMP_ENV,
+           Environment={"Variables": {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}})
+    assert invoke(mlam, fn_name + "-own").json()["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+
+
 def test_the_servers_own_environment_does_not_leak_in(env):
     assert "RUST_BACKTRACE" not in env
     assert "AWS_CONFIG_FILE" not in env

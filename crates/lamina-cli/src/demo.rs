@@ -289,6 +289,15 @@ impl LocalServer {
             // The stand-in for api.github.com is on this machine's loopback, out of a
             // private network's reach (see the module's doc).
             .args(["--function-network", "host"])
+            // The seed's function does not import boto3: a throwaway data dir would install it
+            // again at every run, unless a shared SDK directory is named.
+            .args(
+                std::env::var_os("LAMINA_RUNTIME_SDKS_DIR")
+                    .is_none()
+                    .then_some(["--runtime-sdks", "off"])
+                    .into_iter()
+                    .flatten(),
+            )
             .env("LAMINA_ROOT_ACCESS_KEY_ID", &key)
             .env("LAMINA_ROOT_SECRET_ACCESS_KEY", &secret)
             .stdin(Stdio::null())

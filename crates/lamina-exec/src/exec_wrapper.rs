@@ -227,6 +227,7 @@ mod tests {
             let host = HostPaths {
                 opt_view: "/data/views/v".into(),
                 runtime: "/data/runtime".into(),
+                runtime_sdk: None,
                 tmp: "/e/tmp".into(),
                 root: "/e/root".into(),
                 sandbox_id: Some(1_000_001),

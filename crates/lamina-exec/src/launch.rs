@@ -39,6 +39,9 @@ pub struct HostPaths {
     pub opt_view: PathBuf,
     /// Lamina's runtime files (the Python bootstrap).
     pub runtime: PathBuf,
+    /// The AWS SDK tree the runtime ships, seen beneath the runtime files at `/var/runtime`
+    /// (`None`: the runtime gets none).
+    pub runtime_sdk: Option<PathBuf>,
     /// The environment's private, writable `/tmp`.
     pub tmp: PathBuf,
     /// The empty directory the jail builds the environment's root on.
@@ -195,7 +198,7 @@ pub fn plan(
         let wrapper = spec.environment.get(exec_wrapper::VARIABLE);
         exec_wrapper::wrap(wrapper.map(String::as_str), program, args, unmounted)
     };
-    let env = environment(spec, &guest, ctx, &host.tmp);
+    let env = environment(spec, &guest, ctx, host);
     match ctx.isolation {
         Isolation::None => Ok(LaunchPlan {
             program,
@@ -209,6 +212,17 @@ pub fn plan(
         Isolation::Namespaces => {
             let extensions =
                 crate::extension_files::discover(spec.layers.iter().map(|l| l.path.as_path()));
+            let node_modules = match spec.runtime.family() {
+                RuntimeFamily::NodeJs => {
+                    let layers: Vec<&Path> = spec.layers.iter().map(|l| l.path.as_path()).collect();
+                    crate::node_modules::links(
+                        node_major(spec.runtime),
+                        &layers,
+                        host.runtime_sdk.as_deref(),
+                    )
+                }
+                _ => Vec::new(),
+            };
             Ok(LaunchPlan {
                 program: ctx.jail_program.to_owned(),
                 args: vec![lamina_jail::SUBCOMMAND.into()],
@@ -218,6 +232,8 @@ pub fn plan(
                 jail: Some(JailPlan {
                     task: spec.code.path.clone(),
                     runtime: host.runtime.clone(),
+                    runtime_sdk: host.runtime_sdk.clone(),
+                    node_modules,
                     tmp: host.tmp.clone(),
                     root: host.root.clone(),
                     lang: lang_host,
@@ -247,7 +263,7 @@ fn environment(
     spec: &FunctionSpec,
     guest: &GuestPaths,
     ctx: &LaunchContext<'_>,
-    host_tmp: &Path,
+    host: &HostPaths,
 ) -> BTreeMap<String, String> {
     let p = |path: &Path| path.display().to_string();
     let (task, opt, lang, runtime) = (
@@ -294,12 +310,26 @@ fn environment(
     }
     if spec.runtime.family() == RuntimeFamily::NodeJs {
         set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime));
-        set("NODE_PATH", node_path(spec.runtime, &opt, &runtime, &task));
+        // Without a jail the SDK is not beneath the runtime files: name its own directory.
+        let sdk = match (ctx.isolation, &host.runtime_sdk) {
+            (Isolation::None, Some(sdk)) => p(sdk),
+            _ => runtime.clone(),
+        };
+        set(
+            "NODE_PATH",
+            node_path(spec.runtime, &opt, &sdk, &runtime, &task),
+        );
     }
     if ctx.isolation == Isolation::None {
         // No real /opt or /tmp: say where the merged layers and the scratch space are.
         set("LAMINA_OPT_ROOT", opt.clone());
-        set("TMPDIR", p(host_tmp));
+        set("TMPDIR", p(&host.tmp));
+        if spec.runtime.family() == RuntimeFamily::Python
+            && let Some(sdk) = &host.runtime_sdk
+        {
+            // Nor is the Python SDK in /var/runtime: the bootstrap puts this where it would be.
+            set("LAMINA_RUNTIME_SDK", p(sdk));
+        }
     }
     for (k, v) in &spec.environment {
         env.insert(k.clone(), v.clone());
@@ -307,16 +337,22 @@ fn environment(
     env
 }
 
-/// AWS's `NODE_PATH` for a `nodejsNN.x` runtime: the layer's versioned then shared
-/// `node_modules`, the runtime's own, then the runtime and task directories.
-fn node_path(runtime: Runtime, opt: &str, runtime_dir: &str, task: &str) -> String {
-    let major = runtime
+/// `20` of `nodejs20.x`.
+fn node_major(runtime: Runtime) -> &'static str {
+    runtime
         .as_str()
         .trim_start_matches("nodejs")
-        .trim_end_matches(".x");
+        .trim_end_matches(".x")
+}
+
+/// AWS's `NODE_PATH` for a `nodejsNN.x` runtime: the layer's versioned then shared
+/// `node_modules`, the runtime's own (where its AWS SDK is: `sdk_dir`, the runtime directory
+/// itself in a jail), then the runtime and task directories.
+fn node_path(runtime: Runtime, opt: &str, sdk_dir: &str, runtime_dir: &str, task: &str) -> String {
+    let major = node_major(runtime);
     format!(
         "{opt}/nodejs/node{major}/node_modules:{opt}/nodejs/node_modules:\
-         {runtime_dir}/node_modules:{runtime_dir}:{task}"
+         {sdk_dir}/node_modules:{runtime_dir}:{task}"
     )
 }
 
@@ -330,6 +366,7 @@ mod tests {
         HostPaths {
             opt_view: "/v".into(),
             runtime: "/r".into(),
+            runtime_sdk: None,
             tmp: "/e/tmp".into(),
             root: "/e/root".into(),
             sandbox_id: Some(1_000_001),
@@ -451,11 +488,107 @@ mod tests {
         );
     }
 
+    fn managed_plan(runtime: &str, isolation: Isolation, layers: &[&Path]) -> LaunchPlan {
+        let task = tempfile::tempdir().unwrap();
+        let spec = crate::test_specs::spec(runtime, task.path(), layers);
+        let executable = if runtime.starts_with("nodejs") {
+            "bin/node"
+        } else {
+            "bin/python3.12"
+        };
+        let resolution = Resolution {
+            interpreter: crate::interpreters::Interpreter {
+                version: "3.12".into(),
+                prefix: "/usr".into(),
+                executable: executable.into(),
+            },
+            substituted: false,
+        };
+        let host = HostPaths {
+            runtime_sdk: Some("/data/runtime-sdks/python3.12-boto3".into()),
+            ..host()
+        };
+        let ctx = LaunchContext {
+            isolation,
+            interpreter: Some(&resolution),
+            runtime_api: "127.0.0.1:9001",
+            log_stream: "s",
+            jail_program: Path::new("/bin/lamina"),
+            seccomp: true,
+        };
+        plan(&spec, &host, &ctx).unwrap()
+    }
+
+    #[test]
+    fn the_runtimes_sdk_is_beneath_var_runtime_and_no_endpoint_is_set() {
+        let jail = managed_plan("python3.12", Isolation::Namespaces, &[])
+            .jail
+            .unwrap();
+        assert_eq!(
+            jail.runtime_sdk.as_deref(),
+            Some(Path::new("/data/runtime-sdks/python3.12-boto3"))
+        );
+        assert_eq!(jail.args, ["/var/runtime/bootstrap.py"]);
+        // Inside the sandbox the SDK is in /var/runtime: no variable names the host's path.
+        assert!(!jail.env.contains_key("LAMINA_RUNTIME_SDK"));
+        assert!(jail.node_modules.is_empty());
+        // SDK clients in a function talk to AWS's endpoints, or to the one the user sets:
+        // Lamina never points them anywhere.
+        for runtime in ["python3.12", "nodejs20.x"] {
+            for isolation in [Isolation::Namespaces, Isolation::None] {
+                let launch = managed_plan(runtime, isolation, &[]);
+                let env = launch.jail.map(|j| j.env).unwrap_or(launch.env);
+                assert!(
+                    env.keys().all(|k| !k.starts_with("AWS_ENDPOINT_URL")),
+                    "{runtime}: {env:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_jail_the_sdk_is_named_by_its_host_path() {
+        let python = managed_plan("python3.12", Isolation::None, &[]);
+        assert_eq!(
+            python.env["LAMINA_RUNTIME_SDK"],
+            "/data/runtime-sdks/python3.12-boto3"
+        );
+        let node = managed_plan("nodejs20.x", Isolation::None, &[]);
+        assert_eq!(
+            node.env["NODE_PATH"],
+            "/v/nodejs/node20/node_modules:/v/nodejs/node_modules:\
+             /data/runtime-sdks/python3.12-boto3/node_modules:/r:/var/task"
+                .replace("/var/task", &node.cwd.display().to_string())
+        );
+    }
+
+    #[test]
+    fn a_node_jail_links_layer_packages_into_node_modules() {
+        let layer = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(layer.path().join("nodejs/node_modules/@aws-sdk/client-s3"))
+            .unwrap();
+        let jail = managed_plan("nodejs20.x", Isolation::Namespaces, &[layer.path()])
+            .jail
+            .unwrap();
+        assert_eq!(
+            jail.node_modules,
+            [(
+                "@aws-sdk/client-s3".to_owned(),
+                PathBuf::from("/opt/nodejs/node_modules/@aws-sdk/client-s3")
+            )]
+        );
+        assert_eq!(
+            jail.env["NODE_PATH"],
+            "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
+             /var/runtime/node_modules:/var/runtime:/var/task"
+        );
+    }
+
     #[test]
     fn node_path_is_awss() {
         let node20 = Runtime::parse("nodejs20.x").unwrap();
         assert_eq!(
-            node_path(node20, "/opt", "/var/runtime", "/var/task"),
+            node_path(node20, "/opt", "/var/runtime", "/var/runtime", "/var/task"),
             "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
              /var/runtime/node_modules:/var/runtime:/var/task"
         );

@@ -21,6 +21,7 @@ pub mod logs;
 pub mod metrics;
 pub mod network;
 mod node_interpreters;
+mod node_modules;
 mod opt_view;
 pub mod outbound;
 mod outcome;
@@ -29,6 +30,7 @@ mod peer;
 mod pool;
 pub mod runtime_api;
 pub mod runtime_files;
+pub mod runtime_sdks;
 mod sandbox;
 mod spawn;
 mod standby;
@@ -76,6 +78,8 @@ pub struct ExecConfig {
     pub network: FunctionNetwork,
     /// Interpreters for the Python runtimes.
     pub interpreters: Interpreters,
+    /// The AWS SDKs the managed runtimes ship, beneath `/var/runtime`.
+    pub runtime_sdks: runtime_sdks::RuntimeSdks,
     /// The `lamina` executable, re-executed as the jail.
     pub jail_program: PathBuf,
     /// Most environments one function version may have at once; beyond, 429.
@@ -339,6 +343,33 @@ impl Executor {
             RuntimeFamily::Custom => Ok(()),
             RuntimeFamily::Other => Err(launch::LaunchError::UnsupportedRuntime(runtime)),
         }
+    }
+
+    /// The AWS SDK tree `runtime` gets on this server (`None`: AWS bundles none for it, this
+    /// machine cannot run it, or `--runtime-sdks off`).
+    pub fn runtime_sdk_tree(&self, runtime: Runtime) -> Option<runtime_sdks::SdkTree> {
+        if self.inner.config.runtime_sdks.policy() == runtime_sdks::SdkPolicy::Off {
+            return None;
+        }
+        let resolution = self.inner.config.interpreters.resolve(runtime.as_str())?;
+        runtime_sdks::SdkTree::for_runtime(runtime, &resolution)
+    }
+
+    /// Makes the AWS SDK `runtime` ships ready (installing it once, if needed): `Ok(None)`
+    /// when it gets none.
+    pub async fn prepare_runtime_sdk(
+        &self,
+        runtime: Runtime,
+    ) -> Result<Option<std::path::PathBuf>, runtime_sdks::SdkError> {
+        match self.runtime_sdk_tree(runtime) {
+            Some(tree) => self.inner.config.runtime_sdks.ensure(&tree).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The runtime SDK trees of this server.
+    pub fn runtime_sdks(&self) -> &runtime_sdks::RuntimeSdks {
+        &self.inner.config.runtime_sdks
     }
 
     /// The runtimes AWS accepts that this server can run, in AWS's order.

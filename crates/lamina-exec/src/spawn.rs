@@ -50,6 +50,14 @@ impl Executor {
         spec: &Arc<FunctionSpec>,
         kept_scratch: Option<Scratch>,
     ) -> Result<Environment, StartError> {
+        // Installed when the function was created; only a server whose SDK cache was emptied
+        // (or whose pins changed) installs it here, before the environment exists.
+        let runtime_sdk = self.prepare_runtime_sdk(spec.runtime).await.map_err(|e| {
+            StartError::Lamina(LambdaError::Service(format!(
+                "the AWS SDK that {} ships could not be made ready on this server: {e}",
+                spec.runtime
+            )))
+        })?;
         let (kept_scratch, limits) = self.limits_taking_over(spec, kept_scratch);
         let mut sandbox = self.prepare_sandbox(spec, kept_scratch, limits).await?;
         let config = &self.inner.config;
@@ -72,6 +80,7 @@ impl Executor {
         let host = HostPaths {
             opt_view: sandbox.opt_view.clone(),
             runtime: config.runtime_dir.clone(),
+            runtime_sdk,
             tmp: sandbox.scratch.tmp(),
             root: sandbox.scratch.root(),
             sandbox_id: sandbox.scratch.id,

@@ -61,6 +61,7 @@ async fn setup(max_envs: usize) -> Setup {
         isolation: Isolation::None,
         network: lamina_exec::network::FunctionNetwork::Host,
         interpreters: Interpreters::discover(),
+        runtime_sdks: lamina_exec::runtime_sdks::RuntimeSdks::off(),
         jail_program: "/nonexistent".into(),
         max_environments_per_function: max_envs,
         idle_timeout: Duration::from_secs(60),

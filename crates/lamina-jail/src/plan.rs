@@ -38,6 +38,10 @@ pub struct JailPlan {
     pub task: PathBuf,
     /// Lamina's runtime files, mounted read-only at `/var/runtime`.
     pub runtime: PathBuf,
+    /// The AWS SDK the runtime ships (boto3, `node_modules/@aws-sdk/...`), beneath the
+    /// runtime files at `/var/runtime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_sdk: Option<PathBuf>,
     /// The environment's scratch space (a tmpfs the server mounted), bound at `/tmp`.
     pub tmp: PathBuf,
     /// An empty host directory the new root file system is mounted on before `pivot_root`.
@@ -59,6 +63,13 @@ pub struct JailPlan {
     pub args: Vec<String>,
     /// The runtime's whole environment (nothing else is passed on).
     pub env: BTreeMap<String, String>,
+    /// The `/node_modules` of a Node.js environment: each package name (`pkg` or
+    /// `@scope/pkg`) with the path inside the jail it links to. ES modules resolve bare
+    /// specifiers by walking up `node_modules` directories and never read `NODE_PATH`, so this
+    /// directory at the top of that walk makes each name resolve to the first `NODE_PATH`
+    /// entry that has it, as AWS's Node.js 18+ runtimes resolve them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_modules: Vec<(String, PathBuf)>,
     /// External extensions (paths inside the jail, `/opt/extensions/<name>`), each started
     /// with no arguments and the runtime's environment just before the runtime.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -191,7 +202,28 @@ impl JailPlan {
         if self.uid == 0 || self.gid == 0 {
             return Err(JailPlanError::Invalid("uid and gid must be non-zero"));
         }
+        if !self
+            .node_modules
+            .iter()
+            .all(|(name, _)| is_package_name(name))
+        {
+            return Err(JailPlanError::Invalid(
+                "a /node_modules entry is not a package name",
+            ));
+        }
         Ok(())
+    }
+}
+
+/// `pkg` or `@scope/pkg`: one or two plain path components, the first of two a scope.
+pub fn is_package_name(name: &str) -> bool {
+    let plain =
+        |part: &str| !part.is_empty() && part != "." && part != ".." && !part.contains(['/', '\0']);
+    match name.split_once('/') {
+        None => plain(name) && !name.starts_with('@'),
+        Some((scope, package)) => {
+            scope.len() > 1 && scope.starts_with('@') && plain(scope) && plain(package)
+        }
     }
 }
 
@@ -218,6 +250,11 @@ mod tests {
                 .collect(),
             network: Some("/proc/1/fd/7".into()),
             extensions: vec!["/opt/extensions/my-ext".into()],
+            runtime_sdk: Some("/d/sdk".into()),
+            node_modules: vec![(
+                "@aws-sdk/client-s3".into(),
+                "/var/runtime/node_modules/@aws-sdk/client-s3".into(),
+            )],
             seccomp: true,
         }
     }
@@ -234,6 +271,8 @@ mod tests {
             lang: None,
             network: None,
             extensions: vec![],
+            runtime_sdk: None,
+            node_modules: vec![],
             ..plan
         };
         let frame = without_filter.encode().unwrap();
@@ -325,5 +364,25 @@ mod tests {
             ..plan()
         };
         assert!(matches!(bad.encode(), Err(JailPlanError::Encode(_))));
+    }
+
+    #[test]
+    fn node_modules_entries_are_package_names() {
+        for good in ["a", "left-pad", "@aws-sdk/client-s3", "@s/p.js"] {
+            assert!(is_package_name(good), "{good}");
+        }
+        for bad in [
+            "", ".", "..", "@scope", "@/x", "a/b", "@s/../x", "@s/p/q", "/abs", "..",
+        ] {
+            assert!(!is_package_name(bad), "{bad}");
+        }
+        let escaping = JailPlan {
+            node_modules: vec![("../etc".into(), "/x".into())],
+            ..plan()
+        };
+        assert!(matches!(
+            JailPlan::decode(&escaping.encode().unwrap()),
+            Err(JailPlanError::Invalid(_))
+        ));
     }
 }

@@ -96,6 +96,17 @@ impl SqliteStore {
             .await?;
         Ok(Self { writer, readers })
     }
+
+    /// Every runtime a function version names (published versions and `$LATEST`, in every
+    /// account), sorted: what a starting server prepares for.
+    pub async fn runtimes_in_use(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT json_extract(config, '$.runtime') AS runtime \
+             FROM function_versions WHERE runtime IS NOT NULL ORDER BY runtime",
+        )
+        .fetch_all(&self.readers)
+        .await?)
+    }
 }
 
 fn list_to_json(list: &Option<Vec<String>>) -> Option<String> {

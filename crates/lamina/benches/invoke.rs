@@ -117,6 +117,7 @@ fn main() -> Result<()> {
             isolation: *isolation,
             network: *network,
             interpreters: Interpreters::discover(),
+            runtime_sdks: lamina_exec::runtime_sdks::RuntimeSdks::off(),
             jail_program: env!("CARGO_BIN_EXE_lamina").into(),
             max_environments_per_function: 16,
             idle_timeout: Duration::from_secs(600),

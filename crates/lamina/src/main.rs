@@ -8,6 +8,7 @@ mod function_network;
 mod jail;
 mod logs;
 mod prepare;
+mod runtime_sdks;
 mod runtimes;
 mod serve;
 mod shutdown;
@@ -32,8 +33,9 @@ struct Cli {
 enum Command {
     /// Serve the AWS Lambda API on one port, storing everything in a data directory.
     Serve(serve::ServeArgs),
-    /// Show which interpreter runs each Python runtime on this machine.
-    Runtimes,
+    /// Show which interpreter runs each runtime on this machine and the AWS SDK it ships;
+    /// `--install-sdks` installs those SDKs (for `lamina serve --runtime-sdks cached`).
+    Runtimes(runtimes::RuntimesArgs),
     /// Print a function's log (START/END/REPORT lines and its output).
     Logs(logs::LogsArgs),
     /// Build, inspect, publish, list, download and delete layers.
@@ -72,7 +74,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             serve::run(args, global.region.as_deref()).map(|()| ExitCode::SUCCESS)
         }
-        Command::Runtimes => runtimes::run().map(|()| ExitCode::SUCCESS),
+        Command::Runtimes(args) => runtimes::run(&args),
         Command::Logs(args) => logs::run(args).map(|()| ExitCode::SUCCESS),
         Command::Layer { command } => Ok(lamina_cli::run_layer(&global, &command)),
         Command::Function { command } => Ok(lamina_cli::run_function(&global, &command)),

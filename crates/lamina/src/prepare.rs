@@ -7,6 +7,7 @@ use std::time::Duration;
 use lamina_control::functions::Preparer;
 use lamina_exec::Executor;
 use lamina_exec::launch::LaunchError;
+use lamina_exec::runtime_sdks::SdkPolicy;
 use lamina_store::LocalArtifacts;
 use lamina_types::Runtime;
 use lamina_types::function_config::FunctionVersionRecord;
@@ -35,7 +36,8 @@ impl Preparer for ServerPreparer {
             }
         }
         let named = record.config.runtime.as_deref().unwrap_or_default();
-        let checked = match Runtime::parse(named) {
+        let runtime = Runtime::parse(named);
+        let checked = match runtime {
             Some(runtime) => self.executor.check_runtime(runtime),
             None => Err(LaunchError::UnknownRuntime),
         };
@@ -43,6 +45,18 @@ impl Preparer for ServerPreparer {
             return Err(not_ready(
                 ReasonCode::InvalidRuntime,
                 runtime_reason(named, &e, &self.executor.runnable_runtimes()),
+            ));
+        }
+        // The AWS SDK the runtime ships: installed now, the first time a function of this
+        // runtime is created or updated, so no invoke waits for it (the function stays
+        // `Pending` meanwhile).
+        if let Some(runtime) = runtime
+            && let Err(e) = self.executor.prepare_runtime_sdk(runtime).await
+        {
+            let installs = self.executor.runtime_sdks().policy() == SdkPolicy::Install;
+            return Err(not_ready(
+                ReasonCode::InternalError,
+                sdk_reason(named, &e.0, installs),
             ));
         }
         let trees = std::iter::once(&record.code_sha256)
@@ -64,6 +78,22 @@ impl Preparer for ServerPreparer {
 
 fn not_ready(code: ReasonCode, text: String) -> NotReady {
     NotReady(Reason { code, text })
+}
+
+/// A `StateReason` for an SDK that could not be installed, with the way out.
+fn sdk_reason(runtime: &str, why: &str, installs: bool) -> String {
+    let way_out = if installs {
+        " Lamina installs it from the package registries (PyPI, the npm registry) as this \
+         machine's pip and npm are configured; without them, prepare it elsewhere \
+         (`lamina runtimes --install-sdks --runtime-sdks-dir DIR`) and start the server with \
+         `--runtime-sdks cached --runtime-sdks-dir DIR`, or with `--runtime-sdks off`."
+    } else {
+        ""
+    };
+    let why = why.trim_end_matches('.');
+    format!(
+        "The AWS SDK that {runtime} ships is not available on this Lamina server: {why}.{way_out}"
+    )
 }
 
 /// A `StateReason` that says what this server can run instead.

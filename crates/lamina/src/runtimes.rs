@@ -1,13 +1,32 @@
 //! `lamina runtimes`: what runs each runtime AWS accepts, on this machine.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use lamina_exec::interpreters::Interpreters;
+use lamina_exec::runtime_sdks::{self, SdkPolicy, SdkTree};
 use lamina_types::runtime::SUPPORTED_RUNTIMES;
 use lamina_types::{Runtime, RuntimeFamily};
 
+/// Options of `lamina runtimes`.
+#[derive(clap::Args)]
+pub struct RuntimesArgs {
+    /// Install the AWS SDK of every runtime this machine runs into the SDK directory now
+    /// (from PyPI and the npm registry), e.g. to copy that directory to a server that cannot
+    /// reach them and start it with `--runtime-sdks cached --runtime-sdks-dir DIR`.
+    #[arg(long)]
+    install_sdks: bool,
+    /// The data directory whose `runtime-sdks` is meant, unless `--runtime-sdks-dir` names one.
+    #[arg(long, default_value = crate::data_dir::DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    sdks: crate::runtime_sdks::SdkArgs,
+}
+
 /// Prints every runtime AWS accepts for functions, grouped by family, with what runs it here:
 /// the interpreter of a Python or Node.js runtime, the `bootstrap` of a custom one, or that
-/// this Lamina does not run it.
-pub fn run() -> anyhow::Result<()> {
+/// this Lamina does not run it; then the AWS SDKs those runtimes ship, installed or not.
+pub fn run(args: &RuntimesArgs) -> anyhow::Result<ExitCode> {
     let found = Interpreters::discover();
     for line in lines(&found) {
         println!("{line}");
@@ -18,7 +37,77 @@ pub fn run() -> anyhow::Result<()> {
     for (family, package) in PACKAGES {
         println!("  {family:<14} {package}");
     }
-    Ok(())
+    let sdks = args.sdks.open(&args.data_dir)?;
+    println!();
+    if sdks.policy() == SdkPolicy::Off {
+        println!("AWS SDKs: off (--runtime-sdks off)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("AWS SDKs the runtimes ship (in {}):", sdks.dir().display());
+    let mut failed = false;
+    for (tree, runtimes) in sdk_trees(&found) {
+        let path = sdks.path_of(&tree);
+        if args.install_sdks && !path.is_dir() {
+            let started = std::time::Instant::now();
+            match runtime_sdks::install(sdks.dir(), &tree) {
+                Ok(()) => println!(
+                    "  installed {} in {:.1} s",
+                    tree.set.label,
+                    started.elapsed().as_secs_f32()
+                ),
+                Err(e) => {
+                    eprintln!("lamina runtimes: {}: {e}", tree.set.label);
+                    failed = true;
+                }
+            }
+        }
+        let state = if path.is_dir() {
+            path.display().to_string()
+        } else {
+            "not installed yet".to_owned()
+        };
+        println!(
+            "  {:<48} {}\n  {:<48} {state}",
+            tree.set.label,
+            runtimes.join(", "),
+            ""
+        );
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Each SDK tree this machine's runtimes get, with the runtimes that get it.
+fn sdk_trees(found: &Interpreters) -> Vec<(SdkTree, Vec<&'static str>)> {
+    let mut trees: Vec<(SdkTree, Vec<&'static str>)> = Vec::new();
+    for name in SUPPORTED_RUNTIMES {
+        let Some(runtime) = Runtime::parse(name) else {
+            continue;
+        };
+        let Some(tree) = found
+            .resolve(name)
+            .and_then(|r| SdkTree::for_runtime(runtime, &r))
+        else {
+            continue;
+        };
+        match trees.iter_mut().find(|(t, _)| t.name() == tree.name()) {
+            Some((_, runtimes)) => runtimes.push(name),
+            None => trees.push((tree, vec![name])),
+        }
+    }
+    for (_, runtimes) in &mut trees {
+        runtimes.sort_by_key(|r| natural_key(r));
+    }
+    trees.sort_by_key(|(tree, runtimes)| {
+        (
+            tree.language != runtime_sdks::Language::Python,
+            natural_key(runtimes[0]),
+        )
+    });
+    trees
 }
 
 /// The package that provides each family's interpreter on Debian, by family as AWS names its

@@ -104,6 +104,9 @@ pub struct ServeArgs {
     /// Most all function logs together may hold, in MB; beyond, the oldest files are removed.
     #[arg(long, default_value_t = LogLimits::default().total_bytes >> 20)]
     function_logs_total_mb: u64,
+    /// Where the runtimes' AWS SDKs come from.
+    #[command(flatten)]
+    runtime_sdks: crate::runtime_sdks::SdkArgs,
     /// Test seam: preparations of created or updated functions wait until this file exists,
     /// so `Pending` and `InProgress` can be observed.
     #[arg(long, hide = true)]
@@ -234,6 +237,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let interpreters = Interpreters::discover();
     lamina_exec::runtime_files::install(&runtime_dir, &interpreters)
         .context("installing runtime files")?;
+    let runtime_sdks = args.runtime_sdks.open(&args.data_dir)?;
     let config = ExecConfig {
         envs_dir: args.data_dir.join("envs"),
         views_dir: args.data_dir.join("views"),
@@ -248,6 +252,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         // `start_on` takes it from the networks chosen below.
         network: FunctionNetwork::Host,
         interpreters,
+        runtime_sdks,
         jail_program: std::env::current_exe().context("locating the lamina executable")?,
         max_environments_per_function: args.max_environments_per_function.max(1),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
@@ -273,6 +278,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .await
         .context("starting the executor")?;
     let store = Arc::new(metadata);
+    prepare_runtime_sdks(&store, &executor).await;
     let metadata: Arc<dyn MetadataStore> = store.clone();
     let event_store: Arc<dyn EventStore> = store.clone();
     let function_store: Arc<dyn FunctionStore> = store;
@@ -380,6 +386,30 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     // Also after a failure: what still runs is killed and nothing is left on the host.
     executor.shut_down().await;
     served.context("serving")
+}
+
+/// Installs, in the background, the AWS SDKs of the runtimes this server's functions use and
+/// that its SDK directory lacks (after an upgrade that changed a pin, or a new directory), so
+/// no invoke waits for them. New runtimes are prepared when their first function is created.
+async fn prepare_runtime_sdks(store: &SqliteStore, executor: &Executor) {
+    let runtimes = match store.runtimes_in_use().await {
+        Ok(runtimes) => runtimes,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the runtimes in use");
+            return;
+        }
+    };
+    let executor = executor.clone();
+    tokio::spawn(async move {
+        for name in runtimes {
+            let Some(runtime) = lamina_types::Runtime::parse(&name) else {
+                continue;
+            };
+            // Failures are logged by the install; the function's next create, update or
+            // invoke tries again.
+            let _ = executor.prepare_runtime_sdk(runtime).await;
+        }
+    });
 }
 
 /// Opens the queue of `Event` invocations, with those an earlier run left.

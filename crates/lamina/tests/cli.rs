@@ -35,6 +35,9 @@ impl Server {
                 "127.0.0.1:0",
                 "--standby-environments",
                 "0",
+                // The CLI's tests: no function here imports boto3.
+                "--runtime-sdks",
+                "off",
             ])
             .arg("--data-dir")
             .arg(dir.path().join("data"))

@@ -123,6 +123,7 @@ impl TestApi {
             isolation: Isolation::None,
             network: lamina_exec::network::FunctionNetwork::Host,
             interpreters: Interpreters::default(),
+            runtime_sdks: lamina_exec::runtime_sdks::RuntimeSdks::off(),
             jail_program: "/nonexistent/lamina".into(),
             max_environments_per_function: 1,
             idle_timeout: std::time::Duration::from_secs(60),

@@ -199,6 +199,8 @@ fn args(layers: &[&str]) -> JailPlan {
         env: BTreeMap::new(),
         network: None,
         extensions: Vec::new(),
+        runtime_sdk: None,
+        node_modules: Vec::new(),
         seccomp: true,
     }
 }
@@ -417,6 +419,60 @@ fn each_failing_step_has_its_own_error_and_stops_the_sequence() {
     assert!(
         matches!(&error, JailError::MountTree { target, .. } if target.ends_with("var/task")),
         "{error}"
+    );
+}
+
+#[test]
+fn the_runtime_sdk_lies_beneath_the_runtime_files_and_node_modules_are_links() {
+    let sys = Recorder::default();
+    let plan = JailPlan {
+        runtime_sdk: Some("/d/sdk".into()),
+        node_modules: vec![
+            ("tslib".into(), "/var/runtime/node_modules/tslib".into()),
+            (
+                "@aws-sdk/client-s3".into(),
+                "/opt/nodejs/node_modules/@aws-sdk/client-s3".into(),
+            ),
+            (
+                "@aws-sdk/client-sqs".into(),
+                "/var/runtime/node_modules/@aws-sdk/client-sqs".into(),
+            ),
+        ],
+        ..args(&[])
+    };
+    runtime_side(&sys, &plan);
+    let calls = sys.calls();
+    let opened = |path: &str| calls.iter().position(|c| c == &format!("open {path}"));
+    // Opened before the root is built, right after the runtime files.
+    assert_eq!(opened("/d/sdk"), opened("/d/rt").map(|i| i + 1));
+    let runtime = calls
+        .iter()
+        .position(|c| c == "mkdir /d/env/root/var/runtime")
+        .unwrap();
+    // Two lower directories (the runtime files on top): no empty mount point beneath.
+    assert_eq!(
+        calls[runtime + 1],
+        "overlay fd:fd on /d/env/root/var/runtime"
+    );
+    let modules = calls
+        .iter()
+        .position(|c| c == "mkdir /d/env/root/node_modules")
+        .unwrap();
+    let r = "/d/env/root/node_modules";
+    assert_eq!(
+        calls[modules + 1..modules + 7],
+        [
+            format!("tmpfs {r} mode=0755,size=16k,nr_inodes=22"),
+            format!("symlink {r}/tslib -> /var/runtime/node_modules/tslib"),
+            format!("mkdir {r}/@aws-sdk"),
+            format!(
+                "symlink {r}/@aws-sdk/client-s3 -> /opt/nodejs/node_modules/@aws-sdk/client-s3"
+            ),
+            format!(
+                "symlink {r}/@aws-sdk/client-sqs -> /var/runtime/node_modules/@aws-sdk/client-sqs"
+            ),
+            format!("remount ro {r}"),
+        ]
     );
 }
 
