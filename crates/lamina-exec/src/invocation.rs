@@ -138,6 +138,16 @@ impl Executor {
         // An environment that is reset is not read after this: output it still writes
         // would land after its END.
         let mut log = env.take_log(!settled.keep).await;
+        env.telemetry().report_outcome(
+            request_id,
+            settled.report_status.as_ref(),
+            crate::runtime_api::telemetry::ReportMetrics {
+                duration_ms,
+                memory_size_mb: spec.memory_mb,
+                max_memory_used_mb: max_memory,
+                init_duration_ms: init_ms,
+            },
+        );
         let closing = closing_lines(request_id, settled, |status| {
             report_line(
                 request_id,
@@ -155,6 +165,10 @@ impl Executor {
             log.push(line);
         }
         self.record(spec, duration_ms, init_ms, settled);
+        // Subscribers get the invoke's records while the environment still runs.
+        env.telemetry()
+            .flush(crate::environment::TELEMETRY_FLUSH_WAIT)
+            .await;
         let keep = settled.keep;
         ending.lease.end(keep).await;
         log
