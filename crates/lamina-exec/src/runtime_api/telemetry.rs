@@ -336,19 +336,16 @@ impl Telemetry {
         }
         let api = request.api;
         let schema_version = request.schema_version.clone();
-        let render_dropped: Option<Box<dyn Fn(&Event) -> Option<Vec<u8>> + Send>> =
-            request.types.platform.then(|| {
-                let schema_version = schema_version.clone();
-                Box::new(move |event: &Event| event.render(api, &schema_version))
-                    as Box<dyn Fn(&Event) -> Option<Vec<u8>> + Send>
-            });
         let sender = delivery::start(delivery::Delivery {
             name: name.to_owned(),
             buffering: request.buffering,
             destination: request.destination,
             connector: self.connector.clone(),
             frozen: self.frozen.subscribe(),
-            render_dropped,
+            dropped_as: request
+                .types
+                .platform
+                .then(|| (api, schema_version.clone())),
         });
         let subscriber = Subscriber {
             extension_id: extension_id.to_owned(),

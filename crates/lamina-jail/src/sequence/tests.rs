@@ -318,7 +318,7 @@ fn etc_has_the_selected_host_files_and_its_own_users() {
         format!("write {etc}/passwd sbx_user1051:x:900007:900007::/tmp:/sbin/nologin"),
         format!("write {etc}/group sbx_user1051:x:900007:"),
         // The host's names, then the sandbox's own.
-        format!("read /etc/hosts"),
+        "read /etc/hosts".to_owned(),
         format!("write {etc}/hosts 127.0.0.1\tsandbox.localdomain sandbox"),
     ] {
         assert!(

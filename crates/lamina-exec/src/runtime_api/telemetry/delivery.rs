@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::event::{Body, Event};
-use super::subscription::{Buffering, Destination};
+use super::subscription::{Api, Buffering, Destination};
 
 /// Tries per batch before it is dropped.
 pub const ATTEMPTS: u32 = 5;
@@ -172,8 +172,9 @@ pub struct Delivery {
     pub connector: Connector,
     /// Whether the environment is frozen.
     pub frozen: watch::Receiver<bool>,
-    /// Renders `platform.logsDropped` for this subscriber, when it gets platform events.
-    pub render_dropped: Option<Box<dyn Fn(&Event) -> Option<Vec<u8>> + Send>>,
+    /// The API and schema `platform.logsDropped` is rendered for, when the subscriber gets
+    /// platform events.
+    pub dropped_as: Option<(Api, String)>,
 }
 
 /// Starts a subscriber's task; it ends when the returned [`Sender`] is dropped, after
@@ -297,7 +298,9 @@ async fn send(delivery: &mut Delivery, batch: &mut Batch, dropped: &std::sync::M
             records: lost.0,
             bytes: lost.1,
         });
-        if let Some(record) = delivery.render_dropped.as_ref().and_then(|r| r(&event)) {
+        let record =
+            (delivery.dropped_as.as_ref()).and_then(|(api, schema)| event.render(*api, schema));
+        if let Some(record) = record {
             let mut with_notice = Batch::default();
             with_notice.push(record);
             for record in batch.records.drain(..) {
