@@ -168,6 +168,7 @@ impl Environment {
                 return Err(e);
             }
         };
+        link.telemetry().set_output(flush.clone());
         let output_reader = tokio::spawn(output::read_output(
             pipe,
             Arc::clone(&tail),

@@ -423,13 +423,16 @@ async fn response(
     };
     let Some(body) = read_body(body).await else {
         let status = telemetry::Status::failed("failure", "Function.ResponseSizeTooLarge");
-        link.telemetry.runtime_done(&id, status, None);
+        link.telemetry
+            .runtime_done_after_output(&id, status, None)
+            .await;
         let _ = in_flight.reply.send(Reply::TooLarge);
         return too_large();
     };
     let produced = Some(body.len() as u64);
     link.telemetry
-        .runtime_done(&id, telemetry::Status::success(), produced);
+        .runtime_done_after_output(&id, telemetry::Status::success(), produced)
+        .await;
     let _ = in_flight.reply.send(Reply::Response(body));
     accepted()
 }
@@ -453,7 +456,9 @@ async fn error(
     };
     let error_type = error_type(&headers);
     let status = telemetry::Status::failed("error", error_type.as_deref().unwrap_or("Unhandled"));
-    link.telemetry.runtime_done(&id, status, None);
+    link.telemetry
+        .runtime_done_after_output(&id, status, None)
+        .await;
     let _ = in_flight.reply.send(Reply::Error {
         error_type,
         body,

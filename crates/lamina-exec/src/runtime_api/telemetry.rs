@@ -17,7 +17,7 @@ use axum::body::Body as HttpBody;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{EnvironmentLink, api_error};
 
@@ -35,6 +35,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// kept).
 const BACKLOG_EVENTS: usize = 1000;
 const BACKLOG_BYTES: usize = 256 * 1024;
+/// Longest wait for the runtime's output to be read before `platform.runtimeDone`.
+const OUTPUT_WAIT: Duration = Duration::from_millis(200);
 
 /// One subscribed extension.
 struct Subscriber {
@@ -91,6 +93,9 @@ pub struct Telemetry {
     state: Mutex<State_>,
     connector: Connector,
     frozen: watch::Sender<bool>,
+    /// The runtime's output reader: what the function wrote before it answered is read
+    /// before `platform.runtimeDone`, so its lines come first.
+    output: std::sync::OnceLock<mpsc::Sender<crate::output::Flush>>,
 }
 
 impl Default for Telemetry {
@@ -113,6 +118,7 @@ impl Telemetry {
             }),
             connector,
             frozen: watch::Sender::new(false),
+            output: std::sync::OnceLock::new(),
         };
         telemetry.emit(Event::now(Body::InitStart {
             function_name: function_name.to_owned(),
@@ -235,6 +241,35 @@ impl Telemetry {
             produced_bytes,
             trace: current.trace,
         }));
+    }
+
+    /// The runtime's output is read by the reader `flush` asks.
+    pub fn set_output(&self, flush: mpsc::Sender<crate::output::Flush>) {
+        let _ = self.output.set(flush);
+    }
+
+    /// [`Telemetry::runtime_done`] once what the runtime wrote so far was read (at most
+    /// [`OUTPUT_WAIT`]): the invocation's `function` records come before it.
+    pub async fn runtime_done_after_output(
+        &self,
+        request_id: &str,
+        status: Status,
+        produced_bytes: Option<u64>,
+    ) {
+        if !self.listening.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(output) = self.output.get() {
+            let (done, answered) = oneshot::channel();
+            let flush = crate::output::Flush { done, last: false };
+            let read = async {
+                if output.send(flush).await.is_ok() {
+                    let _ = answered.await;
+                }
+            };
+            let _ = tokio::time::timeout(OUTPUT_WAIT, read).await;
+        }
+        self.runtime_done(request_id, status, produced_bytes);
     }
 
     /// The invocation's report, once every extension finished it: `platform.runtimeDone`
