@@ -39,6 +39,7 @@ class Listener(BaseHTTPRequestHandler):
 
 server = HTTPServer(("sandbox.localdomain", 0), Listener)
 threading.Thread(target=server.serve_forever, daemon=True).start()
+print("telemetry-ext listening", flush=True)
 
 extension_api = f"http://{runtime_api}/2020-01-01/extension"
 registration = urllib.request.Request(
@@ -49,12 +50,12 @@ with urllib.request.urlopen(registration) as answer:
     ext_id = answer.headers["Lambda-Extension-Identifier"]
 
 if logs_api:
-    path, schema = "2020-08-15/logs", "2021-03-18"
+    path, schema, types = "2020-08-15/logs", "2021-03-18", ["platform", "function"]
 else:
-    path, schema = "2022-07-01/telemetry", "2022-07-01"
+    path, schema, types = "2022-07-01/telemetry", "2022-07-01", ["platform", "function", "extension"]
 subscription = {
     "schemaVersion": schema,
-    "types": ["platform", "function"],
+    "types": types,
     "buffering": {"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
     "destination": {"protocol": "HTTP", "URI": f"http://sandbox.localdomain:{server.server_address[1]}/telemetry"},
 }
@@ -144,7 +145,14 @@ def test_a_telemetry_subscriber_gets_each_invokes_platform_events_and_function_l
     assert records[0]["record"]["phase"] == "init"
     assert kinds.index("platform.telemetrySubscription") < kinds.index("platform.initRuntimeDone"), kinds
     subscribed = next(r["record"] for r in records if r["type"] == "platform.telemetrySubscription")
-    assert subscribed == {"name": "telemetry-ext", "state": "Subscribed", "types": ["platform", "function"]}
+    assert subscribed == {
+        "name": "telemetry-ext", "state": "Subscribed", "types": ["platform", "function", "extension"],
+    }
+    # What the extension printed is an `extension` record, never a `function` one.
+    said = [r["type"] for r in records if r["record"] == "telemetry-ext listening"]
+    assert said == ["extension"], json.dumps(records, indent=1)
+    registered = next(r["record"] for r in records if r["type"] == "platform.extension")
+    assert registered == {"name": "telemetry-ext", "state": "Ready", "events": ["INVOKE"]}
     cold = check_invoke(records, first)
     assert cold["platform.runtimeDone"]["status"] == "success"
     assert cold["platform.runtimeDone"]["metrics"]["producedBytes"] == len(json.dumps(first))
@@ -175,6 +183,8 @@ def test_a_logs_api_subscriber_gets_the_older_records(mlam, module_server, fn_na
     records = records_until(recorder, fn_name, request_id)
     kinds = [r["type"] for r in records]
     assert "platform.initStart" not in kinds, kinds  # a Telemetry API event only
+    # Not subscribed to extension lines: the extension's own is not among the function's.
+    assert not any(r["record"] == "telemetry-ext listening" for r in records), records
     subscribed = next(r["record"] for r in records if r["type"] == "platform.logsSubscription")
     assert subscribed == {"name": "telemetry-ext", "state": "Subscribed", "types": ["platform", "function"]}
     found = check_invoke(records, request_id, ("platform.end", "platform.report"))

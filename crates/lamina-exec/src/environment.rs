@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use lamina_jail::cgroup::{Cgroup, Usage};
 
+use crate::extension_output::ExtensionOutput;
 use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
 use crate::network::RuntimeApiSocket;
@@ -73,6 +74,8 @@ pub struct Environment {
     tail: Arc<Mutex<InvocationLog>>,
     flush: mpsc::Sender<Flush>,
     output_reader: tokio::task::JoinHandle<()>,
+    /// The reader of the extensions' own output, when they have one.
+    extension_output: Option<ExtensionOutput>,
     /// When the process was started.
     pub started: Instant,
     /// When the runtime first asked for an event; `None` while initialising.
@@ -147,6 +150,17 @@ impl Environment {
             Some(_) => runtime_api::Peers::AnyInNamespace,
             None => runtime_api::Peers::RuntimeTreeOnly,
         };
+        let tail = Arc::new(Mutex::new(InvocationLog::default()));
+        // The extensions' own output, when the jail gives them a FIFO of their own.
+        let extension_output = plan
+            .jail
+            .as_ref()
+            .and_then(|jail| jail.extension_output.as_deref())
+            .map(|path| {
+                let tap = telemetry::Tap::new(Arc::clone(&telemetry), telemetry::Stream::Extension);
+                ExtensionOutput::start(path, Arc::clone(&tail), sink.clone(), tap)
+            })
+            .transpose()?;
         let listener = tokio::net::TcpListener::from_std(api.listener)?;
         let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link), peers));
         let (child, reader) = match process.run(plan) {
@@ -159,7 +173,6 @@ impl Environment {
         if let Some(pid) = child.id() {
             link.set_runtime_pid(pid);
         }
-        let tail = Arc::new(Mutex::new(InvocationLog::default()));
         let (flush, flush_requests) = mpsc::channel(1);
         let pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)) {
             Ok(pipe) => pipe,
@@ -185,6 +198,7 @@ impl Environment {
             tail,
             flush,
             output_reader,
+            extension_output,
         })
     }
 
@@ -326,11 +340,19 @@ impl Environment {
     /// returns the invocation's log tail and starts a new one. With `last` (the environment
     /// is ending), the runtime's output is no longer read afterwards.
     pub async fn take_log(&self, last: bool) -> InvocationLog {
-        let flushed = async {
+        let runtime = async {
             let (done, answered) = oneshot::channel();
             if self.flush.send(Flush { done, last }).await.is_ok() {
                 let _ = answered.await;
             }
+        };
+        let extensions = async {
+            if let Some(output) = &self.extension_output {
+                output.flush(last).await;
+            }
+        };
+        let flushed = async {
+            tokio::join!(runtime, extensions);
         };
         if tokio::time::timeout(FLUSH_WAIT, flushed).await.is_err() {
             tracing::warn!(environment = %self.id, "the function log fell behind its output");
@@ -460,6 +482,7 @@ struct Started {
     tail: Arc<Mutex<InvocationLog>>,
     flush: mpsc::Sender<Flush>,
     output_reader: tokio::task::JoinHandle<()>,
+    extension_output: Option<ExtensionOutput>,
 }
 
 impl Started {
@@ -479,6 +502,7 @@ impl Started {
             tail: self.tail,
             flush: self.flush,
             output_reader: self.output_reader,
+            extension_output: self.extension_output,
             started: now,
             initialized: None,
             scratch: Some(scratch),

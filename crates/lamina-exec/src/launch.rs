@@ -235,6 +235,10 @@ pub fn plan(
                     env,
                     network: host.network.clone(),
                     extensions: extensions.iter().map(|(_, path)| path.clone()).collect(),
+                    // Beside the root, in the environment's scratch directory.
+                    extension_output: (!extensions.is_empty())
+                        .then(|| host.root.parent().map(|dir| dir.join("extensions.fifo")))
+                        .flatten(),
                     seccomp: ctx.seccomp,
                 }),
                 extensions: extensions.into_iter().map(|(name, _)| name).collect(),

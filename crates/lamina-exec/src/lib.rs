@@ -10,6 +10,7 @@ mod environment;
 mod event_splitter;
 pub mod exec_wrapper;
 pub mod extension_files;
+mod extension_output;
 pub mod function_error;
 pub mod interpreters;
 mod invocation;

@@ -141,6 +141,15 @@ pub enum JailError {
     /// Installing the seccomp filter failed.
     #[error("failed to install the seccomp filter: {0}")]
     Seccomp(#[source] io::Error),
+    /// Opening the extensions' output FIFO, or making it their standard output, failed.
+    #[error("failed to set up the extensions' output {path}: {source}")]
+    ExtensionOutput {
+        /// The FIFO.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
     /// Executing the runtime failed.
     #[error("failed to execute {program}: {source}")]
     Exec {

@@ -63,6 +63,10 @@ pub struct JailPlan {
     /// with no arguments and the runtime's environment just before the runtime.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<PathBuf>,
+    /// A FIFO (a host path) the extensions' standard output and error go to, so the server
+    /// tells their lines from the runtime's; `None`: they share the runtime's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_output: Option<PathBuf>,
     /// The environment's own network namespace (a file that opens it, see
     /// [`crate::netns::PrivateNetwork::path`]), joined before the other namespaces are
     /// created; `None` keeps the host's network.
@@ -218,6 +222,7 @@ mod tests {
                 .collect(),
             network: Some("/proc/1/fd/7".into()),
             extensions: vec!["/opt/extensions/my-ext".into()],
+            extension_output: Some("/d/envs/env-1/extensions.fifo".into()),
             seccomp: true,
         }
     }
@@ -234,6 +239,7 @@ mod tests {
             lang: None,
             network: None,
             extensions: vec![],
+            extension_output: None,
             ..plan
         };
         let frame = without_filter.encode().unwrap();

@@ -153,6 +153,19 @@ fn init(
     sys.make_mounts_private()
         .map_err(JailError::MakeMountsPrivate)?;
     sys.set_hostname(HOSTNAME).map_err(JailError::Hostname)?;
+    // While its host path is still visible: after the pivot it is not.
+    let extension_output = args
+        .extension_output
+        .as_ref()
+        .filter(|_| !args.extensions.is_empty())
+        .map(|path| {
+            sys.open_fifo(path)
+                .map_err(|source| JailError::ExtensionOutput {
+                    path: path.clone(),
+                    source,
+                })
+        })
+        .transpose()?;
     let sources = rootfs::open_sources(args, sys)?;
     rootfs::build(args, &sources, sys)?;
     drop(sources);
@@ -167,10 +180,20 @@ fn init(
     for extension in &args.extensions {
         let Some(pid) = sys.fork().map_err(JailError::Fork)? else {
             drop(status);
+            if let Some(output) = &extension_output
+                && let Err(source) = sys.redirect_output(output)
+            {
+                return Err(JailError::ExtensionOutput {
+                    path: args.extension_output.clone().unwrap_or_default(),
+                    source,
+                });
+            }
             return Err(run_program(args, extension, &[], sys));
         };
         extensions.push(pid);
     }
+    // The runtime does not get it (it is close-on-exec anyway).
+    drop(extension_output);
     let Some(runtime) = sys.fork().map_err(JailError::Fork)? else {
         drop(status);
         return Err(run_program(args, &args.program, &args.args, sys));

@@ -46,6 +46,10 @@ pub trait Syscall {
     fn wait_any(&self) -> io::Result<(u32, i32)>;
     /// Sends SIGKILL to a child.
     fn kill(&self, pid: u32) -> io::Result<()>;
+    /// Opens a FIFO for writing (a reader must have it open), blocking writes, close on exec.
+    fn open_fifo(&self, path: &Path) -> io::Result<OwnedFd>;
+    /// Makes `fd` this process's standard output and error.
+    fn redirect_output(&self, fd: &OwnedFd) -> io::Result<()>;
     /// Asks for SIGKILL when the parent dies. (The parent is outside the new PID namespace,
     /// so `getppid` cannot tell whether it already died; the server's kill of the whole
     /// cgroup covers that window.)
@@ -160,6 +164,33 @@ impl Syscall for LinuxSyscall {
             .and_then(rustix::process::Pid::from_raw)
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
         rustix::process::kill_process(pid, Signal::KILL).map_err(io::Error::from)
+    }
+
+    fn open_fifo(&self, path: &Path) -> io::Result<OwnedFd> {
+        // Non-blocking, the open fails at once when nobody reads instead of waiting.
+        let fd = rustix::fs::open(
+            path,
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let meta = rustix::fs::fstat(&fd)?;
+        if rustix::fs::FileType::from_raw_mode(meta.st_mode) != rustix::fs::FileType::Fifo {
+            return Err(io::Error::other("not a FIFO"));
+        }
+        rustix::fs::fcntl_setfl(&fd, OFlags::empty())?;
+        Ok(fd)
+    }
+
+    fn redirect_output(&self, fd: &OwnedFd) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        for target in [1, 2] {
+            // SAFETY: `dup2` takes no pointers; `fd` is open for the whole call and the
+            // targets are this process's standard output and error, replaced atomically.
+            if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
     }
 
     fn die_with_parent(&self) -> io::Result<()> {

@@ -66,6 +66,13 @@ impl Syscall for Recorder {
     fn kill(&self, pid: u32) -> io::Result<()> {
         self.record(format!("kill {pid}"))
     }
+    fn open_fifo(&self, path: &Path) -> io::Result<OwnedFd> {
+        self.record(format!("open fifo {}", path.display()))?;
+        std::fs::File::open("/dev/null").map(OwnedFd::from)
+    }
+    fn redirect_output(&self, _fd: &OwnedFd) -> io::Result<()> {
+        self.record("stdout and stderr to the fifo".into())
+    }
     fn die_with_parent(&self) -> io::Result<()> {
         self.record("die with parent".into())
     }
@@ -197,6 +204,7 @@ fn args(layers: &[&str]) -> JailPlan {
         env: BTreeMap::new(),
         network: None,
         extensions: Vec::new(),
+        extension_output: None,
         seccomp: true,
     }
 }
@@ -606,6 +614,46 @@ fn extensions_are_started_before_the_runtime_each_as_the_runtime_is() {
     assert!(
         matches!(error, JailError::Exec { ref program, .. } if program == Path::new("/var/lang/bin/python3.11")),
         "{error}"
+    );
+}
+
+#[test]
+fn extensions_write_to_their_own_fifo_and_the_runtime_does_not() {
+    let plan = JailPlan {
+        extensions: vec!["/opt/extensions/a".into()],
+        extension_output: Some("/d/env/extensions.fifo".into()),
+        ..args(&[])
+    };
+    // The extension's side.
+    let sys = Recorder::default();
+    sys.forks.borrow_mut().extend([None, None]);
+    let error = runtime_side(&sys, &plan);
+    assert!(
+        matches!(error, JailError::Exec { ref program, .. } if program == Path::new("/opt/extensions/a")),
+        "{error}"
+    );
+    let calls = sys.calls();
+    let opened = calls
+        .iter()
+        .position(|c| c == "open fifo /d/env/extensions.fifo");
+    let pivot = calls.iter().position(|c| c.starts_with("pivot_root"));
+    assert!(opened.unwrap() < pivot.unwrap(), "{calls:?}");
+    let redirected = calls
+        .iter()
+        .position(|c| c == "stdout and stderr to the fifo");
+    let forked = calls.iter().rposition(|c| c == "fork");
+    assert!(forked.unwrap() < redirected.unwrap(), "{calls:?}");
+    // The runtime's side.
+    let sys = Recorder::default();
+    sys.forks.borrow_mut().extend([None, Some(5), None]);
+    let error = runtime_side(&sys, &plan);
+    assert!(
+        matches!(error, JailError::Exec { ref program, .. } if program == Path::new("/var/lang/bin/python3.11")),
+        "{error}"
+    );
+    assert!(
+        !sys.calls()
+            .contains(&"stdout and stderr to the fifo".to_owned())
     );
 }
 
