@@ -17,6 +17,7 @@ use crate::launch::LaunchPlan;
 use crate::logs::{InvocationLog, LogSink};
 use crate::network::RuntimeApiSocket;
 use crate::output::{self, Flush};
+use crate::runtime_api::telemetry::{self, Telemetry};
 use crate::runtime_api::{self, EnvironmentLink, Extensions, FunctionInfo, Invocation, Reply};
 use crate::sandbox::{self, Scratch};
 use crate::standby::Standby;
@@ -27,6 +28,10 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long extensions get to handle SHUTDOWN before the environment is killed (AWS: 2 s
 /// when the function has external extensions).
 const EXTENSION_SHUTDOWN: Duration = Duration::from_secs(2);
+
+/// Longest wait for telemetry subscribers to be sent what is batched, at the end of an
+/// invoke (before the freeze) and at shutdown; a slow listener gets the rest later.
+pub const TELEMETRY_FLUSH_WAIT: Duration = Duration::from_secs(1);
 
 /// What an environment's extensions are told at registration, from its runtime's
 /// environment variables.
@@ -128,15 +133,25 @@ impl Environment {
         sink: LogSink,
         process: Process,
     ) -> std::io::Result<Started> {
-        let (link, invocations) = EnvironmentLink::with_extensions(Extensions::new(
-            plan.extensions.len(),
-            function_info(plan),
+        let info = function_info(plan);
+        // Telemetry reaches listeners inside the environment through its own namespace.
+        let connector =
+            telemetry::Connector::new(api.namespace.as_ref().and_then(|ns| ns.try_clone().ok()));
+        let telemetry = Arc::new(Telemetry::new(
+            &info.function_name,
+            &info.function_version,
+            connector,
         ));
+        let (link, invocations) = EnvironmentLink::with_telemetry(
+            Extensions::new(plan.extensions.len(), info),
+            Arc::clone(&telemetry),
+        );
         // In a namespace of its own, only the environment's processes can connect at all.
         let peers = match api.namespace {
             Some(_) => runtime_api::Peers::AnyInNamespace,
             None => runtime_api::Peers::RuntimeTreeOnly,
         };
+        let tail = Arc::new(Mutex::new(InvocationLog::default()));
         let listener = tokio::net::TcpListener::from_std(api.listener)?;
         let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link), peers));
         let (child, outputs) = match process.run(plan) {
@@ -149,10 +164,14 @@ impl Environment {
         if let Some(pid) = child.id() {
             link.set_runtime_pid(pid);
         }
-        let tail = Arc::new(Mutex::new(InvocationLog::default()));
         let mut flushes = Vec::with_capacity(2);
         let mut output_readers = Vec::with_capacity(2);
-        for reader in std::iter::once(outputs.runtime).chain(outputs.extensions) {
+        let sources = std::iter::once((outputs.runtime, telemetry::Stream::Function)).chain(
+            outputs
+                .extensions
+                .map(|reader| (reader, telemetry::Stream::Extension)),
+        );
+        for (reader, stream) in sources {
             let pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
             {
                 Ok(pipe) => pipe,
@@ -165,12 +184,16 @@ impl Environment {
                 }
             };
             let (flush, flush_requests) = mpsc::channel(1);
+            if stream == telemetry::Stream::Function {
+                link.telemetry().set_output(flush.clone());
+            }
             flushes.push(flush);
             output_readers.push(tokio::spawn(output::read_output(
                 pipe,
                 Arc::clone(&tail),
                 flush_requests,
                 sink.clone(),
+                Some(telemetry::Tap::new(Arc::clone(&telemetry), stream)),
             )));
         }
         Ok(Started {
@@ -197,6 +220,7 @@ impl Environment {
     }
 
     fn set_frozen(&self, frozen: bool) {
+        self.link.telemetry().set_frozen(frozen);
         if let Some(Err(e)) = self.cgroup.as_ref().map(|c| c.set_frozen(frozen)) {
             tracing::warn!(environment = %self.id, frozen, error = %e, "freezer write failed");
         }
@@ -318,6 +342,8 @@ impl Environment {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
+        // Telemetry still batched (a delivery that failed before the freeze) goes first.
+        self.link.telemetry().flush(TELEMETRY_FLUSH_WAIT).await;
         if !self
             .link
             .extensions()
@@ -329,6 +355,12 @@ impl Environment {
         let _ = self.extensions_done(until).await;
         // What the extensions printed for SHUTDOWN is logged before the processes die.
         let _ = self.take_log(true).await;
+        self.link.telemetry().flush(TELEMETRY_FLUSH_WAIT).await;
+    }
+
+    /// The environment's Telemetry and Logs API side.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        self.link.telemetry()
     }
 
     /// Waits until what the runtime wrote so far is logged (at most [`FLUSH_WAIT`]), then

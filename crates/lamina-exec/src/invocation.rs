@@ -139,6 +139,16 @@ impl Executor {
         // An environment that is reset is not read after this: output it still writes
         // would land after its END. With extensions it is, until their SHUTDOWN is over.
         let mut log = env.take_log(!settled.keep && !env.has_extensions()).await;
+        env.telemetry().report_outcome(
+            request_id,
+            settled.report_status.as_ref(),
+            crate::runtime_api::telemetry::ReportMetrics {
+                duration_ms,
+                memory_size_mb: spec.memory_mb,
+                max_memory_used_mb: max_memory,
+                init_duration_ms: init_ms,
+            },
+        );
         let closing = closing_lines(request_id, settled, |status| {
             report_line(
                 request_id,
@@ -156,6 +166,10 @@ impl Executor {
             log.push(line);
         }
         self.record(spec, duration_ms, init_ms, settled);
+        // Subscribers get the invoke's records while the environment still runs.
+        env.telemetry()
+            .flush(crate::environment::TELEMETRY_FLUSH_WAIT)
+            .await;
         let reset = match (settled.keep, settled.timed_out) {
             (true, _) => None,
             (false, Some(_)) => Some(ShutdownReason::Timeout),

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::event_splitter::EventSplitter;
 use crate::logs::{InvocationLog, LogSink, now_stamp, push_line};
+use crate::runtime_api::telemetry::Tap;
 
 /// Bytes read from the pipe at once.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -52,6 +53,7 @@ pub async fn read_output(
     tail: Arc<Mutex<InvocationLog>>,
     mut flushes: mpsc::Receiver<Flush>,
     sink: LogSink,
+    tap: Option<Tap>,
 ) {
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     let mut log = OutputLog {
@@ -59,6 +61,7 @@ pub async fn read_output(
         batch: Vec::new(),
         tail,
         sink,
+        tap,
     };
     loop {
         tokio::select! {
@@ -150,6 +153,8 @@ struct OutputLog {
     batch: Vec<u8>,
     tail: Arc<Mutex<InvocationLog>>,
     sink: LogSink,
+    /// The telemetry each line also goes to.
+    tap: Option<Tap>,
 }
 
 impl OutputLog {
@@ -165,10 +170,14 @@ impl OutputLog {
             events,
             batch,
             sink,
+            tap,
             ..
         } = self;
         events.feed(chunk, |event| {
             push_line(batch, &stamp, event);
+            if let Some(tap) = tap {
+                tap.line(event);
+            }
             if batch.len() >= BATCH_BYTES {
                 sink.write(batch);
                 batch.clear();
@@ -179,9 +188,16 @@ impl OutputLog {
 
     /// Logs the unfinished line, if any, as a line of its own.
     fn end_line(&mut self) {
-        let Self { events, batch, .. } = self;
+        let Self {
+            events, batch, tap, ..
+        } = self;
         let stamp = now_stamp();
-        events.finish(|event| push_line(batch, &stamp, event));
+        events.finish(|event| {
+            push_line(batch, &stamp, event);
+            if let Some(tap) = tap {
+                tap.line(event);
+            }
+        });
         self.write_batch();
     }
 
@@ -234,7 +250,7 @@ mod tests {
         let (pipe, writer, sink) = pipe_and_sink(dir);
         let tail = Arc::new(Mutex::new(InvocationLog::default()));
         let (flushes, requests) = mpsc::channel(1);
-        let task = tokio::spawn(read_output(pipe, Arc::clone(&tail), requests, sink));
+        let task = tokio::spawn(read_output(pipe, Arc::clone(&tail), requests, sink, None));
         let reader = Reader {
             flushes,
             tail,
@@ -321,6 +337,7 @@ mod tests {
             batch: Vec::new(),
             tail: Arc::clone(&tail),
             sink,
+            tap: None,
         };
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
         // "before" was in the pipe when the flush came, "after" arrived since.

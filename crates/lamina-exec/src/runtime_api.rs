@@ -14,14 +14,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bounded_listener::{BoundedListener, Peer};
 
 pub mod extensions;
+pub mod telemetry;
 
 pub use extensions::{ExtensionFailure, Extensions, FunctionInfo};
+pub use telemetry::Telemetry;
 
 /// Largest response or error body a runtime may post (6 MiB + 100 bytes, as AWS).
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -78,6 +80,8 @@ pub struct EnvironmentLink {
     trusted_peers: Mutex<std::collections::HashSet<u16>>,
     /// The environment's external extensions (the Extensions API side).
     extensions: Extensions,
+    /// Its Telemetry and Logs API subscribers.
+    telemetry: Arc<Telemetry>,
 }
 
 impl EnvironmentLink {
@@ -88,6 +92,14 @@ impl EnvironmentLink {
 
     /// A link whose environment started `extensions`.
     pub fn with_extensions(extensions: Extensions) -> (Arc<Self>, mpsc::Sender<Invocation>) {
+        Self::with_telemetry(extensions, Arc::default())
+    }
+
+    /// A link whose environment started `extensions`, with its `telemetry`.
+    pub fn with_telemetry(
+        extensions: Extensions,
+        telemetry: Arc<Telemetry>,
+    ) -> (Arc<Self>, mpsc::Sender<Invocation>) {
         let (tx, rx) = mpsc::channel(1);
         let link = Self {
             inbox: tokio::sync::Mutex::new(rx),
@@ -95,6 +107,7 @@ impl EnvironmentLink {
             runtime_pid: std::sync::OnceLock::new(),
             trusted_peers: Mutex::default(),
             extensions,
+            telemetry,
         };
         (Arc::new(link), tx)
     }
@@ -102,6 +115,11 @@ impl EnvironmentLink {
     /// The environment's extensions.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+
+    /// The environment's telemetry.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     /// Fails the invocation waiting for its first `next`, or the one in flight, with the
@@ -239,6 +257,10 @@ fn routes(link: Arc<EnvironmentLink>) -> Router {
         .route("/2020-01-01/extension/event/next", get(extensions::next))
         .route("/2020-01-01/extension/init/error", post(extensions::error))
         .route("/2020-01-01/extension/exit/error", post(extensions::error))
+        .route("/2022-07-01/telemetry", put(telemetry::telemetry))
+        .route("/2022-07-01/telemetry/", put(telemetry::telemetry))
+        .route("/2020-08-15/logs", put(telemetry::logs))
+        .route("/2020-08-15/logs/", put(telemetry::logs))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "InvalidRequest", "Not found") })
         // Bodies are read by the handlers, so an oversize one still reaches the invoker.
         .layer(DefaultBodyLimit::disable())
@@ -323,6 +345,8 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
     );
     let trace = trace_id(&invocation.request_id);
     set("lambda-runtime-trace-id", &trace);
+    link.telemetry.init_done(telemetry::Status::success());
+    link.telemetry.start(&invocation.request_id, &trace);
     if let Some(context) = &invocation.client_context {
         set("lambda-runtime-client-context", context);
     }
@@ -398,9 +422,17 @@ async fn response(
         );
     };
     let Some(body) = read_body(body).await else {
+        let status = telemetry::Status::failed("failure", "Function.ResponseSizeTooLarge");
+        link.telemetry
+            .runtime_done_after_output(&id, status, None)
+            .await;
         let _ = in_flight.reply.send(Reply::TooLarge);
         return too_large();
     };
+    let produced = Some(body.len() as u64);
+    link.telemetry
+        .runtime_done_after_output(&id, telemetry::Status::success(), produced)
+        .await;
     let _ = in_flight.reply.send(Reply::Response(body));
     accepted()
 }
@@ -422,8 +454,13 @@ async fn error(
         let _ = in_flight.reply.send(Reply::TooLarge);
         return too_large();
     };
+    let error_type = error_type(&headers);
+    let status = telemetry::Status::failed("error", error_type.as_deref().unwrap_or("Unhandled"));
+    link.telemetry
+        .runtime_done_after_output(&id, status, None)
+        .await;
     let _ = in_flight.reply.send(Reply::Error {
-        error_type: error_type(&headers),
+        error_type,
         body,
         init: false,
     });
@@ -443,8 +480,11 @@ async fn init_error(
         Ok(mut inbox) => inbox.try_recv().ok(),
         Err(_) => None,
     };
+    let error_type = error_type(&headers);
+    let status = telemetry::Status::failed("error", error_type.as_deref().unwrap_or("Unhandled"));
+    link.telemetry.init_done(status);
     let reply = Reply::Error {
-        error_type: error_type(&headers),
+        error_type,
         body,
         init: true,
     };

@@ -25,8 +25,7 @@ const SYSTEM_DIRS: [&str; 7] = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "
 
 /// Host `/etc` entries a runtime needs: name resolution, the dynamic linker's cache, time
 /// zone, TLS roots and the `alternatives` links some `/usr/bin` tools go through.
-const ETC_ENTRIES: [&str; 14] = [
-    "hosts",
+const ETC_ENTRIES: [&str; 13] = [
     "resolv.conf",
     "nsswitch.conf",
     "host.conf",
@@ -41,6 +40,10 @@ const ETC_ENTRIES: [&str; 14] = [
     "ssl",
     "alternatives",
 ];
+
+/// The names AWS resolves to the environment itself, added to its `/etc/hosts`: Telemetry
+/// and Logs API listeners bind `sandbox.localdomain`.
+const SANDBOX_HOSTS: &str = "127.0.0.1\tsandbox.localdomain sandbox\n";
 
 /// Device nodes bound from the host into the private `/dev`.
 const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -127,6 +130,16 @@ pub fn build(args: &JailPlan, sources: &Sources, sys: &impl Syscall) -> Result<(
     for entry in ETC_ENTRIES {
         mirror(&Path::new("/etc").join(entry), &etc.join(entry))?;
     }
+    // The host's names as they are when the environment starts, and the sandbox's own.
+    let hosts = etc.join("hosts");
+    let mut contents = sys
+        .read_host_file(Path::new("/etc/hosts"))
+        .unwrap_or_else(|_| b"127.0.0.1\tlocalhost\n::1\tlocalhost\n".to_vec());
+    if !contents.is_empty() && !contents.ends_with(b"\n") {
+        contents.push(b'\n');
+    }
+    contents.extend_from_slice(SANDBOX_HOSTS.as_bytes());
+    create(&hosts, sys.write_file(&hosts, &contents))?;
     let (uid, gid) = (args.uid, args.gid);
     let passwd = format!(
         "root:x:0:0:root:/root:/sbin/nologin\n\

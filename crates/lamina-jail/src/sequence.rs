@@ -32,7 +32,8 @@ pub const RLIMIT_NOFILE: u64 = 1024;
 /// See [`RLIMIT_NOFILE`].
 pub const RLIMIT_NPROC: u64 = 1024;
 
-/// The host name inside every environment (it resolves through the host's `/etc/hosts`).
+/// The host name inside every environment (it resolves through its `/etc/hosts`: the host's,
+/// as it was when the environment started, with `sandbox.localdomain` added).
 const HOSTNAME: &str = "localhost";
 
 /// How the calling process should end once the jail is done with it.

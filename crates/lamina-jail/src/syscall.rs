@@ -14,6 +14,9 @@ use rustix::thread::{CapabilitySet, UnshareFlags};
 
 use crate::seccomp::SeccompFilters;
 
+/// Largest host file [`Syscall::read_host_file`] reads.
+const HOST_FILE_MAX: u64 = 64 * 1024;
+
 /// What a host path is, to mirror it in the jail's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostEntry {
@@ -76,6 +79,8 @@ pub trait Syscall {
     fn mkdir(&self, path: &Path) -> io::Result<()>;
     /// Writes a file (also an empty one, as a mount point for a file bind).
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()>;
+    /// Reads a small host file (at most 64 KiB; larger is an error).
+    fn read_host_file(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Creates a symbolic link at `link` pointing to `target`.
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
     /// Makes `new_root` the root of this mount namespace and detaches the old one.
@@ -287,6 +292,18 @@ impl Syscall for LinuxSyscall {
 
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
         std::fs::write(path, contents)
+    }
+
+    fn read_host_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut contents = Vec::new();
+        std::fs::File::open(path)?
+            .take(HOST_FILE_MAX + 1)
+            .read_to_end(&mut contents)?;
+        if contents.len() as u64 > HOST_FILE_MAX {
+            return Err(io::Error::other("the file is too large"));
+        }
+        Ok(contents)
     }
 
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {

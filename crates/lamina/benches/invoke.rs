@@ -12,7 +12,11 @@
 //!     IPC, UTS) around `true`, `python3 -c pass`, our bootstrap's start to its first `next`
 //!     (cold start minus this is Lamina's own cost), and one HTTP round trip on loopback;
 //! (d) the seccomp filter alone: compiling it, installing it, and `python3 -c pass` under it
-//!     and without it, taking turns (cold starts are too noisy to show a fraction of a ms).
+//!     and without it, taking turns (cold starts are too noisy to show a fraction of a ms);
+//! (e) with namespace isolation, what an idle external extension (registered for INVOKE, it
+//!     calls `next` again at once) adds to a warm invoke: invokes of a function with it and of
+//!     one without, taking turns, each waiting for the invoke's end (the extension's `next`,
+//!     END and REPORT: `LogType: Tail`), as the caller of the next invoke does.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -34,6 +38,34 @@ use lamina_types::{Architecture, ExtractedTree, FunctionSpec, Runtime};
 
 const COLD_RUNS: usize = 20;
 const WARM_INVOKES: usize = 2000;
+/// Invokes of each function in (e).
+const EXTENSION_INVOKES: usize = 2000;
+/// The idle extension of (e): registers for INVOKE, then calls `next` at once, each time, on
+/// one kept-alive connection (raw HTTP: the least Python between two calls).
+const IDLE_EXTENSION: &str = r#"#!/usr/bin/python3
+import os, socket
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rsplit(":", 1)
+conn = socket.create_connection((host, int(port)))
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def call(request):
+    conn.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    end = data.index(b"\r\n\r\n") + 4
+    head = data[:end].decode().lower()
+    length = int(head.split("content-length:")[1].split("\r\n")[0]) if "content-length:" in head else 0
+    while len(data) < end + length:
+        data += conn.recv(65536)
+    return head
+body = b'{"events":["INVOKE"]}'
+head = call(b"POST /2020-01-01/extension/register HTTP/1.1\r\nHost: x\r\nLambda-Extension-Name: idle-ext\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+ext_id = head.split("lambda-extension-identifier:")[1].split("\r\n")[0].strip()
+poll = ("GET /2020-01-01/extension/event/next HTTP/1.1\r\nHost: x\r\nLambda-Extension-Identifier: %s\r\n\r\n" % ext_id).encode()
+while True:
+    call(poll)
+"#;
 /// The label of namespace isolation without the seccomp filter (its cost's baseline).
 const NO_SECCOMP: &str = "no-seccomp";
 /// The label of namespace isolation with a private network per environment.
@@ -313,10 +345,70 @@ fn main() -> Result<()> {
             );
         }
     }
+    // (e) an idle external extension
+    if let Some((_, executor)) = executors.iter().find(|(mode, _)| *mode == "namespaces") {
+        let layer = Digest([9; 32]);
+        let tree = artifacts.tree_path(&layer);
+        write_tree(
+            &tree,
+            &[("extensions/idle-ext", IDLE_EXTENSION.as_bytes().to_vec())],
+        )?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(
+                tree.join("extensions/idle-ext"),
+                fs::Permissions::from_mode(0o755),
+            )?;
+        }
+        let plain = spec(&artifacts, code, &[], salt + 1);
+        let extended = spec(&artifacts, code, &[layer], salt + 2);
+        let mut times = [Vec::new(), Vec::new()];
+        for round in 0..=EXTENSION_INVOKES {
+            for (i, spec) in [&plain, &extended].into_iter().enumerate() {
+                let start = Instant::now();
+                let result = runtime.block_on(executor.invoke(spec.clone(), tail_request()))?;
+                anyhow::ensure!(
+                    !result.function_error,
+                    "{}",
+                    String::from_utf8_lossy(&result.payload)
+                );
+                // The first round is each function's cold start.
+                if round > 0 {
+                    times[i].push(start.elapsed());
+                }
+            }
+        }
+        for t in &mut times {
+            t.sort();
+        }
+        let p = |t: &[Duration], q: f64| t[((t.len() as f64 * q) as usize).min(t.len() - 1)];
+        for (label, t) in [
+            ("without", &times[0]),
+            ("with an idle extension", &times[1]),
+        ] {
+            println!(
+                "extension warm, to the invoke's end   {label:<23} p50 {:>7.3} ms   p99 {:>7.3} ms",
+                ms(p(t, 0.5)),
+                ms(p(t, 0.99))
+            );
+        }
+        println!(
+            "extension an idle extension adds {:.3} ms to a warm invoke (p50; goal under 0.1 ms)",
+            ms(p(&times[1], 0.5)) - ms(p(&times[0], 0.5))
+        );
+    }
     for (_, executor) in &executors {
         runtime.block_on(executor.shut_down());
     }
     Ok(())
+}
+
+/// An invoke that waits for the invoke's end (its log tail comes with END and REPORT).
+fn tail_request() -> InvokeRequest {
+    InvokeRequest {
+        tail_log: true,
+        ..request()
+    }
 }
 
 fn spec(

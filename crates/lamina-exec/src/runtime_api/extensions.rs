@@ -301,6 +301,7 @@ pub(super) async fn register(
         );
     }
     extensions.changed.send_replace(());
+    link.telemetry.extension(name, registration.events.clone());
     let info = &extensions.info;
     let body = serde_json::json!({
         "functionName": info.function_name,
@@ -425,6 +426,16 @@ pub(super) async fn error(
         r#"{"status":"OK"}"#,
     )
         .into_response()
+}
+
+impl Extensions {
+    /// The id and name of the registered extension a request names (Telemetry and Logs
+    /// API), or the error AWS answers.
+    pub(super) fn identify(&self, headers: &HeaderMap) -> Result<(String, String), Box<Response>> {
+        let (id, _) = identified(self, headers)?;
+        let name = self.registry().by_id.get(&id).map(|r| r.name.clone());
+        Ok((id, name.unwrap_or_default()))
+    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,10 @@ impl Syscall for Recorder {
         let first = first.lines().last().unwrap_or("");
         self.record(format!("write {} {first}", path.display()))
     }
+    fn read_host_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.record(format!("read {}", path.display()))?;
+        Ok(b"127.0.0.1 localhost\n10.0.0.1 stand-in.example".to_vec())
+    }
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
         self.record(format!(
             "symlink {} -> {}",
@@ -322,6 +326,9 @@ fn etc_has_the_selected_host_files_and_its_own_users() {
         format!("bind /etc/ssl on {etc}/ssl ro"),
         format!("write {etc}/passwd sbx_user1051:x:900007:900007::/tmp:/sbin/nologin"),
         format!("write {etc}/group sbx_user1051:x:900007:"),
+        // The host's names, then the sandbox's own.
+        "read /etc/hosts".to_owned(),
+        format!("write {etc}/hosts 127.0.0.1\tsandbox.localdomain sandbox"),
     ] {
         assert!(
             calls.contains(&expected),
@@ -329,6 +336,7 @@ fn etc_has_the_selected_host_files_and_its_own_users() {
         );
     }
     assert!(!calls.iter().any(|c| c.contains("shadow")));
+    assert!(!calls.iter().any(|c| c.contains("on /d/env/root/etc/hosts")));
 }
 
 #[test]
