@@ -315,8 +315,9 @@ impl Telemetry {
             .send_if_modified(|now| std::mem::replace(now, frozen) != frozen);
     }
 
-    /// Sends every subscriber's batch now and waits until each was sent (or given up), at
-    /// most `wait`. Returns at once with no subscriber.
+    /// Sends every subscriber's batch now and waits until each was sent (or its first try
+    /// failed; the retries go on in the background), at most `wait`. Returns at once with
+    /// no subscriber.
     pub async fn flush(&self, wait: Duration) {
         if !self.listening.load(Ordering::Relaxed) {
             return;

@@ -117,7 +117,8 @@ fn post(connector: &Connector, destination: &Destination, body: &[u8]) -> Result
 pub enum Message {
     /// A record, rendered for this subscriber.
     Record(Vec<u8>),
-    /// Send what is batched now; answered once it was sent (or given up).
+    /// Send what is batched now; answered after the first try (later tries go on in the
+    /// background, so a broken listener holds nobody up for long).
     Flush(oneshot::Sender<()>),
 }
 
@@ -152,7 +153,7 @@ impl Sender {
         }
     }
 
-    /// Asks for what is batched to be sent; the answer comes once it was.
+    /// Asks for what is batched to be sent; the answer comes after the first try.
     pub fn flush(&self) -> oneshot::Receiver<()> {
         let (done, answered) = oneshot::channel();
         let _ = self.messages.send(Message::Flush(done));
@@ -247,7 +248,7 @@ async fn run(
         let message = tokio::select! {
             message = inbox.recv() => message,
             () = sleep_until(due) => {
-                send(&mut delivery, &mut batch, &dropped).await;
+                send(&mut delivery, &mut batch, &dropped, None).await;
                 due = None;
                 continue;
             }
@@ -260,18 +261,17 @@ async fn run(
                 }
                 batch.push(record);
                 if batch.full(&delivery.buffering) {
-                    send(&mut delivery, &mut batch, &dropped).await;
+                    send(&mut delivery, &mut batch, &dropped, None).await;
                     due = None;
                 }
             }
             Some(Message::Flush(done)) => {
-                send(&mut delivery, &mut batch, &dropped).await;
+                send(&mut delivery, &mut batch, &dropped, Some(done)).await;
                 due = None;
-                let _ = done.send(());
             }
             None => {
                 // The environment ended: what is left goes now, if the listener still is.
-                send(&mut delivery, &mut batch, &dropped).await;
+                send(&mut delivery, &mut batch, &dropped, None).await;
                 return;
             }
         }
@@ -286,8 +286,13 @@ async fn sleep_until(due: Option<tokio::time::Instant>) {
 }
 
 /// Sends the batch (with a `platform.logsDropped` record first when records were dropped),
-/// retrying; gives it up after [`ATTEMPTS`] tries.
-async fn send(delivery: &mut Delivery, batch: &mut Batch, dropped: &std::sync::Mutex<(u64, u64)>) {
+/// retrying; gives it up after [`ATTEMPTS`] tries. `flushed` is answered after the first.
+async fn send(
+    delivery: &mut Delivery,
+    batch: &mut Batch,
+    dropped: &std::sync::Mutex<(u64, u64)>,
+    mut flushed: Option<oneshot::Sender<()>>,
+) {
     let lost = std::mem::take(
         &mut *dropped
             .lock()
@@ -310,6 +315,9 @@ async fn send(delivery: &mut Delivery, batch: &mut Batch, dropped: &std::sync::M
         }
     }
     if batch.is_empty() {
+        if let Some(flushed) = flushed {
+            let _ = flushed.send(());
+        }
         return;
     }
     let (body, count) = batch.take_body();
@@ -327,6 +335,9 @@ async fn send(delivery: &mut Delivery, batch: &mut Batch, dropped: &std::sync::M
         let result = tokio::task::spawn_blocking(move || post(&connector, &destination, &sending))
             .await
             .unwrap_or_else(|e| Err(format!("the delivery task failed: {e}")));
+        if let Some(flushed) = flushed.take() {
+            let _ = flushed.send(());
+        }
         match result {
             Ok(()) => return,
             Err(e) => last_error = e,
