@@ -14,7 +14,7 @@
 // outside a handler), 128 = unhandled promise rejection, 3 = the Runtime API failed,
 // 2 = `AWS_LAMBDA_RUNTIME_API` missing or malformed.
 
-import { createRequire } from 'node:module';
+import * as nodeModule from 'node:module';
 
 import { RuntimeApi } from './lamina_node_api.mjs';
 import {
@@ -35,7 +35,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 // `require` as this file: a missing module's "Require stack" names /var/runtime/index.mjs.
-const require = createRequire(import.meta.url);
+const require = nodeModule.createRequire(import.meta.url);
 
 /** What to do when the event loop runs dry during an invocation (`beforeExit`). */
 let onEmptyLoop = null;
@@ -62,6 +62,8 @@ process.on('beforeExit', () => {
   if (action) action();
 });
 
+searchNodePathForImports();
+
 let handler;
 try {
   handler = await loadHandler(process.env.LAMBDA_TASK_ROOT || process.cwd(), process.env._HANDLER || '');
@@ -76,6 +78,16 @@ setImmediate(serveNext);
 
 // ---------------------------------------------------------------------------------------
 // Loading the handler (AWS's rules: `[dir/]module.member[.member…]`).
+
+/** ES module imports search NODE_PATH's existing `node_modules` directories, as on AWS
+ * (lamina_node_path_hooks.mjs); nothing is registered when there are none. */
+function searchNodePathForImports() {
+  const directories = (process.env.NODE_PATH ?? '')
+    .split(':')
+    .filter((dir) => path.basename(dir) === 'node_modules' && fs.existsSync(dir));
+  if (directories.length === 0 || typeof nodeModule.register !== 'function') return;
+  nodeModule.register('./lamina_node_path_hooks.mjs', import.meta.url, { data: { directories } });
+}
 
 async function loadHandler(appRoot, fullHandler) {
   if (fullHandler.includes('..')) {

@@ -1,6 +1,6 @@
 //! Lamina's own runtime files, embedded in the binary and written into the data directory
 //! at start, where environments see them as `/var/runtime`: the Python bootstrap and the
-//! Node.js one (`index.mjs` and its two modules, loaded as they are: no compile step).
+//! Node.js one (`index.mjs` and its three modules, loaded as they are: no compile step).
 //!
 //! The Python bootstrap is installed as a module (`lamina_bootstrap.py`) behind a three-line
 //! `bootstrap.py`, and byte-compiled once per interpreter: a script is compiled from source on
@@ -17,7 +17,7 @@ use crate::interpreters::Interpreters;
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootstrap.py");
 
 /// The Node.js bootstrap (`runtimes/nodejs/`): its files by name, started as `index.mjs`.
-pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
+pub const NODE_BOOTSTRAP: [(&str, &str); 4] = [
     (
         "index.mjs",
         include_str!("../../../runtimes/nodejs/index.mjs"),
@@ -29,6 +29,10 @@ pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
     (
         "lamina_node_support.mjs",
         include_str!("../../../runtimes/nodejs/lamina_node_support.mjs"),
+    ),
+    (
+        "lamina_node_path_hooks.mjs",
+        include_str!("../../../runtimes/nodejs/lamina_node_path_hooks.mjs"),
     ),
 ];
 
