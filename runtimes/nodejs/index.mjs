@@ -19,9 +19,9 @@ import * as nodeModule from 'node:module';
 import { RuntimeApi } from './lamina_node_api.mjs';
 import {
   errorBody,
-  formatted,
   HandlerNotFound,
   ImportModuleError,
+  logError,
   MalformedHandlerName,
   NodeJsExit,
   patchConsole,
@@ -48,12 +48,12 @@ const api = RuntimeApi.fromEnv(process.env.AWS_LAMBDA_RUNTIME_API);
 patchConsole();
 
 process.on('uncaughtException', (error) => {
-  console.error('Uncaught Exception', formatted(error));
+  logError('Uncaught Exception', error);
   reportFatal(error, 129);
 });
 process.on('unhandledRejection', (reason, promise) => {
   const error = new UnhandledPromiseRejection(reason, promise);
-  console.error('Unhandled Promise Rejection', formatted(error));
+  logError('Unhandled Promise Rejection', error);
   reportFatal(error, 128);
 });
 process.on('beforeExit', () => {
@@ -69,7 +69,7 @@ try {
   handler = await loadHandler(process.env.LAMBDA_TASK_ROOT || process.cwd(), process.env._HANDLER || '');
 } catch (error) {
   // As AWS's runtime: a handler that cannot be loaded is an uncaught exception at init.
-  console.error('Uncaught Exception', formatted(error));
+  logError('Uncaught Exception', error);
   await api.postInitError(errorBody(error));
   process.exit(129);
 }
@@ -150,7 +150,7 @@ function inTypeModulePackage(dir) {
 
 async function serveNext() {
   const invocation = await api.next();
-  setRequestId(invocation.requestId);
+  setRequestId(invocation.requestId, invocation.tenantId);
   if (invocation.traceId) process.env._X_AMZN_TRACE_ID = invocation.traceId;
   else delete process.env._X_AMZN_TRACE_ID;
 
@@ -168,13 +168,14 @@ async function serveNext() {
       : postError(invocation.requestId, error);
     posted.then(() => setImmediate(serveNext));
   };
-  const firstOnly = (f) => {
-    let called = false;
-    return (...args) => {
-      if (called) return;
-      called = true;
-      f(...args);
-    };
+  // As AWS's runtime: the first of the callback, `succeed`, `fail` and `done` to be called
+  // decides the answer, and the others are ignored (an async handler that calls its callback
+  // answers what it gave the callback, not what its promise resolves to).
+  let finished = false;
+  const firstOnly = (f) => (...args) => {
+    if (finished) return;
+    finished = true;
+    f(...args);
   };
   const done = firstOnly((error, result) => report(error, result));
   const callback = firstOnly((error, result) => {
@@ -214,7 +215,7 @@ async function serveNext() {
   onEmptyLoop = () => {
     if (isAsync) {
       const error = new NodeJsExit();
-      console.error('Invoke Error', formatted(error));
+      logError('Invoke Error', error);
       api.postError(invocation.requestId, errorBody(error)).then(() => setImmediate(serveNext));
     } else {
       report(null, null);
@@ -231,6 +232,6 @@ async function serveNext() {
 }
 
 function postError(requestId, error, log = true) {
-  if (log) console.error('Invoke Error', formatted(error));
+  if (log) logError('Invoke Error', error);
   return api.postError(requestId, errorBody(error));
 }

@@ -88,26 +88,58 @@ export function formatted(value) {
 
 // ---------------------------------------------------------------------------------------
 // Log lines: `console.*` write `<ISO time>\t<request id>\t<LEVEL>\t<text>` (newlines become
-// `\r`, one record a line), or a JSON object with `AWS_LAMBDA_LOG_FORMAT=JSON`.
+// `\r`, one record a line), or a JSON object with `AWS_LAMBDA_LOG_FORMAT=JSON`, as AWS's
+// runtime writes them.
 
 const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+const TENANT_ID = Symbol.for('aws.lambda.runtime.tenantId');
 
-export function setRequestId(id) {
+/** The request (and tenant) the log lines name from now on. */
+export function setRequestId(id, tenantId) {
   globalThis[REQUEST_ID] = id;
+  globalThis[TENANT_ID] = tenantId;
 }
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+const isJson = () => process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
 
 function textLine(level, args) {
   return `${new Date().toISOString()}\t${globalThis[REQUEST_ID]}\t${level}\t${util.format(...args)}`;
 }
 
+/** An Error inside a JSON record: its type (constructor name), message, stack lines and own
+ * fields. */
+function errorAsJson(_key, value) {
+  if (!(value instanceof Error)) return value;
+  return Object.assign(
+    {
+      errorType: value?.constructor?.name ?? 'UnknownError',
+      errorMessage: value.message,
+      stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+    },
+    value,
+  );
+}
+
 function jsonLine(level, args) {
   const record = { timestamp: new Date().toISOString(), level, requestId: globalThis[REQUEST_ID] };
-  record.message = args.length === 1 && typeof args[0] !== 'object' ? args[0] : util.format(...args);
+  const tenantId = globalThis[TENANT_ID];
+  if (tenantId !== undefined && tenantId !== null) record.tenantId = tenantId;
+  if (args.length === 1) {
+    // One argument is the message as it is: an object stays an object, an Error becomes one.
+    record.message = args[0];
+    try {
+      return JSON.stringify(record, errorAsJson);
+    } catch {
+      record.message = util.format(record.message);
+      return JSON.stringify(record);
+    }
+  }
+  record.message = util.format(...args);
   const error = args.find((a) => a instanceof Error);
   if (error) {
-    record.errorType = error.constructor?.name ?? 'UnknownError';
+    record.errorType = error?.constructor?.name ?? 'UnknownError';
     record.errorMessage = error.message;
     record.stackTrace = typeof error.stack === 'string' ? error.stack.split('\n') : [];
   }
@@ -115,8 +147,7 @@ function jsonLine(level, args) {
 }
 
 export function patchConsole() {
-  const json = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
-  const line = json ? jsonLine : textLine;
+  const line = isJson() ? jsonLine : textLine;
   const threshold = Math.max(0, LEVELS.indexOf(process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase() ?? 'TRACE'));
   const writer = (level) => {
     if (level !== 'FATAL' && LEVELS.indexOf(level) < threshold) return () => {};
@@ -131,4 +162,12 @@ export function patchConsole() {
   console.warn = writer('WARN');
   console.error = writer('ERROR');
   console.fatal = writer('FATAL');
+}
+
+/** Logs a failure the runtime reports ("Invoke Error", "Uncaught Exception", …): in text,
+ * the label then the error as JSON after a tab; in JSON, the error alone, as a record. */
+export function logError(label, value) {
+  const error = value instanceof Error ? value : new Error(value);
+  if (isJson()) console.error(error);
+  else console.error(label, formatted(error));
 }

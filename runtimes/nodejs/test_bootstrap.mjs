@@ -130,3 +130,9 @@ test('an import NODE_PATH does not have either is the ES module resolver\'s erro
   assert.equal(posted[0].body.errorType, 'Error');
   assert.match(posted[0].body.errorMessage, /^Cannot find package 'nowhere-to-be-found' imported from /);
 });
+
+test('the first of the callback and the promise decides the answer', async () => {
+  const source = `exports.handler = async (e, c, cb) => { if (e.callbackFirst) cb(null, 'callback'); return 'promise'; };`;
+  const { posted } = await run(source, [{ callbackFirst: true }, { callbackFirst: false }]);
+  assert.deepEqual(posted.map((p) => p.body), ['callback', 'promise']);
+});
