@@ -2,7 +2,7 @@
 // so an `import` of a package in a layer (`/opt/nodejs/node_modules`,
 // `/opt/nodejs/nodeNN/node_modules`) finds it. Node's own ESM resolver ignores NODE_PATH.
 //
-// Registered by index.mjs with `module.register` (it runs on the loader thread) only when one
+// Registered by index.cjs with `module.register` (it runs on the loader thread) only when one
 // of NODE_PATH's `node_modules` directories exists: the loader thread costs startup time. A
 // bare specifier that Node cannot resolve from the importing module is tried in each of those
 // directories, in NODE_PATH order; anything else is Node's answer as it is.

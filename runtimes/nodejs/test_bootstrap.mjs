@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'index.mjs');
+const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'index.cjs');
 
 /** Runs `source` as `index.js` (none when null; more `files` beside it) for `events`; gives what it
  * posted, its stdout and exit code. `$TASK` in an `env` value is the task directory. */
@@ -135,4 +135,9 @@ test('the first of the callback and the promise decides the answer', async () =>
   const source = `exports.handler = async (e, c, cb) => { if (e.callbackFirst) cb(null, 'callback'); return 'promise'; };`;
   const { posted } = await run(source, [{ callbackFirst: true }, { callbackFirst: false }]);
   assert.deepEqual(posted.map((p) => p.body), ['callback', 'promise']);
+});
+
+test('handlers see no main module, as under AWS\'s ES module entry', async () => {
+  const { posted } = await run('exports.handler = async () => [require.main === undefined, process.mainModule === undefined];', [{}]);
+  assert.deepEqual(posted[0].body, [true, true]);
 });

@@ -186,6 +186,9 @@ CASES = {
         throw new TypeError('failed at the top level');
         export const handler = async () => 1;
     """}),
+    "main-module": ("index.handler", {"index.js": """
+        exports.handler = async () => [require.main === undefined, typeof process.mainModule, typeof module.parent];
+    """}),
     "circular-result": ("index.handler", {"index.js": """
         exports.handler = async () => { const a = {}; a.self = a; return a; };
     """}),

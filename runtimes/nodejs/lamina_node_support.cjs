@@ -1,6 +1,8 @@
 // The runtime's error types, error payloads and log lines, as AWS's Node.js runtime has them.
 
-import util from 'node:util';
+'use strict';
+
+const util = require('node:util');
 
 // ---------------------------------------------------------------------------------------
 // Fault types: `Runtime.<Name>`, with the cause's text (`Error: …`) as their message.
@@ -12,12 +14,12 @@ function faultType(name) {
   return type;
 }
 
-export const ImportModuleError = faultType('ImportModuleError');
-export const HandlerNotFound = faultType('HandlerNotFound');
-export const MalformedHandlerName = faultType('MalformedHandlerName');
-export const UserCodeSyntaxError = faultType('UserCodeSyntaxError');
+const ImportModuleError = faultType('ImportModuleError');
+const HandlerNotFound = faultType('HandlerNotFound');
+const MalformedHandlerName = faultType('MalformedHandlerName');
+const UserCodeSyntaxError = faultType('UserCodeSyntaxError');
 
-export class NodeJsExit extends Error {
+class NodeJsExit extends Error {
   constructor() {
     super(
       'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
@@ -26,7 +28,7 @@ export class NodeJsExit extends Error {
 }
 NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
 
-export class UnhandledPromiseRejection extends Error {
+class UnhandledPromiseRejection extends Error {
   constructor(reason, promise) {
     super(reason);
     this.reason = reason;
@@ -50,7 +52,7 @@ function looksLikeError(value) {
 const escapeDel = (text) => text?.replaceAll('\x7F', '%7F');
 
 /** The body posted to `…/error` and `init/error`: `{errorType, errorMessage, trace}`. */
-export function errorBody(error) {
+function errorBody(error) {
   try {
     if (util.types.isNativeError(error) || looksLikeError(error)) {
       return {
@@ -71,7 +73,7 @@ export function errorBody(error) {
 
 /** An error as the log shows it after "Invoke Error": a tab, then JSON with its type,
  * message, own fields and stack lines. */
-export function formatted(value) {
+function formatted(value) {
   const error = value instanceof Error ? value : new Error(value);
   const withFields = (_key, v) => {
     if (!(v instanceof Error)) return v;
@@ -95,7 +97,7 @@ const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
 const TENANT_ID = Symbol.for('aws.lambda.runtime.tenantId');
 
 /** The request (and tenant) the log lines name from now on. */
-export function setRequestId(id, tenantId) {
+function setRequestId(id, tenantId) {
   globalThis[REQUEST_ID] = id;
   globalThis[TENANT_ID] = tenantId;
 }
@@ -146,7 +148,7 @@ function jsonLine(level, args) {
   return JSON.stringify(record);
 }
 
-export function patchConsole() {
+function patchConsole() {
   const line = isJson() ? jsonLine : textLine;
   const threshold = Math.max(0, LEVELS.indexOf(process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase() ?? 'TRACE'));
   const writer = (level) => {
@@ -166,8 +168,22 @@ export function patchConsole() {
 
 /** Logs a failure the runtime reports ("Invoke Error", "Uncaught Exception", …): in text,
  * the label then the error as JSON after a tab; in JSON, the error alone, as a record. */
-export function logError(label, value) {
+function logError(label, value) {
   const error = value instanceof Error ? value : new Error(value);
   if (isJson()) console.error(error);
   else console.error(label, formatted(error));
 }
+
+module.exports = {
+  ImportModuleError,
+  HandlerNotFound,
+  MalformedHandlerName,
+  UserCodeSyntaxError,
+  NodeJsExit,
+  UnhandledPromiseRejection,
+  errorBody,
+  formatted,
+  setRequestId,
+  patchConsole,
+  logError,
+};
