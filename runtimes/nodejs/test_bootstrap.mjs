@@ -10,12 +10,17 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'index.mjs');
+const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'index.cjs');
 
-/** Runs `source` as `index.js` for `events`; gives what it posted, its stdout and exit code. */
-async function run(source, events, { env = {}, host = '127.0.0.1' } = {}) {
+/** Runs `source` as `index.js` (none when null; more `files` beside it) for `events`; gives what it
+ * posted, its stdout and exit code. `$TASK` in an `env` value is the task directory. */
+async function run(source, events, { env = {}, host = '127.0.0.1', files = {} } = {}) {
   const task = fs.mkdtempSync(path.join(os.tmpdir(), 'lamina-node-'));
-  fs.writeFileSync(path.join(task, 'index.js'), source);
+  for (const [name, text] of Object.entries({ ...(source === null ? {} : { 'index.js': source }), ...files })) {
+    fs.mkdirSync(path.dirname(path.join(task, name)), { recursive: true });
+    fs.writeFileSync(path.join(task, name), text);
+  }
+  env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll('$TASK', task)]));
   const queue = [...events];
   const posted = [];
   const server = http.createServer((req, res) => {
@@ -102,4 +107,35 @@ test('a malformed handler name is Runtime.MalformedHandlerName at init (exit 129
 test('a missing AWS_LAMBDA_RUNTIME_API exits 2', async () => {
   const child = spawn(process.execPath, [BOOTSTRAP], { env: { _HANDLER: 'index.handler' } });
   assert.equal(await new Promise((ok) => child.on('exit', ok)), 2);
+});
+
+// ES module imports from NODE_PATH are the sandbox's doing (its `/node_modules` links, see
+// crates/lamina-exec/src/node_modules.rs), tested end to end (tests/e2e/test_nodejs_layer_flow.py).
+test('a CommonJS handler requires packages from NODE_PATH', async () => {
+  const files = {
+    'opt/a/node_modules/other/index.js': "exports.plain = 'not this one';\n",
+    'opt/b/node_modules/cjs-pkg/index.js': "exports.plain = 'cjs from a layer';\n",
+  };
+  const env = { NODE_PATH: '$TASK/opt/a/node_modules:$TASK/opt/b/node_modules:$TASK/none/node_modules:$TASK' };
+  const required = await run("exports.handler = async () => require('cjs-pkg').plain;", [{}], { files, env });
+  assert.deepEqual(required.posted[0].body, 'cjs from a layer');
+});
+
+test('an import NODE_PATH does not have either is the ES module resolver\'s error', async () => {
+  const files = { 'index.mjs': "import 'nowhere-to-be-found';\nexport const handler = async () => 1;\n", 'l/node_modules/x/index.js': '' };
+  const { posted, code } = await run(null, [], { files, env: { NODE_PATH: '$TASK/l/node_modules' } });
+  assert.equal(code, 129);
+  assert.equal(posted[0].body.errorType, 'Error');
+  assert.match(posted[0].body.errorMessage, /^Cannot find package 'nowhere-to-be-found' imported from /);
+});
+
+test('the first of the callback and the promise decides the answer', async () => {
+  const source = `exports.handler = async (e, c, cb) => { if (e.callbackFirst) cb(null, 'callback'); return 'promise'; };`;
+  const { posted } = await run(source, [{ callbackFirst: true }, { callbackFirst: false }]);
+  assert.deepEqual(posted.map((p) => p.body), ['callback', 'promise']);
+});
+
+test('handlers see no main module, as under AWS\'s ES module entry', async () => {
+  const { posted } = await run('exports.handler = async () => [require.main === undefined, process.mainModule === undefined];', [{}]);
+  assert.deepEqual(posted[0].body, [true, true]);
 });

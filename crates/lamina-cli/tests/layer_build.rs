@@ -72,11 +72,14 @@ fn args(req: PathBuf, output: PathBuf, arch: Arch) -> BuildArgs {
     BuildArgs {
         packages: vec![],
         requirements: Some(req),
+        package_json: None,
         runtime: String::from("python3.12"),
         arch,
         out: output,
         python: Some(python()),
-        layout: LayoutArg::Python,
+        npm: None,
+        scripts: false,
+        layout: Some(LayoutArg::Python),
     }
 }
 
@@ -137,7 +140,7 @@ fn the_site_packages_layout_is_for_the_runtime_version() {
     let req = requirements(dir.path(), &wheels(), &["idna"]);
     let out = dir.path().join("sp.zip");
     let mut a = args(req, out.clone(), Arch::X86_64);
-    a.layout = LayoutArg::SitePackages;
+    a.layout = Some(LayoutArg::SitePackages);
     run(&a).unwrap();
     let report = inspect(&fs::read(&out).unwrap(), None, Architecture::X86_64).unwrap();
     assert_eq!(report.runtime, "python3.12");

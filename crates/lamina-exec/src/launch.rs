@@ -179,7 +179,7 @@ pub fn plan(
                 .interpreter
                 .ok_or(LaunchError::NoInterpreter(spec.runtime))?;
             let node = guest.lang.join(&resolution.interpreter.executable);
-            (node, vec![guest.runtime.join("index.mjs").into_os_string()])
+            (node, vec![guest.runtime.join("index.cjs").into_os_string()])
         }
         RuntimeFamily::Custom => (custom_bootstrap(spec, &guest)?, Vec::new()),
         RuntimeFamily::Other => {

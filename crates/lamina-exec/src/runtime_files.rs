@@ -1,6 +1,7 @@
 //! Lamina's own runtime files, embedded in the binary and written into the data directory
 //! at start, where environments see them as `/var/runtime`: the Python bootstrap and the
-//! Node.js one (`index.mjs` and its two modules, loaded as they are: no compile step).
+//! Node.js one (`index.cjs` and its two CommonJS modules,
+//! loaded as they are: no compile step).
 //!
 //! The Python bootstrap is installed as a module (`lamina_bootstrap.py`) behind a three-line
 //! `bootstrap.py`, and byte-compiled once per interpreter: a script is compiled from source on
@@ -16,19 +17,19 @@ use crate::interpreters::Interpreters;
 /// The Python bootstrap (`runtimes/python/bootstrap.py`).
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootstrap.py");
 
-/// The Node.js bootstrap (`runtimes/nodejs/`): its files by name, started as `index.mjs`.
+/// The Node.js bootstrap (`runtimes/nodejs/`): its files by name, started as `index.cjs`.
 pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
     (
-        "index.mjs",
-        include_str!("../../../runtimes/nodejs/index.mjs"),
+        "index.cjs",
+        include_str!("../../../runtimes/nodejs/index.cjs"),
     ),
     (
-        "lamina_node_api.mjs",
-        include_str!("../../../runtimes/nodejs/lamina_node_api.mjs"),
+        "lamina_node_api.cjs",
+        include_str!("../../../runtimes/nodejs/lamina_node_api.cjs"),
     ),
     (
-        "lamina_node_support.mjs",
-        include_str!("../../../runtimes/nodejs/lamina_node_support.mjs"),
+        "lamina_node_support.cjs",
+        include_str!("../../../runtimes/nodejs/lamina_node_support.cjs"),
     ),
 ];
 

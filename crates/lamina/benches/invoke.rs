@@ -17,6 +17,10 @@
 //!     calls `next` again at once) adds to a warm invoke: invokes of a function with it and of
 //!     one without, taking turns, each waiting for the invoke's end (the extension's `next`,
 //!     END and REPORT: `LogType: Tail`), as the caller of the next invoke does.
+//! (f) cold start of a no-op Node.js handler (nodejs20.x, the machine's node) in every mode,
+//!     against `node -e 0` (with an empty environment, as functions start) and the Node
+//!     bootstrap's start to its first `next`, taking turns run by run (goal: cold start within
+//!     1.3x of `node -e 0`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -96,6 +100,14 @@ fn main() -> Result<()> {
             files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
         write_tree(&artifacts.tree_path(layer), &files)?;
     }
+    let node_code = Digest([9; 32]);
+    write_tree(
+        &artifacts.tree_path(&node_code),
+        &[(
+            "index.js",
+            b"exports.handler = async (event) => event;\n".to_vec(),
+        )],
+    )?;
     let interpreters = Interpreters::discover();
     let python = interpreters
         .resolve("python3.11")
@@ -305,6 +317,78 @@ fn main() -> Result<()> {
         println!("standbys   {mode:<11} ready for {taken} cold starts, missing for {missed}");
     }
 
+    // (f) Node.js cold starts against `node -e 0`, taking turns run by run.
+    match interpreters.resolve("nodejs20.x") {
+        None => println!("node      no node found: the Node.js cold start is not measured"),
+        Some(node) => {
+            let node_path = node.interpreter.prefix.join(&node.interpreter.executable);
+            println!(
+                "node      {} (v{})",
+                node_path.display(),
+                node.interpreter.version
+            );
+            let node_task = artifacts.tree_path(&node_code);
+            let node_bootstrap = dir.path().join("runtime/index.cjs");
+            let (mut bare, mut to_next) = (Vec::new(), Vec::new());
+            let mut times: Vec<Vec<Duration>> = vec![Vec::new(); executors.len()];
+            for _ in 0..COLD_RUNS {
+                // With an empty environment, as the bootstrap below and a function's node
+                // start: the caller's NODE_OPTIONS or NODE_EXTRA_CA_CERTS (which alone costs
+                // some 35 ms here, loading the system's certificates) would weigh on it only.
+                let t = Instant::now();
+                let status = std::process::Command::new(&node_path)
+                    .args(["-e", "0"])
+                    .env_clear()
+                    .status()?;
+                anyhow::ensure!(status.success(), "node -e 0 failed");
+                bare.push(t.elapsed());
+                let t = Instant::now();
+                node_bootstrap_to_first_next(&node_path, &node_bootstrap, &node_task)?;
+                to_next.push(t.elapsed());
+                for (i, (_, executor)) in executors.iter().enumerate() {
+                    salt += 1;
+                    let spec = spec_for(
+                        &artifacts,
+                        node_code,
+                        &[],
+                        salt,
+                        "nodejs20.x",
+                        "index.handler",
+                    );
+                    let start = Instant::now();
+                    let result = runtime.block_on(executor.invoke(spec, request()))?;
+                    anyhow::ensure!(
+                        !result.function_error,
+                        "{}",
+                        String::from_utf8_lossy(&result.payload)
+                    );
+                    times[i].push(start.elapsed());
+                }
+            }
+            let (bare, to_next) = (median(&bare)?, median(&to_next)?);
+            println!("baseline  node -e 0                   {:>8.2} ms", ms(bare));
+            println!(
+                "baseline  node bootstrap start to next {:>7.2} ms",
+                ms(to_next)
+            );
+            for ((mode, _), times) in executors.iter().zip(&times) {
+                let p50 = median(times)?;
+                println!(
+                    "cold start nodejs20.x no-op      {mode:<11} p50 {:>7.2} ms   ratio to node -e 0 {:.2} (goal 1.30)   to bootstrap start {:.2}",
+                    ms(p50),
+                    p50.as_secs_f64() / bare.as_secs_f64(),
+                    p50.as_secs_f64() / to_next.as_secs_f64()
+                );
+            }
+            for (mode, executor) in &executors {
+                let (taken, missed) = executor.standby_uses();
+                println!(
+                    "standbys   {mode:<11} ready for {taken} cold starts, missing for {missed} (so far)"
+                );
+            }
+        }
+    }
+
     // (b) warm latency and throughput
     for (mode, executor) in &executors {
         for concurrency in [1usize, 8] {
@@ -417,6 +501,17 @@ fn spec(
     layers: &[Digest],
     salt: usize,
 ) -> Arc<FunctionSpec> {
+    spec_for(artifacts, code, layers, salt, "python3.11", "app.handler")
+}
+
+fn spec_for(
+    artifacts: &LocalArtifacts,
+    code: Digest,
+    layers: &[Digest],
+    salt: usize,
+    runtime: &str,
+    handler: &str,
+) -> Arc<FunctionSpec> {
     let tree = |digest: Digest| ExtractedTree {
         path: artifacts.tree_path(&digest),
         digest,
@@ -426,8 +521,8 @@ fn spec(
         function_arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
         version: "$LATEST".into(),
         region: "us-east-1".into(),
-        runtime: Runtime::parse("python3.11").expect("a model runtime"),
-        handler: "app.handler".into(),
+        runtime: Runtime::parse(runtime).expect("a model runtime"),
+        handler: handler.into(),
         code: tree(code),
         layers: layers.iter().copied().map(tree).collect(),
         memory_mb: 128,
@@ -492,6 +587,29 @@ fn bootstrap_to_first_next(python: &Path, bootstrap: &Path, task: &Path) -> Resu
         .env("_HANDLER", "app.handler")
         .env("LAMBDA_TASK_ROOT", task)
         .env("LAMINA_OPT_ROOT", "/nonexistent")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let (mut stream, _) = listener.accept()?;
+    let mut buf = [0u8; 1024];
+    let _ = stream.read(&mut buf)?;
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// Starts the Node bootstrap against a one-shot listener and times the arrival of its first
+/// GET.
+fn node_bootstrap_to_first_next(node: &Path, bootstrap: &Path, task: &Path) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let mut child = std::process::Command::new(node)
+        .arg(bootstrap)
+        .current_dir(task)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("_HANDLER", "index.handler")
+        .env("LAMBDA_TASK_ROOT", task)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()?;

@@ -92,7 +92,7 @@ fn target_of(record: &LayerVersionRecord) -> (Option<String>, Architecture) {
         .compatible_runtimes
         .iter()
         .flatten()
-        .find(|r| r.starts_with("python"))
+        .find(|r| r.starts_with("python") || r.starts_with("nodejs"))
         .cloned();
     let arch = record
         .compatible_architectures
@@ -149,6 +149,23 @@ fn inspection(report: &Inspection) -> Markup {
                         tbody {
                             @for m in &report.modules {
                                 tr { td { (m.name) } td { (m.kind.describe()) } td.arn { (m.path) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if report.runtime.starts_with("nodejs") {
+            h3 { "Node.js packages" }
+            @if report.node_packages.is_empty() {
+                p.hint { "No package on NODE_PATH." }
+            } @else {
+                div.table-wrap {
+                    table #opt-node-packages {
+                        thead { tr { th scope="col" { "Package" } th scope="col" { "Version" } th scope="col" { "Path" } } }
+                        tbody {
+                            @for p in &report.node_packages {
+                                tr { td { (p.name) } td { (p.version.as_deref().unwrap_or("?")) } td.arn { (p.path) } }
                             }
                         }
                     }

@@ -16,7 +16,8 @@ pub struct InspectArgs {
     /// The layer ZIP.
     #[arg(value_name = "ZIP")]
     pub zip: PathBuf,
-    /// Runtime to check against [default: inferred from the ZIP, else python3.12].
+    /// Runtime to check against, pythonX.Y or nodejsNN.x [default: inferred from the ZIP,
+    /// else python3.12].
     #[arg(long)]
     pub runtime: Option<String>,
     /// Architecture of the functions that will use the layer.
@@ -84,6 +85,28 @@ pub fn render(name: &str, report: &Inspection) -> String {
                 m.name,
                 m.kind.describe(),
                 m.path
+            );
+        }
+    }
+    if report.runtime.starts_with("nodejs") {
+        let _ = writeln!(out, "\nNode.js packages (NODE_PATH):");
+        if report.node_packages.is_empty() {
+            let _ = writeln!(out, "  none");
+        }
+        let width = |f: &dyn Fn(&lamina_layers::inspect::NodePackage) -> usize| {
+            report.node_packages.iter().map(f).max().unwrap_or(0)
+        };
+        let (names, versions) = (
+            width(&|p| p.name.len()),
+            width(&|p| p.version.as_deref().map_or(1, str::len)),
+        );
+        for p in &report.node_packages {
+            let _ = writeln!(
+                out,
+                "  {:names$}  {:versions$}  {}",
+                p.name,
+                p.version.as_deref().unwrap_or("?"),
+                p.path
             );
         }
     }
@@ -181,6 +204,40 @@ mod tests {
         assert!(text.contains("/opt/python/pkg/__init__.py"), "{text}");
         assert!(text.contains("/opt/bin/tool"), "{text}");
         assert!(text.contains("No findings."), "{text}");
+    }
+
+    #[test]
+    fn a_node_layer_lists_its_packages_and_a_root_node_modules_exits_1() {
+        let (_dir, zip) = zip_tree(&[
+            (
+                "nodejs/node_modules/ms/package.json",
+                r#"{"version": "2.1.3"}"#,
+            ),
+            ("nodejs/node_modules/ms/index.js", ""),
+        ]);
+        assert_eq!(run(&args(zip.clone()), false).unwrap(), ExitCode::SUCCESS);
+        let report = inspect(&fs::read(&zip).unwrap(), None, Arch::X86_64.into()).unwrap();
+        let text = render("layer.zip", &report);
+        assert!(
+            text.starts_with("layer.zip: nodejs22.x (inferred"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Node.js packages (NODE_PATH):\n  ms  2.1.3  /opt/nodejs/node_modules/ms\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("No findings."), "{text}");
+
+        let (_dir, zip) = zip_tree(&[("node_modules/ms/index.js", "")]);
+        assert_eq!(run(&args(zip.clone()), false).unwrap(), ExitCode::from(1));
+        let report = inspect(&fs::read(&zip).unwrap(), None, Arch::X86_64.into()).unwrap();
+        let text = render("layer.zip", &report);
+        assert!(
+            text.contains("error: node_modules/ is at the root of the ZIP"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Builds a Python layer ZIP: pip installs into the layout the runtime searches, then the tree
-//! is written as a reproducible ZIP (same inputs, same bytes, same `CodeSha256`).
+//! Builds a layer ZIP: pip (Python runtimes) or npm (Node.js runtimes, [`npm`]) installs
+//! into the layout the runtime searches, then the tree is written as a reproducible ZIP (same
+//! inputs, same bytes, same `CodeSha256`).
 //!
 //! `pip` orchestration lives in [`pip`], the ZIP writer in [`zip_tree`], and [`scripts`]
 //! makes pip's console scripts independent of the interpreter that ran it.
@@ -16,10 +17,12 @@ use std::path::{Path, PathBuf};
 use lamina_types::limits::MAX_UNZIPPED_BYTES;
 use lamina_types::runtime::Architecture;
 
+pub mod npm;
 pub mod pip;
 pub mod scripts;
 pub mod zip_tree;
 
+pub use npm::{NodeBuildSpec, NodeLayout, build_node_layer, node_major, resolve_npm};
 pub use pip::{PythonVersion, resolve_python};
 pub use zip_tree::{ZipSummary, code_sha256, write_reproducible_zip};
 
@@ -89,6 +92,8 @@ pub struct BuildSummary {
     pub zipped_bytes: u64,
     /// Base64 of the ZIP's SHA-256, as Lambda reports `CodeSha256`.
     pub code_sha256: String,
+    /// What the user should know about the result (npm install scripts that did not run).
+    pub notes: Vec<String>,
 }
 
 impl BuildSummary {
@@ -107,14 +112,20 @@ pub fn share_of(part: u64, whole: u64) -> f64 {
 /// Why a layer could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The runtime is not a Python one.
-    #[error("runtime {runtime} is not a python runtime (expected pythonX.Y, e.g. python3.12)")]
+    /// The runtime is neither a Python nor a Node.js one.
+    #[error(
+        "runtime {runtime} has no layer build (expected pythonX.Y or nodejsNN.x, e.g. \
+         python3.12 or nodejs20.x)"
+    )]
     UnsupportedRuntime {
         /// The runtime asked for.
         runtime: String,
     },
     /// Neither packages nor a requirements file were given.
-    #[error("nothing to install: give package names or -r requirements.txt")]
+    #[error(
+        "nothing to install: give package names, or -r requirements.txt (Python) or \
+         --package-json (Node.js)"
+    )]
     NothingToInstall,
     /// The interpreter could not be started.
     #[error("cannot run python {python}: {source} (pass --python or set LAMINA_PYTHON)")]
@@ -165,6 +176,34 @@ pub enum BuildError {
     Pip {
         /// Its exit code, if it exited.
         status: Option<i32>,
+        /// The end of its error output.
+        output: String,
+    },
+    /// npm could not be started.
+    #[error(
+        "cannot run npm ({npm}): {source} — install Node.js and npm (Debian: apt-get install \
+         npm), or pass --npm (or set LAMINA_NPM) to an npm executable"
+    )]
+    NpmNotFound {
+        /// The npm executable.
+        npm: PathBuf,
+        /// Why it did not start.
+        source: io::Error,
+    },
+    /// The registry has no such package, or no version matching the request.
+    #[error(
+        "npm found no {package} in the registry: check its name and version, and the registry \
+         npm is configured with (npm config get registry)"
+    )]
+    NpmNoPackage {
+        /// The package spec npm named.
+        package: String,
+    },
+    /// npm failed for another reason.
+    #[error("npm failed ({status}):\n{output}")]
+    Npm {
+        /// How it ended: `exit status 1`, or the signal that killed it.
+        status: String,
         /// The end of its error output.
         output: String,
     },
@@ -312,6 +351,7 @@ fn write_zip_file(
         zip,
         zipped_bytes,
         code_sha256,
+        notes: Vec::new(),
     })
 }
 

@@ -1,4 +1,5 @@
-//! Reads a ZIP's entry list, with the first bytes of files that may be ELF binaries.
+//! Reads a ZIP's entry list, with the first bytes of files that may be ELF binaries and the
+//! `package.json` of Node.js packages.
 
 use std::collections::BTreeSet;
 use std::io::{Cursor, Read};
@@ -9,6 +10,10 @@ use super::InspectError;
 
 /// Bytes of an ELF header needed to read `e_machine`.
 pub const ELF_HEAD_BYTES: usize = 20;
+
+/// Most bytes kept of a package's `package.json` (a longer one is cut, and its version is
+/// then not read).
+pub const MANIFEST_BYTES: usize = 256 * 1024;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +35,8 @@ pub struct Entry {
     pub kind: EntryKind,
     /// Uncompressed size in bytes (0 for directories).
     pub size: u64,
-    /// The first bytes of files that may be ELF binaries (`.so`, `bin/*`, `bootstrap`).
+    /// The first bytes of files that may be ELF binaries (`.so`, `.node`, `bin/*`,
+    /// `bootstrap`); the whole `package.json` of a package in a `node_modules` directory.
     pub head: Vec<u8>,
 }
 
@@ -94,11 +100,19 @@ impl Archive {
             };
             unzipped_bytes = unzipped_bytes.saturating_add(size);
             let mut head = Vec::new();
-            if kind == EntryKind::File && may_be_elf(&name) {
-                // A short or corrupt entry just yields fewer bytes; the ELF check then skips it.
-                let _ = (&mut file)
-                    .take(ELF_HEAD_BYTES as u64)
-                    .read_to_end(&mut head);
+            let keep = if kind != EntryKind::File {
+                0
+            } else if super::node::is_package_manifest(&name) {
+                MANIFEST_BYTES
+            } else if may_be_elf(&name) {
+                ELF_HEAD_BYTES
+            } else {
+                0
+            };
+            if keep > 0 {
+                // A short or corrupt entry just yields fewer bytes; the ELF check then skips
+                // it, and a manifest that does not parse has no version.
+                let _ = (&mut file).take(keep as u64).read_to_end(&mut head);
             }
             if kind == EntryKind::Dir {
                 dirs.insert(name);
@@ -188,6 +202,7 @@ fn may_be_elf(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name);
     base.ends_with(".so")
         || base.contains(".so.")
+        || base.ends_with(".node")
         || name.starts_with("bin/")
         || name == "bootstrap"
         || name.starts_with("extensions/")

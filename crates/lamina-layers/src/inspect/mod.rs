@@ -10,17 +10,19 @@ use std::collections::BTreeMap;
 use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
 use lamina_types::runtime::Architecture;
 
-use crate::build::PythonVersion;
 use crate::build::pip::machine;
+use crate::build::{PythonVersion, node_major};
 
 pub mod archive;
 pub mod conflicts;
+pub mod node;
 pub mod python;
 #[cfg(test)]
 mod test_support;
 
 pub use archive::{Archive, EM_AARCH64, EM_X86_64, elf_machine};
 pub use conflicts::{Conflict, Mount, Source, conflicts};
+pub use node::NodePackage;
 pub use python::ModuleKind;
 
 use self::archive::{EntryKind, machine_name};
@@ -84,6 +86,8 @@ pub struct Inspection {
     pub arch: String,
     /// Importable top-level Python modules, by name.
     pub modules: Vec<Module>,
+    /// Node.js packages `require`/`import` finds by name, by name.
+    pub node_packages: Vec<NodePackage>,
     /// Executables on `PATH` (`/opt/bin/*`).
     pub tools: Vec<String>,
     /// Shared libraries on `LD_LIBRARY_PATH` (`/opt/lib/*.so*`).
@@ -151,8 +155,9 @@ pub enum InspectError {
 }
 
 /// Analyses a layer ZIP for `runtime` (`None`: inferred from a `python/lib/pythonX.Y` directory
-/// or extension tags, else [`DEFAULT_RUNTIME`]) on `arch`. Runtimes other than `pythonX.Y` get
-/// the tools, libraries, bootstrap and size checks, without the Python analysis.
+/// or extension tags, else from `nodejs/` ([`node::infer_node_runtime`]), else
+/// [`DEFAULT_RUNTIME`]) on `arch`. `pythonX.Y` runtimes get the Python analysis, `nodejsNN.x`
+/// ones the Node.js one, and every runtime the tools, libraries, bootstrap and size checks.
 ///
 /// # Errors
 /// [`InspectError`] when the ZIP cannot be read.
@@ -169,11 +174,16 @@ pub fn inspect(
     let version = PythonVersion::from_runtime(&runtime);
     let mut findings = Vec::new();
     let mut modules = Vec::new();
+    let mut node_packages = Vec::new();
     if let Some(version) = version {
         modules = visible_modules(&archive, version);
         layout_findings(&archive, version, &mut findings);
         shadow_findings(&archive, version, &modules, &mut findings);
         python_version_findings(&archive, version, &mut findings);
+    }
+    if let Some(major) = node_major(&runtime) {
+        node_packages = node::visible_packages(&archive, major);
+        node::node_findings(&archive, major, &node_packages, &mut findings);
     }
     arch_findings(&archive, arch, &mut findings);
     size_findings(zip.len() as u64, archive.unzipped_bytes, &mut findings);
@@ -195,6 +205,7 @@ pub fn inspect(
             Architecture::Arm64 => String::from("arm64"),
         },
         modules,
+        node_packages,
         tools: listed("bin", &|_| true),
         libraries: listed("lib", &|n| n.ends_with(".so") || n.contains(".so.")),
         extensions: listed("extensions", &|_| true),
@@ -215,7 +226,7 @@ pub fn inspect(
 }
 
 /// `pythonX.Y` of the only `python/lib/pythonX.Y` directory, else of the extension tags when
-/// they agree, else [`DEFAULT_RUNTIME`].
+/// they agree, else a Node.js runtime for a `nodejs/` layer, else [`DEFAULT_RUNTIME`].
 fn infer_runtime(archive: &Archive) -> String {
     let lib_versions: Vec<PythonVersion> = archive
         .children("python/lib")
@@ -234,7 +245,7 @@ fn infer_runtime(archive: &Archive) -> String {
     {
         return format!("python{first}");
     }
-    String::from(DEFAULT_RUNTIME)
+    node::infer_node_runtime(archive).unwrap_or_else(|| String::from(DEFAULT_RUNTIME))
 }
 
 /// The modules Python imports from the layer: per name, the first on `sys.path`.
@@ -656,6 +667,90 @@ mod tests {
             Architecture::X86_64,
         );
         assert_eq!(report.findings, vec![]);
+    }
+
+    #[test]
+    fn a_node_layer_lists_its_packages_with_their_versions() {
+        let addon = elf_head(EM_AARCH64);
+        let report = run(
+            &[
+                ("nodejs/package.json", b"{}"),
+                (
+                    "nodejs/node_modules/is-number/package.json",
+                    br#"{"name": "is-number", "version": "7.0.0"}"#,
+                ),
+                ("nodejs/node_modules/is-number/index.js", b""),
+                (
+                    "nodejs/node_modules/@aws/x/package.json",
+                    br#"{"version": "1.2.3"}"#,
+                ),
+                ("nodejs/node_modules/@aws/x/build/Release/x.node", &addon),
+            ],
+            None,
+            Architecture::X86_64,
+        );
+        assert_eq!(report.runtime, node::DEFAULT_NODE_RUNTIME);
+        assert!(report.runtime_inferred);
+        assert!(report.modules.is_empty());
+        let names: Vec<(&str, Option<&str>)> = report
+            .node_packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [("@aws/x", Some("1.2.3")), ("is-number", Some("7.0.0"))]
+        );
+        // The one finding: the addon is built for aarch64.
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        assert!(report.findings[0].message.contains("aarch64"));
+    }
+
+    #[test]
+    fn misplaced_node_layouts_are_found() {
+        let report = run(
+            &[
+                ("node_modules/ms/package.json", br#"{"version": "2.1.3"}"#),
+                ("nodejs/left-pad/package.json", b"{}"),
+                ("nodejs/helper.js", b""),
+                ("nodejs/node18/node_modules/old/index.js", b""),
+                ("nodejs/node_modules/dup/index.js", b""),
+                ("nodejs/node20/node_modules/dup/index.js", b""),
+                ("nodejs/node_modules/native/binding.gyp", b""),
+            ],
+            Some("nodejs20.x"),
+            Architecture::X86_64,
+        );
+        let found: Vec<(Severity, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.severity, f.path.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Severity::Error, "node_modules/"),
+                (Severity::Error, "nodejs/left-pad/"),
+                (Severity::Warning, "nodejs/helper.js"),
+                (Severity::Warning, "nodejs/node18/node_modules/"),
+                (Severity::Warning, "nodejs/node_modules/dup/"),
+                (Severity::Warning, "nodejs/node_modules/native/"),
+            ],
+            "{:#?}",
+            report.findings
+        );
+        assert!(
+            report.findings[0]
+                .message
+                .contains("move it to nodejs/node_modules/")
+        );
+        assert!(report.findings[5].message.contains("--scripts"));
+        let dup = report
+            .node_packages
+            .iter()
+            .find(|p| p.name == "dup")
+            .unwrap();
+        assert_eq!(dup.path, "/opt/nodejs/node20/node_modules/dup");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 // The runtime's error types, error payloads and log lines, as AWS's Node.js runtime has them.
 
-import util from 'node:util';
+'use strict';
+
+const util = require('node:util');
 
 // ---------------------------------------------------------------------------------------
 // Fault types: `Runtime.<Name>`, with the cause's text (`Error: …`) as their message.
@@ -12,12 +14,12 @@ function faultType(name) {
   return type;
 }
 
-export const ImportModuleError = faultType('ImportModuleError');
-export const HandlerNotFound = faultType('HandlerNotFound');
-export const MalformedHandlerName = faultType('MalformedHandlerName');
-export const UserCodeSyntaxError = faultType('UserCodeSyntaxError');
+const ImportModuleError = faultType('ImportModuleError');
+const HandlerNotFound = faultType('HandlerNotFound');
+const MalformedHandlerName = faultType('MalformedHandlerName');
+const UserCodeSyntaxError = faultType('UserCodeSyntaxError');
 
-export class NodeJsExit extends Error {
+class NodeJsExit extends Error {
   constructor() {
     super(
       'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
@@ -26,7 +28,7 @@ export class NodeJsExit extends Error {
 }
 NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
 
-export class UnhandledPromiseRejection extends Error {
+class UnhandledPromiseRejection extends Error {
   constructor(reason, promise) {
     super(reason);
     this.reason = reason;
@@ -50,7 +52,7 @@ function looksLikeError(value) {
 const escapeDel = (text) => text?.replaceAll('\x7F', '%7F');
 
 /** The body posted to `…/error` and `init/error`: `{errorType, errorMessage, trace}`. */
-export function errorBody(error) {
+function errorBody(error) {
   try {
     if (util.types.isNativeError(error) || looksLikeError(error)) {
       return {
@@ -71,7 +73,7 @@ export function errorBody(error) {
 
 /** An error as the log shows it after "Invoke Error": a tab, then JSON with its type,
  * message, own fields and stack lines. */
-export function formatted(value) {
+function formatted(value) {
   const error = value instanceof Error ? value : new Error(value);
   const withFields = (_key, v) => {
     if (!(v instanceof Error)) return v;
@@ -88,35 +90,66 @@ export function formatted(value) {
 
 // ---------------------------------------------------------------------------------------
 // Log lines: `console.*` write `<ISO time>\t<request id>\t<LEVEL>\t<text>` (newlines become
-// `\r`, one record a line), or a JSON object with `AWS_LAMBDA_LOG_FORMAT=JSON`.
+// `\r`, one record a line), or a JSON object with `AWS_LAMBDA_LOG_FORMAT=JSON`, as AWS's
+// runtime writes them.
 
 const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+const TENANT_ID = Symbol.for('aws.lambda.runtime.tenantId');
 
-export function setRequestId(id) {
+/** The request (and tenant) the log lines name from now on. */
+function setRequestId(id, tenantId) {
   globalThis[REQUEST_ID] = id;
+  globalThis[TENANT_ID] = tenantId;
 }
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+const isJson = () => process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
 
 function textLine(level, args) {
   return `${new Date().toISOString()}\t${globalThis[REQUEST_ID]}\t${level}\t${util.format(...args)}`;
 }
 
+/** An Error inside a JSON record: its type (constructor name), message, stack lines and own
+ * fields. */
+function errorAsJson(_key, value) {
+  if (!(value instanceof Error)) return value;
+  return Object.assign(
+    {
+      errorType: value?.constructor?.name ?? 'UnknownError',
+      errorMessage: value.message,
+      stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+    },
+    value,
+  );
+}
+
 function jsonLine(level, args) {
   const record = { timestamp: new Date().toISOString(), level, requestId: globalThis[REQUEST_ID] };
-  record.message = args.length === 1 && typeof args[0] !== 'object' ? args[0] : util.format(...args);
+  const tenantId = globalThis[TENANT_ID];
+  if (tenantId !== undefined && tenantId !== null) record.tenantId = tenantId;
+  if (args.length === 1) {
+    // One argument is the message as it is: an object stays an object, an Error becomes one.
+    record.message = args[0];
+    try {
+      return JSON.stringify(record, errorAsJson);
+    } catch {
+      record.message = util.format(record.message);
+      return JSON.stringify(record);
+    }
+  }
+  record.message = util.format(...args);
   const error = args.find((a) => a instanceof Error);
   if (error) {
-    record.errorType = error.constructor?.name ?? 'UnknownError';
+    record.errorType = error?.constructor?.name ?? 'UnknownError';
     record.errorMessage = error.message;
     record.stackTrace = typeof error.stack === 'string' ? error.stack.split('\n') : [];
   }
   return JSON.stringify(record);
 }
 
-export function patchConsole() {
-  const json = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
-  const line = json ? jsonLine : textLine;
+function patchConsole() {
+  const line = isJson() ? jsonLine : textLine;
   const threshold = Math.max(0, LEVELS.indexOf(process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase() ?? 'TRACE'));
   const writer = (level) => {
     if (level !== 'FATAL' && LEVELS.indexOf(level) < threshold) return () => {};
@@ -132,3 +165,25 @@ export function patchConsole() {
   console.error = writer('ERROR');
   console.fatal = writer('FATAL');
 }
+
+/** Logs a failure the runtime reports ("Invoke Error", "Uncaught Exception", …): in text,
+ * the label then the error as JSON after a tab; in JSON, the error alone, as a record. */
+function logError(label, value) {
+  const error = value instanceof Error ? value : new Error(value);
+  if (isJson()) console.error(error);
+  else console.error(label, formatted(error));
+}
+
+module.exports = {
+  ImportModuleError,
+  HandlerNotFound,
+  MalformedHandlerName,
+  UserCodeSyntaxError,
+  NodeJsExit,
+  UnhandledPromiseRejection,
+  errorBody,
+  formatted,
+  setRequestId,
+  patchConsole,
+  logError,
+};

@@ -5,14 +5,16 @@
 // works too. A failed connection or a 5xx ends the runtime (exit 3); a 4xx to a post is
 // written to stderr and the runtime carries on, as the platform has the last word.
 
-import http from 'node:http';
+'use strict';
+
+const http = require('node:http');
 
 function fail(code, message) {
   process.stderr.write(`[lamina runtime] ${message}\n`);
   process.exit(code);
 }
 
-export class RuntimeApi {
+class RuntimeApi {
   static fromEnv(address) {
     const text = (address ?? '').trim().replace(/^[a-z]+:\/\//, '');
     const slash = text.indexOf('/');
@@ -123,3 +125,5 @@ export class RuntimeApi {
     });
   }
 }
+
+module.exports = { RuntimeApi };
