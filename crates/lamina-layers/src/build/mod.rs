@@ -355,6 +355,18 @@ fn write_zip_file(
     })
 }
 
+/// The last `lines` lines of a tool's stderr (pip's, npm's), or of its stdout when stderr is
+/// empty: what an error quotes.
+fn tail(output: &std::process::Output, lines: usize) -> String {
+    let text = if output.stderr.is_empty() {
+        String::from_utf8_lossy(&output.stdout)
+    } else {
+        String::from_utf8_lossy(&output.stderr)
+    };
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

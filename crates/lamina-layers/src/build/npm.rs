@@ -20,6 +20,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use super::tail;
+
 use lamina_types::runtime::Architecture;
 
 use super::zip_tree;
@@ -306,17 +308,6 @@ fn skipped_scripts(prefix: &Path) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-/// The last `lines` lines of stderr, or of stdout when stderr is empty.
-fn tail(output: &Output, lines: usize) -> String {
-    let text = if output.stderr.is_empty() {
-        String::from_utf8_lossy(&output.stdout)
-    } else {
-        String::from_utf8_lossy(&output.stderr)
-    };
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use super::tail;
 
 use lamina_types::runtime::Architecture;
 
@@ -261,17 +263,6 @@ fn missing_distribution(stderr: &str) -> Option<String> {
         let rest = line.split("No matching distribution found for ").nth(1)?;
         Some(rest.trim().to_owned())
     })
-}
-
-/// The last `lines` lines of stderr, or of stdout when stderr is empty.
-fn tail(output: &Output, lines: usize) -> String {
-    let text = if output.stderr.is_empty() {
-        String::from_utf8_lossy(&output.stdout)
-    } else {
-        String::from_utf8_lossy(&output.stderr)
-    };
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 #[cfg(test)]
