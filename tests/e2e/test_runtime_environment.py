@@ -97,3 +97,20 @@ def test_updated_variables_apply_to_the_next_invoke(mlam, fn_name):
     mlam.update_function_configuration(FunctionName=fn_name, Environment={"Variables": {"STAGE": "two"}})
 
     assert invoke(mlam, fn_name).json()["STAGE"] == "two"
+
+
+def test_text_logging_sets_no_log_format(env):
+    assert "AWS_LAMBDA_LOG_FORMAT" not in env
+    assert "AWS_LAMBDA_LOG_LEVEL" not in env
+
+
+def test_json_logging_config_reaches_the_runtime(mlam, fn_name):
+    # As AWS passes LoggingConfig to runtimes, which format their records from it.
+    deploy(mlam, fn_name, DUMP_ENV, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"})
+    env = invoke(mlam, fn_name).json()
+    assert env["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+    assert env["AWS_LAMBDA_LOG_LEVEL"] == "WARN"
+
+    # JSON without a level: AWS's default application level, INFO.
+    deploy(mlam, f"{fn_name}-default", DUMP_ENV, LoggingConfig={"LogFormat": "JSON"})
+    assert invoke(mlam, f"{fn_name}-default").json()["AWS_LAMBDA_LOG_LEVEL"] == "INFO"

@@ -303,6 +303,7 @@ mod tests {
             environment: BTreeMap::new(),
             architecture: lamina_types::Architecture::X86_64,
             log_group: "/aws/lambda/f".into(),
+            json_log_level: None,
         }
     }
 

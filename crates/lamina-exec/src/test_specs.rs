@@ -28,5 +28,6 @@ pub(crate) fn spec(runtime: &str, task: &Path, layers: &[&Path]) -> FunctionSpec
         environment: BTreeMap::new(),
         architecture: Architecture::X86_64,
         log_group: "/aws/lambda/f".into(),
+        json_log_level: None,
     }
 }

@@ -124,6 +124,7 @@ impl Setup {
                 .collect::<BTreeMap<_, _>>(),
             architecture: Architecture::X86_64,
             log_group: "/aws/lambda/fn".into(),
+            json_log_level: None,
         })
     }
 }

@@ -40,6 +40,9 @@ pub struct FunctionSpec {
     pub architecture: Architecture,
     /// `LoggingConfig.LogGroup`, `/aws/lambda/<name>` by default.
     pub log_group: String,
+    /// With `LoggingConfig.LogFormat` `JSON`: its `ApplicationLogLevel` (`INFO` when not
+    /// given), which the runtime gets as `AWS_LAMBDA_LOG_LEVEL`; `None` for `Text`.
+    pub json_log_level: Option<String>,
 }
 
 impl FunctionSpec {

@@ -531,6 +531,7 @@ fn spec_for(
         environment: BTreeMap::from([("BENCH_SALT".to_owned(), salt.to_string())]),
         architecture: Architecture::X86_64,
         log_group: "/aws/lambda/bench".into(),
+        json_log_level: None,
     })
 }
 

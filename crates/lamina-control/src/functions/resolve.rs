@@ -84,6 +84,13 @@ impl FunctionService {
             ephemeral_storage_mb: config.ephemeral_storage_mb,
             environment: config.environment.unwrap_or_default(),
             architecture,
+            json_log_level: (config.logging.log_format == "JSON").then(|| {
+                config
+                    .logging
+                    .application_log_level
+                    .clone()
+                    .unwrap_or_else(|| "INFO".to_owned())
+            }),
             log_group: config.logging.log_group,
         };
         Ok(ResolvedFunction {

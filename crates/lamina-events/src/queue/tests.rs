@@ -264,6 +264,7 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
                 environment: BTreeMap::new(),
                 architecture: lamina_types::Architecture::X86_64,
                 log_group: format!("/aws/lambda/{function}"),
+                json_log_level: None,
             },
             executed_version: "$LATEST".into(),
             invoked_function_arn: invoked,
