@@ -227,3 +227,47 @@ while True:
     whole = set(function_lines) | set(extension_lines)
     cut = [l for l in lines if "line" in l and l not in whole]
     assert not cut, cut[:5]
+
+
+REGISTERS_THEN_EXITS = b"""#!/usr/bin/python3
+import os, sys, urllib.request
+api = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension"
+registration = urllib.request.Request(
+    f"{api}/register", data=b'{"events":["INVOKE"]}', headers={"Lambda-Extension-Name": "my-ext"}, method="POST",
+)
+with urllib.request.urlopen(registration) as answer:
+    ext_id = answer.headers["Lambda-Extension-Identifier"]
+if os.environ.get("EXT_EXIT_AT") == "init":
+    sys.exit(3)
+poll = urllib.request.Request(f"{api}/event/next", headers={"Lambda-Extension-Identifier": ext_id})
+with urllib.request.urlopen(poll) as answer:
+    answer.read()
+print("my-ext exits during the invoke", flush=True)
+sys.exit(4)
+"""
+
+
+def test_an_extension_that_crashes_after_registering_fails_with_extension_crash(mlam, module_server, fn_name,
+                                                                                layer_name):
+    arn = extension_layer(mlam, layer_name, REGISTERS_THEN_EXITS)
+    slow = zip_with_modes({"lambda_function.py": (
+        b"import time\n"
+        b"def lambda_handler(event, context):\n"
+        b"    time.sleep(3)\n"
+        b"    return 'too late'\n", 0o644)})
+    # During Init: registered, then gone before its `next`.
+    deploy(mlam, fn_name, zip_bytes=slow, Layers=[arn], Timeout=10,
+           Environment={"Variables": {"EXT_EXIT_AT": "init"}})
+    out = invoke(mlam, fn_name)
+    assert out.function_error == "Unhandled", out.payload
+    assert out.json()["errorType"] == "Extension.Crash", out.payload
+    assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: exit code 3", out.json()["errorMessage"]), out.payload
+
+    # During an invoke: the extension's exit ends the environment before the handler answers.
+    mlam.update_function_configuration(FunctionName=fn_name, Environment={"Variables": {"EXT_EXIT_AT": "invoke"}})
+    mlam.get_waiter("function_updated_v2").wait(FunctionName=fn_name)
+    out = invoke(mlam, fn_name)
+    assert out.function_error == "Unhandled", out.payload
+    assert out.json()["errorType"] == "Extension.Crash", out.payload
+    assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: exit code 4", out.json()["errorMessage"]), out.payload
+    assert "my-ext exits during the invoke" in function_log(module_server, fn_name)

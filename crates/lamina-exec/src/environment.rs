@@ -1,7 +1,8 @@
 //! One execution environment: a runtime process, its Runtime API link and its log capture.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use lamina_jail::JailReport;
 use lamina_jail::cgroup::{Cgroup, Usage};
 
 use crate::jail_output::{self, OutputPipes};
@@ -28,6 +30,8 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long extensions get to handle SHUTDOWN before the environment is killed (AWS: 2 s
 /// when the function has external extensions).
 const EXTENSION_SHUTDOWN: Duration = Duration::from_secs(2);
+/// How long an invocation whose runtime is gone waits for the jail to end and report why.
+const JAIL_END_WAIT: Duration = Duration::from_secs(1);
 
 /// Longest wait for telemetry subscribers to be sent what is batched, at the end of an
 /// invoke (before the freeze) and at shutdown; a slow listener gets the rest later.
@@ -77,6 +81,8 @@ pub struct Environment {
     /// One per output pipe (the runtime's, the extensions').
     flushes: Vec<mpsc::Sender<Flush>>,
     output_readers: Vec<tokio::task::JoinHandle<()>>,
+    /// The jail's report of whose ending its own was (jails only).
+    report: Option<std::io::PipeReader>,
     /// When the process was started.
     pub started: Instant,
     /// When the runtime first asked for an event; `None` while initialising.
@@ -164,6 +170,7 @@ impl Environment {
         if let Some(pid) = child.id() {
             link.set_runtime_pid(pid);
         }
+        let report = outputs.report;
         let mut flushes = Vec::with_capacity(2);
         let mut output_readers = Vec::with_capacity(2);
         let sources = std::iter::once((outputs.runtime, telemetry::Stream::Function)).chain(
@@ -206,6 +213,7 @@ impl Environment {
             log: sink,
             flushes,
             output_readers,
+            report,
         })
     }
 
@@ -273,8 +281,10 @@ impl Environment {
                     return match answer {
                         Ok(reply) => Outcome::Reply(reply),
                         Err(_) => {
-                            let status = self.child.try_wait().ok().flatten();
-                            self.exited(request_id, handed_over, status)
+                            // The runtime is gone; its jail ends right after, saying why.
+                            let ended = tokio::time::timeout(JAIL_END_WAIT, self.child.wait());
+                            let status = ended.await.ok().and_then(Result::ok);
+                            self.exited(request_id, status)
                         }
                     };
                 }
@@ -290,22 +300,37 @@ impl Environment {
                 }
                 status = self.child.wait() => {
                     let status = status.ok();
-                    return self.exited(request_id, handed_over, status);
+                    return self.exited(request_id, status);
                 }
                 () = tokio::time::sleep_until(deadline) => return Outcome::TimedOut,
             }
         }
     }
 
-    /// The environment's processes ended. During Init with an extension that has not
-    /// registered, that is the extension's crash (the jail ends the runtime when an
-    /// extension exits, and reports the extension's status); otherwise the runtime's exit.
-    fn exited(&self, request_id: &str, handed_over: bool, status: Option<ExitStatus>) -> Outcome {
-        if !handed_over && self.link.extensions().missing() {
-            let failure = runtime_api::ExtensionFailure::crash(status);
+    /// The environment's processes ended: an extension's crash when the jail reports that an
+    /// extension's exit ended it (the jail then kills the runtime), as AWS fails the Init or
+    /// the invoke with `Extension.Crash`; otherwise the runtime's exit.
+    fn exited(&self, request_id: &str, status: Option<ExitStatus>) -> Outcome {
+        if let Some(JailReport::Extension(raw)) = self.jail_report() {
+            let failure = runtime_api::ExtensionFailure::crash(Some(ExitStatus::from_raw(raw)));
             return Outcome::Reply(failure.reply(request_id));
         }
         Outcome::Exited(status)
+    }
+
+    /// What the jail reported as it ended; `None` while it runs, or without a jail.
+    fn jail_report(&self) -> Option<JailReport> {
+        let mut reader = self.report.as_ref()?;
+        // Non-blocking: the jail may still run (its runtime API side ended first).
+        let mut bytes = [0u8; 5];
+        let mut got = 0;
+        while got < bytes.len() {
+            match reader.read(&mut bytes[got..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        JailReport::decode(&bytes[..got])
     }
 
     /// Init is over: AWS logs one `EXTENSION` line per registered extension.
@@ -528,6 +553,7 @@ struct Started {
     log: LogSink,
     flushes: Vec<mpsc::Sender<Flush>>,
     output_readers: Vec<tokio::task::JoinHandle<()>>,
+    report: Option<std::io::PipeReader>,
 }
 
 impl Started {
@@ -548,6 +574,7 @@ impl Started {
             log: self.log,
             flushes: self.flushes,
             output_readers: self.output_readers,
+            report: self.report,
             started: now,
             initialized: None,
             scratch: Some(scratch),

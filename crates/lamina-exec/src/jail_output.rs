@@ -1,6 +1,6 @@
 //! The pipes a process started for an environment writes to: the runtime's (the process's
-//! own standard output and error) and, for a jail, its extensions' (see
-//! [`lamina_jail::output`]). They are read apart, so a line one process writes in two pieces
+//! own standard output and error) and, for a jail, its extensions' and its report (see
+//! [`lamina_jail::output`]). Output is read apart, so a line one process writes in two pieces
 //! is never cut by another's output, as AWS keeps function and extension logs apart.
 
 use std::io::PipeReader;
@@ -14,6 +14,9 @@ pub struct OutputPipes {
     pub runtime: PipeReader,
     /// The extensions' (jails only).
     pub extensions: Option<PipeReader>,
+    /// The jail's report of whose ending its own is (jails only; see
+    /// [`lamina_jail::JailReport`]).
+    pub report: Option<PipeReader>,
 }
 
 /// Starts `command` writing to new output pipes; a `jail` also gets the extensions' pipe.
@@ -22,21 +25,29 @@ pub fn spawn(command: &mut Command, jail: bool) -> std::io::Result<(Child, Outpu
     command
         .stdout(Stdio::from(writer.try_clone()?))
         .stderr(Stdio::from(writer));
-    let extensions = if jail {
-        let (reader, writer) = std::io::pipe()?;
-        lamina_jail::output::hand_over_extensions_output(command.as_std_mut(), &writer);
-        Some((reader, writer))
+    let jail_pipes = if jail {
+        let (extensions, extensions_writer) = std::io::pipe()?;
+        let (report, report_writer) = std::io::pipe()?;
+        // Read only once the jail ended, or to see that it has not: never waited on.
+        rustix::io::ioctl_fionbio(&report, true)?;
+        lamina_jail::output::hand_over(command.as_std_mut(), &extensions_writer, &report_writer);
+        Some((extensions, report, extensions_writer, report_writer))
     } else {
         None
     };
     let child = command.spawn()?;
     // The parent's write ends close here (the command's own with it): each pipe ends when
     // the processes that write to it do.
+    let (extensions, report) = match jail_pipes {
+        Some((extensions, report, _, _)) => (Some(extensions), Some(report)),
+        None => (None, None),
+    };
     Ok((
         child,
         OutputPipes {
             runtime,
-            extensions: extensions.map(|(reader, _writer)| reader),
+            extensions,
+            report,
         },
     ))
 }

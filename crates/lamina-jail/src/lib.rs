@@ -29,7 +29,7 @@ mod sequence;
 mod syscall;
 
 pub use error::JailError;
-pub use output::EXTENSIONS_OUTPUT_FD;
+pub use output::{EXTENSIONS_OUTPUT_FD, JAIL_REPORT_FD, JailReport};
 pub use plan::{JailPlan, JailPlanError, JailRequest, MAX_FRAME_BYTES, SUBCOMMAND};
 pub use sequence::{Ending, RLIMIT_NOFILE, RLIMIT_NPROC, enter, run_from};
 pub use syscall::{HostEntry, LinuxSyscall, Syscall};

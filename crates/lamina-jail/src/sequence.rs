@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use rustix::process::Resource;
 
 use crate::error::JailError;
-use crate::output::EXTENSIONS_OUTPUT_FD;
+use crate::output::{EXTENSIONS_OUTPUT_FD, JAIL_REPORT_FD, JailReport};
 use crate::plan::{JailPlan, JailPlanError, JailRequest};
 use crate::rootfs;
 use crate::seccomp::SeccompFilters;
@@ -118,10 +118,17 @@ pub fn enter(args: &JailPlan, sys: &impl Syscall) -> Result<Ending, JailError> {
         Some(init) => {
             drop(status_writer);
             sys.close_fd(EXTENSIONS_OUTPUT_FD);
-            keep(init, std::fs::File::from(status_reader), sys)
+            let report = keep(init, std::fs::File::from(status_reader), sys)?;
+            // Read by the server once this process ended; it may be gone (killed) already.
+            let _ = sys.write_report(JAIL_REPORT_FD, &report.encode());
+            Ok(match report {
+                JailReport::Runtime(raw) | JailReport::Extension(raw) => ending_of(raw),
+            })
         }
         None => {
             drop(status_reader);
+            // Only the keeper reports: no process of the environment can forge it.
+            sys.close_fd(JAIL_REPORT_FD);
             sys.die_with_parent()
                 .map_err(JailError::ParentDeathSignal)?;
             init(args, std::fs::File::from(status_writer), sys)
@@ -129,21 +136,21 @@ pub fn enter(args: &JailPlan, sys: &impl Syscall) -> Result<Ending, JailError> {
     }
 }
 
-/// The keeper: waits for the init, then ends as the runtime did (the init reports the
-/// runtime's raw wait status through the pipe; without a report, the init itself failed).
-fn keep(init: u32, mut status: std::fs::File, sys: &impl Syscall) -> Result<Ending, JailError> {
+/// The keeper: waits for the init, then returns what the init reported: the runtime's raw wait
+/// status, or the status of the extension whose exit ended the environment (without a report,
+/// the init itself failed: its own status, as the runtime's).
+fn keep(init: u32, mut status: std::fs::File, sys: &impl Syscall) -> Result<JailReport, JailError> {
     let init_status = loop {
         let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
         if pid == init {
             break raw;
         }
     };
-    let mut report = [0u8; 4];
-    let raw = match status.read_exact(&mut report) {
-        Ok(()) => i32::from_le_bytes(report),
-        Err(_) => init_status,
-    };
-    Ok(ending_of(raw))
+    let mut report = [0u8; 5];
+    Ok(match status.read_exact(&mut report) {
+        Ok(()) => JailReport::decode(&report).unwrap_or(JailReport::Runtime(init_status)),
+        Err(_) => JailReport::Runtime(init_status),
+    })
 }
 
 /// PID 1: builds the root, forks the runtime and reaps until it exits.
@@ -191,7 +198,8 @@ fn init(
         let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
         if pid == runtime {
             // The keeper may be gone (killed); then nobody needs the report.
-            let _ = status.write_all(&crashed.unwrap_or(raw).to_le_bytes());
+            let report = crashed.map_or(JailReport::Runtime(raw), JailReport::Extension);
+            let _ = status.write_all(&report.encode());
             return Ok(Ending::Exit(0));
         }
         // An extension that exits ends the environment, as on AWS (its crash fails Init, or

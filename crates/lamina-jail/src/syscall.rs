@@ -50,6 +50,8 @@ pub trait Syscall {
     fn redirect_output(&self, fd: i32) -> io::Result<()>;
     /// Closes `fd` (one this process inherited and does not need).
     fn close_fd(&self, fd: i32);
+    /// Writes `bytes` to the inherited descriptor `fd` (the server's report pipe).
+    fn write_report(&self, fd: i32, bytes: &[u8]) -> io::Result<()>;
     /// Asks for SIGKILL when the parent dies. (The parent is outside the new PID namespace,
     /// so `getppid` cannot tell whether it already died; the server's kill of the whole
     /// cgroup covers that window.)
@@ -176,6 +178,16 @@ impl Syscall for LinuxSyscall {
         }
         self.close_fd(fd);
         Ok(())
+    }
+
+    fn write_report(&self, fd: i32, bytes: &[u8]) -> io::Result<()> {
+        // SAFETY: `bytes` is valid for its length for the whole call; `fd` is a plain number.
+        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match usize::try_from(written) {
+            Ok(n) if n == bytes.len() => Ok(()),
+            Ok(_) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Err(_) => Err(io::Error::last_os_error()),
+        }
     }
 
     fn close_fd(&self, fd: i32) {

@@ -69,6 +69,9 @@ impl Syscall for Recorder {
     fn redirect_output(&self, fd: i32) -> io::Result<()> {
         self.record(format!("output to {fd}"))
     }
+    fn write_report(&self, fd: i32, bytes: &[u8]) -> io::Result<()> {
+        self.record(format!("report to {fd}: {bytes:?}"))
+    }
     fn close_fd(&self, fd: i32) {
         let _ = self.record(format!("close {fd}"));
     }
@@ -226,6 +229,7 @@ fn the_whole_sequence_from_cgroups_to_exec() {
         "unshare NEWNS|NEWPID|NEWIPC|NEWUTS",
         "pipe",
         "fork",
+        "close 4",
         "die with parent",
         "private /",
         "hostname localhost",
@@ -537,23 +541,48 @@ fn the_seccomp_filter_comes_last_before_exec_unless_turned_off() {
 }
 
 #[test]
-fn the_keeper_ends_as_the_runtime_did() {
+fn the_keeper_returns_what_the_init_reported() {
     // Parent side of the first fork: the keeper waits for the init (pid 40), ignoring other
-    // children, and decodes the status the init reported.
-    for (raw, ending) in [
-        (3 << 8, Ending::Exit(3)),
-        (0, Ending::Exit(0)),
-        (9, Ending::Signal(9)),
+    // children, and decodes the report the init wrote.
+    for report in [
+        JailReport::Runtime(3 << 8),
+        JailReport::Runtime(0),
+        JailReport::Runtime(9),
+        JailReport::Extension(2 << 8),
     ] {
         let sys = Recorder::default();
         sys.waits.borrow_mut().extend([(41, 0), (40, 1 << 8)]);
         // The recorder's pipe is real: the init side is not run, so write the report here.
         let (reader, writer) = std::io::pipe().unwrap();
-        std::io::Write::write_all(&mut &writer, &i32::to_le_bytes(raw)).unwrap();
+        std::io::Write::write_all(&mut &writer, &report.encode()).unwrap();
         drop(writer);
         let got = keep(40, std::fs::File::from(OwnedFd::from(reader)), &sys).unwrap();
-        assert_eq!(got, ending);
+        assert_eq!(got, report);
     }
+}
+
+#[test]
+fn the_keeper_ends_as_the_reported_process_did_and_reports_whose_ending_it_is() {
+    let plan = JailPlan {
+        extensions: vec!["/opt/extensions/a".into()],
+        ..args(&[])
+    };
+    // Keeper side: the init (pid 40) ends after reporting an extension's exit code 2. The
+    // report pipe is written by the init in the real jail; here the recorder's pipe is empty,
+    // so the keeper falls back to the init's own status.
+    let sys = Recorder::default();
+    sys.forks.borrow_mut().push_back(Some(40));
+    sys.waits.borrow_mut().push_back((40, 2 << 8));
+    let ending = enter(&plan, &sys).unwrap();
+    assert_eq!(ending, Ending::Exit(2));
+    let calls = sys.calls();
+    assert!(
+        calls.contains(&format!(
+            "report to 4: {:?}",
+            JailReport::Runtime(2 << 8).encode()
+        )),
+        "{calls:?}"
+    );
 }
 
 #[test]
@@ -562,8 +591,8 @@ fn without_a_report_the_keeper_ends_as_the_init_did() {
     sys.waits.borrow_mut().push_back((40, 126 << 8));
     let (reader, writer) = std::io::pipe().unwrap();
     drop(writer);
-    let ending = keep(40, std::fs::File::from(OwnedFd::from(reader)), &sys).unwrap();
-    assert_eq!(ending, Ending::Exit(126));
+    let report = keep(40, std::fs::File::from(OwnedFd::from(reader)), &sys).unwrap();
+    assert_eq!(report, JailReport::Runtime(126 << 8));
 }
 
 #[test]
