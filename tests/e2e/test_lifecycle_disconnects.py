@@ -16,7 +16,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from helpers import REGION
+from helpers import REGION, raw_of
+from invoke_support import function_log
 from lifecycle_support import RAW_CALLER_ARGS, deploy_reporting, records, start_abandoned_invoke
 from recorder_double import Recorder
 from sandbox_support import (
@@ -71,7 +72,7 @@ def assert_full_concurrency(server, name: str) -> None:
             out = lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": 1, "id": f"full-{i}"}))
             outcomes[i] = (out["StatusCode"], out.get("FunctionError"))
             if out.get("FunctionError"):
-                errors[i] = out["Payload"].read().decode(errors="replace")
+                errors[i] = raw_of(lam).body.decode(errors="replace")
         except ClientError as e:
             outcomes[i] = (e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])
 
@@ -80,7 +81,10 @@ def assert_full_concurrency(server, name: str) -> None:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert outcomes == [(200, None)] * CAP, f"{CAP} concurrent invokes: {outcomes}, errors: {errors}"
+    if outcomes != [(200, None)] * CAP:
+        # The function's log holds the handler's traceback, if it got that far.
+        log = "\n".join(function_log(server, name)[-80:])
+        pytest.fail(f"{CAP} concurrent invokes: {outcomes}, errors: {errors}\nfunction log (last 80 lines):\n{log}")
 
 
 def assert_only_idle_environments(server, path: str) -> None:
