@@ -204,6 +204,8 @@ fn main() -> Result<()> {
             &python_path,
             &dir.path().join("runtime/bootstrap.py"),
             &artifacts_code_dir(dir.path(), &code),
+            "app.handler",
+            &[("LAMINA_OPT_ROOT", "/nonexistent")],
         )
     }))?;
     let http_rtt = loopback_round_trip()?;
@@ -343,7 +345,13 @@ fn main() -> Result<()> {
                 anyhow::ensure!(status.success(), "node -e 0 failed");
                 bare.push(t.elapsed());
                 let t = Instant::now();
-                node_bootstrap_to_first_next(&node_path, &node_bootstrap, &node_task)?;
+                bootstrap_to_first_next(
+                    &node_path,
+                    &node_bootstrap,
+                    &node_task,
+                    "index.handler",
+                    &[],
+                )?;
                 to_next.push(t.elapsed());
                 for (i, (_, executor)) in executors.iter().enumerate() {
                     salt += 1;
@@ -576,41 +584,25 @@ fn run(program: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Starts our bootstrap against a one-shot listener and times the arrival of its first GET.
-fn bootstrap_to_first_next(python: &Path, bootstrap: &Path, task: &Path) -> Result<()> {
+/// Starts a bootstrap (`interpreter bootstrap`, with the handler `handler` and `extra_env`)
+/// against a one-shot listener; returns once its first GET arrives.
+fn bootstrap_to_first_next(
+    interpreter: &Path,
+    bootstrap: &Path,
+    task: &Path,
+    handler: &str,
+    extra_env: &[(&str, &str)],
+) -> Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
-    let mut child = std::process::Command::new(python)
+    let mut child = std::process::Command::new(interpreter)
         .arg(bootstrap)
         .current_dir(task)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("_HANDLER", "app.handler")
+        .env("_HANDLER", handler)
         .env("LAMBDA_TASK_ROOT", task)
-        .env("LAMINA_OPT_ROOT", "/nonexistent")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let (mut stream, _) = listener.accept()?;
-    let mut buf = [0u8; 1024];
-    let _ = stream.read(&mut buf)?;
-    child.kill()?;
-    child.wait()?;
-    Ok(())
-}
-
-/// Starts the Node bootstrap against a one-shot listener and times the arrival of its first
-/// GET.
-fn node_bootstrap_to_first_next(node: &Path, bootstrap: &Path, task: &Path) -> Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let address = listener.local_addr()?;
-    let mut child = std::process::Command::new(node)
-        .arg(bootstrap)
-        .current_dir(task)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("_HANDLER", "index.handler")
-        .env("LAMBDA_TASK_ROOT", task)
+        .envs(extra_env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()?;
