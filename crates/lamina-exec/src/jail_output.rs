@@ -19,35 +19,39 @@ pub struct OutputPipes {
     pub report: Option<PipeReader>,
 }
 
-/// Starts `command` writing to new output pipes; a `jail` also gets the extensions' pipe.
+/// Starts `command` writing to new output pipes; a `jail` also gets the extensions' pipe and
+/// the report pipe.
 pub fn spawn(command: &mut Command, jail: bool) -> std::io::Result<(Child, OutputPipes)> {
     let (runtime, writer) = std::io::pipe()?;
     command
         .stdout(Stdio::from(writer.try_clone()?))
         .stderr(Stdio::from(writer));
-    let jail_pipes = if jail {
-        let (extensions, extensions_writer) = std::io::pipe()?;
-        let (report, report_writer) = std::io::pipe()?;
-        // Read only once the jail ended, or to see that it has not: never waited on.
-        rustix::io::ioctl_fionbio(&report, true)?;
-        lamina_jail::output::hand_over(command.as_std_mut(), &extensions_writer, &report_writer);
-        Some((extensions, report, extensions_writer, report_writer))
-    } else {
-        None
-    };
+    if !jail {
+        let child = command.spawn()?;
+        return Ok((
+            child,
+            OutputPipes {
+                runtime,
+                extensions: None,
+                report: None,
+            },
+        ));
+    }
+    let (extensions, extensions_writer) = std::io::pipe()?;
+    let (report, report_writer) = std::io::pipe()?;
+    // Read only once the jail ended, or to see that it has not: never waited on.
+    rustix::io::ioctl_fionbio(&report, true)?;
+    lamina_jail::output::hand_over(command.as_std_mut(), &extensions_writer, &report_writer);
     let child = command.spawn()?;
-    // The parent's write ends close here (the command's own with it): each pipe ends when
-    // the processes that write to it do.
-    let (extensions, report) = match jail_pipes {
-        Some((extensions, report, _, _)) => (Some(extensions), Some(report)),
-        None => (None, None),
-    };
+    // The parent's write ends close here: each pipe ends when the processes that write to it
+    // do.
+    drop((extensions_writer, report_writer));
     Ok((
         child,
         OutputPipes {
             runtime,
-            extensions,
-            report,
+            extensions: Some(extensions),
+            report: Some(report),
         },
     ))
 }
