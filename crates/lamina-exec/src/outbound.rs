@@ -133,7 +133,10 @@ impl Outbound {
 
     /// The table: nothing from the environments reaches the host itself (replies to what
     /// the host sent excepted), nor link-local or loopback addresses, nor another Lamina
-    /// bridge; what leaves for elsewhere is masqueraded.
+    /// bridge; what leaves for elsewhere is masqueraded, on fully random ports: environments
+    /// pick their source ports each in its own namespace, and a port kept as they chose it can
+    /// meet the server's TIME_WAIT of another environment's connection to the same address,
+    /// whose answer conntrack then drops (seen as a connection that hangs).
     fn ruleset(&self) -> String {
         let (bridge, table, subnet) = (self.bridge(), self.table(), self.subnet);
         format!(
@@ -150,7 +153,7 @@ impl Outbound {
              \t}}\n\
              \tchain postrouting {{\n\
              \t\ttype nat hook postrouting priority srcnat; policy accept;\n\
-             \t\tip saddr 10.{subnet}.0.0/16 oifname != \"{bridge}\" masquerade\n\
+             \t\tip saddr 10.{subnet}.0.0/16 oifname != \"{bridge}\" masquerade fully-random\n\
              \t}}\n\
              }}\n"
         )
@@ -444,6 +447,9 @@ mod tests {
         assert!(rules.starts_with("table ip lamina_ab12 {"));
         assert!(rules.contains("iifname \"lmab12br\" drop"));
         assert!(rules.contains("169.254.0.0/16"));
-        assert!(rules.contains("ip saddr 10.203.0.0/16 oifname != \"lmab12br\" masquerade"));
+        assert!(
+            rules
+                .contains("ip saddr 10.203.0.0/16 oifname != \"lmab12br\" masquerade fully-random")
+        );
     }
 }
