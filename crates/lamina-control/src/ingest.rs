@@ -40,12 +40,10 @@ impl Ingestor {
         }
     }
 
-    /// Where the tree of `digest` is extracted on this machine, for a locked spec.
+    /// Where the tree of `digest` is extracted on this machine (and its bytecode goes), for a
+    /// locked spec.
     pub(crate) fn extracted_tree(&self, digest: Digest) -> ExtractedTree {
-        ExtractedTree {
-            path: self.artifacts.tree_path(&digest),
-            digest,
-        }
+        self.artifacts.extracted(&digest)
     }
 
     /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already. `member` names

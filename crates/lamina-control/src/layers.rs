@@ -18,6 +18,7 @@ mod test_support;
 use std::sync::Arc;
 
 use lamina_store::{LocalArtifacts, MetadataStore};
+use lamina_types::ExtractedTree;
 use lamina_types::arn::layer_version_arn;
 use lamina_types::layer::LayerVersionRecord;
 
@@ -28,11 +29,20 @@ pub use self::commands::{
 use crate::ingest::Ingestor;
 pub use crate::paging::Page;
 
+/// Told of each layer version published, with its tree, to prepare it for the environments
+/// that will mount it (the server byte-compiles its Python sources). It must return at once:
+/// the work goes on in the background while the layer version is already usable.
+pub trait LayerPublished: Send + Sync {
+    /// `tree` was published as a layer version for `compatible_runtimes`.
+    fn layer_published(&self, tree: &ExtractedTree, compatible_runtimes: Option<&[String]>);
+}
+
 /// The layer operations over one metadata store and one artifact directory.
 pub struct LayerService {
     metadata: Arc<dyn MetadataStore>,
     artifacts: LocalArtifacts,
     ingestor: Ingestor,
+    published: Option<Arc<dyn LayerPublished>>,
 }
 
 impl LayerService {
@@ -43,7 +53,14 @@ impl LayerService {
             ingestor: Ingestor::new(Arc::clone(&metadata), artifacts.clone()),
             metadata,
             artifacts,
+            published: None,
         }
+    }
+
+    /// This service, telling `published` of each layer version published.
+    pub fn with_published_hook(mut self, published: Arc<dyn LayerPublished>) -> Self {
+        self.published = Some(published);
+        self
     }
 
     /// The artifact directories (for content downloads).

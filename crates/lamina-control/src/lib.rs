@@ -14,5 +14,5 @@ mod test_zip;
 mod zip_errors;
 
 pub use functions::{FunctionService, ResolvedFunction};
-pub use layers::LayerService;
+pub use layers::{LayerPublished, LayerService};
 pub use paging::Page;

@@ -233,6 +233,7 @@ mod tests {
                 sandbox_id: Some(1_000_001),
                 cgroup_procs: Vec::new(),
                 network: None,
+                bytecode: Default::default(),
             };
             let ctx = LaunchContext {
                 isolation,

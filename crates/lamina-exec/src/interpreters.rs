@@ -133,10 +133,11 @@ fn is_executable(path: &Path) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn with(minors: &[u32]) -> Interpreters {
+    /// Interpreters of Python `3.<minor>` for each of `minors`, under `/p<minor>`.
+    pub(crate) fn with(minors: &[u32]) -> Interpreters {
         let by_version = minors
             .iter()
             .map(|m| {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use lamina_jail::JailPlan;
 use lamina_types::{FunctionSpec, Runtime, RuntimeFamily};
 
+use crate::bytecode::Sidecars;
 use crate::exec_wrapper;
 use crate::interpreters::Resolution;
 
@@ -52,6 +53,8 @@ pub struct HostPaths {
     pub cgroup_procs: Vec<PathBuf>,
     /// A file that opens the environment's own network namespace; `None` on the host's.
     pub network: Option<PathBuf>,
+    /// The bytecode sidecars mounted above the code and the layers (namespaces only).
+    pub bytecode: Sidecars,
 }
 
 /// A runtime process to start.
@@ -231,13 +234,14 @@ pub fn plan(
                 cwd: "/".into(),
                 jail: Some(JailPlan {
                     task: spec.code.path.clone(),
+                    task_bytecode: host.bytecode.task.clone(),
                     runtime: host.runtime.clone(),
                     runtime_sdk: host.runtime_sdk.clone(),
                     node_modules,
                     tmp: host.tmp.clone(),
                     root: host.root.clone(),
                     lang: lang_host,
-                    layers: spec.layers.iter().map(|l| l.path.clone()).collect(),
+                    layers: opt_lower_dirs(spec, &host.bytecode),
                     cgroups: host.cgroup_procs.clone(),
                     // Scratch made for namespaces always has an id; `nobody` would be the safe guess.
                     uid: host.sandbox_id.unwrap_or(65_534),
@@ -257,6 +261,18 @@ pub fn plan(
             })
         }
     }
+}
+
+/// The lower directories of `/opt`, bottom first: each layer, then its bytecode sidecar.
+fn opt_lower_dirs(spec: &FunctionSpec, bytecode: &Sidecars) -> Vec<PathBuf> {
+    let mut dirs = Vec::with_capacity(spec.layers.len() * 2);
+    for (i, layer) in spec.layers.iter().enumerate() {
+        dirs.push(layer.path.clone());
+        if let Some(Some(sidecar)) = bytecode.layers.get(i) {
+            dirs.push(sidecar.clone());
+        }
+    }
+    dirs
 }
 
 fn environment(
@@ -377,6 +393,7 @@ mod tests {
             sandbox_id: Some(1_000_001),
             cgroup_procs: Vec::new(),
             network: None,
+            bytecode: Sidecars::default(),
         }
     }
 
@@ -597,6 +614,59 @@ mod tests {
             "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
              /var/runtime/node_modules:/var/runtime:/var/task"
         );
+    }
+
+    #[test]
+    fn each_sidecar_follows_its_tree_in_the_jails_plan() {
+        let (task, a, b) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let mut spec = crate::test_specs::spec("python3.12", task.path(), &[a.path(), b.path()]);
+        spec.handler = "app.handler".into();
+        let resolution = Resolution {
+            interpreter: crate::interpreters::Interpreter {
+                version: "3.12".into(),
+                prefix: "/usr".into(),
+                executable: "bin/python3.12".into(),
+            },
+            substituted: false,
+        };
+        let ctx = LaunchContext {
+            isolation: Isolation::Namespaces,
+            interpreter: Some(&resolution),
+            runtime_api: "127.0.0.1:9001",
+            log_stream: "s",
+            jail_program: Path::new("/bin/lamina"),
+            seccomp: true,
+        };
+        let with_bytecode = HostPaths {
+            bytecode: Sidecars {
+                task: Some("/bc/task/python3.12".into()),
+                layers: vec![Some("/bc/a/python3.12".into()), None],
+                missing: Vec::new(),
+            },
+            ..host()
+        };
+        let jail = plan(&spec, &with_bytecode, &ctx).unwrap().jail.unwrap();
+        assert_eq!(
+            jail.task_bytecode.as_deref(),
+            Some(Path::new("/bc/task/python3.12"))
+        );
+        assert_eq!(
+            jail.layers,
+            [
+                a.path().to_owned(),
+                PathBuf::from("/bc/a/python3.12"),
+                b.path().to_owned()
+            ]
+        );
+        // Nothing changes what the function is told.
+        let without = plan(&spec, &host(), &ctx).unwrap().jail.unwrap();
+        assert_eq!(without.env, jail.env);
+        assert_eq!(without.task_bytecode, None);
+        assert_eq!(without.layers, [a.path().to_owned(), b.path().to_owned()]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod acquire;
 mod bounded_listener;
+pub mod bytecode;
 pub mod descriptors;
 mod environment;
 mod event_splitter;
@@ -43,7 +44,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use lamina_types::{FunctionSpec, LambdaError, Runtime, RuntimeFamily};
+use lamina_types::{ExtractedTree, FunctionSpec, LambdaError, Runtime, RuntimeFamily};
 use tokio::sync::Notify;
 
 use crate::environment::ShutdownReason;
@@ -95,6 +96,10 @@ pub struct ExecConfig {
     /// Whether the jail installs its seccomp filter before the runtime's exec. Always on in
     /// `lamina serve`; off only to measure what the filter costs (`cargo bench`).
     pub seccomp: bool,
+    /// Where byte-compilations of Python trees write before their sidecar is renamed into
+    /// place (`<data>/tmp`, emptied at start); `None`, or no namespace isolation (which could
+    /// not mount the sidecars): nothing is compiled ([`bytecode`]).
+    pub bytecode_scratch: Option<PathBuf>,
 }
 
 /// One invocation as the API hands it over.
@@ -145,6 +150,8 @@ struct Inner {
     /// Cancelled at shutdown: invocations under way end at once (their environments are
     /// killed) and no new one starts.
     stopping: CancellationToken,
+    /// Compiles Python trees in the background.
+    bytecode: bytecode::Bytecode,
 }
 
 /// A private network per environment is joined by the jail, so it needs namespaces.
@@ -217,7 +224,14 @@ impl Executor {
             Arc::clone(&sandboxes),
             tasks.clone(),
         );
+        let bytecode = match (&config.bytecode_scratch, config.isolation) {
+            (Some(scratch), Isolation::Namespaces) => {
+                bytecode::Bytecode::new(config.interpreters.clone(), scratch.clone())
+            }
+            _ => bytecode::Bytecode::disabled(),
+        };
         let inner = Arc::new(Inner {
+            bytecode,
             config,
             networks,
             sandboxes,
@@ -342,6 +356,25 @@ impl Executor {
             }
             RuntimeFamily::Custom => Ok(()),
             RuntimeFamily::Other => Err(launch::LaunchError::UnsupportedRuntime(runtime)),
+        }
+    }
+
+    /// Compiles Python trees in the background ([`bytecode`]); disabled without namespace
+    /// isolation.
+    pub fn bytecode(&self) -> &bytecode::Bytecode {
+        &self.inner.bytecode
+    }
+
+    /// Starts byte-compiling `tree` (code or a layer) for the interpreter that runs
+    /// `runtime` here, in the background, unless done already: what to wait on. Nothing for
+    /// other languages, or when this server compiles nothing.
+    pub fn compile_bytecode(&self, runtime: Runtime, tree: &ExtractedTree) -> bytecode::Compiling {
+        if runtime.family() != RuntimeFamily::Python {
+            return bytecode::Compiling::default();
+        }
+        match self.inner.config.interpreters.resolve(runtime.as_str()) {
+            Some(resolution) => self.inner.bytecode.compile(tree, &resolution.interpreter),
+            None => bytecode::Compiling::default(),
         }
     }
 

@@ -295,6 +295,7 @@ mod tests {
             code: lamina_types::ExtractedTree {
                 digest: lamina_types::layer::Digest([1; 32]),
                 path: "/code".into(),
+                bytecode: None,
             },
             layers: Vec::new(),
             memory_mb,

@@ -10,8 +10,10 @@ use lamina_jail::cgroup::{Cgroup, Limits};
 use lamina_types::{FunctionSpec, LambdaError, RuntimeFamily};
 
 use crate::Executor;
+use crate::bytecode::{self, Sidecars};
 use crate::environment::Environment;
 use crate::function_error::FunctionError;
+use crate::interpreters::Resolution;
 use crate::launch::{self, HostPaths, Isolation, LaunchContext, LaunchError};
 use crate::network::{Networks, RuntimeApiSocket};
 use crate::opt_view;
@@ -77,6 +79,8 @@ impl Executor {
             },
         };
         let network = api.as_ref().ok().and_then(RuntimeApiSocket::namespace_path);
+        let interpreter = config.interpreters.resolve(spec.runtime.as_str());
+        let bytecode = self.sidecars(spec, interpreter.as_ref());
         let host = HostPaths {
             opt_view: sandbox.opt_view.clone(),
             runtime: config.runtime_dir.clone(),
@@ -91,8 +95,8 @@ impl Executor {
                 .map(|c| c.procs_files())
                 .unwrap_or_default(),
             network,
+            bytecode,
         };
-        let interpreter = config.interpreters.resolve(spec.runtime.as_str());
         let sink = self.function_sink(spec);
         if let Some(r) = interpreter.as_ref().filter(|r| r.substituted) {
             sink.line(&format!(
@@ -150,6 +154,24 @@ impl Executor {
                 )))
             },
         )
+    }
+
+    /// The bytecode sidecars a new environment of `spec` mounts (a Python runtime with
+    /// namespace isolation only); the trees that have none yet are compiled in the
+    /// background, for the environments that start after.
+    fn sidecars(&self, spec: &FunctionSpec, interpreter: Option<&Resolution>) -> Sidecars {
+        let Some(resolution) = interpreter else {
+            return Sidecars::default();
+        };
+        let bytecode = &self.inner.bytecode;
+        if !bytecode.is_enabled() || spec.runtime.family() != RuntimeFamily::Python {
+            return Sidecars::default();
+        }
+        let mut sidecars = bytecode::sidecars(spec, &resolution.interpreter.version);
+        for tree in std::mem::take(&mut sidecars.missing) {
+            drop(bytecode.compile(&tree, &resolution.interpreter));
+        }
+        sidecars
     }
 
     /// The kept scratch to take over, if any, and the new environment's limits: a kept

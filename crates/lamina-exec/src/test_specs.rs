@@ -12,6 +12,7 @@ pub(crate) fn spec(runtime: &str, task: &Path, layers: &[&Path]) -> FunctionSpec
     let tree = |path: &Path| ExtractedTree {
         digest: Digest([1; 32]),
         path: path.to_owned(),
+        bytecode: None,
     };
     FunctionSpec {
         function_name: "f".into(),

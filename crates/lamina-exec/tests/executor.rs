@@ -68,6 +68,7 @@ async fn setup(max_envs: usize) -> Setup {
         standby_environments: 0,
         descriptor_reserve: 0,
         seccomp: true,
+        bytecode_scratch: None,
     };
     lamina_exec::runtime_files::install(&dir.path().join("runtime"), &Interpreters::discover())
         .unwrap();
@@ -102,6 +103,7 @@ impl Setup {
         ExtractedTree {
             digest,
             path: tree_path(&self.trees, &digest),
+            bytecode: None,
         }
     }
 

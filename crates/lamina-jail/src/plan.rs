@@ -36,6 +36,10 @@ pub const MAX_FRAME_BYTES: u64 = 1 << 20;
 pub struct JailPlan {
     /// Extracted function code, mounted read-only at `/var/task`.
     pub task: PathBuf,
+    /// The code's bytecode sidecar (`__pycache__` directories of `.pyc` only), mounted just
+    /// above the code at `/var/task`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_bytecode: Option<PathBuf>,
     /// Lamina's runtime files, mounted read-only at `/var/runtime`.
     pub runtime: PathBuf,
     /// The AWS SDK the runtime ships (boto3, `node_modules/@aws-sdk/...`), beneath the
@@ -48,7 +52,8 @@ pub struct JailPlan {
     pub root: PathBuf,
     /// The interpreter's installation prefix, mounted read-only at `/var/lang`.
     pub lang: Option<PathBuf>,
-    /// Layer trees in the function's order; later ones win in `/opt`.
+    /// The lower directories of `/opt`, bottom first: the layer trees in the function's
+    /// order, each followed by its bytecode sidecar when it has one; later ones win.
     pub layers: Vec<PathBuf>,
     /// `cgroup.procs` files of the environment's cgroups, joined before anything else (empty
     /// for a standby, which joined its own already).
@@ -234,6 +239,7 @@ mod tests {
     fn plan() -> JailPlan {
         JailPlan {
             task: "/d/task".into(),
+            task_bytecode: Some("/d/bytecode/python3.11".into()),
             runtime: "/d/rt".into(),
             tmp: "/d/env/tmp".into(),
             root: "/d/env/root".into(),

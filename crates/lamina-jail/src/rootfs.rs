@@ -1,6 +1,7 @@
 //! The minimal root file system an environment sees, assembled on a tmpfs before
 //! `pivot_root`: read-only binds of the host's system directories and a few `/etc` files,
-//! the layers at `/opt`, the code and runtime under a private `/var`, the scratch `/tmp`
+//! the layers at `/opt` and the code at `/var/task` (each with its bytecode sidecar above it
+//! when it has one), the runtime under a private `/var`, the scratch `/tmp`
 //! and a minimal `/dev`. Nothing else of the host (its data, home directories, other
 //! environments) has a path in it.
 //!
@@ -55,6 +56,7 @@ const SANDBOX_USER: &str = "sbx_user1051";
 /// under `/var` or `/tmp`) can still be bound once their host paths are hidden.
 pub struct Sources {
     task: OwnedFd,
+    task_bytecode: Option<OwnedFd>,
     runtime: OwnedFd,
     runtime_sdk: Option<OwnedFd>,
     tmp: OwnedFd,
@@ -72,6 +74,7 @@ pub fn open_sources(args: &JailPlan, sys: &impl Syscall) -> Result<Sources, Jail
     };
     Ok(Sources {
         task: open(&args.task)?,
+        task_bytecode: args.task_bytecode.as_deref().map(open).transpose()?,
         runtime: open(&args.runtime)?,
         runtime_sdk: args.runtime_sdk.as_deref().map(open).transpose()?,
         tmp: open(&args.tmp)?,
@@ -163,7 +166,13 @@ pub fn build(args: &JailPlan, sources: &Sources, sys: &impl Syscall) -> Result<(
     let runtime_layers: Vec<&OwnedFd> = std::iter::once(&sources.runtime)
         .chain(sources.runtime_sdk.as_ref())
         .collect();
-    let mut var_mounts = vec![(vec![&sources.task], "task"), (runtime_layers, "runtime")];
+    // The code's bytecode sidecar, if any, above the code.
+    let task_layers: Vec<&OwnedFd> = sources
+        .task_bytecode
+        .iter()
+        .chain(std::iter::once(&sources.task))
+        .collect();
+    let mut var_mounts = vec![(task_layers, "task"), (runtime_layers, "runtime")];
     // An interpreter under a mirrored system directory is bound: its host path already shows
     // (as that directory's), and Python starts about 0.4 ms faster than through a fresh
     // overlay. One elsewhere (pyenv's, under a home directory) is an overlay like the rest.

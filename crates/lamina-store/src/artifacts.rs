@@ -1,18 +1,24 @@
-//! Content-addressed artifacts on the local disk: ZIP blobs and their extracted trees.
+//! Content-addressed artifacts on the local disk: ZIP blobs, their extracted trees and the
+//! trees' bytecode.
 //!
 //! ```text
-//! blobs/sha256/ab/<hex>     ZIP bytes, immutable
-//! trees/sha256/ab/<hex>/    the extracted ZIP, immutable
-//! tmp/                      scratch for uploads and extractions in flight
+//! blobs/sha256/ab/<hex>                 ZIP bytes, immutable
+//! trees/sha256/ab/<hex>/                the extracted ZIP, immutable
+//! bytecode/sha256/ab/<hex>/python3.12/  the tree's `.pyc` for Python 3.12, in `__pycache__`
+//!                                       directories where the tree has its sources
+//! tmp/                                  scratch for uploads, extractions and compilations in
+//!                                       flight
 //! ```
 //! Everything is written under `tmp/` first and renamed into place, so a crash never leaves
-//! a partial blob or tree under its final name; [`LocalArtifacts::sweep`] clears the rest.
+//! a partial blob, tree or bytecode directory under its final name; [`LocalArtifacts::sweep`]
+//! clears the rest.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use lamina_types::ExtractedTree;
 use lamina_types::layer::Digest;
 use tempfile::{NamedTempFile, TempDir};
 
@@ -21,6 +27,7 @@ use tempfile::{NamedTempFile, TempDir};
 pub struct LocalArtifacts {
     blobs: PathBuf,
     trees: PathBuf,
+    bytecode: PathBuf,
     tmp: PathBuf,
 }
 
@@ -30,9 +37,10 @@ impl LocalArtifacts {
         let this = Self {
             blobs: data_dir.join("blobs").join("sha256"),
             trees: data_dir.join("trees").join("sha256"),
+            bytecode: data_dir.join("bytecode").join("sha256"),
             tmp: data_dir.join("tmp"),
         };
-        for dir in [&this.blobs, &this.trees, &this.tmp] {
+        for dir in [&this.blobs, &this.trees, &this.bytecode, &this.tmp] {
             fs::create_dir_all(dir)?;
         }
         Ok(this)
@@ -56,6 +64,28 @@ impl LocalArtifacts {
     /// Where the tree extracted from the blob with this digest lives.
     pub fn tree_path(&self, digest: &Digest) -> PathBuf {
         shard(&self.trees, digest)
+    }
+
+    /// Where the bytecode of the tree of this digest lives: one directory per Python version
+    /// (`python3.12/`), each renamed into place once complete.
+    pub fn bytecode_path(&self, digest: &Digest) -> PathBuf {
+        shard(&self.bytecode, digest)
+    }
+
+    /// The tree of `digest` as an environment mounts it: where it is extracted and where its
+    /// bytecode goes.
+    pub fn extracted(&self, digest: &Digest) -> ExtractedTree {
+        ExtractedTree {
+            digest: *digest,
+            path: self.tree_path(digest),
+            bytecode: Some(self.bytecode_path(digest)),
+        }
+    }
+
+    /// The scratch directory (`tmp/`, emptied at start): what is written there is renamed
+    /// into place or left for the next start's sweep.
+    pub fn scratch_root(&self) -> &Path {
+        &self.tmp
     }
 
     /// Whether the tree for this digest exists (which implies its blob was validated).
@@ -100,7 +130,8 @@ impl LocalArtifacts {
         }
     }
 
-    /// Removes scratch left by a crash and every blob and tree no row refers to. Run at
+    /// Removes scratch left by a crash and every blob, tree and bytecode directory no row
+    /// refers to. Run at
     /// start-up, before the server accepts requests, so nothing in flight is touched.
     pub fn sweep(&self, referenced: &HashSet<Digest>) -> io::Result<SweepReport> {
         let mut report = SweepReport::default();
@@ -111,6 +142,7 @@ impl LocalArtifacts {
         for (root, counter) in [
             (&self.blobs, &mut report.blobs),
             (&self.trees, &mut report.trees),
+            (&self.bytecode, &mut report.bytecode),
         ] {
             for shard_dir in fs::read_dir(root)? {
                 let shard_dir = shard_dir?.path();
@@ -143,6 +175,8 @@ pub struct SweepReport {
     pub blobs: usize,
     /// Unreferenced trees.
     pub trees: usize,
+    /// The bytecode of unreferenced trees.
+    pub bytecode: usize,
 }
 
 fn shard(root: &Path, digest: &Digest) -> PathBuf {
@@ -183,6 +217,7 @@ mod tests {
             let t = artifacts.scratch_dir().unwrap();
             fs::write(t.path().join("file"), b"x").unwrap();
             artifacts.commit_tree(t, &d).unwrap();
+            fs::create_dir_all(artifacts.bytecode_path(&d).join("python3.12")).unwrap();
         }
         let _left_over = artifacts.scratch_dir().unwrap().keep();
         let report = artifacts.sweep(&HashSet::from([kept])).unwrap();
@@ -191,10 +226,13 @@ mod tests {
             SweepReport {
                 scratch: 1,
                 blobs: 1,
-                trees: 1
+                trees: 1,
+                bytecode: 1,
             }
         );
         assert!(artifacts.has_tree(&kept) && !artifacts.has_tree(&dropped));
+        assert!(artifacts.bytecode_path(&kept).is_dir());
+        assert!(!artifacts.bytecode_path(&dropped).exists());
         assert!(artifacts.blob_path(&kept).is_file() && !artifacts.blob_path(&dropped).exists());
         let shard_of_dropped = artifacts.blob_path(&dropped).parent().unwrap().to_owned();
         assert!(

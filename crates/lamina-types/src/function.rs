@@ -61,4 +61,8 @@ pub struct ExtractedTree {
     pub digest: Digest,
     /// The extracted tree.
     pub path: PathBuf,
+    /// Where the tree's byte-compiled sidecars live on this machine, one directory per
+    /// Python version (`python3.12/`), each mirroring the tree's `__pycache__` directories;
+    /// one that is ready is mounted just above the tree (`None`: this server keeps none).
+    pub bytecode: Option<PathBuf>,
 }

@@ -168,6 +168,7 @@ fn main() -> Result<()> {
             standby_environments: 2,
             descriptor_reserve: 0,
             seccomp: *seccomp,
+            bytecode_scratch: None,
         };
         let executor = runtime.block_on(Executor::start(config))?;
         let (cgroups, _) = executor.cgroup_info();
@@ -523,6 +524,7 @@ fn spec_for(
     let tree = |digest: Digest| ExtractedTree {
         path: artifacts.tree_path(&digest),
         digest,
+        bytecode: None,
     };
     Arc::new(FunctionSpec {
         function_name: "bench".into(),

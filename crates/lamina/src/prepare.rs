@@ -1,17 +1,20 @@
 //! What makes a function version ready to run on this server, for the control plane's
-//! state model: its runtime can run here, and its code and layers are extracted.
+//! state model: its runtime can run here, its code and layers are extracted, and its code is
+//! byte-compiled (for a while at most). Also what a layer version gets once published: its
+//! byte-compilation in the background.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lamina_control::LayerPublished;
 use lamina_control::functions::Preparer;
 use lamina_exec::Executor;
 use lamina_exec::launch::LaunchError;
 use lamina_exec::runtime_sdks::SdkPolicy;
 use lamina_store::LocalArtifacts;
-use lamina_types::Runtime;
 use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_state::{NotReady, Reason, ReasonCode};
+use lamina_types::{ExtractedTree, Runtime};
 
 /// The server's [`Preparer`].
 pub struct ServerPreparer {
@@ -26,6 +29,24 @@ pub struct ServerPreparer {
 
 /// How often a gated preparation looks for its gate file.
 const GATE_POLL: Duration = Duration::from_millis(20);
+
+/// Longest a function stays `Pending` or `InProgress` for its code's byte-compilation; past
+/// this it goes on in the background and the first environments start without it. Well
+/// within [`SETTLE_WAIT`], so an invoke right after a create still finds the function
+/// `Active` (a function's code is small as a rule: the heavy libraries are in layers, which
+/// never hold a function back).
+///
+/// [`SETTLE_WAIT`]: lamina_control::functions::SETTLE_WAIT
+const CODE_BYTECODE_WAIT: Duration = Duration::from_millis(500);
+
+/// Byte-compiles each layer version published, in the background ([`lamina_exec::bytecode`]).
+pub struct CompileLayers(pub Executor);
+
+impl LayerPublished for CompileLayers {
+    fn layer_published(&self, tree: &ExtractedTree, compatible_runtimes: Option<&[String]>) {
+        self.0.bytecode().layer_published(tree, compatible_runtimes);
+    }
+}
 
 #[async_trait::async_trait]
 impl Preparer for ServerPreparer {
@@ -72,7 +93,28 @@ impl Preparer for ServerPreparer {
                 ));
             }
         }
+        if let Some(runtime) = runtime {
+            self.compile(runtime, record).await;
+        }
         Ok(())
+    }
+}
+
+impl ServerPreparer {
+    /// Byte-compiles the version's code for its runtime's interpreter, waiting for it up to
+    /// [`CODE_BYTECODE_WAIT`], and its layers for that interpreter in the background (those
+    /// published for it are compiled or under way already). Never a reason not to be ready:
+    /// without bytecode a function runs as before, only its cold starts are slower.
+    async fn compile(&self, runtime: Runtime, record: &FunctionVersionRecord) {
+        let code = self.artifacts.extracted(&record.code_sha256);
+        let compiling = self.executor.compile_bytecode(runtime, &code);
+        for layer in &record.config.layers {
+            drop(
+                self.executor
+                    .compile_bytecode(runtime, &self.artifacts.extracted(&layer.digest)),
+            );
+        }
+        let _ = tokio::time::timeout(CODE_BYTECODE_WAIT, compiling.done()).await;
     }
 }
 

@@ -24,7 +24,7 @@ use lamina_types::{AccountId, Region};
 
 use crate::access_keys::KeyFileStore;
 use crate::api_server::ClientTimeouts;
-use crate::prepare::ServerPreparer;
+use crate::prepare::{CompileLayers, ServerPreparer};
 use crate::shutdown;
 use tracing_subscriber::EnvFilter;
 
@@ -261,6 +261,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             .fd_reserve
             .unwrap_or_else(|| after.map_or(0, lamina_exec::descriptors::default_reserve)),
         seccomp: true,
+        // Python trees are byte-compiled in the background, staged in the swept scratch.
+        bytecode_scratch: Some(artifacts.scratch_root().to_owned()),
     };
     // Last before the executor, which owns the private networks from then on (and removes
     // them if it fails to start): nothing in between can fail and leave them on the host.
@@ -294,7 +296,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     ));
     let events = start_events(&args, event_store, &functions, &executor).await?;
     let state = Arc::new(AppState {
-        layers: LayerService::new(metadata, artifacts),
+        layers: LayerService::new(metadata, artifacts)
+            .with_published_hook(Arc::new(CompileLayers(executor.clone()))),
         functions,
         executor,
         events: events.clone(),

@@ -130,6 +130,7 @@ impl TestApi {
             standby_environments: 0,
             descriptor_reserve: 0,
             seccomp: false,
+            bytecode_scratch: None,
         })
         .await
         .unwrap();

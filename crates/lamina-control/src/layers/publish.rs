@@ -74,6 +74,12 @@ impl LayerService {
             code_size = record.code_size,
             "layer version published"
         );
+        if let Some(published) = &self.published {
+            published.layer_published(
+                &self.ingestor.extracted_tree(record.code_sha256),
+                record.compatible_runtimes.as_deref(),
+            );
+        }
         Ok(record)
     }
 }
@@ -168,6 +174,24 @@ mod tests {
         assert_eq!((first.version, second.version), (1, 2));
         assert_eq!(first.code_sha256, second.code_sha256);
         assert_eq!(f.publish("other").await.version, 1);
+    }
+
+    #[tokio::test]
+    async fn each_version_published_is_told_with_its_tree_and_runtimes() {
+        let f = Fixture::new().await;
+        let record = f.publish("deps").await;
+        let told = f.published.0.lock().unwrap().clone();
+        let [(tree, runtimes)] = &told[..] else {
+            panic!("told {told:?}");
+        };
+        assert_eq!(tree, &f.layers.artifacts().extracted(&record.code_sha256));
+        assert!(tree.path.join("python/dep.py").is_file());
+        assert_eq!(runtimes.as_deref(), Some(&["python3.12".to_owned()][..]));
+        // Nothing for what was not published.
+        let mut cmd = publish_cmd("deps");
+        cmd.content = None;
+        assert!(f.layers.publish(&f.scope, cmd).await.is_err());
+        assert_eq!(f.published.0.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]

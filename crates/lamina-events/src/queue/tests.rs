@@ -256,6 +256,7 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
                 code: lamina_types::ExtractedTree {
                     digest: lamina_types::layer::Digest([1; 32]),
                     path: "/code".into(),
+                    bytecode: None,
                 },
                 layers: Vec::new(),
                 memory_mb: 128,

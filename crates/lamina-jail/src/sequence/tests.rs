@@ -19,6 +19,10 @@ struct Recorder {
     fail_on: Option<&'static str>,
     forks: RefCell<VecDeque<Option<u32>>>,
     waits: RefCell<VecDeque<(u32, i32)>>,
+    /// The path each directory held open was opened at, by descriptor.
+    opened: RefCell<BTreeMap<i32, PathBuf>>,
+    /// Each overlay's lower directories (top first, as opened) and target.
+    overlays: RefCell<Vec<(Vec<PathBuf>, PathBuf)>>,
 }
 
 impl Recorder {
@@ -98,9 +102,28 @@ impl Syscall for Recorder {
     }
     fn open_dir(&self, path: &Path) -> io::Result<OwnedFd> {
         self.record(format!("open {}", path.display()))?;
-        std::fs::File::open("/").map(OwnedFd::from)
+        let fd = std::fs::File::open("/").map(OwnedFd::from)?;
+        use std::os::fd::AsRawFd;
+        self.opened
+            .borrow_mut()
+            .insert(fd.as_raw_fd(), path.to_owned());
+        Ok(fd)
     }
     fn mount_overlay(&self, lower: &[&Path], target: &Path) -> io::Result<()> {
+        let opened = self.opened.borrow();
+        let resolved = lower
+            .iter()
+            .map(|p| {
+                p.strip_prefix("/proc/self/fd")
+                    .ok()
+                    .and_then(|n| n.to_str()?.parse().ok())
+                    .and_then(|fd: i32| opened.get(&fd).cloned())
+                    .unwrap_or_else(|| p.to_path_buf())
+            })
+            .collect();
+        self.overlays
+            .borrow_mut()
+            .push((resolved, target.to_owned()));
         let lower: Vec<_> = lower.iter().map(|p| fd_or_path(p)).collect();
         self.record(format!(
             "overlay {} on {}",
@@ -190,6 +213,7 @@ fn fd_or_path(path: &Path) -> String {
 fn args(layers: &[&str]) -> JailPlan {
     JailPlan {
         task: "/d/task".into(),
+        task_bytecode: None,
         runtime: "/d/rt".into(),
         tmp: "/d/env/tmp".into(),
         root: "/d/env/root".into(),
@@ -359,6 +383,44 @@ fn one_layer_is_an_overlay_on_the_empty_mount_point_and_none_an_empty_read_only_
     let calls = sys.calls();
     assert!(calls.contains(&"tmpfs /d/env/root/opt mode=0755,size=4k,nr_inodes=4".to_owned()));
     assert!(calls.contains(&"remount ro /d/env/root/opt".to_owned()));
+}
+
+#[test]
+fn bytecode_sidecars_lie_just_above_their_trees() {
+    let sys = Recorder::default();
+    // The executor's plan: each layer followed by its sidecar, when it has one.
+    let plan = JailPlan {
+        task_bytecode: Some("/b/task/python3.11".into()),
+        ..args(&["/l/one", "/b/one/python3.11", "/l/two"])
+    };
+    runtime_side(&sys, &plan);
+    let overlays = sys.overlays.borrow();
+    let lowers = |target: &str| -> Vec<PathBuf> {
+        overlays
+            .iter()
+            .find(|(_, t)| t == Path::new(target))
+            .map(|(lower, _)| lower.clone())
+            .unwrap()
+    };
+    let paths = |p: &[&str]| -> Vec<PathBuf> { p.iter().map(PathBuf::from).collect() };
+    assert_eq!(
+        lowers("/d/env/root/opt"),
+        paths(&["/l/two", "/b/one/python3.11", "/l/one"])
+    );
+    // Two lower directories: no empty mount point beneath.
+    assert_eq!(
+        lowers("/d/env/root/var/task"),
+        paths(&["/b/task/python3.11", "/d/task"])
+    );
+    // Without a sidecar the code stands on the empty mount point, as before.
+    let sys = Recorder::default();
+    runtime_side(&sys, &args(&[]));
+    let overlays = sys.overlays.borrow();
+    let (task, _) = overlays
+        .iter()
+        .find(|(_, t)| t == Path::new("/d/env/root/var/task"))
+        .unwrap();
+    assert_eq!(task, &paths(&["/d/task", "/d/env/root/var/task"]));
 }
 
 #[test]

@@ -1,0 +1,328 @@
+//! Cold start of a function whose layer is heavy (numpy + pandas, from PyPI wheels), with and
+//! without the bytecode compiled at publish, against the same imports in plain `python3.12`.
+//!
+//! Run with `cargo bench -p lamina --bench heavy_layer` (as root: bytecode is mounted with
+//! namespace isolation only). The wheels are downloaded once into `target/bench-wheels` with
+//! the e2e venv's pip (`target/e2e-venv`, made by `scripts/prepare-tests`; `LAMINA_BENCH_PIP`
+//! names another pip) for CPython 3.12 on manylinux2014 x86_64, and installed with
+//! `--no-compile` as `lamina layer build` does. It prints, medians of runs taking turns:
+//! - the byte-compilation of the layer (what publishing adds, in the background) against
+//!   `python3.12 -m compileall` of the same files;
+//! - `python3.12 -c "import numpy, pandas"` with `.pyc` present next to the sources (a
+//!   writable copy, compiled by compileall) and with none (`-B`, the layer as extracted);
+//! - the Lamina cold start (invoke to response on a new environment) of a python3.12 function
+//!   importing both at init, with the layer's bytecode and without it, and each one's ratio to
+//!   plain python with `.pyc` (goal: 1.1 with bytecode).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use bytes::Bytes;
+use lamina_exec::interpreters::Interpreters;
+use lamina_exec::launch::Isolation;
+use lamina_exec::network::FunctionNetwork;
+use lamina_exec::{ExecConfig, Executor, InvokeRequest};
+use lamina_store::LocalArtifacts;
+use lamina_types::layer::Digest;
+use lamina_types::{Architecture, ExtractedTree, FunctionSpec, Runtime};
+
+/// Runs of each measurement, taking turns.
+const RUNS: usize = 7;
+/// The packages of the layer, pinned so runs compare.
+const PACKAGES: [&str; 2] = ["numpy==2.2.6", "pandas==2.3.2"];
+const IMPORTS: &str = "import numpy, pandas";
+const HANDLER: &str = "import numpy, pandas\n\n\
+    def handler(event, context):\n    return {'numpy': numpy.__version__, 'pandas': pandas.__version__}\n";
+
+fn main() -> Result<()> {
+    ensure!(
+        is_root(),
+        "run as root: bytecode is mounted with namespace isolation only"
+    );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let interpreters = Interpreters::discover();
+    let python = interpreters
+        .resolve("python3.12")
+        .filter(|r| !r.substituted)
+        .context("no python3.12 on this machine")?
+        .interpreter;
+    let python_path = python.prefix.join(&python.executable);
+    println!("interpreter: {}", python_path.display());
+
+    let dir = tempfile::tempdir()?;
+    let artifacts = LocalArtifacts::open(dir.path())?;
+    let (code, layer) = (Digest([0x11; 32]), Digest([0x22; 32]));
+    let code_dir = artifacts.tree_path(&code);
+    std::fs::create_dir_all(&code_dir)?;
+    std::fs::write(code_dir.join("app.py"), HANDLER)?;
+    let layer_dir = artifacts.tree_path(&layer);
+    install_layer(&repo, &layer_dir.join("python"))?;
+    let (files, bytes) = tree_size(&layer_dir)?;
+    println!(
+        "layer: {} ({} files, {:.1} MB unzipped)",
+        PACKAGES.join(" "),
+        files,
+        bytes as f64 / 1e6
+    );
+
+    // Plain python3.12: a writable copy compiled by compileall, and the layer as extracted.
+    let with_pyc = dir.path().join("plain");
+    copy_tree(&layer_dir, &with_pyc)?;
+    let start = Instant::now();
+    let with_pyc_arg = with_pyc.to_string_lossy().into_owned();
+    run(
+        &python_path,
+        &["-m", "compileall", "-q", "-j", "0", &with_pyc_arg],
+        None,
+    )?;
+    let compileall = start.elapsed();
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let executor = runtime.block_on(Executor::start(ExecConfig {
+        envs_dir: dir.path().join("envs"),
+        views_dir: dir.path().join("views"),
+        runtime_dir: dir.path().join("runtime"),
+        logs_dir: dir.path().join("logs"),
+        log_limits: Default::default(),
+        isolation: Isolation::Namespaces,
+        network: FunctionNetwork::Host,
+        interpreters: Interpreters::discover(),
+        runtime_sdks: lamina_exec::runtime_sdks::RuntimeSdks::off(),
+        jail_program: env!("CARGO_BIN_EXE_lamina").into(),
+        max_environments_per_function: 4,
+        idle_timeout: Duration::from_secs(600),
+        standby_environments: 2,
+        descriptor_reserve: 0,
+        seccomp: true,
+        bytecode_scratch: Some(artifacts.scratch_root().to_owned()),
+    }))?;
+    lamina_exec::runtime_files::install(&dir.path().join("runtime"), &interpreters)?;
+    let python312 = Runtime::parse("python3.12").context("python3.12")?;
+    let start = Instant::now();
+    for tree in [artifacts.extracted(&layer), artifacts.extracted(&code)] {
+        runtime.block_on(async { executor.compile_bytecode(python312, &tree).done().await });
+    }
+    let compiled = start.elapsed();
+    let sidecar = artifacts.bytecode_path(&layer).join("python3.12");
+    ensure!(sidecar.is_dir(), "no bytecode at {}", sidecar.display());
+    let (pyc, _) = tree_size(&sidecar)?;
+    println!(
+        "bytecode: {pyc} .pyc compiled in {:.2} s (in the background: publishing answers before); \
+         python3.12 -m compileall -j 0 of the same tree {:.2} s",
+        compiled.as_secs_f64(),
+        compileall.as_secs_f64()
+    );
+
+    let plain = |path: &Path, no_pyc: bool| -> Result<()> {
+        let mut args = vec!["-c", IMPORTS];
+        if no_pyc {
+            args.insert(0, "-B");
+        }
+        let status = Command::new(&python_path)
+            .args(&args)
+            .env_clear()
+            .env("PYTHONPATH", path.join("python"))
+            .current_dir(path)
+            .status()?;
+        ensure!(status.success(), "{IMPORTS} failed");
+        Ok(())
+    };
+    let mut salt = 0usize;
+    let mut cold = |bytecode: bool| -> Result<()> {
+        salt += 1;
+        let tree = |digest: &Digest| ExtractedTree {
+            bytecode: bytecode.then(|| artifacts.bytecode_path(digest)),
+            ..artifacts.extracted(digest)
+        };
+        let spec = Arc::new(FunctionSpec {
+            function_name: "heavy".into(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:heavy".into(),
+            version: "$LATEST".into(),
+            region: "us-east-1".into(),
+            runtime: python312,
+            handler: "app.handler".into(),
+            code: tree(&code),
+            layers: vec![tree(&layer)],
+            memory_mb: 1024,
+            timeout_secs: 60,
+            ephemeral_storage_mb: 512,
+            environment: BTreeMap::from([("BENCH_SALT".to_owned(), salt.to_string())]),
+            architecture: Architecture::X86_64,
+            log_group: "/aws/lambda/heavy".into(),
+        });
+        let result = runtime.block_on(executor.invoke(spec, request()))?;
+        ensure!(
+            !result.function_error,
+            "{}",
+            String::from_utf8_lossy(&result.payload)
+        );
+        Ok(())
+    };
+    // One of each first: the page cache holds the files from then on, for every mode alike.
+    plain(&with_pyc, false)?;
+    plain(&layer_dir, true)?;
+    cold(true)?;
+    cold(false)?;
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..RUNS {
+        times[0].push(timed(|| plain(&with_pyc, false))?);
+        times[1].push(timed(|| plain(&layer_dir, true))?);
+        times[2].push(timed(|| cold(true))?);
+        times[3].push(timed(|| cold(false))?);
+    }
+    let [with_pyc, no_pyc, with_bytecode, without_bytecode] = times.map(|t| median(&t));
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "plain     python3.12 -c \"{IMPORTS}\", .pyc present  p50 {:>8.1} ms",
+        ms(with_pyc)
+    );
+    println!(
+        "plain     python3.12 -B -c \"{IMPORTS}\", no .pyc    p50 {:>8.1} ms",
+        ms(no_pyc)
+    );
+    for (label, cold) in [
+        ("with bytecode   ", with_bytecode),
+        ("without bytecode", without_bytecode),
+    ] {
+        println!(
+            "cold start numpy+pandas layer {label}       p50 {:>8.1} ms   ratio to plain with .pyc {:.2} (goal 1.10)",
+            ms(cold),
+            cold.as_secs_f64() / with_pyc.as_secs_f64()
+        );
+    }
+    println!(
+        "bytecode makes the cold start {:.1}x faster ({:.0} ms less)",
+        without_bytecode.as_secs_f64() / with_bytecode.as_secs_f64(),
+        ms(without_bytecode) - ms(with_bytecode)
+    );
+    runtime.block_on(executor.shut_down());
+    Ok(())
+}
+
+/// Installs the pinned wheels (downloaded once into `target/bench-wheels`) into `target`.
+fn install_layer(repo: &Path, target: &Path) -> Result<()> {
+    let pip = std::env::var_os("LAMINA_BENCH_PIP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target/e2e-venv/bin/pip"));
+    if !pip.is_file() {
+        bail!(
+            "no pip at {} (scripts/prepare-tests makes it; LAMINA_BENCH_PIP names another)",
+            pip.display()
+        );
+    }
+    let wheels = repo.join("target/bench-wheels");
+    let platform = [
+        "--only-binary=:all:",
+        "--python-version",
+        "3.12",
+        "--platform",
+        "manylinux2014_x86_64",
+    ];
+    let have = |name: &str| {
+        std::fs::read_dir(&wheels).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let file = e.file_name().to_string_lossy().into_owned();
+                file.starts_with(&name.replace("==", "-")) && file.ends_with(".whl")
+            })
+        })
+    };
+    if !PACKAGES.iter().all(|p| have(p)) {
+        let mut args = vec!["download", "-q", "-d"];
+        let wheels_arg = wheels.to_string_lossy().into_owned();
+        args.push(&wheels_arg);
+        args.extend(platform);
+        args.extend(PACKAGES);
+        run(&pip, &args, None)?;
+    }
+    let target_arg = target.to_string_lossy().into_owned();
+    let wheels_arg = wheels.to_string_lossy().into_owned();
+    let mut args = vec![
+        "install",
+        "-q",
+        "--no-compile",
+        "--no-warn-conflicts",
+        "--no-index",
+        "--find-links",
+        &wheels_arg,
+        "--target",
+        &target_arg,
+    ];
+    args.extend(platform);
+    args.extend(PACKAGES);
+    run(&pip, &args, None)
+}
+
+fn run(program: &Path, args: &[&str], cwd: Option<&Path>) -> Result<()> {
+    let mut command = Command::new(program);
+    command.args(args);
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("{}", program.display()))?;
+    ensure!(status.success(), "{} {args:?} failed", program.display());
+    Ok(())
+}
+
+/// Files and bytes under `root`.
+fn tree_size(root: &Path) -> Result<(u64, u64)> {
+    let (mut files, mut bytes) = (0, 0);
+    let mut dirs = vec![root.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                files += 1;
+                bytes += entry.metadata()?.len();
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status()?;
+    ensure!(status.success(), "cp -a failed");
+    Ok(())
+}
+
+fn timed(f: impl FnOnce() -> Result<()>) -> Result<Duration> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed())
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn request() -> InvokeRequest {
+    InvokeRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        payload: Bytes::from_static(b"{}"),
+        invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:heavy".into(),
+        client_context: None,
+        tail_log: false,
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
