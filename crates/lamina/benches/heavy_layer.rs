@@ -153,6 +153,7 @@ fn main() -> Result<()> {
             environment: BTreeMap::from([("BENCH_SALT".to_owned(), salt.to_string())]),
             architecture: Architecture::X86_64,
             log_group: "/aws/lambda/heavy".into(),
+            json_log_level: None,
         });
         let result = runtime.block_on(executor.invoke(spec, request()))?;
         ensure!(
