@@ -16,6 +16,7 @@ mod config;
 mod create;
 mod environment;
 mod listing;
+mod provisioned;
 mod publish;
 mod resolve;
 mod settle;
@@ -44,6 +45,7 @@ pub use self::commands::{
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
 pub use self::environment::EnvironmentVariables;
+pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};
@@ -63,6 +65,9 @@ pub struct FunctionService {
     ingestor: Ingestor,
     preparer: Arc<dyn Preparer>,
     settling: Arc<settle::Settling>,
+    /// Keeps provisioned environments running (`None`: this server provisions none, e.g. in
+    /// tests).
+    provisioner: Option<Arc<dyn Provisioner>>,
 }
 
 impl FunctionService {
@@ -79,6 +84,7 @@ impl FunctionService {
             store,
             preparer,
             settling: Arc::default(),
+            provisioner: None,
         }
     }
 

@@ -21,6 +21,10 @@ impl Pooled for Environment {
     fn last_used(&self) -> std::time::Instant {
         self.last_used
     }
+
+    fn is_provisioned(&self) -> bool {
+        self.provisioned
+    }
 }
 
 impl Executor {
@@ -33,7 +37,11 @@ impl Executor {
         let max = self.inner.config.max_environments_per_function;
         let (taken, dead) = self.inner.pools.take(spec, max);
         for env in dead {
+            let provisioned = env.provisioned;
             self.end(env);
+            if provisioned {
+                self.provisioned_ended(spec);
+            }
         }
         let (kept_scratch, environments) = match taken {
             Taken::Warm(env) => {
@@ -75,11 +83,16 @@ impl Executor {
     pub(crate) fn release(&self, spec: &Arc<FunctionSpec>, mut env: Environment) {
         env.last_used = std::time::Instant::now();
         env.freeze();
+        let provisioned = env.provisioned;
         if let Err(env) = self.inner.pools.release(spec, env) {
             // The pool was reaped meanwhile.
             self.end(env);
         }
         self.inner.released.notify_waiters();
+        if provisioned {
+            // Fewer may be wanted now than when it was taken.
+            self.adjust_provisioned(spec);
+        }
     }
 
     /// Frees the slot of an environment that ended or never started.
@@ -104,8 +117,12 @@ impl Executor {
         env: Environment,
         reason: ShutdownReason,
     ) {
+        let provisioned = env.provisioned;
         let scratch = env.shut_down(reason).await;
         self.forget_keeping(spec, scratch);
+        if provisioned {
+            self.provisioned_ended(spec);
+        }
     }
 
     /// Shuts an environment down for good, in the background.

@@ -1,5 +1,7 @@
 //! One execution environment: a runtime process, its Runtime API link and its log capture.
 
+mod ahead;
+
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
@@ -96,6 +98,9 @@ pub struct Environment {
     _network: Option<OwnedFd>,
     /// When it last finished an invocation.
     pub last_used: Instant,
+    /// Whether it is one of its spec's provisioned environments (initialised ahead, never
+    /// reaped for idleness, replaced when it ends).
+    pub provisioned: bool,
 }
 
 impl Environment {
@@ -581,6 +586,7 @@ impl Started {
             cgroup,
             _network: self.network,
             last_used: now,
+            provisioned: false,
         }
     }
 }

@@ -21,6 +21,7 @@ mod log_store;
 pub mod logs;
 pub mod metrics;
 pub mod network;
+pub use provisioned::ProvisionedCounts;
 mod node_interpreters;
 mod node_modules;
 mod opt_view;
@@ -29,6 +30,7 @@ mod outcome;
 mod output;
 mod peer;
 mod pool;
+mod provisioned;
 pub mod runtime_api;
 pub mod runtime_files;
 pub mod runtime_sdks;
@@ -152,6 +154,8 @@ struct Inner {
     stopping: CancellationToken,
     /// Compiles Python trees in the background.
     bytecode: bytecode::Bytecode,
+    /// How many provisioned environments each spec wants, and has.
+    provisioning: provisioned::Provisioning,
 }
 
 /// A private network per environment is joined by the jail, so it needs namespaces.
@@ -243,6 +247,7 @@ impl Executor {
             released: Arc::new(Notify::new()),
             tasks,
             stopping: CancellationToken::new(),
+            provisioning: provisioned::Provisioning::default(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })

@@ -18,6 +18,8 @@ pub(crate) trait Pooled {
     fn is_alive(&mut self) -> bool;
     /// When it last finished an invocation.
     fn last_used(&self) -> Instant;
+    /// Whether it is provisioned: handed out before the others, never expired.
+    fn is_provisioned(&self) -> bool;
 }
 
 /// What [`Pools::take`] found.
@@ -72,14 +74,22 @@ impl<E: Pooled, S, K: Hash + Eq + Clone> Pools<E, S, K> {
         self.pools.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// An idle environment of `spec`, else a slot for a new one while it has fewer than
-    /// `max` environments. Also returns the idle environments found dead, for the caller to
-    /// end.
+    /// An idle environment of `spec` (a provisioned one first: they exist to take invokes
+    /// before any other), else a slot for a new one while it has fewer than `max`
+    /// environments. Also returns the idle environments found dead, for the caller to end.
     pub(crate) fn take(&self, spec: &K, max: usize) -> (Taken<E, S>, Vec<E>) {
         let mut pools = self.lock();
         let pool = pools.entry(spec.clone()).or_default();
         let mut dead = Vec::new();
-        while let Some(mut env) = pool.idle.pop() {
+        loop {
+            let newest = pool.idle.len().checked_sub(1);
+            let pick = pool
+                .idle
+                .iter()
+                .rposition(Pooled::is_provisioned)
+                .or(newest);
+            let Some(at) = pick else { break };
+            let mut env = pool.idle.remove(at);
             if env.is_alive() {
                 return (Taken::Warm(env), dead);
             }
@@ -97,6 +107,47 @@ impl<E: Pooled, S, K: Hash + Eq + Clone> Pools<E, S, K> {
             environments,
         };
         (taken, dead)
+    }
+
+    /// A slot for a new environment of `spec` (one started ahead of need) while it has fewer
+    /// than `max`, with a reset environment's scratch to take over; `None` at the cap.
+    pub(crate) fn reserve(&self, spec: &K, max: usize) -> Option<Option<S>> {
+        let mut pools = self.lock();
+        let pool = pools.entry(spec.clone()).or_default();
+        if pool.total >= max {
+            return None;
+        }
+        pool.total += 1;
+        Some(pool.kept_scratch.pop().map(|(scratch, _)| scratch))
+    }
+
+    /// Takes out of `spec`'s pool up to `count` idle provisioned environments and every idle
+    /// one found dead, their slots freed: `(provisioned, dead)`, for the caller to end.
+    pub(crate) fn take_unwanted(&self, spec: &K, count: usize) -> (Vec<E>, Vec<E>) {
+        let mut pools = self.lock();
+        let Some(pool) = pools.get_mut(spec) else {
+            return (Vec::new(), Vec::new());
+        };
+        let (mut taken, mut dead, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        for mut env in pool.idle.drain(..) {
+            if !env.is_alive() {
+                dead.push(env);
+            } else if env.is_provisioned() && taken.len() < count {
+                taken.push(env);
+            } else {
+                kept.push(env);
+            }
+        }
+        pool.idle = kept;
+        pool.total -= taken.len() + dead.len();
+        (taken, dead)
+    }
+
+    /// How many idle provisioned environments `spec` has.
+    pub(crate) fn idle_provisioned(&self, spec: &K) -> usize {
+        self.lock().get(spec).map_or(0, |pool| {
+            pool.idle.iter().filter(|e| e.is_provisioned()).count()
+        })
     }
 
     /// Puts an environment back as idle; gives it back when its pool is gone (reaped
@@ -142,7 +193,7 @@ impl<E: Pooled, S, K: Hash + Eq + Clone> Pools<E, S, K> {
             let (old, fresh): (Vec<_>, Vec<_>) = pool
                 .idle
                 .drain(..)
-                .partition(|e| e.last_used().elapsed() >= timeout);
+                .partition(|e| !e.is_provisioned() && e.last_used().elapsed() >= timeout);
             pool.total -= old.len();
             pool.idle = fresh;
             expired.extend(old);
@@ -177,6 +228,7 @@ mod tests {
         id: u32,
         alive: bool,
         last_used: Instant,
+        provisioned: bool,
     }
 
     impl Pooled for Env {
@@ -186,6 +238,9 @@ mod tests {
         fn last_used(&self) -> Instant {
             self.last_used
         }
+        fn is_provisioned(&self) -> bool {
+            self.provisioned
+        }
     }
 
     fn env(id: u32) -> Env {
@@ -193,7 +248,94 @@ mod tests {
             id,
             alive: true,
             last_used: Instant::now(),
+            provisioned: false,
         }
+    }
+
+    fn provisioned(id: u32) -> Env {
+        Env {
+            provisioned: true,
+            ..env(id)
+        }
+    }
+
+    fn warm_id(taken: Taken<Env, &'static str>) -> u32 {
+        match taken {
+            Taken::Warm(e) => e.id,
+            other => panic!("expected a warm environment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn provisioned_environments_are_handed_out_first() {
+        let pools = TestPools::default();
+        for _ in 0..3 {
+            reserved(pools.take(&"f", 3).0);
+        }
+        // Released in an order where an on-demand one is the newest idle.
+        pools.release(&"f", provisioned(1)).unwrap();
+        pools.release(&"f", env(2)).unwrap();
+        pools.release(&"f", provisioned(3)).unwrap();
+        assert_eq!(pools.idle_provisioned(&"f"), 2);
+        let first = warm_id(pools.take(&"f", 3).0);
+        let second = warm_id(pools.take(&"f", 3).0);
+        assert_eq!([first, second], [3, 1]);
+        assert_eq!(warm_id(pools.take(&"f", 3).0), 2);
+        // All three busy: none idle, no slot left.
+        assert!(matches!(pools.take(&"f", 3).0, Taken::Full));
+    }
+
+    #[test]
+    fn provisioned_environments_never_expire_and_slots_for_them_count() {
+        let pools = TestPools::default();
+        assert_eq!(pools.reserve(&"f", 2), Some(None));
+        assert_eq!(pools.reserve(&"f", 2), Some(None));
+        assert_eq!(pools.reserve(&"f", 2), None);
+        let old = Instant::now() - Duration::from_secs(10);
+        pools
+            .release(
+                &"f",
+                Env {
+                    last_used: old,
+                    ..provisioned(1)
+                },
+            )
+            .unwrap();
+        pools
+            .release(
+                &"f",
+                Env {
+                    last_used: old,
+                    ..env(2)
+                },
+            )
+            .unwrap();
+        let (expired, _) = pools.expire(Duration::from_secs(5));
+        assert_eq!(expired.iter().map(|e| e.id).collect::<Vec<_>>(), [2]);
+        // Deprovisioning takes the provisioned one out, and frees its slot.
+        let (taken, dead) = pools.take_unwanted(&"f", 5);
+        assert_eq!(taken.iter().map(|e| e.id).collect::<Vec<_>>(), [1]);
+        assert!(dead.is_empty());
+        assert_eq!(pools.reserve(&"f", 2), Some(None));
+    }
+
+    #[test]
+    fn a_dead_idle_provisioned_environment_is_taken_out() {
+        let pools = TestPools::default();
+        pools.reserve(&"f", 2);
+        pools
+            .release(
+                &"f",
+                Env {
+                    alive: false,
+                    ..provisioned(4)
+                },
+            )
+            .unwrap();
+        let (taken, dead) = pools.take_unwanted(&"f", 0);
+        assert!(taken.is_empty());
+        assert_eq!(dead.iter().map(|e| e.id).collect::<Vec<_>>(), [4]);
+        assert_eq!(pools.idle_provisioned(&"f"), 0);
     }
 
     type TestPools = Pools<Env, &'static str, &'static str>;

@@ -82,6 +82,10 @@ pub struct EnvironmentLink {
     extensions: Extensions,
     /// Its Telemetry and Logs API subscribers.
     telemetry: Arc<Telemetry>,
+    /// How its Init went: `None` while it runs, `Some(Ok)` once the runtime first waits in
+    /// `next`, `Some(Err(error type))` when it posted an init error with no event waiting (an
+    /// environment initialised ahead of its first invoke: provisioned concurrency).
+    init: tokio::sync::watch::Sender<Option<Result<(), String>>>,
 }
 
 impl EnvironmentLink {
@@ -108,6 +112,7 @@ impl EnvironmentLink {
             trusted_peers: Mutex::default(),
             extensions,
             telemetry,
+            init: tokio::sync::watch::Sender::new(None),
         };
         (Arc::new(link), tx)
     }
@@ -120,6 +125,11 @@ impl EnvironmentLink {
     /// The environment's telemetry.
     pub fn telemetry(&self) -> &Arc<Telemetry> {
         &self.telemetry
+    }
+
+    /// How its Init went, as it goes (see the field).
+    pub fn init_watch(&self) -> tokio::sync::watch::Receiver<Option<Result<(), String>>> {
+        self.init.subscribe()
     }
 
     /// Fails the invocation waiting for its first `next`, or the one in flight, with the
@@ -306,6 +316,14 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
             "Another request is already waiting for the next invocation",
         );
     };
+    // The runtime's Init is over: it waits for its first event (or its next one).
+    link.init.send_if_modified(|init| {
+        let first = init.is_none();
+        if first {
+            *init = Some(Ok(()));
+        }
+        first
+    });
     // Long poll: the executor hands over the next event, or drops the sender on shutdown.
     let Some(invocation) = inbox.recv().await else {
         return api_error(
@@ -493,6 +511,21 @@ async fn init_error(
             let _ = invocation.reply.send(reply);
         }
         None => {
+            // An Init run ahead of any event: whoever waits for it learns it failed.
+            if let Reply::Error {
+                error_type: ref failed,
+                ..
+            } = reply
+            {
+                let failed = failed.clone().unwrap_or_else(|| "Unhandled".to_owned());
+                link.init.send_if_modified(|init| {
+                    let first = init.is_none();
+                    if first {
+                        *init = Some(Err(failed));
+                    }
+                    first
+                });
+            }
             let in_flight = link
                 .in_flight
                 .lock()

@@ -20,6 +20,22 @@ use crate::opt_view;
 use crate::sandbox::{self, Scratch};
 use crate::standby::Standby;
 
+/// `AWS_LAMBDA_INITIALIZATION_TYPE` of an environment started for an invoke (the plan's).
+const ON_DEMAND: &str = "on-demand";
+
+/// Sets the runtime's `AWS_LAMBDA_INITIALIZATION_TYPE` in `plan` (the jail's runtime
+/// environment with namespaces, the process's own without).
+fn set_initialization_type(plan: &mut launch::LaunchPlan, value: &str) {
+    let env = match plan.jail.as_mut() {
+        Some(jail) => &mut jail.env,
+        None => &mut plan.env,
+    };
+    env.insert(
+        "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
+        value.to_owned(),
+    );
+}
+
 /// Why no environment could be started.
 #[derive(Debug)]
 pub(crate) enum StartError {
@@ -51,6 +67,18 @@ impl Executor {
         &self,
         spec: &Arc<FunctionSpec>,
         kept_scratch: Option<Scratch>,
+    ) -> Result<Environment, StartError> {
+        self.start_environment_as(spec, kept_scratch, ON_DEMAND)
+            .await
+    }
+
+    /// As [`Executor::start_environment`], with `initialization_type` as the runtime's
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` (`on-demand`, `provisioned-concurrency`).
+    pub(crate) async fn start_environment_as(
+        &self,
+        spec: &Arc<FunctionSpec>,
+        kept_scratch: Option<Scratch>,
+        initialization_type: &str,
     ) -> Result<Environment, StartError> {
         // Installed when the function was created; only a server whose SDK cache was emptied
         // (or whose pins changed) installs it here, before the environment exists.
@@ -129,7 +157,10 @@ impl Executor {
                     jail_program: &config.jail_program,
                     seccomp: config.seccomp,
                 };
-                let plan = launch::plan(spec, &host, &ctx).map_err(launch_failure)?;
+                let mut plan = launch::plan(spec, &host, &ctx).map_err(launch_failure)?;
+                if initialization_type != ON_DEMAND {
+                    set_initialization_type(&mut plan, initialization_type);
+                }
                 Ok((api, plan))
             });
         let (api, plan) = match planned {

@@ -7,6 +7,7 @@ use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
 use crate::metadata::{MetadataStore, StoreError};
+use crate::provisioned_store::ProvisionedConcurrencyStore;
 
 /// What PublishVersion found when it tried to snapshot `$LATEST`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub struct AccountUsage {
 /// Function metadata; implemented by the same stores as [`MetadataStore`], whose layer
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
-pub trait FunctionStore: MetadataStore {
+pub trait FunctionStore: MetadataStore + ProvisionedConcurrencyStore {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.
     async fn create_function(

@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod event_store;
 pub mod function_store;
 pub mod metadata;
+pub mod provisioned_store;
 pub mod sqlite;
 
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
@@ -18,4 +19,5 @@ pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
+pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
 pub use sqlite::SqliteStore;

@@ -17,6 +17,7 @@ use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreE
 mod events;
 mod functions;
 mod migrate;
+mod provisioned;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (

@@ -8,6 +8,9 @@ pub enum LambdaError {
     /// 404: the function, layer, version, alias or statement does not exist.
     #[error("{0}")]
     ResourceNotFound(String),
+    /// 404: the function version or alias has no provisioned concurrency configuration.
+    #[error("{0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
     /// 400: a parameter is well-formed but not acceptable.
     #[error("{0}")]
     InvalidParameterValue(String),
@@ -79,7 +82,9 @@ impl LambdaError {
     /// The HTTP status AWS answers with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::ResourceNotFound(_) | Self::UnknownOperation(_) => 404,
+            Self::ResourceNotFound(_)
+            | Self::ProvisionedConcurrencyConfigNotFound(_)
+            | Self::UnknownOperation(_) => 404,
             Self::InvalidParameterValue(_)
             | Self::Validation(_)
             | Self::PolicyLengthExceeded(_)
@@ -102,6 +107,9 @@ impl LambdaError {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::ResourceNotFound(_) => "ResourceNotFoundException",
+            Self::ProvisionedConcurrencyConfigNotFound(_) => {
+                "ProvisionedConcurrencyConfigNotFoundException"
+            }
             Self::InvalidParameterValue(_) => "InvalidParameterValueException",
             Self::Validation(_) => "ValidationException",
             Self::ResourceConflict(_) => "ResourceConflictException",
@@ -151,6 +159,7 @@ impl LambdaError {
     pub fn message(&self) -> &str {
         match self {
             Self::ResourceNotFound(m)
+            | Self::ProvisionedConcurrencyConfigNotFound(m)
             | Self::InvalidParameterValue(m)
             | Self::Validation(m)
             | Self::ResourceConflict(m)

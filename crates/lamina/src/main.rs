@@ -8,6 +8,7 @@ mod function_network;
 mod jail;
 mod logs;
 mod prepare;
+mod provisioning;
 mod runtime_sdks;
 mod runtimes;
 mod serve;

@@ -284,16 +284,16 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let metadata: Arc<dyn MetadataStore> = store.clone();
     let event_store: Arc<dyn EventStore> = store.clone();
     let function_store: Arc<dyn FunctionStore> = store;
+    let provisioning = crate::provisioning::Provisioning::new(executor.clone());
     let preparer = Arc::new(ServerPreparer {
         executor: executor.clone(),
         artifacts: artifacts.clone(),
         gate: args.prepare_gate.clone(),
     });
-    let functions = Arc::new(FunctionService::new(
-        function_store,
-        artifacts.clone(),
-        preparer,
-    ));
+    let functions = Arc::new(
+        FunctionService::new(Arc::clone(&function_store), artifacts.clone(), preparer)
+            .with_provisioner(provisioning.clone()),
+    );
     let events = start_events(&args, event_store, &functions, &executor).await?;
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts)
@@ -308,6 +308,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         host_network_because: host_because.clone(),
     });
     let unfinished = state.functions.settle_unfinished().await?;
+    // Configurations an earlier run left are provisioned again from here on.
+    provisioning.start(Arc::clone(&state.functions), function_store);
     if unfinished > 0 {
         tracing::info!(
             versions = unfinished,

@@ -8,6 +8,7 @@ mod functions;
 mod invoke;
 mod layers;
 mod ordered_map;
+mod provisioned;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod wire;
@@ -33,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(layers::routes())
         .merge(functions::routes())
         .merge(aliases::routes())
+        .merge(provisioned::routes())
         .merge(account::routes())
         .merge(invoke::routes())
         .merge(crate::console::routes())
@@ -63,6 +65,8 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
         "auth": state.auth.as_str(),
         "functionNetwork": network.as_str(),
     });
+    let (ready, in_use) = state.executor.provisioned_totals();
+    body["provisionedEnvironments"] = json!({ "ready": ready, "inUse": in_use });
     if network == FunctionNetwork::Host {
         body["functionNetworkWarning"] = json!(
             "function network: host - functions can reach every loopback service of this \

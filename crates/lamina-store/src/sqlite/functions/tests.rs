@@ -637,3 +637,96 @@ async fn schema_4_rows_move_to_the_legacy_account() {
     .unwrap();
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn provisioned_concurrency_goes_with_its_version_alias_and_function() {
+    use crate::provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
+    let (_dir, store) = open().await;
+    store
+        .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+        .await
+        .unwrap();
+    store
+        .publish_latest(&publish("f", "r1", "r2"))
+        .await
+        .unwrap();
+    let alias = AliasRecord {
+        scope: scope(),
+        function_name: "f".into(),
+        name: "live".into(),
+        function_version: "1".into(),
+        description: String::new(),
+        additional_version_weights: None,
+        revision_id: "a1".into(),
+    };
+    store.insert_alias(&alias).await.unwrap();
+    let config = |qualifier: &str, requested| ProvisionedConcurrencyRecord {
+        scope: scope(),
+        function_name: "f".into(),
+        qualifier: qualifier.into(),
+        requested,
+        last_modified_millis: 5,
+    };
+    store
+        .put_provisioned_concurrency(&config("1", 2))
+        .await
+        .unwrap();
+    store
+        .put_provisioned_concurrency(&config("live", 1))
+        .await
+        .unwrap();
+    // A second put replaces.
+    store
+        .put_provisioned_concurrency(&config("live", 3))
+        .await
+        .unwrap();
+    let got = store
+        .provisioned_concurrency(&scope(), "f", "live")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(config("live", 3)));
+    let page = store
+        .provisioned_concurrency_configs(&scope(), "f", None, 1)
+        .await
+        .unwrap();
+    assert_eq!(page, [config("1", 2)]);
+    let rest = store
+        .provisioned_concurrency_configs(&scope(), "f", Some("1"), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest, [config("live", 3)]);
+    // The alias goes, and its configuration with it.
+    assert!(store.delete_alias(&scope(), "f", "live").await.unwrap());
+    assert_eq!(store.all_provisioned_concurrency().await.unwrap().len(), 1);
+    // So does the version's, with the version.
+    store
+        .delete_function_version(&scope(), "f", 1)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .all_provisioned_concurrency()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // And with the whole function.
+    store
+        .put_provisioned_concurrency(&config("7", 1))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .delete_provisioned_concurrency(&scope(), "f", "8")
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_function(&scope(), "f").await.unwrap());
+    assert!(
+        store
+            .all_provisioned_concurrency()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
