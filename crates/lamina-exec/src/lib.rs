@@ -7,6 +7,7 @@ mod acquire;
 mod bounded_listener;
 pub mod bytecode;
 pub mod descriptors;
+mod env_process;
 mod environment;
 mod event_splitter;
 pub mod exec_wrapper;
@@ -33,6 +34,7 @@ pub mod runtime_api;
 pub mod runtime_files;
 pub mod runtime_sdks;
 mod sandbox;
+pub mod snapshot;
 mod spawn;
 mod standby;
 #[cfg(test)]
@@ -152,6 +154,8 @@ struct Inner {
     stopping: CancellationToken,
     /// Compiles Python trees in the background.
     bytecode: bytecode::Bytecode,
+    /// SnapStart templates, one per version with SnapStart.
+    templates: snapshot::Templates,
 }
 
 /// A private network per environment is joined by the jail, so it needs namespaces.
@@ -243,6 +247,7 @@ impl Executor {
             released: Arc::new(Notify::new()),
             tasks,
             stopping: CancellationToken::new(),
+            templates: snapshot::Templates::default(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
@@ -316,7 +321,8 @@ impl Executor {
         self.inner.stopping.cancel();
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
-        let (environments, mut scratch) = self.inner.pools.drain();
+        let (mut environments, mut scratch) = self.inner.pools.drain();
+        environments.extend(self.take_templates().await);
         self.inner.standbys.shut_down().await;
         // At once: each may give its extensions up to 2 s for SHUTDOWN.
         let mut ending = tokio::task::JoinSet::new();
