@@ -1163,8 +1163,30 @@ def configure(env):
     _State.ensure_ascii = ensure_ascii
 
 
+def _snapshot_and_restore(api, control_fd):
+    """SnapStart: runs the before-snapshot hooks and becomes the template
+    (``lamina_snapstart``); returns in each copy restored from it, after its
+    after-restore hooks.  A hook that raises fails the Init (before the
+    snapshot) or the restore, with awslambdaric's error types."""
+    import lamina_snapstart
+
+    try:
+        lamina_snapstart.run_before_snapshot()
+        api._close()
+        lamina_snapstart.serve(control_fd)
+        lamina_snapstart.run_after_restore()
+    except lamina_snapstart.HookError as err:
+        cause = err.cause
+        frames = _user_frames(cause.__traceback__)
+        error = make_error(str(cause), err.error_type, _format_frames(frames))
+        log_error(error)
+        api.post_init_error(error)
+        _flush_and_exit(1)
+
+
 def main(argv):
     env = os.environ
+    template_fd = env.pop("_LAMINA_TEMPLATE_FD", None)
     sys.stdout = _unbuffered(sys.stdout, 1)
     sys.stderr = _unbuffered(sys.stderr, 2)
     configure(env)
@@ -1187,6 +1209,8 @@ def main(argv):
             log_error(init_error)
             api.post_init_error(init_error)
         else:
+            if template_fd is not None:
+                _snapshot_and_restore(api, int(template_fd))
             while True:
                 headers, body = api.next_invocation()
                 handle_invocation(api, handler, headers, body)

@@ -46,6 +46,7 @@ pub use self::commands::{
 };
 pub use self::environment::EnvironmentVariables;
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
+pub use self::resolve::locked_spec;
 pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};

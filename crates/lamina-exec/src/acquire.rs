@@ -70,7 +70,16 @@ impl Executor {
                 "ConcurrentInvocationLimitExceeded",
             ))));
         }
-        match self.start_environment(spec, kept_scratch).await {
+        let started = if spec.snap_start && self.restores_snapshots() {
+            // A restored environment makes its own `/tmp`: a reset one's is not taken over.
+            if let Some(kept) = kept_scratch {
+                self.remove_scratch(kept);
+            }
+            self.restore_environment(spec).await
+        } else {
+            self.start_environment(spec, kept_scratch).await
+        };
+        match started {
             Ok(env) => Ok((env, true)),
             Err(e) => {
                 self.forget_one(spec);

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::process::{Child, Command};
+
+use crate::env_process::{EnvProcess, Restored};
 use tokio::sync::{mpsc, oneshot};
 
 use lamina_jail::JailReport;
@@ -24,7 +26,6 @@ use crate::output::{self, Flush};
 use crate::runtime_api::telemetry::{self, Telemetry};
 use crate::runtime_api::{self, EnvironmentLink, Extensions, FunctionInfo, Invocation, Reply};
 use crate::sandbox::{self, Scratch};
-use crate::standby::Standby;
 
 /// Longest time a runtime may take to start and ask for its first event (AWS: 10 s).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,7 +75,7 @@ pub struct Environment {
     api_server: tokio::task::JoinHandle<()>,
     /// The Runtime and Extensions API side of the environment.
     link: Arc<EnvironmentLink>,
-    child: Child,
+    process: EnvProcess,
     invocations: mpsc::Sender<Invocation>,
     /// The current invocation's log tail, fed by the output reader.
     tail: Arc<Mutex<InvocationLog>>,
@@ -89,6 +90,8 @@ pub struct Environment {
     pub started: Instant,
     /// When the runtime first asked for an event; `None` while initialising.
     pub initialized: Option<Instant>,
+    /// Restored from a SnapStart template: its start is a restore, not an Init.
+    pub restored: bool,
     /// The environment's scratch directory; given back by [`Environment::shut_down`].
     scratch: Option<Scratch>,
     /// Its cgroup, when the machine has usable cgroups.
@@ -104,29 +107,17 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Starts the runtime of `plan`, made for the Runtime API listening on `api`. On
-    /// failure the scratch directory is given back. With a `standby`, its waiting jail gets
-    /// the plan instead of a new process starting, and its cgroup is the environment's.
-    pub fn spawn(
+    /// Starts the runtime of `plan`, made for the Runtime API listening on `api`, as
+    /// `process` says. On failure the scratch directory is given back.
+    pub(crate) fn spawn(
         id: String,
         api: RuntimeApiSocket,
         plan: &LaunchPlan,
         sink: LogSink,
         scratch: Scratch,
-        mut cgroup: Option<Box<dyn Cgroup>>,
-        standby: Option<Standby>,
+        cgroup: Option<Box<dyn Cgroup>>,
+        process: Process,
     ) -> Result<Self, (std::io::Error, Scratch)> {
-        let process = match standby {
-            Some(standby) => {
-                cgroup = Some(standby.cgroup);
-                Process::Waiting {
-                    child: Box::new(standby.child),
-                    output: standby.output,
-                    plan: standby.plan,
-                }
-            }
-            None => Process::New,
-        };
         match Self::start(api, plan, sink, process) {
             Ok(started) => Ok(started.into_environment(id, scratch, cgroup)),
             Err(e) => {
@@ -165,14 +156,14 @@ impl Environment {
         let tail = Arc::new(Mutex::new(InvocationLog::default()));
         let listener = tokio::net::TcpListener::from_std(api.listener)?;
         let api_server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&link), peers));
-        let (child, outputs) = match process.run(plan) {
+        let (process, outputs) = match process.run(plan) {
             Ok(running) => running,
             Err(e) => {
                 api_server.abort();
                 return Err(e);
             }
         };
-        if let Some(pid) = child.id() {
+        if let Some(pid) = process.id() {
             link.set_runtime_pid(pid);
         }
         let report = outputs.report;
@@ -212,7 +203,7 @@ impl Environment {
             api_server,
             link,
             network: api.namespace,
-            child,
+            process,
             invocations,
             tail,
             log: sink,
@@ -251,7 +242,7 @@ impl Environment {
 
     /// Whether the runtime process is still running.
     pub fn is_alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.process.try_wait(), Ok(None))
     }
 
     /// Hands one event to the runtime and waits for its answer, its exit or the timeout.
@@ -275,7 +266,7 @@ impl Environment {
             reply: reply_tx,
         };
         if self.invocations.send(invocation).await.is_err() {
-            return Outcome::Exited(self.child.try_wait().ok().flatten());
+            return Outcome::Exited(self.process.try_wait().ok().flatten());
         }
         let mut deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
         let mut handed_over = false;
@@ -287,7 +278,7 @@ impl Environment {
                         Ok(reply) => Outcome::Reply(reply),
                         Err(_) => {
                             // The runtime is gone; its jail ends right after, saying why.
-                            let ended = tokio::time::timeout(JAIL_END_WAIT, self.child.wait());
+                            let ended = tokio::time::timeout(JAIL_END_WAIT, self.process.wait());
                             let status = ended.await.ok().and_then(Result::ok);
                             self.exited(request_id, status)
                         }
@@ -303,7 +294,7 @@ impl Environment {
                         deadline = tokio::time::Instant::now() + timeout;
                     }
                 }
-                status = self.child.wait() => {
+                status = self.process.wait() => {
                     let status = status.ok();
                     return self.exited(request_id, status);
                 }
@@ -429,7 +420,9 @@ impl Environment {
         if let Some(peak) = self.cgroup.as_ref().and_then(|c| c.peak_memory_bytes()) {
             return peak.div_ceil(1 << 20);
         }
-        let Some(pid) = self.child.id() else { return 0 };
+        let Some(pid) = self.process.id() else {
+            return 0;
+        };
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         status
             .lines()
@@ -457,7 +450,7 @@ impl Environment {
             self.shut_down_extensions(reason).await;
         }
         // The keeper's death takes the init with it, and the init's the whole PID namespace.
-        let _ = self.child.kill().await;
+        let _ = self.process.kill().await;
         if let Some(cgroup) = self.cgroup.take() {
             let _ =
                 tokio::task::spawn_blocking(move || sandbox::remove_cgroup(cgroup.as_ref())).await;
@@ -489,28 +482,37 @@ impl ShutdownReason {
 }
 
 /// How an environment's process comes to be.
-enum Process {
-    /// A new jail (or, without isolation, the runtime itself) is started.
-    New,
+pub(crate) enum Process {
+    /// A new jail (or, without isolation, the runtime itself) is started; a SnapStart
+    /// template's gets its `control` socket (see [`crate::snapshot`]).
+    New { control: Option<OwnedFd> },
     /// A standby jail, already in its cgroup, gets the plan.
     Waiting {
         child: Box<Child>,
         output: OutputPipes,
         plan: std::io::PipeWriter,
     },
+    /// A SnapStart copy, already running in its environment (see [`crate::snapshot`]).
+    Restored {
+        restored: Box<Restored>,
+        output: OutputPipes,
+    },
 }
 
 impl Process {
     /// Runs `plan`: the process and the read ends of its output. A jail is
     /// sent its plan on its standard input (see [`lamina_jail::plan`]), new or standby alike.
-    fn run(self, plan: &LaunchPlan) -> std::io::Result<(Child, OutputPipes)> {
+    fn run(self, plan: &LaunchPlan) -> std::io::Result<(EnvProcess, OutputPipes)> {
         let frame = plan
             .jail
             .as_ref()
             .map(|jail| jail.encode().map_err(std::io::Error::other))
             .transpose()?;
         let (child, output, plan_pipe) = match self {
-            Self::New => {
+            Self::Restored { restored, output } => {
+                return Ok((EnvProcess::Restored(*restored), output));
+            }
+            Self::New { control } => {
                 let mut command = Command::new(&plan.program);
                 command
                     .args(&plan.args)
@@ -526,7 +528,8 @@ impl Process {
                     command.stdin(Stdio::null());
                     None
                 };
-                let (child, output) = jail_output::spawn(&mut command, plan.jail.is_some())?;
+                let (child, output) =
+                    jail_output::spawn(&mut command, plan.jail.is_some(), control.as_ref())?;
                 (child, output, plan_pipe)
             }
             Self::Waiting {
@@ -543,7 +546,7 @@ impl Process {
             // already started, reads it. The pipe closes here, once written.
             plan_pipe.write_all(&frame)?;
         }
-        Ok((child, output))
+        Ok((EnvProcess::Child(child), output))
     }
 }
 
@@ -552,7 +555,7 @@ struct Started {
     api_server: tokio::task::JoinHandle<()>,
     link: Arc<EnvironmentLink>,
     network: Option<OwnedFd>,
-    child: Child,
+    process: EnvProcess,
     invocations: mpsc::Sender<Invocation>,
     tail: Arc<Mutex<InvocationLog>>,
     log: LogSink,
@@ -573,7 +576,7 @@ impl Started {
             id,
             api_server: self.api_server,
             link: self.link,
-            child: self.child,
+            process: self.process,
             invocations: self.invocations,
             tail: self.tail,
             log: self.log,
@@ -582,6 +585,7 @@ impl Started {
             report: self.report,
             started: now,
             initialized: None,
+            restored: false,
             scratch: Some(scratch),
             cgroup,
             _network: self.network,

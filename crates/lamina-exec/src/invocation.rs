@@ -10,7 +10,7 @@ use lamina_types::{FunctionSpec, LambdaError};
 use crate::environment::ShutdownReason;
 use crate::function_error::FunctionError;
 use crate::lease::Lease;
-use crate::logs::{LogSink, log_name, report_line};
+use crate::logs::{LogSink, Startup, log_name, report_line};
 use crate::metrics::Sample;
 use crate::outcome::{Settled, settle};
 use crate::spawn::StartError;
@@ -135,6 +135,10 @@ impl Executor {
                 .as_secs_f64()
                 * 1e3
         });
+        let startup = init_ms.map(|ms| match env.restored {
+            true => Startup::Restore(ms),
+            false => Startup::Init(ms),
+        });
         let max_memory = env.max_memory_mb();
         // An environment that is reset is not read after this: output it still writes
         // would land after its END. With extensions it is, until their SHUTDOWN is over.
@@ -146,7 +150,7 @@ impl Executor {
                 duration_ms,
                 memory_size_mb: spec.memory_mb,
                 max_memory_used_mb: max_memory,
-                init_duration_ms: init_ms,
+                init_duration_ms: init_ms.filter(|_| !env.restored),
             },
         );
         let closing = closing_lines(request_id, settled, |status| {
@@ -155,7 +159,7 @@ impl Executor {
                 duration_ms,
                 spec.memory_mb,
                 max_memory,
-                init_ms,
+                startup,
                 status,
             )
         });

@@ -4,6 +4,7 @@
 //! is never cut by another's output, as AWS keeps function and extension logs apart.
 
 use std::io::PipeReader;
+use std::os::fd::OwnedFd;
 use std::process::Stdio;
 
 use tokio::process::{Child, Command};
@@ -20,8 +21,12 @@ pub struct OutputPipes {
 }
 
 /// Starts `command` writing to new output pipes; a `jail` also gets the extensions' pipe and
-/// the report pipe.
-pub fn spawn(command: &mut Command, jail: bool) -> std::io::Result<(Child, OutputPipes)> {
+/// the report pipe, and a SnapStart template's jail its `control` socket.
+pub fn spawn(
+    command: &mut Command,
+    jail: bool,
+    control: Option<&OwnedFd>,
+) -> std::io::Result<(Child, OutputPipes)> {
     let (runtime, writer) = std::io::pipe()?;
     command
         .stdout(Stdio::from(writer.try_clone()?))
@@ -41,7 +46,12 @@ pub fn spawn(command: &mut Command, jail: bool) -> std::io::Result<(Child, Outpu
     let (report, report_writer) = std::io::pipe()?;
     // Read only once the jail ended, or to see that it has not: never waited on.
     rustix::io::ioctl_fionbio(&report, true)?;
-    lamina_jail::output::hand_over(command.as_std_mut(), &extensions_writer, &report_writer);
+    lamina_jail::output::hand_over(
+        command.as_std_mut(),
+        &extensions_writer,
+        &report_writer,
+        control.map(|c| c as &dyn std::os::fd::AsRawFd),
+    );
     let child = command.spawn()?;
     // The parent's write ends close here: each pipe ends when the processes that write to it
     // do.

@@ -256,6 +256,7 @@ pub fn plan(
                     network: host.network.clone(),
                     extensions: extensions.iter().map(|(_, path)| path.clone()).collect(),
                     seccomp: ctx.seccomp,
+                    template: false,
                 }),
                 extensions: extensions.into_iter().map(|(name, _)| name).collect(),
             })

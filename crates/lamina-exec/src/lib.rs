@@ -7,6 +7,7 @@ mod acquire;
 mod bounded_listener;
 pub mod bytecode;
 pub mod descriptors;
+mod env_process;
 mod environment;
 mod event_splitter;
 pub mod exec_wrapper;
@@ -35,6 +36,7 @@ pub mod runtime_api;
 pub mod runtime_files;
 pub mod runtime_sdks;
 mod sandbox;
+pub mod snapshot;
 mod spawn;
 mod standby;
 #[cfg(test)]
@@ -156,6 +158,8 @@ struct Inner {
     bytecode: bytecode::Bytecode,
     /// How many provisioned environments each spec wants, and has.
     provisioning: provisioned::Provisioning,
+    /// SnapStart templates, one per version with SnapStart.
+    templates: snapshot::Templates,
 }
 
 /// A private network per environment is joined by the jail, so it needs namespaces.
@@ -248,6 +252,7 @@ impl Executor {
             tasks,
             stopping: CancellationToken::new(),
             provisioning: provisioned::Provisioning::default(),
+            templates: snapshot::Templates::default(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
@@ -321,7 +326,8 @@ impl Executor {
         self.inner.stopping.cancel();
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
-        let (environments, mut scratch) = self.inner.pools.drain();
+        let (mut environments, mut scratch) = self.inner.pools.drain();
+        environments.extend(self.take_templates().await);
         self.inner.standbys.shut_down().await;
         // At once: each may give its extensions up to 2 s for SHUTDOWN.
         let mut ending = tokio::task::JoinSet::new();

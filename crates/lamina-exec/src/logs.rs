@@ -116,6 +116,14 @@ impl InvocationLog {
         self.tail.extend(kept);
     }
 
+    /// The last `count` lines of the tail, as text.
+    pub fn last_lines(&self, count: usize) -> String {
+        let (front, back) = self.tail.as_slices();
+        let text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(count)..].join("\n")
+    }
+
     /// Base64 of the last [`TAIL_BYTES`] bytes.
     pub fn tail_base64(&self) -> String {
         use base64::Engine;
@@ -124,13 +132,22 @@ impl InvocationLog {
     }
 }
 
+/// How a cold start's environment came to be, and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Startup {
+    /// The runtime ran its Init: `Init Duration`.
+    Init(f64),
+    /// Restored from a SnapStart snapshot: `Restore Duration` (with the after-restore hooks).
+    Restore(f64),
+}
+
 /// The `REPORT` line.
 pub fn report_line(
     request_id: &str,
     duration_ms: f64,
     memory_mb: u32,
     max_memory_mb: u64,
-    init_ms: Option<f64>,
+    startup: Option<Startup>,
     status: Option<(&str, &str)>,
 ) -> String {
     let billed = duration_ms.ceil().max(1.0) as u64;
@@ -138,8 +155,15 @@ pub fn report_line(
         "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {billed} ms\t\
          Memory Size: {memory_mb} MB\tMax Memory Used: {max_memory_mb} MB\t"
     );
-    if let Some(init) = init_ms {
-        line.push_str(&format!("Init Duration: {init:.2} ms\t"));
+    match startup {
+        Some(Startup::Init(init)) => line.push_str(&format!("Init Duration: {init:.2} ms\t")),
+        Some(Startup::Restore(restore)) => {
+            let billed = restore.ceil().max(1.0) as u64;
+            line.push_str(&format!(
+                "Restore Duration: {restore:.2} ms\tBilled Restore Duration: {billed} ms\t"
+            ));
+        }
+        None => {}
     }
     if let Some((status, error_type)) = status {
         line.push_str(&format!("Status: {status}\tError Type: {error_type}"));
@@ -153,7 +177,7 @@ mod tests {
 
     #[test]
     fn report_rounds_billing_up() {
-        let line = report_line("id", 3.01, 128, 36, Some(110.1), None);
+        let line = report_line("id", 3.01, 128, 36, Some(Startup::Init(110.1)), None);
         assert_eq!(
             line,
             "REPORT RequestId: id\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\t\

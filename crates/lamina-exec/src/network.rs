@@ -73,6 +73,23 @@ impl Networks {
         }
     }
 
+    /// The Runtime API socket of a restored SnapStart copy, in `namespace`, the network
+    /// namespace the copy made itself, which is connected here like a new one. Blocking.
+    pub fn adopt(&self, namespace: OwnedFd) -> std::io::Result<RuntimeApiSocket> {
+        match self {
+            Self::Host => Err(std::io::Error::other(
+                "SnapStart copies need private networks (the host's network is shared)",
+            )),
+            Self::Private(outbound) => {
+                let private = PrivateNetwork::adopt(namespace, PRIVATE_RUNTIME_API)?;
+                outbound
+                    .connect(&lamina_jail::netns::path_of(&private.namespace))
+                    .map_err(std::io::Error::other)?;
+                RuntimeApiSocket::new(private.listener, Some(private.namespace))
+            }
+        }
+    }
+
     /// A new environment's Runtime API socket, in its network. A private network takes a
     /// few milliseconds (a namespace and two commands for its veth pair): call it off the
     /// async runtime's workers, as standbys do ahead of need.

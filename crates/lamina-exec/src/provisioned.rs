@@ -200,7 +200,7 @@ impl Executor {
             ));
         };
         let mut env = match self
-            .start_environment_as(spec, kept_scratch, PROVISIONED)
+            .start_environment_as(spec, kept_scratch, PROVISIONED, None)
             .await
         {
             Ok(env) => env,

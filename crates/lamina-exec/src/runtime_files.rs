@@ -17,6 +17,19 @@ use crate::interpreters::Interpreters;
 /// The Python bootstrap (`runtimes/python/bootstrap.py`).
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootstrap.py");
 
+/// The Python runtime's SnapStart modules, installed beside the bootstrap: the template and
+/// restore protocol, and AWS's runtime hooks API.
+pub const PYTHON_MODULES: [(&str, &str); 2] = [
+    (
+        "lamina_snapstart.py",
+        include_str!("../../../runtimes/python/lamina_snapstart.py"),
+    ),
+    (
+        "snapshot_restore_py.py",
+        include_str!("../../../runtimes/python/snapshot_restore_py.py"),
+    ),
+];
+
 /// The Node.js bootstrap (`runtimes/nodejs/`): its files by name, started as `index.cjs`.
 pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
     (
@@ -36,8 +49,9 @@ pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
 const STUB: &str = "import sys\nfrom lamina_bootstrap import main\nmain(sys.argv)\n";
 
 const COMPILE: &str = "import py_compile, sys\n\
-    py_compile.compile(sys.argv[1], doraise=True,\n\
-    invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)\n";
+    for path in sys.argv[1:]:\n\
+    \x20   py_compile.compile(path, doraise=True,\n\
+    \x20       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)\n";
 
 /// Writes the runtime files into `dir` and byte-compiles the bootstrap for each interpreter a
 /// supported runtime uses (others never run it). A failed compilation only costs start time,
@@ -46,15 +60,20 @@ pub fn install(dir: &Path, interpreters: &Interpreters) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_if_changed(&dir.join("lamina_bootstrap.py"), PYTHON_BOOTSTRAP)?;
     write_if_changed(&dir.join("bootstrap.py"), STUB)?;
+    for (name, text) in PYTHON_MODULES {
+        write_if_changed(&dir.join(name), text)?;
+    }
     for (name, text) in NODE_BOOTSTRAP {
         write_if_changed(&dir.join(name), text)?;
     }
-    let module = dir.join("lamina_bootstrap.py");
+    let modules = std::iter::once("lamina_bootstrap.py")
+        .chain(PYTHON_MODULES.iter().map(|(name, _)| *name))
+        .map(|name| dir.join(name));
     for interpreter in interpreters.in_use() {
         let python = interpreter.prefix.join(&interpreter.executable);
         let status = Command::new(&python)
             .args(["-I", "-c", COMPILE])
-            .arg(&module)
+            .args(modules.clone())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -305,6 +305,7 @@ mod tests {
             architecture: lamina_types::Architecture::X86_64,
             log_group: "/aws/lambda/f".into(),
             json_log_level: None,
+            snap_start: false,
         }
     }
 

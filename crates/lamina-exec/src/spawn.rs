@@ -3,6 +3,7 @@
 //! `/opt` without isolation), the launch plan (with the Runtime API already listening, so
 //! planning is a plain `Result`), and the runtime process.
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,13 +12,14 @@ use lamina_types::{FunctionSpec, LambdaError, RuntimeFamily};
 
 use crate::Executor;
 use crate::bytecode::{self, Sidecars};
-use crate::environment::Environment;
+use crate::environment::{Environment, Process};
 use crate::function_error::FunctionError;
 use crate::interpreters::Resolution;
 use crate::launch::{self, HostPaths, Isolation, LaunchContext, LaunchError};
 use crate::network::{Networks, RuntimeApiSocket};
 use crate::opt_view;
 use crate::sandbox::{self, Scratch};
+use crate::snapshot;
 use crate::standby::Standby;
 
 /// `AWS_LAMBDA_INITIALIZATION_TYPE` of an environment started for an invoke (the plan's).
@@ -25,7 +27,7 @@ const ON_DEMAND: &str = "on-demand";
 
 /// Sets the runtime's `AWS_LAMBDA_INITIALIZATION_TYPE` in `plan` (the jail's runtime
 /// environment with namespaces, the process's own without).
-fn set_initialization_type(plan: &mut launch::LaunchPlan, value: &str) {
+pub(crate) fn set_initialization_type(plan: &mut launch::LaunchPlan, value: &str) {
     let env = match plan.jail.as_mut() {
         Some(jail) => &mut jail.env,
         None => &mut plan.env,
@@ -68,17 +70,21 @@ impl Executor {
         spec: &Arc<FunctionSpec>,
         kept_scratch: Option<Scratch>,
     ) -> Result<Environment, StartError> {
-        self.start_environment_as(spec, kept_scratch, ON_DEMAND)
+        self.start_environment_as(spec, kept_scratch, ON_DEMAND, None)
             .await
     }
 
     /// As [`Executor::start_environment`], with `initialization_type` as the runtime's
-    /// `AWS_LAMBDA_INITIALIZATION_TYPE` (`on-demand`, `provisioned-concurrency`).
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` (`on-demand`, `provisioned-concurrency`,
+    /// `snap-start`); with `template_control`, the environment is a SnapStart template (see
+    /// [`crate::snapshot`]) whose runtime gets that control socket. A template never takes a
+    /// standby: a standby's jail started without the socket.
     pub(crate) async fn start_environment_as(
         &self,
         spec: &Arc<FunctionSpec>,
         kept_scratch: Option<Scratch>,
         initialization_type: &str,
+        template_control: Option<OwnedFd>,
     ) -> Result<Environment, StartError> {
         // Installed when the function was created; only a server whose SDK cache was emptied
         // (or whose pins changed) installs it here, before the environment exists.
@@ -89,7 +95,9 @@ impl Executor {
             )))
         })?;
         let (kept_scratch, limits) = self.limits_taking_over(spec, kept_scratch);
-        let mut sandbox = self.prepare_sandbox(spec, kept_scratch, limits).await?;
+        let mut sandbox = self
+            .prepare_sandbox(spec, kept_scratch, limits, template_control.is_none())
+            .await?;
         let config = &self.inner.config;
         // A standby's network namespace and listener are ready; otherwise they are made now
         // (a private one on a blocking thread: it runs commands).
@@ -143,12 +151,7 @@ impl Executor {
             .map_err(|e| LambdaError::Service(format!("starting the Runtime API failed: {e}")))
             .map_err(StartError::Lamina)
             .and_then(|api| {
-                let log_stream = format!(
-                    "{}/[{}]{}",
-                    today(),
-                    spec.version,
-                    uuid::Uuid::new_v4().simple()
-                );
+                let log_stream = log_stream_name(spec);
                 let ctx = LaunchContext {
                     isolation: config.isolation,
                     interpreter: interpreter.as_ref(),
@@ -160,6 +163,9 @@ impl Executor {
                 let mut plan = launch::plan(spec, &host, &ctx).map_err(launch_failure)?;
                 if initialization_type != ON_DEMAND {
                     set_initialization_type(&mut plan, initialization_type);
+                }
+                if template_control.is_some() {
+                    snapshot::make_template_plan(&mut plan);
                 }
                 Ok((api, plan))
             });
@@ -173,11 +179,24 @@ impl Executor {
         let Sandbox {
             id,
             scratch,
-            cgroup,
+            mut cgroup,
             standby,
             ..
         } = sandbox;
-        Environment::spawn(id, api, &plan, sink, scratch, cgroup, standby).map_err(
+        let process = match standby {
+            Some(standby) => {
+                cgroup = Some(standby.cgroup);
+                Process::Waiting {
+                    child: Box::new(standby.child),
+                    output: standby.output,
+                    plan: standby.plan,
+                }
+            }
+            None => Process::New {
+                control: template_control,
+            },
+        };
+        Environment::spawn(id, api, &plan, sink, scratch, cgroup, process).map_err(
             |(e, scratch)| {
                 self.remove_scratch(scratch);
                 StartError::Lamina(LambdaError::Service(format!(
@@ -237,11 +256,15 @@ impl Executor {
         spec: &Arc<FunctionSpec>,
         kept_scratch: Option<Scratch>,
         limits: Limits,
+        standby_allowed: bool,
     ) -> Result<Sandbox, LambdaError> {
         let failed = |e: &dyn std::fmt::Display| {
             LambdaError::Service(format!("preparing an environment failed: {e}"))
         };
-        let standby = match self.inner.standbys.take() {
+        let standby = match standby_allowed
+            .then(|| self.inner.standbys.take())
+            .flatten()
+        {
             Some(standby) => match standby.cgroup.set_limits(&limits) {
                 Ok(()) => Some(standby),
                 Err(e) => {
@@ -341,6 +364,16 @@ fn launch_failure(e: LaunchError) -> StartError {
         | LaunchError::UnsupportedRuntime(_)
         | LaunchError::UnknownRuntime => StartError::Lamina(LambdaError::Service(e.to_string())),
     }
+}
+
+/// A new environment's log stream, named as AWS names them.
+pub(crate) fn log_stream_name(spec: &FunctionSpec) -> String {
+    format!(
+        "{}/[{}]{}",
+        today(),
+        spec.version,
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// Today's date as a log stream's prefix (`2026/11/29`).

@@ -200,7 +200,7 @@ impl Standbys {
                 .current_dir("/")
                 .stdin(Stdio::from(plan_reader))
                 .kill_on_drop(true);
-            let (child, output) = jail_output::spawn(&mut command, true)?;
+            let (child, output) = jail_output::spawn(&mut command, true, None)?;
             // A few hundred bytes: they fit in the pipe's buffer.
             plan.write_all(&frame)?;
             Ok((child, output, plan))

@@ -30,5 +30,6 @@ pub(crate) fn spec(runtime: &str, task: &Path, layers: &[&Path]) -> FunctionSpec
         architecture: Architecture::X86_64,
         log_group: "/aws/lambda/f".into(),
         json_log_level: None,
+        snap_start: false,
     }
 }

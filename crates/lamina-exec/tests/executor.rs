@@ -127,6 +127,7 @@ impl Setup {
             architecture: Architecture::X86_64,
             log_group: "/aws/lambda/fn".into(),
             json_log_level: None,
+            snap_start: false,
         })
     }
 }

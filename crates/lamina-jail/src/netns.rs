@@ -40,6 +40,30 @@ impl PrivateNetwork {
             .map_err(|_| io::Error::other("the network namespace helper thread panicked"))?
     }
 
+    /// Takes over `namespace`, a network namespace another process made (a SnapStart copy's,
+    /// see `lamina_exec::snapshot`): brings its loopback up and listens at `listen` in it,
+    /// on a helper thread that joins it (the server may join any namespace; the copy could
+    /// not join one the server made).
+    pub fn adopt(namespace: OwnedFd, listen: SocketAddrV4) -> io::Result<Self> {
+        std::thread::Builder::new()
+            .name("lamina-netns".into())
+            .spawn(move || {
+                rustix::thread::move_into_link_name_space(
+                    namespace.as_fd(),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )?;
+                set_loopback_up()?;
+                let listener = TcpListener::bind(listen)?;
+                listener.set_nonblocking(true)?;
+                Ok(PrivateNetwork {
+                    namespace,
+                    listener,
+                })
+            })?
+            .join()
+            .map_err(|_| io::Error::other("the network namespace helper thread panicked"))?
+    }
+
     /// See [`path_of`].
     pub fn path(&self) -> PathBuf {
         path_of(&self.namespace)

@@ -3,7 +3,9 @@
 //! - [`EXTENSIONS_OUTPUT_FD`], the write end of the extensions' output: the jail makes it each
 //!   extension's standard output and error;
 //! - [`JAIL_REPORT_FD`], where the keeper writes, as it ends, whose ending it mirrors (see
-//!   [`JailReport`]): the runtime's, or an extension's whose crash ended the environment.
+//!   [`JailReport`]): the runtime's, or an extension's whose crash ended the environment;
+//! - for a SnapStart template only, [`TEMPLATE_CONTROL_FD`], the socket the server asks the
+//!   template's runtime for restored copies of itself on.
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -13,6 +15,9 @@ use std::process::Command;
 pub const EXTENSIONS_OUTPUT_FD: RawFd = 3;
 /// The descriptor of the report pipe in the process that runs the jail.
 pub const JAIL_REPORT_FD: RawFd = 4;
+/// The descriptor of a SnapStart template's control socket, in the jail and in the runtime
+/// it runs (see `lamina_exec::snapshot`): only a template's plan has one.
+pub const TEMPLATE_CONTROL_FD: RawFd = 5;
 /// Where the descriptors are moved first, so that handing one over never overwrites another.
 const SCRATCH_FD_FLOOR: RawFd = 10;
 
@@ -50,27 +55,37 @@ impl JailReport {
 }
 
 /// Makes `extensions_output` and `report` the [`EXTENSIONS_OUTPUT_FD`] and [`JAIL_REPORT_FD`]
-/// of the process `command` starts. Both must stay open until the process is spawned.
-pub fn hand_over(command: &mut Command, extensions_output: &impl AsRawFd, report: &impl AsRawFd) {
-    let moves = [
+/// of the process `command` starts, and `control`, if given, its [`TEMPLATE_CONTROL_FD`].
+/// They must stay open until the process is spawned.
+pub fn hand_over(
+    command: &mut Command,
+    extensions_output: &impl AsRawFd,
+    report: &impl AsRawFd,
+    control: Option<&dyn AsRawFd>,
+) {
+    let mut moves = vec![
         (extensions_output.as_raw_fd(), EXTENSIONS_OUTPUT_FD),
         (report.as_raw_fd(), JAIL_REPORT_FD),
     ];
+    if let Some(control) = control {
+        moves.push((control.as_raw_fd(), TEMPLATE_CONTROL_FD));
+    }
     // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls
-    // (`fcntl`, `dup2`, `close`) on plain descriptor numbers.
+    // (`fcntl`, `dup2`, `close`) on plain descriptor numbers; `moves` was allocated before
+    // the fork and is only read.
     unsafe {
         command.pre_exec(move || {
             // Above every target first: a source that is another's target is not lost.
-            let mut lifted = [0; 2];
-            for (slot, (source, _)) in lifted.iter_mut().zip(moves) {
-                *slot = libc::fcntl(source, libc::F_DUPFD_CLOEXEC, SCRATCH_FD_FLOOR);
+            let mut lifted = [0; 3];
+            for (slot, (source, _)) in lifted.iter_mut().zip(&moves) {
+                *slot = libc::fcntl(*source, libc::F_DUPFD_CLOEXEC, SCRATCH_FD_FLOOR);
                 if *slot == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            for (lifted, (_, target)) in lifted.into_iter().zip(moves) {
+            for (lifted, (_, target)) in lifted.into_iter().zip(&moves) {
                 // `dup2` clears close-on-exec on the target.
-                if libc::dup2(lifted, target) == -1 {
+                if libc::dup2(lifted, *target) == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
                 libc::close(lifted);
@@ -92,7 +107,7 @@ mod tests {
         let (mut report, report_writer) = std::io::pipe().unwrap();
         let mut command = Command::new("/bin/sh");
         command.args(["-c", "echo extension >&3; echo report >&4"]);
-        hand_over(&mut command, &extensions_writer, &report_writer);
+        hand_over(&mut command, &extensions_writer, &report_writer, None);
         let status = command.status().unwrap();
         drop(command);
         drop((extensions_writer, report_writer));

@@ -87,6 +87,12 @@ pub struct JailPlan {
     /// Whether the runtime runs under the seccomp filter. `lamina serve` always filters;
     /// off only to measure what the filter costs.
     pub seccomp: bool,
+    /// The runtime is a SnapStart template (see `lamina_exec::snapshot`): it keeps its
+    /// control socket at [`crate::output::TEMPLATE_CONTROL_FD`], its seccomp filter lets it
+    /// move forked copies of itself into new namespaces (each copy then installs the full
+    /// filter), and it runs no extensions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub template: bool,
 }
 
 /// One frame on a jail's standard input.
@@ -262,6 +268,7 @@ mod tests {
                 "/var/runtime/node_modules/@aws-sdk/client-s3".into(),
             )],
             seccomp: true,
+            template: false,
         }
     }
 

@@ -12,6 +12,13 @@
 //!   filter's reach; libc falls back to `clone`, which the deny list checks, as under Docker)
 //!   and for x32 calls on x86_64 (the same call numbers with bit 30 set would slip past a
 //!   deny list; a kernel without x32 answers them so too).
+//!
+//! A SnapStart template runs under a looser deny list ([`SeccompFilters::compile_template`]):
+//! `mount`, and `unshare` with the flags of [`TEMPLATE_UNSHARE_FLAGS`], are allowed, because
+//! each restored copy of the template moves itself into a new user namespace (where it has
+//! capabilities over its own new namespaces only) and builds its `/tmp` and `/proc` there.
+//! Each copy then stacks the full filter ([`SeccompFilters::to_bytes`]) before any function
+//! code runs again, so a restored environment is filtered as strictly as a new one.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -77,6 +84,14 @@ pub const DENIED: &[(&str, i64)] = &[
 
 /// The `CLONE_NEW*` flags `clone` may carry (`CLONE_NEWTIME` shares its bit with the exit
 /// signal there, so it is checked on `unshare` only).
+/// The namespaces a restored copy of a SnapStart template creates for itself, all at once.
+pub const TEMPLATE_UNSHARE_FLAGS: libc::c_int = libc::CLONE_NEWUSER
+    | libc::CLONE_NEWNS
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUTS;
+
 const CLONE_NAMESPACE_FLAGS: [libc::c_int; 7] = [
     libc::CLONE_NEWNS,
     libc::CLONE_NEWCGROUP,
@@ -132,8 +147,37 @@ impl SeccompFilters {
         let (arch, audit_arch) =
             NATIVE.ok_or(SeccompError::Architecture(std::env::consts::ARCH))?;
         Ok(Self {
-            programs: vec![guard(audit_arch), deny_list(arch)?],
+            programs: vec![guard(audit_arch), deny_list(arch, false)?],
         })
+    }
+
+    /// Compiles the guard and the looser deny list of a SnapStart template (see the module's
+    /// documentation).
+    pub fn compile_template() -> Result<Self, SeccompError> {
+        let (arch, audit_arch) =
+            NATIVE.ok_or(SeccompError::Architecture(std::env::consts::ARCH))?;
+        Ok(Self {
+            programs: vec![guard(audit_arch), deny_list(arch, true)?],
+        })
+    }
+
+    /// The programs as a process installs them itself: for each, its length in instructions
+    /// (a little-endian `u16`) and then its `sock_filter`s in the machine's layout (`code` as
+    /// a `u16`, `jt` and `jf` as bytes, `k` as a `u32`, native endian). A restored SnapStart
+    /// copy, a Python process, installs them with `prctl(PR_SET_SECCOMP)`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for program in &self.programs {
+            let len = u16::try_from(program.len()).unwrap_or(u16::MAX);
+            bytes.extend_from_slice(&len.to_le_bytes());
+            for op in program.iter().take(usize::from(len)) {
+                bytes.extend_from_slice(&op.code.to_ne_bytes());
+                bytes.push(op.jt);
+                bytes.push(op.jf);
+                bytes.extend_from_slice(&op.k.to_ne_bytes());
+            }
+        }
+        bytes
     }
 
     /// Installs the programs on the calling thread (the jail is single-threaded). Sets
@@ -149,8 +193,9 @@ impl SeccompFilters {
     }
 }
 
-/// The `EPERM` deny list; other architectures than `arch` are killed.
-fn deny_list(arch: TargetArch) -> Result<BpfProgram, BackendError> {
+/// The `EPERM` deny list; other architectures than `arch` are killed. A `template`'s allows
+/// `mount` and `unshare` with [`TEMPLATE_UNSHARE_FLAGS`].
+fn deny_list(arch: TargetArch, template: bool) -> Result<BpfProgram, BackendError> {
     let any_flag_of = |flags: &[libc::c_int], extra: &[SeccompCondition]| {
         flags
             .iter()
@@ -166,10 +211,17 @@ fn deny_list(arch: TargetArch) -> Result<BpfProgram, BackendError> {
             })
             .collect::<Result<Vec<_>, _>>()
     };
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
-        DENIED.iter().map(|(_, nr)| (*nr, Vec::new())).collect();
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED
+        .iter()
+        .filter(|(name, _)| !(template && *name == "mount"))
+        .map(|(_, nr)| (*nr, Vec::new()))
+        .collect();
     rules.insert(libc::SYS_clone, any_flag_of(&CLONE_NAMESPACE_FLAGS, &[])?);
-    let unshare_flags = [&CLONE_NAMESPACE_FLAGS[..], &[libc::CLONE_NEWTIME]].concat();
+    let unshare_flags: Vec<libc::c_int> = [&CLONE_NAMESPACE_FLAGS[..], &[libc::CLONE_NEWTIME]]
+        .concat()
+        .into_iter()
+        .filter(|flag| !(template && flag & TEMPLATE_UNSHARE_FLAGS != 0))
+        .collect();
     rules.insert(libc::SYS_unshare, any_flag_of(&unshare_flags, &[])?);
     let not_a_query = SeccompCondition::new(
         0,

@@ -168,10 +168,13 @@ fn init(
     sys.pivot_root(&args.root).map_err(JailError::PivotRoot)?;
     sys.mount_proc(Path::new("/proc"))
         .map_err(JailError::MountProc)?;
-    // The network namespace is still the host's: its sockets must not show at /proc/net
-    // (`/proc/<pid>/net` still shows them until environments get a network of their own).
-    sys.mask(Path::new("/dev/null"), Path::new("/proc/net"))
-        .map_err(JailError::MaskProcNet)?;
+    // On the host's network its sockets must not show at /proc/net (`/proc/<pid>/net` still
+    // shows them). An environment with a network of its own has nothing to hide there, and
+    // its `/proc` stays fully visible, which a SnapStart copy needs to mount its own.
+    if args.network.is_none() {
+        sys.mask(Path::new("/dev/null"), Path::new("/proc/net"))
+            .map_err(JailError::MaskProcNet)?;
+    }
     let mut extensions = Vec::with_capacity(args.extensions.len());
     for extension in &args.extensions {
         let Some(pid) = sys.fork().map_err(JailError::Fork)? else {
@@ -216,10 +219,12 @@ fn init(
 /// and execs `program` with `argv` and the plan's environment. Returns only on error.
 fn run_program(args: &JailPlan, program: &Path, argv: &[String], sys: &impl Syscall) -> JailError {
     let steps = || -> Result<(), JailError> {
-        let filters = if args.seccomp {
-            Some(SeccompFilters::compile().map_err(JailError::SeccompFilter)?)
-        } else {
-            None
+        let filters = match (args.seccomp, args.template) {
+            (false, _) => None,
+            (true, false) => Some(SeccompFilters::compile().map_err(JailError::SeccompFilter)?),
+            (true, true) => {
+                Some(SeccompFilters::compile_template().map_err(JailError::SeccompFilter)?)
+            }
         };
         sys.set_rlimit(Resource::Nofile, RLIMIT_NOFILE)
             .map_err(JailError::Rlimit)?;

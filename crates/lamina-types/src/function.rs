@@ -43,6 +43,9 @@ pub struct FunctionSpec {
     /// With `LoggingConfig.LogFormat` `JSON`: its `ApplicationLogLevel` (`INFO` when not
     /// given), which the runtime gets as `AWS_LAMBDA_LOG_LEVEL`; `None` for `Text`.
     pub json_log_level: Option<String>,
+    /// SnapStart is on (`SnapStart.ApplyOn` `PublishedVersions`, a published version of a
+    /// runtime that has it): cold starts are restored from a template that ran Init once.
+    pub snap_start: bool,
 }
 
 impl FunctionSpec {

@@ -39,6 +39,10 @@ pub enum ReasonCode {
     InvalidRuntime,
     /// The code or a layer could not be made ready.
     InternalError,
+    /// The function's Init failed while its SnapStart snapshot was made.
+    FunctionError,
+    /// The function's Init did not finish in time while its SnapStart snapshot was made.
+    InitTimeout,
 }
 
 impl State {
@@ -70,6 +74,8 @@ impl ReasonCode {
             Self::Creating => "Creating",
             Self::InvalidRuntime => "InvalidRuntime",
             Self::InternalError => "InternalError",
+            Self::FunctionError => "FunctionError",
+            Self::InitTimeout => "FunctionError.InitTimeout",
         }
     }
 }

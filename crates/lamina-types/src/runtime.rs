@@ -114,6 +114,15 @@ impl Runtime {
         SUPPORTED_RUNTIMES.contains(&self.0)
     }
 
+    /// Whether AWS offers SnapStart for it: Python from 3.12 on (and Java and .NET, which
+    /// Lamina does not run).
+    pub fn has_snap_start(&self) -> bool {
+        self.as_str()
+            .strip_prefix("python3.")
+            .and_then(|minor| minor.parse::<u32>().ok())
+            .is_some_and(|minor| minor >= 12)
+    }
+
     /// The language family, which decides how an environment starts the runtime.
     pub fn family(&self) -> RuntimeFamily {
         let id = self.0;

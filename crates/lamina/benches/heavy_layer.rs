@@ -154,6 +154,7 @@ fn main() -> Result<()> {
             architecture: Architecture::X86_64,
             log_group: "/aws/lambda/heavy".into(),
             json_log_level: None,
+            snap_start: false,
         });
         let result = runtime.block_on(executor.invoke(spec, request()))?;
         ensure!(

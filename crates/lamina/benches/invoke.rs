@@ -542,6 +542,7 @@ fn spec_for(
         architecture: Architecture::X86_64,
         log_group: "/aws/lambda/bench".into(),
         json_log_level: None,
+        snap_start: false,
     })
 }
 

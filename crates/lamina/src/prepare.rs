@@ -4,13 +4,15 @@
 //! byte-compilation in the background.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lamina_control::LayerPublished;
-use lamina_control::functions::Preparer;
+use lamina_control::functions::{Preparer, locked_spec};
 use lamina_exec::Executor;
 use lamina_exec::launch::LaunchError;
 use lamina_exec::runtime_sdks::SdkPolicy;
+use lamina_exec::snapshot::SnapshotError;
 use lamina_store::LocalArtifacts;
 use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_state::{NotReady, Reason, ReasonCode};
@@ -96,11 +98,42 @@ impl Preparer for ServerPreparer {
         if let Some(runtime) = runtime {
             self.compile(runtime, record).await;
         }
-        Ok(())
+        self.snapshot(record).await
     }
 }
 
 impl ServerPreparer {
+    /// SnapStart: a published version's Init runs now, once, and its template waits for the
+    /// version's cold starts ([`lamina_exec::snapshot`]); the version stays `Pending` until
+    /// then and is `Failed` when its Init fails, as on AWS. A server that cannot restore
+    /// (no namespaces or no private network) runs such versions as any other.
+    async fn snapshot(&self, record: &FunctionVersionRecord) -> Result<(), NotReady> {
+        if !self.executor.restores_snapshots() {
+            return Ok(());
+        }
+        let spec = locked_spec(record, |digest| self.artifacts.extracted(digest))
+            .map_err(|e| not_ready(ReasonCode::InternalError, e.to_string()))?;
+        if !spec.snap_start {
+            return Ok(());
+        }
+        self.executor
+            .snapshot(&Arc::new(spec))
+            .await
+            .map_err(|e| match e {
+                SnapshotError::InitFailed(log) => not_ready(
+                    ReasonCode::FunctionError,
+                    format!(
+                        "The function's Init failed while its SnapStart snapshot was made: {log}"
+                    ),
+                ),
+                SnapshotError::InitTimeout => not_ready(ReasonCode::InitTimeout, e.to_string()),
+                SnapshotError::Lamina(why) => not_ready(
+                    ReasonCode::InternalError,
+                    format!("The SnapStart snapshot could not be made: {why}"),
+                ),
+            })
+    }
+
     /// Byte-compiles the version's code for its runtime's interpreter, waiting for it up to
     /// [`CODE_BYTECODE_WAIT`], and its layers for that interpreter in the background (those
     /// published for it are compiled or under way already). Never a reason not to be ready:

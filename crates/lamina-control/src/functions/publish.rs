@@ -4,10 +4,10 @@
 use lamina_store::{PublishLatest, PublishOutcome};
 use lamina_types::function_arn::{NameShape, function_arn, version_label};
 use lamina_types::function_config::FunctionVersionRecord;
-use lamina_types::function_state::State;
+use lamina_types::function_state::{FunctionStatus, State};
 use lamina_types::limits::MAX_DESCRIPTION_CHARS;
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, Scope};
+use lamina_types::{LambdaError, Runtime, Scope};
 
 use super::{
     CAS_ATTEMPTS, FunctionService, FunctionView, PublishVersion, STALE_REVISION, base64_sha256,
@@ -107,11 +107,46 @@ impl FunctionService {
         match outcome {
             PublishOutcome::Published(r) => {
                 tracing::info!(function = %name, version = r.version, "version published");
-                Ok(Some(r))
+                self.pending_snapshot(scope, name, r).await.map(Some)
             }
             PublishOutcome::Unchanged(r) => Ok(Some(r)),
             PublishOutcome::Stale => Ok(None),
             PublishOutcome::Missing => Err(self.not_found(scope, name, None)),
         }
+    }
+
+    /// SnapStart: a version published with `SnapStart.ApplyOn` `PublishedVersions` stays
+    /// `Pending` until its snapshot is made (its Init runs once, in the background, when the
+    /// server's [`super::Preparer`] settles it), as on AWS. A version published while
+    /// `$LATEST` itself settles is settled with it already.
+    async fn pending_snapshot(
+        &self,
+        scope: &Scope,
+        name: &str,
+        record: FunctionVersionRecord,
+    ) -> Result<FunctionVersionRecord, LambdaError> {
+        let snap_start = record.config.snap_start_apply_on == "PublishedVersions"
+            && record
+                .config
+                .runtime
+                .as_deref()
+                .and_then(Runtime::parse)
+                .is_some_and(|r| r.has_snap_start());
+        if !snap_start || record.status.is_settling() {
+            return Ok(record);
+        }
+        let mut pending = record.clone();
+        pending.status = FunctionStatus::creating();
+        pending.revision_id = new_revision();
+        let replaced = self
+            .store
+            .replace_version(&record.revision_id, &pending)
+            .await
+            .map_err(storage_error)?;
+        if !replaced {
+            return Ok(record);
+        }
+        self.start_settling(scope, name, vec![pending.version]);
+        Ok(pending)
     }
 }

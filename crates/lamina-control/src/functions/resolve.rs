@@ -8,9 +8,11 @@
 use lamina_types::function_arn::{
     LATEST, NameShape, function_arn, qualified_function_arn, version_label,
 };
+use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_config::LATEST_VERSION;
 use lamina_types::function_state::State;
-use lamina_types::{Architecture, FunctionSpec, LambdaError, Runtime, Scope};
+use lamina_types::layer::Digest;
+use lamina_types::{Architecture, ExtractedTree, FunctionSpec, LambdaError, Runtime, Scope};
 
 use super::commands::ResolvedFunction;
 use super::{FunctionService, not_in_state};
@@ -53,52 +55,62 @@ impl FunctionService {
         if let Some(previous) = record.previous.take() {
             record.restore(*previous);
         }
-        let config = record.config;
-        // Both were validated when the version was written: a record that holds anything
-        // else was not written by this server.
-        let runtime = config
-            .runtime
-            .as_deref()
-            .and_then(Runtime::parse)
-            .ok_or_else(|| corrupt_record(&record.name, "Runtime"))?;
-        let architecture = match config.architectures.first() {
-            Some(arch) => Architecture::parse(arch)
-                .ok_or_else(|| corrupt_record(&record.name, "Architectures"))?,
-            None => Architecture::default(),
-        };
-        let spec = FunctionSpec {
-            function_name: record.name,
-            function_arn: unqualified,
-            version: executed_version.clone(),
-            region: scope.region.to_string(),
-            runtime,
-            handler: config.handler.unwrap_or_default(),
-            code: self.ingestor.extracted_tree(record.code_sha256),
-            layers: config
-                .layers
-                .iter()
-                .map(|l| self.ingestor.extracted_tree(l.digest))
-                .collect(),
-            memory_mb: config.memory_mb,
-            timeout_secs: config.timeout_secs,
-            ephemeral_storage_mb: config.ephemeral_storage_mb,
-            environment: config.environment.unwrap_or_default(),
-            architecture,
-            json_log_level: (config.logging.log_format == "JSON").then(|| {
-                config
-                    .logging
-                    .application_log_level
-                    .clone()
-                    .unwrap_or_else(|| "INFO".to_owned())
-            }),
-            log_group: config.logging.log_group,
-        };
+        let spec = locked_spec(&record, |digest| self.ingestor.extracted_tree(*digest))?;
         Ok(ResolvedFunction {
             spec,
             executed_version,
             invoked_function_arn,
         })
     }
+}
+
+/// The locked spec of a stored version, with `tree` giving each extracted tree: what an
+/// invocation runs, and what a SnapStart template is made for at publish (the two must be
+/// equal: environments and templates are keyed by spec).
+pub fn locked_spec(
+    record: &FunctionVersionRecord,
+    tree: impl Fn(&Digest) -> ExtractedTree,
+) -> Result<FunctionSpec, LambdaError> {
+    let config = &record.config;
+    // Both were validated when the version was written: a record that holds anything
+    // else was not written by this server.
+    let runtime = config
+        .runtime
+        .as_deref()
+        .and_then(Runtime::parse)
+        .ok_or_else(|| corrupt_record(&record.name, "Runtime"))?;
+    let architecture = match config.architectures.first() {
+        Some(arch) => Architecture::parse(arch)
+            .ok_or_else(|| corrupt_record(&record.name, "Architectures"))?,
+        None => Architecture::default(),
+    };
+    Ok(FunctionSpec {
+        function_name: record.name.clone(),
+        function_arn: function_arn(&record.scope, &record.name),
+        version: version_label(record.version),
+        region: record.scope.region.to_string(),
+        runtime,
+        handler: config.handler.clone().unwrap_or_default(),
+        code: tree(&record.code_sha256),
+        layers: config.layers.iter().map(|l| tree(&l.digest)).collect(),
+        memory_mb: config.memory_mb,
+        timeout_secs: config.timeout_secs,
+        ephemeral_storage_mb: config.ephemeral_storage_mb,
+        environment: config.environment.clone().unwrap_or_default(),
+        architecture,
+        json_log_level: (config.logging.log_format == "JSON").then(|| {
+            config
+                .logging
+                .application_log_level
+                .clone()
+                .unwrap_or_else(|| "INFO".to_owned())
+        }),
+        log_group: config.logging.log_group.clone(),
+        // AWS restores published versions only; `$LATEST` always runs its Init.
+        snap_start: record.version != LATEST_VERSION
+            && config.snap_start_apply_on == "PublishedVersions"
+            && runtime.has_snap_start(),
+    })
 }
 
 fn corrupt_record(function_name: &str, field: &str) -> LambdaError {

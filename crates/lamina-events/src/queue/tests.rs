@@ -266,6 +266,7 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
                 architecture: lamina_types::Architecture::X86_64,
                 log_group: format!("/aws/lambda/{function}"),
                 json_log_level: None,
+                snap_start: false,
             },
             executed_version: "$LATEST".into(),
             invoked_function_arn: invoked,

@@ -18,7 +18,7 @@ impl Environment {
                 Ok(state) => state.clone().unwrap_or(Ok(())),
                 Err(_) => Err("the Runtime API of the environment ended".to_owned()),
             },
-            status = self.child.wait() => Err(match status {
+            status = self.process.wait() => Err(match status {
                 Ok(status) => format!("the runtime exited during Init ({status})"),
                 Err(e) => format!("the runtime could not be waited for: {e}"),
             }),

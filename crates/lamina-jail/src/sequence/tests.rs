@@ -233,6 +233,7 @@ fn args(layers: &[&str]) -> JailPlan {
         runtime_sdk: None,
         node_modules: Vec::new(),
         seccomp: true,
+        template: false,
     }
 }
 

@@ -1,0 +1,233 @@
+//! SnapStart: a published version's Init runs once, in a *template* environment, and every
+//! cold start of that version is a copy of the initialised runtime, restored into an
+//! environment of its own, instead of a new Init.
+//!
+//! **Mechanism.** A template is an ordinary environment (its own jail, namespaces, uid,
+//! cgroup and network) whose Python runtime, after Init and the before-snapshot hooks, waits
+//! on a control socket instead of asking for events (`runtimes/python/lamina_snapstart.py`).
+//! A restore asks it for a copy: the template forks, and the copy moves itself into new
+//! user, mount, PID, network, IPC and UTS namespaces; the server then maps the new
+//! environment's own uid in the copy's user namespace, moves the copy into the environment's
+//! cgroup and brings up its network (see [`restore`]); the copy mounts its own `/tmp` and
+//! `/proc`, becomes that uid, drops every capability, stacks the full seccomp filter and runs
+//! the after-restore hooks. A copy is as isolated as a new environment; its memory is the
+//! template's, shared copy-on-write.
+//!
+//! Why not CRIU: Debian 12's `criu` (3.17) cannot run on this kernel (`criu check`: "vdso:
+//! Unexpected rt vDSO area bounds"), and a memory image must be read back on every restore
+//! (the numpy+pandas runtime holds about 100 MB), where a fork copies page tables only.
+//!
+//! **Limits.** A template lives in this server's memory: a server that restarts makes it
+//! again at the first cold start of the version (that one start runs the Init). Templates run
+//! no extensions ("extensions aside"), so restored environments have none. The template's
+//! seccomp filter allows creating user namespaces (the copy's first step), which a new
+//! environment's filter denies; each copy denies it again before user code runs.
+
+mod restore;
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use lamina_types::{FunctionSpec, LambdaError};
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use tokio::sync::OnceCell;
+
+use crate::Executor;
+use crate::environment::{Environment, ShutdownReason};
+use crate::launch::LaunchPlan;
+use crate::spawn::{StartError, set_initialization_type};
+
+/// Longest a template's Init may take (AWS gives a SnapStart Init 15 minutes).
+pub const TEMPLATE_INIT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The variable that tells the Python runtime its template control socket's descriptor.
+const TEMPLATE_FD_VARIABLE: &str = "_LAMINA_TEMPLATE_FD";
+
+/// Why a version's snapshot could not be made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SnapshotError {
+    /// The runtime exited during Init or a before-snapshot hook (its log says why).
+    #[error("the function's Init failed: {0}")]
+    InitFailed(String),
+    /// Init did not end within [`TEMPLATE_INIT_TIMEOUT`].
+    #[error("the function's Init did not finish in {} s", TEMPLATE_INIT_TIMEOUT.as_secs())]
+    InitTimeout,
+    /// Lamina's own failure (starting the environment, the control socket).
+    #[error("{0}")]
+    Lamina(String),
+}
+
+/// A running template and its control socket.
+pub(crate) struct Template {
+    environment: tokio::sync::Mutex<Option<Environment>>,
+    control: OwnedFd,
+}
+
+/// A template being made, or made: the first caller makes it, the others wait.
+type TemplateCell = Arc<OnceCell<Arc<Template>>>;
+
+/// The templates of this server, one per locked spec.
+#[derive(Default)]
+pub(crate) struct Templates {
+    by_spec: Mutex<HashMap<Arc<FunctionSpec>, TemplateCell>>,
+}
+
+impl Templates {
+    fn cell(&self, spec: &Arc<FunctionSpec>) -> TemplateCell {
+        let mut by_spec = self.by_spec.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(by_spec.entry(Arc::clone(spec)).or_default())
+    }
+
+    /// Every template, taken out (the server stops).
+    fn take_all(&self) -> Vec<Arc<Template>> {
+        let mut by_spec = self.by_spec.lock().unwrap_or_else(PoisonError::into_inner);
+        by_spec
+            .drain()
+            .filter_map(|(_, cell)| cell.get().cloned())
+            .collect()
+    }
+
+    /// Forgets a template whose making failed, so the next cold start tries again.
+    fn forget_unmade(&self, spec: &Arc<FunctionSpec>) {
+        let mut by_spec = self.by_spec.lock().unwrap_or_else(PoisonError::into_inner);
+        if by_spec.get(spec).is_some_and(|cell| cell.get().is_none()) {
+            by_spec.remove(spec);
+        }
+    }
+}
+
+/// `AWS_LAMBDA_INITIALIZATION_TYPE` of SnapStart environments, template and copies alike.
+pub(crate) const SNAP_START: &str = "snap-start";
+
+/// Turns a new environment's plan into a template's: its runtime gets the control socket,
+/// knows it runs for SnapStart, and runs no extensions.
+pub(crate) fn make_template_plan(plan: &mut LaunchPlan) {
+    set_initialization_type(plan, SNAP_START);
+    plan.extensions.clear();
+    if let Some(jail) = plan.jail.as_mut() {
+        jail.template = true;
+        jail.extensions.clear();
+        jail.env.insert(
+            TEMPLATE_FD_VARIABLE.to_owned(),
+            lamina_jail::output::TEMPLATE_CONTROL_FD.to_string(),
+        );
+    }
+}
+
+impl Executor {
+    /// Whether this server restores SnapStart versions from templates: a copy makes its own
+    /// namespaces, so it needs namespace isolation and private networks. Elsewhere a version
+    /// with SnapStart runs its Init at each cold start, as one without.
+    pub fn restores_snapshots(&self) -> bool {
+        self.inner.config.isolation == crate::launch::Isolation::Namespaces
+            && self.inner.networks.kind() == crate::network::FunctionNetwork::Isolated
+    }
+
+    /// Makes the template of `spec` (running its Init once) unless it exists. The control
+    /// plane calls it when a version with SnapStart is published.
+    pub async fn snapshot(&self, spec: &Arc<FunctionSpec>) -> Result<(), SnapshotError> {
+        self.template(spec).await.map(drop)
+    }
+
+    /// The template of `spec`, made now if it does not exist.
+    async fn template(&self, spec: &Arc<FunctionSpec>) -> Result<Arc<Template>, SnapshotError> {
+        let cell = self.inner.templates.cell(spec);
+        let made = cell
+            .get_or_try_init(|| async { self.make_template(spec).await.map(Arc::new) })
+            .await
+            .cloned();
+        if made.is_err() {
+            self.inner.templates.forget_unmade(spec);
+        }
+        made
+    }
+
+    async fn make_template(&self, spec: &Arc<FunctionSpec>) -> Result<Template, SnapshotError> {
+        let (ours, theirs) = rustix::net::socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| SnapshotError::Lamina(format!("a control socket: {e}")))?;
+        let environment = self
+            .start_environment_as(spec, None, SNAP_START, Some(theirs))
+            .await
+            .map_err(|e| match e {
+                StartError::Lamina(e) => SnapshotError::Lamina(e.to_string()),
+                StartError::Function(e) => SnapshotError::InitFailed(format!("{e:?}")),
+            })?;
+        let waiting = ours
+            .try_clone()
+            .map_err(|e| SnapshotError::Lamina(e.to_string()));
+        let ready = match waiting {
+            Ok(waiting) => tokio::task::spawn_blocking(move || wait_ready(&waiting))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        let failure = match ready {
+            Ok(()) => None,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Some(SnapshotError::InitTimeout),
+            Err(_) => {
+                // The runtime ended: Init failed, and its log says why.
+                let log = environment.take_log(true).await;
+                Some(SnapshotError::InitFailed(log.last_lines(5)))
+            }
+        };
+        if let Some(failure) = failure {
+            environment.shut_down(ShutdownReason::Failure).await;
+            return Err(failure);
+        }
+        tracing::info!(function = %spec.function_name, version = %spec.version, "SnapStart template ready");
+        Ok(Template {
+            environment: tokio::sync::Mutex::new(Some(environment)),
+            control: ours,
+        })
+    }
+
+    /// A new environment for `spec`, restored from its template (made first if needed).
+    pub(crate) async fn restore_environment(
+        &self,
+        spec: &Arc<FunctionSpec>,
+    ) -> Result<Environment, StartError> {
+        let template = self.template(spec).await.map_err(|e| {
+            StartError::Lamina(LambdaError::Service(format!(
+                "SnapStart could not restore {}:{}: {e}",
+                spec.function_name, spec.version
+            )))
+        })?;
+        self.restore_from(spec, &template).await
+    }
+
+    /// Every template's environment, taken out to be shut down (the server stops).
+    pub(crate) async fn take_templates(&self) -> Vec<Environment> {
+        let mut environments = Vec::new();
+        for template in self.inner.templates.take_all() {
+            environments.extend(template.environment.lock().await.take());
+        }
+        environments
+    }
+}
+
+/// Waits (blocking, at most [`TEMPLATE_INIT_TIMEOUT`]) for the template's `ready`; an error
+/// when the socket ends first (the runtime exited).
+fn wait_ready(control: &OwnedFd) -> std::io::Result<()> {
+    rustix::net::sockopt::set_socket_timeout(
+        control,
+        rustix::net::sockopt::Timeout::Recv,
+        Some(TEMPLATE_INIT_TIMEOUT),
+    )?;
+    let mut buf = [0u8; 16];
+    let received = rustix::net::recv(control, &mut buf[..], rustix::net::RecvFlags::empty());
+    match received {
+        Ok((n, _)) if buf[..n] == *b"ready" => Ok(()),
+        Ok(_) => Err(std::io::Error::other(
+            "the template's runtime ended before it was ready",
+        )),
+        Err(rustix::io::Errno::AGAIN) => Err(std::io::ErrorKind::TimedOut.into()),
+        Err(e) => Err(e.into()),
+    }
+}
