@@ -217,18 +217,31 @@ def _listening_port_rows(table: str, port: int) -> list[str]:
     return [row for row in table.splitlines() if f":{port:04X} " in row]
 
 
-def test_proc_net_is_masked(slam, module_server, name):
+def test_proc_net_shows_the_environments_own_network_only(slam, module_server, name):
+    # A private network per environment (the default): /proc/net is the environment's own.
     deploy(slam, name, READ_PROC_NET)
-    paths = ["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/unix"]
     # The host's table does list the server, so its absence below means something.
     with open("/proc/net/tcp") as f:
         assert _listening_port_rows(f.read(), module_server.port)
 
-    got = invoke(slam, name, {"paths": paths}).json()
+    got = invoke(slam, name, {"paths": ["/proc/net/tcp"]}).json()
+
+    table = got["/proc/net/tcp"]
+    assert not _listening_port_rows(table, module_server.port), table
+    assert _listening_port_rows(table, 9001), table
+    assert_other_function_works(slam)
+
+
+def test_proc_net_is_masked_on_the_hosts_network(start_server, name):
+    server = start_server("--function-network", "host")
+    lam = make_client(server.url)
+    deploy(lam, name, READ_PROC_NET)
+    paths = ["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/unix"]
+
+    got = invoke(lam, name, {"paths": paths}).json()
 
     for path in paths:
         assert got[path] == "ENOTDIR", (path, got[path][:500])
-    assert_other_function_works(slam)
 
 
 def test_the_hosts_sockets_do_not_show_in_proc_self_net(start_server, name):
