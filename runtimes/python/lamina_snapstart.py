@@ -16,7 +16,9 @@ before any user code runs again:
    namespace, moves the copy into the environment's cgroup, brings up the
    environment's network (its Runtime API at 127.0.0.1:9001) in the copy's
    network namespace, and answers ``go`` with what the environment needs;
-3. the copy mounts its own ``/tmp``, takes the environment's output pipes, and
+3. the copy attaches its ``/tmp`` (a mount the server made, holding a copy of
+   the template's, as a snapshot holds the disk), takes the environment's
+   output pipes, and
    forks the environment's PID 1, which mounts its own ``/proc``, becomes the
    environment's uid and gid, drops every capability, stacks Lamina's full
    seccomp filter and forks the runtime; PID 1 then reaps, and reports the
@@ -55,6 +57,9 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 CAPABILITY_VERSION_3 = 0x20080522
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+SYS_MOVE_MOUNT = 429  # the same on every architecture (a call added after the unification)
+AT_FDCWD = -100
+MOVE_MOUNT_F_EMPTY_PATH = 0x00000004
 
 ERR_BEFORE_SNAPSHOT = "Runtime.BeforeSnapshotError"
 ERR_AFTER_RESTORE = "Runtime.AfterRestoreError"
@@ -154,11 +159,13 @@ def _restore(channel_fd, output_fd, report_fd):
     channel.send(b"hello")
     _check(_libc.unshare(NAMESPACES), "unshare")
     channel.send(b"unshared")
-    go = json.loads(channel.recv(1 << 20).decode("utf-8"))
+    message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
+    go = json.loads(message.decode("utf-8"))
     uid = go["uid"]
-    tmp = "size=%dm,mode=0700,uid=%d,gid=%d" % (go["tmp_mb"], uid, uid)
-    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
-                       tmp.encode()), "mount /tmp")
+    # The environment's own /tmp (the server made it, with what the template's held).
+    _check(_libc.syscall(SYS_MOVE_MOUNT, fds[0], b"", AT_FDCWD, b"/tmp",
+                         MOVE_MOUNT_F_EMPTY_PATH), "attach /tmp")
+    os.close(fds[0])
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)

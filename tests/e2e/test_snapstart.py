@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from function_support import ROLE
+from harness import make_client
 from invoke_support import fn_name, handler_zip, invoke, mlam  # noqa: F401
+from sandbox_support import cgroup_path, leftovers, processes_in
 
 RUNTIME = "python3.12"
 PUBLISH_WAIT_SECS = 90
@@ -62,6 +64,7 @@ def lambda_handler(event, context):
         "uid": os.getuid(),
         "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "tmp": sorted(os.listdir("/tmp")),
+        "tmp_owner": os.stat("/tmp/from-init").st_uid,
         "random": random.random(),
         "init_random": INIT_RANDOM,
         "urandom": os.urandom(8).hex(),
@@ -149,16 +152,18 @@ def test_restored_environments_share_no_tmp_pids_uid_or_random_state(mlam, fn_na
     assert a["uid"] != b["uid"], (a["uid"], b["uid"])
     assert a["random"] != b["random"], "random was not re-seeded after the restore"
     assert a["urandom"] != b["urandom"]
-    # Each /tmp is its own: the other's file is not there, nor the template's.
-    assert a["tmp"] == ["file-a"] and b["tmp"] == ["file-b"], (a["tmp"], b["tmp"])
+    # Each /tmp is its own, and starts as the snapshot's (what Init wrote): the other's file
+    # is not there.
+    assert a["tmp"] == ["file-a", "from-init"], a["tmp"]
+    assert b["tmp"] == ["file-b", "from-init"], b["tmp"]
+    assert a["tmp_owner"] == a["uid"] and b["tmp_owner"] == b["uid"]
     # Each is in a PID namespace of its own with only its own few processes.
     assert a["processes"] == b["processes"] and len(a["processes"]) <= 3, a["processes"]
     assert a["pid"] == b["pid"]
     assert a["log_stream"] != b["log_stream"]
 
 
-def test_an_init_that_fails_at_publish_fails_the_version(mlam, fn_name):
-    source = '''
+FAILING_INIT = '''
 import os
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     raise RuntimeError("no snapshot for me")
@@ -166,7 +171,10 @@ if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
 def lambda_handler(event, context):
     return "ok"
 '''
-    create(mlam, fn_name, source)
+
+
+def test_an_init_that_fails_at_publish_fails_the_version(mlam, fn_name):
+    create(mlam, fn_name, FAILING_INIT)
     version, config = publish(mlam, fn_name)
     assert config["State"] == "Failed", config
     assert config["StateReasonCode"] == "FunctionError", config
@@ -192,3 +200,21 @@ def lambda_handler(event, context):
     _, config = publish(mlam, fn_name)
     assert config["State"] == "Failed", config
     assert "Runtime.BeforeSnapshotError" in config["StateReason"], config
+
+
+def test_templates_and_restored_environments_leave_nothing_when_the_server_stops(start_server):
+    server = start_server()
+    lam = make_client(server.url)
+    path = cgroup_path(server)
+    create(lam, "snap-ok")
+    create(lam, "snap-broken", FAILING_INIT)
+    version, config = publish(lam, "snap-ok")
+    assert config["State"] == "Active", config
+    assert publish(lam, "snap-broken")[1]["State"] == "Failed"
+    assert invoke(lam, "snap-ok", Qualifier=version).status == 200
+    # The template and the restored environment run: processes in the server's cgroups.
+    assert processes_in(path)
+
+    server.stop()
+
+    assert not any(leftovers(server, path).values()), leftovers(server, path)

@@ -213,6 +213,11 @@ impl Environment {
         })
     }
 
+    /// The environment's `/tmp` on the host, while it has one.
+    pub(crate) fn tmp_dir(&self) -> Option<std::path::PathBuf> {
+        self.scratch.as_ref().map(Scratch::tmp)
+    }
+
     /// Freezes every process of the environment (idle between invokes: no CPU at all).
     pub fn freeze(&self) {
         self.set_frozen(true);

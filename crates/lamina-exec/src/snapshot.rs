@@ -27,6 +27,7 @@ mod restore;
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -61,8 +62,42 @@ pub enum SnapshotError {
 
 /// A running template and its control socket.
 pub(crate) struct Template {
-    environment: tokio::sync::Mutex<Option<Environment>>,
+    state: tokio::sync::Mutex<TemplateState>,
     control: OwnedFd,
+    /// The template's `/tmp` on the host: each copy starts with a copy of it, as AWS's
+    /// snapshots hold the environment's disk.
+    tmp: Option<PathBuf>,
+}
+
+/// A template's environment, frozen while no restore needs it (as AWS's snapshot is still:
+/// threads that Init left running do no work there), and the restores under way.
+struct TemplateState {
+    environment: Option<Environment>,
+    restoring: usize,
+}
+
+impl Template {
+    /// Thaws the template for a restore (the first of those under way).
+    async fn begin_restore(&self) {
+        let mut state = self.state.lock().await;
+        if state.restoring == 0
+            && let Some(environment) = &state.environment
+        {
+            environment.thaw();
+        }
+        state.restoring += 1;
+    }
+
+    /// Freezes it again once no restore is under way (the copies forked and left its cgroup).
+    async fn end_restore(&self) {
+        let mut state = self.state.lock().await;
+        state.restoring = state.restoring.saturating_sub(1);
+        if state.restoring == 0
+            && let Some(environment) = &state.environment
+        {
+            environment.freeze();
+        }
+    }
 }
 
 /// A template being made, or made: the first caller makes it, the others wait.
@@ -178,12 +213,19 @@ impl Executor {
             }
         };
         if let Some(failure) = failure {
-            environment.shut_down(ShutdownReason::Failure).await;
+            if let Some(scratch) = environment.shut_down(ShutdownReason::Failure).await {
+                self.remove_scratch(scratch);
+            }
             return Err(failure);
         }
         tracing::info!(function = %spec.function_name, version = %spec.version, "SnapStart template ready");
+        environment.freeze();
         Ok(Template {
-            environment: tokio::sync::Mutex::new(Some(environment)),
+            tmp: environment.tmp_dir(),
+            state: tokio::sync::Mutex::new(TemplateState {
+                environment: Some(environment),
+                restoring: 0,
+            }),
             control: ours,
         })
     }
@@ -206,7 +248,7 @@ impl Executor {
     pub(crate) async fn take_templates(&self) -> Vec<Environment> {
         let mut environments = Vec::new();
         for template in self.inner.templates.take_all() {
-            environments.extend(template.environment.lock().await.take());
+            environments.extend(template.state.lock().await.environment.take());
         }
         environments
     }

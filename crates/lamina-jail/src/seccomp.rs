@@ -14,9 +14,10 @@
 //!   deny list; a kernel without x32 answers them so too).
 //!
 //! A SnapStart template runs under a looser deny list ([`SeccompFilters::compile_template`]):
-//! `mount`, and `unshare` with the flags of [`TEMPLATE_UNSHARE_FLAGS`], are allowed, because
-//! each restored copy of the template moves itself into a new user namespace (where it has
-//! capabilities over its own new namespaces only) and builds its `/tmp` and `/proc` there.
+//! `mount`, `move_mount`, and `unshare` with the flags of [`TEMPLATE_UNSHARE_FLAGS`], are
+//! allowed, because each restored copy of the template moves itself into a new user namespace
+//! (where it has capabilities over its own new namespaces only), attaches its `/tmp` (a mount
+//! the server hands it) and mounts its `/proc` there.
 //! Each copy then stacks the full filter ([`SeccompFilters::to_bytes`]) before any function
 //! code runs again, so a restored environment is filtered as strictly as a new one.
 
@@ -84,6 +85,9 @@ pub const DENIED: &[(&str, i64)] = &[
 
 /// The `CLONE_NEW*` flags `clone` may carry (`CLONE_NEWTIME` shares its bit with the exit
 /// signal there, so it is checked on `unshare` only).
+/// Calls of [`DENIED`] a SnapStart template may make (see the module's documentation).
+const TEMPLATE_ALLOWED: [&str; 2] = ["mount", "move_mount"];
+
 /// The namespaces a restored copy of a SnapStart template creates for itself, all at once.
 pub const TEMPLATE_UNSHARE_FLAGS: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWNS
@@ -213,7 +217,7 @@ fn deny_list(arch: TargetArch, template: bool) -> Result<BpfProgram, BackendErro
     };
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED
         .iter()
-        .filter(|(name, _)| !(template && *name == "mount"))
+        .filter(|(name, _)| !(template && TEMPLATE_ALLOWED.contains(name)))
         .map(|(_, nr)| (*nr, Vec::new()))
         .collect();
     rules.insert(libc::SYS_clone, any_flag_of(&CLONE_NAMESPACE_FLAGS, &[])?);

@@ -13,12 +13,14 @@
 use std::io::{IoSlice, IoSliceMut, PipeReader, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lamina_jail::cgroup::Cgroup;
 use lamina_jail::seccomp::SeccompFilters;
 use lamina_types::{FunctionSpec, LambdaError};
+use rustix::mount::OpenTreeFlags;
 use rustix::net::{
     AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
     SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
@@ -57,8 +59,11 @@ impl Executor {
         let started = Instant::now();
         let executor = self.clone();
         let (spec_for, template_for) = (Arc::clone(spec), Arc::clone(template));
-        let copy = tokio::task::spawn_blocking(move || executor.copy(&spec_for, &template_for))
-            .await
+        template.begin_restore().await;
+        let copied =
+            tokio::task::spawn_blocking(move || executor.copy(&spec_for, &template_for)).await;
+        template.end_restore().await;
+        let copy = copied
             .map_err(|e| restore_failed(&e))?
             .map_err(|e| restore_failed(&e))?;
         let id = copy
@@ -180,16 +185,34 @@ impl Executor {
         }
         let namespace = OwnedFd::from(std::fs::File::open(format!("/proc/{pid}/ns/net"))?);
         let api = self.inner.networks.adopt(namespace)?;
+        // The environment's `/tmp` is its scratch tmpfs, as a new one's, holding what the
+        // template's held; the copy attaches it in its own mount namespace.
+        if let Some(from) = &template.tmp {
+            copy_tree(from, &scratch.tmp(), uid)?;
+        }
+        let tmp = rustix::mount::open_tree(
+            rustix::fs::CWD,
+            scratch.tmp(),
+            OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+        )?;
         let plan = self.restored_plan(spec, scratch, &api)?;
         let env = plan.jail.as_ref().map_or(&plan.env, |jail| &jail.env);
         let filters = SeccompFilters::compile().map_err(std::io::Error::other)?;
         let go = serde_json::json!({
             "uid": uid,
-            "tmp_mb": spec.ephemeral_storage_mb,
             "env": env,
             "seccomp": hex(&filters.to_bytes()),
         });
-        rustix::net::send(&channel, go.to_string().as_bytes(), SendFlags::empty())?;
+        let handed = [tmp.as_fd()];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        control.push(SendAncillaryMessage::ScmRights(&handed));
+        rustix::net::sendmsg(
+            &channel,
+            &[IoSlice::new(go.to_string().as_bytes())],
+            &mut control,
+            SendFlags::empty(),
+        )?;
         Ok((restored, output, api, plan))
     }
 
@@ -266,6 +289,33 @@ fn expect(channel: &OwnedFd, word: &[u8]) -> std::io::Result<()> {
         String::from_utf8_lossy(&buf[..n]),
         String::from_utf8_lossy(word)
     )))
+}
+
+/// Copies the files, directories and symbolic links under `from` into `to`, owned by `uid`
+/// (and its gid) with their modes. Other kinds of file (sockets, FIFOs) are left out.
+fn copy_tree(from: &Path, to: &Path, uid: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown};
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            std::fs::create_dir(&target)?;
+            copy_tree(&entry.path(), &target, uid)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
+        } else {
+            continue;
+        }
+        lchown(&target, Some(uid), Some(uid))?;
+        if !kind.is_symlink() {
+            let mode = entry.metadata()?.mode() & 0o7777;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
