@@ -218,3 +218,30 @@ def test_templates_and_restored_environments_leave_nothing_when_the_server_stops
     server.stop()
 
     assert not any(leftovers(server, path).values()), leftovers(server, path)
+
+
+def test_snapstart_limits_are_refused_as_aws_refuses_them(mlam, fn_name):
+    with pytest.raises(mlam.exceptions.InvalidParameterValueException) as refused:
+        mlam.create_function(
+            FunctionName=fn_name, Runtime="python3.11", Role=ROLE,
+            Handler="lambda_function.lambda_handler", Code={"ZipFile": handler_zip(HANDLER_SOURCE)},
+            SnapStart={"ApplyOn": "PublishedVersions"},
+        )
+    assert "python3.11 is not supported for SnapStart enabled functions." in str(refused.value)
+    create(mlam, fn_name)
+    with pytest.raises(mlam.exceptions.InvalidParameterValueException) as refused:
+        mlam.update_function_configuration(FunctionName=fn_name, EphemeralStorage={"Size": 1024})
+    assert "512 MB" in str(refused.value)
+    version, config = publish(mlam, fn_name)
+    assert config["State"] == "Active", config
+    with pytest.raises(mlam.exceptions.InvalidParameterValueException) as refused:
+        mlam.put_provisioned_concurrency_config(
+            FunctionName=fn_name, Qualifier=version, ProvisionedConcurrentExecutions=1
+        )
+    assert "SnapStart" in str(refused.value)
+    # Turned off, the next version runs its Init as any other.
+    mlam.update_function_configuration(FunctionName=fn_name, SnapStart={"ApplyOn": "None"})
+    mlam.get_waiter("function_updated_v2").wait(FunctionName=fn_name)
+    plain, config = publish(mlam, fn_name)
+    assert config["SnapStart"] == {"ApplyOn": "None", "OptimizationStatus": "Off"}
+    assert invoke(mlam, fn_name, Qualifier=plain).json()["initialization_type"] == "on-demand"

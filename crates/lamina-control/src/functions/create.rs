@@ -101,6 +101,7 @@ impl FunctionService {
         let ingested = self.ingestor.ingest(zip, "Code.ZipFile").await?;
         attach::check_total_size(ingested.unzipped_size, &layers)?;
         let function_config = config::new_config(&name, &cmd.config, cmd.architectures, layers);
+        validate::snap_start(&function_config)?;
         let record = FunctionVersionRecord {
             scope: scope.clone(),
             name: name.clone(),

@@ -188,6 +188,14 @@ impl FunctionService {
         let (name, qualifier) = self
             .provisioned_target(scope, function_name, qualifier)
             .await?;
+        // AWS: SnapStart does not support provisioned concurrency (the text is a guess).
+        let target = self.lookup(scope, &name, Some(&qualifier)).await?;
+        if target.is_some_and(|t| t.config.snap_start_apply_on == "PublishedVersions") {
+            return Err(LambdaError::InvalidParameterValue(
+                "Provisioned Concurrency Configs cannot be applied to SnapStart enabled functions."
+                    .to_owned(),
+            ));
+        }
         let record = ProvisionedConcurrencyRecord {
             scope: scope.clone(),
             function_name: name,

@@ -42,6 +42,7 @@ impl FunctionService {
             .modify_latest(scope, &name, cmd.revision_id.as_deref(), |latest| {
                 let mut next = latest.clone();
                 config::apply_update(&name, &mut next.config, &cmd.config, layers.clone());
+                validate::snap_start(&next.config)?;
                 attach::check_total_size(next.unzipped_size, &next.config.layers)?;
                 Ok(next)
             })

@@ -8,7 +8,7 @@ use lamina_types::arn::{
     LAYER_VERSION_ARN_PATTERN, LayerVersionArnError, MAX_LAYER_NAME_OR_ARN_LEN,
 };
 use lamina_types::function_arn::{FunctionRef, NameShape, check_role};
-use lamina_types::function_config::RESERVED_ENVIRONMENT_VARIABLES;
+use lamina_types::function_config::{FunctionConfig, RESERVED_ENVIRONMENT_VARIABLES};
 use lamina_types::limits::{
     MAX_DESCRIPTION_CHARS, MAX_ENVIRONMENT_BYTES, MAX_HANDLER_CHARS, MAX_TAG_KEY_CHARS,
     MAX_TAG_VALUE_CHARS, MAX_TAGS_PER_FUNCTION, RESERVED_TAG_KEY_PREFIX,
@@ -341,6 +341,30 @@ pub(crate) fn config_members(
     logging(v, c.logging.as_ref());
     layers(v, c.layers.as_deref())
 }
+
+/// SnapStart's limits, on the configuration as it will be: a runtime that has it (AWS's
+/// text), and no more than 512 MB of `/tmp` (AWS documents the limit; the text is ours).
+pub(crate) fn snap_start(config: &FunctionConfig) -> Result<(), LambdaError> {
+    if config.snap_start_apply_on != "PublishedVersions" {
+        return Ok(());
+    }
+    let runtime = config.runtime.as_deref().unwrap_or_default();
+    if !Runtime::parse(runtime).is_some_and(|r| r.has_snap_start()) {
+        return Err(LambdaError::InvalidParameterValue(format!(
+            "{runtime} is not supported for SnapStart enabled functions."
+        )));
+    }
+    if config.ephemeral_storage_mb > SNAP_START_MAX_EPHEMERAL_MB {
+        return Err(LambdaError::InvalidParameterValue(format!(
+            "SnapStart is not supported for functions with ephemeral storage greater than \
+             {SNAP_START_MAX_EPHEMERAL_MB} MB."
+        )));
+    }
+    Ok(())
+}
+
+/// The largest `/tmp` of a function with SnapStart, as on AWS.
+const SNAP_START_MAX_EPHEMERAL_MB: u32 = 512;
 
 /// `Runtime`: one of the model's values that AWS still accepts for new code.
 pub(crate) fn runtime(value: &str) -> Result<(), LambdaError> {
