@@ -14,7 +14,7 @@ import pytest
 
 from function_support import ROLE
 from harness import make_client
-from invoke_support import fn_name, handler_zip, invoke, mlam  # noqa: F401
+from invoke_support import fn_name, function_log, handler_zip, invoke, mlam  # noqa: F401
 from sandbox_support import cgroup_path, leftovers, processes_in
 
 RUNTIME = "python3.12"
@@ -245,3 +245,45 @@ def test_snapstart_limits_are_refused_as_aws_refuses_them(mlam, fn_name):
     plain, config = publish(mlam, fn_name)
     assert config["SnapStart"] == {"ApplyOn": "None", "OptimizationStatus": "Off"}
     assert invoke(mlam, fn_name, Qualifier=plain).json()["initialization_type"] == "on-demand"
+
+
+def test_a_failing_after_restore_hook_fails_the_invoke(mlam, module_server, fn_name):
+    source = '''
+from snapshot_restore_py import register_after_restore
+
+@register_after_restore
+def refuse():
+    raise ValueError("cannot reconnect")
+
+def lambda_handler(event, context):
+    return "ok"
+'''
+    create(mlam, fn_name, source)
+    version, config = publish(mlam, fn_name)
+    assert config["State"] == "Active", config
+    with pytest.raises(mlam.exceptions.SnapStartException) as refused:
+        mlam.invoke(FunctionName=fn_name, Qualifier=version, Payload=b"{}")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "afterRestore()" in str(refused.value)
+    lines = function_log(module_server, fn_name)
+    assert any("Runtime.AfterRestoreError" in line and "cannot reconnect" in line for line in lines), lines
+    assert any("Restore Duration: " in line for line in lines if line.startswith("REPORT ")), lines
+
+
+def test_a_version_whose_snapshot_is_being_made_is_not_ready(mlam, fn_name):
+    source = '''
+import os, time
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+    time.sleep(3)
+
+def lambda_handler(event, context):
+    return "ok"
+'''
+    create(mlam, fn_name, source)
+    version = mlam.publish_version(FunctionName=fn_name)["Version"]
+    assert mlam.get_function_configuration(FunctionName=fn_name, Qualifier=version)["State"] == "Pending"
+    with pytest.raises(mlam.exceptions.SnapStartNotReadyException) as refused:
+        mlam.invoke(FunctionName=fn_name, Qualifier=version, Payload=b"{}")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    mlam.get_waiter("function_active_v2").wait(FunctionName=fn_name, Qualifier=version)
+    assert invoke(mlam, fn_name, Qualifier=version).json() == "ok"

@@ -92,7 +92,20 @@ impl Executor {
         }
         let payload = ending.settled.payload.clone();
         let function_error = ending.settled.function_error;
+        let after_restore_failed = ending
+            .settled
+            .report_status
+            .as_ref()
+            .is_some_and(|(_, error_type)| error_type == crate::snapshot::AFTER_RESTORE_ERROR);
         let log = self.end_invocation(ending).await;
+        if after_restore_failed {
+            // As AWS answers it (the text is a guess, after the API model's description).
+            return Err(LambdaError::SnapStart(
+                "The afterRestore() runtime hook encountered an error. For more information, \
+                 check the function's log."
+                    .to_owned(),
+            ));
+        }
         Ok(InvokeResult {
             payload,
             function_error,

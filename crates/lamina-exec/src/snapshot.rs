@@ -43,6 +43,10 @@ use crate::spawn::{StartError, set_initialization_type};
 /// Longest a template's Init may take (AWS gives a SnapStart Init 15 minutes).
 pub const TEMPLATE_INIT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
+/// The error type the Python runtime reports when an after-restore hook fails (awslambdaric's);
+/// the invocation then fails with `SnapStartException`, as on AWS.
+pub(crate) const AFTER_RESTORE_ERROR: &str = "Runtime.AfterRestoreError";
+
 /// The variable that tells the Python runtime its template control socket's descriptor.
 const TEMPLATE_FD_VARIABLE: &str = "_LAMINA_TEMPLATE_FD";
 

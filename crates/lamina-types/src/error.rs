@@ -64,6 +64,12 @@ pub enum LambdaError {
     /// 404: no operation is routed at this method and path.
     #[error("{0}")]
     UnknownOperation(String),
+    /// 400: a SnapStart `afterRestore` hook failed in a restored environment.
+    #[error("{0}")]
+    SnapStart(String),
+    /// 409: a SnapStart version is still being initialised for its snapshot.
+    #[error("{0}")]
+    SnapStartNotReady(String),
     /// 500: Lamina itself failed; the message says what, never a client mistake.
     #[error("{0}")]
     Service(String),
@@ -89,8 +95,9 @@ impl LambdaError {
             | Self::Validation(_)
             | Self::PolicyLengthExceeded(_)
             | Self::CodeStorageExceeded(_)
-            | Self::InvalidRequestContent(_) => 400,
-            Self::ResourceConflict(_) => 409,
+            | Self::InvalidRequestContent(_)
+            | Self::SnapStart(_) => 400,
+            Self::ResourceConflict(_) | Self::SnapStartNotReady(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::RequestEntityTooLarge(_) | Self::RequestTooLarge(_) => 413,
             Self::TooManyRequests { .. } => 429,
@@ -126,6 +133,8 @@ impl LambdaError {
             Self::InvalidSignature(_) => "InvalidSignatureException",
             Self::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
             Self::UnknownOperation(_) => "UnknownOperationException",
+            Self::SnapStart(_) => "SnapStartException",
+            Self::SnapStartNotReady(_) => "SnapStartNotReadyException",
             Self::Service(_) => "ServiceException",
         }
     }
@@ -150,7 +159,10 @@ impl LambdaError {
     /// The spelling of the message key in the body.
     pub fn message_key(&self) -> MessageKey {
         match self {
-            Self::ResourceNotFound(_) | Self::Service(_) => MessageKey::Upper,
+            Self::ResourceNotFound(_)
+            | Self::Service(_)
+            | Self::SnapStart(_)
+            | Self::SnapStartNotReady(_) => MessageKey::Upper,
             _ => MessageKey::Lower,
         }
     }
@@ -175,6 +187,8 @@ impl LambdaError {
             | Self::InvalidSignature(m)
             | Self::MissingAuthenticationToken(m)
             | Self::UnknownOperation(m)
+            | Self::SnapStart(m)
+            | Self::SnapStartNotReady(m)
             | Self::Service(m) => m,
             Self::TooManyRequests { message, .. } => message,
         }

@@ -44,6 +44,17 @@ impl FunctionService {
             Some(q) => qualified_function_arn(scope, name, q),
             None => unqualified.clone(),
         };
+        if record.status.state == State::Pending
+            && record.version != LATEST_VERSION
+            && record.config.snap_start_apply_on == "PublishedVersions"
+        {
+            // The API model's description, as AWS words it.
+            return Err(LambdaError::SnapStartNotReady(
+                "Lambda is initializing your function. You can invoke the function when the \
+                 state of your function is Active."
+                    .to_owned(),
+            ));
+        }
         if record.status.state != State::Active {
             let arn = match record.version {
                 LATEST_VERSION => unqualified,
