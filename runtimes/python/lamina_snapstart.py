@@ -176,13 +176,14 @@ def _restore(channel_fd, output_fd, report_fd):
         os.close(report_fd)
         os.waitpid(pid1, 0)
         os._exit(0)
-    # PID 1 of the environment: dies with the process the server holds.
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # PID 1 of the environment.
     _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                        None), "mount /proc")
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    # It dies with the process the server holds (after the uid change, which clears it).
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _drop_capabilities()
     _install_filters(bytes.fromhex(go["seccomp"]))
     runtime = os.fork()

@@ -15,6 +15,9 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 use tokio::net::unix::pipe::Receiver;
 use tokio::process::Child;
 
+/// How long a kill waits for a restored copy's environment to end.
+const KILL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An environment's process.
 pub(crate) enum EnvProcess {
     /// Started by the server.
@@ -54,7 +57,10 @@ impl EnvProcess {
             Self::Child(child) => child.kill().await,
             Self::Restored(restored) => {
                 restored.signal_kill();
-                restored.wait().await.map(drop)
+                // Its PID 1 dies with it; should anything of it linger, the environment's
+                // cgroup is killed next anyway.
+                let _ = tokio::time::timeout(KILL_WAIT, restored.wait()).await;
+                Ok(())
             }
         }
     }

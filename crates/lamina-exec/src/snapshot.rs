@@ -25,6 +25,8 @@
 
 mod restore;
 
+use restore::Spare;
+
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -68,6 +70,8 @@ pub enum SnapshotError {
 pub(crate) struct Template {
     state: tokio::sync::Mutex<TemplateState>,
     control: OwnedFd,
+    /// A copy made ahead of the next cold start.
+    spare: Mutex<Option<Box<Spare>>>,
     /// The template's `/tmp` on the host: each copy starts with a copy of it, as AWS's
     /// snapshots hold the environment's disk.
     tmp: Option<PathBuf>,
@@ -81,6 +85,32 @@ struct TemplateState {
 }
 
 impl Template {
+    fn take_spare(&self) -> Option<Box<Spare>> {
+        self.spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn has_spare(&self) -> bool {
+        self.spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Keeps `spare`, or gives it back when there is one already.
+    fn put_spare(&self, spare: Box<Spare>) -> Result<(), Box<Spare>> {
+        let mut kept = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        match *kept {
+            Some(_) => Err(spare),
+            None => {
+                *kept = Some(spare);
+                Ok(())
+            }
+        }
+    }
+
     /// Thaws the template for a restore (the first of those under way).
     async fn begin_restore(&self) {
         let mut state = self.state.lock().await;
@@ -174,7 +204,11 @@ impl Executor {
     async fn template(&self, spec: &Arc<FunctionSpec>) -> Result<Arc<Template>, SnapshotError> {
         let cell = self.inner.templates.cell(spec);
         let made = cell
-            .get_or_try_init(|| async { self.make_template(spec).await.map(Arc::new) })
+            .get_or_try_init(|| async {
+                let template = Arc::new(self.make_template(spec).await?);
+                self.refill(spec, &template);
+                Ok(template)
+            })
             .await
             .cloned();
         if made.is_err() {
@@ -226,6 +260,7 @@ impl Executor {
         environment.freeze();
         Ok(Template {
             tmp: environment.tmp_dir(),
+            spare: Mutex::new(None),
             state: tokio::sync::Mutex::new(TemplateState {
                 environment: Some(environment),
                 restoring: 0,
@@ -252,6 +287,9 @@ impl Executor {
     pub(crate) async fn take_templates(&self) -> Vec<Environment> {
         let mut environments = Vec::new();
         for template in self.inner.templates.take_all() {
+            if let Some(spare) = template.take_spare() {
+                self.discard_spare(*spare);
+            }
             environments.extend(template.state.lock().await.environment.take());
         }
         environments

@@ -39,7 +39,21 @@ use crate::spawn::{self, StartError};
 /// Longest wait for each of the copy's answers (it only forks and makes namespaces).
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
 
-/// What a restore made before the copy became an environment.
+/// A copy forked and moved into an environment of its own (uid, cgroup, network, `/tmp`),
+/// waiting for `go`: made at a cold start, or ahead of one (each template keeps one spare, so
+/// a cold start finds its environment made and only says `go`).
+pub(crate) struct Spare {
+    scratch: Scratch,
+    cgroup: Option<Box<dyn Cgroup>>,
+    restored: Restored,
+    output: PipeReader,
+    api: RuntimeApiSocket,
+    channel: OwnedFd,
+    tmp: OwnedFd,
+    uid: u32,
+}
+
+/// A copy told `go`: what its [`Environment`] is made of.
 struct Copy {
     scratch: Scratch,
     cgroup: Option<Box<dyn Cgroup>>,
@@ -50,22 +64,31 @@ struct Copy {
 }
 
 impl Executor {
-    /// A new environment for `spec`, a copy of `template`.
+    /// A new environment for `spec`, a copy of `template`: its spare when it has one (made
+    /// anew if that one failed), then a new spare is made in the background.
     pub(super) async fn restore_from(
         &self,
         spec: &Arc<FunctionSpec>,
         template: &Arc<Template>,
     ) -> Result<Environment, StartError> {
         let started = Instant::now();
-        let executor = self.clone();
-        let (spec_for, template_for) = (Arc::clone(spec), Arc::clone(template));
-        template.begin_restore().await;
-        let copied =
-            tokio::task::spawn_blocking(move || executor.copy(&spec_for, &template_for)).await;
-        template.end_restore().await;
-        let copy = copied
-            .map_err(|e| restore_failed(&e))?
-            .map_err(|e| restore_failed(&e))?;
+        let mut copy = None;
+        if let Some(spare) = template.take_spare() {
+            match self.go(spec, *spare).await {
+                Ok(told) => copy = Some(told),
+                Err(e) => {
+                    tracing::warn!(function = %spec.function_name, error = %e, "a spare SnapStart copy failed; restoring anew")
+                }
+            }
+        }
+        let copy = match copy {
+            Some(copy) => copy,
+            None => {
+                let spare = self.make_spare(spec, template).await?;
+                self.go(spec, spare).await.map_err(|e| restore_failed(&e))?
+            }
+        };
+        self.refill(spec, template);
         let id = copy
             .scratch
             .dir
@@ -99,10 +122,74 @@ impl Executor {
         Ok(environment)
     }
 
-    /// The blocking part: the environment's resources, the handshake, the network.
-    fn copy(&self, spec: &FunctionSpec, template: &Template) -> std::io::Result<Copy> {
+    /// Makes `template`'s spare in the background, unless it has one.
+    pub(super) fn refill(&self, spec: &Arc<FunctionSpec>, template: &Arc<Template>) {
+        if template.has_spare() || self.inner.stopping.is_cancelled() {
+            return;
+        }
+        let (executor, spec, template) = (self.clone(), Arc::clone(spec), Arc::clone(template));
+        self.inner.tasks.spawn(async move {
+            match executor.make_spare(&spec, &template).await {
+                Ok(spare) => {
+                    if let Err(extra) = template.put_spare(Box::new(spare)) {
+                        executor.discard_spare(*extra);
+                    }
+                }
+                Err(e) => tracing::warn!(function = %spec.function_name, error = ?e, "a spare SnapStart copy could not be made"),
+            }
+        });
+    }
+
+    /// Removes a spare that will not be used: its processes, cgroup and scratch.
+    pub(super) fn discard_spare(&self, spare: Spare) {
+        let sandboxes = Arc::clone(&self.inner.sandboxes);
+        self.inner.tasks.spawn_blocking(move || {
+            let Spare {
+                scratch,
+                cgroup,
+                restored,
+                ..
+            } = spare;
+            drop(restored);
+            if let Some(cgroup) = cgroup {
+                sandbox::remove_cgroup(cgroup.as_ref());
+            }
+            sandboxes.remove_scratch(scratch);
+        });
+    }
+
+    /// A new copy of `template` in an environment of its own (the template is thawed
+    /// meanwhile).
+    async fn make_spare(
+        &self,
+        spec: &Arc<FunctionSpec>,
+        template: &Arc<Template>,
+    ) -> Result<Spare, StartError> {
+        let executor = self.clone();
+        let (spec_for, template_for) = (Arc::clone(spec), Arc::clone(template));
+        template.begin_restore().await;
+        let made =
+            tokio::task::spawn_blocking(move || executor.prepare(&spec_for, &template_for)).await;
+        template.end_restore().await;
+        made.map_err(|e| restore_failed(&e))?
+            .map_err(|e| restore_failed(&e))
+    }
+
+    /// Tells a spare `go` with the environment's own variables (a new log stream).
+    async fn go(&self, spec: &Arc<FunctionSpec>, spare: Spare) -> std::io::Result<Copy> {
+        let executor = self.clone();
+        let spec = Arc::clone(spec);
+        tokio::task::spawn_blocking(move || executor.finish(&spec, spare))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// The blocking part of a spare: its resources, the handshake, its network and `/tmp`.
+    fn prepare(&self, spec: &FunctionSpec, template: &Template) -> std::io::Result<Spare> {
+        let mut steps = Steps::new();
         let sandboxes = &self.inner.sandboxes;
         let scratch = sandboxes.new_scratch(spec.ephemeral_storage_mb)?;
+        steps.done("scratch");
         let cgroup_name = scratch
             .dir
             .file_name()
@@ -115,14 +202,19 @@ impl Executor {
                 return Err(std::io::Error::other(e));
             }
         };
-        match self.handshake(spec, template, &scratch, cgroup.as_deref()) {
-            Ok((restored, output, api, plan)) => Ok(Copy {
+        steps.done("cgroup");
+        let handshake = self.handshake(template, &scratch, cgroup.as_deref(), &mut steps);
+        tracing::debug!(function = %spec.function_name, steps = %steps, "SnapStart copy made");
+        match handshake {
+            Ok((restored, output, api, channel, tmp, uid)) => Ok(Spare {
                 scratch,
                 cgroup,
                 restored,
                 output,
                 api,
-                plan,
+                channel,
+                tmp,
+                uid,
             }),
             Err(e) => {
                 if let Some(cgroup) = cgroup {
@@ -134,13 +226,23 @@ impl Executor {
         }
     }
 
+    /// The copy's side until `go`: the fork, its namespaces, then the server's: its uid map,
+    /// cgroup, network and `/tmp`.
+    #[allow(clippy::type_complexity)]
     fn handshake(
         &self,
-        spec: &FunctionSpec,
         template: &Template,
         scratch: &Scratch,
         cgroup: Option<&dyn Cgroup>,
-    ) -> std::io::Result<(Restored, PipeReader, RuntimeApiSocket, LaunchPlan)> {
+        steps: &mut Steps,
+    ) -> std::io::Result<(
+        Restored,
+        PipeReader,
+        RuntimeApiSocket,
+        OwnedFd,
+        OwnedFd,
+        u32,
+    )> {
         let uid = scratch
             .id
             .ok_or_else(|| std::io::Error::other("SnapStart needs namespace isolation"))?;
@@ -170,11 +272,14 @@ impl Executor {
         )?;
         drop((theirs, output_writer, report_writer));
         let pid = hello(&channel)?;
+        steps.done("fork");
         let restored = Restored::watch(pid, report)?;
         expect(&channel, b"unshared")?;
+        steps.done("unshare");
         for map in ["uid_map", "gid_map"] {
             std::fs::write(format!("/proc/{pid}/{map}"), format!("{uid} {uid} 1"))?;
         }
+        steps.done("maps");
         if let Some(cgroup) = cgroup {
             for procs in cgroup.procs_files() {
                 std::fs::OpenOptions::new()
@@ -183,8 +288,10 @@ impl Executor {
                     .write_all(pid.to_string().as_bytes())?;
             }
         }
+        steps.done("cgroup attach");
         let namespace = OwnedFd::from(std::fs::File::open(format!("/proc/{pid}/ns/net"))?);
         let api = self.inner.networks.adopt(namespace)?;
+        steps.done("network");
         // The environment's `/tmp` is its scratch tmpfs, as a new one's, holding what the
         // template's held; the copy attaches it in its own mount namespace.
         if let Some(from) = &template.tmp {
@@ -195,25 +302,48 @@ impl Executor {
             scratch.tmp(),
             OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
         )?;
-        let plan = self.restored_plan(spec, scratch, &api)?;
-        let env = plan.jail.as_ref().map_or(&plan.env, |jail| &jail.env);
-        let filters = SeccompFilters::compile().map_err(std::io::Error::other)?;
-        let go = serde_json::json!({
-            "uid": uid,
-            "env": env,
-            "seccomp": hex(&filters.to_bytes()),
-        });
-        let handed = [tmp.as_fd()];
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-        let mut control = SendAncillaryBuffer::new(&mut space);
-        control.push(SendAncillaryMessage::ScmRights(&handed));
-        rustix::net::sendmsg(
-            &channel,
-            &[IoSlice::new(go.to_string().as_bytes())],
-            &mut control,
-            SendFlags::empty(),
-        )?;
-        Ok((restored, output, api, plan))
+        steps.done("tmp");
+        Ok((restored, output, api, channel, tmp, uid))
+    }
+
+    /// Says `go` to a spare: the uid, the runtime's environment variables, the seccomp
+    /// programs to stack, and its `/tmp`. A spare that cannot be told is removed.
+    fn finish(&self, spec: &FunctionSpec, spare: Spare) -> std::io::Result<Copy> {
+        let told = (|| {
+            let plan = self.restored_plan(spec, &spare.scratch, &spare.api)?;
+            let env = plan.jail.as_ref().map_or(&plan.env, |jail| &jail.env);
+            let filters = SeccompFilters::compile().map_err(std::io::Error::other)?;
+            let go = serde_json::json!({
+                "uid": spare.uid,
+                "env": env,
+                "seccomp": hex(&filters.to_bytes()),
+            });
+            let handed = [spare.tmp.as_fd()];
+            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+            let mut control = SendAncillaryBuffer::new(&mut space);
+            control.push(SendAncillaryMessage::ScmRights(&handed));
+            rustix::net::sendmsg(
+                &spare.channel,
+                &[IoSlice::new(go.to_string().as_bytes())],
+                &mut control,
+                SendFlags::empty(),
+            )?;
+            Ok(plan)
+        })();
+        match told {
+            Ok(plan) => Ok(Copy {
+                scratch: spare.scratch,
+                cgroup: spare.cgroup,
+                restored: spare.restored,
+                output: spare.output,
+                api: spare.api,
+                plan,
+            }),
+            Err(e) => {
+                self.discard_spare(spare);
+                Err(e)
+            }
+        }
     }
 
     /// The plan a new environment of `spec` would have: the restored runtime takes its
@@ -250,6 +380,36 @@ impl Executor {
         plan.extensions.clear();
         spawn::set_initialization_type(&mut plan, SNAP_START);
         Ok(plan)
+    }
+}
+
+/// How long each step of a restore took, for the debug log.
+struct Steps {
+    last: Instant,
+    taken: Vec<(&'static str, Duration)>,
+}
+
+impl Steps {
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            taken: Vec::with_capacity(10),
+        }
+    }
+
+    fn done(&mut self, step: &'static str) {
+        let now = Instant::now();
+        self.taken.push((step, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (step, took) in &self.taken {
+            write!(f, "{step} {:.2} ms, ", took.as_secs_f64() * 1e3)?;
+        }
+        Ok(())
     }
 }
 
