@@ -8,12 +8,13 @@ REPORT, and each restored environment as isolated as a new one (its own uid, PID
 from __future__ import annotations
 
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from function_support import ROLE
-from harness import make_client
+from harness import REPO, make_client
 from invoke_support import fn_name, function_log, handler_zip, invoke, mlam  # noqa: F401
 from sandbox_support import cgroup_path, leftovers, processes_in
 
@@ -287,3 +288,31 @@ def lambda_handler(event, context):
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
     mlam.get_waiter("function_active_v2").wait(FunctionName=fn_name, Qualifier=version)
     assert invoke(mlam, fn_name, Qualifier=version).json() == "ok"
+
+
+def test_the_hooks_of_awss_own_package_bundled_by_the_function_run(mlam, fn_name):
+    wheels = sorted((REPO / "target" / "snapstart-wheels").glob("snapshot_restore_py-*.whl"))
+    assert wheels, "no snapshot-restore-py wheel: scripts/prepare-tests downloads it"
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        package = wheel.read("snapshot_restore_py.py")
+    assert b"Amazon Web Services" in package
+    source = """
+import snapshot_restore_py
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+EVENTS = []
+register_before_snapshot(EVENTS.append, "before")
+register_after_restore(EVENTS.append, "after")
+
+def lambda_handler(event, context):
+    return {"events": EVENTS, "package": snapshot_restore_py.__file__}
+"""
+    mlam.create_function(
+        FunctionName=fn_name, Runtime=RUNTIME, Role=ROLE, Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": handler_zip(source, {"snapshot_restore_py.py": package})},
+        SnapStart={"ApplyOn": "PublishedVersions"},
+    )
+    version, config = publish(mlam, fn_name)
+    assert config["State"] == "Active", config
+    body = invoke(mlam, fn_name, Qualifier=version).json()
+    assert body == {"events": ["before", "after"], "package": "/var/task/snapshot_restore_py.py"}
