@@ -18,6 +18,7 @@ mod environment;
 mod listing;
 mod publish;
 mod resolve;
+mod resolve_cache;
 mod settle;
 mod update;
 mod validate;
@@ -63,6 +64,8 @@ pub struct FunctionService {
     ingestor: Ingestor,
     preparer: Arc<dyn Preparer>,
     settling: Arc<settle::Settling>,
+    /// What invokes resolved, until a write of the function (see `resolve_cache.rs`).
+    resolved: Arc<resolve_cache::ResolveCache>,
 }
 
 impl FunctionService {
@@ -79,6 +82,7 @@ impl FunctionService {
             store,
             preparer,
             settling: Arc::default(),
+            resolved: Arc::default(),
         }
     }
 
@@ -131,12 +135,9 @@ impl FunctionService {
         let located = self.locate(scope, function_name, NameShape::Namespaced, qualifier)?;
         let name = located.name;
         let Some(qualifier) = located.qualifier else {
-            if !self
-                .store
-                .delete_function(scope, &name)
-                .await
-                .map_err(storage_error)?
-            {
+            let deleted = self.store.delete_function(scope, &name).await;
+            self.resolved.invalidate(scope, &name);
+            if !deleted.map_err(storage_error)? {
                 return Err(self.not_found(scope, &name, None));
             }
             tracing::info!(function = %name, "function deleted");
@@ -151,12 +152,9 @@ impl FunctionService {
                  delete the alias {alias}."
             ))),
             Qualifier::Version(n) => {
-                match self
-                    .store
-                    .delete_function_version(scope, &name, n)
-                    .await
-                    .map_err(storage_error)?
-                {
+                let deleted = self.store.delete_function_version(scope, &name, n).await;
+                self.resolved.invalidate(scope, &name);
+                match deleted.map_err(storage_error)? {
                     DeleteVersionOutcome::Deleted => Ok(()),
                     DeleteVersionOutcome::Missing => Err(self.not_found(scope, &name, None)),
                     DeleteVersionOutcome::Referenced(aliases) => {
