@@ -245,6 +245,7 @@ impl Executor {
             stopping: CancellationToken::new(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
+        tokio::spawn(acquire::freeze_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }
 
