@@ -19,6 +19,7 @@ mod listing;
 mod provisioned;
 mod publish;
 mod resolve;
+mod resolve_cache;
 mod settle;
 mod update;
 mod validate;
@@ -69,6 +70,8 @@ pub struct FunctionService {
     /// Keeps provisioned environments running (`None`: this server provisions none, e.g. in
     /// tests).
     provisioner: Option<Arc<dyn Provisioner>>,
+    /// What invokes resolved, until a write of the function (see `resolve_cache.rs`).
+    resolved: Arc<resolve_cache::ResolveCache>,
 }
 
 impl FunctionService {
@@ -86,6 +89,7 @@ impl FunctionService {
             preparer,
             settling: Arc::default(),
             provisioner: None,
+            resolved: Arc::default(),
         }
     }
 
@@ -138,12 +142,9 @@ impl FunctionService {
         let located = self.locate(scope, function_name, NameShape::Namespaced, qualifier)?;
         let name = located.name;
         let Some(qualifier) = located.qualifier else {
-            if !self
-                .store
-                .delete_function(scope, &name)
-                .await
-                .map_err(storage_error)?
-            {
+            let deleted = self.store.delete_function(scope, &name).await;
+            self.resolved.invalidate(scope, &name);
+            if !deleted.map_err(storage_error)? {
                 return Err(self.not_found(scope, &name, None));
             }
             tracing::info!(function = %name, "function deleted");
@@ -158,12 +159,9 @@ impl FunctionService {
                  delete the alias {alias}."
             ))),
             Qualifier::Version(n) => {
-                match self
-                    .store
-                    .delete_function_version(scope, &name, n)
-                    .await
-                    .map_err(storage_error)?
-                {
+                let deleted = self.store.delete_function_version(scope, &name, n).await;
+                self.resolved.invalidate(scope, &name);
+                match deleted.map_err(storage_error)? {
                     DeleteVersionOutcome::Deleted => Ok(()),
                     DeleteVersionOutcome::Missing => Err(self.not_found(scope, &name, None)),
                     DeleteVersionOutcome::Referenced(aliases) => {

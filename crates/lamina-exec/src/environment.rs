@@ -104,6 +104,9 @@ pub struct Environment {
     /// Whether it is one of its spec's provisioned environments (initialised ahead, never
     /// reaped for idleness, replaced when it ends).
     pub provisioned: bool,
+    /// Whether its cgroup is frozen now (an idle environment is frozen only once it has
+    /// stayed idle a while: see `acquire::FREEZE_AFTER_IDLE`).
+    frozen: bool,
 }
 
 impl Environment {
@@ -219,13 +222,24 @@ impl Environment {
     }
 
     /// Freezes every process of the environment (idle between invokes: no CPU at all).
-    pub fn freeze(&self) {
-        self.set_frozen(true);
+    pub fn freeze(&mut self) {
+        if !self.frozen {
+            self.set_frozen(true);
+            self.frozen = true;
+        }
     }
 
-    /// Thaws the environment for its next invocation.
-    pub fn thaw(&self) {
-        self.set_frozen(false);
+    /// Thaws the environment for its next invocation; nothing to do when it was not frozen.
+    pub fn thaw(&mut self) {
+        if self.frozen {
+            self.set_frozen(false);
+            self.frozen = false;
+        }
+    }
+
+    /// Whether the environment is frozen now.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen
     }
 
     fn set_frozen(&self, frozen: bool) {
@@ -596,6 +610,7 @@ impl Started {
             _network: self.network,
             last_used: now,
             provisioned: false,
+            frozen: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use lamina_types::timestamp::{format_millis, now_millis};
 use lamina_types::{FunctionSpec, LambdaError};
 
-use crate::environment::ShutdownReason;
+use crate::environment::{Outcome, ShutdownReason};
 use crate::function_error::FunctionError;
 use crate::lease::Lease;
 use crate::logs::{LogSink, Startup, log_name, report_line};
@@ -63,7 +63,10 @@ impl Executor {
             lease.end(Some(ShutdownReason::Spindown)).await;
             return Err(shutting_down());
         };
-        let settled = settle(outcome, &request_id, timeout, env.out_of_memory());
+        // Only an exit can be the out-of-memory killer's: a warm invoke reads no cgroup file
+        // for it.
+        let out_of_memory = matches!(outcome, Outcome::Exited(_)) && env.out_of_memory();
+        let settled = settle(outcome, &request_id, timeout, out_of_memory);
         let mut ending = Ending {
             lease,
             spec,

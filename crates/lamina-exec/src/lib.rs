@@ -255,6 +255,7 @@ impl Executor {
             templates: snapshot::Templates::default(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
+        tokio::spawn(acquire::freeze_idle(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }
 

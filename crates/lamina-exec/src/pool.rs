@@ -208,6 +208,13 @@ impl<E: Pooled, S, K: Hash + Eq + Clone> Pools<E, S, K> {
         (expired, stale)
     }
 
+    /// Calls `f` on every idle environment, under the lock: none is taken meanwhile.
+    pub(crate) fn visit_idle(&self, mut f: impl FnMut(&mut E)) {
+        for pool in self.lock().values_mut() {
+            pool.idle.iter_mut().for_each(&mut f);
+        }
+    }
+
     /// Empties every pool (at shutdown): the idle environments and the kept scratch.
     pub(crate) fn drain(&self) -> (Vec<E>, Vec<S>) {
         let (mut environments, mut scratch) = (Vec::new(), Vec::new());
@@ -443,5 +450,27 @@ mod tests {
         assert_eq!(environments.len(), 1);
         assert_eq!(scratch, ["tmp"]);
         assert!(pools.drain().0.is_empty());
+    }
+
+    #[test]
+    fn visiting_reaches_every_idle_environment_in_place() {
+        let pools = TestPools::default();
+        for spec in ["f", "f", "g"] {
+            reserved(pools.take(&spec, 2).0);
+        }
+        pools.release(&"f", env(1)).unwrap();
+        pools.release(&"g", env(2)).unwrap();
+        // The third one is busy: not visited.
+        let mut seen = Vec::new();
+        pools.visit_idle(|e| {
+            seen.push(e.id);
+            e.alive = false;
+        });
+        seen.sort();
+        assert_eq!(seen, [1, 2]);
+        // What the visit changed stays in the pool.
+        let (taken, dead) = pools.take(&"f", 2);
+        assert_eq!(dead.iter().map(|e| e.id).collect::<Vec<_>>(), [1]);
+        assert!(matches!(taken, Taken::Reserved { .. }));
     }
 }

@@ -115,7 +115,7 @@ impl Template {
     async fn begin_restore(&self) {
         let mut state = self.state.lock().await;
         if state.restoring == 0
-            && let Some(environment) = &state.environment
+            && let Some(environment) = &mut state.environment
         {
             environment.thaw();
         }
@@ -127,7 +127,7 @@ impl Template {
         let mut state = self.state.lock().await;
         state.restoring = state.restoring.saturating_sub(1);
         if state.restoring == 0
-            && let Some(environment) = &state.environment
+            && let Some(environment) = &mut state.environment
         {
             environment.freeze();
         }
@@ -225,7 +225,7 @@ impl Executor {
             None,
         )
         .map_err(|e| SnapshotError::Lamina(format!("a control socket: {e}")))?;
-        let environment = self
+        let mut environment = self
             .start_environment_as(spec, None, SNAP_START, Some(theirs))
             .await
             .map_err(|e| match e {

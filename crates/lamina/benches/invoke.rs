@@ -21,6 +21,9 @@
 //!     against `node -e 0` (with an empty environment, as functions start) and the Node
 //!     bootstrap's start to its first `next`, taking turns run by run (goal: cold start within
 //!     1.3x of `node -e 0`).
+//! (g) warm invokes through the HTTP API of a real `lamina serve`, against a trivial loopback
+//!     HTTP server with the same client (see `support/warm_http.rs`); `LAMINA_BENCH_ONLY=warm-http`
+//!     runs it alone.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -39,6 +42,9 @@ use lamina_exec::{ExecConfig, Executor, InvokeRequest};
 use lamina_store::LocalArtifacts;
 use lamina_types::layer::Digest;
 use lamina_types::{Architecture, ExtractedTree, FunctionSpec, Runtime};
+
+#[path = "support/warm_http.rs"]
+mod warm_http;
 
 const COLD_RUNS: usize = 20;
 const WARM_INVOKES: usize = 2000;
@@ -76,6 +82,10 @@ const NO_SECCOMP: &str = "no-seccomp";
 const PRIVATE_NET: &str = "private-net";
 
 fn main() -> Result<()> {
+    // LAMINA_BENCH_ONLY=warm-http runs (g) alone.
+    if std::env::var("LAMINA_BENCH_ONLY").is_ok_and(|v| v == "warm-http") {
+        return warm_http::run(Path::new(env!("CARGO_BIN_EXE_lamina")));
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let dir = tempfile::tempdir()?;
     let artifacts = LocalArtifacts::open(dir.path())?;
@@ -493,7 +503,7 @@ fn main() -> Result<()> {
     for (_, executor) in &executors {
         runtime.block_on(executor.shut_down());
     }
-    Ok(())
+    warm_http::run(Path::new(env!("CARGO_BIN_EXE_lamina")))
 }
 
 /// An invoke that waits for the invoke's end (its log tail comes with END and REPORT).

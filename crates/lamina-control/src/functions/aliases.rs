@@ -198,12 +198,9 @@ impl FunctionService {
             additional_version_weights: weights,
             revision_id: new_revision(),
         };
-        match self
-            .store
-            .insert_alias(&record)
-            .await
-            .map_err(storage_error)?
-        {
+        let inserted = self.store.insert_alias(&record).await;
+        self.resolved.invalidate(scope, &function);
+        match inserted.map_err(storage_error)? {
             AliasInsert::Inserted => Ok(self.alias_view(record)),
             AliasInsert::Exists => Err(LambdaError::ResourceConflict(format!(
                 "Alias already exists: {}",
@@ -326,12 +323,9 @@ impl FunctionService {
                 next.additional_version_weights.as_ref(),
             )
             .await?;
-            if self
-                .store
-                .replace_alias(&current.revision_id, &next)
-                .await
-                .map_err(storage_error)?
-            {
+            let replaced = self.store.replace_alias(&current.revision_id, &next).await;
+            self.resolved.invalidate(scope, &function);
+            if replaced.map_err(storage_error)? {
                 return Ok(self.alias_view(next));
             }
             if cmd.revision_id.is_some() {
@@ -349,10 +343,9 @@ impl FunctionService {
         name: &str,
     ) -> Result<(), LambdaError> {
         let function = self.alias_function(scope, function_name, name).await?;
-        self.store
-            .delete_alias(scope, &function, name)
-            .await
-            .map_err(storage_error)?;
+        let deleted = self.store.delete_alias(scope, &function, name).await;
+        self.resolved.invalidate(scope, &function);
+        deleted.map_err(storage_error)?;
         Ok(())
     }
 

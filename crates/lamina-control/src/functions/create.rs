@@ -117,12 +117,9 @@ impl FunctionService {
             previous: None,
         };
         let tags = cmd.tags.unwrap_or_default();
-        if !self
-            .store
-            .create_function(&record, &tags)
-            .await
-            .map_err(storage_error)?
-        {
+        let created = self.store.create_function(&record, &tags).await;
+        self.resolved.invalidate(scope, &name);
+        if !created.map_err(storage_error)? {
             return Err(already_exists(&name));
         }
         tracing::info!(

@@ -102,8 +102,9 @@ impl FunctionService {
                 latest_revision_id: new_revision(),
                 description,
             })
-            .await
-            .map_err(storage_error)?;
+            .await;
+        self.resolved.invalidate(scope, name);
+        let outcome = outcome.map_err(storage_error)?;
         match outcome {
             PublishOutcome::Published(r) => {
                 tracing::info!(function = %name, version = r.version, "version published");
@@ -141,8 +142,9 @@ impl FunctionService {
         let replaced = self
             .store
             .replace_version(&record.revision_id, &pending)
-            .await
-            .map_err(storage_error)?;
+            .await;
+        self.resolved.invalidate(scope, name);
+        let replaced = replaced.map_err(storage_error)?;
         if !replaced {
             return Ok(record);
         }

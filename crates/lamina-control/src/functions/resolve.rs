@@ -20,7 +20,8 @@ use super::{FunctionService, not_in_state};
 impl FunctionService {
     /// Resolves `function_name` (a name, partial ARN or full ARN, possibly qualified) and
     /// `qualifier` (`$LATEST`, a version number or an alias) for an invocation. One indexed
-    /// lookup for `$LATEST` and versions, one join for aliases.
+    /// lookup for `$LATEST` and versions, one join for aliases, the first time: the result is
+    /// kept until a write of the function (`resolve_cache.rs`).
     ///
     /// Unknown functions, versions and aliases answer 404 "Function not found: <arn>" with the
     /// ARN qualified by the qualifier, or by `$LATEST` when none was given.
@@ -34,6 +35,23 @@ impl FunctionService {
         let name = located.name.as_str();
         let qualifier = located.qualifier.as_deref();
         self.settled(scope, name).await;
+        if let Some(resolved) = self.resolved.get(scope, name, qualifier) {
+            return Ok(resolved);
+        }
+        let generation = self.resolved.generation();
+        let resolved = self.resolve_from_store(scope, name, qualifier).await?;
+        self.resolved
+            .insert(generation, scope, name, qualifier, &resolved);
+        Ok(resolved)
+    }
+
+    /// What [`resolve`](Self::resolve) finds in the store.
+    async fn resolve_from_store(
+        &self,
+        scope: &Scope,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<ResolvedFunction, LambdaError> {
         let mut record = self
             .lookup(scope, name, qualifier)
             .await?

@@ -53,11 +53,14 @@ impl FunctionService {
         let store = Arc::clone(&self.store);
         let preparer = Arc::clone(&self.preparer);
         let settling = Arc::clone(&self.settling);
+        let resolved = Arc::clone(&self.resolved);
         tokio::spawn(async move {
             for version in versions {
-                if let Err(e) =
-                    settle_version(store.as_ref(), preparer.as_ref(), &key, version).await
-                {
+                let settled =
+                    settle_version(store.as_ref(), preparer.as_ref(), &key, version).await;
+                // The state (and, for a failed update, the code and configuration) changed.
+                resolved.invalidate(&key.0, &key.1);
+                if let Err(e) = settled {
                     tracing::error!(function = %key.1, version, error = %e, "settling failed");
                 }
             }

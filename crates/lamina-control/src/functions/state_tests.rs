@@ -264,3 +264,73 @@ async fn create_and_publish_settles_both_versions_and_a_restart_settles_what_was
     }
     panic!("version 1 never settled");
 }
+
+/// Invokes keep what they resolved until a write: each write below is seen by the very next
+/// resolve, the cache having been filled just before it.
+#[tokio::test]
+async fn every_write_is_seen_by_the_next_resolve() {
+    let f = fixture_with(Gate::new(true)).await;
+    f.functions
+        .create(&f.scope, create_cmd("f", vec![]))
+        .await
+        .unwrap();
+    until_settled(&f, "f").await;
+    let memory = |r: ResolvedFunction| r.spec.memory_mb;
+    let resolve = |q: Option<&'static str>| f.functions.resolve(&f.scope, "f", q);
+    assert_eq!(memory(resolve(None).await.unwrap()), 256);
+    let publish = || {
+        f.functions.publish_version(
+            &f.scope,
+            PublishVersion {
+                function_name: "f".into(),
+                ..Default::default()
+            },
+        )
+    };
+    publish().await.unwrap();
+    f.functions
+        .update_configuration(&f.scope, memory_update("f", 512))
+        .await
+        .unwrap();
+    until_settled(&f, "f").await;
+    assert_eq!(memory(resolve(None).await.unwrap()), 512);
+    publish().await.unwrap();
+    assert_eq!(memory(resolve(Some("2")).await.unwrap()), 512);
+    f.functions
+        .create_alias(
+            &f.scope,
+            CreateAlias {
+                function_name: "f".into(),
+                name: Some("live".into()),
+                function_version: Some("1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(memory(resolve(Some("live")).await.unwrap()), 256);
+    f.functions
+        .update_alias(
+            &f.scope,
+            UpdateAlias {
+                function_name: "f".into(),
+                name: "live".into(),
+                function_version: Some("2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(memory(resolve(Some("live")).await.unwrap()), 512);
+    f.functions
+        .delete_alias(&f.scope, "f", "live")
+        .await
+        .unwrap();
+    assert!(resolve(Some("live")).await.is_err());
+    f.functions.delete(&f.scope, "f", Some("2")).await.unwrap();
+    assert!(resolve(Some("2")).await.is_err());
+    assert!(resolve(Some("1")).await.is_ok());
+    f.functions.delete(&f.scope, "f", None).await.unwrap();
+    assert!(resolve(None).await.is_err());
+    assert!(resolve(Some("1")).await.is_err());
+}

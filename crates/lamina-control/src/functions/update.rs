@@ -121,12 +121,9 @@ impl FunctionService {
             // Invocations keep running what the update replaces until it has settled.
             next.status = latest.status.updating();
             next.previous = Some(Box::new(latest.deployment()));
-            if self
-                .store
-                .replace_version(&latest.revision_id, &next)
-                .await
-                .map_err(storage_error)?
-            {
+            let replaced = self.store.replace_version(&latest.revision_id, &next).await;
+            self.resolved.invalidate(scope, name);
+            if replaced.map_err(storage_error)? {
                 return Ok(next);
             }
         }

@@ -8,6 +8,7 @@
 //! Every call here is blocking file I/O on cgroupfs, and [`Cgroup::kill_all`] and
 //! [`Cgroup::remove`] poll for up to two seconds; async callers run them on a blocking thread.
 
+mod control_file;
 mod mountinfo;
 mod v1;
 mod v2;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::control_file::ControlFile;
 use super::mountinfo::CgroupMount;
 use super::{
     Cgroup, CgroupError, CgroupTree, LAMINA_DIR, Limits, Usage, check_component, create_dir,
@@ -97,6 +98,14 @@ impl V1Tree {
             cpuacct: self.roots.cpuacct.as_deref().map(dir),
             freezer: self.roots.freezer.as_deref().map(dir),
             dirs: self.roots.distinct().iter().map(|r| dir(r)).collect(),
+            freezer_state: self
+                .roots
+                .freezer
+                .as_deref()
+                .map(|root| ControlFile::writer(dir(root).join("freezer.state"))),
+            peak_memory: ControlFile::reader(
+                dir(&self.roots.memory).join("memory.max_usage_in_bytes"),
+            ),
         }
     }
 }
@@ -149,7 +158,7 @@ impl CgroupTree for V1Tree {
 }
 
 /// One environment's directories in the v1 hierarchies.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct V1Cgroup {
     name: String,
     memory: PathBuf,
@@ -158,6 +167,10 @@ struct V1Cgroup {
     freezer: Option<PathBuf>,
     /// Each distinct directory once, memory first.
     dirs: Vec<PathBuf>,
+    /// `freezer.state`, kept open: written twice per invoke.
+    freezer_state: Option<ControlFile>,
+    /// `memory.max_usage_in_bytes`, kept open: read for every REPORT line.
+    peak_memory: ControlFile,
 }
 
 impl V1Cgroup {
@@ -180,11 +193,8 @@ impl V1Cgroup {
     }
 
     fn freeze(&self, frozen: bool) -> Result<(), CgroupError> {
-        match &self.freezer {
-            Some(dir) => write_file(
-                &dir.join("freezer.state"),
-                if frozen { "FROZEN" } else { "THAWED" },
-            ),
+        match &self.freezer_state {
+            Some(file) => file.write(if frozen { "FROZEN" } else { "THAWED" }),
             None => Ok(()),
         }
     }
@@ -208,7 +218,7 @@ impl Cgroup for V1Cgroup {
     }
 
     fn peak_memory_bytes(&self) -> Option<u64> {
-        read_u64(&self.memory.join("memory.max_usage_in_bytes"))
+        self.peak_memory.read_u64()
     }
 
     fn usage(&self) -> Usage {
@@ -232,6 +242,10 @@ impl Cgroup for V1Cgroup {
     }
 
     fn remove(&self) -> Result<(), CgroupError> {
+        if let Some(file) = &self.freezer_state {
+            file.close();
+        }
+        self.peak_memory.close();
         remove_dirs(&self.dirs)
     }
 }

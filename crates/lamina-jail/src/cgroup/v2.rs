@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::control_file::ControlFile;
 use super::mountinfo::CgroupMount;
 use super::{
     Cgroup, CgroupError, CgroupTree, LAMINA_DIR, Limits, Usage, check_component, create_dir,
-    instance_dir, kill_loop, read_keyed, read_u64, remove_dirs, remove_if_empty, subdirectories,
-    writable, write_file,
+    instance_dir, kill_loop, read_keyed, remove_dirs, remove_if_empty, subdirectories, writable,
+    write_file,
 };
 
 /// The controllers an environment cannot do without.
@@ -74,9 +75,12 @@ impl V2Tree {
     }
 
     fn cgroup(&self, name: &str) -> V2Cgroup {
+        let dir = self.instance_dir().join(name);
         V2Cgroup {
             name: name.to_owned(),
-            dir: self.instance_dir().join(name),
+            freeze: ControlFile::writer(dir.join("cgroup.freeze")),
+            peak_memory: ControlFile::reader(dir.join("memory.peak")),
+            dir,
         }
     }
 
@@ -146,10 +150,14 @@ impl CgroupTree for V2Tree {
 }
 
 /// One environment's directory in the unified hierarchy.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct V2Cgroup {
     name: String,
     dir: PathBuf,
+    /// `cgroup.freeze`, kept open: written twice per invoke.
+    freeze: ControlFile,
+    /// `memory.peak`, kept open: read for every REPORT line.
+    peak_memory: ControlFile,
 }
 
 impl V2Cgroup {
@@ -166,10 +174,7 @@ impl V2Cgroup {
     }
 
     fn freeze(&self, frozen: bool) -> Result<(), CgroupError> {
-        write_file(
-            &self.dir.join("cgroup.freeze"),
-            if frozen { "1" } else { "0" },
-        )
+        self.freeze.write(if frozen { "1" } else { "0" })
     }
 }
 
@@ -191,7 +196,7 @@ impl Cgroup for V2Cgroup {
     }
 
     fn peak_memory_bytes(&self) -> Option<u64> {
-        read_u64(&self.dir.join("memory.peak"))
+        self.peak_memory.read_u64()
     }
 
     fn usage(&self) -> Usage {
@@ -216,6 +221,8 @@ impl Cgroup for V2Cgroup {
     }
 
     fn remove(&self) -> Result<(), CgroupError> {
+        self.freeze.close();
+        self.peak_memory.close();
         remove_dirs(std::slice::from_ref(&self.dir))
     }
 }
