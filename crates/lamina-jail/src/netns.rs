@@ -33,11 +33,7 @@ impl PrivateNetwork {
     /// Creates the namespace and binds `listen` (normally `127.0.0.1:9001`) in it. Needs
     /// `CAP_SYS_ADMIN`. The calling thread's own namespace does not change.
     pub fn create(listen: SocketAddrV4) -> io::Result<Self> {
-        std::thread::Builder::new()
-            .name("lamina-netns".into())
-            .spawn(move || create_on_this_thread(listen))?
-            .join()
-            .map_err(|_| io::Error::other("the network namespace helper thread panicked"))?
+        on_helper_thread(move || create_on_this_thread(listen))
     }
 
     /// Takes over `namespace`, a network namespace another process made (a SnapStart copy's,
@@ -45,23 +41,13 @@ impl PrivateNetwork {
     /// on a helper thread that joins it (the server may join any namespace; the copy could
     /// not join one the server made).
     pub fn adopt(namespace: OwnedFd, listen: SocketAddrV4) -> io::Result<Self> {
-        std::thread::Builder::new()
-            .name("lamina-netns".into())
-            .spawn(move || {
-                rustix::thread::move_into_link_name_space(
-                    namespace.as_fd(),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )?;
-                set_loopback_up()?;
-                let listener = TcpListener::bind(listen)?;
-                listener.set_nonblocking(true)?;
-                Ok(PrivateNetwork {
-                    namespace,
-                    listener,
-                })
-            })?
-            .join()
-            .map_err(|_| io::Error::other("the network namespace helper thread panicked"))?
+        on_helper_thread(move || {
+            rustix::thread::move_into_link_name_space(
+                namespace.as_fd(),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )?;
+            listen_here(namespace, listen)
+        })
     }
 
     /// See [`path_of`].
@@ -91,6 +77,24 @@ fn create_on_this_thread(listen: SocketAddrV4) -> io::Result<PrivateNetwork> {
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
+    listen_here(namespace, listen)
+}
+
+/// Runs `work` on a thread of its own, which ends right after: the namespace it joins or
+/// makes is never the process's.
+fn on_helper_thread(
+    work: impl FnOnce() -> io::Result<PrivateNetwork> + Send + 'static,
+) -> io::Result<PrivateNetwork> {
+    std::thread::Builder::new()
+        .name("lamina-netns".into())
+        .spawn(work)?
+        .join()
+        .map_err(|_| io::Error::other("the network namespace helper thread panicked"))?
+}
+
+/// Brings up the loopback of this thread's network namespace, `namespace`, and listens at
+/// `listen` in it.
+fn listen_here(namespace: OwnedFd, listen: SocketAddrV4) -> io::Result<PrivateNetwork> {
     set_loopback_up()?;
     let listener = TcpListener::bind(listen)?;
     listener.set_nonblocking(true)?;
