@@ -275,7 +275,7 @@ def test_a_version_whose_snapshot_is_being_made_is_not_ready(mlam, fn_name):
     source = '''
 import os, time
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-    time.sleep(3)
+    time.sleep(5)
 
 def lambda_handler(event, context):
     return "ok"

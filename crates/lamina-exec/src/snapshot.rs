@@ -23,6 +23,7 @@
 //! seccomp filter allows creating user namespaces (the copy's first step), which a new
 //! environment's filter denies; each copy denies it again before user code runs.
 
+mod protocol;
 mod restore;
 
 use restore::Spare;

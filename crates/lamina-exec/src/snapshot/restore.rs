@@ -10,7 +10,7 @@
 //! 4. The server answers `go`, a JSON document: the uid, the size of `/tmp`, the runtime's
 //!    environment variables and the seccomp programs to stack.
 
-use std::io::{IoSlice, IoSliceMut, PipeReader, Write};
+use std::io::{IoSlice, PipeReader, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -22,10 +22,10 @@ use lamina_jail::seccomp::SeccompFilters;
 use lamina_types::{FunctionSpec, LambdaError};
 use rustix::mount::OpenTreeFlags;
 use rustix::net::{
-    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
+    AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
 };
 
+use super::protocol::{Steps, expect, hello, hex};
 use super::{SNAP_START, Template};
 use crate::Executor;
 use crate::env_process::Restored;
@@ -383,74 +383,6 @@ impl Executor {
     }
 }
 
-/// How long each step of a restore took, for the debug log.
-struct Steps {
-    last: Instant,
-    taken: Vec<(&'static str, Duration)>,
-}
-
-impl Steps {
-    fn new() -> Self {
-        Self {
-            last: Instant::now(),
-            taken: Vec::with_capacity(10),
-        }
-    }
-
-    fn done(&mut self, step: &'static str) {
-        let now = Instant::now();
-        self.taken.push((step, now - self.last));
-        self.last = now;
-    }
-}
-
-impl std::fmt::Display for Steps {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (step, took) in &self.taken {
-            write!(f, "{step} {:.2} ms, ", took.as_secs_f64() * 1e3)?;
-        }
-        Ok(())
-    }
-}
-
-/// The copy's `hello`: its process id on the host, from the message's credentials.
-fn hello(channel: &OwnedFd) -> std::io::Result<u32> {
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
-    let mut control = RecvAncillaryBuffer::new(&mut space);
-    let mut buf = [0u8; 16];
-    let received = rustix::net::recvmsg(
-        channel,
-        &mut [IoSliceMut::new(&mut buf)],
-        &mut control,
-        RecvFlags::empty(),
-    )?;
-    if buf.get(..received.bytes) != Some(b"hello".as_slice()) {
-        return Err(std::io::Error::other("the SnapStart copy did not start"));
-    }
-    for message in control.drain() {
-        if let RecvAncillaryMessage::ScmCredentials(credentials) = message {
-            return u32::try_from(credentials.pid.as_raw_nonzero().get())
-                .map_err(std::io::Error::other);
-        }
-    }
-    Err(std::io::Error::other(
-        "the SnapStart copy's hello had no credentials",
-    ))
-}
-
-fn expect(channel: &OwnedFd, word: &[u8]) -> std::io::Result<()> {
-    let mut buf = [0u8; 16];
-    let (n, _) = rustix::net::recv(channel, &mut buf[..], RecvFlags::empty())?;
-    if buf.get(..n) == Some(word) {
-        return Ok(());
-    }
-    Err(std::io::Error::other(format!(
-        "the SnapStart copy answered {:?} instead of {:?}",
-        String::from_utf8_lossy(&buf[..n]),
-        String::from_utf8_lossy(word)
-    )))
-}
-
 /// Copies the files, directories and symbolic links under `from` into `to`, owned by `uid`
 /// (and its gid) with their modes. Other kinds of file (sockets, FIFOs) are left out.
 fn copy_tree(from: &Path, to: &Path, uid: u32) -> std::io::Result<()> {
@@ -476,10 +408,6 @@ fn copy_tree(from: &Path, to: &Path, uid: u32) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn restore_failed(e: &dyn std::fmt::Display) -> StartError {
