@@ -316,3 +316,36 @@ def lambda_handler(event, context):
     assert config["State"] == "Active", config
     body = invoke(mlam, fn_name, Qualifier=version).json()
     assert body == {"events": ["before", "after"], "package": "/var/task/snapshot_restore_py.py"}
+
+
+def test_a_template_that_dies_is_made_again(mlam, fn_name):
+    # A thread Init leaves running ends the template's process a while after the snapshot
+    # (the thread runs only while the template is thawed for a restore); the copies, forked
+    # from one thread, never have it.
+    source = '''
+import os, threading, time
+
+def end_later():
+    time.sleep(2)
+    os._exit(7)
+
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+    threading.Thread(target=end_later, daemon=True).start()
+
+def lambda_handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return os.getpid()
+'''
+    create(mlam, fn_name, source)
+    version, config = publish(mlam, fn_name)
+    assert config["State"] == "Active", config
+    time.sleep(3)
+
+    def call(_):
+        return invoke(mlam, fn_name, {"sleep": 1}, Qualifier=version)
+
+    for _ in range(2):
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(call, range(3)))
+        for result in results:
+            assert result.status == 200 and result.function_error is None, result.payload

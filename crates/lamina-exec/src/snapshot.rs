@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lamina_types::{FunctionSpec, LambdaError};
+use rustix::event::{PollFd, PollFlags};
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use tokio::sync::OnceCell;
 
@@ -42,6 +43,9 @@ use crate::Executor;
 use crate::environment::{Environment, ShutdownReason};
 use crate::launch::LaunchPlan;
 use crate::spawn::{StartError, set_initialization_type};
+
+/// How often a retired template is checked for the end of its last copy.
+const RETIRED_POLL: Duration = Duration::from_secs(1);
 
 /// Longest a template's Init may take (AWS gives a SnapStart Init 15 minutes).
 pub const TEMPLATE_INIT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -112,6 +116,15 @@ impl Template {
         }
     }
 
+    /// Whether the template's runtime ended: it alone holds the other end of the control
+    /// socket (its jail closes its own copies), so the socket hangs up when it does.
+    fn runtime_ended(&self) -> bool {
+        let mut fds = [PollFd::new(&self.control, PollFlags::IN)];
+        let polled = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
+        matches!(polled, Ok(n) if n > 0)
+            && fds[0].revents().intersects(PollFlags::HUP | PollFlags::ERR)
+    }
+
     /// Thaws the template for a restore (the first of those under way).
     async fn begin_restore(&self) {
         let mut state = self.state.lock().await;
@@ -157,6 +170,18 @@ impl Templates {
             .drain()
             .filter_map(|(_, cell)| cell.get().cloned())
             .collect()
+    }
+
+    /// Forgets `template`, which ended, if it is still the one of `spec`.
+    fn forget(&self, spec: &Arc<FunctionSpec>, template: &Arc<Template>) {
+        let mut by_spec = self.by_spec.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = by_spec
+            .get(spec)
+            .and_then(|cell| cell.get())
+            .is_some_and(|made| Arc::ptr_eq(made, template));
+        if current {
+            by_spec.remove(spec);
+        }
     }
 
     /// Forgets a template whose making failed, so the next cold start tries again.
@@ -271,17 +296,55 @@ impl Executor {
     }
 
     /// A new environment for `spec`, restored from its template (made first if needed).
+    /// A template that died (its runtime killed or crashed after the snapshot) is made again,
+    /// once, by the same cold start.
     pub(crate) async fn restore_environment(
         &self,
         spec: &Arc<FunctionSpec>,
     ) -> Result<Environment, StartError> {
-        let template = self.template(spec).await.map_err(|e| {
-            StartError::Lamina(LambdaError::Service(format!(
-                "SnapStart could not restore {}:{}: {e}",
-                spec.function_name, spec.version
-            )))
-        })?;
-        self.restore_from(spec, &template).await
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let template = self.template(spec).await.map_err(|e| {
+                StartError::Lamina(LambdaError::Service(format!(
+                    "SnapStart could not restore {}:{}: {e}",
+                    spec.function_name, spec.version
+                )))
+            })?;
+            let restored = self.restore_from(spec, &template).await;
+            if restored.is_ok() || attempts > 1 || !template.runtime_ended() {
+                return restored;
+            }
+            tracing::warn!(function = %spec.function_name, version = %spec.version, "the SnapStart template's runtime ended; making it again");
+            self.inner.templates.forget(spec, &template);
+            self.retire(&template).await;
+        }
+    }
+
+    /// Retires a template whose runtime ended: its environment ends once its restored copies
+    /// have (they live in its PID namespace, which its end would tear down), or when the
+    /// server stops.
+    async fn retire(&self, template: &Template) {
+        if let Some(spare) = template.take_spare() {
+            self.discard_spare(*spare);
+        }
+        let Some(mut environment) = template.state.lock().await.environment.take() else {
+            return;
+        };
+        environment.thaw();
+        let stopping = self.inner.stopping.clone();
+        let executor = self.clone();
+        self.inner.tasks.spawn(async move {
+            while environment.is_alive() {
+                tokio::select! {
+                    () = stopping.cancelled() => break,
+                    () = tokio::time::sleep(RETIRED_POLL) => {}
+                }
+            }
+            if let Some(scratch) = environment.shut_down(ShutdownReason::Spindown).await {
+                executor.remove_scratch(scratch);
+            }
+        });
     }
 
     /// Every template's environment, taken out to be shut down (the server stops).

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use rustix::process::Resource;
 
 use crate::error::JailError;
-use crate::output::{EXTENSIONS_OUTPUT_FD, JAIL_REPORT_FD, JailReport};
+use crate::output::{EXTENSIONS_OUTPUT_FD, JAIL_REPORT_FD, JailReport, TEMPLATE_CONTROL_FD};
 use crate::plan::{JailPlan, JailPlanError, JailRequest};
 use crate::rootfs;
 use crate::seccomp::SeccompFilters;
@@ -118,6 +118,10 @@ pub fn enter(args: &JailPlan, sys: &impl Syscall) -> Result<Ending, JailError> {
         Some(init) => {
             drop(status_writer);
             sys.close_fd(EXTENSIONS_OUTPUT_FD);
+            // Only a template's runtime holds its control socket: its death ends the socket.
+            if args.template {
+                sys.close_fd(TEMPLATE_CONTROL_FD);
+            }
             let report = keep(init, std::fs::File::from(status_reader), sys)?;
             // Read by the server once this process ended; it may be gone (killed) already.
             let _ = sys.write_report(JAIL_REPORT_FD, &report.encode());
@@ -194,12 +198,20 @@ fn init(
         drop(status);
         return Err(run_program(args, &args.program, &args.args, sys));
     };
+    if args.template {
+        sys.close_fd(TEMPLATE_CONTROL_FD);
+    }
     // The status of the first extension that exited: the environment's end, reported in
     // place of the runtime's (which the jail killed), so the server can name the crash.
     let mut crashed = None;
     loop {
         let (pid, raw) = sys.wait_any().map_err(JailError::Wait)?;
         if pid == runtime {
+            // A SnapStart template's restored copies live in this PID namespace (each in a
+            // namespace of its own below it): its end would kill them, so it waits for them.
+            if args.template {
+                reap_all(sys);
+            }
             // The keeper may be gone (killed); then nobody needs the report.
             let report = crashed.map_or(JailReport::Runtime(raw), JailReport::Extension);
             let _ = status.write_all(&report.encode());
@@ -213,6 +225,12 @@ fn init(
             let _ = sys.kill(runtime);
         }
     }
+}
+
+/// Reaps every process left until none is (a template's restored copies, reparented here
+/// when the runtime that forked them ended).
+fn reap_all(sys: &impl Syscall) {
+    while sys.wait_any().is_ok() {}
 }
 
 /// The runtime or an extension process: drops every privilege, installs the seccomp filter

@@ -793,3 +793,28 @@ fn an_extension_that_exits_ends_the_runtime() {
         "{calls:?}"
     );
 }
+
+#[test]
+fn a_templates_init_outlives_its_runtime_until_its_copies_end() {
+    let plan = JailPlan {
+        template: true,
+        ..args(&[])
+    };
+    let sys = Recorder::default();
+    // Init (child side), the runtime (pid 2).
+    sys.forks.borrow_mut().extend([None, Some(2)]);
+    // The runtime ends while two restored copies (7, 8) still run; then they end too.
+    sys.waits.borrow_mut().extend([(2, 9), (7, 0), (8, 0)]);
+    let ending = enter(&plan, &sys).unwrap();
+    assert_eq!(ending, Ending::Exit(0));
+    let calls = sys.calls();
+    // Every child reaped, then the wait that finds none, before the report.
+    let waits = calls.iter().filter(|c| *c == "wait").count();
+    assert_eq!(waits, 4, "{calls:?}");
+    let fork = calls.iter().rposition(|c| c == "fork").unwrap();
+    let closed = calls.iter().rposition(|c| c == "close 5").unwrap();
+    assert!(
+        closed > fork,
+        "the init closes the control socket once the runtime has it: {calls:?}"
+    );
+}
