@@ -8,10 +8,13 @@
 //! A restore asks it for a copy: the template forks, and the copy moves itself into new
 //! user, mount, PID, network, IPC and UTS namespaces; the server then maps the new
 //! environment's own uid in the copy's user namespace, moves the copy into the environment's
-//! cgroup and brings up its network (see [`restore`]); the copy mounts its own `/tmp` and
-//! `/proc`, becomes that uid, drops every capability, stacks the full seccomp filter and runs
-//! the after-restore hooks. A copy is as isolated as a new environment; its memory is the
-//! template's, shared copy-on-write.
+//! cgroup, brings up its network and makes its `/tmp` (a copy of the template's) (see
+//! [`restore`]); the copy attaches that `/tmp`, mounts its own `/proc`, becomes that uid,
+//! drops every capability, stacks the full seccomp filter and runs the after-restore hooks. A
+//! copy is as isolated as a new environment; its memory is the template's, shared
+//! copy-on-write. Each template keeps one copy made ahead (a *spare*), so a cold start only
+//! tells it to go. Copies live in the template's PID namespace, so its jail outlives its
+//! runtime until they end; a template whose runtime ended is made again.
 //!
 //! Why not CRIU: Debian 12's `criu` (3.17) cannot run on this kernel (`criu check`: "vdso:
 //! Unexpected rt vDSO area bounds"), and a memory image must be read back on every restore
