@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import importlib._bootstrap_external as bootstrap_external
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from function_support import publish_layer
+from harness import REPO, VENV
 from helpers import http_get
 from invoke_support import deploy, fn_name, invoke, mlam  # noqa: F401
 from zips import simple_zip
@@ -230,3 +232,68 @@ def test_a_layer_used_by_a_runtime_it_does_not_name_is_compiled_for_that_runtime
 
     wait_ready(module_server, code_sha256)
     assert invoke(mlam, fn_name, {}).json()["compiled"] == []
+
+
+PANDAS_HANDLER = '''\
+import importlib.machinery
+import os
+
+compiled = []
+_source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+
+
+def _counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return _source_to_code(self, data, path, *args, **kwargs)
+
+
+importlib.machinery.SourceFileLoader.source_to_code = _counting
+
+import pandas as pd
+
+frame = pd.DataFrame({"n": range(1, 11), "sq": [i * i for i in range(1, 11)]})
+
+
+def lambda_handler(event, context):
+    return {
+        "describe": frame.describe().round(6).to_dict(),
+        "pivot": frame.assign(odd=frame.n % 2).groupby("odd").sq.sum().to_dict(),
+        "compiled_from_opt": len([p for p in compiled if p.startswith("/opt/")]),
+        "pandas": pd.__version__,
+        "prefix": os.environ.get("PYTHONPYCACHEPREFIX"),
+    }
+'''
+
+
+def test_pandas_from_a_layer_gives_the_same_result_with_and_without_its_bytecode(
+    mlam, module_server, fn_name, layer_name, tmp_path
+):
+    wheels = REPO / "target" / "heavy-wheels"
+    assert any(wheels.glob("pandas-*.whl")), "no pandas wheel: scripts/prepare-tests downloads it"
+    target = tmp_path / "python"
+    subprocess.run(
+        [str(VENV / "bin" / "pip"), "install", "--quiet", "--no-index", "--no-compile",
+         "--find-links", str(wheels), "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
+         "--only-binary=:all:", "--target", str(target), "numpy==2.2.6", "pandas==2.3.2"],
+        check=True,
+    )
+    files = {
+        str(path.relative_to(tmp_path)): path.read_bytes()
+        for path in tmp_path.rglob("*") if path.is_file()
+    }
+    out, _ = publish_layer(mlam, layer_name, files, CompatibleRuntimes=[f"python{PYTHON}"])
+    wait_ready(module_server, out["Content"]["CodeSha256"])
+    handler = simple_zip({"lambda_function.py": PANDAS_HANDLER.encode()})
+    deploy(mlam, fn_name, zip_bytes=handler, Layers=[out["LayerVersionArn"]])
+    # The same function told to look for bytecode elsewhere compiles every source it imports.
+    deploy(mlam, f"{fn_name}-src", zip_bytes=handler, Layers=[out["LayerVersionArn"]],
+           Environment={"Variables": {"PYTHONPYCACHEPREFIX": "/tmp/pycache"}})
+
+    with_bytecode = invoke(mlam, fn_name).json()
+    without = invoke(mlam, f"{fn_name}-src").json()
+
+    assert with_bytecode["pandas"] == without["pandas"] == "2.3.2"
+    assert with_bytecode["compiled_from_opt"] == 0, with_bytecode
+    assert without["compiled_from_opt"] > 100, without
+    assert with_bytecode["describe"] == without["describe"]
+    assert with_bytecode["pivot"] == without["pivot"] == {"0": 220, "1": 165}
