@@ -79,10 +79,18 @@ pub(crate) struct Template {
     state: tokio::sync::Mutex<TemplateState>,
     control: OwnedFd,
     /// A copy made ahead of the next cold start.
-    spare: Mutex<Option<Box<Spare>>>,
+    spare: Mutex<SpareSlot>,
     /// The template's `/tmp` on the host: each copy starts with a copy of it, as AWS's
     /// snapshots hold the environment's disk.
     tmp: Option<PathBuf>,
+}
+
+/// Where a template keeps its spare: none once the template is retired (a spare made after
+/// that would never be used, nor removed).
+#[derive(Default)]
+struct SpareSlot {
+    spare: Option<Box<Spare>>,
+    retired: bool,
 }
 
 /// A template's environment, frozen while no restore needs it (as AWS's snapshot is still:
@@ -93,30 +101,33 @@ struct TemplateState {
 }
 
 impl Template {
+    fn slot(&self) -> std::sync::MutexGuard<'_, SpareSlot> {
+        self.spare.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn take_spare(&self) -> Option<Box<Spare>> {
-        self.spare
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        self.slot().spare.take()
     }
 
     fn has_spare(&self) -> bool {
-        self.spare
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
+        self.slot().spare.is_some()
     }
 
-    /// Keeps `spare`, or gives it back when there is one already.
+    /// Keeps `spare`, or gives it back when there is one already or the template is retired.
     fn put_spare(&self, spare: Box<Spare>) -> Result<(), Box<Spare>> {
-        let mut kept = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
-        match *kept {
-            Some(_) => Err(spare),
-            None => {
-                *kept = Some(spare);
-                Ok(())
-            }
+        let mut slot = self.slot();
+        if slot.retired || slot.spare.is_some() {
+            return Err(spare);
         }
+        slot.spare = Some(spare);
+        Ok(())
+    }
+
+    /// Retires the template's spare slot: its spare, if any, is to be discarded.
+    fn retire_spare(&self) -> Option<Box<Spare>> {
+        let mut slot = self.slot();
+        slot.retired = true;
+        slot.spare.take()
     }
 
     /// Whether the template's runtime ended: it alone holds the other end of the control
@@ -289,7 +300,7 @@ impl Executor {
         environment.freeze();
         Ok(Template {
             tmp: environment.tmp_dir(),
-            spare: Mutex::new(None),
+            spare: Mutex::default(),
             state: tokio::sync::Mutex::new(TemplateState {
                 environment: Some(environment),
                 restoring: 0,
@@ -328,7 +339,7 @@ impl Executor {
     /// have (they live in its PID namespace, which its end would tear down), or when the
     /// server stops.
     async fn retire(&self, template: &Template) {
-        if let Some(spare) = template.take_spare() {
+        if let Some(spare) = template.retire_spare() {
             self.discard_spare(*spare);
         }
         let Some(mut environment) = template.state.lock().await.environment.take() else {
@@ -354,7 +365,7 @@ impl Executor {
     pub(crate) async fn take_templates(&self) -> Vec<Environment> {
         let mut environments = Vec::new();
         for template in self.inner.templates.take_all() {
-            if let Some(spare) = template.take_spare() {
+            if let Some(spare) = template.retire_spare() {
                 self.discard_spare(*spare);
             }
             environments.extend(template.state.lock().await.environment.take());
