@@ -4,8 +4,10 @@
 use std::io::IoSliceMut;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use lamina_jail::seccomp::SeccompFilters;
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
 /// How long each step of a restore took, for the debug log.
@@ -76,7 +78,20 @@ pub(super) fn expect(channel: &OwnedFd, word: &[u8]) -> std::io::Result<()> {
     )))
 }
 
-/// The seccomp programs as the copy's JSON carries them.
-pub(super) fn hex(bytes: &[u8]) -> String {
+/// The full seccomp programs each copy stacks, hex-encoded as its `go` carries them: compiled
+/// once for the server's life (they never change), not at every restore.
+pub(super) fn seccomp_programs() -> std::io::Result<&'static str> {
+    static PROGRAMS: OnceLock<Result<String, String>> = OnceLock::new();
+    PROGRAMS
+        .get_or_init(|| {
+            SeccompFilters::compile()
+                .map(|filters| hex(&filters.to_bytes()))
+                .map_err(|e| e.to_string())
+        })
+        .as_deref()
+        .map_err(|e| std::io::Error::other(e.clone()))
+}
+
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -18,14 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lamina_jail::cgroup::Cgroup;
-use lamina_jail::seccomp::SeccompFilters;
 use lamina_types::{FunctionSpec, LambdaError};
 use rustix::mount::OpenTreeFlags;
 use rustix::net::{
     AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
 };
 
-use super::protocol::{Steps, expect, hello, hex};
+use super::protocol::{Steps, expect, hello, seccomp_programs};
 use super::{SNAP_START, Template};
 use crate::Executor;
 use crate::env_process::Restored;
@@ -312,11 +311,10 @@ impl Executor {
         let told = (|| {
             let plan = self.restored_plan(spec, &spare.scratch, &spare.api)?;
             let env = plan.jail.as_ref().map_or(&plan.env, |jail| &jail.env);
-            let filters = SeccompFilters::compile().map_err(std::io::Error::other)?;
             let go = serde_json::json!({
                 "uid": spare.uid,
                 "env": env,
-                "seccomp": hex(&filters.to_bytes()),
+                "seccomp": seccomp_programs()?,
             });
             let handed = [spare.tmp.as_fd()];
             let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
