@@ -65,13 +65,9 @@ LAYER_FILES = {
     "python/bcpkg/data.txt": b"not python\n",
 }
 
-HANDLER = '''\
-import importlib
+# Handler prelude: counts the sources the import system compiles into `compiled`.
+COUNT_COMPILED = '''\
 import importlib.machinery
-import os
-import sys
-
-import helper
 
 compiled = []
 _source_to_code = importlib.machinery.SourceFileLoader.source_to_code
@@ -83,6 +79,14 @@ def _counting(self, data, path, *args, **kwargs):
 
 
 importlib.machinery.SourceFileLoader.source_to_code = _counting
+'''
+
+HANDLER = COUNT_COMPILED + '''
+import importlib
+import os
+import sys
+
+import helper
 
 
 def lambda_handler(event, context):
@@ -234,20 +238,8 @@ def test_a_layer_used_by_a_runtime_it_does_not_name_is_compiled_for_that_runtime
     assert invoke(mlam, fn_name, {}).json()["compiled"] == []
 
 
-PANDAS_HANDLER = '''\
-import importlib.machinery
+PANDAS_HANDLER = COUNT_COMPILED + '''
 import os
-
-compiled = []
-_source_to_code = importlib.machinery.SourceFileLoader.source_to_code
-
-
-def _counting(self, data, path, *args, **kwargs):
-    compiled.append(path)
-    return _source_to_code(self, data, path, *args, **kwargs)
-
-
-importlib.machinery.SourceFileLoader.source_to_code = _counting
 
 import pandas as pd
 

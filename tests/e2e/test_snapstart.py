@@ -77,13 +77,15 @@ def lambda_handler(event, context):
 '''
 
 
-def create(lam, name: str, source: str = HANDLER_SOURCE, **kwargs) -> None:
+def create(lam, name: str, source: str = HANDLER_SOURCE, files: dict[str, bytes] | None = None,
+           runtime: str = RUNTIME, **kwargs) -> None:
+    """CreateFunction with SnapStart on: `source` as the handler module, plus `files`."""
     lam.create_function(
         FunctionName=name,
-        Runtime=RUNTIME,
+        Runtime=runtime,
         Role=ROLE,
         Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": handler_zip(source)},
+        Code={"ZipFile": handler_zip(source, files)},
         SnapStart={"ApplyOn": "PublishedVersions"},
         **kwargs,
     )
@@ -223,11 +225,7 @@ def test_templates_and_restored_environments_leave_nothing_when_the_server_stops
 
 def test_snapstart_limits_are_refused_as_aws_refuses_them(mlam, fn_name):
     with pytest.raises(mlam.exceptions.InvalidParameterValueException) as refused:
-        mlam.create_function(
-            FunctionName=fn_name, Runtime="python3.11", Role=ROLE,
-            Handler="lambda_function.lambda_handler", Code={"ZipFile": handler_zip(HANDLER_SOURCE)},
-            SnapStart={"ApplyOn": "PublishedVersions"},
-        )
+        create(mlam, fn_name, runtime="python3.11")
     assert "python3.11 is not supported for SnapStart enabled functions." in str(refused.value)
     create(mlam, fn_name)
     with pytest.raises(mlam.exceptions.InvalidParameterValueException) as refused:
@@ -307,11 +305,7 @@ register_after_restore(EVENTS.append, "after")
 def lambda_handler(event, context):
     return {"events": EVENTS, "package": snapshot_restore_py.__file__}
 """
-    mlam.create_function(
-        FunctionName=fn_name, Runtime=RUNTIME, Role=ROLE, Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": handler_zip(source, {"snapshot_restore_py.py": package})},
-        SnapStart={"ApplyOn": "PublishedVersions"},
-    )
+    create(mlam, fn_name, source, {"snapshot_restore_py.py": package})
     version, config = publish(mlam, fn_name)
     assert config["State"] == "Active", config
     body = invoke(mlam, fn_name, Qualifier=version).json()
