@@ -202,13 +202,7 @@ impl FunctionService {
             Some(q) => qualified_function_arn(&record.scope, &record.name, q),
             None => function_arn(&record.scope, &record.name),
         };
-        let optimization = if record.version != LATEST_VERSION
-            && record.config.snap_start_apply_on == "PublishedVersions"
-        {
-            "On"
-        } else {
-            "Off"
-        };
+        let optimization = if record.snap_start() { "On" } else { "Off" };
         FunctionView {
             function_arn,
             version: version_label(record.version),

@@ -149,7 +149,20 @@ pub struct FunctionVersionRecord {
     pub previous: Option<Box<Deployment>>,
 }
 
+impl FunctionConfig {
+    /// Whether `SnapStart.ApplyOn` asks for snapshots of published versions.
+    pub fn applies_snap_start(&self) -> bool {
+        self.snap_start_apply_on == "PublishedVersions"
+    }
+}
+
 impl FunctionVersionRecord {
+    /// Whether this version runs with SnapStart: a published version whose configuration asks
+    /// for it (`$LATEST` never does; validation keeps it to runtimes that have it).
+    pub fn snap_start(&self) -> bool {
+        self.version != LATEST_VERSION && self.config.applies_snap_start()
+    }
+
     /// The code and configuration this record holds.
     pub fn deployment(&self) -> Deployment {
         Deployment {

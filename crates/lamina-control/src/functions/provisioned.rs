@@ -190,7 +190,7 @@ impl FunctionService {
             .await?;
         // AWS: SnapStart does not support provisioned concurrency (the text is a guess).
         let target = self.lookup(scope, &name, Some(&qualifier)).await?;
-        if target.is_some_and(|t| t.config.snap_start_apply_on == "PublishedVersions") {
+        if target.is_some_and(|t| t.snap_start()) {
             return Err(LambdaError::InvalidParameterValue(
                 "Provisioned Concurrency Configs cannot be applied to SnapStart enabled functions."
                     .to_owned(),

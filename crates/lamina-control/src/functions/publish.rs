@@ -7,7 +7,7 @@ use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_state::{FunctionStatus, State};
 use lamina_types::limits::MAX_DESCRIPTION_CHARS;
 use lamina_types::validation::Violations;
-use lamina_types::{LambdaError, Runtime, Scope};
+use lamina_types::{LambdaError, Scope};
 
 use super::{
     CAS_ATTEMPTS, FunctionService, FunctionView, PublishVersion, STALE_REVISION, base64_sha256,
@@ -126,14 +126,7 @@ impl FunctionService {
         name: &str,
         record: FunctionVersionRecord,
     ) -> Result<FunctionVersionRecord, LambdaError> {
-        let snap_start = record.config.snap_start_apply_on == "PublishedVersions"
-            && record
-                .config
-                .runtime
-                .as_deref()
-                .and_then(Runtime::parse)
-                .is_some_and(|r| r.has_snap_start());
-        if !snap_start || record.status.is_settling() {
+        if !record.snap_start() || record.status.is_settling() {
             return Ok(record);
         }
         let mut pending = record.clone();

@@ -62,10 +62,7 @@ impl FunctionService {
             Some(q) => qualified_function_arn(scope, name, q),
             None => unqualified.clone(),
         };
-        if record.status.state == State::Pending
-            && record.version != LATEST_VERSION
-            && record.config.snap_start_apply_on == "PublishedVersions"
-        {
+        if record.status.state == State::Pending && record.snap_start() {
             // The API model's description, as AWS words it.
             return Err(LambdaError::SnapStartNotReady(
                 "Lambda is initializing your function. You can invoke the function when the \
@@ -136,9 +133,7 @@ pub fn locked_spec(
         }),
         log_group: config.logging.log_group.clone(),
         // AWS restores published versions only; `$LATEST` always runs its Init.
-        snap_start: record.version != LATEST_VERSION
-            && config.snap_start_apply_on == "PublishedVersions"
-            && runtime.has_snap_start(),
+        snap_start: record.snap_start() && runtime.has_snap_start(),
     })
 }
 

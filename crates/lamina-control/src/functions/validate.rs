@@ -345,7 +345,7 @@ pub(crate) fn config_members(
 /// SnapStart's limits, on the configuration as it will be: a runtime that has it (AWS's
 /// text), and no more than 512 MB of `/tmp` (AWS documents the limit; the text is ours).
 pub(crate) fn snap_start(config: &FunctionConfig) -> Result<(), LambdaError> {
-    if config.snap_start_apply_on != "PublishedVersions" {
+    if !config.applies_snap_start() {
         return Ok(());
     }
     let runtime = config.runtime.as_deref().unwrap_or_default();
