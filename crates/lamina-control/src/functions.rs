@@ -20,6 +20,7 @@ mod provisioned;
 mod publish;
 mod resolve;
 mod resolve_cache;
+mod settings;
 mod settle;
 mod update;
 mod validate;
@@ -48,6 +49,7 @@ pub use self::commands::{
 pub use self::environment::EnvironmentVariables;
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
+pub use self::settings::RuntimeManagementView;
 pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};

@@ -8,6 +8,7 @@ use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersion
 
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
+use crate::settings_store::FunctionSettingsStore;
 
 /// What PublishVersion found when it tried to snapshot `$LATEST`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +74,9 @@ pub struct AccountUsage {
 /// Function metadata; implemented by the same stores as [`MetadataStore`], whose layer
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
-pub trait FunctionStore: MetadataStore + ProvisionedConcurrencyStore {
+pub trait FunctionStore:
+    MetadataStore + ProvisionedConcurrencyStore + FunctionSettingsStore
+{
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.
     async fn create_function(

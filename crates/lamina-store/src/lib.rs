@@ -10,6 +10,7 @@ pub mod event_store;
 pub mod function_store;
 pub mod metadata;
 pub mod provisioned_store;
+pub mod settings_store;
 pub mod sqlite;
 
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
@@ -20,4 +21,5 @@ pub use function_store::{
 };
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
+pub use settings_store::FunctionSettingsStore;
 pub use sqlite::SqliteStore;

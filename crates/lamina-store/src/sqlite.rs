@@ -18,6 +18,7 @@ mod events;
 mod functions;
 mod migrate;
 mod provisioned;
+mod settings;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (

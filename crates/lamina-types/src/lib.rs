@@ -8,6 +8,7 @@ pub mod error;
 pub mod function;
 pub mod function_arn;
 pub mod function_config;
+pub mod function_settings;
 pub mod function_state;
 pub mod layer;
 pub mod limits;

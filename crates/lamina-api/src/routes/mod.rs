@@ -9,15 +9,17 @@ mod invoke;
 mod layers;
 mod ordered_map;
 mod provisioned;
+mod settings;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod unsupported;
 mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, middleware};
 use lamina_exec::network::FunctionNetwork;
@@ -35,6 +37,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(functions::routes())
         .merge(aliases::routes())
         .merge(provisioned::routes())
+        .merge(settings::routes())
         .merge(account::routes())
         .merge(invoke::routes())
         .merge(crate::console::routes())
@@ -79,11 +82,12 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
     (StatusCode::OK, Json(body))
 }
 
-/// Any path or method no AWS operation has: AWS's `UnknownOperationException`.
-async fn unknown_operation() -> ApiError {
-    ApiError(LambdaError::UnknownOperation(
-        "Unknown operation.".to_owned(),
-    ))
+/// Any path or method Lamina routes no operation at: AWS's `UnknownOperationException`,
+/// naming the operation and why Lamina does not serve it when the model has one there.
+async fn unknown_operation(method: Method, uri: Uri) -> ApiError {
+    let message = unsupported::explain(&method, uri.path())
+        .unwrap_or_else(|| "Unknown operation.".to_owned());
+    ApiError(LambdaError::UnknownOperation(message))
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn config() -> FunctionConfig {
     }
 }
 
-fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
+pub(crate) fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     FunctionVersionRecord {
         scope: scope(),
         name: name.into(),
