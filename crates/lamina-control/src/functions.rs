@@ -14,7 +14,9 @@ mod attach;
 mod commands;
 mod config;
 mod create;
+mod destinations;
 mod environment;
+mod event_invoke;
 mod listing;
 mod provisioned;
 mod publish;
@@ -46,6 +48,7 @@ pub use self::commands::{
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
 pub use self::environment::EnvironmentVariables;
+pub use self::event_invoke::{AsyncInvokeSettings, EventInvokeConfigInput, EventInvokeConfigView};
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
 pub use self::settle::{Preparer, SETTLE_WAIT};
