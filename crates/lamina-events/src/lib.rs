@@ -10,11 +10,12 @@
 //!
 //! Knows nothing of HTTP; never runs a function or queries the store for one itself.
 
+mod delivery;
 pub mod queue;
 pub mod retry;
 pub mod runner;
 mod schedule;
 
 pub use queue::{EventInvocation, EventQueue, QueueConfig};
-pub use retry::{Attempt, Backoff, DEFAULT_MAX_EVENT_AGE, RetryPolicy};
+pub use retry::{Attempt, Backoff, DEFAULT_MAX_EVENT_AGE, Response, RetryPolicy};
 pub use runner::{EventRunner, LaminaRunner};
