@@ -47,6 +47,7 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::destinations::dead_letter_target;
 pub use self::environment::EnvironmentVariables;
 pub use self::event_invoke::{AsyncInvokeSettings, EventInvokeConfigInput, EventInvokeConfigView};
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};

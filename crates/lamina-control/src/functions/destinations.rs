@@ -4,6 +4,7 @@
 //! never delivered (a deploy tool then fails loudly at the right step).
 
 use lamina_types::destination::{self, Target};
+use lamina_types::function_config::FunctionConfig;
 use lamina_types::validation::Violations;
 use lamina_types::{LambdaError, Scope};
 
@@ -68,9 +69,14 @@ pub(crate) fn check_dead_letter(scope: &Scope, json: Option<&str>) -> Result<(),
     lamina_function(scope, &arn, "dead-letter target").map(|_| ())
 }
 
-/// The dead-letter target a stored `DeadLetterConfig` (its JSON text) names, if any.
-pub(crate) fn dead_letter_target(json: Option<&String>) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(json?).ok()?;
+/// The dead-letter target a version's `DeadLetterConfig` names, if any.
+pub fn dead_letter_target(config: &FunctionConfig) -> Option<String> {
+    target_arn(config.extra.get("DeadLetterConfig")?)
+}
+
+/// The non-empty `TargetArn` of a `DeadLetterConfig`'s JSON text.
+fn target_arn(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
     let arn = value.get("TargetArn")?.as_str()?;
     (!arn.is_empty()).then(|| arn.to_owned())
 }
@@ -134,12 +140,9 @@ mod tests {
             e.message()
         );
         assert_eq!(
-            dead_letter_target(Some(&f.to_owned())).as_deref(),
+            target_arn(f).as_deref(),
             Some("arn:aws:lambda:us-west-2:123456789012:function:dlq")
         );
-        assert_eq!(
-            dead_letter_target(Some(&r#"{"TargetArn":""}"#.to_owned())),
-            None
-        );
+        assert_eq!(target_arn(r#"{"TargetArn":""}"#), None);
     }
 }

@@ -373,7 +373,7 @@ impl FunctionService {
         let dead_letter = self
             .lookup(scope, function_name, qualifier)
             .await?
-            .and_then(|r| destinations::dead_letter_target(r.config.extra.get("DeadLetterConfig")));
+            .and_then(|r| destinations::dead_letter_target(&r.config));
         let Some(config) = config else {
             return Ok(AsyncInvokeSettings {
                 dead_letter,
