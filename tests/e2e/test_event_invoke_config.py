@@ -107,6 +107,11 @@ def test_every_operation_with_boto3(mlam, fn_name, recorder):
     mlam.delete_alias(FunctionName=fn_name, Name="live")
     err = client_error(mlam.get_function_event_invoke_config, FunctionName=fn_name, Qualifier="live")
     assert_aws_error(mlam, err, 404, "ResourceNotFoundException", contains="doesn't have an EventInvokeConfig")
+    # And every configuration goes with the function.
+    mlam.put_function_event_invoke_config(FunctionName=fn_name, MaximumRetryAttempts=1)
+    mlam.delete_function(FunctionName=fn_name)
+    deploy_source(mlam, fn_name, recorder, fails=False)
+    assert mlam.list_function_event_invoke_configs(FunctionName=fn_name)["FunctionEventInvokeConfigs"] == []
 
 
 def test_validation_and_refusals(mlam, fn_name, recorder):

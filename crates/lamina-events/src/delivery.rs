@@ -108,6 +108,12 @@ pub(crate) fn event_for(
     if scope != source.scope {
         return Err("the function is in another account or region".to_owned());
     }
+    // The API refuses a function as its own destination; a dead-letter target is not checked
+    // against the function at CreateFunction, and a failing function fed its own failures
+    // would loop forever.
+    if name == source.function_name {
+        return Err("a function's outcomes are never sent back to it".to_owned());
+    }
     let invoked_function_arn = match &qualifier {
         Some(q) => qualified_function_arn(&scope, &name, q),
         None => function_arn(&scope, &name),
@@ -257,6 +263,7 @@ mod tests {
         assert_ne!(to.request_id, from.request_id);
 
         assert!(event_for(&from, "arn:aws:sqs:us-west-2:123456789012:q", Vec::new(), 9).is_err());
+        assert!(event_for(&from, &format!("{ARN}:f:live"), Vec::new(), 9).is_err());
         assert!(
             event_for(
                 &from,
