@@ -2,6 +2,11 @@
 //! caller's account and region, since it has no SQS, SNS, EventBridge or S3 to deliver to.
 //! Anything else is refused with a message that says so, rather than accepted and silently
 //! never delivered (a deploy tool then fails loudly at the right step).
+//!
+//! AWS takes only SQS queues and SNS topics as dead-letter targets; a function there is
+//! Lamina's own extension, the one kind it can deliver to (the original event, as AWS sends
+//! to a queue). Whether the dead-letter function exists is not checked at CreateFunction
+//! (it may come later); an event for a missing one is discarded with a log line.
 
 use lamina_types::destination::{self, Target};
 use lamina_types::function_config::FunctionConfig;
