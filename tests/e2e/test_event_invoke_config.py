@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from harness import make_client
 from helpers import ACCOUNT, assert_aws_error, client_error
 from invoke_support import (  # noqa: F401 - fixtures
     deploy_recording, fn_name, function_log, mlam, start_lines, start_module_server,
@@ -268,3 +269,27 @@ def test_a_dead_letter_function_receives_the_original_event(mlam, fn_name, recor
 
     assert received(recorder, f"{fn_name}-dlq") == [{"order": 9}]
     assert len(recorder.records(fn_name)) == 3, "AWS's two retries, then the dead-letter target"
+
+
+def test_a_pending_retry_and_its_record_survive_a_restart(start_server, recorder, fn_name):
+    # The retry is due 10 s after the first run: the server restarts in between.
+    first = start_server("--async-retry-delay-secs", "10")
+    lam = make_client(first.url)
+    deploy_source(lam, fn_name, recorder, fails=True)
+    deploy_destination(lam, f"{fn_name}-failed", recorder)
+    lam.put_function_event_invoke_config(
+        FunctionName=fn_name, MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": arn(f"{fn_name}-failed")}},
+    )
+    lam.invoke(FunctionName=fn_name, InvocationType="Event", Payload=b'{"job": 10}')
+    received(recorder, fn_name)
+
+    first.stop()  # SIGTERM: the first run finishes and its retry is recorded
+    start_server("--async-retry-delay-secs", "10", data_dir=first.data_dir)
+
+    [record] = received(recorder, f"{fn_name}-failed")
+    assert len(recorder.records(fn_name)) == 2
+    context = record["requestContext"]
+    assert (context["condition"], context["approximateInvokeCount"]) == ("RetriesExhausted", 2)
+    assert record["requestPayload"] == {"job": 10}
+    assert record["responsePayload"]["errorMessage"] == "always fails"
