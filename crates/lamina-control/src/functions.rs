@@ -14,7 +14,9 @@ mod attach;
 mod commands;
 mod config;
 mod create;
+mod destinations;
 mod environment;
+mod event_invoke;
 mod listing;
 mod provisioned;
 mod publish;
@@ -46,7 +48,9 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::destinations::dead_letter_target;
 pub use self::environment::EnvironmentVariables;
+pub use self::event_invoke::{AsyncInvokeSettings, EventInvokeConfigInput, EventInvokeConfigView};
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
 pub use self::settings::RuntimeManagementView;

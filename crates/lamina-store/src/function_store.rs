@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
+use crate::event_invoke_store::EventInvokeConfigStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
 use crate::settings_store::FunctionSettingsStore;
@@ -75,7 +76,7 @@ pub struct AccountUsage {
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
 pub trait FunctionStore:
-    MetadataStore + ProvisionedConcurrencyStore + FunctionSettingsStore
+    MetadataStore + ProvisionedConcurrencyStore + EventInvokeConfigStore + FunctionSettingsStore
 {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.

@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
+mod event_invoke;
 mod events;
 mod functions;
 mod migrate;

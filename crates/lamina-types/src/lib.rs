@@ -4,6 +4,7 @@
 //! and the CLI agree on what is valid. It never touches the network, the disk or a database.
 
 pub mod arn;
+pub mod destination;
 pub mod error;
 pub mod function;
 pub mod function_arn;

@@ -4,6 +4,7 @@
 
 mod account;
 mod aliases;
+mod event_invoke;
 mod functions;
 mod invoke;
 mod layers;
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(aliases::routes())
         .merge(provisioned::routes())
         .merge(settings::routes())
+        .merge(event_invoke::routes())
         .merge(account::routes())
         .merge(invoke::routes())
         .merge(crate::console::routes())

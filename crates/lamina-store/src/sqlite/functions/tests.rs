@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Executor};
 use super::*;
 use crate::metadata::{MetadataStore, NewLayerVersion};
 
-fn scope() -> Scope {
+pub(crate) fn scope() -> Scope {
     crate::sqlite::tests::scope()
 }
 
@@ -62,7 +62,7 @@ pub(crate) fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionR
     }
 }
 
-fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
+pub(crate) fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     PublishLatest {
         scope: scope(),
         name: name.into(),
@@ -73,7 +73,7 @@ fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
+pub(crate) async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::sqlite::tests::open(&dir.path().join("lamina.db")).await;
     (dir, store)
