@@ -22,6 +22,7 @@ mod resolve;
 mod resolve_cache;
 mod settle;
 mod update;
+mod urls;
 mod validate;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub use self::environment::EnvironmentVariables;
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
 pub use self::settle::{Preparer, SETTLE_WAIT};
+pub use self::urls::{FunctionUrlView, UrlConfigInput};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};
 

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
 mod events;
+mod function_urls;
 mod functions;
 mod migrate;
 mod provisioned;

@@ -9,6 +9,7 @@ pub mod function;
 pub mod function_arn;
 pub mod function_config;
 pub mod function_state;
+pub mod function_url;
 pub mod layer;
 pub mod limits;
 pub mod runtime;
