@@ -119,7 +119,7 @@ async fn serve(state: &AppState, target: Target, request: Request) -> Response {
         UrlAuthType::None => None,
         UrlAuthType::AwsIam => match signed_by_owner(state, &record, &parts, &body) {
             Ok(caller) => caller,
-            Err(response) => return response,
+            Err(Refused) => return forbidden(),
         },
     };
     let request_id = parts
@@ -228,6 +228,10 @@ fn refused(e: &LambdaError) -> Response {
     }
 }
 
+/// A request to an `AWS_IAM` URL that is not signed by a key allowed to call it: AWS
+/// answers 403 `Forbidden` whatever the reason, so none is kept.
+struct Refused;
+
 /// Checks the SigV4 signature of a request to an `AWS_IAM` URL: signed for service `lambda`
 /// by a known key of the URL's own account. `Ok(None)` when the server authenticates nothing
 /// (`--auth none`: every request is the default account's).
@@ -239,7 +243,7 @@ fn signed_by_owner(
     record: &FunctionUrlRecord,
     parts: &axum::http::request::Parts,
     body: &[u8],
-) -> Result<Option<Caller>, Response> {
+) -> Result<Option<Caller>, Refused> {
     let AuthMode::SigV4(keys) = &state.auth else {
         return Ok(None);
     };
@@ -252,9 +256,9 @@ fn signed_by_owner(
     )
     .ok()
     .flatten()
-    .ok_or_else(forbidden)?;
+    .ok_or(Refused)?;
     if signature.service != "lambda" {
-        return Err(forbidden());
+        return Err(Refused);
     }
     let received = Received {
         method: parts.method.as_str(),
@@ -275,10 +279,10 @@ fn signed_by_owner(
             error = e.message(),
             "a function URL request's signature was refused"
         );
-        forbidden()
+        Refused
     })?;
     if caller.account != record.scope.account {
-        return Err(forbidden());
+        return Err(Refused);
     }
     Ok(Some(caller))
 }

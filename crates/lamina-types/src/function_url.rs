@@ -142,16 +142,4 @@ mod tests {
         assert!(!is_url_id("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"));
         assert!(!is_url_id("short"));
     }
-
-    #[test]
-    fn cors_keeps_absent_members_absent() {
-        let cors = UrlCors {
-            max_age: Some(5),
-            ..UrlCors::default()
-        };
-        assert_eq!(
-            serde_json::to_string(&cors).unwrap_or_default(),
-            r#"{"MaxAge":5}"#
-        );
-    }
 }
