@@ -45,7 +45,7 @@ fn config() -> FunctionConfig {
     }
 }
 
-fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
+pub(super) fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     FunctionVersionRecord {
         scope: scope(),
         name: name.into(),
@@ -73,7 +73,7 @@ fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
+pub(super) async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::sqlite::tests::open(&dir.path().join("lamina.db")).await;
     (dir, store)
