@@ -11,30 +11,7 @@ import pytest
 
 from helpers import client_error
 from invoke_support import fn_name, function_log, mlam  # noqa: F401 - fixtures
-from url_support import curl, curl_pieces, deploy_node, deploy_python, streaming_client
-
-# Writes three pieces 700 ms apart, behind an HTTP prelude when the event asks for one.
-NODE_STREAMING = """
-exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
-  const pause = () => new Promise((ok) => setTimeout(ok, 700));
-  let stream = responseStream;
-  if (event.requestContext) {
-    stream = awslambda.HttpResponseStream.from(responseStream, {
-      statusCode: 207, headers: { 'content-type': 'text/plain', 'x-streamed': 'yes' }, cookies: ['s=1'] });
-  } else {
-    stream.setContentType('text/plain');
-  }
-  if (event.fail) {
-    stream.write('partial;');
-    throw new Error('failed midway');
-  }
-  for (const piece of ['one;', 'two;', 'three;']) {
-    stream.write(piece);
-    await pause();
-  }
-  stream.end();
-});
-"""
+from url_support import NODE_STREAMING, curl, curl_pieces, deploy_node, deploy_python, streaming_client
 
 
 def events(stream) -> list[dict]:

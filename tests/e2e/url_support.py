@@ -23,6 +23,29 @@ from zips import simple_zip
 
 CURL_TIMEOUT_SECS = 120
 
+# Writes three pieces 700 ms apart, behind an HTTP prelude when the event asks for one.
+NODE_STREAMING = """
+exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  const pause = () => new Promise((ok) => setTimeout(ok, 700));
+  let stream = responseStream;
+  if (event.requestContext) {
+    stream = awslambda.HttpResponseStream.from(responseStream, {
+      statusCode: 207, headers: { 'content-type': 'text/plain', 'x-streamed': 'yes' }, cookies: ['s=1'] });
+  } else {
+    stream.setContentType('text/plain');
+  }
+  if (event.fail) {
+    stream.write('partial;');
+    throw new Error('failed midway');
+  }
+  for (const piece of ['one;', 'two;', 'three;']) {
+    stream.write(piece);
+    await pause();
+  }
+  stream.end();
+});
+"""
+
 
 def deploy_python(lam, name: str, source: str, **kwargs) -> dict:
     """CreateFunction of a python3.11 handler `lambda_function.lambda_handler` (source dedented)."""
