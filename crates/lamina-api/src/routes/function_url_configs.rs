@@ -216,3 +216,6 @@ async fn list_function_url_configs(
     };
     Ok(json_response(StatusCode::OK, &body))
 }
+
+#[cfg(test)]
+mod tests;
