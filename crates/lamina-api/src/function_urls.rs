@@ -122,6 +122,54 @@ async fn serve(state: &AppState, target: Target, request: Request) -> Response {
             Err(Refused) => return forbidden(),
         },
     };
+    let (request_id, event) = request_event(&target, &record, &parts, &body, caller.as_ref());
+    let invoke = InvokeRequest {
+        request_id,
+        payload: event.to_string().into(),
+        invoked_function_arn: resolved.invoked_function_arn,
+        client_context: None,
+        tail_log: false,
+    };
+    let spec = Arc::new(resolved.spec);
+    let mut response = run(state, record.invoke_mode, spec, invoke).await;
+    if let Some(cors) = &record.cors {
+        cors::decorate(cors, &parts.headers, response.headers_mut());
+    }
+    response
+}
+
+/// Runs the invocation and gives its response, buffered or streamed as the URL's mode says.
+async fn run(
+    state: &AppState,
+    mode: UrlInvokeMode,
+    spec: Arc<lamina_types::FunctionSpec>,
+    invoke: InvokeRequest,
+) -> Response {
+    match mode {
+        UrlInvokeMode::Buffered => buffered(state.executor.invoke(spec, invoke).await),
+        UrlInvokeMode::ResponseStream => match begin(&state.executor, spec, invoke).await {
+            Begun::Streaming {
+                content_type,
+                parts: stream,
+                done,
+            } => {
+                // The end of the invocation is not waited for: the body ends with the stream.
+                drop(done);
+                streamed::respond(content_type, stream).await
+            }
+            Begun::Finished(result) => buffered(result),
+        },
+    }
+}
+
+/// The request id of a request to a URL and the payload format 2.0 event it becomes.
+fn request_event(
+    target: &Target,
+    record: &FunctionUrlRecord,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+    caller: Option<&Caller>,
+) -> (String, serde_json::Value) {
     let request_id = parts
         .extensions
         .get::<RequestId>()
@@ -152,9 +200,7 @@ async fn serve(state: &AppState, target: Target, request: Request) -> Response {
         Version::HTTP_10 => "HTTP/1.0",
         _ => "HTTP/1.1",
     };
-    let iam = caller
-        .as_ref()
-        .map(|c| (c.access_key_id.as_str(), c.account.as_str()));
+    let iam = caller.map(|c| (c.access_key_id.as_str(), c.account.as_str()));
     let source = event::EventSource {
         method: &parts.method,
         raw_path: &target.raw_path,
@@ -168,34 +214,8 @@ async fn serve(state: &AppState, target: Target, request: Request) -> Response {
         epoch_millis: now_millis(),
         iam,
     };
-    let event = event::event(&source, &parts.headers, &body);
-    let invoke = InvokeRequest {
-        request_id,
-        payload: event.to_string().into(),
-        invoked_function_arn: resolved.invoked_function_arn,
-        client_context: None,
-        tail_log: false,
-    };
-    let spec = Arc::new(resolved.spec);
-    let mut response = match record.invoke_mode {
-        UrlInvokeMode::Buffered => buffered(state.executor.invoke(spec, invoke).await),
-        UrlInvokeMode::ResponseStream => match begin(&state.executor, spec, invoke).await {
-            Begun::Streaming {
-                content_type,
-                parts: stream,
-                done,
-            } => {
-                // The end of the invocation is not waited for: the body ends with the stream.
-                drop(done);
-                streamed::respond(content_type, stream).await
-            }
-            Begun::Finished(result) => buffered(result),
-        },
-    };
-    if let Some(cors) = &record.cors {
-        cors::decorate(cors, &parts.headers, response.headers_mut());
-    }
-    response
+    let event = event::event(&source, &parts.headers, body);
+    (request_id, event)
 }
 
 /// The response of a buffered result.
