@@ -125,3 +125,19 @@ def test_invoke_async_queues_an_event(mlam, module_server, fn_name):
         time.sleep(0.5)
     err = client_error(mlam.invoke_async, FunctionName=f"{fn_name}-missing", InvokeArgs=b"{}")
     assert err.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_invoke_async_with_the_aws_cli(aws, mlam, module_server, fn_name, tmp_path):
+    source = "def lambda_handler(event, context):\n    print('cli async got', event['n'])\n"
+    deploy_python(mlam, fn_name, source)
+    args = tmp_path / "args.json"
+    args.write_text('{"n": 11}')
+
+    out = aws("lambda", "invoke-async", "--function-name", fn_name, "--invoke-args", str(args),
+              "--endpoint-url", module_server.url)
+
+    assert out == {"Status": 202}
+    deadline = time.monotonic() + 60
+    while not any("cli async got 11" in line for line in function_log(module_server, fn_name)):
+        assert time.monotonic() < deadline, function_log(module_server, fn_name)
+        time.sleep(0.5)
