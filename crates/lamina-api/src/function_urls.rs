@@ -109,6 +109,13 @@ async fn serve(state: &AppState, target: Target, request: Request) -> Response {
     {
         return cors::preflight(cors, &parts.headers);
     }
+    // An unsigned request to an `AWS_IAM` URL is refused before its body is read.
+    if record.auth_type == UrlAuthType::AwsIam
+        && matches!(state.auth, AuthMode::SigV4(_))
+        && signature(&parts).is_none()
+    {
+        return forbidden();
+    }
     let body = match read_limited(&parts.headers, body, MAX_SYNC_PAYLOAD_BYTES, "Invoke").await {
         Ok(body) => body,
         Err(_) => {
@@ -248,6 +255,19 @@ fn refused(e: &LambdaError) -> Response {
     }
 }
 
+/// The SigV4 signature a request carries (header or presigned query), if a well-formed one.
+fn signature(parts: &axum::http::request::Parts) -> Option<crate::sigv4::Signature> {
+    signature_of(
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+        parts.uri.query(),
+    )
+    .ok()
+    .flatten()
+}
+
 /// A request to an `AWS_IAM` URL that is not signed by a key allowed to call it: AWS
 /// answers 403 `Forbidden` whatever the reason, so none is kept.
 struct Refused;
@@ -267,16 +287,7 @@ fn signed_by_owner(
     let AuthMode::SigV4(keys) = &state.auth else {
         return Ok(None);
     };
-    let signature = signature_of(
-        parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-        parts.uri.query(),
-    )
-    .ok()
-    .flatten()
-    .ok_or(Refused)?;
+    let signature = signature(parts).ok_or(Refused)?;
     if signature.service != "lambda" {
         return Err(Refused);
     }
