@@ -7,6 +7,7 @@ use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
 use crate::event_invoke_store::EventInvokeConfigStore;
+use crate::function_url_store::FunctionUrlStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
 use crate::settings_store::FunctionSettingsStore;
@@ -76,7 +77,11 @@ pub struct AccountUsage {
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
 pub trait FunctionStore:
-    MetadataStore + ProvisionedConcurrencyStore + EventInvokeConfigStore + FunctionSettingsStore
+    MetadataStore
+    + ProvisionedConcurrencyStore
+    + EventInvokeConfigStore
+    + FunctionSettingsStore
+    + FunctionUrlStore
 {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.

@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod event_invoke_store;
 pub mod event_store;
 pub mod function_store;
+pub mod function_url_store;
 pub mod metadata;
 pub mod provisioned_store;
 pub mod settings_store;
@@ -21,6 +22,7 @@ pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };
+pub use function_url_store::FunctionUrlStore;
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
 pub use settings_store::FunctionSettingsStore;
