@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
+use crate::function_settings_store::FunctionSettingsStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
 
@@ -73,7 +74,9 @@ pub struct AccountUsage {
 /// Function metadata; implemented by the same stores as [`MetadataStore`], whose layer
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
-pub trait FunctionStore: MetadataStore + ProvisionedConcurrencyStore {
+pub trait FunctionStore:
+    MetadataStore + ProvisionedConcurrencyStore + FunctionSettingsStore
+{
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.
     async fn create_function(

@@ -7,6 +7,7 @@
 pub mod access_keys;
 pub mod artifacts;
 pub mod event_store;
+pub mod function_settings_store;
 pub mod function_store;
 pub mod metadata;
 pub mod provisioned_store;
@@ -15,6 +16,7 @@ pub mod sqlite;
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
+pub use function_settings_store::{FunctionSettingsStore, ReserveOutcome};
 pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };

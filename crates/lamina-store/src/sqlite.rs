@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
 mod events;
+mod function_settings;
 mod functions;
 mod migrate;
 mod provisioned;

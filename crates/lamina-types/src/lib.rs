@@ -8,6 +8,7 @@ pub mod error;
 pub mod function;
 pub mod function_arn;
 pub mod function_config;
+pub mod function_policy;
 pub mod function_state;
 pub mod layer;
 pub mod limits;
@@ -17,5 +18,5 @@ pub mod validation;
 
 pub use arn::{AccountId, LayerName, LayerVersionArn, Region, Scope};
 pub use error::LambdaError;
-pub use function::{ExtractedTree, FunctionSpec};
+pub use function::{ConcurrencyLimit, ExtractedTree, FunctionSpec};
 pub use runtime::{Architecture, Runtime, RuntimeFamily};

@@ -4,11 +4,14 @@
 
 mod account;
 mod aliases;
+mod concurrency;
 mod functions;
 mod invoke;
 mod layers;
 mod ordered_map;
+mod policies;
 mod provisioned;
+mod tags;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod wire;
@@ -35,6 +38,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(functions::routes())
         .merge(aliases::routes())
         .merge(provisioned::routes())
+        .merge(tags::routes())
+        .merge(concurrency::routes())
+        .merge(policies::routes())
         .merge(account::routes())
         .merge(invoke::routes())
         .merge(crate::console::routes())

@@ -267,6 +267,7 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
                 log_group: format!("/aws/lambda/{function}"),
                 json_log_level: None,
                 snap_start: false,
+                concurrency: Default::default(),
             },
             executed_version: "$LATEST".into(),
             invoked_function_arn: invoked,
