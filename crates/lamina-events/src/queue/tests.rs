@@ -246,6 +246,10 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
             Region::parse("us-west-2").unwrap(),
         ),
         function: ResolvedFunction {
+            owner: Scope::new(
+                AccountId::parse("123456789012").unwrap(),
+                Region::parse("us-west-2").unwrap(),
+            ),
             spec: FunctionSpec {
                 function_name: function.into(),
                 function_arn: unqualified,
