@@ -11,6 +11,7 @@ mod layers;
 mod ordered_map;
 mod policies;
 mod provisioned;
+mod resource_policy;
 mod tags;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -41,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(tags::routes())
         .merge(concurrency::routes())
         .merge(policies::routes())
+        .merge(resource_policy::routes())
         .merge(account::routes())
         .merge(invoke::routes())
         .merge(crate::console::routes())

@@ -186,7 +186,7 @@ impl FunctionService {
 
     /// The ARN a policy's statements name, once the function (and its version or alias)
     /// is known to exist.
-    async fn policy_resource(
+    pub(super) async fn policy_resource(
         &self,
         scope: &Scope,
         located: &Located,
@@ -216,7 +216,7 @@ impl FunctionService {
 
     /// Applies `change` to the current policy and stores it under a new revision, retrying
     /// when a concurrent change wins; a stale `expected_revision` fails with 412.
-    async fn change_policy(
+    pub(super) async fn change_policy(
         &self,
         scope: &Scope,
         located: &Located,
@@ -265,7 +265,7 @@ impl FunctionService {
 }
 
 /// The policy document of `resource`.
-fn render(policy: &FunctionPolicy, resource: &str) -> String {
+pub(super) fn render(policy: &FunctionPolicy, resource: &str) -> String {
     render_policy(
         policy
             .statements
