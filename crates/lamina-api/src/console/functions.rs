@@ -116,6 +116,7 @@ pub(super) async fn function_page(
     let layers = layer_rows(state, session, &view).await;
     let versions = super::function_versions::sections(state, session, &view.record.name).await;
     let overlaps = super::layer_insight::overlaps_section(state, &view).await;
+    let access = super::function_access::sections(state, session, &view.record.name).await;
     let r = &view.record;
     let (event, test) = match test {
         Some(t) => (t.event, Some(t.result)),
@@ -194,6 +195,7 @@ pub(super) async fn function_page(
                 @if let Some(t) = test { (t) }
             }
             (versions)
+            (access)
         },
     ))
 }
