@@ -1,12 +1,18 @@
 """Tag limits of CreateFunction as AWS's: at most 50 tags, keys of 1-128 characters, values of at
 most 256, and no key in the reserved `aws:` namespace. Each refusal stores nothing.
 
-TagResource, UntagResource and ListTags on a function's ARN (boto3 and the AWS CLI): the same
+TagResource, UntagResource and ListTags on a function's ARN (boto3, the AWS CLI and the AWS SDK for JavaScript): the same
 limits on the tags the function would have, kept across a restart, shown by GetFunction; a
 qualified ARN, a layer ARN, a missing function and another account's function are refused."""
 
+import json
+import os
+import subprocess
+from pathlib import Path
+
 from function_support import create, fn_name, function_arn  # noqa: F401
-from helpers import assert_aws_error, client_error, layer_version_arn, raw_of
+from harness import REPO
+from helpers import ACCESS_KEY, SECRET_KEY, assert_aws_error, client_error, layer_version_arn, raw_of
 from zips import simple_zip
 
 MAX_TAGS = 50
@@ -168,3 +174,49 @@ def test_tags_survive_a_restart(start_server, client_for, fn_name):
 
     again = client_for(start_server(data_dir=first.data_dir))
     assert again.list_tags(Resource=arn)["Tags"] == {"kept": "yes"}
+
+
+# --- the AWS SDK for JavaScript v3 ----------------------------------------------------------------
+
+NODE_SDK = Path(os.environ.get("LAMINA_E2E_NODE_SDK", REPO / "target" / "e2e-node-sdk" / "node_modules"))
+
+JS_TAGS = """
+const {
+  LambdaClient, TagResourceCommand, ListTagsCommand, UntagResourceCommand,
+} = require("@aws-sdk/client-lambda");
+const [endpoint, arn, accessKeyId, secretAccessKey] = process.argv.slice(2);
+const lambda = new LambdaClient({
+  endpoint, region: "us-west-2", credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1,
+});
+(async () => {
+  const out = {};
+  await lambda.send(new TagResourceCommand({ Resource: arn, Tags: { from: "js", team: "core" } }));
+  out.afterTag = (await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags;
+  await lambda.send(new UntagResourceCommand({ Resource: arn, TagKeys: ["team"] }));
+  out.afterUntag = (await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags;
+  try {
+    await lambda.send(new ListTagsCommand({ Resource: arn + ":1" }));
+  } catch (e) {
+    out.qualified = { name: e.name, message: e.message, status: e.$metadata.httpStatusCode };
+  }
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def test_tags_with_the_aws_sdk_for_javascript(lam, server, fn_name, tmp_path):
+    assert (NODE_SDK / "@aws-sdk" / "client-lambda").is_dir(), f"no @aws-sdk/client-lambda in {NODE_SDK}; run scripts/e2e"
+    arn = create(lam, fn_name)["FunctionArn"]
+    script = tmp_path / "tags.js"
+    script.write_text(JS_TAGS)
+
+    done = subprocess.run(
+        ["node", str(script), server.url, arn, ACCESS_KEY, SECRET_KEY],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NODE_PATH": str(NODE_SDK)},
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["afterTag"] == {"from": "js", "team": "core"}
+    assert out["afterUntag"] == {"from": "js"}
+    assert out["qualified"] == {"name": "InvalidParameterValueException", "message": QUALIFIED, "status": 400}
+    assert lam.list_tags(Resource=arn)["Tags"] == {"from": "js"}
