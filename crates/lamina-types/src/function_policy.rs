@@ -28,6 +28,9 @@ pub struct FunctionStatement {
     /// `FunctionUrlAuthType`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_url_auth_type: Option<String>,
+    /// `InvokedViaFunctionUrl`: the grant holds only for invocations through a function URL.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invoked_via_function_url: bool,
 }
 
 /// The policy of one function, version or alias: statements in insertion order and the

@@ -42,6 +42,7 @@ struct AddPermissionBody {
     principal_org_id: Option<String>,
     event_source_token: Option<String>,
     function_url_auth_type: Option<String>,
+    invoked_via_function_url: Option<bool>,
     revision_id: Option<String>,
 }
 
@@ -81,6 +82,7 @@ async fn add_permission(
         principal_org_id: parsed.principal_org_id,
         event_source_token: parsed.event_source_token,
         function_url_auth_type: parsed.function_url_auth_type,
+        invoked_via_function_url: parsed.invoked_via_function_url,
         revision_id: parsed.revision_id,
     };
     let statement = state.functions.add_permission(&ctx.scope, cmd).await?;

@@ -5,7 +5,10 @@
 //!
 //! Guessed: AWS's `RevisionId` here is the function's own revision; Lamina gives each policy
 //! its own revision (as layer version policies have), which GetPolicy returns and the
-//! `RevisionId` members of AddPermission and RemovePermission are checked against.
+//! `RevisionId` members of AddPermission and RemovePermission are checked against. Also
+//! guessed: `$LATEST` is a qualifier like any other, with its own policy (AWS names it a
+//! resource of its own, `...:function:f:$LATEST`), so an unqualified Invoke is judged by the
+//! unqualified function's policy only.
 
 use lamina_types::function_arn::{NameShape, function_arn, qualified_function_arn};
 use lamina_types::function_policy::{FunctionPolicy, FunctionStatement};
@@ -48,6 +51,8 @@ pub struct AddPermission {
     pub event_source_token: Option<String>,
     /// `FunctionUrlAuthType`.
     pub function_url_auth_type: Option<String>,
+    /// `InvokedViaFunctionUrl`.
+    pub invoked_via_function_url: Option<bool>,
     /// `RevisionId`: the policy's revision the change is based on.
     pub revision_id: Option<String>,
 }
@@ -90,6 +95,7 @@ impl FunctionService {
             principal_org_id: cmd.principal_org_id,
             event_source_token: cmd.event_source_token,
             function_url_auth_type: cmd.function_url_auth_type,
+            invoked_via_function_url: cmd.invoked_via_function_url.unwrap_or(false),
         };
         if v.is_empty() {
             statement::check(&mut v, &new);

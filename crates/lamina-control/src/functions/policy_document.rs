@@ -60,6 +60,7 @@ fn statement(s: &Value, resource: &str) -> Result<FunctionStatement, LambdaError
         principal_org_id: None,
         event_source_token: None,
         function_url_auth_type: None,
+        invoked_via_function_url: false,
     };
     if let Some(condition) = s.get("Condition") {
         conditions(&mut statement, condition)?;
@@ -115,6 +116,10 @@ fn conditions(statement: &mut FunctionStatement, value: &Value) -> Result<(), La
                     &mut statement.function_url_auth_type
                 }
                 ("ArnLike", "AWS:SourceArn") => &mut statement.source_arn,
+                ("Bool", "lambda:InvokedViaFunctionUrl") if value == "true" => {
+                    statement.invoked_via_function_url = true;
+                    continue;
+                }
                 _ => {
                     return Err(LambdaError::InvalidParameterValue(format!(
                         "Lamina does not support the condition {operator} {key} in a resource \
@@ -175,13 +180,16 @@ mod tests {
             source_account: Some("123456789012".into()),
             principal_org_id: None,
             event_source_token: None,
-            function_url_auth_type: None,
+            function_url_auth_type: Some("NONE".into()),
+            invoked_via_function_url: true,
         };
         let account = FunctionStatement {
             sid: "b".into(),
             principal: "arn:aws:iam::222233334444:root".into(),
             source_arn: None,
             source_account: None,
+            function_url_auth_type: None,
+            invoked_via_function_url: false,
             ..written.clone()
         };
         let text = render_policy(vec![document(&written, ARN), document(&account, ARN)]);

@@ -31,6 +31,7 @@ fn grant(sid: &str, principal: &str) -> AddPermission {
         principal_org_id: None,
         event_source_token: None,
         function_url_auth_type: None,
+        invoked_via_function_url: None,
         revision_id: None,
     }
 }

@@ -153,6 +153,8 @@ pub(super) fn document<'a>(s: &'a FunctionStatement, resource: &'a str) -> State
         &s.function_url_auth_type,
     );
     add("ArnLike", "AWS:SourceArn", &s.source_arn);
+    let via_url = s.invoked_via_function_url.then(|| "true".to_owned());
+    add("Bool", "lambda:InvokedViaFunctionUrl", &via_url);
     doc.condition = (!condition.is_empty()).then_some(Value::Object(condition));
     doc
 }
@@ -160,7 +162,8 @@ pub(super) fn document<'a>(s: &'a FunctionStatement, resource: &'a str) -> State
 /// Whether `s` lets `account` invoke the function directly (Invoke, synchronously or as an
 /// event). Guessed, as IAM evaluates a condition on a key the request lacks: a direct call
 /// carries no source ARN, source account, event source token or URL auth type, and Lamina
-/// has no organizations, so a statement with any condition grants no direct invoke.
+/// has no organizations, so a statement with any condition grants no direct invoke (nor does
+/// one limited to invocations through a function URL).
 pub(super) fn grants_invoke(s: &FunctionStatement, account: &AccountId) -> bool {
     INVOKE_ACTIONS.contains(&s.action.as_str())
         && crate::policy::principal_grants(&s.principal, account)
@@ -169,6 +172,7 @@ pub(super) fn grants_invoke(s: &FunctionStatement, account: &AccountId) -> bool 
         && s.principal_org_id.is_none()
         && s.event_source_token.is_none()
         && s.function_url_auth_type.is_none()
+        && !s.invoked_via_function_url
 }
 
 fn is_action(s: &str) -> bool {
@@ -218,6 +222,7 @@ mod tests {
             principal_org_id: None,
             event_source_token: None,
             function_url_auth_type: None,
+            invoked_via_function_url: false,
         }
     }
 
@@ -255,6 +260,13 @@ mod tests {
         let mut conditioned = statement("*");
         conditioned.source_account = Some("222233334444".into());
         assert!(!grants_invoke(&conditioned, &b));
+        let mut via_url = statement("*");
+        via_url.invoked_via_function_url = true;
+        assert!(!grants_invoke(&via_url, &b));
+        assert!(
+            render_statement(&document(&via_url, ARN))
+                .ends_with(r#""Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}"#)
+        );
     }
 
     #[test]

@@ -834,6 +834,7 @@ async fn function_policies_are_per_qualifier_and_go_with_what_they_belong_to() {
             principal_org_id: None,
             event_source_token: None,
             function_url_auth_type: None,
+            invoked_via_function_url: false,
         }],
     };
     assert_eq!(
