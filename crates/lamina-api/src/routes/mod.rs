@@ -2,6 +2,8 @@
 //! operation it serves (`get_layer_version` serves `GetLayerVersion`) and its doc comment
 //! starts with the operation's name, so grepping the operation finds its handler.
 
+#[cfg(test)]
+mod access_tests;
 mod account;
 mod aliases;
 mod concurrency;
