@@ -434,3 +434,59 @@ async fn a_policy_stops_growing_at_its_size_limit() {
     let policy = f.functions.get_policy(s, "app", None).await.unwrap();
     assert!(policy.policy.len() <= lamina_types::limits::MAX_FUNCTION_POLICY_BYTES);
 }
+
+#[tokio::test]
+async fn provisioned_concurrency_stays_within_the_reservation() {
+    let f = fixture().await;
+    let s = &f.scope;
+    f.functions
+        .create(s, create_cmd("app", Vec::new()))
+        .await
+        .unwrap();
+    f.functions
+        .publish_version(
+            s,
+            PublishVersion {
+                function_name: "app".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.functions
+        .put_concurrency(s, "app", Some(3))
+        .await
+        .unwrap();
+    f.functions
+        .put_provisioned_concurrency(s, "app", Some("1"), Some(3))
+        .await
+        .unwrap();
+    // Replacing the same qualifier's configuration does not count it twice.
+    f.functions
+        .put_provisioned_concurrency(s, "app", Some("1"), Some(2))
+        .await
+        .unwrap();
+    let e = f
+        .functions
+        .put_provisioned_concurrency(s, "app", Some("1"), Some(4))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "Requested Provisioned Concurrency should not be greater than the \
+         reservedConcurrentExecution for function"
+    );
+    let e = f
+        .functions
+        .put_concurrency(s, "app", Some(1))
+        .await
+        .unwrap_err();
+    assert_eq!(e.type_name(), "InvalidParameterValueException");
+    assert_eq!(
+        f.functions
+            .put_concurrency(s, "app", Some(2))
+            .await
+            .unwrap(),
+        2
+    );
+}
