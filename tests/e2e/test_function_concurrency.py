@@ -171,3 +171,16 @@ def test_a_reservation_bounds_the_function_across_its_versions(module_server, ml
     assert [h.json() for h in held] == [True, True]
     # Once they ended, the function runs again.
     assert invoke(mlam, fn_name).json() is True
+
+
+def test_provisioned_concurrency_stays_within_the_reservation(mlam, fn_name):
+    deploy(mlam, fn_name, "def lambda_handler(event, context):\n    return 1\n")
+    mlam.publish_version(FunctionName=fn_name)
+    mlam.put_function_concurrency(FunctionName=fn_name, ReservedConcurrentExecutions=1)
+
+    err = client_error(mlam.put_provisioned_concurrency_config, FunctionName=fn_name, Qualifier="1",
+                       ProvisionedConcurrentExecutions=2)
+    assert_aws_error(
+        mlam, err, 400, "InvalidParameterValueException",
+        "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function",
+    )
