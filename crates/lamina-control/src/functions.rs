@@ -17,7 +17,9 @@ mod commands;
 mod concurrency;
 mod config;
 mod create;
+mod destinations;
 mod environment;
+mod event_invoke;
 mod listing;
 mod permissions;
 mod policy_document;
@@ -26,6 +28,7 @@ mod publish;
 mod resolve;
 mod resolve_cache;
 mod resource_policy;
+mod settings;
 mod settle;
 mod statement;
 mod tags;
@@ -53,10 +56,13 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::destinations::dead_letter_target;
 pub use self::environment::EnvironmentVariables;
+pub use self::event_invoke::{AsyncInvokeSettings, EventInvokeConfigInput, EventInvokeConfigView};
 pub use self::permissions::{AddPermission, FunctionPolicyView};
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
+pub use self::settings::RuntimeManagementView;
 pub use self::settle::{Preparer, SETTLE_WAIT};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};

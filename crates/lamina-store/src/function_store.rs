@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
-use crate::function_settings_store::FunctionSettingsStore;
+use crate::event_invoke_store::EventInvokeConfigStore;
+use crate::function_access_store::FunctionAccessStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
+use crate::settings_store::FunctionSettingsStore;
 
 /// What PublishVersion found when it tried to snapshot `$LATEST`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +77,11 @@ pub struct AccountUsage {
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
 pub trait FunctionStore:
-    MetadataStore + ProvisionedConcurrencyStore + FunctionSettingsStore
+    MetadataStore
+    + ProvisionedConcurrencyStore
+    + EventInvokeConfigStore
+    + FunctionSettingsStore
+    + FunctionAccessStore
 {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.

@@ -7,6 +7,7 @@ mod access_tests;
 mod account;
 mod aliases;
 mod concurrency;
+mod event_invoke;
 mod functions;
 mod invoke;
 mod layers;
@@ -14,16 +15,18 @@ mod ordered_map;
 mod policies;
 mod provisioned;
 mod resource_policy;
+mod settings;
 mod tags;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod unsupported;
 mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, middleware};
 use lamina_exec::network::FunctionNetwork;
@@ -41,6 +44,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(functions::routes())
         .merge(aliases::routes())
         .merge(provisioned::routes())
+        .merge(settings::routes())
+        .merge(event_invoke::routes())
         .merge(tags::routes())
         .merge(concurrency::routes())
         .merge(policies::routes())
@@ -89,11 +94,12 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
     (StatusCode::OK, Json(body))
 }
 
-/// Any path or method no AWS operation has: AWS's `UnknownOperationException`.
-async fn unknown_operation() -> ApiError {
-    ApiError(LambdaError::UnknownOperation(
-        "Unknown operation.".to_owned(),
-    ))
+/// Any path or method Lamina routes no operation at: AWS's `UnknownOperationException`,
+/// naming the operation and why Lamina does not serve it when the model has one there.
+async fn unknown_operation(method: Method, uri: Uri) -> ApiError {
+    let message = unsupported::explain(&method, uri.path())
+        .unwrap_or_else(|| "Unknown operation.".to_owned());
+    ApiError(LambdaError::UnknownOperation(message))
 }
 
 #[cfg(test)]

@@ -696,4 +696,4 @@ impl FunctionStore for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Executor};
 use super::*;
 use crate::metadata::{MetadataStore, NewLayerVersion};
 
-fn scope() -> Scope {
+pub(crate) fn scope() -> Scope {
     crate::sqlite::tests::scope()
 }
 
@@ -45,7 +45,7 @@ fn config() -> FunctionConfig {
     }
 }
 
-fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
+pub(crate) fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     FunctionVersionRecord {
         scope: scope(),
         name: name.into(),
@@ -62,7 +62,7 @@ fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     }
 }
 
-fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
+pub(crate) fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     PublishLatest {
         scope: scope(),
         name: name.into(),
@@ -73,7 +73,7 @@ fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
+pub(crate) async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::sqlite::tests::open(&dir.path().join("lamina.db")).await;
     (dir, store)
@@ -733,7 +733,7 @@ async fn provisioned_concurrency_goes_with_its_version_alias_and_function() {
 
 #[tokio::test]
 async fn tags_and_reservations_change_atomically() {
-    use crate::function_settings_store::{FunctionSettingsStore, ReserveOutcome};
+    use crate::function_access_store::{FunctionAccessStore, ReserveOutcome};
     let (_dir, store) = open().await;
     let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
@@ -813,7 +813,7 @@ async fn tags_and_reservations_change_atomically() {
 async fn function_policies_are_per_qualifier_and_go_with_what_they_belong_to() {
     use lamina_types::function_policy::{FunctionPolicy, FunctionStatement};
 
-    use crate::function_settings_store::FunctionSettingsStore;
+    use crate::function_access_store::FunctionAccessStore;
     let (_dir, store) = open().await;
     store
         .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())

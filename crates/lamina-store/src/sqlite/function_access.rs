@@ -1,4 +1,4 @@
-//! [`FunctionSettingsStore`] on SQLite: schema version 7 (function policies) and the
+//! [`FunctionAccessStore`] on SQLite: schema version 7 (function policies) and the
 //! statements on the tags and reserved concurrency columns of `functions`.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use lamina_types::function_policy::{FunctionPolicy, FunctionStatement};
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::function_settings_store::{FunctionSettingsStore, ReserveOutcome};
+use crate::function_access_store::{FunctionAccessStore, ReserveOutcome};
 use crate::metadata::StoreError;
 
 /// Schema version 7: the resource policy of each function (`qualifier` empty), version or
@@ -52,7 +52,7 @@ fn tags_json(tags: &BTreeMap<String, String>) -> Result<String, StoreError> {
 }
 
 #[async_trait::async_trait]
-impl FunctionSettingsStore for SqliteStore {
+impl FunctionAccessStore for SqliteStore {
     async fn replace_tags(
         &self,
         scope: &Scope,

@@ -1,5 +1,5 @@
-//! The function settings half of the metadata contract that is not configuration: tags,
-//! reserved concurrency and resource policies. Each change is one atomic method, so another
+//! The function access half of the metadata contract: tags, reserved concurrency and
+//! resource policies. Each change is one atomic method, so another
 //! backend can give the same guarantees; policies go with their function, version or alias.
 
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ pub enum ReserveOutcome {
 /// Tags, reserved concurrency and resource policies of functions; implemented by the same
 /// stores as [`crate::FunctionStore`], which requires it.
 #[async_trait::async_trait]
-pub trait FunctionSettingsStore: Send + Sync {
+pub trait FunctionAccessStore: Send + Sync {
     /// Replaces a function's tags if they are still `expected`; `false` otherwise (changed
     /// meanwhile, or the function is gone), writing nothing.
     async fn replace_tags(
