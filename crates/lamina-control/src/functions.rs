@@ -33,6 +33,7 @@ mod settle;
 mod statement;
 mod tags;
 mod update;
+mod urls;
 mod validate;
 
 use std::sync::Arc;
@@ -64,6 +65,7 @@ pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provis
 pub use self::resolve::locked_spec;
 pub use self::settings::RuntimeManagementView;
 pub use self::settle::{Preparer, SETTLE_WAIT};
+pub use self::urls::{FunctionUrlView, UrlConfigInput};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};
 

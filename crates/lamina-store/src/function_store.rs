@@ -8,6 +8,7 @@ use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersion
 
 use crate::event_invoke_store::EventInvokeConfigStore;
 use crate::function_access_store::FunctionAccessStore;
+use crate::function_url_store::FunctionUrlStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
 use crate::settings_store::FunctionSettingsStore;
@@ -82,6 +83,7 @@ pub trait FunctionStore:
     + EventInvokeConfigStore
     + FunctionSettingsStore
     + FunctionAccessStore
+    + FunctionUrlStore
 {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.

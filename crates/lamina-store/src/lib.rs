@@ -10,6 +10,7 @@ pub mod event_invoke_store;
 pub mod event_store;
 pub mod function_access_store;
 pub mod function_store;
+pub mod function_url_store;
 pub mod metadata;
 pub mod provisioned_store;
 pub mod settings_store;
@@ -23,6 +24,7 @@ pub use function_access_store::{FunctionAccessStore, ReserveOutcome};
 pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };
+pub use function_url_store::FunctionUrlStore;
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
 pub use settings_store::FunctionSettingsStore;

@@ -12,6 +12,7 @@ pub mod function_config;
 pub mod function_policy;
 pub mod function_settings;
 pub mod function_state;
+pub mod function_url;
 pub mod layer;
 pub mod limits;
 pub mod runtime;

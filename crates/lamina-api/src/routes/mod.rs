@@ -8,8 +8,11 @@ mod account;
 mod aliases;
 mod concurrency;
 mod event_invoke;
+mod function_url_configs;
 mod functions;
 mod invoke;
+mod invoke_async;
+mod invoke_stream;
 mod layers;
 mod ordered_map;
 mod policies;
@@ -52,6 +55,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(resource_policy::routes())
         .merge(account::routes())
         .merge(invoke::routes())
+        .merge(invoke_stream::routes())
+        .merge(invoke_async::routes())
+        .merge(function_url_configs::routes())
         .merge(crate::console::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
@@ -60,6 +66,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::authenticate,
+        ))
+        // Function URLs take unsigned requests (`AuthType` `NONE`): served before `auth`.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::function_urls::dispatch,
         ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)

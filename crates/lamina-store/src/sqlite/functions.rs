@@ -697,3 +697,5 @@ impl FunctionStore for SqliteStore {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod url_tests;
