@@ -437,8 +437,12 @@ fn new_revision() -> String {
 }
 
 #[cfg(test)]
-mod settings_tests;
+mod concurrency_tests;
+#[cfg(test)]
+mod permissions_tests;
 #[cfg(test)]
 mod state_tests;
+#[cfg(test)]
+mod tags_tests;
 #[cfg(test)]
 mod tests;
