@@ -236,6 +236,7 @@ _BODY_KEYS = {
     "UnrecognizedClientException": {"message"},
     "InvalidSignatureException": {"message"},
     "MissingAuthenticationTokenException": {"message"},
+    "AccessDeniedException": {"message"},
     "ResourceNotFoundException": {"Type", "Message"},
 }
 

@@ -2,7 +2,9 @@
 //! shares (locating a function, its views, its versions). Creating is in
 //! `functions/create.rs`, updating `$LATEST` in `functions/update.rs`, publishing versions in
 //! `functions/publish.rs`, listings in `functions/listing.rs`, aliases in
-//! `functions/aliases.rs`, invocation lookup in `functions/resolve.rs`.
+//! `functions/aliases.rs`, invocation lookup in `functions/resolve.rs`; tags in
+//! `functions/tags.rs`, reserved concurrency in `functions/concurrency.rs` and resource
+//! policies in `functions/permissions.rs`.
 //!
 //! AWS's asynchronous state model (`functions/settle.rs`): a function is created `Pending`
 //! and updated `InProgress`, then settles to `Active`/`Successful` (or `Failed`) once it is
@@ -12,18 +14,24 @@
 mod aliases;
 mod attach;
 mod commands;
+mod concurrency;
 mod config;
 mod create;
 mod destinations;
 mod environment;
 mod event_invoke;
 mod listing;
+mod permissions;
+mod policy_document;
 mod provisioned;
 mod publish;
 mod resolve;
 mod resolve_cache;
+mod resource_policy;
 mod settings;
 mod settle;
+mod statement;
+mod tags;
 mod update;
 mod urls;
 mod validate;
@@ -52,6 +60,7 @@ pub use self::commands::{
 pub use self::destinations::dead_letter_target;
 pub use self::environment::EnvironmentVariables;
 pub use self::event_invoke::{AsyncInvokeSettings, EventInvokeConfigInput, EventInvokeConfigView};
+pub use self::permissions::{AddPermission, FunctionPolicyView};
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
 pub use self::settings::RuntimeManagementView;
@@ -151,7 +160,9 @@ impl FunctionService {
         let name = located.name;
         let Some(qualifier) = located.qualifier else {
             let deleted = self.store.delete_function(scope, &name).await;
-            self.resolved.invalidate(scope, &name);
+            // Its reserved concurrency, if any, went back to the account's unreserved pool,
+            // which every function of the account resolves with.
+            self.resolved.invalidate_scope(scope);
             if !deleted.map_err(storage_error)? {
                 return Err(self.not_found(scope, &name, None));
             }
@@ -196,7 +207,7 @@ impl FunctionService {
             code_size_unzipped: MAX_UNZIPPED_BYTES,
             code_size_zipped: MAX_ZIPPED_BYTES,
             concurrent_executions: ACCOUNT_CONCURRENT_EXECUTIONS,
-            unreserved_concurrent_executions: ACCOUNT_CONCURRENT_EXECUTIONS,
+            unreserved_concurrent_executions: self.unreserved_pool(scope).await?,
             total_code_size: usage.total_code_bytes,
             function_count: usage.function_count,
         })
@@ -248,6 +259,14 @@ impl FunctionService {
 
     /// Checks an ARN's region and account against the request's.
     fn check_location(&self, scope: &Scope, r: FunctionRef) -> Result<Located, LambdaError> {
+        let (owner, located) = self.owned_by(scope, r)?;
+        refuse_foreign(scope, &owner, &located)?;
+        Ok(located)
+    }
+
+    /// The scope of the account an ARN names (the caller's for a plain name), in the
+    /// request's region: another region's functions are not reachable.
+    fn owned_by(&self, scope: &Scope, r: FunctionRef) -> Result<(Scope, Located), LambdaError> {
         if let Some(arn_region) = &r.region
             && arn_region != &scope.region
         {
@@ -256,21 +275,15 @@ impl FunctionService {
                 scope.region
             )));
         }
-        // Another account's functions need function policies (not modelled yet): to the
-        // caller they do not exist.
-        if let Some(account) = &r.account
-            && account != &scope.account
-        {
-            let owner = Scope::new(account.clone(), scope.region.clone());
-            let arn = function_arn(&owner, &r.name);
-            return Err(LambdaError::ResourceNotFound(format!(
-                "Function not found: {arn}"
-            )));
-        }
-        Ok(Located {
+        let owner = Scope::new(
+            r.account.unwrap_or_else(|| scope.account.clone()),
+            scope.region.clone(),
+        );
+        let located = Located {
             name: r.name,
             qualifier: r.qualifier,
-        })
+        };
+        Ok((owner, located))
     }
 
     /// Parses a function name and the `Qualifier` parameter of a Get/Delete-style operation.
@@ -281,6 +294,20 @@ impl FunctionService {
         shape: NameShape,
         qualifier: Option<&str>,
     ) -> Result<Located, LambdaError> {
+        let (owner, located) = self.locate_anywhere(scope, raw, shape, qualifier)?;
+        refuse_foreign(scope, &owner, &located)?;
+        Ok(located)
+    }
+
+    /// [`locate`](Self::locate), in whichever account the name's ARN names: the owner's
+    /// scope and the function.
+    fn locate_anywhere(
+        &self,
+        scope: &Scope,
+        raw: &str,
+        shape: NameShape,
+        qualifier: Option<&str>,
+    ) -> Result<(Scope, Located), LambdaError> {
         let mut v = Violations::new();
         let fref = validate::function_name(&mut v, raw, shape);
         if let Some(q) = qualifier
@@ -289,7 +316,7 @@ impl FunctionService {
             v.add("qualifier", q, c);
         }
         v.into_result()?;
-        let mut located = self.check_location(scope, fref.ok_or_else(validated_but_missing)?)?;
+        let (owner, mut located) = self.owned_by(scope, fref.ok_or_else(validated_but_missing)?)?;
         match (&located.qualifier, qualifier) {
             (Some(derived), Some(given)) if derived != given => {
                 return Err(LambdaError::InvalidParameterValue(
@@ -301,7 +328,7 @@ impl FunctionService {
             (None, Some(given)) => located.qualifier = Some(given.to_owned()),
             _ => {}
         }
-        Ok(located)
+        Ok((owner, located))
     }
 
     /// The name of a function an operation on `$LATEST` names (a `$LATEST` qualifier is
@@ -375,6 +402,18 @@ fn not_in_state(arn: &str, status: &FunctionStatus) -> LambdaError {
     ))
 }
 
+/// Another account's functions are reachable only by the operations its policies can grant
+/// (Invoke: `resolve.rs`); to every other operation they do not exist.
+fn refuse_foreign(scope: &Scope, owner: &Scope, located: &Located) -> Result<(), LambdaError> {
+    if owner.account == scope.account {
+        return Ok(());
+    }
+    let arn = function_arn(owner, &located.name);
+    Err(LambdaError::ResourceNotFound(format!(
+        "Function not found: {arn}"
+    )))
+}
+
 /// A function named in a request, in the request's region and account.
 struct Located {
     name: String,
@@ -398,6 +437,12 @@ fn new_revision() -> String {
 }
 
 #[cfg(test)]
+mod concurrency_tests;
+#[cfg(test)]
+mod permissions_tests;
+#[cfg(test)]
 mod state_tests;
+#[cfg(test)]
+mod tags_tests;
 #[cfg(test)]
 mod tests;

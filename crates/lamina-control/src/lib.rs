@@ -9,6 +9,7 @@ mod ingest;
 mod internal_errors;
 pub mod layers;
 mod paging;
+mod policy;
 #[cfg(test)]
 mod test_zip;
 mod zip_errors;

@@ -28,6 +28,8 @@ impl Executor {
         if self.inner.stopping.is_cancelled() {
             return Err(shutting_down());
         }
+        // Held until the invocation ends, whatever way it ends.
+        let _admission = self.inner.admissions.admit(&spec)?;
         let (env, cold) = match self.acquire(&spec).await {
             Ok(acquired) => acquired,
             Err(StartError::Lamina(e)) => return Err(e),

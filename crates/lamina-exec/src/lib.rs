@@ -6,6 +6,7 @@
 mod acquire;
 mod bounded_listener;
 pub mod bytecode;
+mod concurrency;
 pub mod descriptors;
 mod env_process;
 mod environment;
@@ -148,6 +149,8 @@ struct Inner {
     /// Woken whenever an environment becomes idle or ends, so a throttled caller can retry
     /// then instead of polling.
     released: Arc<Notify>,
+    /// Invocations in flight per function and account, against their concurrency limits.
+    admissions: concurrency::Admissions,
     /// Invocations under way and environments being ended or started in the background:
     /// shutdown waits for all of them, so nothing they own outlives the server.
     tasks: TaskTracker,
@@ -238,7 +241,9 @@ impl Executor {
             }
             _ => bytecode::Bytecode::disabled(),
         };
+        let released = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
+            admissions: concurrency::Admissions::new(Arc::clone(&released)),
             bytecode,
             config,
             networks,
@@ -248,7 +253,7 @@ impl Executor {
             logs,
             metrics: metrics::Metrics::default(),
             sinks: Mutex::default(),
-            released: Arc::new(Notify::new()),
+            released,
             tasks,
             stopping: CancellationToken::new(),
             provisioning: provisioned::Provisioning::default(),

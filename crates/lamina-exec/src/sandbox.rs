@@ -306,6 +306,7 @@ mod tests {
             log_group: "/aws/lambda/f".into(),
             json_log_level: None,
             snap_start: false,
+            concurrency: Default::default(),
         }
     }
 

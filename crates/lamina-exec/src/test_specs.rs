@@ -31,5 +31,6 @@ pub(crate) fn spec(runtime: &str, task: &Path, layers: &[&Path]) -> FunctionSpec
         log_group: "/aws/lambda/f".into(),
         json_log_level: None,
         snap_start: false,
+        concurrency: Default::default(),
     }
 }

@@ -128,6 +128,7 @@ impl Setup {
             log_group: "/aws/lambda/fn".into(),
             json_log_level: None,
             snap_start: false,
+            concurrency: Default::default(),
         })
     }
 }

@@ -7,6 +7,7 @@ use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
 use crate::event_invoke_store::EventInvokeConfigStore;
+use crate::function_access_store::FunctionAccessStore;
 use crate::function_url_store::FunctionUrlStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
@@ -81,6 +82,7 @@ pub trait FunctionStore:
     + ProvisionedConcurrencyStore
     + EventInvokeConfigStore
     + FunctionSettingsStore
+    + FunctionAccessStore
     + FunctionUrlStore
 {
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a

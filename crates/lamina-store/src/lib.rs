@@ -8,6 +8,7 @@ pub mod access_keys;
 pub mod artifacts;
 pub mod event_invoke_store;
 pub mod event_store;
+pub mod function_access_store;
 pub mod function_store;
 pub mod function_url_store;
 pub mod metadata;
@@ -19,6 +20,7 @@ pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
 pub use event_invoke_store::{EventInvokeConfigRecord, EventInvokeConfigStore};
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
+pub use function_access_store::{FunctionAccessStore, ReserveOutcome};
 pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };

@@ -16,6 +16,7 @@ use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreE
 
 mod event_invoke;
 mod events;
+mod function_access;
 mod function_urls;
 mod functions;
 mod migrate;

@@ -46,6 +46,9 @@ pub struct FunctionSpec {
     /// SnapStart is on (`SnapStart.ApplyOn` `PublishedVersions`, a published version of a
     /// runtime that has it): cold starts are restored from a template that ran Init once.
     pub snap_start: bool,
+    /// How many invocations of the function (all its versions and aliases together) may run
+    /// at once. Not part of the spec's identity (see [`ConcurrencyLimit`]).
+    pub concurrency: ConcurrencyLimit,
 }
 
 impl FunctionSpec {
@@ -54,6 +57,45 @@ impl FunctionSpec {
     pub fn account(&self) -> &str {
         self.function_arn.split(':').nth(4).unwrap_or_default()
     }
+}
+
+/// The concurrency an invocation is admitted under, as the control plane resolved it.
+///
+/// Equal to every other limit, and hashed as nothing: environments are pooled by equal specs,
+/// and PutFunctionConcurrency changes how many invocations may run, not what they run, so the
+/// function's warm environments are kept.
+#[derive(Debug, Clone, Copy)]
+pub enum ConcurrencyLimit {
+    /// `ReservedConcurrentExecutions`: at most this many at once (0: every invoke throttled).
+    Reserved(u32),
+    /// No reservation: the function shares its account's unreserved pool (the account's
+    /// limit less every reservation in it), of this size, with the account's other
+    /// unreserved functions.
+    Unreserved {
+        /// `UnreservedConcurrentExecutions` of the account.
+        pool: u32,
+    },
+}
+
+impl Default for ConcurrencyLimit {
+    /// A function with nothing reserved in an account with nothing reserved.
+    fn default() -> Self {
+        Self::Unreserved {
+            pool: crate::limits::ACCOUNT_CONCURRENT_EXECUTIONS,
+        }
+    }
+}
+
+impl PartialEq for ConcurrencyLimit {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ConcurrencyLimit {}
+
+impl std::hash::Hash for ConcurrencyLimit {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 /// A ZIP as an environment mounts it: its content address and the directory on this machine

@@ -9,6 +9,7 @@ pub mod error;
 pub mod function;
 pub mod function_arn;
 pub mod function_config;
+pub mod function_policy;
 pub mod function_settings;
 pub mod function_state;
 pub mod function_url;
@@ -20,5 +21,5 @@ pub mod validation;
 
 pub use arn::{AccountId, LayerName, LayerVersionArn, Region, Scope};
 pub use error::LambdaError;
-pub use function::{ExtractedTree, FunctionSpec};
+pub use function::{ConcurrencyLimit, ExtractedTree, FunctionSpec};
 pub use runtime::{Architecture, Runtime, RuntimeFamily};

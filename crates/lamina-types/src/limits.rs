@@ -124,3 +124,10 @@ pub const ACCOUNT_TOTAL_CODE_BYTES: u64 = 80_530_636_800;
 
 /// `AccountLimit.ConcurrentExecutions` (and, with nothing reserved, the unreserved share).
 pub const ACCOUNT_CONCURRENT_EXECUTIONS: u32 = 1_000;
+
+/// The least `UnreservedConcurrentExecutions` an account keeps: reservations may take the rest
+/// of [`ACCOUNT_CONCURRENT_EXECUTIONS`], never this (AWS: 100).
+pub const MIN_UNRESERVED_CONCURRENT_EXECUTIONS: u32 = 100;
+
+/// Largest function resource policy document, in bytes (AWS: 20 KB).
+pub const MAX_FUNCTION_POLICY_BYTES: usize = 20_480;

@@ -171,6 +171,7 @@ fn main() -> Result<()> {
             log_group: "/aws/lambda/heavy".into(),
             json_log_level: None,
             snap_start: snap,
+            concurrency: Default::default(),
         })
     };
     let invoke = |spec: Arc<FunctionSpec>| -> Result<()> {

@@ -553,6 +553,7 @@ fn spec_for(
         log_group: "/aws/lambda/bench".into(),
         json_log_level: None,
         snap_start: false,
+        concurrency: Default::default(),
     })
 }
 

@@ -97,9 +97,11 @@ async fn invoke(
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
         InvocationType::Event => {
+            // Queued in the function's account, which runs it (another account's than the
+            // caller's when its policy lets the caller invoke it).
             let event = EventInvocation {
                 request_id,
-                scope: ctx.scope,
+                scope: resolved.owner.clone(),
                 function: resolved,
                 payload,
                 client_context,

@@ -2,8 +2,11 @@
 //! operation it serves (`get_layer_version` serves `GetLayerVersion`) and its doc comment
 //! starts with the operation's name, so grepping the operation finds its handler.
 
+#[cfg(test)]
+mod access_tests;
 mod account;
 mod aliases;
+mod concurrency;
 mod event_invoke;
 mod function_url_configs;
 mod functions;
@@ -12,8 +15,11 @@ mod invoke_async;
 mod invoke_stream;
 mod layers;
 mod ordered_map;
+mod policies;
 mod provisioned;
+mod resource_policy;
 mod settings;
+mod tags;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod unsupported;
@@ -43,6 +49,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(provisioned::routes())
         .merge(settings::routes())
         .merge(event_invoke::routes())
+        .merge(tags::routes())
+        .merge(concurrency::routes())
+        .merge(policies::routes())
+        .merge(resource_policy::routes())
         .merge(account::routes())
         .merge(invoke::routes())
         .merge(invoke_stream::routes())

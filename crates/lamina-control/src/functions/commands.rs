@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use lamina_types::FunctionSpec;
 use lamina_types::function_config::{AliasRecord, FunctionVersionRecord};
+use lamina_types::{FunctionSpec, Scope};
 
 use super::environment::EnvironmentVariables;
 
@@ -243,6 +243,9 @@ pub struct AccountSettings {
 /// A function and qualifier resolved for the invoker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedFunction {
+    /// The account and region the function belongs to (another account's than the caller's
+    /// when its policy lets the caller invoke it).
+    pub owner: Scope,
     /// The locked spec to run.
     pub spec: FunctionSpec,
     /// `X-Amz-Executed-Version`: `$LATEST` or the version number (an alias's target).

@@ -196,6 +196,8 @@ impl FunctionService {
                     .to_owned(),
             ));
         }
+        self.check_provisioned_within_reserved(scope, &name, &qualifier, requested)
+            .await?;
         let record = ProvisionedConcurrencyRecord {
             scope: scope.clone(),
             function_name: name,

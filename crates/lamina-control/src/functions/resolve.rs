@@ -3,7 +3,9 @@
 //! An alias resolves to its `FunctionVersion`; its `AdditionalVersionWeights` are not applied
 //! yet (every invocation through an alias runs the alias's primary version). Only an `Active`
 //! version runs: a `Pending` or `Failed` one answers 409 `ResourceConflictException`, as AWS
-//! does.
+//! does. Another account's function (named by its ARN) resolves only when the policy of the
+//! qualifier invoked lets the caller's account invoke it (`permissions.rs`). The spec carries
+//! the function's concurrency limit, which the executor enforces.
 
 use lamina_types::function_arn::{
     LATEST, NameShape, function_arn, qualified_function_arn, version_label,
@@ -12,7 +14,9 @@ use lamina_types::function_config::FunctionVersionRecord;
 use lamina_types::function_config::LATEST_VERSION;
 use lamina_types::function_state::State;
 use lamina_types::layer::Digest;
-use lamina_types::{Architecture, ExtractedTree, FunctionSpec, LambdaError, Runtime, Scope};
+use lamina_types::{
+    Architecture, ConcurrencyLimit, ExtractedTree, FunctionSpec, LambdaError, Runtime, Scope,
+};
 
 use super::commands::ResolvedFunction;
 use super::{FunctionService, not_in_state};
@@ -31,9 +35,16 @@ impl FunctionService {
         function_name: &str,
         qualifier: Option<&str>,
     ) -> Result<ResolvedFunction, LambdaError> {
-        let located = self.locate(scope, function_name, NameShape::Namespaced, qualifier)?;
+        let (owner, located) =
+            self.locate_anywhere(scope, function_name, NameShape::Namespaced, qualifier)?;
         let name = located.name.as_str();
         let qualifier = located.qualifier.as_deref();
+        if owner.account != scope.account {
+            self.authorize_invoke(&owner, name, qualifier, &scope.account)
+                .await?;
+        }
+        // From here on the function is looked up where it lives.
+        let scope = &owner;
         self.settled(scope, name).await;
         if let Some(resolved) = self.resolved.get(scope, name, qualifier) {
             return Ok(resolved);
@@ -52,6 +63,12 @@ impl FunctionService {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<ResolvedFunction, LambdaError> {
+        let reserved = self
+            .store
+            .function(scope, name)
+            .await
+            .map_err(super::storage_error)?
+            .and_then(|f| f.reserved_concurrency);
         let mut record = self
             .lookup(scope, name, qualifier)
             .await?
@@ -81,8 +98,10 @@ impl FunctionService {
         if let Some(previous) = record.previous.take() {
             record.restore(*previous);
         }
-        let spec = locked_spec(&record, |digest| self.ingestor.extracted_tree(*digest))?;
+        let mut spec = locked_spec(&record, |digest| self.ingestor.extracted_tree(*digest))?;
+        spec.concurrency = self.concurrency_limit(scope, reserved).await?;
         Ok(ResolvedFunction {
+            owner: scope.clone(),
             spec,
             executed_version,
             invoked_function_arn,
@@ -134,6 +153,8 @@ pub fn locked_spec(
         log_group: config.logging.log_group.clone(),
         // AWS restores published versions only; `$LATEST` always runs its Init.
         snap_start: record.snap_start() && runtime.has_snap_start(),
+        // What the account allows is the resolver's to add (`FunctionService::resolve`).
+        concurrency: ConcurrencyLimit::default(),
     })
 }
 

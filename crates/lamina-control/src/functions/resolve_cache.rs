@@ -77,6 +77,14 @@ impl ResolveCache {
         }
     }
 
+    /// Forgets every resolution in `scope` (every function of an account in a region);
+    /// called after a write that changes them all (the account's unreserved concurrency).
+    pub(super) fn invalidate_scope(&self, scope: &Scope) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.retain(|(s, _, _), _| s != scope);
+    }
+
     /// Forgets every resolution of function `name` in `scope` (all its qualifiers); called
     /// after each write of its records.
     pub(super) fn invalidate(&self, scope: &Scope, name: &str) {
@@ -100,6 +108,7 @@ mod tests {
             bytecode: None,
         };
         ResolvedFunction {
+            owner: scope("123456789012"),
             spec: FunctionSpec {
                 function_name: "f".into(),
                 function_arn: "arn".into(),
@@ -117,6 +126,7 @@ mod tests {
                 log_group: "/aws/lambda/f".into(),
                 json_log_level: None,
                 snap_start: false,
+                concurrency: Default::default(),
             },
             executed_version: version.into(),
             invoked_function_arn: "arn".into(),
@@ -156,6 +166,9 @@ mod tests {
         assert_eq!(cache.get(&a, "f", Some("1")), None);
         assert!(cache.get(&a, "g", None).is_some());
         assert!(cache.get(&b, "f", None).is_some());
+        cache.invalidate_scope(&b);
+        assert!(cache.get(&b, "f", None).is_none());
+        assert!(cache.get(&a, "g", None).is_some());
     }
 
     #[test]

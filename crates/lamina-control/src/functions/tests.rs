@@ -30,7 +30,7 @@ impl Preparer for Ready {
     }
 }
 
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
     fixture_with(Arc::new(Ready)).await
 }
 

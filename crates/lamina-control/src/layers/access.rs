@@ -9,6 +9,8 @@ use lamina_types::layer::{LayerPolicy, LayerVersionRecord};
 use lamina_types::{AccountId, LambdaError, LayerName, LayerVersionArn, Scope};
 
 use crate::internal_errors::storage_error;
+pub(crate) use crate::policy::access_denied;
+use crate::policy::principal_grants;
 
 /// What a caller finds when it asks for a layer version by ARN.
 #[derive(Debug)]
@@ -75,24 +77,10 @@ pub(crate) fn owned_name(
 
 /// Whether a statement of `policy` lets `account` use the version.
 pub(crate) fn grants(policy: &LayerPolicy, account: &AccountId) -> bool {
-    policy.statements.iter().any(|s| {
-        s.organization_id.is_none()
-            && (s.principal == "*"
-                || s.principal == account.as_str()
-                || s.principal
-                    .strip_suffix(":root")
-                    .and_then(|p| p.rsplit(':').next())
-                    .is_some_and(|a| a == account.as_str()))
-    })
-}
-
-/// AWS's refusal of `lambda:<action>` on `resource` to an account without a grant. Lamina has
-/// no IAM users: every key acts as its account's root.
-pub(crate) fn access_denied(caller: &AccountId, action: &str, resource: &str) -> LambdaError {
-    LambdaError::AccessDenied(format!(
-        "User: arn:aws:iam::{caller}:root is not authorized to perform: lambda:{action} on \
-         resource: {resource} because no resource-based policy allows the lambda:{action} action"
-    ))
+    policy
+        .statements
+        .iter()
+        .any(|s| s.organization_id.is_none() && principal_grants(&s.principal, account))
 }
 
 #[cfg(test)]

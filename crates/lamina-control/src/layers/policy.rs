@@ -3,78 +3,46 @@
 
 use lamina_types::layer::{LayerPolicy, LayerStatement};
 use lamina_types::validation::{Constraint, Violations};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::policy::{self, StatementDocument, account_principal, check_statement_id, is_account};
 
 /// The only action a layer policy may grant.
 pub const LAYER_ACTION: &str = "lambda:GetLayerVersion";
 
-const STATEMENT_ID_PATTERN: &str = "([a-zA-Z0-9-_]+)";
 const PRINCIPAL_PATTERN: &str = "\\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root";
 const ORGANIZATION_ID_PATTERN: &str = "o-[a-z0-9]{10,32}";
-const MAX_STATEMENT_ID_LEN: usize = 100;
 const MAX_ORGANIZATION_ID_LEN: usize = 34;
 const MAX_ACTION_LEN: usize = 22;
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct StatementDocument<'a> {
-    sid: &'a str,
-    effect: &'static str,
-    principal: Value,
-    action: &'static str,
-    resource: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    condition: Option<Value>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct PolicyDocument<'a> {
-    version: &'static str,
-    id: &'static str,
-    statement: Vec<StatementDocument<'a>>,
-}
-
 fn document<'a>(statement: &'a LayerStatement, resource: &'a str) -> StatementDocument<'a> {
-    let principal = if statement.principal == "*" {
-        json!("*")
-    } else if statement.principal.starts_with("arn:") {
-        json!({ "AWS": statement.principal })
-    } else {
-        json!({ "AWS": format!("arn:aws:iam::{}:root", statement.principal) })
-    };
-    let condition = statement
+    let mut doc = StatementDocument::allow(
+        &statement.sid,
+        account_principal(&statement.principal),
+        LAYER_ACTION,
+        resource,
+    );
+    doc.condition = statement
         .organization_id
         .as_ref()
         .map(|org| json!({ "StringEquals": { "aws:PrincipalOrgID": org } }));
-    StatementDocument {
-        sid: &statement.sid,
-        effect: "Allow",
-        principal,
-        action: LAYER_ACTION,
-        resource,
-        condition,
-    }
+    doc
 }
 
 /// One statement as the `Statement` string of AddLayerVersionPermission.
 pub fn render_statement(statement: &LayerStatement, layer_version_arn: &str) -> String {
-    serde_json::to_string(&document(statement, layer_version_arn)).unwrap_or_default()
+    policy::render_statement(&document(statement, layer_version_arn))
 }
 
 /// The whole policy as the `Policy` string of GetLayerVersionPolicy.
 pub fn render_policy(policy: &LayerPolicy, layer_version_arn: &str) -> String {
-    let doc = PolicyDocument {
-        version: "2012-10-17",
-        id: "default",
-        statement: policy
+    policy::render_policy(
+        policy
             .statements
             .iter()
             .map(|s| document(s, layer_version_arn))
             .collect(),
-    };
-    serde_json::to_string(&doc).unwrap_or_default()
+    )
 }
 
 /// Checks the members of AddLayerVersionPermission against the model.
@@ -85,19 +53,7 @@ pub fn check_statement(
     principal: &str,
     organization_id: Option<&str>,
 ) {
-    if statement_id.chars().count() > MAX_STATEMENT_ID_LEN {
-        violations.add(
-            "statementId",
-            statement_id,
-            Constraint::MaxLength(MAX_STATEMENT_ID_LEN),
-        );
-    } else if !is_statement_id(statement_id) {
-        violations.add(
-            "statementId",
-            statement_id,
-            Constraint::Pattern(STATEMENT_ID_PATTERN),
-        );
-    }
+    check_statement_id(violations, statement_id);
     if action.chars().count() > MAX_ACTION_LEN {
         violations.add("action", action, Constraint::MaxLength(MAX_ACTION_LEN));
     } else if action != LAYER_ACTION {
@@ -125,16 +81,6 @@ pub fn check_statement(
             );
         }
     }
-}
-
-fn is_statement_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_principal(s: &str) -> bool {

@@ -275,6 +275,10 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
             Region::parse("us-west-2").unwrap(),
         ),
         function: ResolvedFunction {
+            owner: Scope::new(
+                AccountId::parse("123456789012").unwrap(),
+                Region::parse("us-west-2").unwrap(),
+            ),
             spec: FunctionSpec {
                 function_name: function.into(),
                 function_arn: unqualified,
@@ -296,6 +300,7 @@ fn invocation(function: &str, qualifier: Option<&str>, request_id: &str) -> Even
                 log_group: format!("/aws/lambda/{function}"),
                 json_log_level: None,
                 snap_start: false,
+                concurrency: Default::default(),
             },
             executed_version: "$LATEST".into(),
             invoked_function_arn: invoked,

@@ -4,15 +4,17 @@
 use lamina_types::AccountId;
 use sqlx::{Connection, Executor, SqlitePool};
 
-use super::{SCHEMA, event_invoke, events, function_urls, functions, provisioned, settings};
+use super::{
+    SCHEMA, event_invoke, events, function_access, function_urls, functions, provisioned, settings,
+};
 use crate::metadata::StoreError;
 
 /// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`). Version 3:
 /// the function state model. Version 4: the queue of `Event` invocations (see `events.rs`).
 /// Version 5: accounts (see [`schema_v5`]). Version 6: provisioned concurrency (see
-/// `provisioned.rs`). Version 8: function URLs (see `function_urls.rs`). Version 9:
-/// asynchronous invocation configurations (see `event_invoke.rs`). Version 11: function
-/// settings (see `settings.rs`).
+/// `provisioned.rs`). Version 7: function resource policies (see `function_access.rs`).
+/// Version 8: function URLs (see `function_urls.rs`). Version 9: asynchronous invocation
+/// configurations (see `event_invoke.rs`). Version 11: function settings (see `settings.rs`).
 pub(super) const SCHEMA_VERSION: i64 = 11;
 
 /// Migrates the database behind `pool`. Rows written before accounts existed (schema 4 and
@@ -51,6 +53,9 @@ pub(super) async fn migrate(
     }
     if current < 6 {
         tx.execute(provisioned::SCHEMA_V6).await?;
+    }
+    if current < 7 {
+        tx.execute(function_access::SCHEMA_V7).await?;
     }
     if current < 8 {
         tx.execute(function_urls::SCHEMA_V8).await?;

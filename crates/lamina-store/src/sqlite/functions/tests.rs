@@ -730,3 +730,180 @@ async fn provisioned_concurrency_goes_with_its_version_alias_and_function() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn tags_and_reservations_change_atomically() {
+    use crate::function_access_store::{FunctionAccessStore, ReserveOutcome};
+    let (_dir, store) = open().await;
+    let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    store
+        .create_function(&latest("f", "r1", "h1"), &tags(&[("a", "1")]))
+        .await
+        .unwrap();
+    store
+        .create_function(&latest("g", "r1", "h1"), &BTreeMap::new())
+        .await
+        .unwrap();
+    // A compare-and-swap on the tags read: a stale read changes nothing.
+    assert!(
+        !store
+            .replace_tags(&scope(), "f", &tags(&[]), &tags(&[("b", "2")]))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_tags(&scope(), "f", &tags(&[("a", "1")]), &tags(&[("b", "2")]))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_tags(&scope(), "nope", &tags(&[]), &tags(&[]))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.function(&scope(), "f").await.unwrap().unwrap().tags,
+        tags(&[("b", "2")])
+    );
+
+    // The account's sum, this function's new value included, stays within the maximum.
+    let set = |name: &'static str, n: Option<u32>| {
+        let store = &store;
+        async move {
+            store
+                .set_reserved_concurrency(&scope(), name, n, 900)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(set("f", Some(600)).await, ReserveOutcome::Set);
+    assert_eq!(set("g", Some(301)).await, ReserveOutcome::OverLimit);
+    assert_eq!(set("g", Some(300)).await, ReserveOutcome::Set);
+    // Replacing its own reservation does not count it twice.
+    assert_eq!(set("f", Some(600)).await, ReserveOutcome::Set);
+    assert_eq!(set("nope", Some(1)).await, ReserveOutcome::Missing);
+    assert_eq!(
+        store.reserved_concurrency_total(&scope()).await.unwrap(),
+        900
+    );
+    assert_eq!(set("f", None).await, ReserveOutcome::Set);
+    assert_eq!(
+        store.reserved_concurrency_total(&scope()).await.unwrap(),
+        300
+    );
+    assert_eq!(
+        store
+            .function(&scope(), "f")
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_concurrency,
+        None
+    );
+}
+
+#[tokio::test]
+async fn function_policies_are_per_qualifier_and_go_with_what_they_belong_to() {
+    use lamina_types::function_policy::{FunctionPolicy, FunctionStatement};
+
+    use crate::function_access_store::FunctionAccessStore;
+    let (_dir, store) = open().await;
+    store
+        .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+        .await
+        .unwrap();
+    store
+        .publish_latest(&publish("f", "r1", "r2"))
+        .await
+        .unwrap();
+    let policy = |revision: &str, sid: &str| FunctionPolicy {
+        revision_id: revision.into(),
+        statements: vec![FunctionStatement {
+            sid: sid.into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: "*".into(),
+            source_arn: Some("arn:aws:s3:::b".into()),
+            source_account: None,
+            principal_org_id: None,
+            event_source_token: None,
+            function_url_auth_type: None,
+            invoked_via_function_url: false,
+        }],
+    };
+    assert_eq!(
+        store.function_policy(&scope(), "f", "").await.unwrap(),
+        FunctionPolicy::default()
+    );
+    // The first write expects no revision; a second first write loses.
+    assert!(
+        store
+            .replace_function_policy(&scope(), "f", "", "", &policy("p1", "a"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_function_policy(&scope(), "f", "", "", &policy("p2", "b"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_function_policy(&scope(), "f", "", "stale", &policy("p2", "b"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_function_policy(&scope(), "f", "", "p1", &policy("p2", "b"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.function_policy(&scope(), "f", "").await.unwrap(),
+        policy("p2", "b")
+    );
+    assert!(
+        store
+            .replace_function_policy(&scope(), "f", "1", "", &policy("v1", "v"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.function_policy(&scope(), "f", "1").await.unwrap(),
+        policy("v1", "v")
+    );
+    // A function that does not exist takes no policy.
+    assert!(
+        store
+            .replace_function_policy(&scope(), "nope", "", "", &policy("x", "x"))
+            .await
+            .is_err()
+    );
+
+    // The version's policy goes with the version, the rest with the function.
+    store
+        .delete_function_version(&scope(), "f", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.function_policy(&scope(), "f", "1").await.unwrap(),
+        FunctionPolicy::default()
+    );
+    assert!(store.delete_function(&scope(), "f").await.unwrap());
+    store
+        .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.function_policy(&scope(), "f", "").await.unwrap(),
+        FunctionPolicy::default()
+    );
+}
