@@ -16,6 +16,7 @@ mod config;
 mod create;
 mod environment;
 mod listing;
+mod log_groups;
 mod provisioned;
 mod publish;
 mod resolve;

@@ -7,8 +7,11 @@ mod aliases;
 mod functions;
 mod invoke;
 mod layers;
+mod logs;
 mod ordered_map;
+mod other_services;
 mod provisioned;
+mod sts;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod wire;
@@ -37,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(provisioned::routes())
         .merge(account::routes())
         .merge(invoke::routes())
+        .merge(other_services::routes())
         .merge(crate::console::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)

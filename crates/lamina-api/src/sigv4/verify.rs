@@ -15,8 +15,11 @@ use super::{Location, Signature};
 /// How far a header-signed request's `X-Amz-Date` may be from the server's clock, either way.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
 
-/// The only service a signature may be scoped to.
+/// The service a signature is scoped to for Lambda's operations.
 const SERVICE: &str = "lambda";
+
+/// The other services this endpoint serves (`POST /`): CloudWatch Logs and STS.
+const OTHER_SERVICES: [&str; 2] = ["logs", "sts"];
 
 /// The literal a client signs instead of the body's hash when it does not sign the body.
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -131,7 +134,7 @@ pub fn verify(
             &amz_date[..8]
         )));
     }
-    if signature.service != SERVICE {
+    if signature.service != SERVICE && !OTHER_SERVICES.contains(&signature.service.as_str()) {
         return Err(LambdaError::InvalidSignature(format!(
             "Credential should be scoped to correct service: '{SERVICE}'. "
         )));
