@@ -143,9 +143,12 @@ impl Environment {
         sink: LogSink,
         process: Process,
     ) -> std::io::Result<Started> {
-        // Everything the environment logs goes to the stream its runtime was told of.
+        // Everything the environment logs goes to the stream its runtime was told of (in the
+        // jail's environment when jailed).
         let stream = plan
-            .env
+            .jail
+            .as_ref()
+            .map_or(&plan.env, |jail| &jail.env)
             .get("AWS_LAMBDA_LOG_STREAM_NAME")
             .map_or("", String::as_str);
         let sink = sink.with_stream(stream);
