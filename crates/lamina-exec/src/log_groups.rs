@@ -493,10 +493,7 @@ impl LogGroups {
         let matching = places.into_iter().zip(all).filter(|(p, e)| {
             after.is_none_or(|a| *p >= a)
                 && in_window(e.timestamp, query.start, query.end)
-                && query
-                    .streams
-                    .as_ref()
-                    .is_none_or(|s| s.iter().any(|s| *s == e.stream))
+                && query.streams.as_ref().is_none_or(|s| s.contains(&e.stream))
                 && query
                     .stream_prefix
                     .as_deref()
