@@ -133,6 +133,28 @@ pub fn parse_line(line: &str) -> LogLine<'_> {
     }
 }
 
+/// Log file text as people read it: each line its timestamp, a tab and its text (the stream
+/// left out). A line cut at either end of `text` is passed through as it parses.
+pub fn without_streams(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let (line, newline) = match piece.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (piece, ""),
+        };
+        let parsed = parse_line(line);
+        if parsed.stamp.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(parsed.stamp);
+            out.push('\t');
+            out.push_str(parsed.text);
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
 /// Whether `name` is a log stream name as Lamina makes them ([`stream_name`]).
 pub fn is_stream_name(name: &str) -> bool {
     let b = name.as_bytes();
@@ -351,6 +373,10 @@ mod tests {
         let note = parse_line("2018-11-14T23:03:52.894+0000\t\t[lamina] note");
         assert_eq!((note.stream, note.text), ("", "[lamina] note"));
         assert_eq!(parse_line("bare").text, "bare");
+        assert_eq!(
+            without_streams(&format!("{line}\nt\t\tnote\npartial")),
+            "2018-11-14T23:03:52.894+0000\tsay\thi\nt\tnote\npartial"
+        );
     }
 
     #[test]

@@ -348,3 +348,6 @@ fn with_token(mut body: Value, token: Option<String>) -> Value {
     }
     body
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,3 +33,32 @@ impl FunctionService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::LoggingInput;
+    use super::super::tests::{create_cmd, fixture_with};
+    use crate::functions::tests::Ready;
+
+    #[tokio::test]
+    async fn each_function_logs_to_its_configured_group() {
+        let f = fixture_with(std::sync::Arc::new(Ready)).await;
+        f.functions
+            .create(&f.scope, create_cmd("plain", vec![]))
+            .await
+            .unwrap();
+        let mut custom = create_cmd("custom", vec![]);
+        custom.config.logging = Some(LoggingInput {
+            log_group: Some("/shared/app".to_owned()),
+            ..Default::default()
+        });
+        f.functions.create(&f.scope, custom).await.unwrap();
+        assert_eq!(
+            f.functions.log_groups(&f.scope).await.unwrap(),
+            [
+                ("custom".to_owned(), "/shared/app".to_owned()),
+                ("plain".to_owned(), "/aws/lambda/plain".to_owned()),
+            ]
+        );
+    }
+}
