@@ -181,6 +181,19 @@ def test_json_log_format_writes_aws_records(mlam, logs, fn_name):
     assert all("timestamp" in r for r in app)
 
 
+def test_log_levels_leave_out_the_records_below_them(mlam, logs, fn_name):
+    deployed(mlam, fn_name, JSON_LOGGING, LoggingConfig={
+        "LogFormat": "JSON", "ApplicationLogLevel": "WARN", "SystemLogLevel": "WARN"})
+
+    out = invoke(mlam, fn_name)
+
+    assert out.function_error is None, out.payload
+    records = [json.loads(e["message"]) for e in all_events(logs, f"/aws/lambda/{fn_name}")]
+    # platform.start, runtimeDone and report are INFO records; the INFO logging call too.
+    assert [r["type"] for r in records if "type" in r] == []
+    assert [(r["level"], r["message"]) for r in records if "level" in r] == [("WARNING", "careful")]
+
+
 def test_accounts_see_only_their_own_logs(mlam, logs, module_server, fn_name, key_b):
     deployed(mlam, fn_name)
     invoke(mlam, fn_name)

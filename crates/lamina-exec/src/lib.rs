@@ -474,7 +474,11 @@ impl Executor {
     /// and environments.
     fn function_sink(&self, spec: &FunctionSpec) -> LogSink {
         self.sink(&logs::log_name(spec.account(), &spec.function_name))
-            .with_json(spec.json_log_level.is_some())
+            .with_json(
+                spec.json_log_level
+                    .as_ref()
+                    .map(|levels| log_format::PlatformLevel::of(&levels.system)),
+            )
     }
 
     /// The log named `log` ([`logs::log_name`]).

@@ -9,6 +9,34 @@
 
 use serde_json::{Map, Value, json};
 
+/// A function's `SystemLogLevel`: which of the platform's records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformLevel {
+    /// `DEBUG`.
+    Debug,
+    /// `INFO` (the default).
+    Info,
+    /// `WARN`: no INFO records.
+    Warn,
+}
+
+impl PlatformLevel {
+    /// The level named `name` (as the API validated it); `INFO` for anything else.
+    pub fn of(name: &str) -> Self {
+        match name {
+            "DEBUG" => Self::Debug,
+            "WARN" => Self::Warn,
+            _ => Self::Info,
+        }
+    }
+
+    /// Whether INFO records are written: `platform.start`, `platform.runtimeDone` and
+    /// `platform.report` are all INFO in AWS's system log schema.
+    pub fn writes_info(self) -> bool {
+        self != Self::Warn
+    }
+}
+
 /// The JSON record of a platform line written at `millis`, or `None` for a line AWS has no
 /// record for (Lamina's own notes, `EXTENSION` lines), which stays text.
 pub fn platform_record(text: &str, millis: i64) -> Option<String> {
@@ -130,6 +158,27 @@ mod tests {
                    "metrics": {"durationMs": 3.01, "billedDurationMs": 4, "memorySizeMB": 128,
                                "maxMemoryUsedMB": 36, "initDurationMs": 110.1}})
         );
+    }
+
+    #[test]
+    fn a_warn_system_level_leaves_the_info_records_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::logs::LogStore::open(dir.path(), crate::logs::LogLimits::default()).unwrap();
+        let sink = store.sink("f").with_json(Some(PlatformLevel::of("WARN")));
+        sink.lines(&[
+            "START RequestId: r Version: $LATEST",
+            "[lamina] a note",
+            "END RequestId: r",
+        ]);
+        let text = std::fs::read_to_string(crate::logs::log_path(dir.path(), "f")).unwrap();
+        let texts: Vec<&str> = text
+            .lines()
+            .map(|l| crate::logs::parse_line(l).text)
+            .collect();
+        assert_eq!(texts, ["[lamina] a note"]);
+        assert!(PlatformLevel::of("DEBUG").writes_info());
+        assert!(PlatformLevel::of("INFO").writes_info());
     }
 
     #[test]

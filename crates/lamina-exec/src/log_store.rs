@@ -55,7 +55,7 @@ impl LogStore {
                 log: Mutex::default(),
             }),
             stream: Arc::from(""),
-            json: false,
+            json: None,
         }
     }
 
@@ -173,8 +173,8 @@ pub struct LogSink {
     /// The log stream its lines belong to (empty: none, for Lamina's own notes).
     stream: Arc<str>,
     /// The function's `LogFormat` is `JSON`: the platform lines are written as AWS's JSON
-    /// records.
-    json: bool,
+    /// records, those below its `SystemLogLevel` left out.
+    json: Option<crate::log_format::PlatformLevel>,
 }
 
 struct Sink {
@@ -202,8 +202,8 @@ impl LogSink {
         }
     }
 
-    /// The same log, its platform lines as AWS's JSON records when `json`.
-    pub fn with_json(&self, json: bool) -> Self {
+    /// The same log, its platform lines as AWS's JSON records at `json`'s level, when given.
+    pub fn with_json(&self, json: Option<crate::log_format::PlatformLevel>) -> Self {
         Self {
             json,
             ..self.clone()
@@ -222,18 +222,22 @@ impl LogSink {
     }
 
     /// Appends platform lines with one timestamp, in one write. With the JSON format, the
-    /// ones AWS writes as records (START, END, REPORT, INIT_START) become those records.
+    /// ones AWS writes as records (START, END, REPORT) become those records, or are left out
+    /// below the function's `SystemLogLevel`.
     pub fn lines(&self, texts: &[&str]) {
         let millis = timestamp::now_millis();
         let stamp = timestamp::format_millis(millis);
         let mut out = Vec::with_capacity(texts.iter().map(|t| stamp.len() + t.len() + 80).sum());
         for text in texts {
             let text = text.trim_end_matches('\n');
-            let record = self
-                .json
-                .then(|| crate::log_format::platform_record(text, millis))
-                .flatten();
-            let text = record.as_deref().unwrap_or(text);
+            let record = self.json.and_then(|level| {
+                crate::log_format::platform_record(text, millis).map(|r| (level, r))
+            });
+            let text = match &record {
+                Some((level, _)) if !level.writes_info() => continue,
+                Some((_, record)) => record.as_str(),
+                None => text,
+            };
             push_line(&mut out, &stamp, &self.stream, text.as_bytes());
         }
         self.write(&out);

@@ -17,5 +17,5 @@ pub mod validation;
 
 pub use arn::{AccountId, LayerName, LayerVersionArn, Region, Scope};
 pub use error::LambdaError;
-pub use function::{ExtractedTree, FunctionSpec};
+pub use function::{ExtractedTree, FunctionSpec, JsonLogLevels};
 pub use runtime::{Architecture, Runtime, RuntimeFamily};
