@@ -37,6 +37,7 @@ const {
   UnhandledPromiseRejection,
   UserCodeSyntaxError,
 } = require('./lamina_node_support.cjs');
+const streaming = require('./lamina_node_streaming.cjs');
 
 // The `require` that loads handlers, as AWS's `/var/runtime/index.mjs` has it: a missing
 // module's "Require stack" names that file.
@@ -54,6 +55,8 @@ let reportFatal = (error, code) => {
 
 const api = RuntimeApi.fromEnv(process.env.AWS_LAMBDA_RUNTIME_API);
 patchConsole();
+// `awslambda.streamifyResponse` and `awslambda.HttpResponseStream`, before handlers load.
+streaming.installGlobal();
 
 process.on('uncaughtException', (error) => {
   logError('Uncaught Exception', error);
@@ -156,6 +159,10 @@ async function serveNext() {
   if (invocation.traceId) process.env._X_AMZN_TRACE_ID = invocation.traceId;
   else delete process.env._X_AMZN_TRACE_ID;
 
+  if (streaming.isStreaming(handler)) {
+    serveStreaming(invocation);
+    return;
+  }
   let reported = false;
   let waitsForEmptyLoop = true;
   const report = (error, result) => {
@@ -231,6 +238,50 @@ async function serveNext() {
   } catch (error) {
     callback(error);
   }
+}
+
+/** The `context` a streaming handler gets: AWS's fields, without the callback-era methods. */
+function streamingContext(invocation) {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: invocation.clientContext,
+    identity: invocation.identity,
+    invokedFunctionArn: invocation.functionArn,
+    awsRequestId: invocation.requestId,
+    tenantId: invocation.tenantId,
+    getRemainingTimeInMillis: () => invocation.deadlineMs - Date.now(),
+  };
+}
+
+/** One invocation of a `streamifyResponse` handler: it writes to the response stream and
+ * ends it; an error it throws (or rejects with) ends the stream with the error trailers.
+ * Guessed: as AWS's runtime, the invocation is over when the stream has ended, not when the
+ * handler's promise settles (a handler that never ends its stream runs to its timeout). */
+async function serveStreaming(invocation) {
+  const highWaterMark = handler[streaming.HANDLER_HIGHWATERMARK];
+  const { stream, done } = api.streamResponse(invocation.requestId, streaming.asResponseStream, highWaterMark);
+  const failWith = (error) => {
+    logError('Invoke Error', error);
+    stream.fail(errorBody(error));
+  };
+  reportFatal = (error, code) => {
+    stream.fail(errorBody(error));
+    done.finally(() => process.exit(code));
+  };
+  onEmptyLoop = null;
+  try {
+    const result = handler(JSON.parse(invocation.body), stream, streamingContext(invocation));
+    if (result && typeof result.then === 'function') await result;
+  } catch (error) {
+    failWith(error);
+  }
+  await done;
+  setImmediate(serveNext);
 }
 
 function postError(requestId, error, log = true) {

@@ -73,6 +73,42 @@ class RuntimeApi {
     return this.post(`invocation/${encodeURIComponent(requestId)}/response`, body, {});
   }
 
+  /** A streamed response: `{stream, done}`, the unsent request to write the response to
+   * (see lamina_node_streaming.cjs) and a promise of the platform's answer once it ended. */
+  streamResponse(requestId, asResponseStream, highWaterMark) {
+    let request;
+    const done = new Promise((resolve) => {
+      request = http.request(
+        {
+          host: this.host,
+          port: this.port,
+          path: `${this.base}invocation/${encodeURIComponent(requestId)}/response`,
+          method: 'POST',
+          agent: this.agent,
+          highWaterMark,
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'Lambda-Runtime-Function-Response-Mode': 'streaming',
+            'Transfer-Encoding': 'chunked',
+            Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+          },
+        },
+        (response) => {
+          const chunks = [];
+          response.on('data', (chunk) => chunks.push(chunk));
+          response.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            if (response.statusCode >= 500) fail(3, `POST response answered ${response.statusCode}: ${body}`);
+            if (response.statusCode >= 400) process.stderr.write(`[lamina runtime] POST response answered ${response.statusCode}: ${body}\n`);
+            resolve();
+          });
+        },
+      );
+      request.on('error', (err) => fail(3, `POST response failed: ${err.message}`));
+    });
+    return { stream: asResponseStream(request), done };
+  }
+
   postError(requestId, payload) {
     return this.post(`invocation/${encodeURIComponent(requestId)}/error`, JSON.stringify(payload), {
       'Lambda-Runtime-Function-Error-Type': payload.errorType ?? 'Unhandled',

@@ -23,12 +23,17 @@ async function run(source, events, { env = {}, host = '127.0.0.1', files = {} } 
   env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll('$TASK', task)]));
   const queue = [...events];
   const posted = [];
+  const streamed = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       assert.ok(req.url.startsWith('/tok/2018-06-01/runtime/'), req.url);
-      if (req.method === 'POST') {
+      if (req.method === 'POST' && req.headers['lambda-runtime-function-response-mode'] === 'streaming') {
+        streamed.push({ path: req.url.split('/runtime/')[1], contentType: req.headers['content-type'],
+          body: Buffer.concat(chunks), chunks: chunks.length, trailers: req.trailers });
+        res.writeHead(202).end('{"status":"OK"}');
+      } else if (req.method === 'POST') {
         posted.push({ path: req.url.split('/runtime/')[1], type: req.headers['lambda-runtime-function-error-type'], body: JSON.parse(Buffer.concat(chunks)) });
         res.writeHead(202).end('{"status":"OK"}');
       } else if (queue.length) {
@@ -53,7 +58,7 @@ async function run(source, events, { env = {}, host = '127.0.0.1', files = {} } 
   const code = await new Promise((ok) => child.on('exit', ok));
   server.close();
   fs.rmSync(task, { recursive: true });
-  return { posted, stdout, code };
+  return { posted, streamed, stdout, code };
 }
 
 test('a callback that does not wait for the event loop answers before pending timers', { timeout: 30000 }, async () => {
@@ -138,4 +143,38 @@ test('the first of the callback and the promise decides the answer', async () =>
 test('handlers see no main module, as under AWS\'s ES module entry', async () => {
   const { posted } = await run('exports.handler = async () => [require.main === undefined, process.mainModule === undefined];', [{}]);
   assert.deepEqual(posted[0].body, [true, true]);
+});
+
+test('a streamifyResponse handler streams its writes, with the HTTP prelude first', async () => {
+  const source = `exports.handler = awslambda.streamifyResponse(async (event, stream, context) => {
+    stream = awslambda.HttpResponseStream.from(stream, { statusCode: 201, headers: { a: 'b' } });
+    stream.write('one,');
+    await new Promise((ok) => setTimeout(ok, 20));
+    stream.end('two:' + context.awsRequestId);
+  });`;
+  const { streamed, posted } = await run(source, [{}]);
+  assert.deepEqual(posted, []);
+  assert.equal(streamed.length, 1);
+  const [s] = streamed;
+  assert.equal(s.path, 'invocation/req-1/response');
+  assert.equal(s.contentType, 'application/vnd.awslambda.http-integration-response');
+  const text = s.body.toString('latin1');
+  assert.equal(text, '{"statusCode":201,"headers":{"a":"b"}}' + '\0'.repeat(8) + 'one,two:req-1');
+  assert.ok(s.chunks >= 2, `${s.chunks} chunks`);
+  assert.deepEqual(s.trailers, {});
+});
+
+test('a streaming handler that throws ends its stream with the error trailers', async () => {
+  const source = `exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+    stream.setContentType('text/plain');
+    stream.write('partial');
+    throw new TypeError('midway');
+  });`;
+  const { streamed } = await run(source, [{}]);
+  const [s] = streamed;
+  assert.equal(s.contentType, 'text/plain');
+  assert.equal(s.body.toString(), 'partial');
+  assert.equal(s.trailers['lambda-runtime-function-error-type'], 'TypeError');
+  const doc = JSON.parse(Buffer.from(s.trailers['lambda-runtime-function-error-body'], 'base64'));
+  assert.equal(doc.errorMessage, 'midway');
 });

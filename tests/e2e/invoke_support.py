@@ -18,6 +18,7 @@ import pytest
 from function_support import HANDLER, ROLE, fn_name  # noqa: F401 - fn_name: a fixture, re-exported
 from harness import LAMINA_BIN, LaminaServer, make_client
 from helpers import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, raw_of
+from recorder_double import CLIENT_SOURCE
 from zips import build_zip, file, simple_zip
 
 RUNTIME = "python3.11"
@@ -41,6 +42,13 @@ def deploy(lam, name: str, source: str | None = None, *, zip_bytes: bytes | None
     }
     args.update(kwargs)
     return lam.create_function(**args)
+
+
+def deploy_recording(lam, name: str, recorder, source: str, **kwargs) -> dict:
+    """CreateFunction for `source`, which may import `recorder_client` to reach `recorder`
+    (see recorder_double.py); `kwargs` go to CreateFunction."""
+    code = handler_zip(source, {"recorder_client.py": CLIENT_SOURCE.encode()})
+    return deploy(lam, name, zip_bytes=code, Environment={"Variables": {"RECORDER_URL": recorder.url}}, **kwargs)
 
 
 @dataclass

@@ -5,7 +5,9 @@ scripts/prepare-tests; 4.x needs Node 22) and an `/opt/bootstrap` that runs it w
 machine's node, as AWS's container images do (`node <ric>/bin/index.mjs $_HANDLER`, from the
 task root). Both must give the same payload and FunctionError: the same result, or the same
 `errorType` and `errorMessage`, and a `trace` of the same shape (its message lines and the
-handler's own frames; the runtime's frames differ by file and line).
+handler's own frames; the runtime's frames differ by file and line). Streaming handlers
+(`awslambda.streamifyResponse`) must stream the same bytes and end the same way through
+InvokeWithResponseStream.
 
 The reference runs from `/opt/ric/dist/index.mjs`, where AWS's managed runtime has the same
 code at `/var/runtime/index.mjs`; that path is the one difference the comparison removes.
@@ -362,3 +364,42 @@ def test_the_reference_function_really_runs_aws_lambda_ric(mlam, fn_name, ric_la
 
 def test_the_built_ric_is_the_version_the_tests_name():
     assert json.loads((RIC / "package.json").read_text())["version"] == "3.3.0"
+
+
+STREAMING = {
+    "stream-with-prelude": """
+        exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+          stream = awslambda.HttpResponseStream.from(stream, { statusCode: 201, headers: { a: 'b' } });
+          stream.write('one;');
+          await new Promise((ok) => setTimeout(ok, 50));
+          stream.write(Buffer.from('two;'));
+          stream.end('three;');
+        });
+    """,
+    "stream-failing-midway": """
+        exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+          stream.setContentType('text/plain');
+          stream.write('partial;');
+          await new Promise((ok) => setTimeout(ok, 20));
+          throw new RangeError('failed midway ' + event.n);
+        });
+    """,
+}
+
+
+@pytest.mark.parametrize("case", sorted(STREAMING))
+def test_a_streaming_handler_streams_the_same_under_aws_lambda_ric(mlam, module_server, fn_name, ric_layer, case):
+    from url_support import streaming_client
+
+    code = zip_with_modes(sources({"index.js": STREAMING[case]}))
+    ours, theirs = f"{fn_name}-lamina", f"{fn_name}-ric"
+    create(mlam, ours, "index.handler", code, Runtime="nodejs20.x")
+    create(mlam, theirs, "index.handler", code, Runtime="provided.al2023", Layers=[ric_layer])
+    slam = streaming_client(module_server.url)
+
+    def streamed(name):
+        events = list(slam.invoke_with_response_stream(FunctionName=name, Payload=b'{"n": 3}')["EventStream"])
+        body = b"".join(e["PayloadChunk"]["Payload"] for e in events if "PayloadChunk" in e)
+        return body, events[-1]["InvokeComplete"]
+
+    assert streamed(ours) == streamed(theirs)

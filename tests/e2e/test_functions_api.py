@@ -54,7 +54,7 @@ def test_create_echoes_every_configuration_member(lam, fn_name):
         lam, fn_name, Description="d", Timeout=900, MemorySize=10240, EphemeralStorage={"Size": 10240},
         Architectures=["arm64"], Environment={"Variables": {"GREETING": "hi", "TZ": "Asia/Tokyo"}},
         TracingConfig={"Mode": "Active"}, LoggingConfig={"LogFormat": "JSON"},
-        VpcConfig={"SubnetIds": [], "SecurityGroupIds": []}, DeadLetterConfig={"TargetArn": "arn:aws:sqs:us-west-2:123456789012:dlq"},
+        VpcConfig={"SubnetIds": [], "SecurityGroupIds": []}, DeadLetterConfig={"TargetArn": "arn:aws:lambda:us-west-2:123456789012:function:dlq"},
     )
 
     assert out["Description"] == "d"
@@ -66,7 +66,7 @@ def test_create_echoes_every_configuration_member(lam, fn_name):
         "LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", "LogGroup": f"/aws/lambda/{fn_name}",
     }
     assert out["VpcConfig"] == {"SubnetIds": [], "SecurityGroupIds": []}
-    assert out["DeadLetterConfig"] == {"TargetArn": "arn:aws:sqs:us-west-2:123456789012:dlq"}
+    assert out["DeadLetterConfig"] == {"TargetArn": "arn:aws:lambda:us-west-2:123456789012:function:dlq"}
 
 
 def test_create_with_publish_answers_version_1(lam, fn_name):

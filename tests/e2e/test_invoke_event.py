@@ -11,9 +11,9 @@ import pytest
 
 from helpers import raw_of
 from invoke_support import (  # noqa: F401 - fixtures
-    deploy, fn_name, function_log, handler_zip, mlam, start_lines, start_module_server,
+    deploy_recording, fn_name, function_log, mlam, start_lines, start_module_server,
 )
-from recorder_double import CLIENT_SOURCE, Recorder
+from recorder_double import Recorder
 
 RETRY_DELAY_SECS = 0.2
 # After the last retry, how long nothing more may happen: well past the longest retry delay
@@ -30,11 +30,6 @@ def module_server(request, tmp_path_factory):
 def recorder():
     with Recorder() as r:
         yield r
-
-
-def deploy_recording(lam, name, recorder, source):
-    code = handler_zip(source, {"recorder_client.py": CLIENT_SOURCE.encode()})
-    deploy(lam, name, zip_bytes=code, Environment={"Variables": {"RECORDER_URL": recorder.url}})
 
 
 def test_event_answers_202_with_an_empty_body_while_the_function_still_runs(mlam, fn_name, recorder):

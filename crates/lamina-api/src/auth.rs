@@ -43,6 +43,11 @@ impl SigV4Keys {
     pub(crate) fn store(&self) -> &dyn CredentialStore {
         self.store.as_ref()
     }
+
+    /// The signing keys derived so far (function URLs with `AWS_IAM` verify with them too).
+    pub(crate) fn signing_keys(&self) -> &SigningKeys {
+        &self.signing_keys
+    }
 }
 
 impl AuthMode {

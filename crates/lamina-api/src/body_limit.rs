@@ -74,6 +74,23 @@ pub fn body_limit(method: &Method, path: &str, headers: &HeaderMap) -> BodyLimit
                 invoke: true,
             }
         }
+        (
+            &Method::POST,
+            [
+                "",
+                "2021-11-15",
+                "functions",
+                _,
+                "response-streaming-invocations",
+            ],
+        ) => BodyLimit {
+            bytes: MAX_SYNC_PAYLOAD_BYTES,
+            operation: "InvokeWithResponseStream",
+            invoke: true,
+        },
+        (&Method::POST, ["", "2014-11-13", "functions", _, "invoke-async"]) => {
+            BodyLimit::of("InvokeAsync", MAX_ASYNC_PAYLOAD_BYTES)
+        }
         (&Method::PUT, ["", "2015-03-31", "functions", _, "configuration"]) => {
             BodyLimit::of("UpdateFunctionConfiguration", MAX_SMALL_BODY_BYTES)
         }

@@ -9,9 +9,12 @@ mod body_limit;
 mod console;
 pub mod content;
 mod error;
+mod eventstream;
+mod function_urls;
 mod request_context;
 mod routes;
 pub mod sigv4;
+mod streamed_invoke;
 
 use std::sync::Arc;
 

@@ -14,15 +14,19 @@ mod attach;
 mod commands;
 mod config;
 mod create;
+mod destinations;
 mod environment;
+mod event_invoke;
 mod listing;
 mod log_groups;
 mod provisioned;
 mod publish;
 mod resolve;
 mod resolve_cache;
+mod settings;
 mod settle;
 mod update;
+mod urls;
 mod validate;
 
 use std::sync::Arc;
@@ -46,10 +50,14 @@ pub use self::commands::{
     FunctionDetails, FunctionView, ListFunctionsQuery, LoggingInput, PageQuery, PublishVersion,
     ResolvedFunction, UpdateAlias, UpdateFunctionCode, UpdateFunctionConfiguration,
 };
+pub use self::destinations::dead_letter_target;
 pub use self::environment::EnvironmentVariables;
+pub use self::event_invoke::{AsyncInvokeSettings, EventInvokeConfigInput, EventInvokeConfigView};
 pub use self::provisioned::{ProvisionedConcurrencyView, ProvisionedState, Provisioner};
 pub use self::resolve::locked_spec;
+pub use self::settings::RuntimeManagementView;
 pub use self::settle::{Preparer, SETTLE_WAIT};
+pub use self::urls::{FunctionUrlView, UrlConfigInput};
 use crate::ingest::Ingestor;
 pub(crate) use crate::internal_errors::{storage_error, validated_but_missing};
 

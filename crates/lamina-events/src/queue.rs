@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lamina_control::ResolvedFunction;
-use lamina_store::{EventHeader, EventStore, NewEvent, StoreError};
+use lamina_control::functions::AsyncInvokeSettings;
+use lamina_store::{EventHeader, EventStore, NewEvent, QueuedEvent, StoreError};
 use lamina_types::{LambdaError, Scope};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::delivery::Condition;
 use crate::retry::{Attempt, Decision, Discard, History, RetryPolicy, decide, millis};
 use crate::runner::EventRunner;
 use crate::schedule::{Returned, Schedule, Waiting};
@@ -90,6 +92,8 @@ struct Shared {
     runner: Arc<dyn EventRunner>,
     retry: RetryPolicy,
     clock: Clock,
+    /// Events queued by a run (deliveries to destinations), to the dispatcher.
+    accepted: mpsc::UnboundedSender<Waiting>,
 }
 
 impl EventQueue {
@@ -124,6 +128,7 @@ impl EventQueue {
             runner,
             retry: config.retry,
             clock,
+            accepted: accepted.clone(),
         });
         let parts = Parts {
             shared,
@@ -177,24 +182,9 @@ impl EventQueue {
             client_context,
             enqueued_millis: self.inner.clock.now_millis(),
         };
-        let id = self
-            .inner
-            .store
-            .enqueue_event(&event)
+        enqueue(self.inner.store.as_ref(), &self.inner.accepted, event)
             .await
-            .map_err(|e| LambdaError::Service(format!("storage failure: {e}")))?;
-        let header = EventHeader {
-            id,
-            request_id: event.request_id,
-            scope: event.scope,
-            function_name: event.function_name,
-            enqueued_millis: event.enqueued_millis,
-            function_error_attempts: 0,
-            next_attempt_millis: event.enqueued_millis,
-        };
-        // Once the dispatcher has stopped, the event waits in the store for the next start.
-        let _ = self.inner.accepted.send(Waiting::new(header));
-        Ok(())
+            .map_err(|e| LambdaError::Service(format!("storage failure: {e}")))
     }
 
     /// Stops taking events, gives the running ones `grace` to finish and leaves every other
@@ -215,6 +205,27 @@ impl EventQueue {
             tracing::error!(error = %e, "the Event dispatcher failed");
         }
     }
+}
+
+/// Stores `event` durably, then hands it to the dispatcher (once the dispatcher has stopped,
+/// the event waits in the store for the next start).
+async fn enqueue(
+    store: &dyn EventStore,
+    accepted: &mpsc::UnboundedSender<Waiting>,
+    event: NewEvent,
+) -> Result<(), StoreError> {
+    let id = store.enqueue_event(&event).await?;
+    let header = EventHeader {
+        id,
+        request_id: event.request_id,
+        scope: event.scope,
+        function_name: event.function_name,
+        enqueued_millis: event.enqueued_millis,
+        function_error_attempts: 0,
+        next_attempt_millis: event.enqueued_millis,
+    };
+    let _ = accepted.send(Waiting::new(header));
+    Ok(())
 }
 
 /// The qualifier the function was invoked with: the tail of the invoked ARN past the
@@ -346,25 +357,51 @@ async fn run_one(shared: Arc<Shared>, event: Waiting) -> Returned {
 
 async fn attempt(shared: &Shared, event: Waiting) -> Returned {
     let header = &event.header;
-    if shared
-        .retry
-        .expired(header.enqueued_millis, shared.clock.now_millis())
-    {
-        return discard(shared, &event, Discard::Expired).await;
-    }
-    let attempt = match shared.store.queued_event(header.id).await {
-        Ok(Some(queued)) => shared.runner.run(queued).await,
+    let (attempt, settings, queued) = match shared.store.queued_event(header.id).await {
+        Ok(Some(queued)) => {
+            // Asked at every attempt, so a configuration changed meanwhile applies.
+            let settings = shared.runner.settings(&queued.event).await;
+            let policy = shared.retry.applying(&settings);
+            if policy.expired(header.enqueued_millis, shared.clock.now_millis()) {
+                let ended = Ended {
+                    queued: Some(&queued),
+                    settings: &settings,
+                    policy: &policy,
+                    invoke_count: header.function_error_attempts,
+                    response: event.last_response.as_ref(),
+                };
+                return outcome::discard(shared, &event, Discard::Expired, ended).await;
+            }
+            let attempt = shared.runner.run(queued.clone()).await;
+            (attempt, settings, Some(queued))
+        }
         // Removed meanwhile: nothing left to run.
         Ok(None) => return Returned::Gone,
-        Err(e) => Attempt::Failed(format!("reading the queued event failed: {e}")),
+        Err(e) => (
+            Attempt::Failed(format!("reading the queued event failed: {e}")),
+            AsyncInvokeSettings::default(),
+            None,
+        ),
     };
+    let policy = shared.retry.applying(&settings);
     let history = History {
         enqueued_millis: header.enqueued_millis,
         function_error_attempts: header.function_error_attempts,
         failures: event.failures,
     };
-    match decide(&attempt, history, &shared.retry, shared.clock.now_millis()) {
+    let ran = attempt.response().is_some();
+    let ended = Ended {
+        queued: queued.as_ref(),
+        settings: &settings,
+        policy: &policy,
+        invoke_count: header
+            .function_error_attempts
+            .saturating_add(u32::from(ran)),
+        response: attempt.response().or(event.last_response.as_ref()),
+    };
+    match decide(&attempt, history, &policy, shared.clock.now_millis()) {
         Decision::Done => {
+            outcome::send(shared, &ended, Condition::Success).await;
             remove(shared, &event).await;
             Returned::Gone
         }
@@ -380,10 +417,12 @@ async fn attempt(shared: &Shared, event: Waiting) -> Returned {
                 // The run is counted here all the same; after a restart it may run once more.
                 tracing::error!(error = %e, "recording an Event invocation's retry failed");
             }
-            let mut again = event;
+            let mut again = event.clone();
             again.header.function_error_attempts = function_error_attempts;
             again.header.next_attempt_millis = at_millis;
             again.failures = 0;
+            // Kept for the record should the event expire before its next run.
+            again.last_response = attempt.response().cloned();
             Returned::Requeued(again)
         }
         Decision::RetryFailure {
@@ -399,40 +438,14 @@ async fn attempt(shared: &Shared, event: Waiting) -> Returned {
                     tracing::debug!(error = %why, failures, "an Event invocation failed again");
                 }
             }
-            let mut again = event;
+            let mut again = event.clone();
             again.failures = failures;
             again.header.next_attempt_millis = at_millis;
             Returned::Requeued(again)
         }
-        Decision::WaitForCapacity => Returned::Throttled(event),
-        Decision::Discard(why) => discard(shared, &event, why).await,
+        Decision::WaitForCapacity => Returned::Throttled(event.clone()),
+        Decision::Discard(why) => outcome::discard(shared, &event, why, ended).await,
     }
-}
-
-/// Records in the function's log and the server's why an event never ran successfully, and
-/// removes it (on-failure destinations come later).
-async fn discard(shared: &Shared, event: &Waiting, why: Discard) -> Returned {
-    let header = &event.header;
-    let reason = match &why {
-        Discard::RetriesExhausted { attempts } => {
-            format!("all {attempts} attempts ended in a function error")
-        }
-        Discard::Expired => format!(
-            "it did not run successfully within the maximum event age of {} seconds",
-            shared.retry.max_event_age.as_secs()
-        ),
-        Discard::FunctionGone(what) => format!("the function no longer exists ({what})"),
-        Discard::Rejected(what) => format!("it was refused ({what})"),
-    };
-    let line = format!(
-        "[lamina] Event invocation {} discarded: {reason}",
-        header.request_id
-    );
-    let log = lamina_exec::logs::log_name(header.scope.account.as_str(), &header.function_name);
-    shared.runner.note(&log, &line);
-    tracing::warn!(reason = %reason, "Event invocation discarded");
-    remove(shared, event).await;
-    Returned::Gone
 }
 
 async fn remove(shared: &Shared, event: &Waiting) {
@@ -442,6 +455,21 @@ async fn remove(shared: &Shared, event: &Waiting) {
             "removing a finished Event invocation failed; it runs again at the next start"
         );
     }
+}
+
+/// How an attempt left an event, for what its end sends on.
+#[derive(Clone, Copy)]
+struct Ended<'a> {
+    /// The event in full; `None` when reading it failed.
+    queued: Option<&'a QueuedEvent>,
+    /// Its qualifier's configuration.
+    settings: &'a AsyncInvokeSettings,
+    /// The retry rules narrowed by it.
+    policy: &'a RetryPolicy,
+    /// Attempts that ran the function so far.
+    invoke_count: u32,
+    /// The function's last answer.
+    response: Option<&'a crate::retry::Response>,
 }
 
 /// Milliseconds since the Unix epoch for stored times, advanced by tokio's monotonic clock
@@ -475,5 +503,6 @@ impl Clock {
     }
 }
 
+mod outcome;
 #[cfg(test)]
 mod tests;

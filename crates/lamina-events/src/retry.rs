@@ -3,9 +3,14 @@
 //!
 //! Only function errors consume the retries (AWS: two, one then two minutes apart). Throttles
 //! and Lamina's own failures are retried with backoff until the event's maximum age (AWS's
-//! default: six hours), however often they happen.
+//! default: six hours), however often they happen. A qualifier's asynchronous invocation
+//! configuration (`MaximumRetryAttempts`, `MaximumEventAgeInSeconds`) narrows both
+//! ([`RetryPolicy::applying`]).
 
 use std::time::Duration;
+
+use bytes::Bytes;
+use lamina_control::functions::AsyncInvokeSettings;
 
 /// AWS's default `MaximumEventAgeInSeconds`: six hours.
 pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(6 * 60 * 60);
@@ -14,9 +19,10 @@ pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(6 * 60 * 60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
     /// The function returned a response.
-    Succeeded,
-    /// The function ran and failed (its error, a crash, a timeout).
-    FunctionError,
+    Succeeded(Response),
+    /// The function ran and failed (its error, a crash, a timeout); the response is its error
+    /// document.
+    FunctionError(Response),
     /// The function was at its concurrency cap (429 `TooManyRequests`).
     Throttled,
     /// Lamina failed (a storage or environment failure, or a function not ready yet: 409).
@@ -25,6 +31,25 @@ pub enum Attempt {
     FunctionGone(String),
     /// The invocation can never succeed as queued (a client error other than the above).
     Rejected(String),
+}
+
+/// What the function answered in an attempt that ran it: what destinations are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The response, or the error document.
+    pub payload: Bytes,
+    /// The version that ran (`$LATEST` or a number).
+    pub executed_version: String,
+}
+
+impl Attempt {
+    /// The function's answer, when the attempt ran it.
+    pub fn response(&self) -> Option<&Response> {
+        match self {
+            Self::Succeeded(r) | Self::FunctionError(r) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// Exponential backoff: `first`, doubling on each consecutive occurrence, at most `max`.
@@ -77,6 +102,20 @@ impl RetryPolicy {
                 max: Duration::from_secs(5),
             },
         }
+    }
+
+    /// This policy narrowed by a qualifier's configuration: at most `MaximumRetryAttempts`
+    /// function-error retries (the delays keep their order) and its `MaximumEventAgeInSeconds`.
+    pub fn applying(&self, settings: &AsyncInvokeSettings) -> Self {
+        let mut policy = self.clone();
+        if let Some(retries) = settings.maximum_retry_attempts {
+            let retries = usize::try_from(retries).unwrap_or(usize::MAX);
+            policy.function_error_delays.truncate(retries);
+        }
+        if let Some(age) = settings.maximum_event_age {
+            policy.max_event_age = age;
+        }
+        policy
     }
 
     /// Whether an event accepted at `enqueued_millis` is past its maximum age at `now_millis`.
@@ -146,8 +185,8 @@ pub fn decide(
 ) -> Decision {
     let expired = policy.expired(history.enqueued_millis, now_millis);
     match attempt {
-        Attempt::Succeeded => Decision::Done,
-        Attempt::FunctionError => {
+        Attempt::Succeeded(_) => Decision::Done,
+        Attempt::FunctionError(_) => {
             let attempts = history.function_error_attempts.saturating_add(1);
             let delay = usize::try_from(attempts - 1)
                 .ok()
@@ -191,6 +230,13 @@ mod tests {
         RetryPolicy::aws(Duration::from_secs(60))
     }
 
+    fn failed() -> Attempt {
+        Attempt::FunctionError(Response {
+            payload: Bytes::from_static(b"{}"),
+            executed_version: "$LATEST".into(),
+        })
+    }
+
     fn history(function_error_attempts: u32, failures: u32) -> History {
         History {
             enqueued_millis: 1_000,
@@ -201,9 +247,9 @@ mod tests {
 
     #[test]
     fn function_errors_are_retried_twice_one_then_two_minutes_later() {
-        let first = decide(&Attempt::FunctionError, history(0, 0), &policy(), 2_000);
-        let second = decide(&Attempt::FunctionError, history(1, 0), &policy(), 2_000);
-        let third = decide(&Attempt::FunctionError, history(2, 0), &policy(), 2_000);
+        let first = decide(&failed(), history(0, 0), &policy(), 2_000);
+        let second = decide(&failed(), history(1, 0), &policy(), 2_000);
+        let third = decide(&failed(), history(2, 0), &policy(), 2_000);
 
         assert_eq!(
             first,
@@ -236,7 +282,7 @@ mod tests {
                 Decision::WaitForCapacity
             );
             assert!(matches!(
-                decide(&Attempt::FunctionError, h, &policy(), 2_000),
+                decide(&failed(), h, &policy(), 2_000),
                 Decision::RetryFunctionError {
                     function_error_attempts: 1,
                     ..
@@ -277,11 +323,7 @@ mod tests {
             decide(&Attempt::Throttled, history(0, 0), &policy(), just_before),
             Decision::WaitForCapacity
         );
-        for attempt in [
-            Attempt::Throttled,
-            Attempt::Failed("x".into()),
-            Attempt::FunctionError,
-        ] {
+        for attempt in [Attempt::Throttled, Attempt::Failed("x".into()), failed()] {
             assert_eq!(
                 decide(&attempt, history(0, 0), &policy(), at_age),
                 Decision::Discard(Discard::Expired),
@@ -295,7 +337,15 @@ mod tests {
     #[test]
     fn success_is_done_even_past_the_maximum_age() {
         assert_eq!(
-            decide(&Attempt::Succeeded, history(2, 5), &policy(), i64::MAX),
+            decide(
+                &Attempt::Succeeded(Response {
+                    payload: Bytes::new(),
+                    executed_version: "1".into()
+                }),
+                history(2, 5),
+                &policy(),
+                i64::MAX
+            ),
             Decision::Done
         );
     }
@@ -330,7 +380,7 @@ mod tests {
         };
 
         assert_eq!(
-            decide(&Attempt::FunctionError, history(0, 0), &policy, 2_000),
+            decide(&failed(), history(0, 0), &policy, 2_000),
             Decision::Discard(Discard::RetriesExhausted { attempts: 1 })
         );
     }
@@ -348,5 +398,38 @@ mod tests {
         assert_eq!(b.delay(8), Duration::from_secs(5));
         assert_eq!(b.delay(u32::MAX), Duration::from_secs(5));
         assert_eq!(b.delay(0), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn a_configuration_narrows_the_retries_and_the_age() {
+        let none = policy().applying(&AsyncInvokeSettings {
+            maximum_retry_attempts: Some(0),
+            maximum_event_age: Some(Duration::from_secs(60)),
+            ..AsyncInvokeSettings::default()
+        });
+        let one = policy().applying(&AsyncInvokeSettings {
+            maximum_retry_attempts: Some(1),
+            ..AsyncInvokeSettings::default()
+        });
+        let unset = policy().applying(&AsyncInvokeSettings::default());
+
+        assert_eq!(
+            decide(&failed(), history(0, 0), &none, 2_000),
+            Decision::Discard(Discard::RetriesExhausted { attempts: 1 })
+        );
+        assert!(none.expired(1_000, 1_000 + MINUTE_MS));
+        assert!(!none.expired(1_000, 1_000 + MINUTE_MS - 1));
+        assert_eq!(
+            decide(&failed(), history(0, 0), &one, 2_000),
+            Decision::RetryFunctionError {
+                function_error_attempts: 1,
+                at_millis: 2_000 + MINUTE_MS
+            }
+        );
+        assert_eq!(
+            decide(&failed(), history(1, 0), &one, 2_000),
+            Decision::Discard(Discard::RetriesExhausted { attempts: 2 })
+        );
+        assert_eq!(unset, policy());
     }
 }

@@ -1,22 +1,28 @@
 //! Running one attempt of a queued event: resolve the function as it is now (it may have
-//! changed or gone since the event was accepted), then run it in the executor.
+//! changed or gone since the event was accepted), then run it in the executor; and reading
+//! the asynchronous invocation configuration the event's qualifier has now.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use lamina_control::FunctionService;
+use lamina_control::functions::AsyncInvokeSettings;
 use lamina_exec::{Executor, InvokeRequest};
-use lamina_store::QueuedEvent;
+use lamina_store::{NewEvent, QueuedEvent};
 use lamina_types::LambdaError;
 use tokio::sync::Notify;
 
-use crate::retry::Attempt;
+use crate::retry::{Attempt, Response};
 
 /// What the queue runs events with. The real one is [`LaminaRunner`]; tests use fakes.
 #[async_trait::async_trait]
 pub trait EventRunner: Send + Sync + 'static {
     /// Runs one attempt of `event`, with the event's own request id.
     async fn run(&self, event: QueuedEvent) -> Attempt;
+
+    /// The configuration of the qualifier `event` was invoked with (AWS's defaults when it
+    /// has none, or when it cannot be read).
+    async fn settings(&self, event: &NewEvent) -> AsyncInvokeSettings;
 
     /// Appends a line to a function's log (`log` from `lamina_exec::logs::log_name`), for
     /// events discarded without running.
@@ -58,6 +64,7 @@ impl EventRunner for LaminaRunner {
             Ok(resolved) => resolved,
             Err(e) => return classify(e),
         };
+        let executed_version = resolved.executed_version.clone();
         let request = InvokeRequest {
             request_id: event.request_id,
             payload: Bytes::from(event.payload),
@@ -66,10 +73,33 @@ impl EventRunner for LaminaRunner {
             tail_log: false,
         };
         match self.executor.invoke(Arc::new(resolved.spec), request).await {
-            Ok(result) if result.function_error => Attempt::FunctionError,
-            Ok(_) => Attempt::Succeeded,
+            Ok(result) => {
+                let response = Response {
+                    payload: result.payload,
+                    executed_version,
+                };
+                if result.function_error {
+                    Attempt::FunctionError(response)
+                } else {
+                    Attempt::Succeeded(response)
+                }
+            }
             Err(e) => classify(e),
         }
+    }
+
+    async fn settings(&self, event: &NewEvent) -> AsyncInvokeSettings {
+        self.functions
+            .async_invoke_settings(
+                &event.scope,
+                &event.function_name,
+                event.qualifier.as_deref(),
+            )
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e.message(), "reading the asynchronous invocation configuration failed; AWS's defaults apply");
+                AsyncInvokeSettings::default()
+            })
     }
 
     fn note(&self, log: &str, line: &str) {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use lamina_store::EventHeader;
 use lamina_types::Scope;
 
-use crate::retry::{Backoff, millis};
+use crate::retry::{Backoff, Response, millis};
 
 /// A queued event as the scheduler holds it: its header (without the payload) and what
 /// only this process knows of it.
@@ -19,6 +19,10 @@ pub(crate) struct Waiting {
     pub header: EventHeader,
     /// Consecutive Lamina failures (not stored: a restart starts afresh).
     pub failures: u32,
+    /// The function's answer in the last attempt that ran it, for the record sent to an
+    /// `OnFailure` destination should the event expire (not stored: records after a restart
+    /// have none).
+    pub last_response: Option<Response>,
 }
 
 impl Waiting {
@@ -26,6 +30,7 @@ impl Waiting {
         Self {
             header,
             failures: 0,
+            last_response: None,
         }
     }
 

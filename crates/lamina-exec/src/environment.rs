@@ -286,6 +286,7 @@ impl Environment {
         invoked_function_arn: &str,
         client_context: Option<String>,
         timeout: Duration,
+        stream: Option<crate::runtime_api::ResponseSink>,
     ) -> Outcome {
         let (delivered_tx, mut delivered) = oneshot::channel::<SystemTime>();
         let (reply_tx, mut reply) = oneshot::channel();
@@ -297,6 +298,7 @@ impl Environment {
             timeout,
             delivered: delivered_tx,
             reply: reply_tx,
+            stream,
         };
         if self.invocations.send(invocation).await.is_err() {
             return Outcome::Exited(self.process.try_wait().ok().flatten());

@@ -13,6 +13,7 @@ use crate::lease::Lease;
 use crate::logs::{LogSink, Startup, log_name, report_line};
 use crate::metrics::Sample;
 use crate::outcome::{Settled, settle};
+use crate::runtime_api::ResponseSink;
 use crate::spawn::StartError;
 use crate::{Executor, InvokeRequest, InvokeResult, shutting_down};
 
@@ -22,6 +23,7 @@ impl Executor {
         &self,
         spec: Arc<FunctionSpec>,
         request: InvokeRequest,
+        stream: Option<ResponseSink>,
     ) -> Result<InvokeResult, LambdaError> {
         if self.inner.stopping.is_cancelled() {
             return Err(shutting_down());
@@ -50,6 +52,7 @@ impl Executor {
             &request.invoked_function_arn,
             request.client_context,
             timeout,
+            stream,
         );
         let outcome = tokio::select! {
             outcome = invoked => Some(outcome),

@@ -454,11 +454,32 @@ impl Executor {
         spec: Arc<FunctionSpec>,
         request: InvokeRequest,
     ) -> Result<InvokeResult, LambdaError> {
+        self.invoke_with_sink(spec, request, None).await
+    }
+
+    /// [`invoke`](Self::invoke) for a caller that streams the response: the chunks of a
+    /// response the runtime streams go to `sink` as it writes them (and the result's payload
+    /// is then empty); a buffered response comes whole in the result as usual.
+    pub async fn invoke_streaming(
+        &self,
+        spec: Arc<FunctionSpec>,
+        request: InvokeRequest,
+        sink: runtime_api::ResponseSink,
+    ) -> Result<InvokeResult, LambdaError> {
+        self.invoke_with_sink(spec, request, Some(sink)).await
+    }
+
+    async fn invoke_with_sink(
+        &self,
+        spec: Arc<FunctionSpec>,
+        request: InvokeRequest,
+        sink: Option<runtime_api::ResponseSink>,
+    ) -> Result<InvokeResult, LambdaError> {
         let executor = self.clone();
         let run = self
             .inner
             .tasks
-            .spawn(async move { executor.run(spec, request).await });
+            .spawn(async move { executor.run(spec, request, sink).await });
         match run.await {
             Ok(result) => result,
             Err(e) => {

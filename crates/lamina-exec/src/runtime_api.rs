@@ -20,9 +20,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::bounded_listener::{BoundedListener, Peer};
 
 pub mod extensions;
+mod streaming;
 pub mod telemetry;
 
 pub use extensions::{ExtensionFailure, Extensions, FunctionInfo};
+pub use streaming::{MAX_STREAMED_RESPONSE_BYTES, ResponseSink, StreamPart};
 pub use telemetry::Telemetry;
 
 /// Largest response or error body a runtime may post (6 MiB + 100 bytes, as AWS).
@@ -45,6 +47,9 @@ pub struct Invocation {
     pub delivered: oneshot::Sender<SystemTime>,
     /// Where the runtime's answer goes.
     pub reply: oneshot::Sender<Reply>,
+    /// Where the chunks of a streamed response go as they come, for a caller that streams
+    /// (`None`: a streamed response is gathered into [`Reply::Response`]).
+    pub stream: Option<ResponseSink>,
 }
 
 /// What a runtime answered for one event, or for its init.
@@ -68,6 +73,7 @@ pub enum Reply {
 struct InFlight {
     request_id: String,
     reply: oneshot::Sender<Reply>,
+    stream: Option<ResponseSink>,
 }
 
 /// The Runtime API side of one environment.
@@ -374,6 +380,7 @@ async fn next(State(link): State<Arc<EnvironmentLink>>) -> Response {
         .unwrap_or_else(PoisonError::into_inner) = Some(InFlight {
         request_id: invocation.request_id.clone(),
         reply: invocation.reply,
+        stream: invocation.stream,
     });
     link.extensions.invoke(
         &invocation.request_id,
@@ -423,14 +430,20 @@ async fn response(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(mode) = headers.get("lambda-runtime-function-response-mode")
-        && mode.as_bytes() != b"buffered"
-    {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidFunctionResponseMode",
-            "Lambda-Runtime-Function-Response-Mode must be 'buffered'",
-        );
+    let streaming = match headers.get("lambda-runtime-function-response-mode") {
+        None => false,
+        Some(mode) if mode.as_bytes() == b"buffered" => false,
+        Some(mode) if mode.as_bytes() == b"streaming" => true,
+        Some(_) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidFunctionResponseMode",
+                "Lambda-Runtime-Function-Response-Mode must be 'buffered' or 'streaming'",
+            );
+        }
+    };
+    if streaming {
+        return streamed_response(link, &id, &headers, body).await;
     }
     let Some(in_flight) = link.take_in_flight(&id) else {
         return api_error(
@@ -453,6 +466,53 @@ async fn response(
         .await;
     let _ = in_flight.reply.send(Reply::Response(body));
     accepted()
+}
+
+/// `POST …/response` in `streaming` mode: the chunks go to the caller as the runtime writes
+/// them; the reply is sent once the body (and its trailers) ended.
+async fn streamed_response(
+    link: Arc<EnvironmentLink>,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(mut in_flight) = link.take_in_flight(id) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    };
+    let sink = in_flight.stream.take();
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let (reply, produced) =
+        streaming::read_streamed(content_type, body, sink, MAX_RESPONSE_BYTES).await;
+    let status = match &reply {
+        Reply::Response(_) => telemetry::Status::success(),
+        Reply::TooLarge => telemetry::Status::failed("failure", "Function.ResponseSizeTooLarge"),
+        Reply::Error { error_type, .. } => {
+            telemetry::Status::failed("error", error_type.as_deref().unwrap_or("Unhandled"))
+        }
+    };
+    link.telemetry
+        .runtime_done_after_output(id, status, Some(produced))
+        .await;
+    let too_large = matches!(reply, Reply::TooLarge);
+    let _ = in_flight.reply.send(reply);
+    if too_large {
+        return too_large_streamed();
+    }
+    accepted()
+}
+
+fn too_large_streamed() -> Response {
+    api_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        "Exceeded maximum allowed payload size for a streamed response.",
+    )
 }
 
 async fn error(

@@ -31,7 +31,7 @@ pub const PYTHON_MODULES: [(&str, &str); 2] = [
 ];
 
 /// The Node.js bootstrap (`runtimes/nodejs/`): its files by name, started as `index.cjs`.
-pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
+pub const NODE_BOOTSTRAP: [(&str, &str); 4] = [
     (
         "index.cjs",
         include_str!("../../../runtimes/nodejs/index.cjs"),
@@ -43,6 +43,10 @@ pub const NODE_BOOTSTRAP: [(&str, &str); 3] = [
     (
         "lamina_node_support.cjs",
         include_str!("../../../runtimes/nodejs/lamina_node_support.cjs"),
+    ),
+    (
+        "lamina_node_streaming.cjs",
+        include_str!("../../../runtimes/nodejs/lamina_node_streaming.cjs"),
     ),
 ];
 

@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use lamina_types::Scope;
 use lamina_types::function_config::{AliasRecord, FunctionRecord, FunctionVersionRecord};
 
+use crate::event_invoke_store::EventInvokeConfigStore;
+use crate::function_url_store::FunctionUrlStore;
 use crate::metadata::{MetadataStore, StoreError};
 use crate::provisioned_store::ProvisionedConcurrencyStore;
+use crate::settings_store::FunctionSettingsStore;
 
 /// What PublishVersion found when it tried to snapshot `$LATEST`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +76,13 @@ pub struct AccountUsage {
 /// Function metadata; implemented by the same stores as [`MetadataStore`], whose layer
 /// methods the function rules need too (attaching layers).
 #[async_trait::async_trait]
-pub trait FunctionStore: MetadataStore + ProvisionedConcurrencyStore {
+pub trait FunctionStore:
+    MetadataStore
+    + ProvisionedConcurrencyStore
+    + EventInvokeConfigStore
+    + FunctionSettingsStore
+    + FunctionUrlStore
+{
     /// Records a new function with its `$LATEST`. Returns `false`, writing nothing, when a
     /// function of that name exists in the scope.
     async fn create_function(

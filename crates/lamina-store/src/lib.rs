@@ -6,18 +6,24 @@
 
 pub mod access_keys;
 pub mod artifacts;
+pub mod event_invoke_store;
 pub mod event_store;
 pub mod function_store;
+pub mod function_url_store;
 pub mod metadata;
 pub mod provisioned_store;
+pub mod settings_store;
 pub mod sqlite;
 
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
+pub use event_invoke_store::{EventInvokeConfigRecord, EventInvokeConfigStore};
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };
+pub use function_url_store::FunctionUrlStore;
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
+pub use settings_store::FunctionSettingsStore;
 pub use sqlite::SqliteStore;

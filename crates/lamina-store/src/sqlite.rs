@@ -14,10 +14,13 @@ use sqlx::sqlite::{
 
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
+mod event_invoke;
 mod events;
+mod function_urls;
 mod functions;
 mod migrate;
 mod provisioned;
+mod settings;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (

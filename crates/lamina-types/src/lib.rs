@@ -4,11 +4,14 @@
 //! and the CLI agree on what is valid. It never touches the network, the disk or a database.
 
 pub mod arn;
+pub mod destination;
 pub mod error;
 pub mod function;
 pub mod function_arn;
 pub mod function_config;
+pub mod function_settings;
 pub mod function_state;
+pub mod function_url;
 pub mod layer;
 pub mod limits;
 pub mod runtime;

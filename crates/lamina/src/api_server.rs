@@ -121,7 +121,11 @@ async fn serve_connection(
         let timeouts = Arc::clone(&timeouts);
         hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let in_flight = InFlight::start(Arc::clone(&activity));
-            let request = request.map(|body| Body::new(TimedBody::new(body, &timeouts)));
+            let mut request = request.map(|body| Body::new(TimedBody::new(body, &timeouts)));
+            // The client's address: a function URL's event carries it (`sourceIp`).
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let router = router.clone();
             async move {
                 let response = router.oneshot(request).await?;

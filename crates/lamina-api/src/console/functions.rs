@@ -115,6 +115,7 @@ pub(super) async fn function_page(
     };
     let layers = layer_rows(state, session, &view).await;
     let versions = super::function_versions::sections(state, session, &view.record.name).await;
+    let asynchronous = super::function_async::section(state, session, &view.record).await;
     let overlaps = super::layer_insight::overlaps_section(state, &view).await;
     let r = &view.record;
     let (event, test) = match test {
@@ -194,6 +195,7 @@ pub(super) async fn function_page(
                 @if let Some(t) = test { (t) }
             }
             (versions)
+            (asynchronous)
         },
     ))
 }

@@ -6,6 +6,7 @@
 
 mod assets;
 mod field_errors;
+mod function_async;
 mod function_code;
 mod function_config;
 mod function_create;

@@ -35,7 +35,7 @@ enum InvocationType {
     DryRun,
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(super) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -88,16 +88,7 @@ async fn invoke(
             LambdaError::RequestEntityTooLarge(m) => LambdaError::RequestTooLarge(m),
             other => other,
         })?;
-    let payload = if payload.iter().all(u8::is_ascii_whitespace) {
-        bytes::Bytes::from_static(b"{}")
-    } else {
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
-            return Err(ApiError(LambdaError::InvalidRequestContent(format!(
-                "Could not parse request body into json: Could not parse payload into json: {e}"
-            ))));
-        }
-        payload
-    };
+    let payload = json_payload(payload)?;
     let qualifier = params.get("Qualifier").map(String::as_str);
     let resolved = state
         .functions
@@ -150,8 +141,21 @@ async fn invoke(
     }
 }
 
+/// The event as sent, checked to be JSON (an empty body is `{}`).
+pub(super) fn json_payload(payload: bytes::Bytes) -> Result<bytes::Bytes, ApiError> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(bytes::Bytes::from_static(b"{}"));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+        return Err(ApiError(LambdaError::InvalidRequestContent(format!(
+            "Could not parse request body into json: Could not parse payload into json: {e}"
+        ))));
+    }
+    Ok(payload)
+}
+
 /// `X-Amz-Client-Context` is base64 of a JSON document; runtimes get the JSON text.
-fn decode_client_context(raw: &str) -> Result<String, ApiError> {
+pub(super) fn decode_client_context(raw: &str) -> Result<String, ApiError> {
     let invalid = || {
         ApiError(LambdaError::InvalidParameterValue(
             "Client context must be a valid Base64-encoded JSON object.".to_owned(),

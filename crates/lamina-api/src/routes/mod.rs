@@ -4,23 +4,29 @@
 
 mod account;
 mod aliases;
+mod event_invoke;
+mod function_url_configs;
 mod functions;
 mod invoke;
+mod invoke_async;
+mod invoke_stream;
 mod layers;
 mod logs;
 mod ordered_map;
 mod other_services;
 mod provisioned;
+mod settings;
 mod sts;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod unsupported;
 mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, middleware};
 use lamina_exec::network::FunctionNetwork;
@@ -38,8 +44,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(functions::routes())
         .merge(aliases::routes())
         .merge(provisioned::routes())
+        .merge(settings::routes())
+        .merge(event_invoke::routes())
         .merge(account::routes())
         .merge(invoke::routes())
+        .merge(invoke_stream::routes())
+        .merge(invoke_async::routes())
+        .merge(function_url_configs::routes())
         .merge(other_services::routes())
         .merge(crate::console::routes())
         .fallback(unknown_operation)
@@ -49,6 +60,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::authenticate,
+        ))
+        // Function URLs take unsigned requests (`AuthType` `NONE`): served before `auth`.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::function_urls::dispatch,
         ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
@@ -83,11 +99,12 @@ async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_j
     (StatusCode::OK, Json(body))
 }
 
-/// Any path or method no AWS operation has: AWS's `UnknownOperationException`.
-async fn unknown_operation() -> ApiError {
-    ApiError(LambdaError::UnknownOperation(
-        "Unknown operation.".to_owned(),
-    ))
+/// Any path or method Lamina routes no operation at: AWS's `UnknownOperationException`,
+/// naming the operation and why Lamina does not serve it when the model has one there.
+async fn unknown_operation(method: Method, uri: Uri) -> ApiError {
+    let message = unsupported::explain(&method, uri.path())
+        .unwrap_or_else(|| "Unknown operation.".to_owned());
+    ApiError(LambdaError::UnknownOperation(message))
 }
 
 #[cfg(test)]

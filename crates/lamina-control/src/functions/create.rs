@@ -50,6 +50,10 @@ impl FunctionService {
         );
         validate::tags(&mut v, cmd.tags.as_ref());
         v.into_result()?;
+        super::destinations::check_dead_letter(
+            scope,
+            cmd.config.extra.get("DeadLetterConfig").map(String::as_str),
+        )?;
         let (Some(fref), Some(code)) = (fref, cmd.code) else {
             return Err(validated_but_missing());
         };

@@ -25,6 +25,10 @@ impl FunctionService {
         let fref = validate::function_name(&mut v, &cmd.function_name, NameShape::Plain);
         let entries = validate::config_members(&mut v, &cmd.config, false);
         v.into_result()?;
+        super::destinations::check_dead_letter(
+            scope,
+            cmd.config.extra.get("DeadLetterConfig").map(String::as_str),
+        )?;
         let name = self.unqualified(scope, fref)?;
         if let Some(runtime) = &cmd.config.runtime {
             validate::runtime(runtime)?;

@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use lamina_control::functions::AsyncInvokeSettings;
 use lamina_store::QueuedEvent;
 use lamina_types::{AccountId, FunctionSpec, Region};
 use tokio::sync::Notify;
 
 use super::*;
-use crate::retry::Backoff;
+use crate::retry::{Backoff, Response};
 
 const ARN: &str = "arn:aws:lambda:us-west-2:123456789012:function";
 
@@ -103,7 +104,22 @@ struct Run {
     request_id: String,
     function: String,
     qualifier: Option<String>,
+    payload: Vec<u8>,
     started: Instant,
+}
+
+fn succeeded() -> Attempt {
+    Attempt::Succeeded(Response {
+        payload: Bytes::from_static(br#"{"answer":42}"#),
+        executed_version: "$LATEST".into(),
+    })
+}
+
+fn function_error() -> Attempt {
+    Attempt::FunctionError(Response {
+        payload: Bytes::from_static(br#"{"errorMessage":"boom"}"#),
+        executed_version: "$LATEST".into(),
+    })
 }
 
 type Script = dyn Fn(&QueuedEvent, usize) -> Attempt + Send + Sync;
@@ -117,6 +133,8 @@ struct ScriptedRunner {
     most_running: Mutex<HashMap<String, usize>>,
     notes: Mutex<Vec<(String, String)>>,
     freed: Arc<Notify>,
+    /// The configuration of each function's events, by function name.
+    settings: Mutex<HashMap<String, AsyncInvokeSettings>>,
 }
 
 impl ScriptedRunner {
@@ -132,6 +150,7 @@ impl ScriptedRunner {
             most_running: Mutex::default(),
             notes: Mutex::default(),
             freed: Arc::new(Notify::new()),
+            settings: Mutex::default(),
         })
     }
 
@@ -170,6 +189,7 @@ impl EventRunner for ScriptedRunner {
                 request_id: event.event.request_id.clone(),
                 function: function.clone(),
                 qualifier: event.event.qualifier.clone(),
+                payload: event.event.payload.clone(),
                 started: Instant::now(),
             });
             runs.iter()
@@ -187,6 +207,15 @@ impl EventRunner for ScriptedRunner {
         tokio::time::sleep(self.run_time).await;
         *self.running.lock().unwrap().get_mut(&function).unwrap() -= 1;
         (self.script)(&event, n)
+    }
+
+    async fn settings(&self, event: &NewEvent) -> AsyncInvokeSettings {
+        self.settings
+            .lock()
+            .unwrap()
+            .get(&event.function_name)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn note(&self, log: &str, line: &str) {
@@ -297,7 +326,7 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 #[tokio::test(start_paused = true)]
 async fn an_accepted_event_is_stored_runs_once_and_is_removed() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::from_millis(5), |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::from_millis(5), |_, _| succeeded());
     let queue = start(&store, &runner, 2, policy()).await;
 
     queue
@@ -326,7 +355,7 @@ async fn an_accepted_event_is_stored_runs_once_and_is_removed() {
 #[tokio::test(start_paused = true)]
 async fn an_unqualified_invocation_is_stored_without_a_qualifier() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::from_secs(3600), |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::from_secs(3600), |_, _| succeeded());
     let queue = start(&store, &runner, 1, policy()).await;
 
     accept(&queue, "f", "req-1").await;
@@ -338,7 +367,7 @@ async fn an_unqualified_invocation_is_stored_without_a_qualifier() {
 #[tokio::test(start_paused = true)]
 async fn function_errors_are_retried_twice_with_the_configured_delays() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::FunctionError);
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| function_error());
     let queue = start(&store, &runner, 1, policy()).await;
 
     accept(&queue, "f", "req-1").await;
@@ -371,8 +400,8 @@ async fn throttles_and_lamina_failures_consume_no_retries() {
     let runner = ScriptedRunner::new(Duration::from_millis(1), |_, n| match n {
         1..=5 => Attempt::Throttled,
         6..=8 => Attempt::Failed("The function is being created.".into()),
-        9 => Attempt::FunctionError,
-        _ => Attempt::Succeeded,
+        9 => function_error(),
+        _ => succeeded(),
     });
     let queue = start(&store, &runner, 3, policy()).await;
 
@@ -393,7 +422,7 @@ async fn a_released_environment_ends_a_throttle_pause_at_once() {
     let store = Arc::new(MemoryStore::default());
     let runner = ScriptedRunner::new(Duration::ZERO, |_, n| match n {
         1 => Attempt::Throttled,
-        _ => Attempt::Succeeded,
+        _ => succeeded(),
     });
     let mut retry = policy();
     retry.throttle_backoff.first = Duration::from_secs(3600);
@@ -415,7 +444,7 @@ async fn a_released_environment_ends_a_throttle_pause_at_once() {
 #[tokio::test(start_paused = true)]
 async fn one_function_runs_at_most_cap_events_and_never_starves_another() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::from_secs(1), |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::from_secs(1), |_, _| succeeded());
     let queue = start(&store, &runner, 2, policy()).await;
 
     for n in 0..20 {
@@ -442,7 +471,7 @@ async fn one_function_runs_at_most_cap_events_and_never_starves_another() {
 #[tokio::test(start_paused = true)]
 async fn nothing_runs_before_run_is_called() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
     let config = QueueConfig {
         retry: policy(),
         max_running_per_function: 1,
@@ -481,7 +510,7 @@ async fn events_left_by_an_earlier_run_run_at_start() {
             .await
             .unwrap();
     }
-    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
 
     let queue = start(&store, &runner, 10, policy()).await;
     until("every event ran", || store.rows().is_empty()).await;
@@ -493,7 +522,7 @@ async fn events_left_by_an_earlier_run_run_at_start() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_finishes_runs_within_the_grace_and_leaves_the_rest_queued() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::from_secs(2), |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::from_secs(2), |_, _| succeeded());
     let queue = start(&store, &runner, 1, policy()).await;
     for n in 0..3 {
         accept(&queue, "f", &format!("req-{n}")).await;
@@ -513,7 +542,7 @@ async fn shutdown_finishes_runs_within_the_grace_and_leaves_the_rest_queued() {
 #[tokio::test(start_paused = true)]
 async fn a_run_cut_short_by_shutdown_stays_queued() {
     let store = Arc::new(MemoryStore::default());
-    let runner = ScriptedRunner::new(Duration::from_secs(60), |_, _| Attempt::Succeeded);
+    let runner = ScriptedRunner::new(Duration::from_secs(60), |_, _| succeeded());
     let queue = start(&store, &runner, 1, policy()).await;
     accept(&queue, "f", "req-0").await;
     until("the run started", || runner.runs().len() == 1).await;
@@ -567,6 +596,208 @@ async fn an_event_throttled_past_its_maximum_age_is_discarded() {
              maximum event age of 60 seconds"
                 .to_owned()
         )]
+    );
+    queue.shut_down(Duration::ZERO).await;
+}
+
+const DESTINATION: &str = "arn:aws:lambda:us-west-2:123456789012:function:d";
+
+impl ScriptedRunner {
+    fn configure(&self, function: &str, settings: AsyncInvokeSettings) {
+        self.settings
+            .lock()
+            .unwrap()
+            .insert(function.to_owned(), settings);
+    }
+
+    /// The payloads function `function` ran with, as JSON.
+    fn received(&self, function: &str) -> Vec<serde_json::Value> {
+        self.runs()
+            .iter()
+            .filter(|r| r.function == function)
+            .map(|r| serde_json::from_slice(&r.payload).unwrap())
+            .collect()
+    }
+}
+
+/// Runs `script` for function `f` (the destination `d` always succeeds) with `settings`.
+async fn with_settings(
+    settings: AsyncInvokeSettings,
+    script: impl Fn(usize) -> Attempt + Send + Sync + 'static,
+) -> (Arc<MemoryStore>, Arc<ScriptedRunner>, EventQueue) {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::from_millis(1), move |e, n| {
+        if e.event.function_name == "d" {
+            succeeded()
+        } else {
+            script(n)
+        }
+    });
+    runner.configure("f", settings);
+    let queue = start(&store, &runner, 1, policy()).await;
+    (store, runner, queue)
+}
+
+#[tokio::test(start_paused = true)]
+async fn maximum_retry_attempts_bounds_the_runs_and_the_failure_goes_on_failure() {
+    for (retries, runs) in [(0, 1), (1, 2), (2, 3)] {
+        let settings = AsyncInvokeSettings {
+            maximum_retry_attempts: Some(retries),
+            on_failure: Some(DESTINATION.into()),
+            ..AsyncInvokeSettings::default()
+        };
+        let (store, runner, queue) = with_settings(settings, |_| function_error()).await;
+
+        accept(&queue, "f", "req-1").await;
+        until("the record is delivered", || {
+            runner.received("d").len() == 1
+        })
+        .await;
+        until("the queue is empty", || store.rows().is_empty()).await;
+        tokio::time::sleep(Duration::from_secs(600)).await;
+
+        assert_eq!(runner.runs_of("req-1").len(), runs, "{retries} retries");
+        let record = &runner.received("d")[0];
+        assert_eq!(
+            record["requestContext"],
+            serde_json::json!({
+                "requestId": "req-1",
+                "functionArn": format!("{ARN}:f:$LATEST"),
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": runs,
+            })
+        );
+        assert_eq!(record["requestPayload"], serde_json::json!({}));
+        assert_eq!(
+            record["responseContext"]["functionError"],
+            serde_json::json!("Unhandled")
+        );
+        assert_eq!(
+            record["responsePayload"],
+            serde_json::json!({ "errorMessage": "boom" })
+        );
+        queue.shut_down(Duration::ZERO).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_success_goes_on_success_with_the_response_and_only_there() {
+    let settings = AsyncInvokeSettings {
+        on_success: Some(format!("{DESTINATION}:live")),
+        on_failure: Some("arn:aws:lambda:us-west-2:123456789012:function:never".into()),
+        dead_letter: Some("arn:aws:lambda:us-west-2:123456789012:function:never".into()),
+        ..AsyncInvokeSettings::default()
+    };
+    let (store, runner, queue) = with_settings(settings, |n| match n {
+        1 => function_error(),
+        _ => succeeded(),
+    })
+    .await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the record is delivered", || {
+        runner.received("d").len() == 1
+    })
+    .await;
+    until("the queue is empty", || store.rows().is_empty()).await;
+
+    let runs = runner.runs();
+    let delivery = runs.iter().find(|r| r.function == "d").unwrap();
+    assert_eq!(delivery.qualifier.as_deref(), Some("live"));
+    assert_ne!(delivery.request_id, "req-1", "a request of its own");
+    let record = &runner.received("d")[0];
+    assert_eq!(
+        record["requestContext"]["condition"],
+        serde_json::json!("Success")
+    );
+    assert_eq!(
+        record["requestContext"]["approximateInvokeCount"],
+        serde_json::json!(2)
+    );
+    assert_eq!(
+        record["responsePayload"],
+        serde_json::json!({ "answer": 42 })
+    );
+    assert!(runs.iter().all(|r| r.function != "never"));
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_past_its_configured_age_goes_on_failure_as_event_age_exceeded() {
+    let settings = AsyncInvokeSettings {
+        maximum_event_age: Some(Duration::from_secs(60)),
+        on_failure: Some(DESTINATION.into()),
+        ..AsyncInvokeSettings::default()
+    };
+    let (_store, runner, queue) = with_settings(settings, |_| Attempt::Throttled).await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the record is delivered", || {
+        runner.received("d").len() == 1
+    })
+    .await;
+
+    let record = &runner.received("d")[0];
+    assert_eq!(
+        record["requestContext"]["condition"],
+        serde_json::json!("EventAgeExceeded")
+    );
+    assert_eq!(
+        record["requestContext"]["approximateInvokeCount"],
+        serde_json::json!(0)
+    );
+    assert!(record.get("responsePayload").is_none(), "{record}");
+    assert!(
+        runner.notes()[0]
+            .1
+            .contains("maximum event age of 60 seconds"),
+        "{:?}",
+        runner.notes()
+    );
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_letter_target_receives_the_original_event() {
+    let settings = AsyncInvokeSettings {
+        maximum_retry_attempts: Some(0),
+        dead_letter: Some(DESTINATION.into()),
+        ..AsyncInvokeSettings::default()
+    };
+    let (_store, runner, queue) = with_settings(settings, |_| function_error()).await;
+
+    queue
+        .accept(EventInvocation {
+            payload: Bytes::from_static(br#"{"order":7}"#),
+            ..invocation("f", None, "req-1")
+        })
+        .await
+        .unwrap();
+    until("the event is delivered", || runner.received("d").len() == 1).await;
+
+    assert_eq!(runner.received("d"), [serde_json::json!({ "order": 7 })]);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_destination_lamina_cannot_deliver_to_is_noted_in_the_log() {
+    let settings = AsyncInvokeSettings {
+        maximum_retry_attempts: Some(0),
+        on_failure: Some("arn:aws:sqs:us-west-2:123456789012:q".into()),
+        ..AsyncInvokeSettings::default()
+    };
+    let (store, runner, queue) = with_settings(settings, |_| function_error()).await;
+
+    accept(&queue, "f", "req-1").await;
+    until("the event is discarded", || store.rows().is_empty()).await;
+
+    let notes: Vec<String> = runner.notes().into_iter().map(|(_, l)| l).collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[1].contains(
+            "OnFailure destination arn:aws:sqs:us-west-2:123456789012:q was not delivered"
+        ),
+        "{notes:?}"
     );
     queue.shut_down(Duration::ZERO).await;
 }

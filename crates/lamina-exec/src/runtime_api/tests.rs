@@ -46,6 +46,7 @@ async fn queue(h: &Harness, id: &str) -> (oneshot::Receiver<SystemTime>, oneshot
         timeout: Duration::from_secs(3),
         delivered,
         reply,
+        stream: None,
     };
     h.invocations.send(invocation).await.unwrap();
     (delivered_rx, reply_rx)

@@ -696,4 +696,6 @@ impl FunctionStore for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+#[cfg(test)]
+mod url_tests;

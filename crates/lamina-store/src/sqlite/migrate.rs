@@ -4,14 +4,16 @@
 use lamina_types::AccountId;
 use sqlx::{Connection, Executor, SqlitePool};
 
-use super::{SCHEMA, events, functions, provisioned};
+use super::{SCHEMA, event_invoke, events, function_urls, functions, provisioned, settings};
 use crate::metadata::StoreError;
 
 /// Version 1: layers. Version 2: functions, versions, aliases (see `functions.rs`). Version 3:
 /// the function state model. Version 4: the queue of `Event` invocations (see `events.rs`).
 /// Version 5: accounts (see [`schema_v5`]). Version 6: provisioned concurrency (see
-/// `provisioned.rs`).
-pub(super) const SCHEMA_VERSION: i64 = 6;
+/// `provisioned.rs`). Version 8: function URLs (see `function_urls.rs`). Version 9:
+/// asynchronous invocation configurations (see `event_invoke.rs`). Version 11: function
+/// settings (see `settings.rs`).
+pub(super) const SCHEMA_VERSION: i64 = 11;
 
 /// Migrates the database behind `pool`. Rows written before accounts existed (schema 4 and
 /// older) belong to `legacy_account`: the one account such a server had.
@@ -49,6 +51,15 @@ pub(super) async fn migrate(
     }
     if current < 6 {
         tx.execute(provisioned::SCHEMA_V6).await?;
+    }
+    if current < 8 {
+        tx.execute(function_urls::SCHEMA_V8).await?;
+    }
+    if current < 9 {
+        tx.execute(event_invoke::SCHEMA_V9).await?;
+    }
+    if current < 11 {
+        tx.execute(settings::SCHEMA_V11).await?;
     }
     let broken: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut *tx)

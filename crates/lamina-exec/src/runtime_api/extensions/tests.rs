@@ -73,6 +73,7 @@ async fn queue(
         timeout: Duration::from_secs(3),
         delivered,
         reply,
+        stream: None,
     };
     invocations.send(invocation).await.unwrap();
     (delivered_rx, reply_rx)

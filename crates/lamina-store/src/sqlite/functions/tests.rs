@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Executor};
 use super::*;
 use crate::metadata::{MetadataStore, NewLayerVersion};
 
-fn scope() -> Scope {
+pub(crate) fn scope() -> Scope {
     crate::sqlite::tests::scope()
 }
 
@@ -45,7 +45,7 @@ fn config() -> FunctionConfig {
     }
 }
 
-fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
+pub(crate) fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     FunctionVersionRecord {
         scope: scope(),
         name: name.into(),
@@ -62,7 +62,7 @@ fn latest(name: &str, revision: &str, hash: &str) -> FunctionVersionRecord {
     }
 }
 
-fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
+pub(crate) fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     PublishLatest {
         scope: scope(),
         name: name.into(),
@@ -73,7 +73,7 @@ fn publish(name: &str, expected: &str, next_latest: &str) -> PublishLatest {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
+pub(crate) async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::sqlite::tests::open(&dir.path().join("lamina.db")).await;
     (dir, store)

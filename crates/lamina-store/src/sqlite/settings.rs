@@ -1,0 +1,195 @@
+//! [`FunctionSettingsStore`] on SQLite: schema version 11 and its statements.
+
+use lamina_types::Scope;
+use lamina_types::function_settings::{RecursiveLoop, RuntimeManagement, UpdateRuntimeOn};
+use sqlx::Row;
+
+use super::SqliteStore;
+use crate::metadata::StoreError;
+use crate::settings_store::FunctionSettingsStore;
+
+/// Schema version 11: the recursive loop setting is a column of its function (NULL: the
+/// default), a version's runtime management a column of its version (NULL: the default), so
+/// both go with what they belong to and cost no join.
+pub(super) const SCHEMA_V11: &str = "
+ALTER TABLE functions ADD COLUMN recursive_loop TEXT;
+ALTER TABLE function_versions ADD COLUMN update_runtime_on TEXT;
+ALTER TABLE function_versions ADD COLUMN runtime_version_arn TEXT;
+";
+
+fn corrupt(table: &'static str, value: &str) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        reason: format!("an unknown setting {value:?}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl FunctionSettingsStore for SqliteStore {
+    async fn recursive_loop(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+    ) -> Result<Option<RecursiveLoop>, StoreError> {
+        let row = sqlx::query(
+            "SELECT recursive_loop FROM functions WHERE account = ?1 AND region = ?2 \
+             AND name = ?3",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .fetch_optional(&self.readers)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: Option<String> = row.try_get("recursive_loop")?;
+        match stored {
+            None => Ok(Some(RecursiveLoop::default())),
+            Some(s) => RecursiveLoop::parse(&s)
+                .map(Some)
+                .ok_or_else(|| corrupt("functions", &s)),
+        }
+    }
+
+    async fn put_recursive_loop(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+        setting: RecursiveLoop,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE functions SET recursive_loop = ?4 WHERE account = ?1 AND region = ?2 \
+             AND name = ?3",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .bind(setting.as_str())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn runtime_management(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+        version: i64,
+    ) -> Result<Option<RuntimeManagement>, StoreError> {
+        let row = sqlx::query(
+            "SELECT update_runtime_on, runtime_version_arn FROM function_versions \
+             WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .bind(version)
+        .fetch_optional(&self.readers)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mode: Option<String> = row.try_get("update_runtime_on")?;
+        let update_runtime_on = match mode {
+            None => UpdateRuntimeOn::default(),
+            Some(s) => {
+                UpdateRuntimeOn::parse(&s).ok_or_else(|| corrupt("function_versions", &s))?
+            }
+        };
+        Ok(Some(RuntimeManagement {
+            update_runtime_on,
+            runtime_version_arn: row.try_get("runtime_version_arn")?,
+        }))
+    }
+
+    async fn put_runtime_management(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+        version: i64,
+        config: &RuntimeManagement,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE function_versions SET update_runtime_on = ?5, runtime_version_arn = ?6 \
+             WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .bind(version)
+        .bind(config.update_runtime_on.as_str())
+        .bind(config.runtime_version_arn.as_deref())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use lamina_types::function_settings::{RecursiveLoop, RuntimeManagement, UpdateRuntimeOn};
+
+    use crate::sqlite::functions::tests::latest;
+    use crate::sqlite::tests::{open, scope};
+    use crate::{FunctionSettingsStore, FunctionStore};
+
+    #[tokio::test]
+    async fn settings_default_persist_and_need_their_function() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("lamina.db")).await;
+        let scope = scope();
+        assert_eq!(store.recursive_loop(&scope, "f").await.unwrap(), None);
+        assert!(
+            !store
+                .put_recursive_loop(&scope, "f", RecursiveLoop::Allow)
+                .await
+                .unwrap()
+        );
+        store
+            .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.recursive_loop(&scope, "f").await.unwrap(),
+            Some(RecursiveLoop::Terminate)
+        );
+        assert!(
+            store
+                .put_recursive_loop(&scope, "f", RecursiveLoop::Allow)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.recursive_loop(&scope, "f").await.unwrap(),
+            Some(RecursiveLoop::Allow)
+        );
+
+        assert_eq!(
+            store.runtime_management(&scope, "f", 0).await.unwrap(),
+            Some(RuntimeManagement::default())
+        );
+        assert_eq!(
+            store.runtime_management(&scope, "f", 1).await.unwrap(),
+            None
+        );
+        let manual = RuntimeManagement {
+            update_runtime_on: UpdateRuntimeOn::Manual,
+            runtime_version_arn: Some("arn:aws:lambda:us-east-1::runtime:abc".into()),
+        };
+        assert!(
+            !store
+                .put_runtime_management(&scope, "f", 1, &manual)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .put_runtime_management(&scope, "f", 0, &manual)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.runtime_management(&scope, "f", 0).await.unwrap(),
+            Some(manual)
+        );
+    }
+}
