@@ -12,6 +12,7 @@ mod events;
 mod filter;
 mod paging;
 mod retention;
+mod shapes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,9 @@ pub use events::{LogEvent, NOTES_STREAM};
 pub use filter::FilterPattern;
 pub use paging::{Direction, Place};
 pub use retention::RETENTION_DAYS;
+pub use shapes::{
+    EventsPage, EventsQuery, FilterQuery, FilteredEvent, GroupInfo, Listed, StreamInfo, StreamQuery,
+};
 
 use crate::logs::LogStore;
 
@@ -52,112 +56,6 @@ pub enum LogsError {
 
 /// AWS's text for a group that is not there.
 const NO_GROUP: &str = "The specified log group does not exist.";
-
-/// A log group as DescribeLogGroups shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupInfo {
-    /// `logGroupName`.
-    pub name: String,
-    /// `creationTime`: its first event still kept (else its oldest file's), ms.
-    pub creation_time: i64,
-    /// `retentionInDays`, when a policy is set.
-    pub retention_days: Option<u32>,
-    /// `storedBytes`: its files' sizes.
-    pub stored_bytes: u64,
-}
-
-/// A log stream as DescribeLogStreams shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamInfo {
-    /// `logStreamName`.
-    pub name: String,
-    /// `creationTime`: its first event (Guessed: AWS creates it just before), ms.
-    pub creation_time: i64,
-    /// `firstEventTimestamp`.
-    pub first_event: i64,
-    /// `lastEventTimestamp`.
-    pub last_event: i64,
-    /// `lastIngestionTime`.
-    pub last_ingestion: i64,
-}
-
-/// One page of a listing, and the token of the next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// `nextToken`, when more follow.
-    pub next_token: Option<String>,
-}
-
-/// DescribeLogStreams' options.
-#[derive(Debug, Clone, Default)]
-pub struct StreamQuery {
-    /// `logStreamNamePrefix`.
-    pub prefix: Option<String>,
-    /// `orderBy` `LastEventTime` (else `LogStreamName`).
-    pub by_last_event: bool,
-    /// `descending`.
-    pub descending: bool,
-    /// `nextToken`.
-    pub token: Option<String>,
-    /// `limit` (1 to 50).
-    pub limit: Option<i64>,
-}
-
-/// GetLogEvents' options.
-#[derive(Debug, Clone, Default)]
-pub struct EventsQuery {
-    /// `startTime`, ms (inclusive).
-    pub start: Option<i64>,
-    /// `endTime`, ms (exclusive).
-    pub end: Option<i64>,
-    /// `startFromHead`: without a token, the oldest events first rather than the newest.
-    pub from_head: bool,
-    /// `nextToken`.
-    pub token: Option<String>,
-    /// `limit` (1 to 10,000).
-    pub limit: Option<i64>,
-}
-
-/// GetLogEvents' answer.
-#[derive(Debug, Clone)]
-pub struct EventsPage {
-    /// The events, oldest first.
-    pub events: Vec<LogEvent>,
-    /// `nextForwardToken`.
-    pub forward: String,
-    /// `nextBackwardToken`.
-    pub backward: String,
-}
-
-/// FilterLogEvents' options.
-#[derive(Debug, Clone, Default)]
-pub struct FilterQuery {
-    /// `logStreamNames`.
-    pub streams: Option<Vec<String>>,
-    /// `logStreamNamePrefix`.
-    pub stream_prefix: Option<String>,
-    /// `startTime`, ms (inclusive).
-    pub start: Option<i64>,
-    /// `endTime`, ms (exclusive).
-    pub end: Option<i64>,
-    /// `filterPattern`.
-    pub pattern: Option<String>,
-    /// `nextToken`.
-    pub token: Option<String>,
-    /// `limit` (1 to 10,000).
-    pub limit: Option<i64>,
-}
-
-/// A FilterLogEvents event: the event and its `eventId`.
-#[derive(Debug, Clone)]
-pub struct FilteredEvent {
-    /// The event.
-    pub event: LogEvent,
-    /// `eventId`: its place, unique in its group.
-    pub id: String,
-}
 
 /// The log groups of one server.
 pub struct LogGroups {
@@ -253,7 +151,7 @@ impl LogGroups {
                     .to_owned(),
             ));
         }
-        let limit = page_limit(limit, MAX_DESCRIBED_PER_PAGE)?;
+        let limit = paging::page_limit(limit, MAX_DESCRIBED_PER_PAGE)?;
         let offset = token
             .map(paging::parse_offset_token)
             .transpose()?
@@ -319,7 +217,7 @@ impl LogGroups {
                 "Cannot order by LastEventTime with a logStreamNamePrefix.".to_owned(),
             ));
         }
-        let limit = page_limit(query.limit, MAX_DESCRIBED_PER_PAGE)?;
+        let limit = paging::page_limit(query.limit, MAX_DESCRIBED_PER_PAGE)?;
         let offset = query
             .token
             .as_deref()
@@ -369,7 +267,7 @@ impl LogGroups {
         stream: &str,
         query: &EventsQuery,
     ) -> Result<EventsPage, LogsError> {
-        let limit = page_limit(query.limit, MAX_EVENTS_PER_PAGE)?;
+        let limit = paging::page_limit(query.limit, MAX_EVENTS_PER_PAGE)?;
         let token = query
             .token
             .as_deref()
@@ -396,15 +294,15 @@ impl LogGroups {
         let (from, to) = match token {
             Some((Direction::Forward, at)) => {
                 let from = in_range.partition_point(|(p, _)| *p < at);
-                (from, fit_forward(&in_range, from, limit))
+                (from, paging::fit_forward(&in_range, from, limit))
             }
             Some((Direction::Backward, at)) => {
                 let to = in_range.partition_point(|(p, _)| *p < at);
-                (fit_backward(&in_range, to, limit), to)
+                (paging::fit_backward(&in_range, to, limit), to)
             }
-            None if query.from_head => (0, fit_forward(&in_range, 0, limit)),
+            None if query.from_head => (0, paging::fit_forward(&in_range, 0, limit)),
             None => (
-                fit_backward(&in_range, in_range.len(), limit),
+                paging::fit_backward(&in_range, in_range.len(), limit),
                 in_range.len(),
             ),
         };
@@ -477,7 +375,7 @@ impl LogGroups {
                     .to_owned(),
             ));
         }
-        let limit = page_limit(query.limit, MAX_EVENTS_PER_PAGE)?;
+        let limit = paging::page_limit(query.limit, MAX_EVENTS_PER_PAGE)?;
         let pattern = FilterPattern::parse(query.pattern.as_deref().unwrap_or(""))?;
         let after = query
             .token
@@ -585,58 +483,9 @@ fn logged_functions(dir: &Path, account: &str) -> Vec<String> {
     functions
 }
 
-/// `limit` checked against 1..=`max`; `max` when not given.
-fn page_limit(limit: Option<i64>, max: usize) -> Result<usize, LogsError> {
-    match limit {
-        None => Ok(max),
-        Some(n) => usize::try_from(n)
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                LogsError::InvalidParameter(format!(
-                    "1 validation error detected: Value '{n}' at 'limit' failed to satisfy \
-                     constraint: Member must have value {}",
-                    if n < 1 {
-                        "greater than or equal to 1".to_owned()
-                    } else {
-                        format!("less than or equal to {max}")
-                    }
-                ))
-            }),
-    }
-}
-
 /// Whether `t` is within `[start, end)`.
 fn in_window(t: i64, start: Option<i64>, end: Option<i64>) -> bool {
     start.is_none_or(|s| t >= s) && end.is_none_or(|e| t < e)
-}
-
-/// The end of a page starting at `from`: at most `limit` events and [`MAX_PAGE_BYTES`].
-fn fit_forward(events: &[(Place, LogEvent)], from: usize, limit: usize) -> usize {
-    let mut bytes = 0;
-    let mut to = from;
-    while to < events.len() && to - from < limit {
-        bytes += events[to].1.message.len();
-        if bytes > MAX_PAGE_BYTES && to > from {
-            break;
-        }
-        to += 1;
-    }
-    to
-}
-
-/// The start of a page ending at `to`: at most `limit` events and [`MAX_PAGE_BYTES`].
-fn fit_backward(events: &[(Place, LogEvent)], to: usize, limit: usize) -> usize {
-    let mut bytes = 0;
-    let mut from = to;
-    while from > 0 && to - from < limit {
-        bytes += events[from - 1].1.message.len();
-        if bytes > MAX_PAGE_BYTES && from < to {
-            break;
-        }
-        from -= 1;
-    }
-    from
 }
 
 #[cfg(test)]

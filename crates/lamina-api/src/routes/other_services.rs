@@ -18,8 +18,9 @@ use crate::body::read_limited;
 use crate::request_context::{RequestContext, RequestId};
 use crate::{ApiError, AppState};
 
-/// Most bytes of a Logs or STS request body (their largest requests are a few KB).
-const MAX_BODY_BYTES: u64 = 256 * 1024;
+/// Most bytes of a Logs or STS request body (their largest requests are a few KB): the limit
+/// the authentication middleware applies to every path without one of its own.
+const MAX_BODY_BYTES: u64 = lamina_types::limits::MAX_SMALL_BODY_BYTES;
 
 /// The prefix of CloudWatch Logs' `X-Amz-Target`.
 const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
@@ -60,7 +61,8 @@ async fn dispatch(
 }
 
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, LambdaError> {
-    read_limited(headers, body, MAX_BODY_BYTES, "this").await
+    // Worded as the authentication middleware words it for this path.
+    read_limited(headers, body, MAX_BODY_BYTES, "requested").await
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -1,8 +1,9 @@
-//! Paging tokens of the Logs operations. An event's place is its timestamp and how many events
-//! of the same millisecond came before it (in its stream, or in the group for
-//! FilterLogEvents): unlike an offset in a file, it stays true while older files rotate away.
+//! Paging of the Logs operations: page sizes, and tokens. An event's place is its timestamp
+//! and how many events of the same millisecond came before it (in its stream, or in the group
+//! for FilterLogEvents): unlike an offset in a file, it stays true while older files rotate
+//! away.
 
-use super::LogsError;
+use super::{LogEvent, LogsError, MAX_PAGE_BYTES};
 
 /// The place of an event: its timestamp, and its rank among the events of that millisecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,6 +87,55 @@ fn parse_place(text: &str) -> Result<Place, LogsError> {
     })
 }
 
+/// `limit` checked against 1..=`max`; `max` when not given.
+pub fn page_limit(limit: Option<i64>, max: usize) -> Result<usize, LogsError> {
+    match limit {
+        None => Ok(max),
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                LogsError::InvalidParameter(format!(
+                    "1 validation error detected: Value '{n}' at 'limit' failed to satisfy \
+                     constraint: Member must have value {}",
+                    if n < 1 {
+                        "greater than or equal to 1".to_owned()
+                    } else {
+                        format!("less than or equal to {max}")
+                    }
+                ))
+            }),
+    }
+}
+
+/// The end of a page starting at `from`: at most `limit` events and [`MAX_PAGE_BYTES`].
+pub fn fit_forward(events: &[(Place, LogEvent)], from: usize, limit: usize) -> usize {
+    let mut bytes = 0;
+    let mut to = from;
+    while to < events.len() && to - from < limit {
+        bytes += events[to].1.message.len();
+        if bytes > MAX_PAGE_BYTES && to > from {
+            break;
+        }
+        to += 1;
+    }
+    to
+}
+
+/// The start of a page ending at `to`: at most `limit` events and [`MAX_PAGE_BYTES`].
+pub fn fit_backward(events: &[(Place, LogEvent)], to: usize, limit: usize) -> usize {
+    let mut bytes = 0;
+    let mut from = to;
+    while from > 0 && to - from < limit {
+        bytes += events[from - 1].1.message.len();
+        if bytes > MAX_PAGE_BYTES && from < to {
+            break;
+        }
+        from -= 1;
+    }
+    from
+}
+
 /// Guessed: AWS's text for a token it did not issue.
 fn invalid_token() -> LogsError {
     LogsError::InvalidParameter("The specified nextToken is invalid.".to_owned())
@@ -117,6 +167,41 @@ mod tests {
         );
         assert_eq!(parse_filter_token(&filter_token(place)).unwrap(), place);
         assert_eq!(parse_offset_token(&offset_token(50)).unwrap(), 50);
+    }
+
+    #[test]
+    fn a_page_holds_at_most_its_limit_and_a_megabyte() {
+        let event = |n: usize| LogEvent {
+            stream: "s".into(),
+            timestamp: 1,
+            ingestion_time: 1,
+            message: "x".repeat(n),
+        };
+        let small: Vec<(Place, LogEvent)> = places([1; 10])
+            .into_iter()
+            .zip((0..10).map(|_| event(1)))
+            .collect();
+        assert_eq!(fit_forward(&small, 2, 5), 7);
+        assert_eq!(fit_backward(&small, 10, 3), 7);
+        let big: Vec<(Place, LogEvent)> = places([1; 3])
+            .into_iter()
+            .zip((0..3).map(|_| event(MAX_PAGE_BYTES / 2 + 1)))
+            .collect();
+        assert_eq!(fit_forward(&big, 0, 100), 1);
+        assert_eq!(fit_backward(&big, 3, 100), 2);
+        // One event larger than a page still makes a page of its own.
+        let huge = vec![(
+            Place {
+                timestamp: 1,
+                rank: 0,
+            },
+            event(MAX_PAGE_BYTES + 1),
+        )];
+        assert_eq!(fit_forward(&huge, 0, 100), 1);
+        assert_eq!(page_limit(None, 50).unwrap(), 50);
+        assert_eq!(page_limit(Some(50), 50).unwrap(), 50);
+        assert!(page_limit(Some(51), 50).is_err());
+        assert!(page_limit(Some(0), 50).is_err());
     }
 
     #[test]
