@@ -407,6 +407,8 @@ impl LogGroups {
             }
             bytes += event.message.len();
             items.push(FilteredEvent {
+                // Guessed: AWS's ids are long digit strings; these are too, and they grow with
+                // the event's place, so a follower (`lamina logs -f`) can compare them.
                 id: format!("{:020}{:010}", place.timestamp, place.rank),
                 event,
             });

@@ -20,7 +20,8 @@ pub struct LogEvent {
     pub stream: String,
     /// When it was written, in milliseconds since the epoch.
     pub timestamp: i64,
-    /// When Lamina stored it: the same instant, since lines are stored as they are read.
+    /// When Lamina stored it: the same instant, since lines are stored as they are read
+    /// (Guessed: on AWS it comes a little later).
     pub ingestion_time: i64,
     /// The text.
     pub message: String,
