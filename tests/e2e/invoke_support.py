@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import textwrap
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import pytest
 
 from function_support import HANDLER, ROLE, fn_name  # noqa: F401 - fn_name: a fixture, re-exported
 from harness import LAMINA_BIN, LaminaServer, make_client
-from helpers import ACCOUNT, raw_of
+from helpers import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, raw_of
 from recorder_double import CLIENT_SOURCE
 from zips import build_zip, file, simple_zip
 
@@ -86,12 +87,22 @@ def log_stem(name: str) -> str:
     return f"{ACCOUNT}.{name}"
 
 
+def lamina_logs_env(access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> dict[str, str]:
+    """The environment `lamina logs` runs in: the tests' root key (or the key given), signing
+    for the tests' region."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "LAMINA_DATA_DIR"}
+    env.update({"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key, "AWS_REGION": REGION})
+    return env
+
+
 def function_log(server: LaminaServer, name: str) -> list[str]:
-    """The function's log through `lamina logs NAME --data-dir DIR`, without timestamps.
-    Split on newlines only: an awslambdaric-style error is one line joined with `\\r`."""
+    """The function's log through `lamina logs NAME --endpoint-url URL` (the Logs API), without
+    timestamps. Split on newlines only: an awslambdaric-style error is one line joined with
+    `\\r`."""
     result = subprocess.run(
-        [str(LAMINA_BIN), "logs", name, "--data-dir", str(server.data_dir)],
-        capture_output=True, timeout=30,  # bytes: text mode would turn each \r into a newline
+        [str(LAMINA_BIN), "logs", name, "--endpoint-url", server.url],
+        capture_output=True, timeout=120,  # bytes: text mode would turn each \r into a newline
+        env=lamina_logs_env(),
     )
     assert result.returncode == 0, f"lamina logs failed:\n{result.stderr.decode(errors='replace')}"
     lines = []

@@ -16,7 +16,7 @@ import pytest
 
 from harness import LAMINA_BIN, make_client
 from helpers import client_error
-from invoke_support import deploy, invoke
+from invoke_support import deploy, invoke, lamina_logs_env
 from zips import simple_zip
 
 ACCOUNT_A = "123456789012"
@@ -24,8 +24,8 @@ ACCOUNT_B = "222233334444"
 
 
 @pytest.fixture(scope="module")
-def accounts(module_server):
-    """(client of A, client of B) on the module's server."""
+def key_b(module_server):
+    """A key of account B: {AccessKeyId, SecretAccessKey, AccountId}."""
     created = subprocess.run(
         [str(LAMINA_BIN), "--output", "json", "account", "keys", "create",
          "--account-id", ACCOUNT_B, "--data-dir", str(module_server.data_dir)],
@@ -33,6 +33,13 @@ def accounts(module_server):
     )
     key = json.loads(created.stdout)
     assert key["AccountId"] == ACCOUNT_B
+    return key
+
+
+@pytest.fixture(scope="module")
+def accounts(module_server, key_b):
+    """(client of A, client of B) on the module's server."""
+    key = key_b
     b = make_client(module_server.url, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
     return make_client(module_server.url), b
 
@@ -52,7 +59,7 @@ def publish_shared(a, name: str) -> str:
     )["LayerVersionArn"]
 
 
-def test_each_account_has_its_own_functions_and_layers(accounts, module_server):
+def test_each_account_has_its_own_functions_and_layers(accounts, module_server, key_b):
     a, b = accounts
     made_a = deploy(a, "same-name", "def lambda_handler(e, c):\n    print('log of A')\n    return 'A'\n")
     made_b = deploy(b, "same-name", "def lambda_handler(e, c):\n    print('log of B')\n    return 'B'\n")
@@ -62,11 +69,12 @@ def test_each_account_has_its_own_functions_and_layers(accounts, module_server):
     assert invoke(b, "same-name").json() == "B"
     # Each account's function has its own log.
     logs_of = {}
-    for account in (ACCOUNT_A, ACCOUNT_B):
+    # `lamina logs` reads the log of the account of the key it signs with.
+    for account, env in ((ACCOUNT_A, lamina_logs_env()),
+                         (ACCOUNT_B, lamina_logs_env(key_b["AccessKeyId"], key_b["SecretAccessKey"]))):
         shown = subprocess.run(
-            [str(LAMINA_BIN), "logs", "same-name", "--account-id", account,
-             "--data-dir", str(module_server.data_dir)],
-            capture_output=True, text=True, timeout=60, check=True,
+            [str(LAMINA_BIN), "logs", "same-name", "--endpoint-url", module_server.url],
+            capture_output=True, text=True, timeout=60, check=True, env=env,
         )
         logs_of[account] = shown.stdout
     assert "log of A" in logs_of[ACCOUNT_A] and "log of B" not in logs_of[ACCOUNT_A]

@@ -51,6 +51,11 @@ def env_without_data_dir() -> dict:
     return env
 
 
+def env_without_aws(env: dict[str, str]) -> dict[str, str]:
+    """`env` without AWS credentials, region nor profile: what a newcomer's shell holds."""
+    return {k: v for k, v in env.items() if not k.startswith("AWS_")}
+
+
 def test_serve_and_logs_use_the_default_data_dir_of_any_working_directory(start_server, aws, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
@@ -75,7 +80,9 @@ def test_serve_and_logs_use_the_default_data_dir_of_any_working_directory(start_
     assert json.loads((work / "response.json").read_text()) == {"hello": "lamina"}
     assert os.path.isfile(os.path.join(data_dir, "lamina.db"))
 
-    logs = subprocess.run([str(LAMINA_BIN), "logs", name], cwd=work, env=env_without_data_dir(),
+    # `lamina logs` reads through the API, signed with the root key of the data dir it finds
+    # in its working directory (`./.lamina`), as a newcomer's would be.
+    logs = subprocess.run([str(LAMINA_BIN), "logs", name, *url], cwd=work, env=env_without_aws(env_without_data_dir()),
                           capture_output=True, text=True, timeout=LOGS_DEADLINE_SECS)
     assert logs.returncode == 0, logs.stderr
     lines = [line.partition("\t")[2] for line in logs.stdout.splitlines()]

@@ -7,7 +7,7 @@ import re
 import subprocess
 
 from harness import LAMINA_BIN
-from invoke_support import deploy, fn_name, function_log, invoke, log_stem, mlam  # noqa: F401
+from invoke_support import deploy, fn_name, function_log, invoke, lamina_logs_env, log_stem, mlam  # noqa: F401
 
 PRINTS = """
 import sys
@@ -85,13 +85,14 @@ def test_the_log_is_the_file_under_the_data_dir(mlam, module_server, fn_name):
     invoke(mlam, fn_name, {"n": 1})
 
     text = (module_server.data_dir / "logs" / f"{log_stem(fn_name)}.log").read_text()
-    assert [line.partition("\t")[2] for line in text.split("\n")[:-1]] == function_log(module_server, fn_name)
+    # Each line: its timestamp, its environment's log stream, its text.
+    assert [line.split("\t", 2)[2] for line in text.split("\n")[:-1]] == function_log(module_server, fn_name)
 
 
 def test_logs_of_a_function_without_a_log_is_an_error(module_server, fn_name):
     result = subprocess.run(
-        [str(LAMINA_BIN), "logs", fn_name, "--data-dir", str(module_server.data_dir)],
-        capture_output=True, text=True, timeout=30,
+        [str(LAMINA_BIN), "logs", fn_name, "--endpoint-url", module_server.url],
+        capture_output=True, text=True, timeout=30, env=lamina_logs_env(),
     )
 
     assert result.returncode != 0

@@ -69,8 +69,12 @@ impl AuthMode {
 }
 
 /// Lamina's own paths that are not AWS operations: the health check, content downloads, which
-/// carry their own signed, expiring token, and the console, which has its own sign-in.
-fn is_exempt(path: &str) -> bool {
+/// carry their own signed, expiring token, and the console, which has its own sign-in. `POST /`
+/// is not the console's: it carries the CloudWatch Logs and STS operations, signed.
+fn is_exempt(method: &axum::http::Method, path: &str) -> bool {
+    if path == "/" && method == axum::http::Method::POST {
+        return false;
+    }
     path == "/_lamina/health"
         || path.starts_with("/_lamina/content/")
         || crate::console::is_console_path(path)
@@ -86,7 +90,7 @@ pub async fn authenticate(
     let AuthMode::SigV4(keys) = &state.auth else {
         return next.run(request).await;
     };
-    if is_exempt(request.uri().path()) {
+    if is_exempt(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
@@ -232,9 +236,13 @@ mod tests {
 
     #[test]
     fn only_lamina_paths_are_exempt() {
-        assert!(is_exempt("/_lamina/health"));
-        assert!(is_exempt("/_lamina/content/sha256/ab"));
-        assert!(!is_exempt("/2015-03-31/functions"));
-        assert!(!is_exempt("/_lamina/healthz"));
+        use axum::http::Method;
+        assert!(is_exempt(&Method::GET, "/_lamina/health"));
+        assert!(is_exempt(&Method::GET, "/_lamina/content/sha256/ab"));
+        assert!(!is_exempt(&Method::GET, "/2015-03-31/functions"));
+        assert!(!is_exempt(&Method::GET, "/_lamina/healthz"));
+        // The console's page, but not the Logs and STS operations at the same path.
+        assert!(is_exempt(&Method::GET, "/"));
+        assert!(!is_exempt(&Method::POST, "/"));
     }
 }

@@ -74,39 +74,8 @@ impl GlobalArgs {
         &self,
         credentials: Option<Credentials>,
     ) -> anyhow::Result<aws_sdk_lambda::Client> {
-        let region = match &self.region {
-            Some(region) => Region::new(region.clone()),
-            None => {
-                let mut profile = ProfileFileRegionProvider::builder();
-                if let Some(name) = &self.profile {
-                    profile = profile.profile_name(name);
-                }
-                RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-                    .or_else(profile.build())
-                    .or_else(Region::new(DEFAULT_REGION))
-                    .region()
-                    .await
-                    .unwrap_or_else(|| Region::new(DEFAULT_REGION))
-            }
-        };
-        let credentials = match (credentials, &self.profile) {
-            (Some(given), _) => CredentialsProviderChain::first_try("Given", given),
-            (None, Some(name)) => CredentialsProviderChain::first_try(
-                "Profile",
-                ProfileFileCredentialsProvider::builder()
-                    .profile_name(name)
-                    .build(),
-            ),
-            (None, None) => CredentialsProviderChain::first_try(
-                "Environment",
-                EnvironmentVariableCredentialsProvider::new(),
-            )
-            .or_else("Profile", ProfileFileCredentialsProvider::builder().build())
-            .or_else(
-                "LaminaDataDir",
-                crate::account::local_root_credentials().unwrap_or_else(placeholder_credentials),
-            ),
-        };
+        let region = self.region().await;
+        let credentials = self.credentials_chain(credentials);
         let endpoint = self.endpoint_url.trim_end_matches('/');
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
             anyhow::bail!("--endpoint-url must start with http:// or https://, got {endpoint:?}");
@@ -123,6 +92,50 @@ impl GlobalArgs {
             )
             .build();
         Ok(aws_sdk_lambda::Client::from_conf(config))
+    }
+}
+
+impl GlobalArgs {
+    /// The region requests are signed for: `--region`, the environment, the profile, else
+    /// [`DEFAULT_REGION`].
+    pub(crate) async fn region(&self) -> Region {
+        match &self.region {
+            Some(region) => Region::new(region.clone()),
+            None => {
+                let mut profile = ProfileFileRegionProvider::builder();
+                if let Some(name) = &self.profile {
+                    profile = profile.profile_name(name);
+                }
+                RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+                    .or_else(profile.build())
+                    .or_else(Region::new(DEFAULT_REGION))
+                    .region()
+                    .await
+                    .unwrap_or_else(|| Region::new(DEFAULT_REGION))
+            }
+        }
+    }
+
+    /// Where credentials come from (see [`Self::client`]); `given` when given.
+    pub(crate) fn credentials_chain(&self, given: Option<Credentials>) -> CredentialsProviderChain {
+        match (given, &self.profile) {
+            (Some(given), _) => CredentialsProviderChain::first_try("Given", given),
+            (None, Some(name)) => CredentialsProviderChain::first_try(
+                "Profile",
+                ProfileFileCredentialsProvider::builder()
+                    .profile_name(name)
+                    .build(),
+            ),
+            (None, None) => CredentialsProviderChain::first_try(
+                "Environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("Profile", ProfileFileCredentialsProvider::builder().build())
+            .or_else(
+                "LaminaDataDir",
+                crate::account::local_root_credentials().unwrap_or_else(placeholder_credentials),
+            ),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ mod global;
 mod invoke;
 mod layer;
 pub mod local;
+mod logs;
 mod output;
 mod zipdir;
 
@@ -31,6 +32,7 @@ pub use function::{CreateArgs, DEFAULT_ROLE, FunctionCommand};
 pub use global::{DEFAULT_ENDPOINT_URL, DEFAULT_REGION, GlobalArgs, OutputFormat};
 pub use invoke::InvokeArgs;
 pub use layer::{LayerCommand, PublishArgs};
+pub use logs::LogsArgs;
 
 /// Runs `lamina layer ...`, printing its result or error; gives the process exit code.
 pub fn run_layer(global: &GlobalArgs, command: &LayerCommand) -> ExitCode {
@@ -62,6 +64,15 @@ pub fn run_function(global: &GlobalArgs, command: &FunctionCommand) -> ExitCode 
     error::report(global::block_on(async {
         let api = api::Api::new(global).await?;
         function::run(&api, command).await
+    }))
+}
+
+/// Runs `lamina logs FUNCTION`, printing the function's log through the endpoint's CloudWatch
+/// Logs operations; gives the process exit code.
+pub fn run_logs(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
+    error::report(global::block_on(async {
+        logs::run(global, args).await?;
+        Ok(ExitCode::SUCCESS)
     }))
 }
 

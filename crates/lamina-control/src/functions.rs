@@ -21,6 +21,7 @@ mod destinations;
 mod environment;
 mod event_invoke;
 mod listing;
+mod log_groups;
 mod permissions;
 mod policy_document;
 mod provisioned;

@@ -110,6 +110,11 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// The function's log as this environment writes it (its log stream).
+    pub(crate) fn log(&self) -> &LogSink {
+        &self.log
+    }
+
     /// Starts the runtime of `plan`, made for the Runtime API listening on `api`, as
     /// `process` says. On failure the scratch directory is given back.
     pub(crate) fn spawn(
@@ -138,6 +143,15 @@ impl Environment {
         sink: LogSink,
         process: Process,
     ) -> std::io::Result<Started> {
+        // Everything the environment logs goes to the stream its runtime was told of (in the
+        // jail's environment when jailed).
+        let stream = plan
+            .jail
+            .as_ref()
+            .map_or(&plan.env, |jail| &jail.env)
+            .get("AWS_LAMBDA_LOG_STREAM_NAME")
+            .map_or("", String::as_str);
+        let sink = sink.with_stream(stream);
         let info = function_info(plan);
         // Telemetry reaches listeners inside the environment through its own namespace.
         let connector =

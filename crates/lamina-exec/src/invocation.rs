@@ -42,7 +42,7 @@ impl Executor {
             return Err(LambdaError::Service("the environment was lost".to_owned()));
         };
         let request_id = request.request_id;
-        let sink = self.function_sink(&spec);
+        let sink = env.log().clone();
         let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
         sink.line(&start_line);
         env.note(&start_line);
@@ -241,7 +241,11 @@ impl Executor {
         lines.extend(closing_lines(request_id, &settled, |status| {
             report_line(request_id, 0.0, spec.memory_mb, 0, None, status)
         }));
-        let sink: LogSink = self.function_sink(spec);
+        // No environment ran it: its lines go to a stream of their own, as a new
+        // environment's would.
+        let sink: LogSink = self
+            .function_sink(spec)
+            .with_stream(&crate::spawn::log_stream_name(spec));
         sink.lines(&lines.iter().map(String::as_str).collect::<Vec<_>>());
         self.record(spec, 0.0, None, &settled);
         let mut log = crate::logs::InvocationLog::default();

@@ -317,9 +317,9 @@ fn environment(
     set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
     set("AWS_LAMBDA_LOG_GROUP_NAME", spec.log_group.clone());
     // As AWS passes `LoggingConfig` to runtimes (they format their records from these).
-    if let Some(level) = &spec.json_log_level {
+    if let Some(levels) = &spec.json_log_level {
         set("AWS_LAMBDA_LOG_FORMAT", "JSON".into());
-        set("AWS_LAMBDA_LOG_LEVEL", level.clone());
+        set("AWS_LAMBDA_LOG_LEVEL", levels.application.clone());
     }
     set("AWS_LAMBDA_LOG_STREAM_NAME", ctx.log_stream.to_owned());
     set("AWS_LAMBDA_RUNTIME_API", ctx.runtime_api.to_owned());

@@ -19,6 +19,8 @@ mod invocation;
 mod jail_output;
 pub mod launch;
 mod lease;
+pub mod log_format;
+pub mod log_groups;
 mod log_store;
 pub mod logs;
 pub mod metrics;
@@ -142,6 +144,8 @@ struct Inner {
     standbys: Arc<Standbys>,
     pools: Pools<Environment, Scratch>,
     logs: Arc<LogStore>,
+    /// The logs as CloudWatch Logs' groups and streams.
+    log_groups: log_groups::LogGroups,
     /// Each function's recent invocations, for the console's Monitor.
     metrics: metrics::Metrics,
     /// One open log per function, so the invoke path never reopens the file.
@@ -250,6 +254,7 @@ impl Executor {
             sandboxes,
             standbys,
             pools: Pools::default(),
+            log_groups: log_groups::LogGroups::new(Arc::clone(&logs)),
             logs,
             metrics: metrics::Metrics::default(),
             sinks: Mutex::default(),
@@ -315,6 +320,11 @@ impl Executor {
     /// The directory of the function logs (`logs::log_path` and friends name the files).
     pub fn logs_dir(&self) -> &std::path::Path {
         &self.inner.config.logs_dir
+    }
+
+    /// The function logs as log groups and streams, for the Logs operations.
+    pub fn log_groups(&self) -> &log_groups::LogGroups {
+        &self.inner.log_groups
     }
 
     /// Appends a line to a function's log (`log` from [`logs::log_name`]), as START/END/REPORT
@@ -490,6 +500,11 @@ impl Executor {
     /// and environments.
     fn function_sink(&self, spec: &FunctionSpec) -> LogSink {
         self.sink(&logs::log_name(spec.account(), &spec.function_name))
+            .with_json(
+                spec.json_log_level
+                    .as_ref()
+                    .map(|levels| log_format::PlatformLevel::of(&levels.system)),
+            )
     }
 
     /// The log named `log` ([`logs::log_name`]).

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::SystemTime;
 
-use crate::logs::{LogLimits, log_path, now_stamp, push_line, rotated_log_path};
+use lamina_types::timestamp;
+
+use crate::logs::{LogLimits, log_path, push_line, rotated_log_path};
 
 /// The function logs of one server (`<data>/logs`) and the bytes they hold together.
 pub struct LogStore {
@@ -43,6 +45,8 @@ impl LogStore {
     }
 
     /// The log of `function_name`; its file is opened at the first write.
+    /// Its lines belong to no log stream until [`LogSink::with_stream`] names one, and are
+    /// text until [`LogSink::with_json`].
     pub fn sink(self: &Arc<Self>, function_name: &str) -> LogSink {
         LogSink {
             inner: Arc::new(Sink {
@@ -50,7 +54,19 @@ impl LogStore {
                 function_name: function_name.to_owned(),
                 log: Mutex::default(),
             }),
+            stream: Arc::from(""),
+            json: None,
         }
+    }
+
+    /// The directory of the logs.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Counts bytes removed outside the sinks (by a retention policy).
+    pub fn forget(&self, bytes: u64) {
+        self.credit(bytes);
     }
 
     /// Counts bytes written; prunes when the logs hold more than their total.
@@ -149,10 +165,16 @@ fn scan(dir: &Path) -> Vec<FoundLog> {
         .collect()
 }
 
-/// Where a function's log lines go: its current file, rotated when full. Cheap to clone.
+/// Where a function's log lines go: its current file, rotated when full, each line marked with
+/// the log stream of the environment that wrote it. Cheap to clone.
 #[derive(Clone)]
 pub struct LogSink {
     inner: Arc<Sink>,
+    /// The log stream its lines belong to (empty: none, for Lamina's own notes).
+    stream: Arc<str>,
+    /// The function's `LogFormat` is `JSON`: the platform lines are written as AWS's JSON
+    /// records, those below its `SystemLogLevel` left out.
+    json: Option<crate::log_format::PlatformLevel>,
 }
 
 struct Sink {
@@ -172,17 +194,51 @@ struct OpenLog {
 }
 
 impl LogSink {
-    /// Appends one line, prefixed with its UTC timestamp and a tab.
+    /// The same log, its lines marked as written by the environment of log stream `stream`.
+    pub fn with_stream(&self, stream: &str) -> Self {
+        Self {
+            stream: Arc::from(stream),
+            ..self.clone()
+        }
+    }
+
+    /// The same log, its platform lines as AWS's JSON records at `json`'s level, when given.
+    pub fn with_json(&self, json: Option<crate::log_format::PlatformLevel>) -> Self {
+        Self {
+            json,
+            ..self.clone()
+        }
+    }
+
+    /// The log stream its lines belong to (empty for none).
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// Appends one line of the platform (START, END, REPORT, Lamina's notes), prefixed with
+    /// its UTC timestamp.
     pub fn line(&self, text: &str) {
         self.lines(&[text]);
     }
 
-    /// Appends lines with one timestamp, in one write.
+    /// Appends platform lines with one timestamp, in one write. With the JSON format, the
+    /// ones AWS writes as records (START, END, REPORT) become those records, or are left out
+    /// below the function's `SystemLogLevel`.
     pub fn lines(&self, texts: &[&str]) {
-        let stamp = now_stamp();
-        let mut out = Vec::with_capacity(texts.iter().map(|t| stamp.len() + t.len() + 2).sum());
+        let millis = timestamp::now_millis();
+        let stamp = timestamp::format_millis(millis);
+        let mut out = Vec::with_capacity(texts.iter().map(|t| stamp.len() + t.len() + 80).sum());
         for text in texts {
-            push_line(&mut out, &stamp, text.trim_end_matches('\n').as_bytes());
+            let text = text.trim_end_matches('\n');
+            let record = self.json.and_then(|level| {
+                crate::log_format::platform_record(text, millis).map(|r| (level, r))
+            });
+            let text = match &record {
+                Some((level, _)) if !level.writes_info() => continue,
+                Some((_, record)) => record.as_str(),
+                None => text,
+            };
+            push_line(&mut out, &stamp, &self.stream, text.as_bytes());
         }
         self.write(&out);
     }
@@ -302,7 +358,7 @@ mod tests {
             .flat_map(|path| {
                 let text = fs::read_to_string(path).unwrap();
                 text.lines()
-                    .map(|l| l.split_once('\t').unwrap().1.to_owned())
+                    .map(|l| crate::logs::parse_line(l).text.to_owned())
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -319,7 +375,7 @@ mod tests {
         let text = fs::read_to_string(log_path(dir.path(), "f")).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert!(lines[0].ends_with("+0000\tSTART RequestId: x"));
+        assert!(lines[0].ends_with("+0000\t\tSTART RequestId: x"));
         assert!(lines[1].ends_with("\thello"));
     }
 

@@ -82,16 +82,106 @@ pub fn now_stamp() -> String {
     timestamp::format_millis(timestamp::now_millis())
 }
 
-/// Appends one log line as the file holds it: the UTC timestamp, a tab, the text, a newline.
-/// Invalid UTF-8 in `text` is replaced.
-pub fn push_line(out: &mut Vec<u8>, stamp: &str, text: &[u8]) {
+/// Appends one log line as the file holds it: the UTC timestamp, a tab, the log stream (empty
+/// for Lamina's notes outside any environment), a tab, the text, a newline. Invalid UTF-8 in
+/// `text` is replaced.
+pub fn push_line(out: &mut Vec<u8>, stamp: &str, stream: &str, text: &[u8]) {
     out.extend_from_slice(stamp.as_bytes());
+    out.push(b'\t');
+    out.extend_from_slice(stream.as_bytes());
     out.push(b'\t');
     match String::from_utf8_lossy(text) {
         std::borrow::Cow::Borrowed(valid) => out.extend_from_slice(valid.as_bytes()),
         std::borrow::Cow::Owned(fixed) => out.extend_from_slice(fixed.as_bytes()),
     }
     out.push(b'\n');
+}
+
+/// One line of a log file, as [`push_line`] wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLine<'a> {
+    /// The UTC timestamp (`2018-11-14T23:03:52.894+0000`).
+    pub stamp: &'a str,
+    /// The log stream (empty for none).
+    pub stream: &'a str,
+    /// The text.
+    pub text: &'a str,
+}
+
+/// Splits a log file's line (without its newline). A line of the older form without a stream
+/// (`stamp`, tab, text: files written before streams were kept) has an empty stream; so has a
+/// line without any tab, whose whole is its text.
+pub fn parse_line(line: &str) -> LogLine<'_> {
+    let Some((stamp, rest)) = line.split_once('\t') else {
+        return LogLine {
+            stamp: "",
+            stream: "",
+            text: line,
+        };
+    };
+    match rest.split_once('\t') {
+        Some((stream, text)) if stream.is_empty() || is_stream_name(stream) => LogLine {
+            stamp,
+            stream,
+            text,
+        },
+        _ => LogLine {
+            stamp,
+            stream: "",
+            text: rest,
+        },
+    }
+}
+
+/// Log file text as people read it: each line its timestamp, a tab and its text (the stream
+/// left out). A line cut at either end of `text` is passed through as it parses.
+pub fn without_streams(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let (line, newline) = match piece.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (piece, ""),
+        };
+        let parsed = parse_line(line);
+        if parsed.stamp.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(parsed.stamp);
+            out.push('\t');
+            out.push_str(parsed.text);
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+/// Whether `name` is a log stream name as Lamina makes them ([`stream_name`]).
+pub fn is_stream_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let Some(close) = name.rfind(']') else {
+        return false;
+    };
+    let id = &name[close + 1..];
+    b.len() > 12
+        && b[..10].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'/',
+            _ => c.is_ascii_digit(),
+        })
+        && b[10] == b'/'
+        && b[11] == b'['
+        && id.len() == 32
+        && id.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The log stream of a new environment of `version` (`$LATEST` or a number) started at
+/// `millis`, named as AWS names them: `2026/11/29/[$LATEST]` and 32 random hex digits.
+pub fn stream_name(version: &str, millis: i64) -> String {
+    let day = timestamp::format_millis(millis);
+    format!(
+        "{}/[{version}]{}",
+        day.get(..10).unwrap_or("1970-01-01").replace('-', "/"),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// The last [`TAIL_BYTES`] of one invocation's log, kept for `LogType: Tail`: whatever the
@@ -253,13 +343,50 @@ mod tests {
     }
 
     #[test]
+    fn streams_are_named_as_aws_names_them() {
+        let name = stream_name("$LATEST", 1_542_236_632_894);
+        assert!(name.starts_with("2018/11/14/[$LATEST]"), "{name}");
+        assert_eq!(name.len(), "2018/11/14/[$LATEST]".len() + 32);
+        assert!(is_stream_name(&name));
+        assert!(is_stream_name(&stream_name("12", 0)));
+        assert!(!is_stream_name("2018/11/14/[$LATEST]abc"));
+        assert!(!is_stream_name("hello world"));
+        assert!(!is_stream_name(
+            "2018-11-14/[$LATEST]0123456789abcdef0123456789abcdef"
+        ));
+    }
+
+    #[test]
+    fn lines_of_both_forms_are_parsed() {
+        let stream = "2018/11/14/[3]0123456789abcdef0123456789abcdef";
+        let line = format!("2018-11-14T23:03:52.894+0000\t{stream}\tsay\thi");
+        assert_eq!(
+            parse_line(&line),
+            LogLine {
+                stamp: "2018-11-14T23:03:52.894+0000",
+                stream,
+                text: "say\thi"
+            }
+        );
+        let old = parse_line("2018-11-14T23:03:52.894+0000\tsay\thi");
+        assert_eq!((old.stream, old.text), ("", "say\thi"));
+        let note = parse_line("2018-11-14T23:03:52.894+0000\t\t[lamina] note");
+        assert_eq!((note.stream, note.text), ("", "[lamina] note"));
+        assert_eq!(parse_line("bare").text, "bare");
+        assert_eq!(
+            without_streams(&format!("{line}\nt\t\tnote\npartial")),
+            "2018-11-14T23:03:52.894+0000\tsay\thi\nt\tnote\npartial"
+        );
+    }
+
+    #[test]
     fn lines_are_stamped_and_invalid_text_is_replaced() {
         let mut out = Vec::new();
-        push_line(&mut out, "2018-11-14T23:03:52.894+0000", b"hello");
-        push_line(&mut out, "2018-11-14T23:03:52.894+0000", b"bad \xff");
+        push_line(&mut out, "2018-11-14T23:03:52.894+0000", "s", b"hello");
+        push_line(&mut out, "2018-11-14T23:03:52.894+0000", "", b"bad \xff");
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "2018-11-14T23:03:52.894+0000\thello\n2018-11-14T23:03:52.894+0000\tbad \u{fffd}\n"
+            "2018-11-14T23:03:52.894+0000\ts\thello\n2018-11-14T23:03:52.894+0000\t\tbad \u{fffd}\n"
         );
     }
 }

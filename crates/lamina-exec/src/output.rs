@@ -174,7 +174,7 @@ impl OutputLog {
             ..
         } = self;
         events.feed(chunk, |event| {
-            push_line(batch, &stamp, event);
+            push_line(batch, &stamp, sink.stream(), event);
             if let Some(tap) = tap {
                 tap.line(event);
             }
@@ -189,11 +189,15 @@ impl OutputLog {
     /// Logs the unfinished line, if any, as a line of its own.
     fn end_line(&mut self) {
         let Self {
-            events, batch, tap, ..
+            events,
+            batch,
+            tap,
+            sink,
+            ..
         } = self;
         let stamp = now_stamp();
         events.finish(|event| {
-            push_line(batch, &stamp, event);
+            push_line(batch, &stamp, sink.stream(), event);
             if let Some(tap) = tap {
                 tap.line(event);
             }
@@ -272,7 +276,7 @@ mod tests {
         std::fs::read_to_string(log_path(dir, "f"))
             .unwrap_or_default()
             .lines()
-            .map(|l| l.split_once('\t').unwrap().1.to_owned())
+            .map(|l| crate::logs::parse_line(l).text.to_owned())
             .collect()
     }
 

@@ -368,16 +368,5 @@ fn launch_failure(e: LaunchError) -> StartError {
 
 /// A new environment's log stream, named as AWS names them.
 pub(crate) fn log_stream_name(spec: &FunctionSpec) -> String {
-    format!(
-        "{}/[{}]{}",
-        today(),
-        spec.version,
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// Today's date as a log stream's prefix (`2026/11/29`).
-fn today() -> String {
-    let stamp = lamina_types::timestamp::format_millis(lamina_types::timestamp::now_millis());
-    stamp.get(..10).unwrap_or("1970-01-01").replace('-', "/")
+    crate::logs::stream_name(&spec.version, lamina_types::timestamp::now_millis())
 }

@@ -40,15 +40,25 @@ pub struct FunctionSpec {
     pub architecture: Architecture,
     /// `LoggingConfig.LogGroup`, `/aws/lambda/<name>` by default.
     pub log_group: String,
-    /// With `LoggingConfig.LogFormat` `JSON`: its `ApplicationLogLevel` (`INFO` when not
-    /// given), which the runtime gets as `AWS_LAMBDA_LOG_LEVEL`; `None` for `Text`.
-    pub json_log_level: Option<String>,
+    /// With `LoggingConfig.LogFormat` `JSON`: its log levels; `None` for `Text`.
+    pub json_log_level: Option<JsonLogLevels>,
     /// SnapStart is on (`SnapStart.ApplyOn` `PublishedVersions`, a published version of a
     /// runtime that has it): cold starts are restored from a template that ran Init once.
     pub snap_start: bool,
     /// How many invocations of the function (all its versions and aliases together) may run
     /// at once. Not part of the spec's identity (see [`ConcurrencyLimit`]).
     pub concurrency: ConcurrencyLimit,
+}
+
+/// The log levels of a function whose `LoggingConfig.LogFormat` is `JSON`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JsonLogLevels {
+    /// `ApplicationLogLevel` (`INFO` when not given), which the runtime gets as
+    /// `AWS_LAMBDA_LOG_LEVEL`.
+    pub application: String,
+    /// `SystemLogLevel` (`INFO` when not given): the platform's records below it are not
+    /// written.
+    pub system: String,
 }
 
 impl FunctionSpec {

@@ -21,5 +21,5 @@ pub mod validation;
 
 pub use arn::{AccountId, LayerName, LayerVersionArn, Region, Scope};
 pub use error::LambdaError;
-pub use function::{ConcurrencyLimit, ExtractedTree, FunctionSpec};
+pub use function::{ConcurrencyLimit, ExtractedTree, FunctionSpec, JsonLogLevels};
 pub use runtime::{Architecture, Runtime, RuntimeFamily};

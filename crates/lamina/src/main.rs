@@ -6,7 +6,6 @@ mod data_dir;
 mod fd_limit;
 mod function_network;
 mod jail;
-mod logs;
 mod prepare;
 mod provisioning;
 mod runtime_sdks;
@@ -17,7 +16,7 @@ mod shutdown;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use lamina_cli::{AccountCommand, FunctionCommand, GlobalArgs, InvokeArgs, LayerCommand};
+use lamina_cli::{AccountCommand, FunctionCommand, GlobalArgs, InvokeArgs, LayerCommand, LogsArgs};
 
 /// Lamina: a self-hosted, AWS-Lambda-compatible function platform with first-class layers.
 #[derive(Parser)]
@@ -37,8 +36,9 @@ enum Command {
     /// Show which interpreter runs each runtime on this machine and the AWS SDK it ships;
     /// `--install-sdks` installs those SDKs (for `lamina serve --runtime-sdks cached`).
     Runtimes(runtimes::RuntimesArgs),
-    /// Print a function's log (START/END/REPORT lines and its output).
-    Logs(logs::LogsArgs),
+    /// Print a function's log (START/END/REPORT lines and its output), read through the
+    /// endpoint's CloudWatch Logs operations.
+    Logs(LogsArgs),
     /// Build, inspect, publish, list, download and delete layers.
     Layer {
         #[command(subcommand)]
@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<ExitCode> {
             serve::run(args, global.region.as_deref()).map(|()| ExitCode::SUCCESS)
         }
         Command::Runtimes(args) => runtimes::run(&args),
-        Command::Logs(args) => logs::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Logs(args) => Ok(lamina_cli::run_logs(&global, &args)),
         Command::Layer { command } => Ok(lamina_cli::run_layer(&global, &command)),
         Command::Function { command } => Ok(lamina_cli::run_function(&global, &command)),
         Command::Invoke(args) => Ok(lamina_cli::run_invoke(&global, &args)),

@@ -352,6 +352,23 @@ fn invoke_prints_the_payload_and_with_tail_the_log() {
     ] {
         assert!(log.contains(marker), "{marker} missing from the log: {log}");
     }
+    // `lamina logs` reads the same lines through the Logs API, signed with the local root key.
+    let logged = server.ok(&["logs", "greet"]);
+    let texts: Vec<&str> = logged
+        .lines()
+        .filter_map(|l| l.split_once('\t').map(|(_, text)| text))
+        .collect();
+    for marker in [
+        "START RequestId:",
+        "handling",
+        "END RequestId:",
+        "REPORT RequestId:",
+    ] {
+        assert!(
+            texts.iter().any(|t| t.contains(marker)),
+            "{marker} missing from lamina logs: {logged}"
+        );
+    }
 
     let event = server.path("event.json");
     std::fs::write(&event, r#"{"name": "file"}"#).unwrap();

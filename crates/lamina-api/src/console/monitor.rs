@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use lamina_exec::logs::{log_name, log_path};
+use lamina_exec::logs::{log_name, log_path, without_streams};
 use lamina_exec::metrics::Sample;
 use lamina_types::timestamp::now_millis;
 use maud::{Markup, html};
@@ -192,7 +192,8 @@ async fn read_from(path: &std::path::Path, from: Option<u64>) -> (String, u64) {
             return (String::new(), start);
         }
         let next = start + bytes.len() as u64;
-        (String::from_utf8_lossy(&bytes).into_owned(), next)
+        // The file's lines also name their log stream, which the console does not show.
+        (without_streams(&String::from_utf8_lossy(&bytes)), next)
     })
     .await
     .unwrap_or_default()

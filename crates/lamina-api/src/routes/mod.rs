@@ -14,11 +14,14 @@ mod invoke;
 mod invoke_async;
 mod invoke_stream;
 mod layers;
+mod logs;
 mod ordered_map;
+mod other_services;
 mod policies;
 mod provisioned;
 mod resource_policy;
 mod settings;
+mod sts;
 mod tags;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -58,6 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(invoke_stream::routes())
         .merge(invoke_async::routes())
         .merge(function_url_configs::routes())
+        .merge(other_services::routes())
         .merge(crate::console::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)

@@ -15,8 +15,16 @@ use super::{Location, Signature};
 /// How far a header-signed request's `X-Amz-Date` may be from the server's clock, either way.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
 
-/// The only service a signature may be scoped to.
-const SERVICE: &str = "lambda";
+/// The service a request's signature must be scoped to: `logs` for CloudWatch Logs operations
+/// (`POST /` with an `X-Amz-Target`), `sts` for STS's (`POST /` with a form body), `lambda`
+/// for every other path.
+fn expected_service(request: &Received<'_>) -> &'static str {
+    match (request.method, request.path) {
+        ("POST", "/") if request.headers.contains_key("x-amz-target") => "logs",
+        ("POST", "/") => "sts",
+        _ => "lambda",
+    }
+}
 
 /// The literal a client signs instead of the body's hash when it does not sign the body.
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -131,9 +139,10 @@ pub fn verify(
             &amz_date[..8]
         )));
     }
-    if signature.service != SERVICE {
+    let service = expected_service(request);
+    if signature.service != service {
         return Err(LambdaError::InvalidSignature(format!(
-            "Credential should be scoped to correct service: '{SERVICE}'. "
+            "Credential should be scoped to correct service: '{service}'. "
         )));
     }
     check_window(amz_date, signed_at, &signature.location, now)?;

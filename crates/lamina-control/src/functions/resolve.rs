@@ -15,7 +15,8 @@ use lamina_types::function_config::LATEST_VERSION;
 use lamina_types::function_state::State;
 use lamina_types::layer::Digest;
 use lamina_types::{
-    Architecture, ConcurrencyLimit, ExtractedTree, FunctionSpec, LambdaError, Runtime, Scope,
+    Architecture, ConcurrencyLimit, ExtractedTree, FunctionSpec, JsonLogLevels, LambdaError,
+    Runtime, Scope,
 };
 
 use super::commands::ResolvedFunction;
@@ -143,12 +144,17 @@ pub fn locked_spec(
         ephemeral_storage_mb: config.ephemeral_storage_mb,
         environment: config.environment.clone().unwrap_or_default(),
         architecture,
-        json_log_level: (config.logging.log_format == "JSON").then(|| {
-            config
+        json_log_level: (config.logging.log_format == "JSON").then(|| JsonLogLevels {
+            application: config
                 .logging
                 .application_log_level
                 .clone()
-                .unwrap_or_else(|| "INFO".to_owned())
+                .unwrap_or_else(|| "INFO".to_owned()),
+            system: config
+                .logging
+                .system_log_level
+                .clone()
+                .unwrap_or_else(|| "INFO".to_owned()),
         }),
         log_group: config.logging.log_group.clone(),
         // AWS restores published versions only; `$LATEST` always runs its Init.

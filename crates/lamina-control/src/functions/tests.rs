@@ -18,7 +18,7 @@ pub(super) struct Fixture {
 }
 
 /// Every function is ready at once.
-struct Ready;
+pub(super) struct Ready;
 
 #[async_trait::async_trait]
 impl Preparer for Ready {

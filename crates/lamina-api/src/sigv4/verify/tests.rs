@@ -262,6 +262,27 @@ fn a_missing_date_or_a_foreign_service_is_refused() {
 }
 
 #[test]
+fn logs_and_sts_requests_are_scoped_to_their_own_services() {
+    let mut headers = HeaderMap::new();
+    let at = |method, path, headers: &HeaderMap| {
+        expected_service(&Received {
+            method,
+            path,
+            query: None,
+            headers,
+        })
+    };
+    assert_eq!(at("POST", "/", &headers), "sts");
+    assert_eq!(at("GET", "/2015-03-31/functions", &headers), "lambda");
+    headers.insert(
+        "x-amz-target",
+        HeaderValue::from_static("Logs_20140328.FilterLogEvents"),
+    );
+    assert_eq!(at("POST", "/", &headers), "logs");
+    assert_eq!(at("POST", "/2015-03-31/functions", &headers), "lambda");
+}
+
+#[test]
 fn a_cached_signing_key_never_outlives_its_key_or_its_secret() {
     let cache = SigningKeys::default();
     let wire = simple("GET", "/2015-03-31/functions/");
