@@ -184,6 +184,8 @@ def test_a_timed_out_invoke_shuts_the_extension_down_with_reason_timeout(mlam, m
 def test_extension_lines_are_never_cut_by_the_runtime_output(mlam, module_server, fn_name, layer_name):
     # Both write at once for a while, each line in two pieces (print under PYTHONUNBUFFERED
     # writes the text, then the newline): on one shared pipe their lines would interleave.
+    # At most 20,000 lines each, so a fast machine stays within the function's log cap
+    # (20 MB) and the log still holds the first line.
     chatty_extension = b"""#!/usr/bin/python3
 import json, os, time, urllib.request
 api = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension"
@@ -197,7 +199,7 @@ while True:
     with urllib.request.urlopen(poll) as answer:
         json.load(answer)
     i, end = 0, time.monotonic() + 0.5
-    while time.monotonic() < end:
+    while time.monotonic() < end and i < 20000:
         print(f"extension line {i}", flush=True)
         i += 1
     print("extension done", flush=True)
@@ -206,7 +208,7 @@ while True:
         b"import time\n"
         b"def lambda_handler(event, context):\n"
         b"    i, end = 0, time.monotonic() + 0.5\n"
-        b"    while time.monotonic() < end:\n"
+        b"    while time.monotonic() < end and i < 20000:\n"
         b"        print(f'function line {i}', flush=True)\n"
         b"        i += 1\n"
         b"    return i\n", 0o644)})
