@@ -10,6 +10,7 @@ import json
 import re
 
 from invoke_support import deploy, fn_name, function_log, invoke, mlam, zip_with_modes  # noqa: F401
+from helpers import client_error
 from sandbox_support import wait_for
 
 # A small external extension: registers for both events, then prints each event it gets. With
@@ -128,6 +129,34 @@ def test_a_slow_extension_does_not_delay_the_response(mlam, module_server, fn_na
     again = invoke(mlam, fn_name)
     assert again.function_error is None, again.payload
     assert json.loads(again.payload) != request_id
+
+
+def test_an_environment_counts_against_reserved_concurrency_until_its_extensions_finish(
+    mlam, module_server, fn_name, layer_name
+):
+    deploy(
+        mlam, fn_name, zip_bytes=code(), Layers=[extension_layer(mlam, layer_name)],
+        Environment={"Variables": {"EXT_SLOW": "6"}}, Timeout=30,
+    )
+    mlam.put_function_concurrency(FunctionName=fn_name, ReservedConcurrentExecutions=1)
+
+    first = invoke(mlam, fn_name)
+    # Answered, but its extension still works on the invoke: the one environment is busy, so
+    # the function's one reserved execution is in use, as AWS counts it.
+    err = client_error(mlam.invoke, FunctionName=fn_name, Payload=b"{}")
+    lines = function_log(module_server, fn_name)
+
+    assert first.function_error is None, first.payload
+    assert f"[my-ext] done {first.json()}" not in lines, lines
+    assert err.response["Error"]["Code"] == "TooManyRequestsException"
+    assert err.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+    def reported():
+        lines = function_log(module_server, fn_name)
+        return any(l.startswith(f"REPORT RequestId: {first.json()}") for l in lines)
+
+    wait_for(reported, 30, "no REPORT line")
+    assert invoke(mlam, fn_name).function_error is None
 
 
 def test_an_extension_init_error_fails_init_with_extension_init_error(mlam, module_server, fn_name, layer_name):

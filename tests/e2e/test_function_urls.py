@@ -6,11 +6,13 @@ base64 bodies), 502 on function errors, AuthType NONE and AWS_IAM (SigV4), and C
 
 import json
 import re
+import subprocess
 import urllib.parse
 
 import pytest
 
 from function_support import function_arn
+from harness import LAMINA_BIN
 from helpers import ACCOUNT, NOT_FOUND, REGION, client_error
 from invoke_support import fn_name, mlam  # noqa: F401 - fixtures
 from url_support import curl, deploy_python, signed_headers
@@ -282,6 +284,45 @@ def test_aws_iam_urls_take_only_signed_requests_of_the_owner(mlam, fn_name):
     assert iam["accountId"] == ACCOUNT
     assert signed_post.status == 200, signed_post.body
     assert json.loads(signed_post.json()["body"]) == {"posted": True}
+
+
+ACCOUNT_B = "222233334444"
+
+
+@pytest.fixture(scope="module")
+def b_key(module_server) -> dict:
+    """An access key of account B, made by `lamina account keys create`."""
+    created = subprocess.run(
+        [str(LAMINA_BIN), "--output", "json", "account", "keys", "create",
+         "--account-id", ACCOUNT_B, "--data-dir", str(module_server.data_dir)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return json.loads(created.stdout)
+
+
+def test_another_account_calls_an_aws_iam_url_only_as_the_policy_lets_it(mlam, fn_name, b_key):
+    deploy_python(mlam, fn_name, ECHO)
+    url = url_of(mlam.create_function_url_config(FunctionName=fn_name, AuthType="AWS_IAM"))
+    target = url + "from-b"
+
+    def as_b():
+        return curl(target, *signed_headers("GET", target, access_key=b_key["AccessKeyId"],
+                                            secret=b_key["SecretAccessKey"]))
+
+    refused = as_b()
+    mlam.add_permission(FunctionName=fn_name, StatementId="b-url", Action="lambda:InvokeFunctionUrl",
+                        Principal=ACCOUNT_B, FunctionUrlAuthType="AWS_IAM")
+    allowed = as_b()
+    # A grant to invoke the function is not a grant to call its URL.
+    mlam.remove_permission(FunctionName=fn_name, StatementId="b-url")
+    mlam.add_permission(FunctionName=fn_name, StatementId="b-invoke", Action="lambda:InvokeFunction",
+                        Principal=ACCOUNT_B)
+    invoke_only = as_b()
+
+    assert (refused.status, refused.json()) == (403, {"Message": "Forbidden"})
+    assert allowed.status == 200, allowed.body
+    assert allowed.json()["requestContext"]["authorizer"]["iam"]["accountId"] == ACCOUNT_B
+    assert invoke_only.status == 403
 
 
 def test_cors_preflight_is_answered_and_responses_carry_the_headers(mlam, fn_name):

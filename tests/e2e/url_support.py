@@ -130,10 +130,10 @@ def curl_pieces(url: str, *args: str) -> list[tuple[float, bytes]]:
 
 
 def signed_headers(method: str, url: str, body: bytes = b"", secret: str = SECRET_KEY,
-                   headers: dict[str, str] | None = None) -> list[str]:
+                   headers: dict[str, str] | None = None, access_key: str = ACCESS_KEY) -> list[str]:
     """curl `-H` arguments of a request signed with SigV4 for service `lambda` by botocore."""
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(Credentials(ACCESS_KEY, secret), "lambda", REGION).add_auth(request)
+    SigV4Auth(Credentials(access_key, secret), "lambda", REGION).add_auth(request)
     args = []
     for name, value in request.headers.items():
         args += ["-H", f"{name}: {value}"]

@@ -124,7 +124,7 @@ async fn serve(state: &AppState, target: Target, request: Request) -> Response {
     };
     let caller = match record.auth_type {
         UrlAuthType::None => None,
-        UrlAuthType::AwsIam => match signed_by_owner(state, &record, &parts, &body) {
+        UrlAuthType::AwsIam => match signed_caller(state, &record, &parts, &body).await {
             Ok(caller) => caller,
             Err(Refused) => return forbidden(),
         },
@@ -276,9 +276,9 @@ struct Refused;
 /// by a known key of the URL's own account. `Ok(None)` when the server authenticates nothing
 /// (`--auth none`: every request is the default account's).
 ///
-/// TODO(resource policies): AWS also admits other accounts a function policy allows
-/// (`lambda:InvokeFunctionUrl`); until Lamina has function policies only the owner is.
-fn signed_by_owner(
+/// Another account is admitted when the function's policy (the URL's alias's, if any) lets it
+/// (`lambda:InvokeFunctionUrl`), as on AWS.
+async fn signed_caller(
     state: &AppState,
     record: &FunctionUrlRecord,
     parts: &axum::http::request::Parts,
@@ -313,7 +313,19 @@ fn signed_by_owner(
         Refused
     })?;
     if caller.account != record.scope.account {
-        return Err(Refused);
+        state
+            .functions
+            .authorize_url_invoke(
+                &record.scope,
+                &record.function_name,
+                record.qualifier.as_deref(),
+                &caller.account,
+            )
+            .await
+            .map_err(|e| {
+                tracing::debug!(error = e.message(), "a function URL request was refused");
+                Refused
+            })?;
     }
     Ok(Some(caller))
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use lamina_types::timestamp::{format_millis, now_millis};
 use lamina_types::{FunctionSpec, LambdaError};
 
+use crate::concurrency::Admission;
 use crate::environment::{Outcome, ShutdownReason};
 use crate::function_error::FunctionError;
 use crate::lease::Lease;
@@ -28,8 +29,9 @@ impl Executor {
         if self.inner.stopping.is_cancelled() {
             return Err(shutting_down());
         }
-        // Held until the invocation ends, whatever way it ends.
-        let _admission = self.inner.admissions.admit(&spec)?;
+        // Held until the invocation ends, whatever way it ends: with its `Ending` once the
+        // runtime answered, so it counts until the extensions' post-invoke work is done too.
+        let admission = self.inner.admissions.admit(&spec)?;
         let (env, cold) = match self.acquire(&spec).await {
             Ok(acquired) => acquired,
             Err(StartError::Lamina(e)) => return Err(e),
@@ -81,6 +83,7 @@ impl Executor {
             invoked_at,
             cold,
             timeout,
+            _admission: admission,
         };
         // The caller gets the response as soon as the runtime answers; extensions still
         // busy with the invoke finish it in the background (the environment is frozen, and
@@ -270,6 +273,10 @@ struct Ending {
     invoked_at: Instant,
     cold: bool,
     timeout: Duration,
+    /// The invocation's place in its concurrency limit: the environment stays busy until the
+    /// extensions finished their post-invoke work, as AWS counts it. Last, so it is freed
+    /// after the environment went back.
+    _admission: Admission,
 }
 
 impl Ending {

@@ -118,6 +118,7 @@ pub(super) async fn function_page(
     let asynchronous = super::function_async::section(state, session, &view.record).await;
     let overlaps = super::layer_insight::overlaps_section(state, &view).await;
     let access = super::function_access::sections(state, session, &view.record.name).await;
+    let urls = super::function_url::sections(state, session, &view.record.name).await;
     let r = &view.record;
     let (event, test) = match test {
         Some(t) => (t.event, Some(t.result)),
@@ -196,6 +197,7 @@ pub(super) async fn function_page(
                 @if let Some(t) = test { (t) }
             }
             (versions)
+            (urls)
             (asynchronous)
             (access)
         },

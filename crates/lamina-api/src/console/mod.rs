@@ -13,6 +13,7 @@ mod function_config;
 mod function_create;
 mod function_environment;
 mod function_layers;
+mod function_url;
 mod function_versions;
 mod functions;
 mod layer_insight;

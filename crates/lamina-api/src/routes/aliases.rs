@@ -4,19 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_control::functions::{AliasView, CreateAlias, UpdateAlias};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{
-    MAX_SMALL_BODY_BYTES, Params, json_response, page_query, param, parse_json, path_params,
-};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, page_query, param};
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -92,25 +88,13 @@ fn render(view: &AliasView) -> AliasConfigurationBody<'_> {
     }
 }
 
-async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    operation: &str,
-) -> Result<AliasBody, ApiError> {
-    let bytes = read_limited(headers, body, MAX_SMALL_BODY_BYTES, operation).await?;
-    parse_json(&bytes)
-}
-
 /// `CreateAlias`: `POST /2015-03-31/functions/{name}/aliases`, 201 with the alias.
 async fn create_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(function_name): PathArgs<String>,
+    JsonBody(parsed): JsonBody<AliasBody>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
-    let parsed = read_body(&headers, body, "CreateAlias").await?;
     let cmd = CreateAlias {
         function_name,
         name: parsed.name,
@@ -126,9 +110,8 @@ async fn create_alias(
 async fn get_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((function_name, alias)): PathArgs<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (function_name, alias) = path_params(path)?;
     let view = state
         .functions
         .get_alias(&ctx.scope, &function_name, &alias)
@@ -140,10 +123,9 @@ async fn get_alias(
 async fn list_aliases(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let query = page_query(&params);
     let page = state
         .functions
@@ -165,12 +147,9 @@ async fn list_aliases(
 async fn update_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs((function_name, alias)): PathArgs<(String, String)>,
+    JsonBody(parsed): JsonBody<AliasBody>,
 ) -> Result<Response, ApiError> {
-    let (function_name, alias) = path_params(path)?;
-    let parsed = read_body(&headers, body, "UpdateAlias").await?;
     let cmd = UpdateAlias {
         function_name,
         name: alias,
@@ -187,9 +166,8 @@ async fn update_alias(
 async fn delete_alias(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((function_name, alias)): PathArgs<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (function_name, alias) = path_params(path)?;
     state
         .functions
         .delete_alias(&ctx.scope, &function_name, &alias)

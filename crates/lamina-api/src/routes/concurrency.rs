@@ -5,16 +5,14 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, json_response, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::json_response;
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -48,19 +46,9 @@ struct ConcurrencyOut {
 async fn put_function_concurrency(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(name): PathArgs<String>,
+    JsonBody(parsed): JsonBody<ConcurrencyIn>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
-    let bytes = read_limited(
-        &headers,
-        body,
-        MAX_SMALL_BODY_BYTES,
-        "PutFunctionConcurrency",
-    )
-    .await?;
-    let parsed: ConcurrencyIn = parse_json(&bytes)?;
     let reserved = state
         .functions
         .put_concurrency(&ctx.scope, &name, parsed.reserved_concurrent_executions)
@@ -75,9 +63,8 @@ async fn put_function_concurrency(
 async fn get_function_concurrency(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let reserved = state.functions.get_concurrency(&ctx.scope, &name).await?;
     let body = ConcurrencyOut {
         reserved_concurrent_executions: reserved,
@@ -89,9 +76,8 @@ async fn get_function_concurrency(
 async fn delete_function_concurrency(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
 ) -> Result<StatusCode, ApiError> {
-    let name = path_params(name)?;
     state
         .functions
         .delete_concurrency(&ctx.scope, &name)

@@ -5,17 +5,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_control::functions::{EventInvokeConfigInput, EventInvokeConfigView};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param};
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -125,37 +123,21 @@ fn render(view: &EventInvokeConfigView) -> ConfigBody<'_> {
     }
 }
 
-/// The function name and the request's members of a Put or Update.
-async fn read_request(
-    name: Result<Path<String>, PathRejection>,
-    headers: &HeaderMap,
-    body: Body,
-    operation: &'static str,
-) -> Result<(String, EventInvokeConfigInput), ApiError> {
-    let function_name = path_params(name)?;
-    let bytes = read_limited(headers, body, MAX_SMALL_BODY_BYTES, operation).await?;
-    let parsed: ConfigIn = parse_json(&bytes)?;
-    Ok((function_name, parsed.into_input()))
-}
-
 /// `PutFunctionEventInvokeConfig`: `PUT ...?Qualifier=`, replaces the configuration.
 async fn put_function_event_invoke_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<ConfigIn>,
 ) -> Result<Response, ApiError> {
-    let (function_name, input) =
-        read_request(name, &headers, body, "PutFunctionEventInvokeConfig").await?;
     let view = state
         .functions
         .put_event_invoke_config(
             &ctx.scope,
             &function_name,
             param(&params, "Qualifier"),
-            input,
+            request.into_input(),
         )
         .await?;
     Ok(json_response(StatusCode::OK, &render(&view)))
@@ -165,20 +147,17 @@ async fn put_function_event_invoke_config(
 async fn update_function_event_invoke_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<ConfigIn>,
 ) -> Result<Response, ApiError> {
-    let (function_name, input) =
-        read_request(name, &headers, body, "UpdateFunctionEventInvokeConfig").await?;
     let view = state
         .functions
         .update_event_invoke_config(
             &ctx.scope,
             &function_name,
             param(&params, "Qualifier"),
-            input,
+            request.into_input(),
         )
         .await?;
     Ok(json_response(StatusCode::OK, &render(&view)))
@@ -188,10 +167,9 @@ async fn update_function_event_invoke_config(
 async fn get_function_event_invoke_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let view = state
         .functions
         .get_event_invoke_config(&ctx.scope, &function_name, param(&params, "Qualifier"))
@@ -203,10 +181,9 @@ async fn get_function_event_invoke_config(
 async fn delete_function_event_invoke_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let function_name = path_params(name)?;
     state
         .functions
         .delete_event_invoke_config(&ctx.scope, &function_name, param(&params, "Qualifier"))
@@ -218,10 +195,9 @@ async fn delete_function_event_invoke_config(
 async fn list_function_event_invoke_configs(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let page = state
         .functions
         .list_event_invoke_configs(

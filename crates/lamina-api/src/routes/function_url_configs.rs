@@ -5,10 +5,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_control::functions::{FunctionUrlView, UrlConfigInput};
@@ -16,8 +14,8 @@ use lamina_types::function_url::UrlCors;
 use lamina_types::timestamp::format_millis;
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param};
 use crate::function_urls::function_url;
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
@@ -95,26 +93,14 @@ fn render<'a>(host: &str, view: &'a FunctionUrlView, modified: bool) -> UrlConfi
     }
 }
 
-async fn read_config(
-    headers: &HeaderMap,
-    body: Body,
-    operation: &str,
-) -> Result<ConfigBody, ApiError> {
-    let bytes = read_limited(headers, body, MAX_SMALL_BODY_BYTES, operation).await?;
-    parse_json(&bytes)
-}
-
 /// `CreateFunctionUrlConfig`: `POST /2021-10-31/functions/{name}/url`, 201.
 async fn create_function_url_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(config): JsonBody<ConfigBody>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
-    let config = read_config(&headers, body, "CreateFunctionUrlConfig").await?;
     let view = state
         .functions
         .create_function_url(
@@ -134,10 +120,9 @@ async fn create_function_url_config(
 async fn get_function_url_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let view = state
         .functions
         .get_function_url(&ctx.scope, &function_name, param(&params, "Qualifier"))
@@ -152,13 +137,10 @@ async fn get_function_url_config(
 async fn update_function_url_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(config): JsonBody<ConfigBody>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
-    let config = read_config(&headers, body, "UpdateFunctionUrlConfig").await?;
     let view = state
         .functions
         .update_function_url(
@@ -178,10 +160,9 @@ async fn update_function_url_config(
 async fn delete_function_url_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let function_name = path_params(name)?;
     state
         .functions
         .delete_function_url(&ctx.scope, &function_name, param(&params, "Qualifier"))
@@ -193,10 +174,9 @@ async fn delete_function_url_config(
 async fn list_function_url_configs(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let page = state
         .functions
         .list_function_urls(

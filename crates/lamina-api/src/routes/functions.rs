@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, put};
@@ -20,10 +19,10 @@ use lamina_control::functions::{
 use lamina_types::limits::MAX_REQUEST_BODY_BYTES;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{JsonBody, PathArgs};
 use super::ordered_map::OrderedStrings;
 use super::wire::{
-    ConfigurationBody, MAX_SMALL_BODY_BYTES, Params, configuration, json_response, page_query,
-    param, parse_json, path_params,
+    ConfigurationBody, Params, configuration, json_response, page_query, param, parse_json,
 };
 use crate::body::read_limited;
 use crate::request_context::RequestContext;
@@ -302,10 +301,9 @@ async fn create_function(
 async fn get_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let details = state
         .functions
         .get(&ctx.scope, &name, param(&params, "Qualifier"))
@@ -333,10 +331,9 @@ async fn get_function(
 async fn get_function_configuration(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let view = state
         .functions
         .get_configuration(&ctx.scope, &name, param(&params, "Qualifier"))
@@ -348,19 +345,9 @@ async fn get_function_configuration(
 async fn update_function_configuration(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(name): PathArgs<String>,
+    JsonBody(parsed): JsonBody<UpdateConfigBody>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
-    let bytes = read_limited(
-        &headers,
-        body,
-        MAX_SMALL_BODY_BYTES,
-        "UpdateFunctionConfiguration",
-    )
-    .await?;
-    let parsed: UpdateConfigBody = parse_json(&bytes)?;
     let cmd = UpdateFunctionConfiguration {
         function_name: name,
         revision_id: parsed.revision_id,
@@ -377,11 +364,10 @@ async fn update_function_configuration(
 async fn update_function_code(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let bytes = read_limited(&headers, body, MAX_REQUEST_BODY_BYTES, "UpdateFunctionCode").await?;
     let parsed: UpdateCodeBody<'_> = parse_json(&bytes)?;
     let cmd = UpdateFunctionCode {
@@ -421,10 +407,9 @@ async fn list_functions(
 async fn delete_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let name = path_params(name)?;
     state
         .functions
         .delete(&ctx.scope, &name, param(&params, "Qualifier"))
@@ -436,13 +421,9 @@ async fn delete_function(
 async fn publish_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(name): PathArgs<String>,
+    JsonBody(parsed): JsonBody<PublishBody>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
-    let bytes = read_limited(&headers, body, MAX_SMALL_BODY_BYTES, "PublishVersion").await?;
-    let parsed: PublishBody = parse_json(&bytes)?;
     let cmd = PublishVersion {
         function_name: name,
         code_sha256: parsed.code_sha256,
@@ -457,10 +438,9 @@ async fn publish_version(
 async fn list_versions_by_function(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let query = page_query(&params);
     let page = state
         .functions

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -17,6 +16,7 @@ use lamina_types::LambdaError;
 use lamina_types::limits::{MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
 use lamina_types::validation::{self, Constraint};
 
+use super::extract::PathArgs;
 use crate::body::read_limited;
 use crate::request_context::{RequestContext, RequestId};
 use crate::{ApiError, AppState};
@@ -45,12 +45,11 @@ async fn invoke(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(name) = name.map_err(|e| ApiError(LambdaError::Validation(e.body_text())))?;
     let kind = match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => InvocationType::RequestResponse,
         "Event" => InvocationType::Event,

@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use lamina_events::EventInvocation;
 use lamina_types::limits::MAX_ASYNC_PAYLOAD_BYTES;
 
+use super::extract::PathArgs;
 use super::invoke::json_payload;
-use super::wire::{json_response, path_params};
+use super::wire::json_response;
 use crate::body::read_limited;
 use crate::request_context::{RequestContext, RequestId};
 use crate::{ApiError, AppState};
@@ -32,11 +32,10 @@ async fn invoke_async(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let payload = read_limited(&headers, body, MAX_ASYNC_PAYLOAD_BYTES, "InvokeAsync").await?;
     let payload = json_payload(payload)?;
     let resolved = state.functions.resolve(&ctx.scope, &name, None).await?;

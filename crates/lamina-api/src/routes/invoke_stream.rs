@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -19,6 +18,7 @@ use lamina_types::limits::MAX_SYNC_PAYLOAD_BYTES;
 use lamina_types::validation::{self, Constraint};
 use tokio::sync::mpsc;
 
+use super::extract::PathArgs;
 use super::invoke::{decode_client_context, header, json_payload};
 use crate::body::read_limited;
 use crate::eventstream;
@@ -38,12 +38,11 @@ async fn invoke_with_response_stream(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(name) = name.map_err(|e| ApiError(LambdaError::Validation(e.body_text())))?;
     let dry_run = match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => false,
         "DryRun" => true,

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
@@ -22,7 +21,8 @@ use lamina_types::timestamp;
 use lamina_types::validation::{self, Constraint};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param, parse_json};
 use crate::body::read_limited;
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
@@ -190,11 +190,10 @@ fn list_query(params: &Params) -> ListQuery {
 async fn publish_layer_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    layer: Result<Path<String>, PathRejection>,
+    PathArgs(layer): PathArgs<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let layer = path_params(layer)?;
     let bytes = read_limited(
         &headers,
         body,
@@ -232,9 +231,8 @@ async fn publish_layer_version(
 async fn get_layer_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((layer, version)): PathArgs<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (layer, version) = path_params(path)?;
     let record = state
         .layers
         .get(&ctx.scope, &layer, version_number(&version)?)
@@ -300,10 +298,9 @@ async fn get_layer_version_by_arn(
 async fn list_layer_versions(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    layer: Result<Path<String>, PathRejection>,
+    PathArgs(layer): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let layer = path_params(layer)?;
     let Page { items, next_marker } = state
         .layers
         .list_versions(&ctx.scope, &layer, &list_query(&params))
@@ -325,9 +322,8 @@ async fn list_layer_versions(
 async fn delete_layer_version(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((layer, version)): PathArgs<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (layer, version) = path_params(path)?;
     state
         .layers
         .delete(&ctx.scope, &layer, version_number(&version)?)
@@ -353,21 +349,11 @@ struct PolicyBody {
 async fn add_layer_version_permission(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((layer, version)): PathArgs<(String, String)>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(parsed): JsonBody<PermissionBody>,
 ) -> Result<Response, ApiError> {
-    let (layer, version) = path_params(path)?;
     let version = version_number(&version)?;
-    let bytes = read_limited(
-        &headers,
-        body,
-        MAX_SMALL_BODY_BYTES,
-        "AddLayerVersionPermission",
-    )
-    .await?;
-    let parsed: PermissionBody = parse_json(&bytes)?;
     let mut missing = validation::Violations::new();
     for (field, value) in [
         ("statementId", &parsed.statement_id),
@@ -403,9 +389,8 @@ async fn add_layer_version_permission(
 async fn get_layer_version_policy(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((layer, version)): PathArgs<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (layer, version) = path_params(path)?;
     let policy = state
         .layers
         .get_policy(&ctx.scope, &layer, version_number(&version)?)
@@ -423,10 +408,9 @@ async fn get_layer_version_policy(
 async fn remove_layer_version_permission(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String, String)>, PathRejection>,
+    PathArgs((layer, version, statement)): PathArgs<(String, String, String)>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let (layer, version, statement) = path_params(path)?;
     let version = version_number(&version)?;
     let revision = param(&params, "RevisionId");
     state

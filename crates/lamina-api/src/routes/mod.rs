@@ -8,6 +8,7 @@ mod account;
 mod aliases;
 mod concurrency;
 mod event_invoke;
+mod extract;
 mod function_url_configs;
 mod functions;
 mod invoke;

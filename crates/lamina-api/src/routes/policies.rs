@@ -4,17 +4,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get};
 use lamina_control::functions::AddPermission;
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param};
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -63,14 +61,10 @@ struct PolicyBody {
 async fn add_permission(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(parsed): JsonBody<AddPermissionBody>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
-    let bytes = read_limited(&headers, body, MAX_SMALL_BODY_BYTES, "AddPermission").await?;
-    let parsed: AddPermissionBody = parse_json(&bytes)?;
     let cmd = AddPermission {
         function_name: name,
         qualifier: param(&params, "Qualifier").map(str::to_owned),
@@ -96,10 +90,9 @@ async fn add_permission(
 async fn get_policy(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let name = path_params(name)?;
     let view = state
         .functions
         .get_policy(&ctx.scope, &name, param(&params, "Qualifier"))
@@ -115,10 +108,9 @@ async fn get_policy(
 async fn remove_permission(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
+    PathArgs((name, statement_id)): PathArgs<(String, String)>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let (name, statement_id) = path_params(path)?;
     state
         .functions
         .remove_permission(

@@ -5,17 +5,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_control::functions::ProvisionedConcurrencyView;
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param};
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -79,20 +77,10 @@ fn render(view: &ProvisionedConcurrencyView) -> ConfigBody<'_> {
 async fn put_provisioned_concurrency_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(parsed): JsonBody<PutBody>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
-    let bytes = read_limited(
-        &headers,
-        body,
-        MAX_SMALL_BODY_BYTES,
-        "PutProvisionedConcurrencyConfig",
-    )
-    .await?;
-    let parsed: PutBody = parse_json(&bytes)?;
     let view = state
         .functions
         .put_provisioned_concurrency(
@@ -110,10 +98,9 @@ async fn put_provisioned_concurrency_config(
 async fn get_or_list(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     if param(&params, "List").is_some() {
         let page = state
             .functions
@@ -148,10 +135,9 @@ async fn get_or_list(
 async fn delete_provisioned_concurrency_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let function_name = path_params(name)?;
     state
         .functions
         .delete_provisioned_concurrency(&ctx.scope, &function_name, param(&params, "Qualifier"))

@@ -4,17 +4,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_control::functions::FunctionPolicyView;
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param};
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -53,13 +51,9 @@ fn answer(view: FunctionPolicyView) -> Response {
 async fn put_resource_policy(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    arn: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(arn): PathArgs<String>,
+    JsonBody(parsed): JsonBody<PutBody>,
 ) -> Result<Response, ApiError> {
-    let arn = path_params(arn)?;
-    let bytes = read_limited(&headers, body, MAX_SMALL_BODY_BYTES, "PutResourcePolicy").await?;
-    let parsed: PutBody = parse_json(&bytes)?;
     let view = state
         .functions
         .put_resource_policy(
@@ -76,9 +70,8 @@ async fn put_resource_policy(
 async fn get_resource_policy(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    arn: Result<Path<String>, PathRejection>,
+    PathArgs(arn): PathArgs<String>,
 ) -> Result<Response, ApiError> {
-    let arn = path_params(arn)?;
     let view = state
         .functions
         .get_resource_policy(&ctx.scope, &arn)
@@ -90,10 +83,9 @@ async fn get_resource_policy(
 async fn delete_resource_policy(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    arn: Result<Path<String>, PathRejection>,
+    PathArgs(arn): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<StatusCode, ApiError> {
-    let arn = path_params(arn)?;
     state
         .functions
         .delete_resource_policy(&ctx.scope, &arn, param(&params, "RevisionId"))

@@ -6,17 +6,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_control::functions::RuntimeManagementView;
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, Params, json_response, param, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::{Params, json_response, param};
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -46,9 +44,8 @@ struct RecursionBody {
 async fn get_function_recursion_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let setting = state
         .functions
         .recursion_config(&ctx.scope, &function_name)
@@ -63,19 +60,9 @@ async fn get_function_recursion_config(
 async fn put_function_recursion_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(function_name): PathArgs<String>,
+    JsonBody(parsed): JsonBody<RecursionBody>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
-    let bytes = read_limited(
-        &headers,
-        body,
-        MAX_SMALL_BODY_BYTES,
-        "PutFunctionRecursionConfig",
-    )
-    .await?;
-    let parsed: RecursionBody = parse_json(&bytes)?;
     let setting = state
         .functions
         .put_recursion_config(&ctx.scope, &function_name, parsed.recursive_loop.as_deref())
@@ -114,10 +101,9 @@ fn render(view: &RuntimeManagementView) -> RuntimeManagementBody<'_> {
 async fn get_runtime_management_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let view = state
         .functions
         .runtime_management_config(&ctx.scope, &function_name, param(&params, "Qualifier"))
@@ -129,20 +115,10 @@ async fn get_runtime_management_config(
 async fn put_runtime_management_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(parsed): JsonBody<PutRuntimeManagementBody>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
-    let bytes = read_limited(
-        &headers,
-        body,
-        MAX_SMALL_BODY_BYTES,
-        "PutRuntimeManagementConfig",
-    )
-    .await?;
-    let parsed: PutRuntimeManagementBody = parse_json(&bytes)?;
     let view = state
         .functions
         .put_runtime_management_config(
@@ -168,9 +144,8 @@ struct CodeSigningBody<'a> {
 async fn get_function_code_signing_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
 ) -> Result<Response, ApiError> {
-    let function_name = path_params(name)?;
     let name = state
         .functions
         .code_signing_target(&ctx.scope, &function_name)
@@ -186,9 +161,8 @@ async fn get_function_code_signing_config(
 async fn delete_function_code_signing_config(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    name: Result<Path<String>, PathRejection>,
+    PathArgs(function_name): PathArgs<String>,
 ) -> Result<StatusCode, ApiError> {
-    let function_name = path_params(name)?;
     state
         .functions
         .code_signing_target(&ctx.scope, &function_name)

@@ -4,17 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use lamina_types::LambdaError;
 use serde::{Deserialize, Serialize};
 
-use super::wire::{MAX_SMALL_BODY_BYTES, json_response, parse_json, path_params};
-use crate::body::read_limited;
+use super::extract::{JsonBody, PathArgs};
+use super::wire::json_response;
 use crate::request_context::RequestContext;
 use crate::{ApiError, AppState};
 
@@ -41,13 +39,9 @@ struct TagsBody {
 async fn tag_resource(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    resource: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    PathArgs(resource): PathArgs<String>,
+    JsonBody(parsed): JsonBody<TagBody>,
 ) -> Result<StatusCode, ApiError> {
-    let resource = path_params(resource)?;
-    let bytes = read_limited(&headers, body, MAX_SMALL_BODY_BYTES, "TagResource").await?;
-    let parsed: TagBody = parse_json(&bytes)?;
     state
         .functions
         .tag_resource(&ctx.scope, &resource, parsed.tags)
@@ -59,10 +53,9 @@ async fn tag_resource(
 async fn untag_resource(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    resource: Result<Path<String>, PathRejection>,
+    PathArgs(resource): PathArgs<String>,
     RawQuery(query): RawQuery,
 ) -> Result<StatusCode, ApiError> {
-    let resource = path_params(resource)?;
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
             .map_err(|e| ApiError(LambdaError::Validation(e.to_string())))?;
@@ -84,9 +77,8 @@ async fn untag_resource(
 async fn list_tags(
     State(state): State<Arc<AppState>>,
     ctx: RequestContext,
-    resource: Result<Path<String>, PathRejection>,
+    PathArgs(resource): PathArgs<String>,
 ) -> Result<Response, ApiError> {
-    let resource = path_params(resource)?;
     let tags = state.functions.list_tags(&ctx.scope, &resource).await?;
     Ok(json_response(StatusCode::OK, &TagsBody { tags }))
 }

@@ -4,8 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -15,15 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 
-/// Largest JSON body of the function operations that carry no ZIP.
-pub(super) use lamina_types::limits::MAX_SMALL_BODY_BYTES;
-
 pub(super) type Params = HashMap<String, String>;
-
-pub(super) fn path_params<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(t)| t)
-        .map_err(|e| ApiError(LambdaError::Validation(e.body_text())))
-}
 
 pub(super) fn parse_json<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {

@@ -190,6 +190,36 @@ impl FunctionService {
         Err(access_denied(caller, "InvokeFunction", &resource))
     }
 
+    /// Whether `caller` (another account than the function's `owner`) may call the URL of
+    /// function `name` (`qualifier`: the URL's alias, if any) with a signed request: only a
+    /// statement of that qualifier's own policy can let it (see
+    /// [`statement::grants_url_invoke`]).
+    pub async fn authorize_url_invoke(
+        &self,
+        owner: &Scope,
+        name: &str,
+        qualifier: Option<&str>,
+        caller: &AccountId,
+    ) -> Result<(), LambdaError> {
+        let policy = self
+            .store
+            .function_policy(owner, name, qualifier.unwrap_or_default())
+            .await
+            .map_err(storage_error)?;
+        if policy
+            .statements
+            .iter()
+            .any(|s| statement::grants_url_invoke(s, caller))
+        {
+            return Ok(());
+        }
+        let resource = match qualifier {
+            Some(q) => qualified_function_arn(owner, name, q),
+            None => function_arn(owner, name),
+        };
+        Err(access_denied(caller, "InvokeFunctionUrl", &resource))
+    }
+
     /// The ARN a policy's statements name, once the function (and its version or alias)
     /// is known to exist.
     pub(super) async fn policy_resource(

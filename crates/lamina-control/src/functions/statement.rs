@@ -24,6 +24,9 @@ const SOURCE_ARN_PATTERN: &str =
 /// The actions that let a caller run the function synchronously or as an event.
 const INVOKE_ACTIONS: [&str; 3] = ["lambda:InvokeFunction", "lambda:*", "*"];
 
+/// The actions that let a principal call a function's URL.
+const URL_INVOKE_ACTIONS: [&str; 3] = ["lambda:InvokeFunctionUrl", "lambda:*", "*"];
+
 /// Checks the members of AddPermission against the model.
 pub(super) fn check(v: &mut Violations, s: &FunctionStatement) {
     check_statement_id(v, &s.sid);
@@ -173,6 +176,23 @@ pub(super) fn grants_invoke(s: &FunctionStatement, account: &AccountId) -> bool 
         && s.event_source_token.is_none()
         && s.function_url_auth_type.is_none()
         && !s.invoked_via_function_url
+}
+
+/// Whether `s` lets `account` call the function's URL, signed (`AuthType` `AWS_IAM`): AWS's
+/// `lambda:InvokeFunctionUrl`, with no condition but `lambda:FunctionUrlAuthType` `AWS_IAM`
+/// (what `add-permission --function-url-auth-type AWS_IAM` writes). Guessed as for
+/// [`grants_invoke`]: a URL request carries no source ARN, source account or event source
+/// token, so a statement conditioned on them grants nothing.
+pub(super) fn grants_url_invoke(s: &FunctionStatement, account: &AccountId) -> bool {
+    URL_INVOKE_ACTIONS.contains(&s.action.as_str())
+        && crate::policy::principal_grants(&s.principal, account)
+        && s.source_arn.is_none()
+        && s.source_account.is_none()
+        && s.principal_org_id.is_none()
+        && s.event_source_token.is_none()
+        && s.function_url_auth_type
+            .as_deref()
+            .is_none_or(|t| t == "AWS_IAM")
 }
 
 fn is_action(s: &str) -> bool {
