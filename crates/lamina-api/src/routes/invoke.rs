@@ -62,20 +62,8 @@ async fn invoke(
             )));
         }
     };
-    let tail_log = match header(&headers, "x-amz-log-type").unwrap_or("None") {
-        "None" => false,
-        "Tail" => true,
-        other => {
-            return Err(ApiError(validation::single(
-                "logType",
-                other,
-                Constraint::Enum(vec!["None", "Tail"]),
-            )));
-        }
-    };
-    let client_context = header(&headers, "x-amz-client-context")
-        .map(decode_client_context)
-        .transpose()?;
+    let tail_log = tail_log(&headers)?;
+    let client_context = client_context(&headers)?;
     let limit = match kind {
         InvocationType::Event => MAX_ASYNC_PAYLOAD_BYTES,
         _ => MAX_SYNC_PAYLOAD_BYTES,
@@ -156,7 +144,27 @@ pub(super) fn json_payload(payload: bytes::Bytes) -> Result<bytes::Bytes, ApiErr
 }
 
 /// `X-Amz-Client-Context` is base64 of a JSON document; runtimes get the JSON text.
-pub(super) fn decode_client_context(raw: &str) -> Result<String, ApiError> {
+/// `X-Amz-Log-Type`: whether the caller asked for the log's tail (`Tail`; default `None`).
+pub(super) fn tail_log(headers: &HeaderMap) -> Result<bool, ApiError> {
+    match header(headers, "x-amz-log-type").unwrap_or("None") {
+        "None" => Ok(false),
+        "Tail" => Ok(true),
+        other => Err(ApiError(validation::single(
+            "logType",
+            other,
+            Constraint::Enum(vec!["None", "Tail"]),
+        ))),
+    }
+}
+
+/// `X-Amz-Client-Context`, decoded, when sent.
+pub(super) fn client_context(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    header(headers, "x-amz-client-context")
+        .map(decode_client_context)
+        .transpose()
+}
+
+fn decode_client_context(raw: &str) -> Result<String, ApiError> {
     let invalid = || {
         ApiError(LambdaError::InvalidParameterValue(
             "Client context must be a valid Base64-encoded JSON object.".to_owned(),

@@ -19,7 +19,7 @@ use lamina_types::validation::{self, Constraint};
 use tokio::sync::mpsc;
 
 use super::extract::PathArgs;
-use super::invoke::{decode_client_context, header, json_payload};
+use super::invoke::{client_context, header, json_payload, tail_log};
 use crate::body::read_limited;
 use crate::eventstream;
 use crate::request_context::{RequestContext, RequestId};
@@ -54,20 +54,8 @@ async fn invoke_with_response_stream(
             )));
         }
     };
-    let tail_log = match header(&headers, "x-amz-log-type").unwrap_or("None") {
-        "None" => false,
-        "Tail" => true,
-        other => {
-            return Err(ApiError(validation::single(
-                "logType",
-                other,
-                Constraint::Enum(vec!["None", "Tail"]),
-            )));
-        }
-    };
-    let client_context = header(&headers, "x-amz-client-context")
-        .map(decode_client_context)
-        .transpose()?;
+    let tail_log = tail_log(&headers)?;
+    let client_context = client_context(&headers)?;
     let payload = read_limited(
         &headers,
         body,
