@@ -286,3 +286,12 @@ def test_get_caller_identity_names_the_keys_account(module_server, key_b, aws):
     err = client_error(sts.assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/r", RoleSessionName="session")
     assert err.response["Error"]["Code"] == "InvalidAction"
     assert "AssumeRole" in err.response["Error"]["Message"]
+    # Refused keys are told in STS's XML, which the query protocol's clients parse.
+    wrong_secret = client("sts", module_server.url, ACCESS_KEY, "not-the-secret")
+    err = client_error(wrong_secret.get_caller_identity)
+    assert (err.response["ResponseMetadata"]["HTTPStatusCode"], err.response["Error"]["Code"]) == (
+        403, "SignatureDoesNotMatch"
+    )
+    unknown_key = client("sts", module_server.url, "AKIDNOSUCHKEY0000000", "x")
+    err = client_error(unknown_key.get_caller_identity)
+    assert err.response["Error"]["Code"] == "InvalidClientTokenId"

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::body::read_limited;
 use crate::body_limit::body_limit;
+use crate::request_context::RequestId;
 use crate::sigv4::canonical::Received;
 use crate::sigv4::{Caller, CredentialStore, SigningKeys, signature_of, verify};
 use crate::{ApiError, AppState};
@@ -99,6 +100,19 @@ pub async fn authenticate(
             parts.extensions.insert(caller);
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
+        }
+        Err(e)
+            if crate::routes::sts::is_sts_request(
+                &parts.method,
+                parts.uri.path(),
+                &parts.headers,
+            ) =>
+        {
+            let request_id = parts
+                .extensions
+                .get::<RequestId>()
+                .map_or("", |r| r.0.as_str());
+            crate::routes::sts::refused(&e, request_id)
         }
         Err(e) => ApiError(e).into_response(),
     }

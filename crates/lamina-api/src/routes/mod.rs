@@ -22,7 +22,7 @@ mod policies;
 mod provisioned;
 mod resource_policy;
 mod settings;
-mod sts;
+pub(crate) mod sts;
 mod tags;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -52,9 +52,7 @@ async fn dispatch(
             None => unknown(),
         };
     }
-    let form_body = header(&parts.headers, "content-type")
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if form_body {
+    if sts::is_sts_request(&parts.method, parts.uri.path(), &parts.headers) {
         return sts::serve(&ctx, caller.as_ref(), &request_id, &body);
     }
     unknown()

@@ -2,14 +2,42 @@
 //! GetCallerIdentity only, which deploy tools call to learn the account of their key. Other
 //! actions answer STS's XML error naming them.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lamina_types::LambdaError;
 
 use crate::Caller;
 use crate::request_context::RequestContext;
 
 /// The XML namespace of STS's answers.
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// Whether a request is addressed to STS: a `POST /` with a form body and no `X-Amz-Target`
+/// (which CloudWatch Logs requests carry).
+pub(crate) fn is_sts_request(method: &Method, path: &str, headers: &HeaderMap) -> bool {
+    method == Method::POST
+        && path == "/"
+        && !headers.contains_key("x-amz-target")
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The authentication middleware's refusal of an STS request, in STS's XML: clients of the
+/// query protocol cannot read Lambda's JSON errors. The codes are STS's own.
+pub(crate) fn refused(e: &LambdaError, request_id: &str) -> Response {
+    let code = match e {
+        LambdaError::MissingAuthenticationToken(_) => "MissingAuthenticationToken",
+        LambdaError::UnrecognizedClient(_) => "InvalidClientTokenId",
+        LambdaError::InvalidSignature(_) => "SignatureDoesNotMatch",
+        LambdaError::IncompleteSignature(_) => "IncompleteSignature",
+        LambdaError::AccessDenied(_) => "AccessDenied",
+        other => other.type_name(),
+    };
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+    error(status, code, e.message(), request_id)
+}
 
 /// Answers the STS request whose form body is `body`.
 pub fn serve(
@@ -26,11 +54,13 @@ pub fn serve(
     match action {
         Some("GetCallerIdentity") => get_caller_identity(ctx, caller, request_id),
         Some(other) => error(
+            StatusCode::BAD_REQUEST,
             "InvalidAction",
             &format!("Lamina does not serve the STS action {other}."),
             request_id,
         ),
         None => error(
+            StatusCode::BAD_REQUEST,
             "MissingAction",
             "Missing Action parameter in the request.",
             request_id,
@@ -68,8 +98,8 @@ fn get_caller_identity(
     xml(StatusCode::OK, body)
 }
 
-/// STS's error document (status 400, a `Sender` fault).
-fn error(code: &str, message: &str, request_id: &str) -> Response {
+/// STS's error document (a `Sender` fault).
+fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
     let body = format!(
         "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>Sender</Type>\n    \
          <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n\
@@ -78,7 +108,7 @@ fn error(code: &str, message: &str, request_id: &str) -> Response {
         escape(message),
         escape(request_id)
     );
-    xml(StatusCode::BAD_REQUEST, body)
+    xml(status, body)
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
