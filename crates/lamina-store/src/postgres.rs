@@ -15,8 +15,15 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 use crate::sqlite::{list_to_json, statements_from_json, statements_to_json};
 
+mod event_invoke;
+mod events;
+mod function_access;
+mod function_urls;
+mod functions;
 mod migrate;
+mod provisioned;
 mod schema;
+mod settings;
 
 // Macros rather than consts so every statement is one `&'static str` built by `concat!`:
 // no SQL is ever assembled at run time.
@@ -59,6 +66,18 @@ impl PgStore {
             .await?;
         migrate::migrate(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Every runtime a function version names (published versions and `$LATEST`, in every
+    /// account), sorted: what a starting server prepares for.
+    pub async fn runtimes_in_use(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT config::jsonb ->> 'runtime' COLLATE \"C\" AS runtime \
+             FROM function_versions WHERE config::jsonb ->> 'runtime' IS NOT NULL \
+             ORDER BY runtime",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 }
 

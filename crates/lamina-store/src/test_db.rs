@@ -11,6 +11,8 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
+use crate::event_store::EventStore;
+use crate::function_store::FunctionStore;
 use crate::metadata::MetadataStore;
 use crate::{PgStore, SqliteStore};
 
@@ -51,6 +53,32 @@ impl TestDb {
 
     /// Opens a store on this database, migrating it on first use.
     pub(crate) async fn metadata(&self) -> Box<dyn MetadataStore> {
+        self.functions().await
+    }
+
+    /// Opens a store on this database, as a [`FunctionStore`].
+    pub(crate) async fn functions(&self) -> Box<dyn FunctionStore> {
+        match self {
+            Self::Sqlite(dir) => Box::new(
+                SqliteStore::open(
+                    &dir.path().join("lamina.db"),
+                    &crate::sqlite::tests::scope().account,
+                )
+                .await
+                .expect("open SQLite"),
+            ),
+            Self::Postgres(options) => Box::new(
+                PgStore::connect_with((**options).clone())
+                    .await
+                    .expect("connect to PostgreSQL"),
+            ),
+        }
+    }
+}
+
+impl TestDb {
+    /// Opens a store on this database, as an [`EventStore`].
+    pub(crate) async fn events(&self) -> Box<dyn EventStore> {
         match self {
             Self::Sqlite(dir) => Box::new(
                 SqliteStore::open(
