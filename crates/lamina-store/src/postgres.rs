@@ -24,6 +24,8 @@ mod migrate;
 mod provisioned;
 mod schema;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 // Macros rather than consts so every statement is one `&'static str` built by `concat!`:
 // no SQL is ever assembled at run time.

@@ -77,6 +77,16 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// A plain connection to the PostgreSQL schema, for tests that play a second writer.
+    pub(crate) async fn pg_connection(&self) -> PgConnection {
+        match self {
+            Self::Sqlite(_) => panic!("not a PostgreSQL database"),
+            Self::Postgres(options) => PgConnection::connect_with(options)
+                .await
+                .expect("connect to PostgreSQL"),
+        }
+    }
+
     /// Opens a store on this database, as an [`EventStore`].
     pub(crate) async fn events(&self) -> Box<dyn EventStore> {
         match self {
