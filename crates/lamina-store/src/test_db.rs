@@ -77,14 +77,19 @@ impl TestDb {
 }
 
 impl TestDb {
-    /// A plain connection to the PostgreSQL schema, for tests that play a second writer.
-    pub(crate) async fn pg_connection(&self) -> PgConnection {
+    /// The connection options of the PostgreSQL schema.
+    pub(crate) fn pg_options(&self) -> PgConnectOptions {
         match self {
             Self::Sqlite(_) => panic!("not a PostgreSQL database"),
-            Self::Postgres(options) => PgConnection::connect_with(options)
-                .await
-                .expect("connect to PostgreSQL"),
+            Self::Postgres(options) => (**options).clone(),
         }
+    }
+
+    /// A plain connection to the PostgreSQL schema, for tests that play a second writer.
+    pub(crate) async fn pg_connection(&self) -> PgConnection {
+        PgConnection::connect_with(&self.pg_options())
+            .await
+            .expect("connect to PostgreSQL")
     }
 
     /// Opens a store on this database, as an [`EventStore`].

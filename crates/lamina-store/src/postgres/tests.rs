@@ -11,6 +11,8 @@ use crate::function_store::tests::{latest, publish, scope};
 use crate::function_store::{FunctionStore, PublishOutcome};
 use sqlx::{Connection, Executor};
 
+use crate::metadata::StoreError;
+use crate::postgres::PgStore;
 use crate::test_db::TestDb;
 
 async fn two_nodes() -> (TestDb, [Arc<dyn FunctionStore>; 2]) {
@@ -214,4 +216,41 @@ async fn a_reservation_waits_for_one_in_flight() {
         nodes[0].reserved_concurrency_total(&scope()).await.unwrap(),
         10
     );
+}
+
+/// Nodes starting at once on an empty schema: one migrates, the others wait for it and find
+/// the schema current.
+#[tokio::test]
+#[ignore = "needs LAMINA_TEST_POSTGRES_URL (scripts/test sets it)"]
+async fn nodes_starting_together_migrate_once() {
+    let db = TestDb::postgres().await;
+    let starts: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(PgStore::connect_with(db.pg_options())))
+        .collect();
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+    let mut conn = db.pg_connection().await;
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM lamina_schema")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(versions, [super::migrate::schema_version()]);
+}
+
+/// A schema migrated by a newer Lamina is left alone: this build refuses to start on it.
+#[tokio::test]
+#[ignore = "needs LAMINA_TEST_POSTGRES_URL (scripts/test sets it)"]
+async fn a_newer_schema_is_refused() {
+    let db = TestDb::postgres().await;
+    PgStore::connect_with(db.pg_options()).await.unwrap();
+    let mut conn = db.pg_connection().await;
+    conn.execute("UPDATE lamina_schema SET version = version + 1")
+        .await
+        .unwrap();
+    match PgStore::connect_with(db.pg_options()).await {
+        Err(StoreError::Corrupt { table, .. }) => assert_eq!(table, "lamina_schema"),
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("a newer schema was accepted"),
+    }
 }
