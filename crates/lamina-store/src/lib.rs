@@ -11,6 +11,7 @@ pub mod event_store;
 pub mod function_access_store;
 pub mod function_store;
 pub mod function_url_store;
+mod layer_json;
 pub mod metadata;
 pub mod postgres;
 pub mod provisioned_store;

@@ -12,8 +12,8 @@ use lamina_types::{AccountId, LayerName, Region, Scope};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
+use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
-use crate::sqlite::{list_to_json, statements_from_json, statements_to_json};
 
 mod event_invoke;
 mod events;

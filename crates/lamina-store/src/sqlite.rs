@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use lamina_types::layer::{Digest, LayerPolicy, LayerStatement, LayerVersionRecord};
+use lamina_types::layer::{Digest, LayerPolicy, LayerVersionRecord};
 use lamina_types::{AccountId, LayerName, Region, Scope};
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -12,6 +12,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
 mod event_invoke;
@@ -114,11 +115,6 @@ impl SqliteStore {
     }
 }
 
-pub(crate) fn list_to_json(list: &Option<Vec<String>>) -> Option<String> {
-    list.as_ref()
-        .map(|l| serde_json::Value::from(l.clone()).to_string())
-}
-
 fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         table: "layer_versions",
@@ -168,36 +164,6 @@ fn version_from_row(row: &SqliteRow) -> Result<LayerVersionRecord, StoreError> {
 
 fn to_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(corrupt)
-}
-
-pub(crate) fn statements_to_json(statements: &[LayerStatement]) -> String {
-    let items: Vec<serde_json::Value> = statements
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "sid": s.sid,
-                "principal": s.principal,
-                "organization_id": s.organization_id,
-            })
-        })
-        .collect();
-    serde_json::Value::from(items).to_string()
-}
-
-pub(crate) fn statements_from_json(raw: &str) -> Result<Vec<LayerStatement>, StoreError> {
-    let items: Vec<serde_json::Value> = serde_json::from_str(raw).map_err(corrupt)?;
-    items
-        .iter()
-        .map(|v| {
-            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_owned);
-            Ok(LayerStatement {
-                sid: text("sid").ok_or_else(|| corrupt("statement without sid"))?,
-                principal: text("principal")
-                    .ok_or_else(|| corrupt("statement without principal"))?,
-                organization_id: text("organization_id"),
-            })
-        })
-        .collect()
 }
 
 #[async_trait::async_trait]
