@@ -1,6 +1,7 @@
 //! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite, or
-//! PostgreSQL for several nodes), the durable queue of `Event` invocations behind [`EventStore`], and
-//! content-addressed artifacts (ZIP blobs and their extracted trees), and the access key file.
+//! PostgreSQL for several nodes), the durable queue of `Event` invocations behind
+//! [`EventStore`], content-addressed artifacts (ZIP blobs and their extracted trees), and the
+//! access key file.
 //!
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 

@@ -1,4 +1,5 @@
-//! [`FunctionUrlStore`]'s behaviour on every engine (see `test_db.rs`): function URL rows: found by function, alias and id, and gone with their alias or function.
+//! [`FunctionUrlStore`]'s behaviour on every engine (see `test_db.rs`): function URL rows are
+//! found by function, alias and id, and go with their alias or function.
 
 use std::collections::BTreeMap;
 

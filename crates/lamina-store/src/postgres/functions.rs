@@ -621,7 +621,8 @@ impl FunctionStore for PgStore {
         // Shared on the function's row, as `insert_alias`: an alias cannot move onto a
         // version while that version's deletion checks for aliases.
         sqlx::query(
-            "SELECT 1::bigint FROM functions WHERE account = $1 AND region = $2 AND name = $3 FOR SHARE",
+            "SELECT 1::bigint FROM functions WHERE account = $1 AND region = $2 AND name = $3 \
+             FOR SHARE",
         )
         .bind(a.scope.account.as_str())
         .bind(a.scope.region.as_str())
