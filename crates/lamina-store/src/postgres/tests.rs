@@ -254,3 +254,42 @@ async fn a_newer_schema_is_refused() {
         Ok(_) => panic!("a newer schema was accepted"),
     }
 }
+
+/// An alias another node is adding to a version, not yet committed, keeps that version from
+/// being deleted: the deletion waits for it, then finds the alias.
+#[tokio::test]
+#[ignore = "needs LAMINA_TEST_POSTGRES_URL (scripts/test sets it)"]
+async fn a_version_deletion_waits_for_an_alias_in_flight() {
+    let (db, nodes) = two_nodes().await;
+    nodes[0]
+        .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())
+        .await
+        .unwrap();
+    nodes[0]
+        .publish_latest(&publish("f", "r1", "r2"))
+        .await
+        .unwrap();
+    let mut other = db.pg_connection().await;
+    let mut in_flight = other.begin().await.unwrap();
+    in_flight
+        .execute(
+            "INSERT INTO function_aliases (account, region, function_name, name, \
+             function_version, description, revision_id) \
+             VALUES ('123456789012', 'us-west-2', 'f', 'live', '1', '', 'a1')",
+        )
+        .await
+        .unwrap();
+    let node = Arc::clone(&nodes[1]);
+    let deleting = tokio::spawn(async move {
+        node.delete_function_version(&scope(), "f", 1)
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!deleting.is_finished(), "the deletion did not wait");
+    in_flight.commit().await.unwrap();
+    assert_eq!(
+        deleting.await.unwrap(),
+        crate::function_store::DeleteVersionOutcome::Referenced(vec!["live".into()])
+    );
+}
