@@ -63,3 +63,6 @@ pub trait EventInvokeConfigStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<EventInvokeConfigRecord>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests;

@@ -91,3 +91,6 @@ pub trait EventStore: Send + Sync {
     /// Removes an event (it ran, expired or was dropped). Returns `false` when it was gone.
     async fn delete_event(&self, id: i64) -> Result<bool, StoreError>;
 }
+
+#[cfg(test)]
+mod tests;

@@ -217,3 +217,6 @@ pub trait FunctionStore:
     /// Function count and code bytes stored by an account in a region.
     async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError>;
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

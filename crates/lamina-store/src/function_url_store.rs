@@ -52,3 +52,6 @@ pub trait FunctionUrlStore: Send + Sync {
         url_id: &str,
     ) -> Result<Option<FunctionUrlRecord>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
-//! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite now,
-//! PostgreSQL later), the durable queue of `Event` invocations behind [`EventStore`], and
-//! content-addressed artifacts (ZIP blobs and their extracted trees), and the access key file.
+//! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite, or
+//! PostgreSQL for several nodes), the durable queue of `Event` invocations behind
+//! [`EventStore`], content-addressed artifacts (ZIP blobs and their extracted trees), and the
+//! access key file.
 //!
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 
@@ -11,10 +12,14 @@ pub mod event_store;
 pub mod function_access_store;
 pub mod function_store;
 pub mod function_url_store;
+mod layer_json;
 pub mod metadata;
+pub mod postgres;
 pub mod provisioned_store;
 pub mod settings_store;
 pub mod sqlite;
+#[cfg(test)]
+mod test_db;
 
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
@@ -26,6 +31,7 @@ pub use function_store::{
 };
 pub use function_url_store::FunctionUrlStore;
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
+pub use postgres::PgStore;
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
 pub use settings_store::FunctionSettingsStore;
 pub use sqlite::SqliteStore;

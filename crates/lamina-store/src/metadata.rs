@@ -134,3 +134,6 @@ pub trait MetadataStore: Send + Sync {
     /// then on, so signed URLs stay valid across restarts.
     async fn server_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests;

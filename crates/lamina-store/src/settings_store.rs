@@ -46,3 +46,6 @@ pub trait FunctionSettingsStore: Send + Sync {
         config: &RuntimeManagement,
     ) -> Result<bool, StoreError>;
 }
+
+#[cfg(test)]
+mod tests;

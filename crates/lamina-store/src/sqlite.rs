@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use lamina_types::layer::{Digest, LayerPolicy, LayerStatement, LayerVersionRecord};
+use lamina_types::layer::{Digest, LayerPolicy, LayerVersionRecord};
 use lamina_types::{AccountId, LayerName, Region, Scope};
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -12,6 +12,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
 mod event_invoke;
@@ -114,11 +115,6 @@ impl SqliteStore {
     }
 }
 
-fn list_to_json(list: &Option<Vec<String>>) -> Option<String> {
-    list.as_ref()
-        .map(|l| serde_json::Value::from(l.clone()).to_string())
-}
-
 fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         table: "layer_versions",
@@ -168,36 +164,6 @@ fn version_from_row(row: &SqliteRow) -> Result<LayerVersionRecord, StoreError> {
 
 fn to_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(corrupt)
-}
-
-fn statements_to_json(statements: &[LayerStatement]) -> String {
-    let items: Vec<serde_json::Value> = statements
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "sid": s.sid,
-                "principal": s.principal,
-                "organization_id": s.organization_id,
-            })
-        })
-        .collect();
-    serde_json::Value::from(items).to_string()
-}
-
-fn statements_from_json(raw: &str) -> Result<Vec<LayerStatement>, StoreError> {
-    let items: Vec<serde_json::Value> = serde_json::from_str(raw).map_err(corrupt)?;
-    items
-        .iter()
-        .map(|v| {
-            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_owned);
-            Ok(LayerStatement {
-                sid: text("sid").ok_or_else(|| corrupt("statement without sid"))?,
-                principal: text("principal")
-                    .ok_or_else(|| corrupt("statement without principal"))?,
-                organization_id: text("organization_id"),
-            })
-        })
-        .collect()
 }
 
 #[async_trait::async_trait]
@@ -454,140 +420,5 @@ pub(crate) mod tests {
     /// Opens (creating) a store whose legacy rows belong to [`scope`]'s account.
     pub(crate) async fn open(path: &Path) -> SqliteStore {
         SqliteStore::open(path, &scope().account).await.unwrap()
-    }
-
-    fn new_version(name: &str, runtimes: Option<Vec<&str>>) -> NewLayerVersion {
-        NewLayerVersion {
-            scope: scope(),
-            name: LayerName::parse(name).unwrap(),
-            description: String::new(),
-            created_millis: 1,
-            compatible_runtimes: runtimes.map(|r| r.into_iter().map(String::from).collect()),
-            compatible_architectures: None,
-            license_info: None,
-            code_sha256: Digest([7; 32]),
-            code_size: 10,
-            unzipped_size: 20,
-        }
-    }
-
-    #[tokio::test]
-    async fn versions_never_come_back_and_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("lamina.db");
-        let region = scope();
-        let name = LayerName::parse("a").unwrap();
-        {
-            let store = open(&path).await;
-            assert_eq!(
-                store
-                    .insert_layer_version(new_version("a", None))
-                    .await
-                    .unwrap()
-                    .version,
-                1
-            );
-            assert_eq!(
-                store
-                    .insert_layer_version(new_version("a", None))
-                    .await
-                    .unwrap()
-                    .version,
-                2
-            );
-            store.delete_layer_version(&region, &name, 1).await.unwrap();
-            store.delete_layer_version(&region, &name, 2).await.unwrap();
-            store.delete_layer_version(&region, &name, 2).await.unwrap();
-        }
-        let store = open(&path).await;
-        assert_eq!(
-            store
-                .insert_layer_version(new_version("a", None))
-                .await
-                .unwrap()
-                .version,
-            3
-        );
-        let live = store
-            .layer_versions(&region, &name, &LayerVersionFilter::default(), None, 50)
-            .await
-            .unwrap();
-        assert_eq!(live.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3]);
-        assert_eq!(
-            store.referenced_digests().await.unwrap(),
-            vec![Digest([7; 32])]
-        );
-    }
-
-    #[tokio::test]
-    async fn latest_matching_per_layer() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir.path().join("db")).await;
-        let region = scope();
-        store
-            .insert_layer_version(new_version("b", Some(vec!["python3.8"])))
-            .await
-            .unwrap();
-        store
-            .insert_layer_version(new_version("b", Some(vec!["python3.12"])))
-            .await
-            .unwrap();
-        store
-            .insert_layer_version(new_version("a", None))
-            .await
-            .unwrap();
-        let all = store
-            .latest_layer_versions(&region, &LayerVersionFilter::default(), None, 50)
-            .await
-            .unwrap();
-        let got: Vec<_> = all
-            .iter()
-            .map(|v| (v.name.as_str().to_owned(), v.version))
-            .collect();
-        assert_eq!(got, vec![("a".into(), 1), ("b".into(), 2)]);
-        let filter = LayerVersionFilter {
-            runtime: Some("python3.8".into()),
-            architecture: None,
-        };
-        let py38 = store
-            .latest_layer_versions(&region, &filter, None, 50)
-            .await
-            .unwrap();
-        assert_eq!(py38.len(), 1);
-        assert_eq!(py38[0].version, 1);
-    }
-
-    #[tokio::test]
-    async fn policy_compare_and_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir.path().join("db")).await;
-        let v = store
-            .insert_layer_version(new_version("a", None))
-            .await
-            .unwrap();
-        let policy = LayerPolicy {
-            revision_id: "r1".into(),
-            statements: vec![],
-        };
-        assert!(
-            store
-                .replace_layer_policy(&v.scope, &v.name, 1, "", &policy)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .replace_layer_policy(&v.scope, &v.name, 1, "", &policy)
-                .await
-                .unwrap()
-        );
-        let got = store
-            .layer_policy(&v.scope, &v.name, 1)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(got.revision_id, "r1");
-        assert_eq!(store.server_secret(b"one").await.unwrap(), b"one");
-        assert_eq!(store.server_secret(b"two").await.unwrap(), b"one");
     }
 }

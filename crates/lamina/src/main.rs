@@ -3,6 +3,7 @@
 mod access_keys;
 mod api_server;
 mod data_dir;
+mod database;
 mod fd_limit;
 mod function_network;
 mod jail;

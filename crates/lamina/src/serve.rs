@@ -16,9 +16,7 @@ use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
 use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
-use lamina_store::{
-    AccessKeyFile, EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore,
-};
+use lamina_store::{AccessKeyFile, EventStore, LocalArtifacts, MetadataStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 
@@ -29,6 +27,7 @@ use crate::shutdown;
 use tracing_subscriber::EnvFilter;
 
 use crate::data_dir::{DEFAULT_DATA_DIR, DataDir};
+use crate::database::Database;
 use crate::function_network::{ChosenNetwork, NetworkChoice};
 
 /// Options of `lamina serve`.
@@ -40,6 +39,11 @@ pub struct ServeArgs {
     /// Directory holding the database, ZIPs and extracted trees.
     #[arg(long, default_value = DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
     data_dir: PathBuf,
+    /// PostgreSQL for the metadata and the queued `Event` invocations
+    /// (`postgres://user:password@host:port/database`), instead of SQLite in the data
+    /// directory.
+    #[arg(long, env = "LAMINA_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
     /// The default account: its root key, requests under `--auth none`, data from before
     /// accounts existed.
     #[arg(long, default_value = lamina_cli::DEFAULT_ACCOUNT_ID)]
@@ -208,9 +212,11 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         data_dir: data_dir.path().to_owned(),
         ..args
     };
-    let metadata = SqliteStore::open(&args.data_dir.join("lamina.db"), &account)
-        .await
-        .context("opening the metadata database")?;
+    let database = Database::open(args.database.as_deref(), &args.data_dir, &account).await?;
+    let metadata = match &database {
+        Database::Sqlite(store) => store as &dyn MetadataStore,
+        Database::Postgres(store) => store as &dyn MetadataStore,
+    };
     let artifacts = LocalArtifacts::open(&args.data_dir).context("opening the artifact store")?;
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
     let swept = artifacts
@@ -279,11 +285,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let executor = Executor::start_on(config, networks)
         .await
         .context("starting the executor")?;
-    let store = Arc::new(metadata);
-    prepare_runtime_sdks(&store, &executor).await;
-    let metadata: Arc<dyn MetadataStore> = store.clone();
-    let event_store: Arc<dyn EventStore> = store.clone();
-    let function_store: Arc<dyn FunctionStore> = store;
+    prepare_runtime_sdks(&database, &executor).await;
+    let (metadata, function_store, event_store): (_, _, Arc<dyn EventStore>) =
+        database.into_stores();
     let provisioning = crate::provisioning::Provisioning::new(executor.clone());
     let preparer = Arc::new(ServerPreparer {
         executor: executor.clone(),
@@ -396,7 +400,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
 /// Installs, in the background, the AWS SDKs of the runtimes this server's functions use and
 /// that its SDK directory lacks (after an upgrade that changed a pin, or a new directory), so
 /// no invoke waits for them. New runtimes are prepared when their first function is created.
-async fn prepare_runtime_sdks(store: &SqliteStore, executor: &Executor) {
+async fn prepare_runtime_sdks(store: &Database, executor: &Executor) {
     let runtimes = match store.runtimes_in_use().await {
         Ok(runtimes) => runtimes,
         Err(e) => {

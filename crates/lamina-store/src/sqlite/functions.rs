@@ -697,5 +697,3 @@ impl FunctionStore for SqliteStore {
 
 #[cfg(test)]
 pub(crate) mod tests;
-#[cfg(test)]
-mod url_tests;

@@ -1,12 +1,13 @@
-//! Function URL rows: found by function, alias and id, and gone with their alias or function.
+//! [`FunctionUrlStore`]'s behaviour on every engine (see `test_db.rs`): function URL rows are
+//! found by function, alias and id, and go with their alias or function.
 
 use std::collections::BTreeMap;
 
 use lamina_types::function_url::{FunctionUrlRecord, UrlAuthType, UrlCors, UrlInvokeMode};
 
-use super::tests::{latest, open};
-use super::*;
-use crate::function_url_store::FunctionUrlStore;
+use lamina_types::function_config::AliasRecord;
+
+use crate::function_store::tests::latest;
 
 fn url(qualifier: Option<&str>, id: &str) -> FunctionUrlRecord {
     FunctionUrlRecord {
@@ -24,10 +25,12 @@ fn url(qualifier: Option<&str>, id: &str) -> FunctionUrlRecord {
         last_modified_millis: 1,
     }
 }
+use crate::test_db::{TestDb, on_both_engines};
 
-#[tokio::test]
-async fn urls_are_found_replaced_and_go_with_their_alias_and_function() {
-    let (_dir, store) = open().await;
+on_both_engines!(urls_are_found_replaced_and_go_with_their_alias_and_function);
+
+async fn urls_are_found_replaced_and_go_with_their_alias_and_function(db: TestDb) {
+    let store = db.functions().await;
     let scope = crate::sqlite::tests::scope();
     store
         .create_function(&latest("f", "r1", "h1"), &BTreeMap::new())

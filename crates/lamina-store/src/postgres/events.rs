@@ -1,0 +1,144 @@
+//! [`EventStore`] on PostgreSQL: the statements on `async_events`.
+//!
+//! One row per accepted `Event` invocation, removed once it has run (or expired); the insert
+//! is committed (durable) before the API answers 202. Ids come from an identity sequence:
+//! never reused, but with several writers a smaller id can commit after a larger one is
+//! already visible, so a scheduler paging by id (`queued_events(after)`) must rescan from the
+//! start now and then, or claim rows with `FOR UPDATE SKIP LOCKED` (issue 17 item 3).
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::PgStore;
+use crate::event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
+use crate::metadata::StoreError;
+
+const TABLE: &str = "async_events";
+
+macro_rules! header_columns {
+    () => {
+        "id, request_id, account, region, function_name, enqueued_millis, function_error_attempts, \
+         next_attempt_millis"
+    };
+}
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: TABLE,
+        reason: reason.to_string(),
+    }
+}
+
+fn attempts_of(row: &PgRow) -> Result<u32, StoreError> {
+    let raw: i64 = row.try_get("function_error_attempts")?;
+    u32::try_from(raw).map_err(corrupt)
+}
+
+fn header_from_row(row: &PgRow) -> Result<EventHeader, StoreError> {
+    Ok(EventHeader {
+        id: row.try_get("id")?,
+        request_id: row.try_get("request_id")?,
+        scope: super::scope_of(row, TABLE)?,
+        function_name: row.try_get("function_name")?,
+        enqueued_millis: row.try_get("enqueued_millis")?,
+        function_error_attempts: attempts_of(row)?,
+        next_attempt_millis: row.try_get("next_attempt_millis")?,
+    })
+}
+
+fn event_from_row(row: &PgRow) -> Result<QueuedEvent, StoreError> {
+    Ok(QueuedEvent {
+        id: row.try_get("id")?,
+        event: NewEvent {
+            request_id: row.try_get("request_id")?,
+            scope: super::scope_of(row, TABLE)?,
+            function_name: row.try_get("function_name")?,
+            qualifier: row.try_get("qualifier")?,
+            invoked_function_arn: row.try_get("invoked_function_arn")?,
+            payload: row.try_get("payload")?,
+            client_context: row.try_get("client_context")?,
+            enqueued_millis: row.try_get("enqueued_millis")?,
+        },
+        function_error_attempts: attempts_of(row)?,
+        next_attempt_millis: row.try_get("next_attempt_millis")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl EventStore for PgStore {
+    async fn enqueue_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO async_events (request_id, account, region, function_name, qualifier, \
+             invoked_function_arn, payload, client_context, enqueued_millis, \
+             next_attempt_millis) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(&event.request_id)
+        .bind(event.scope.account.as_str())
+        .bind(event.scope.region.as_str())
+        .bind(&event.function_name)
+        .bind(event.qualifier.as_deref())
+        .bind(&event.invoked_function_arn)
+        .bind(event.payload.as_slice())
+        .bind(event.client_context.as_deref())
+        .bind(event.enqueued_millis)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn queued_events(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<EventHeader>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            header_columns!(),
+            " FROM async_events WHERE ($1::bigint IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(header_from_row).collect()
+    }
+
+    async fn queued_event(&self, id: i64) -> Result<Option<QueuedEvent>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            header_columns!(),
+            ", qualifier, invoked_function_arn, payload, client_context \
+             FROM async_events WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn retry_event_later(
+        &self,
+        id: i64,
+        function_error_attempts: u32,
+        next_attempt_millis: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE async_events SET function_error_attempts = $2, next_attempt_millis = $3 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(i64::from(function_error_attempts))
+        .bind(next_attempt_millis)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_event(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM async_events WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,690 @@
+//! [`FunctionStore`] on PostgreSQL: the statements on functions, versions and aliases.
+//!
+//! A version's configuration is one JSON column (it is read and written whole); the columns
+//! the store itself filters or sums on (digest, sizes, revision) are real columns.
+//!
+//! Writes that read before they write lock the function's row first (`FOR NO KEY UPDATE` to
+//! publish, `FOR UPDATE` to delete a version, `FOR SHARE` to add or change an alias), so two
+//! nodes working on one function take turns; single-statement compare-and-set writes need no
+//! lock (PostgreSQL re-checks their `WHERE` on the newest row after waiting).
+
+use std::collections::BTreeMap;
+
+use lamina_types::Scope;
+use lamina_types::function_config::{
+    AliasRecord, FunctionConfig, FunctionRecord, FunctionVersionRecord, LATEST_VERSION,
+};
+use lamina_types::function_state::FunctionStatus;
+use lamina_types::layer::Digest;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+
+use super::PgStore;
+use crate::function_store::{
+    AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
+};
+use crate::metadata::StoreError;
+
+macro_rules! fv_columns {
+    () => {
+        "account, region, name, version, revision_id, last_modified_millis, code_sha256, code_size, \
+         unzipped_size, content_hash, config, status, previous"
+    };
+}
+
+macro_rules! alias_columns {
+    () => {
+        "account, region, function_name, name, function_version, description, routing, \
+         revision_id"
+    };
+}
+
+fn corrupt(table: &'static str, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        reason: reason.to_string(),
+    }
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|e| corrupt("function_versions", e))
+}
+
+fn to_u64(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|e| corrupt("function_versions", e))
+}
+
+fn version_from_row(row: &PgRow) -> Result<FunctionVersionRecord, StoreError> {
+    const T: &str = "function_versions";
+    let sha: String = row.try_get("code_sha256")?;
+    let config: String = row.try_get("config")?;
+    let status: Option<String> = row.try_get("status")?;
+    let previous: Option<String> = row.try_get("previous")?;
+    Ok(FunctionVersionRecord {
+        scope: super::scope_of(row, T)?,
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        revision_id: row.try_get("revision_id")?,
+        last_modified_millis: row.try_get("last_modified_millis")?,
+        code_sha256: Digest::from_hex(&sha).ok_or_else(|| corrupt(T, format!("digest {sha}")))?,
+        code_size: to_u64(row.try_get("code_size")?)?,
+        unzipped_size: to_u64(row.try_get("unzipped_size")?)?,
+        content_hash: row.try_get("content_hash")?,
+        config: serde_json::from_str::<FunctionConfig>(&config).map_err(|e| corrupt(T, e))?,
+        status: match status {
+            Some(raw) => serde_json::from_str(&raw).map_err(|e| corrupt(T, e))?,
+            None => FunctionStatus::active(),
+        },
+        previous: previous
+            .map(|raw| serde_json::from_str(&raw).map_err(|e| corrupt(T, e)))
+            .transpose()?,
+    })
+}
+
+fn alias_from_row(row: &PgRow) -> Result<AliasRecord, StoreError> {
+    const T: &str = "function_aliases";
+    let routing: Option<String> = row.try_get("routing")?;
+    let weights = routing
+        .map(|raw| serde_json::from_str::<BTreeMap<String, f64>>(&raw).map_err(|e| corrupt(T, e)))
+        .transpose()?;
+    Ok(AliasRecord {
+        scope: super::scope_of(row, T)?,
+        function_name: row.try_get("function_name")?,
+        name: row.try_get("name")?,
+        function_version: row.try_get("function_version")?,
+        description: row.try_get("description")?,
+        additional_version_weights: weights,
+        revision_id: row.try_get("revision_id")?,
+    })
+}
+
+fn routing_json(alias: &AliasRecord) -> Result<Option<String>, StoreError> {
+    alias
+        .additional_version_weights
+        .as_ref()
+        .map(|w| serde_json::to_string(w).map_err(|e| corrupt("function_aliases", e)))
+        .transpose()
+}
+
+fn config_json(record: &FunctionVersionRecord) -> Result<String, StoreError> {
+    serde_json::to_string(&record.config).map_err(|e| corrupt("function_versions", e))
+}
+
+fn status_json(record: &FunctionVersionRecord) -> Result<String, StoreError> {
+    serde_json::to_string(&record.status).map_err(|e| corrupt("function_versions", e))
+}
+
+fn previous_json(record: &FunctionVersionRecord) -> Result<Option<String>, StoreError> {
+    record
+        .previous
+        .as_ref()
+        .map(|p| serde_json::to_string(p).map_err(|e| corrupt("function_versions", e)))
+        .transpose()
+}
+
+async fn insert_version(
+    tx: &mut Transaction<'_, Postgres>,
+    r: &FunctionVersionRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(concat!(
+        "INSERT INTO function_versions (",
+        fv_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .bind(r.scope.account.as_str())
+    .bind(r.scope.region.as_str())
+    .bind(&r.name)
+    .bind(r.version)
+    .bind(&r.revision_id)
+    .bind(r.last_modified_millis)
+    .bind(r.code_sha256.to_hex())
+    .bind(to_i64(r.code_size)?)
+    .bind(to_i64(r.unzipped_size)?)
+    .bind(&r.content_hash)
+    .bind(config_json(r)?)
+    .bind(status_json(r)?)
+    .bind(previous_json(r)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn version_in(
+    tx: &mut Transaction<'_, Postgres>,
+    scope: &Scope,
+    name: &str,
+    version: i64,
+) -> Result<Option<FunctionVersionRecord>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        fv_columns!(),
+        " FROM function_versions WHERE account = $1 AND region = $2 AND name = $3 \
+         AND version = $4"
+    ))
+    .bind(scope.account.as_str())
+    .bind(scope.region.as_str())
+    .bind(name)
+    .bind(version)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(version_from_row).transpose()
+}
+
+#[async_trait::async_trait]
+impl FunctionStore for PgStore {
+    async fn create_function(
+        &self,
+        latest: &FunctionVersionRecord,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let tags = serde_json::to_string(tags).map_err(|e| corrupt("functions", e))?;
+        let inserted = sqlx::query(
+            "INSERT INTO functions (account, region, name, tags) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account, region, name) DO NOTHING",
+        )
+        .bind(latest.scope.account.as_str())
+        .bind(latest.scope.region.as_str())
+        .bind(&latest.name)
+        .bind(tags)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        insert_version(&mut tx, latest).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn function(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<Option<FunctionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT last_version, tags, reserved_concurrency FROM functions \
+             WHERE account = $1 AND region = $2 AND name = $3",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let tags: String = row.try_get("tags")?;
+        let concurrency: Option<i64> = row.try_get("reserved_concurrency")?;
+        Ok(Some(FunctionRecord {
+            scope: scope.clone(),
+            name: name.to_owned(),
+            last_version: row.try_get("last_version")?,
+            tags: serde_json::from_str(&tags).map_err(|e| corrupt("functions", e))?,
+            reserved_concurrency: concurrency
+                .map(|c| u32::try_from(c).map_err(|e| corrupt("functions", e)))
+                .transpose()?,
+        }))
+    }
+
+    async fn function_version(
+        &self,
+        scope: &Scope,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<FunctionVersionRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            fv_columns!(),
+            " FROM function_versions WHERE account = $1 AND region = $2 AND name = $3 \
+             AND version = $4"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn alias_target(
+        &self,
+        scope: &Scope,
+        name: &str,
+        alias: &str,
+    ) -> Result<Option<(String, Option<FunctionVersionRecord>)>, StoreError> {
+        // `$LATEST` is stored as version 0; any other FunctionVersion is digits.
+        let row = sqlx::query(concat!(
+            "SELECT a.function_version AS target, ",
+            "v.account, v.region, v.name, v.version, v.revision_id, v.last_modified_millis, \
+             v.code_sha256, v.code_size, v.unzipped_size, v.content_hash, v.config, v.status, \
+             v.previous \
+             FROM function_aliases AS a LEFT JOIN function_versions AS v \
+             ON v.account = a.account AND v.region = a.region AND v.name = a.function_name \
+             AND ((a.function_version = '$LATEST' AND v.version = 0) \
+             OR (a.function_version <> '$LATEST' AND v.version::text = a.function_version)) \
+             WHERE a.account = $1 AND a.region = $2 AND a.function_name = $3 AND a.name = $4"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let target: String = row.try_get("target")?;
+        let found: Option<String> = row.try_get("revision_id")?;
+        let record = match found {
+            Some(_) => Some(version_from_row(&row)?),
+            None => None,
+        };
+        Ok(Some((target, record)))
+    }
+
+    async fn replace_version(
+        &self,
+        expected_revision: &str,
+        r: &FunctionVersionRecord,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE function_versions SET revision_id = $1, last_modified_millis = $2, \
+             code_sha256 = $3, code_size = $4, unzipped_size = $5, content_hash = $6, \
+             config = $7, status = $8, previous = $9 \
+             WHERE account = $10 AND region = $11 AND name = $12 AND version = $13 \
+             AND revision_id = $14",
+        )
+        .bind(&r.revision_id)
+        .bind(r.last_modified_millis)
+        .bind(r.code_sha256.to_hex())
+        .bind(to_i64(r.code_size)?)
+        .bind(to_i64(r.unzipped_size)?)
+        .bind(&r.content_hash)
+        .bind(config_json(r)?)
+        .bind(status_json(r)?)
+        .bind(previous_json(r)?)
+        .bind(r.scope.account.as_str())
+        .bind(r.scope.region.as_str())
+        .bind(&r.name)
+        .bind(r.version)
+        .bind(expected_revision)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn settling_versions(&self) -> Result<Vec<FunctionVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            fv_columns!(),
+            " FROM function_versions WHERE status IS NOT NULL \
+             AND (status::jsonb ->> 'state' = 'Pending' \
+             OR status::jsonb ->> 'last_update' = 'InProgress')"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn publish_latest(&self, p: &PublishLatest) -> Result<PublishOutcome, StoreError> {
+        let scope = &p.scope;
+        let mut tx = self.pool.begin().await?;
+        // The counter's row first: publishes of one function take turns, so the
+        // "unchanged since the last version" check below sees the previous publish.
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT last_version FROM functions WHERE account = $1 AND region = $2 AND name = $3 \
+             FOR NO KEY UPDATE",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(&p.name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(last) = last else {
+            return Ok(PublishOutcome::Missing);
+        };
+        // Then `$LATEST`'s row: an update racing this publish waits, and then finds the
+        // revision changed (it is Stale), rather than changing the code being snapshot.
+        sqlx::query(
+            "SELECT 1 FROM function_versions WHERE account = $1 AND region = $2 AND name = $3 \
+             AND version = 0 FOR UPDATE",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(&p.name)
+        .execute(&mut *tx)
+        .await?;
+        let Some(latest) = version_in(&mut tx, scope, &p.name, LATEST_VERSION).await? else {
+            return Ok(PublishOutcome::Missing);
+        };
+        if latest.revision_id != p.expected_latest_revision {
+            return Ok(PublishOutcome::Stale);
+        }
+        if last > 0
+            && let Some(previous) = version_in(&mut tx, scope, &p.name, last).await?
+            && previous.content_hash == latest.content_hash
+        {
+            return Ok(PublishOutcome::Unchanged(previous));
+        }
+        let next: i64 = sqlx::query_scalar(
+            "UPDATE functions SET last_version = last_version + 1 \
+             WHERE account = $1 AND region = $2 AND name = $3 RETURNING last_version",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(&p.name)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut published = latest;
+        published.status = published.status.for_new_version();
+        published.previous = None;
+        published.version = next;
+        published.revision_id = p.version_revision_id.clone();
+        if let Some(d) = &p.description {
+            published.config.description = d.clone();
+        }
+        insert_version(&mut tx, &published).await?;
+        sqlx::query(
+            "UPDATE function_versions SET revision_id = $1 \
+             WHERE account = $2 AND region = $3 AND name = $4 AND version = 0",
+        )
+        .bind(&p.latest_revision_id)
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(&p.name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(PublishOutcome::Published(published))
+    }
+
+    async fn delete_function(&self, scope: &Scope, name: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM functions WHERE account = $1 AND region = $2 AND name = $3")
+                .bind(scope.account.as_str())
+                .bind(scope.region.as_str())
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_function_version(
+        &self,
+        scope: &Scope,
+        name: &str,
+        version: i64,
+    ) -> Result<DeleteVersionOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Exclusive on the function's row: no alias can be added or moved to this version
+        // (those hold the row FOR SHARE) between the check below and the delete.
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1::bigint FROM functions WHERE account = $1 AND region = $2 AND name = $3 \
+             FOR UPDATE",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Ok(DeleteVersionOutcome::Missing);
+        }
+        let label = version.to_string();
+        let aliases: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM function_aliases WHERE account = $1 AND region = $2 \
+             AND function_name = $3 AND (function_version = $4 OR (routing IS NOT NULL AND \
+             jsonb_exists(routing::jsonb, $4))) ORDER BY name",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .bind(&label)
+        .fetch_all(&mut *tx)
+        .await?;
+        if !aliases.is_empty() {
+            return Ok(DeleteVersionOutcome::Referenced(aliases));
+        }
+        sqlx::query(
+            "DELETE FROM function_versions WHERE account = $1 AND region = $2 AND name = $3 \
+             AND version = $4",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(DeleteVersionOutcome::Deleted)
+    }
+
+    async fn latest_versions(
+        &self,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<FunctionVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            fv_columns!(),
+            " FROM function_versions WHERE account = $1 AND region = $2 AND version = 0 \
+             AND ($3::text IS NULL OR name > $3) ORDER BY name LIMIT $4"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn all_versions(
+        &self,
+        scope: &Scope,
+        after: Option<(&str, i64)>,
+        limit: u32,
+    ) -> Result<Vec<FunctionVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            fv_columns!(),
+            " FROM function_versions WHERE account = $1 AND region = $2 \
+             AND ($3::text IS NULL OR (name, version) > ($3, $4)) ORDER BY name, version LIMIT $5"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(after.map(|(n, _)| n))
+        .bind(after.map_or(0, |(_, v)| v))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn function_versions(
+        &self,
+        scope: &Scope,
+        name: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FunctionVersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            fv_columns!(),
+            " FROM function_versions WHERE account = $1 AND region = $2 AND name = $3 \
+             AND ($4::bigint IS NULL OR version > $4) ORDER BY version LIMIT $5"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(name)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn insert_alias(&self, a: &AliasRecord) -> Result<AliasInsert, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Shared on the function's row: waits for a version deletion in progress (see
+        // `delete_function_version`), and keeps the function from being deleted meanwhile.
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1::bigint FROM functions WHERE account = $1 AND region = $2 AND name = $3 \
+             FOR SHARE",
+        )
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
+        .bind(&a.function_name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Ok(AliasInsert::Missing);
+        }
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO function_aliases (",
+            alias_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (account, region, function_name, name) DO NOTHING"
+        ))
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
+        .bind(&a.function_name)
+        .bind(&a.name)
+        .bind(&a.function_version)
+        .bind(&a.description)
+        .bind(routing_json(a)?)
+        .bind(&a.revision_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(if inserted == 1 {
+            AliasInsert::Inserted
+        } else {
+            AliasInsert::Exists
+        })
+    }
+
+    async fn alias(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            alias_columns!(),
+            " FROM function_aliases WHERE account = $1 AND region = $2 AND function_name = $3 \
+             AND name = $4"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(alias_from_row).transpose()
+    }
+
+    async fn aliases(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+        function_version: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AliasRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            alias_columns!(),
+            " FROM function_aliases WHERE account = $1 AND region = $2 AND function_name = $3 \
+             AND ($4::text IS NULL OR function_version = $4) AND ($5::text IS NULL OR name > $5) \
+             ORDER BY name LIMIT $6"
+        ))
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .bind(function_version)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(alias_from_row).collect()
+    }
+
+    async fn replace_alias(
+        &self,
+        expected_revision: &str,
+        a: &AliasRecord,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Shared on the function's row, as `insert_alias`: an alias cannot move onto a
+        // version while that version's deletion checks for aliases.
+        sqlx::query(
+            "SELECT 1::bigint FROM functions WHERE account = $1 AND region = $2 AND name = $3 \
+             FOR SHARE",
+        )
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
+        .bind(&a.function_name)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(
+            "UPDATE function_aliases SET function_version = $1, description = $2, \
+             routing = $3, revision_id = $4 \
+             WHERE account = $5 AND region = $6 AND function_name = $7 AND name = $8 \
+             AND revision_id = $9",
+        )
+        .bind(&a.function_version)
+        .bind(&a.description)
+        .bind(routing_json(a)?)
+        .bind(&a.revision_id)
+        .bind(a.scope.account.as_str())
+        .bind(a.scope.region.as_str())
+        .bind(&a.function_name)
+        .bind(&a.name)
+        .bind(expected_revision)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_alias(
+        &self,
+        scope: &Scope,
+        function_name: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM function_aliases WHERE account = $1 AND region = $2 \
+             AND function_name = $3 AND name = $4",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .bind(function_name)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM functions WHERE account = $1 AND region = $2) \
+             AS functions, \
+             ((SELECT COALESCE(SUM(code_size), 0) FROM function_versions \
+                WHERE account = $1 AND region = $2) \
+             + (SELECT COALESCE(SUM(code_size), 0) FROM layer_versions \
+                WHERE account = $1 AND region = $2 AND NOT deleted))::bigint AS bytes",
+        )
+        .bind(scope.account.as_str())
+        .bind(scope.region.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(AccountUsage {
+            function_count: to_u64(row.try_get("functions")?)?,
+            total_code_bytes: to_u64(row.try_get("bytes")?)?,
+        })
+    }
+}
