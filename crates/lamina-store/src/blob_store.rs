@@ -10,6 +10,8 @@
 mod hash;
 mod local;
 mod s3;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

@@ -215,6 +215,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
     let swept = artifacts
         .sweep(&referenced)
+        .await
         .context("cleaning the artifact store")?;
     if swept != Default::default() {
         tracing::info!(?swept, "removed artifacts left by an earlier crash");

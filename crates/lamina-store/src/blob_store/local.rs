@@ -73,11 +73,18 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn delete(&self, digest: &Digest) -> Result<(), BlobError> {
-        match tokio::fs::remove_file(self.path(digest)).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+        let path = self.path(digest);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
         }
+        // An emptied shard directory is clutter; a non-empty one stays (the error). A put
+        // racing into it retries (see `commit`).
+        if let Some(shard) = path.parent() {
+            let _ = tokio::fs::remove_dir(shard).await;
+        }
+        Ok(())
     }
 
     async fn list(&self) -> Result<Vec<Digest>, BlobError> {
@@ -97,11 +104,23 @@ impl BlobStore for LocalBlobStore {
 /// digest may rename first: same bytes, so whichever rename lands last is as good.
 fn commit(file: NamedTempFile, target: &Path) -> io::Result<()> {
     file.as_file().sync_all()?;
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)?;
+    let mut file = file;
+    // A delete may remove the emptied shard directory between its creation and the rename:
+    // then the rename fails with NotFound and is tried again.
+    for _ in 0..3 {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match file.persist(target) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::NotFound => file = e.file,
+            Err(e) => return Err(e.error),
+        }
     }
-    file.persist(target).map_err(|e| e.error)?;
-    Ok(())
+    Err(io::Error::other(format!(
+        "{} kept disappearing while the blob was stored",
+        target.display()
+    )))
 }
 
 fn list_dir(shards: &Path) -> io::Result<Vec<Digest>> {

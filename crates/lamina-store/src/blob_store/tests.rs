@@ -3,14 +3,11 @@
 //! `LAMINA_TEST_S3_ENDPOINT` names one (scripts/test starts SeaweedFS and sets it).
 
 use std::io::Write as _;
-use std::net::{TcpStream, ToSocketAddrs as _};
-use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
-use sha2::{Digest as _, Sha256};
 use tempfile::{NamedTempFile, TempDir};
 
-use super::s3::S3Settings;
+use super::testing::{self, digest_of};
 use super::*;
 
 /// A store under test and the directory its scratch files (and, for the local one, its
@@ -27,31 +24,10 @@ impl Fixture {
         Self { store, dir }
     }
 
-    /// The bucket named by the environment, under a prefix of this test's own, so tests run
-    /// in parallel and each lists only its blobs. Panics (fails the test) when the variable is
-    /// unset or the server does not answer: an S3 leg that was asked for never passes unrun.
+    /// An S3 store of this test's own (see [`testing::s3_from_env`]).
     fn s3() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let endpoint = var("LAMINA_TEST_S3_ENDPOINT").expect(
-            "LAMINA_TEST_S3_ENDPOINT is not set: run scripts/test, or scripts/s3-test start",
-        );
-        assert_reachable(&endpoint);
-        let bucket = var("LAMINA_TEST_S3_BUCKET").unwrap_or_else(|| "lamina-test".into());
-        let settings = S3Settings {
-            endpoint: Some(endpoint),
-            region: Some("us-east-1".into()),
-            credentials: Some((
-                var("LAMINA_TEST_S3_ACCESS_KEY_ID").unwrap_or_else(|| "lamina".into()),
-                var("LAMINA_TEST_S3_SECRET_ACCESS_KEY").unwrap_or_else(|| "lamina-secret".into()),
-            )),
-        };
-        let location = S3Location {
-            bucket,
-            prefix: format!("tests/{}", uuid::Uuid::new_v4()),
-        };
-        let store = Box::new(S3BlobStore::new(location, &settings).expect("S3 client"));
         Self {
-            store,
+            store: Box::new(testing::s3_from_env()),
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -84,27 +60,6 @@ impl Fixture {
         );
         bytes
     }
-}
-
-fn digest_of(bytes: &[u8]) -> Digest {
-    Digest(Sha256::digest(bytes).into())
-}
-
-/// Fails at once, and says why, when nothing listens at the endpoint (the client itself
-/// would retry for minutes).
-fn assert_reachable(endpoint: &str) {
-    let authority = endpoint
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or(endpoint);
-    let reachable = authority.to_socket_addrs().ok().is_some_and(|mut addrs| {
-        addrs.any(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
-    });
-    assert!(
-        reachable,
-        "LAMINA_TEST_S3_ENDPOINT={endpoint} does not answer: is the S3 server running (scripts/s3-test start)?"
-    );
 }
 
 async fn put_stores_and_reads_back(f: Fixture) {
