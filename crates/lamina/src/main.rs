@@ -2,6 +2,7 @@
 
 mod access_keys;
 mod api_server;
+mod artifact_store;
 mod data_dir;
 mod fd_limit;
 mod function_network;

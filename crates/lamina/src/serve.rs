@@ -16,14 +16,13 @@ use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
 use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
-use lamina_store::{
-    AccessKeyFile, EventStore, FunctionStore, LocalArtifacts, MetadataStore, SqliteStore,
-};
+use lamina_store::{AccessKeyFile, EventStore, FunctionStore, MetadataStore, SqliteStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 
 use crate::access_keys::KeyFileStore;
 use crate::api_server::ClientTimeouts;
+use crate::artifact_store::ArtifactsChoice;
 use crate::prepare::{CompileLayers, ServerPreparer};
 use crate::shutdown;
 use tracing_subscriber::EnvFilter;
@@ -40,6 +39,16 @@ pub struct ServeArgs {
     /// Directory holding the database, ZIPs and extracted trees.
     #[arg(long, default_value = DEFAULT_DATA_DIR, env = "LAMINA_DATA_DIR")]
     data_dir: PathBuf,
+    /// Where ZIPs are stored: `local` (in the data directory) or `s3://bucket/prefix`, an
+    /// S3-compatible store several nodes can share (credentials and region from the usual
+    /// AWS variables). Extracted trees stay in the data directory either way.
+    #[arg(long, default_value = "local", env = "LAMINA_ARTIFACTS")]
+    artifacts: ArtifactsChoice,
+    /// The endpoint of an S3-compatible server for `--artifacts s3://...` (else
+    /// AWS_ENDPOINT_URL_S3, else AWS). Plain `http://` only to a loopback address, or with
+    /// AWS_ALLOW_HTTP=true.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
     /// The default account: its root key, requests under `--auth none`, data from before
     /// accounts existed.
     #[arg(long, default_value = lamina_cli::DEFAULT_ACCOUNT_ID)]
@@ -211,7 +220,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let metadata = SqliteStore::open(&args.data_dir.join("lamina.db"), &account)
         .await
         .context("opening the metadata database")?;
-    let artifacts = LocalArtifacts::open(&args.data_dir).context("opening the artifact store")?;
+    let artifacts =
+        crate::artifact_store::open(&args.data_dir, &args.artifacts, args.s3_endpoint.clone())
+            .await?;
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
     let swept = artifacts
         .sweep(&referenced)

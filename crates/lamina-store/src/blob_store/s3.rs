@@ -2,17 +2,23 @@
 //! node, through `object_store`'s AmazonS3 client.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use lamina_types::layer::Digest;
 use object_store::aws::AmazonS3Builder;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt as _};
+use object_store::{ObjectStore, ObjectStoreExt as _, RetryConfig};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt as _;
 
 use super::{BlobError, BlobReader, BlobStore, Put, blob_key, digest_of_key, hash};
+
+/// How long one request is retried (with backoff) before its error is reported: a publish
+/// or an invoke waiting on an unreachable store answers within this, not the client's
+/// default three minutes.
+const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Uploads up to this size go in one PUT; larger ones in a multipart upload of parts this
 /// size (S3's minimum part is 5 MiB).
@@ -69,8 +75,21 @@ impl S3BlobStore {
     /// allowed for a loopback endpoint (a test or sidecar server; the bytes never leave the
     /// machine) or when `AWS_ALLOW_HTTP=true`; any other endpoint must be HTTPS.
     pub fn new(location: S3Location, settings: &S3Settings) -> Result<Self, BlobError> {
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&location.bucket);
-        if let Some(endpoint) = &settings.endpoint {
+        let retry = RetryConfig {
+            retry_timeout: RETRY_TIMEOUT,
+            ..RetryConfig::default()
+        };
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(&location.bucket)
+            .with_retry(retry);
+        // The endpoint may come from the usual variables too; plain HTTP to loopback is
+        // allowed whichever way it was given.
+        let endpoint = settings.endpoint.clone().or_else(|| {
+            ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        });
+        if let Some(endpoint) = &endpoint {
             builder = builder.with_endpoint(endpoint);
             if is_loopback_http(endpoint) {
                 builder = builder.with_allow_http(true);

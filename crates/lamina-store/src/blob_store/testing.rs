@@ -18,10 +18,10 @@ pub fn digest_of(bytes: &[u8]) -> Digest {
     Digest(Sha256::digest(bytes).into())
 }
 
-/// The bucket `LAMINA_TEST_S3_*` names (scripts/s3-test prints them), under a prefix of its
-/// own, so tests run in parallel and each lists only its blobs. Panics (fails the test) when
-/// the endpoint is unset or does not answer: an S3 leg that was asked for never passes unrun.
-pub fn s3_from_env() -> S3BlobStore {
+/// The settings and bucket `LAMINA_TEST_S3_*` name (scripts/s3-test prints them). Panics
+/// (fails the test) when the endpoint is unset or does not answer: an S3 leg that was asked
+/// for never passes unrun.
+pub fn s3_settings_from_env() -> (S3Settings, String) {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let endpoint = var("LAMINA_TEST_S3_ENDPOINT")
         .expect("LAMINA_TEST_S3_ENDPOINT is not set: run scripts/test, or scripts/s3-test start");
@@ -34,9 +34,22 @@ pub fn s3_from_env() -> S3BlobStore {
             var("LAMINA_TEST_S3_SECRET_ACCESS_KEY").unwrap_or_else(|| "lamina-test-secret".into()),
         )),
     };
+    let bucket = var("LAMINA_TEST_S3_BUCKET").unwrap_or_else(|| "lamina-test".into());
+    (settings, bucket)
+}
+
+/// The test bucket under a prefix of this test's own (`tests/<uuid>`), so tests run in
+/// parallel and each lists only its blobs.
+pub fn s3_from_env() -> S3BlobStore {
+    s3_at(&format!("tests/{}", uuid::Uuid::new_v4()))
+}
+
+/// The test bucket under `prefix`.
+pub fn s3_at(prefix: &str) -> S3BlobStore {
+    let (settings, bucket) = s3_settings_from_env();
     let location = S3Location {
-        bucket: var("LAMINA_TEST_S3_BUCKET").unwrap_or_else(|| "lamina-test".into()),
-        prefix: format!("tests/{}", uuid::Uuid::new_v4()),
+        bucket,
+        prefix: prefix.to_owned(),
     };
     S3BlobStore::new(location, &settings).expect("S3 client")
 }
