@@ -11,10 +11,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
+use lamina_store::BlobError;
 use lamina_types::layer::Digest;
 use lamina_types::{AccountId, LambdaError};
 use sha2::Sha256;
-use tokio_util::io::ReaderStream;
 
 use crate::{ApiError, AppState};
 
@@ -110,19 +110,22 @@ pub async fn download(
         return Err(denied());
     }
     let digest = Digest::from_hex(&hex).ok_or_else(denied)?;
-    let path = state.layers.artifacts().blob_path(&digest);
-    let file = tokio::fs::File::open(&path).await.map_err(|_| {
-        ApiError(LambdaError::ResourceNotFound(
-            "The resource you requested does not exist.".into(),
-        ))
-    })?;
-    let length = file.metadata().await.map(|m| m.len()).map_err(|e| {
-        ApiError(LambdaError::Service(format!(
-            "reading stored content failed: {e}"
-        )))
-    })?;
-    let mut response =
-        Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024)).into_response();
+    let blob = state
+        .layers
+        .artifacts()
+        .blobs()
+        .open(&digest)
+        .await
+        .map_err(|e| match e {
+            BlobError::NotFound(_) => ApiError(LambdaError::ResourceNotFound(
+                "The resource you requested does not exist.".into(),
+            )),
+            e => ApiError(LambdaError::Service(format!(
+                "reading stored content failed: {e}"
+            ))),
+        })?;
+    let length = blob.size;
+    let mut response = Body::from_stream(blob.stream).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

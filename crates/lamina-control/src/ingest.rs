@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use lamina_layers::{ExtractLimits, decode_base64_into, extract_zip};
+use lamina_layers::{decode_base64_into, extract_zip};
 use lamina_store::{LocalArtifacts, MetadataStore};
 use lamina_types::layer::Digest;
-use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, MAX_ZIPPED_BYTES};
+use lamina_types::limits::MAX_ZIPPED_BYTES;
 use lamina_types::{ExtractedTree, LambdaError};
 
 use crate::internal_errors::storage_error;
+use crate::trees::ZIP_LIMITS;
 use crate::zip_errors::{extract_error, ingest_error};
 
 /// A stored and extracted ZIP.
@@ -84,11 +85,7 @@ impl Ingestor {
                 Some(size) if artifacts.has_tree(&decoded.digest) => size,
                 _ => {
                     let tree = artifacts.scratch_dir().map_err(io_error)?;
-                    let limits = ExtractLimits {
-                        max_unzipped_bytes: MAX_UNZIPPED_BYTES,
-                        max_entries: MAX_ZIP_ENTRIES,
-                    };
-                    let extracted = extract_zip(scratch.path(), tree.path(), &limits)
+                    let extracted = extract_zip(scratch.path(), tree.path(), &ZIP_LIMITS)
                         .map_err(|e| extract_error(e, member))?;
                     artifacts
                         .commit_tree(tree, &decoded.digest)
@@ -96,9 +93,10 @@ impl Ingestor {
                     extracted.unzipped_bytes
                 }
             };
-            artifacts
-                .commit_blob(scratch, &decoded.digest)
-                .map_err(io_error)?;
+            // Last, once the ZIP extracted: a blob in the store is one every node can extract.
+            handle
+                .block_on(artifacts.blobs().put(&decoded.digest, scratch))
+                .map_err(storage_error)?;
             Ok(Ingested {
                 digest: decoded.digest,
                 size: decoded.size,

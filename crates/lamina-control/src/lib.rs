@@ -12,6 +12,7 @@ mod paging;
 mod policy;
 #[cfg(test)]
 mod test_zip;
+pub mod trees;
 mod zip_errors;
 
 pub use functions::{FunctionService, ResolvedFunction};

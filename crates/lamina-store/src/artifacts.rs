@@ -1,8 +1,9 @@
-//! Content-addressed artifacts on the local disk: ZIP blobs, their extracted trees and the
-//! trees' bytecode.
+//! Content-addressed artifacts: ZIP blobs in a [`BlobStore`] (by default the local directory
+//! below, or an S3 bucket shared by several nodes), and on this node's disk the trees
+//! extracted from them and the trees' bytecode.
 //!
 //! ```text
-//! blobs/sha256/ab/<hex>                 ZIP bytes, immutable
+//! blobs/sha256/ab/<hex>                 ZIP bytes, immutable (the local blob store only)
 //! trees/sha256/ab/<hex>/                the extracted ZIP, immutable
 //! bytecode/sha256/ab/<hex>/python3.12/  the tree's `.pyc` for Python 3.12, in `__pycache__`
 //!                                       directories where the tree has its sources
@@ -14,36 +15,53 @@
 //! clears the rest.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lamina_types::ExtractedTree;
 use lamina_types::layer::Digest;
 use tempfile::{NamedTempFile, TempDir};
 
-/// The artifact directories of one data directory.
+use crate::blob_store::{BlobError, BlobStore, LocalBlobStore};
+
+/// The blob store and the node-local artifact directories of one data directory.
 #[derive(Debug, Clone)]
 pub struct LocalArtifacts {
-    blobs: PathBuf,
+    blobs: Arc<dyn BlobStore>,
     trees: PathBuf,
     bytecode: PathBuf,
     tmp: PathBuf,
 }
 
 impl LocalArtifacts {
-    /// Creates (if needed) the artifact directories under `data_dir`.
+    /// Creates (if needed) the artifact directories under `data_dir`, with the blobs in
+    /// `data_dir/blobs` (the single-node default).
     pub fn open(data_dir: &Path) -> io::Result<Self> {
+        let blobs = LocalBlobStore::new(data_dir.join("blobs"));
+        fs::create_dir_all(blobs.shards())?;
+        Self::open_with(data_dir, Arc::new(blobs))
+    }
+
+    /// Creates (if needed) the node-local directories under `data_dir`, with the blobs in
+    /// `blobs` (an S3 bucket several nodes share).
+    pub fn open_with(data_dir: &Path, blobs: Arc<dyn BlobStore>) -> io::Result<Self> {
         let this = Self {
-            blobs: data_dir.join("blobs").join("sha256"),
+            blobs,
             trees: data_dir.join("trees").join("sha256"),
             bytecode: data_dir.join("bytecode").join("sha256"),
             tmp: data_dir.join("tmp"),
         };
-        for dir in [&this.blobs, &this.trees, &this.bytecode, &this.tmp] {
+        for dir in [&this.trees, &this.bytecode, &this.tmp] {
             fs::create_dir_all(dir)?;
         }
         Ok(this)
+    }
+
+    /// Where the ZIPs are.
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
     }
 
     /// A new scratch file, removed on drop unless committed.
@@ -54,11 +72,6 @@ impl LocalArtifacts {
     /// A new scratch directory, removed on drop unless committed.
     pub fn scratch_dir(&self) -> io::Result<TempDir> {
         TempDir::new_in(&self.tmp)
-    }
-
-    /// Where the blob with this digest lives.
-    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        shard(&self.blobs, digest)
     }
 
     /// Where the tree extracted from the blob with this digest lives.
@@ -93,24 +106,6 @@ impl LocalArtifacts {
         self.tree_path(digest).is_dir()
     }
 
-    /// Opens a stored blob for reading.
-    pub fn open_blob(&self, digest: &Digest) -> io::Result<File> {
-        File::open(self.blob_path(digest))
-    }
-
-    /// Makes a scratch file the blob for `digest`: flushed to disk, then renamed into place.
-    /// If the blob exists already the scratch file is dropped (same digest, same bytes).
-    pub fn commit_blob(&self, scratch: NamedTempFile, digest: &Digest) -> io::Result<()> {
-        let target = self.blob_path(digest);
-        if target.is_file() {
-            return Ok(());
-        }
-        scratch.as_file().sync_all()?;
-        create_parent(&target)?;
-        scratch.persist(&target).map_err(|e| e.error)?;
-        Ok(())
-    }
-
     /// Makes a scratch directory the tree for `digest`. If another publish of the same bytes
     /// won the race, the scratch copy is dropped.
     pub fn commit_tree(&self, scratch: TempDir, digest: &Digest) -> io::Result<()> {
@@ -130,17 +125,37 @@ impl LocalArtifacts {
         }
     }
 
-    /// Removes scratch left by a crash and every blob, tree and bytecode directory no row
-    /// refers to. Run at
-    /// start-up, before the server accepts requests, so nothing in flight is touched.
-    pub fn sweep(&self, referenced: &HashSet<Digest>) -> io::Result<SweepReport> {
+    /// Removes scratch left by a crash and every tree, bytecode directory and (in a blob
+    /// store private to this node) blob no row refers to. Run at start-up, before the server
+    /// accepts requests, so nothing in flight is touched. A shared blob store is never swept
+    /// here: another node may be publishing a blob whose row is not written yet.
+    pub async fn sweep(&self, referenced: &HashSet<Digest>) -> Result<SweepReport, BlobError> {
+        let mut report = {
+            let this = self.clone();
+            let referenced = referenced.clone();
+            tokio::task::spawn_blocking(move || this.sweep_local(&referenced))
+                .await
+                .map_err(|e| BlobError::Io(io::Error::other(e)))??
+        };
+        if self.blobs.is_node_local() {
+            for digest in self.blobs.list().await? {
+                if !referenced.contains(&digest) {
+                    self.blobs.delete(&digest).await?;
+                    report.blobs += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The node-local part of [`Self::sweep`]: scratch, trees and bytecode.
+    fn sweep_local(&self, referenced: &HashSet<Digest>) -> io::Result<SweepReport> {
         let mut report = SweepReport::default();
         for entry in fs::read_dir(&self.tmp)? {
             remove_any(&entry?.path())?;
             report.scratch += 1;
         }
         for (root, counter) in [
-            (&self.blobs, &mut report.blobs),
             (&self.trees, &mut report.trees),
             (&self.bytecode, &mut report.bytecode),
         ] {
@@ -204,23 +219,24 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::blob_store::testing::digest_of;
 
-    #[test]
-    fn commit_then_sweep_keeps_only_referenced() {
+    #[tokio::test]
+    async fn commit_then_sweep_keeps_only_referenced() {
         let dir = tempfile::tempdir().unwrap();
         let artifacts = LocalArtifacts::open(dir.path()).unwrap();
-        let (kept, dropped) = (Digest([1; 32]), Digest([2; 32]));
-        for d in [kept, dropped] {
+        let (kept, dropped) = (digest_of(b"kept"), digest_of(b"dropped"));
+        for (d, bytes) in [(kept, b"kept".as_slice()), (dropped, b"dropped")] {
             let mut f = artifacts.scratch_file().unwrap();
-            f.write_all(b"zip").unwrap();
-            artifacts.commit_blob(f, &d).unwrap();
+            f.write_all(bytes).unwrap();
+            artifacts.blobs().put(&d, f).await.unwrap();
             let t = artifacts.scratch_dir().unwrap();
             fs::write(t.path().join("file"), b"x").unwrap();
             artifacts.commit_tree(t, &d).unwrap();
             fs::create_dir_all(artifacts.bytecode_path(&d).join("python3.12")).unwrap();
         }
         let _left_over = artifacts.scratch_dir().unwrap().keep();
-        let report = artifacts.sweep(&HashSet::from([kept])).unwrap();
+        let report = artifacts.sweep(&HashSet::from([kept])).await.unwrap();
         assert_eq!(
             report,
             SweepReport {
@@ -233,10 +249,12 @@ mod tests {
         assert!(artifacts.has_tree(&kept) && !artifacts.has_tree(&dropped));
         assert!(artifacts.bytecode_path(&kept).is_dir());
         assert!(!artifacts.bytecode_path(&dropped).exists());
-        assert!(artifacts.blob_path(&kept).is_file() && !artifacts.blob_path(&dropped).exists());
-        let shard_of_dropped = artifacts.blob_path(&dropped).parent().unwrap().to_owned();
+        assert!(artifacts.blobs().exists(&kept).await.unwrap());
+        assert!(!artifacts.blobs().exists(&dropped).await.unwrap());
+        let blob_shard = |d: &Digest| dir.path().join("blobs/sha256").join(&d.to_hex()[..2]);
+        assert!(blob_shard(&kept).is_dir());
         assert!(
-            !shard_of_dropped.exists(),
+            !blob_shard(&dropped).exists(),
             "empty shard directories are removed too"
         );
     }

@@ -1,12 +1,13 @@
 //! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite, or
 //! PostgreSQL for several nodes), the durable queue of `Event` invocations behind
-//! [`EventStore`], content-addressed artifacts (ZIP blobs and their extracted trees), and the
-//! access key file.
+//! [`EventStore`], content-addressed artifacts (ZIP blobs behind [`BlobStore`], locally or in
+//! S3, and their extracted trees), and the access key file.
 //!
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 
 pub mod access_keys;
 pub mod artifacts;
+pub mod blob_store;
 pub mod event_invoke_store;
 pub mod event_store;
 pub mod function_access_store;
@@ -23,6 +24,9 @@ mod test_db;
 
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
+pub use blob_store::{
+    BlobError, BlobReader, BlobStore, LocalBlobStore, Put, S3BlobStore, S3Location, S3Settings,
+};
 pub use event_invoke_store::{EventInvokeConfigRecord, EventInvokeConfigStore};
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 pub use function_access_store::{FunctionAccessStore, ReserveOutcome};

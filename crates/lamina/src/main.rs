@@ -2,6 +2,7 @@
 
 mod access_keys;
 mod api_server;
+mod artifact_store;
 mod data_dir;
 mod database;
 mod fd_limit;

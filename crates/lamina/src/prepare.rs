@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use lamina_control::LayerPublished;
 use lamina_control::functions::{Preparer, locked_spec};
+use lamina_control::trees::ensure_tree;
 use lamina_exec::Executor;
 use lamina_exec::launch::LaunchError;
 use lamina_exec::runtime_sdks::SdkPolicy;
@@ -84,12 +85,15 @@ impl Preparer for ServerPreparer {
         }
         let trees = std::iter::once(&record.code_sha256)
             .chain(record.config.layers.iter().map(|l| &l.digest));
+        // A tree this node lacks (published through another node sharing the blob store, or
+        // removed here) is fetched from the blob store and extracted now.
         for digest in trees {
-            if !self.artifacts.has_tree(digest) {
+            if let Err(e) = ensure_tree(&self.artifacts, digest).await {
+                tracing::error!(error = %e, "the code of a function version could not be extracted");
                 return Err(not_ready(
                     ReasonCode::InternalError,
                     format!(
-                        "The extracted code {} is missing from this server's data directory.",
+                        "The code {} could not be made ready on this server: {e}",
                         digest.to_hex()
                     ),
                 ));

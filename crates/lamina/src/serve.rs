@@ -16,12 +16,13 @@ use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
 use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
-use lamina_store::{AccessKeyFile, EventStore, LocalArtifacts, MetadataStore};
+use lamina_store::{AccessKeyFile, EventStore, MetadataStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::{AccountId, Region};
 
 use crate::access_keys::KeyFileStore;
 use crate::api_server::ClientTimeouts;
+use crate::artifact_store::ArtifactsChoice;
 use crate::prepare::{CompileLayers, ServerPreparer};
 use crate::shutdown;
 use tracing_subscriber::EnvFilter;
@@ -44,6 +45,16 @@ pub struct ServeArgs {
     /// directory.
     #[arg(long, env = "LAMINA_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
+    /// Where ZIPs are stored: `local` (in the data directory) or `s3://bucket/prefix`, an
+    /// S3-compatible store several nodes can share (credentials and region from the usual
+    /// AWS variables). Extracted trees stay in the data directory either way.
+    #[arg(long, default_value = "local", env = "LAMINA_ARTIFACTS")]
+    artifacts: ArtifactsChoice,
+    /// The endpoint of an S3-compatible server for `--artifacts s3://...` (else
+    /// AWS_ENDPOINT_URL_S3, else AWS). Plain `http://` only to a loopback address, or with
+    /// AWS_ALLOW_HTTP=true.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
     /// The default account: its root key, requests under `--auth none`, data from before
     /// accounts existed.
     #[arg(long, default_value = lamina_cli::DEFAULT_ACCOUNT_ID)]
@@ -217,10 +228,13 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         Database::Sqlite(store) => store as &dyn MetadataStore,
         Database::Postgres(store) => store as &dyn MetadataStore,
     };
-    let artifacts = LocalArtifacts::open(&args.data_dir).context("opening the artifact store")?;
+    let artifacts =
+        crate::artifact_store::open(&args.data_dir, &args.artifacts, args.s3_endpoint.clone())
+            .await?;
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
     let swept = artifacts
         .sweep(&referenced)
+        .await
         .context("cleaning the artifact store")?;
     if swept != Default::default() {
         tracing::info!(?swept, "removed artifacts left by an earlier crash");

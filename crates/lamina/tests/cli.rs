@@ -27,6 +27,11 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// A server with more `serve` options and environment variables.
+    fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(LAMINA)
             .args([
@@ -41,6 +46,8 @@ impl Server {
             ])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
+            .args(args)
+            .envs(envs.iter().copied())
             .env("LAMINA_LOG", "warn")
             // The root key is generated into the data dir, where the CLI finds it.
             .env_remove("LAMINA_ROOT_ACCESS_KEY_ID")
@@ -269,6 +276,50 @@ fn layers_are_published_listed_shown_downloaded_and_deleted() {
         stderr(&gone)
             .contains("(ResourceNotFoundException) when calling the GetLayerVersion operation")
     );
+}
+
+/// `--artifacts s3://...`: a published ZIP goes to the bucket (not the data directory), and
+/// downloads and functions read it from there.
+#[test]
+#[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+fn s3_artifacts_keep_zips_in_the_bucket() {
+    use lamina_store::BlobStore as _;
+    use lamina_store::blob_store::testing::{digest_of, s3_at, s3_settings_from_env};
+
+    let (settings, bucket) = s3_settings_from_env();
+    let endpoint = settings.endpoint.unwrap();
+    let (key_id, secret) = settings.credentials.unwrap();
+    let prefix = format!("tests/{}", uuid::Uuid::new_v4());
+    let artifacts = format!("s3://{bucket}/{prefix}");
+    let server = Server::start_with(
+        &["--artifacts", &artifacts, "--s3-endpoint", &endpoint],
+        &[
+            ("AWS_ACCESS_KEY_ID", &key_id),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    let zip = server.path("deps.zip");
+    write_zip(&zip, &[("python/deps.py", "X = 1\n")]);
+    server.ok(&["layer", "publish", "deps", zip.to_str().unwrap()]);
+
+    let digest = digest_of(&std::fs::read(&zip).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = s3_at(&prefix);
+    assert!(runtime.block_on(store.exists(&digest)).unwrap());
+    assert!(
+        !server.path("data/blobs").exists(),
+        "no ZIP is kept in the data directory"
+    );
+    let copy = server.path("copy.zip");
+    server.ok(&["layer", "download", "deps:1", "-o", copy.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&zip).unwrap());
+    for blob in runtime.block_on(store.list()).unwrap() {
+        runtime.block_on(store.delete(&blob)).unwrap();
+    }
 }
 
 #[test]

@@ -6,13 +6,12 @@
 //! The analysis reads the stored ZIPs (blobs), which stay as long as a function or a version
 //! uses them, on a blocking thread.
 
-use std::io::Read;
-use std::path::PathBuf;
-
+use futures_util::StreamExt as _;
 use lamina_control::functions::FunctionView;
 use lamina_layers::inspect::{
     Conflict, InspectError, Inspection, Mount, Severity, Source, conflicts, inspect,
 };
+use lamina_store::BlobError;
 use lamina_types::LayerVersionArn;
 use lamina_types::layer::{Digest, LayerVersionRecord};
 use lamina_types::limits::MAX_UNZIPPED_BYTES;
@@ -25,10 +24,7 @@ use crate::AppState;
 #[derive(Debug, thiserror::Error)]
 enum InsightError {
     #[error("cannot read the stored archive of {label}: {source}")]
-    Read {
-        label: String,
-        source: std::io::Error,
-    },
+    Read { label: String, source: BlobError },
     #[error("the stored archive of {label} is larger than Lambda's 250 MB limit")]
     TooLarge { label: String },
     #[error(transparent)]
@@ -37,21 +33,37 @@ enum InsightError {
     Stopped,
 }
 
-/// The bytes of the stored ZIP at `path`, read whole (never more than Lambda's limit).
-fn read_blob(path: &PathBuf, label: &str) -> Result<Vec<u8>, InsightError> {
+/// The bytes of the stored ZIP of `digest`, read whole from the blob store (never more than
+/// Lambda's limit).
+async fn read_blob(
+    state: &AppState,
+    digest: &Digest,
+    label: &str,
+) -> Result<Vec<u8>, InsightError> {
     let read_error = |source| InsightError::Read {
         label: label.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_UNZIPPED_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let too_large = || InsightError::TooLarge {
+        label: label.to_owned(),
+    };
+    let blob = state
+        .layers
+        .artifacts()
+        .blobs()
+        .open(digest)
+        .await
         .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_UNZIPPED_BYTES {
-        return Err(InsightError::TooLarge {
-            label: label.to_owned(),
-        });
+    if blob.size > MAX_UNZIPPED_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(blob.size).unwrap_or_default());
+    let mut stream = blob.stream;
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk.map_err(read_error)?);
+        if bytes.len() as u64 > MAX_UNZIPPED_BYTES {
+            return Err(too_large());
+        }
     }
     Ok(bytes)
 }
@@ -63,10 +75,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or(Err(InsightError::Stopped))
-}
-
-fn blob_path(state: &AppState, digest: &Digest) -> PathBuf {
-    state.layers.artifacts().blob_path(digest)
 }
 
 /// A size in bytes as people read it.
@@ -105,13 +113,11 @@ fn target_of(record: &LayerVersionRecord) -> (Option<String>, Architecture) {
 
 /// The section "What /opt will hold" of a layer version's page.
 pub(super) async fn opt_section(state: &AppState, record: &LayerVersionRecord) -> Markup {
-    let path = blob_path(state, &record.code_sha256);
     let (runtime, arch) = target_of(record);
-    let result = blocking(move || {
-        let zip = read_blob(&path, "this version")?;
-        Ok(inspect(&zip, runtime.as_deref(), arch)?)
-    })
-    .await;
+    let result = match read_blob(state, &record.code_sha256, "this version").await {
+        Ok(zip) => blocking(move || Ok(inspect(&zip, runtime.as_deref(), arch)?)).await,
+        Err(e) => Err(e),
+    };
     html! {
         section aria-labelledby="opt-heading" {
             h2 #opt-heading { "What /opt will hold" }
@@ -210,6 +216,19 @@ fn severity_label(severity: Severity) -> &'static str {
     }
 }
 
+/// The stored ZIPs of a function's code and layers, in merge order.
+async fn read_sources(
+    state: &AppState,
+    wanted: Vec<(String, Digest, Mount)>,
+) -> Result<Vec<Source>, InsightError> {
+    let mut sources = Vec::with_capacity(wanted.len());
+    for (label, digest, mount) in wanted {
+        let zip = read_blob(state, &digest, &label).await?;
+        sources.push(Source { label, zip, mount });
+    }
+    Ok(sources)
+}
+
 /// How the function page names a source: `Function code`, or `name:version` of a layer.
 fn layer_label(arn: &str) -> String {
     LayerVersionArn::parse(arn, "arn")
@@ -224,31 +243,24 @@ pub(super) async fn overlaps_section(state: &AppState, view: &FunctionView) -> M
     let runtime = config.runtime.clone().unwrap_or_default();
     let mut wanted = vec![(
         String::from("Function code"),
-        blob_path(state, &view.record.code_sha256),
+        view.record.code_sha256,
         Mount::Task,
     )];
     for layer in &config.layers {
-        wanted.push((
-            layer_label(&layer.arn),
-            blob_path(state, &layer.digest),
-            Mount::Opt,
-        ));
+        wanted.push((layer_label(&layer.arn), layer.digest, Mount::Opt));
     }
     let python = runtime.starts_with("python");
     let result = if python && !config.layers.is_empty() {
-        blocking(move || {
-            let sources = wanted
-                .into_iter()
-                .map(|(label, path, mount)| {
-                    let zip = read_blob(&path, &label)?;
-                    Ok(Source { label, zip, mount })
-                })
-                .collect::<Result<Vec<_>, InsightError>>()?;
-            Ok(conflicts(&runtime, &sources)?)
-        })
-        .await
+        read_sources(state, wanted).await
     } else {
         Ok(Vec::new())
+    };
+    let result = match result {
+        Ok(sources) if !sources.is_empty() => {
+            blocking(move || Ok(conflicts(&runtime, &sources)?)).await
+        }
+        Ok(_) => Ok(Vec::new()),
+        Err(e) => Err(e),
     };
     html! {
         section aria-labelledby="overlaps-heading" {
