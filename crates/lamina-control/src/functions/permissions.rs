@@ -171,29 +171,20 @@ impl FunctionService {
         qualifier: Option<&str>,
         caller: &AccountId,
     ) -> Result<(), LambdaError> {
-        let policy = self
-            .store
-            .function_policy(owner, name, qualifier.unwrap_or_default())
-            .await
-            .map_err(storage_error)?;
-        if policy
-            .statements
-            .iter()
-            .any(|s| statement::grants_invoke(s, caller))
-        {
-            return Ok(());
-        }
-        let resource = match qualifier {
-            Some(q) => qualified_function_arn(owner, name, q),
-            None => function_arn(owner, name),
-        };
-        Err(access_denied(caller, "InvokeFunction", &resource))
+        self.authorize(
+            owner,
+            name,
+            qualifier,
+            caller,
+            "InvokeFunction",
+            statement::grants_invoke,
+        )
+        .await
     }
 
     /// Whether `caller` (another account than the function's `owner`) may call the URL of
-    /// function `name` (`qualifier`: the URL's alias, if any) with a signed request: only a
-    /// statement of that qualifier's own policy can let it (see
-    /// [`statement::grants_url_invoke`]).
+    /// function `name` (`qualifier`: the URL's alias, if any) with a signed request, as
+    /// [`statement::grants_url_invoke`] reads the qualifier's own policy.
     pub async fn authorize_url_invoke(
         &self,
         owner: &Scope,
@@ -201,23 +192,41 @@ impl FunctionService {
         qualifier: Option<&str>,
         caller: &AccountId,
     ) -> Result<(), LambdaError> {
+        self.authorize(
+            owner,
+            name,
+            qualifier,
+            caller,
+            "InvokeFunctionUrl",
+            statement::grants_url_invoke,
+        )
+        .await
+    }
+
+    /// Whether a statement of the policy of `name` as `qualifier` `grants` `caller` the
+    /// `action`; AWS's AccessDeniedException naming it if none does.
+    async fn authorize(
+        &self,
+        owner: &Scope,
+        name: &str,
+        qualifier: Option<&str>,
+        caller: &AccountId,
+        action: &str,
+        grants: fn(&FunctionStatement, &AccountId) -> bool,
+    ) -> Result<(), LambdaError> {
         let policy = self
             .store
             .function_policy(owner, name, qualifier.unwrap_or_default())
             .await
             .map_err(storage_error)?;
-        if policy
-            .statements
-            .iter()
-            .any(|s| statement::grants_url_invoke(s, caller))
-        {
+        if policy.statements.iter().any(|s| grants(s, caller)) {
             return Ok(());
         }
         let resource = match qualifier {
             Some(q) => qualified_function_arn(owner, name, q),
             None => function_arn(owner, name),
         };
-        Err(access_denied(caller, "InvokeFunctionUrl", &resource))
+        Err(access_denied(caller, action, &resource))
     }
 
     /// The ARN a policy's statements name, once the function (and its version or alias)
