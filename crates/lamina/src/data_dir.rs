@@ -17,6 +17,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use lamina_types::NodeId;
 use rustix::fs::FlockOperation;
 
 /// The data directory when neither `--data-dir` nor `LAMINA_DATA_DIR` names one (relative to
@@ -25,6 +26,9 @@ pub const DEFAULT_DATA_DIR: &str = lamina_cli::DEFAULT_DATA_DIR;
 
 /// The lock file's name inside the data directory.
 const LOCK_FILE: &str = "lamina.lock";
+
+/// The file holding this node's id.
+const NODE_ID_FILE: &str = "node-id";
 
 /// A holder writes its pid right after it takes the lock; a second server that finds the
 /// file still empty waits this long, in steps, for the holder to finish writing it.
@@ -63,6 +67,9 @@ pub enum DataDirError {
     /// The holder's pid and address could not be written into the lock file.
     #[error("writing lock file {}: {source}", path.display())]
     WriteHolder { path: PathBuf, source: io::Error },
+    /// The node id file could not be read or written, or holds something else.
+    #[error("node id file {}: {source}", path.display())]
+    NodeId { path: PathBuf, source: io::Error },
 }
 
 /// Who holds a data directory, as its lock file says.
@@ -171,6 +178,35 @@ impl DataDir {
         &self.path
     }
 
+    /// This node's id, kept in `<data>/node-id`: created at the first start, the same at
+    /// every later one, so a restarted node takes back at once what it held in a cluster.
+    pub fn node_id(&self) -> Result<NodeId, DataDirError> {
+        let path = self.path.join(NODE_ID_FILE);
+        let failed = |source| DataDirError::NodeId {
+            path: path.clone(),
+            source,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => NodeId::parse(text.trim()).ok_or_else(|| {
+                failed(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{:?} is not a node id (node-<16 hex digits>)", text.trim()),
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let bits = u64::from_le_bytes(
+                    uuid::Uuid::new_v4().as_bytes()[..8]
+                        .try_into()
+                        .unwrap_or_default(),
+                );
+                let id = NodeId::from_random(bits);
+                std::fs::write(&path, format!("{id}\n")).map_err(failed)?;
+                Ok(id)
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
+
     /// Records the address the server actually listens on (`--listen` may have port 0).
     pub fn record_listen(&self, listen: SocketAddr) -> Result<(), DataDirError> {
         self.write_holder(&Holder::of_this_process(listen))
@@ -243,6 +279,31 @@ mod tests {
             text,
             format!("pid {}\nlisten 127.0.0.1:8902\n", std::process::id())
         );
+    }
+
+    #[test]
+    fn the_node_id_is_made_once_and_kept() {
+        let temp = tempfile::tempdir().unwrap();
+        let first = DataDir::lock(temp.path(), listen(0))
+            .unwrap()
+            .node_id()
+            .unwrap();
+        let again = DataDir::lock(temp.path(), listen(0))
+            .unwrap()
+            .node_id()
+            .unwrap();
+        assert_eq!(first, again);
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(
+            DataDir::lock(other.path(), listen(0))
+                .unwrap()
+                .node_id()
+                .unwrap(),
+            first
+        );
+        std::fs::write(temp.path().join(NODE_ID_FILE), "nonsense\n").unwrap();
+        let refused = DataDir::lock(temp.path(), listen(0)).unwrap().node_id();
+        assert!(matches!(refused, Err(DataDirError::NodeId { .. })));
     }
 
     #[test]

@@ -212,6 +212,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     // First, before anything touches the data dir: one server per data dir, and only
     // absolute paths from here on (the jail resolves paths from another working directory).
     let data_dir = DataDir::lock(&args.data_dir, args.listen)?;
+    let node = data_dir.node_id()?;
     // Bound before the data dir is opened: a port in use stops the start before anything
     // (crash clean-up, the artifact sweep, standbys) touches the data dir or the host.
     let listener = listen(args.listen).with_context(|| format!("listening on {}", args.listen))?;
@@ -340,7 +341,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         tracing::warn!(error = %e, "could not record the listen address in the lock file");
     }
     eprintln!(
-        "lamina serve: http://{local}  data dir {}  account {account}  default region {region}",
+        "lamina serve: http://{local}  data dir {}  account {account}  default region {region}  \
+         node {node}",
         args.data_dir.display()
     );
     if matches!(auth_mode, AuthChoice::None) {
