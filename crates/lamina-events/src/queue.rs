@@ -6,6 +6,11 @@
 //! An event's row is removed only once its run has completed (or it is discarded): a crash
 //! at any point leaves it queued, to run again at the next start (at least once), and
 //! nothing runs it twice when nothing crashes mid-invoke (exactly once).
+//!
+//! Several nodes may share the store. Each event is held by one node, which alone runs it:
+//! the node that accepted it, or one that claimed it after its holder stopped beating (see
+//! [`EventStore`]). A claimer task looks for such orphans every [`QueueConfig::claim_every`];
+//! a node shutting down lets go of what it holds, so the others take it at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,7 +20,7 @@ use bytes::Bytes;
 use lamina_control::ResolvedFunction;
 use lamina_control::functions::AsyncInvokeSettings;
 use lamina_store::{EventHeader, EventStore, NewEvent, QueuedEvent, StoreError};
-use lamina_types::{LambdaError, Scope};
+use lamina_types::{LambdaError, NodeId, Scope};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -26,8 +31,11 @@ use crate::retry::{Attempt, Decision, Discard, History, RetryPolicy, decide, mil
 use crate::runner::EventRunner;
 use crate::schedule::{Returned, Schedule, Waiting};
 
-/// Queued events read per query when the queue starts.
+/// Queued events read per query when the queue starts, and claimed per look for orphans.
 const LOAD_PAGE: u32 = 1000;
+/// Orphaned events one node claims at once: a node back from the dead does not take the whole
+/// backlog of the cluster's lost events from nodes that come looking a moment later.
+const CLAIM_PAGE: u32 = 100;
 
 /// An `Event` invocation the API accepted, its function resolved.
 #[derive(Debug, Clone)]
@@ -53,6 +61,12 @@ pub struct QueueConfig {
     /// Most events of one function running at once (the executor's per-function cap, so
     /// events do not throttle themselves).
     pub max_running_per_function: usize,
+    /// This node: the holder of the events it accepts and claims.
+    pub node: NodeId,
+    /// How often to look for orphaned events.
+    pub claim_every: Duration,
+    /// How recent a node's heartbeat must be for it to still hold its events.
+    pub node_live_for: Duration,
 }
 
 /// The durable queue of `Event` invocations. Cheap to clone.
@@ -63,10 +77,11 @@ pub struct EventQueue {
 
 struct Inner {
     store: Arc<dyn EventStore>,
+    node: NodeId,
     clock: Clock,
     /// Newly accepted events, to the dispatcher.
     accepted: mpsc::UnboundedSender<Waiting>,
-    /// `Some(grace)` asks the dispatcher to stop.
+    /// `Some(grace)` asks the dispatcher and the claimer to stop.
     stop: watch::Sender<Option<Duration>>,
     dispatcher: Mutex<Dispatcher>,
 }
@@ -74,7 +89,10 @@ struct Inner {
 /// The dispatcher before [`EventQueue::run`] (what it will own), then its task.
 enum Dispatcher {
     Ready(Box<Parts>),
-    Running(JoinHandle<()>),
+    Running {
+        dispatcher: JoinHandle<()>,
+        claimer: JoinHandle<()>,
+    },
     Stopped,
 }
 
@@ -84,11 +102,19 @@ struct Parts {
     schedule: Schedule,
     accepted: mpsc::UnboundedReceiver<Waiting>,
     stop: watch::Receiver<Option<Duration>>,
+    claims: Claims,
+}
+
+/// What the claimer needs: where it sends what it claims, and when.
+struct Claims {
+    every: Duration,
+    live_for: Duration,
 }
 
 /// What the dispatcher and the runs it starts share.
 struct Shared {
     store: Arc<dyn EventStore>,
+    node: NodeId,
     runner: Arc<dyn EventRunner>,
     retry: RetryPolicy,
     clock: Clock,
@@ -97,8 +123,9 @@ struct Shared {
 }
 
 impl EventQueue {
-    /// Reads the events left queued by an earlier run (a shutdown or a crash). Events are
-    /// accepted from now on, and run once [`EventQueue::run`] is called.
+    /// Reads the events this node held when it last stopped (it crashed). Events are accepted
+    /// from now on, and run once [`EventQueue::run`] is called, which also starts claiming
+    /// orphaned ones (those of a node that shut down or died).
     pub async fn open(
         store: Arc<dyn EventStore>,
         runner: Arc<dyn EventRunner>,
@@ -111,7 +138,7 @@ impl EventQueue {
         );
         let (mut after, mut resumed) = (None, 0usize);
         loop {
-            let page = store.queued_events(after, LOAD_PAGE).await?;
+            let page = store.held_events(&config.node, after, LOAD_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             resumed += page.len();
@@ -125,6 +152,7 @@ impl EventQueue {
         let (stop, stop_rx) = watch::channel(None);
         let shared = Arc::new(Shared {
             store: Arc::clone(&store),
+            node: config.node.clone(),
             runner,
             retry: config.retry,
             clock,
@@ -135,10 +163,15 @@ impl EventQueue {
             schedule,
             accepted: accepted_rx,
             stop: stop_rx,
+            claims: Claims {
+                every: config.claim_every,
+                live_for: config.node_live_for,
+            },
         };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
+                node: config.node,
                 clock,
                 accepted,
                 stop,
@@ -157,7 +190,18 @@ impl EventQueue {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         *dispatcher = match std::mem::replace(&mut *dispatcher, Dispatcher::Stopped) {
-            Dispatcher::Ready(parts) => Dispatcher::Running(tokio::spawn(dispatch(*parts))),
+            Dispatcher::Ready(parts) => {
+                let claimer = tokio::spawn(claim(
+                    Arc::clone(&parts.shared),
+                    parts.claims.every,
+                    parts.claims.live_for,
+                    parts.stop.clone(),
+                ));
+                Dispatcher::Running {
+                    dispatcher: tokio::spawn(dispatch(*parts)),
+                    claimer,
+                }
+            }
             other => other,
         };
     }
@@ -182,13 +226,19 @@ impl EventQueue {
             client_context,
             enqueued_millis: self.inner.clock.now_millis(),
         };
-        enqueue(self.inner.store.as_ref(), &self.inner.accepted, event)
-            .await
-            .map_err(|e| LambdaError::Service(format!("storage failure: {e}")))
+        enqueue(
+            self.inner.store.as_ref(),
+            &self.inner.node,
+            &self.inner.accepted,
+            event,
+        )
+        .await
+        .map_err(|e| LambdaError::Service(format!("storage failure: {e}")))
     }
 
     /// Stops taking events, gives the running ones `grace` to finish and leaves every other
-    /// event queued (a run cut short stays queued too, and runs again at the next start).
+    /// event queued (a run cut short stays queued too), let go for other nodes to claim (or
+    /// this one at its next start).
     pub async fn shut_down(&self, grace: Duration) {
         self.inner.stop.send_replace(Some(grace));
         let dispatcher = std::mem::replace(
@@ -199,10 +249,29 @@ impl EventQueue {
                 .unwrap_or_else(PoisonError::into_inner),
             Dispatcher::Stopped,
         );
-        if let Dispatcher::Running(dispatcher) = dispatcher
-            && let Err(e) = dispatcher.await
-        {
-            tracing::error!(error = %e, "the Event dispatcher failed");
+        let Dispatcher::Running {
+            dispatcher,
+            claimer,
+        } = dispatcher
+        else {
+            return;
+        };
+        for (task, joined) in [("dispatcher", dispatcher.await), ("claimer", claimer.await)] {
+            if let Err(e) = joined {
+                tracing::error!(error = %e, task, "an Event queue task failed");
+            }
+        }
+        match self.inner.store.release_events(&self.inner.node).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(
+                events = released,
+                "queued Event invocations let go for other nodes or the next start"
+            ),
+            // They stay held, and this node takes them back when it starts again, or other
+            // nodes once its heartbeat is old.
+            Err(e) => {
+                tracing::warn!(error = %e, "letting go of the queued Event invocations failed")
+            }
         }
     }
 }
@@ -211,10 +280,11 @@ impl EventQueue {
 /// the event waits in the store for the next start).
 async fn enqueue(
     store: &dyn EventStore,
+    node: &NodeId,
     accepted: &mpsc::UnboundedSender<Waiting>,
     event: NewEvent,
 ) -> Result<(), StoreError> {
-    let id = store.enqueue_event(&event).await?;
+    let id = store.enqueue_event(&event, node).await?;
     let header = EventHeader {
         id,
         request_id: event.request_id,
@@ -246,6 +316,7 @@ async fn dispatch(parts: Parts) {
         mut schedule,
         mut accepted,
         mut stop,
+        claims: _,
     } = parts;
     let capacity_freed = shared.runner.capacity_freed();
     let mut running = JoinSet::new();
@@ -338,6 +409,45 @@ async fn drain(mut running: JoinSet<Returned>, grace: Duration) {
     while running.join_next().await.is_some() {}
 }
 
+/// Claims orphaned events every `every` (first at once), handing them to the dispatcher,
+/// until the queue stops. A failed look is only logged: the store may be back at the next.
+async fn claim(
+    shared: Arc<Shared>,
+    every: Duration,
+    live_for: Duration,
+    mut stop: watch::Receiver<Option<Duration>>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || stop.borrow().is_some() {
+                    return;
+                }
+                continue;
+            }
+            _ = ticks.tick() => {}
+        }
+        let live_since = lamina_types::timestamp::now_millis().saturating_sub(millis(live_for));
+        match shared
+            .store
+            .claim_orphaned_events(&shared.node, live_since, CLAIM_PAGE)
+            .await
+        {
+            Ok(claimed) => {
+                if !claimed.is_empty() {
+                    tracing::info!(events = claimed.len(), "claimed orphaned Event invocations");
+                }
+                for header in claimed {
+                    let _ = shared.accepted.send(Waiting::new(header));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "looking for orphaned Event invocations failed"),
+        }
+    }
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -357,7 +467,8 @@ async fn run_one(shared: Arc<Shared>, event: Waiting) -> Returned {
 
 async fn attempt(shared: &Shared, event: Waiting) -> Returned {
     let header = &event.header;
-    let (attempt, settings, queued) = match shared.store.queued_event(header.id).await {
+    let (attempt, settings, queued) = match shared.store.queued_event(header.id, &shared.node).await
+    {
         Ok(Some(queued)) => {
             // Asked at every attempt, so a configuration changed meanwhile applies.
             let settings = shared.runner.settings(&queued.event).await;
@@ -375,7 +486,8 @@ async fn attempt(shared: &Shared, event: Waiting) -> Returned {
             let attempt = shared.runner.run(queued.clone()).await;
             (attempt, settings, Some(queued))
         }
-        // Removed meanwhile: nothing left to run.
+        // Removed meanwhile, or claimed by another node that thought this one dead: nothing
+        // left to run here.
         Ok(None) => return Returned::Gone,
         Err(e) => (
             Attempt::Failed(format!("reading the queued event failed: {e}")),
@@ -411,7 +523,7 @@ async fn attempt(shared: &Shared, event: Waiting) -> Returned {
         } => {
             if let Err(e) = shared
                 .store
-                .retry_event_later(header.id, function_error_attempts, at_millis)
+                .retry_event_later(header.id, &shared.node, function_error_attempts, at_millis)
                 .await
             {
                 // The run is counted here all the same; after a restart it may run once more.
@@ -449,11 +561,21 @@ async fn attempt(shared: &Shared, event: Waiting) -> Returned {
 }
 
 async fn remove(shared: &Shared, event: &Waiting) {
-    if let Err(e) = shared.store.delete_event(event.header.id).await {
-        tracing::error!(
+    match shared
+        .store
+        .delete_event(event.header.id, &shared.node)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            request_id = %event.header.request_id,
+            "a finished Event invocation was gone or held by another node (this one's \
+             heartbeat had stopped): it may run again there"
+        ),
+        Err(e) => tracing::error!(
             error = %e,
             "removing a finished Event invocation failed; it runs again at the next start"
-        );
+        ),
     }
 }
 

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use lamina_types::{ConcurrencyLimit, FunctionSpec, LambdaError};
 use tokio::sync::Notify;
 
+use crate::cluster_concurrency::{ClusterAdmissions, ClusterPlace};
+
 /// AWS's `Reason` when a function's reserved concurrency is in use.
 pub(crate) const RESERVED_LIMIT_REASON: &str = "ReservedFunctionConcurrentInvocationLimitExceeded";
 
@@ -51,6 +53,8 @@ pub(crate) struct Admission {
     unreserved: bool,
     /// The limit it was admitted under: its function's reservation, or its account's pool.
     limit: u32,
+    /// Its place in the cluster's count, when the server is one node of several.
+    cluster: Option<ClusterPlace>,
 }
 
 fn lock(counts: &Mutex<Counts>) -> MutexGuard<'_, Counts> {
@@ -99,7 +103,24 @@ impl Admissions {
             function,
             unreserved,
             limit,
+            cluster: None,
         })
+    }
+}
+
+impl Admission {
+    /// Also counts the invocation in the cluster's count, or throttles it (dropping this
+    /// admission, so the node's count goes back down too).
+    pub(crate) async fn in_cluster(
+        mut self,
+        cluster: Option<&Arc<dyn ClusterAdmissions>>,
+        spec: &FunctionSpec,
+        version_cap: u32,
+    ) -> Result<Self, LambdaError> {
+        if let Some(cluster) = cluster {
+            self.cluster = Some(ClusterPlace::take(cluster, spec, version_cap).await?);
+        }
+        Ok(self)
     }
 }
 

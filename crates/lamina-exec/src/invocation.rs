@@ -31,7 +31,14 @@ impl Executor {
         }
         // Held until the invocation ends, whatever way it ends: with its `Ending` once the
         // runtime answered, so it counts until the extensions' post-invoke work is done too.
-        let admission = self.inner.admissions.admit(&spec)?;
+        let version_cap =
+            u32::try_from(self.inner.config.max_environments_per_function).unwrap_or(u32::MAX);
+        let admission = self
+            .inner
+            .admissions
+            .admit(&spec)?
+            .in_cluster(self.inner.cluster.get(), &spec, version_cap)
+            .await?;
         let (env, cold) = match self.acquire(&spec).await {
             Ok(acquired) => acquired,
             Err(StartError::Lamina(e)) => return Err(e),

@@ -6,6 +6,7 @@
 mod acquire;
 mod bounded_listener;
 pub mod bytecode;
+pub mod cluster_concurrency;
 mod concurrency;
 pub mod descriptors;
 mod env_process;
@@ -45,6 +46,7 @@ mod standby;
 #[cfg(test)]
 mod test_specs;
 
+use crate::cluster_concurrency::ClusterAdmissions;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -155,6 +157,8 @@ struct Inner {
     released: Arc<Notify>,
     /// Invocations in flight per function and account, against their concurrency limits.
     admissions: concurrency::Admissions,
+    /// The cluster's count of invocations in flight, when this node is one of several.
+    cluster: std::sync::OnceLock<Arc<dyn ClusterAdmissions>>,
     /// Invocations under way and environments being ended or started in the background:
     /// shutdown waits for all of them, so nothing they own outlives the server.
     tasks: TaskTracker,
@@ -248,6 +252,7 @@ impl Executor {
         let released = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
             admissions: concurrency::Admissions::new(Arc::clone(&released)),
+            cluster: std::sync::OnceLock::new(),
             bytecode,
             config,
             networks,
@@ -286,6 +291,12 @@ impl Executor {
             Networks::Host => None,
             Networks::Private(outbound) => Some(outbound.describe()),
         }
+    }
+
+    /// Counts every invocation in `cluster` too, from now on (a node of several sharing a
+    /// database). A second call changes nothing.
+    pub fn count_in_cluster(&self, cluster: Arc<dyn ClusterAdmissions>) {
+        let _ = self.inner.cluster.set(cluster);
     }
 
     /// Most environments one function version may have at once (beyond, invokes get 429).

@@ -5,7 +5,7 @@
 //! The store keeps rows; when an event runs, how it is retried and when it expires are the
 //! caller's rules.
 
-use lamina_types::Scope;
+use lamina_types::{NodeId, Scope};
 
 use crate::metadata::StoreError;
 
@@ -62,34 +62,64 @@ pub struct QueuedEvent {
     pub next_attempt_millis: i64,
 }
 
-/// Queued `Event` invocations.
+/// Queued `Event` invocations, each held by the node that runs it.
+///
+/// Several nodes share one queue: an event is held by one node (the one that accepted it, or
+/// one that claimed it), which alone runs it. A node holds its events for as long as it is
+/// live (its heartbeat in `nodes` is recent); the events of a node that stopped beating are
+/// orphaned, and any live node may claim them. Claims and every later write name the holder,
+/// so a node that lost an event to another (it was thought dead) cannot retry or remove it.
 #[async_trait::async_trait]
 pub trait EventStore: Send + Sync {
-    /// Records an accepted event, due at once, durably before returning (the 202 follows).
-    /// Returns its id.
-    async fn enqueue_event(&self, event: &NewEvent) -> Result<i64, StoreError>;
+    /// Records an accepted event, due at once and held by `holder`, durably before returning
+    /// (the 202 follows). Returns its id.
+    async fn enqueue_event(&self, event: &NewEvent, holder: &NodeId) -> Result<i64, StoreError>;
 
-    /// Up to `limit` queued events with an id above `after` (all when `None`), by id.
-    async fn queued_events(
+    /// Up to `limit` events held by `holder` with an id above `after` (all when `None`), by
+    /// id: what a restarted node takes back.
+    async fn held_events(
         &self,
+        holder: &NodeId,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<EventHeader>, StoreError>;
 
-    /// One queued event with its payload; `None` when it is no longer queued.
-    async fn queued_event(&self, id: i64) -> Result<Option<QueuedEvent>, StoreError>;
+    /// Makes `holder` the holder of up to `limit` orphaned events: held by no node, or by a
+    /// node other than `holder` whose last heartbeat is older than `live_since_millis`.
+    /// Two nodes claiming at once never get the same event. Returns them, by id.
+    async fn claim_orphaned_events(
+        &self,
+        holder: &NodeId,
+        live_since_millis: i64,
+        limit: u32,
+    ) -> Result<Vec<EventHeader>, StoreError>;
+
+    /// Lets go of every event `holder` holds (a node shutting down), so live nodes claim them
+    /// at once. Returns how many.
+    async fn release_events(&self, holder: &NodeId) -> Result<u64, StoreError>;
+
+    /// One queued event held by `holder`, with its payload; `None` when it is no longer
+    /// queued or another node holds it now.
+    async fn queued_event(
+        &self,
+        id: i64,
+        holder: &NodeId,
+    ) -> Result<Option<QueuedEvent>, StoreError>;
 
     /// Records that the event ended in a function error `function_error_attempts` times so
-    /// far and runs again at `next_attempt_millis`. Returns `false` when it is gone.
+    /// far and runs again at `next_attempt_millis`. Returns `false` when it is gone or
+    /// `holder` no longer holds it.
     async fn retry_event_later(
         &self,
         id: i64,
+        holder: &NodeId,
         function_error_attempts: u32,
         next_attempt_millis: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Removes an event (it ran, expired or was dropped). Returns `false` when it was gone.
-    async fn delete_event(&self, id: i64) -> Result<bool, StoreError>;
+    /// Removes an event (it ran, expired or was dropped). Returns `false` when it was gone or
+    /// `holder` no longer holds it.
+    async fn delete_event(&self, id: i64, holder: &NodeId) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use lamina_types::{AccountId, LayerName, Region, Scope};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
+pub use in_flight::{InFlightAdmission, InFlightRequest};
+
 use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
@@ -20,6 +22,7 @@ mod events;
 mod function_access;
 mod function_urls;
 mod functions;
+mod in_flight;
 mod migrate;
 mod provisioned;
 mod schema;

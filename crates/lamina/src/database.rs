@@ -50,25 +50,39 @@ impl Database {
         }
     }
 
-    /// The store behind the three traits the server's services take.
-    pub(crate) fn into_stores(
-        self,
-    ) -> (
-        Arc<dyn MetadataStore>,
-        Arc<dyn FunctionStore>,
-        Arc<dyn EventStore>,
-    ) {
+    /// The store behind the traits the server's services take.
+    pub(crate) fn into_stores(self) -> Stores {
         match self {
             Self::Sqlite(store) => {
                 let store = Arc::new(store);
-                (store.clone(), store.clone(), store)
+                Stores {
+                    metadata: store.clone(),
+                    functions: store.clone(),
+                    events: store,
+                    postgres: None,
+                }
             }
             Self::Postgres(store) => {
                 let store = Arc::new(store);
-                (store.clone(), store.clone(), store)
+                Stores {
+                    metadata: store.clone(),
+                    functions: store.clone(),
+                    events: store.clone(),
+                    postgres: Some(store),
+                }
             }
         }
     }
+}
+
+/// The open database, as the services take it.
+pub(crate) struct Stores {
+    pub(crate) metadata: Arc<dyn MetadataStore>,
+    pub(crate) functions: Arc<dyn FunctionStore>,
+    pub(crate) events: Arc<dyn EventStore>,
+    /// The PostgreSQL store itself, for what only a shared database does (the cluster's
+    /// concurrency count); `None` on SQLite.
+    pub(crate) postgres: Option<Arc<PgStore>>,
 }
 
 #[cfg(test)]
@@ -113,7 +127,7 @@ mod tests {
             .expect("PostgreSQL opens");
         assert!(matches!(database, Database::Postgres(_)));
         assert!(!dir.path().join("lamina.db").exists());
-        let (metadata, _, _) = database.into_stores();
+        let metadata = database.into_stores().metadata;
         assert!(
             !metadata
                 .server_secret(b"candidate")

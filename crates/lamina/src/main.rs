@@ -3,6 +3,7 @@
 mod access_keys;
 mod api_server;
 mod artifact_store;
+mod cluster_admissions;
 mod data_dir;
 mod database;
 mod fd_limit;

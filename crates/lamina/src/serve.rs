@@ -18,7 +18,8 @@ use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
 use lamina_store::{AccessKeyFile, EventStore, MetadataStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
-use lamina_types::{AccountId, Region};
+use lamina_types::node::LIVE_FOR_MS;
+use lamina_types::{AccountId, NodeId, Region};
 
 use crate::access_keys::KeyFileStore;
 use crate::api_server::ClientTimeouts;
@@ -27,8 +28,9 @@ use crate::prepare::{CompileLayers, ServerPreparer};
 use crate::shutdown;
 use tracing_subscriber::EnvFilter;
 
+use crate::cluster_admissions::PgAdmissions;
 use crate::data_dir::{DEFAULT_DATA_DIR, DataDir};
-use crate::database::Database;
+use crate::database::{Database, Stores};
 use crate::function_network::{ChosenNetwork, NetworkChoice};
 
 /// Options of `lamina serve`.
@@ -301,8 +303,20 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .await
         .context("starting the executor")?;
     prepare_runtime_sdks(&database, &executor).await;
-    let (metadata, function_store, event_store): (_, _, Arc<dyn EventStore>) =
-        database.into_stores();
+    let Stores {
+        metadata,
+        functions: function_store,
+        events: event_store,
+        postgres,
+    } = database.into_stores();
+    if let Some(postgres) = postgres {
+        // A shared database means other nodes may run the same functions: the concurrency
+        // limits are counted for the cluster.
+        let admissions = PgAdmissions::start(postgres, node.clone())
+            .await
+            .context("starting the cluster's concurrency count")?;
+        executor.count_in_cluster(Arc::new(admissions));
+    }
     let provisioning = crate::provisioning::Provisioning::new(executor.clone());
     let preparer = Arc::new(ServerPreparer {
         executor: executor.clone(),
@@ -313,7 +327,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         FunctionService::new(Arc::clone(&function_store), artifacts.clone(), preparer)
             .with_provisioner(provisioning.clone()),
     );
-    let events = start_events(&args, event_store, &functions, &executor).await?;
+    let events = start_events(&args, event_store, &functions, &executor, &node).await?;
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts)
             .with_published_hook(Arc::new(CompileLayers(executor.clone()))),
@@ -437,12 +451,17 @@ async fn prepare_runtime_sdks(store: &Database, executor: &Executor) {
     });
 }
 
-/// Opens the queue of `Event` invocations, with those an earlier run left.
+/// How often a node looks for the queued events of nodes that stopped: a killed node's
+/// events run elsewhere within this much after it is no longer live.
+const EVENT_CLAIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Opens the queue of `Event` invocations, with those this node held when it last stopped.
 async fn start_events(
     args: &ServeArgs,
     store: Arc<dyn EventStore>,
     functions: &Arc<FunctionService>,
     executor: &Executor,
+    node: &NodeId,
 ) -> anyhow::Result<EventQueue> {
     let first_retry = std::time::Duration::try_from_secs_f64(args.async_retry_delay_secs)
         .context("--async-retry-delay-secs must be a number of seconds, 0 or more")?;
@@ -452,6 +471,9 @@ async fn start_events(
     let config = QueueConfig {
         retry,
         max_running_per_function: executor.max_environments_per_function(),
+        node: node.clone(),
+        claim_every: EVENT_CLAIM_EVERY,
+        node_live_for: std::time::Duration::from_millis(LIVE_FOR_MS.unsigned_abs()),
     };
     EventQueue::open(store, runner, config)
         .await

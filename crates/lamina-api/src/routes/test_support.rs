@@ -147,6 +147,9 @@ impl TestApi {
         let config = QueueConfig {
             retry: RetryPolicy::aws(std::time::Duration::from_secs(60)),
             max_running_per_function: 1,
+            node: lamina_types::NodeId::from_random(1),
+            claim_every: std::time::Duration::from_secs(1),
+            node_live_for: std::time::Duration::from_secs(10),
         };
         let events = EventQueue::open(event_store, runner, config).await.unwrap();
         let state = Arc::new(AppState {

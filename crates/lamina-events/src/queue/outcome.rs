@@ -72,7 +72,7 @@ pub(super) async fn send(shared: &Shared, ended: &Ended<'_>, condition: Conditio
     }
     for (what, arn, payload) in deliveries {
         let delivered = match delivery::event_for(&queued.event, arn, payload, now) {
-            Ok(event) => enqueue(shared.store.as_ref(), &shared.accepted, event)
+            Ok(event) => enqueue(shared.store.as_ref(), &shared.node, &shared.accepted, event)
                 .await
                 .map_err(|e| format!("storage failure: {e}")),
             Err(why) => Err(why),

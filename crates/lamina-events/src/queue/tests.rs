@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use lamina_control::functions::AsyncInvokeSettings;
 use lamina_store::QueuedEvent;
-use lamina_types::{AccountId, FunctionSpec, Region};
+use lamina_types::{AccountId, FunctionSpec, NodeId, Region};
 use tokio::sync::Notify;
 
 use super::*;
@@ -14,15 +14,41 @@ use crate::retry::{Backoff, Response};
 
 const ARN: &str = "arn:aws:lambda:us-west-2:123456789012:function";
 
+/// The node every test queue runs as.
+fn this_node() -> NodeId {
+    NodeId::from_random(1)
+}
+
+/// A node that holds events in some tests: live or not, as `MemoryStore::live` says.
+fn other_node() -> NodeId {
+    NodeId::from_random(2)
+}
+
 #[derive(Default)]
 struct MemoryStore {
-    rows: Mutex<BTreeMap<i64, QueuedEvent>>,
+    rows: Mutex<BTreeMap<i64, (QueuedEvent, Option<NodeId>)>>,
     last_id: Mutex<i64>,
+    /// The nodes whose heartbeat is recent.
+    live: Mutex<Vec<NodeId>>,
 }
 
 impl MemoryStore {
     fn rows(&self) -> Vec<QueuedEvent> {
-        self.rows.lock().unwrap().values().cloned().collect()
+        self.rows
+            .lock()
+            .unwrap()
+            .values()
+            .map(|(row, _)| row.clone())
+            .collect()
+    }
+
+    fn holders(&self) -> Vec<Option<NodeId>> {
+        self.rows
+            .lock()
+            .unwrap()
+            .values()
+            .map(|(_, holder)| holder.clone())
+            .collect()
     }
 
     fn request_ids(&self) -> Vec<String> {
@@ -31,27 +57,49 @@ impl MemoryStore {
             .map(|r| r.event.request_id)
             .collect()
     }
+
+    fn held_by(&self, id: i64, holder: &NodeId) -> bool {
+        self.rows
+            .lock()
+            .unwrap()
+            .get(&id)
+            .is_some_and(|(_, h)| h.as_ref() == Some(holder))
+    }
+}
+
+fn header_of(r: &QueuedEvent) -> EventHeader {
+    EventHeader {
+        id: r.id,
+        request_id: r.event.request_id.clone(),
+        scope: r.event.scope.clone(),
+        function_name: r.event.function_name.clone(),
+        enqueued_millis: r.event.enqueued_millis,
+        function_error_attempts: r.function_error_attempts,
+        next_attempt_millis: r.next_attempt_millis,
+    }
 }
 
 #[async_trait::async_trait]
 impl EventStore for MemoryStore {
-    async fn enqueue_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
+    async fn enqueue_event(&self, event: &NewEvent, holder: &NodeId) -> Result<i64, StoreError> {
         let mut last = self.last_id.lock().unwrap();
         *last += 1;
-        self.rows.lock().unwrap().insert(
-            *last,
-            QueuedEvent {
-                id: *last,
-                event: event.clone(),
-                function_error_attempts: 0,
-                next_attempt_millis: event.enqueued_millis,
-            },
-        );
+        let row = QueuedEvent {
+            id: *last,
+            event: event.clone(),
+            function_error_attempts: 0,
+            next_attempt_millis: event.enqueued_millis,
+        };
+        self.rows
+            .lock()
+            .unwrap()
+            .insert(*last, (row, Some(holder.clone())));
         Ok(*last)
     }
 
-    async fn queued_events(
+    async fn held_events(
         &self,
+        holder: &NodeId,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<EventHeader>, StoreError> {
@@ -60,31 +108,68 @@ impl EventStore for MemoryStore {
             .lock()
             .unwrap()
             .range(after.map_or(i64::MIN, |a| a + 1)..)
+            .filter(|(_, (_, h))| h.as_ref() == Some(holder))
             .take(limit as usize)
-            .map(|(_, r)| EventHeader {
-                id: r.id,
-                request_id: r.event.request_id.clone(),
-                scope: r.event.scope.clone(),
-                function_name: r.event.function_name.clone(),
-                enqueued_millis: r.event.enqueued_millis,
-                function_error_attempts: r.function_error_attempts,
-                next_attempt_millis: r.next_attempt_millis,
-            })
+            .map(|(_, (r, _))| header_of(r))
             .collect())
     }
 
-    async fn queued_event(&self, id: i64) -> Result<Option<QueuedEvent>, StoreError> {
-        Ok(self.rows.lock().unwrap().get(&id).cloned())
+    async fn claim_orphaned_events(
+        &self,
+        holder: &NodeId,
+        _live_since_millis: i64,
+        limit: u32,
+    ) -> Result<Vec<EventHeader>, StoreError> {
+        let live = self.live.lock().unwrap().clone();
+        let mut rows = self.rows.lock().unwrap();
+        let mut claimed = Vec::new();
+        for (row, h) in rows.values_mut() {
+            let orphaned = match h {
+                None => true,
+                Some(h) => h != holder && !live.contains(h),
+            };
+            if orphaned && claimed.len() < limit as usize {
+                *h = Some(holder.clone());
+                claimed.push(header_of(row));
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn release_events(&self, holder: &NodeId) -> Result<u64, StoreError> {
+        let mut released = 0;
+        for (_, h) in self.rows.lock().unwrap().values_mut() {
+            if h.as_ref() == Some(holder) {
+                *h = None;
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    async fn queued_event(
+        &self,
+        id: i64,
+        holder: &NodeId,
+    ) -> Result<Option<QueuedEvent>, StoreError> {
+        Ok(self
+            .held_by(id, holder)
+            .then(|| self.rows.lock().unwrap().get(&id).map(|(r, _)| r.clone()))
+            .flatten())
     }
 
     async fn retry_event_later(
         &self,
         id: i64,
+        holder: &NodeId,
         function_error_attempts: u32,
         next_attempt_millis: i64,
     ) -> Result<bool, StoreError> {
+        if !self.held_by(id, holder) {
+            return Ok(false);
+        }
         Ok(match self.rows.lock().unwrap().get_mut(&id) {
-            Some(row) => {
+            Some((row, _)) => {
                 row.function_error_attempts = function_error_attempts;
                 row.next_attempt_millis = next_attempt_millis;
                 true
@@ -93,7 +178,10 @@ impl EventStore for MemoryStore {
         })
     }
 
-    async fn delete_event(&self, id: i64) -> Result<bool, StoreError> {
+    async fn delete_event(&self, id: i64, holder: &NodeId) -> Result<bool, StoreError> {
+        if !self.held_by(id, holder) {
+            return Ok(false);
+        }
         Ok(self.rows.lock().unwrap().remove(&id).is_some())
     }
 }
@@ -230,6 +318,16 @@ impl EventRunner for ScriptedRunner {
     }
 }
 
+fn config() -> QueueConfig {
+    QueueConfig {
+        retry: policy(),
+        max_running_per_function: 1,
+        node: this_node(),
+        claim_every: Duration::from_secs(1),
+        node_live_for: Duration::from_secs(10),
+    }
+}
+
 fn policy() -> RetryPolicy {
     RetryPolicy {
         function_error_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],
@@ -256,6 +354,7 @@ async fn start(
     let config = QueueConfig {
         retry,
         max_running_per_function: cap,
+        ..config()
     };
     let queue = EventQueue::open(store, runner, config).await.unwrap();
     queue.run();
@@ -478,8 +577,8 @@ async fn nothing_runs_before_run_is_called() {
     let store = Arc::new(MemoryStore::default());
     let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
     let config = QueueConfig {
-        retry: policy(),
         max_running_per_function: 1,
+        ..config()
     };
     let queue = EventQueue::open(store.clone(), runner.clone(), config)
         .await
@@ -496,25 +595,34 @@ async fn nothing_runs_before_run_is_called() {
     queue.shut_down(Duration::ZERO).await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn events_left_by_an_earlier_run_run_at_start() {
-    let store = Arc::new(MemoryStore::default());
-    for n in 0..2500 {
-        let event = invocation("f", None, &format!("req-{n}"));
-        store
-            .enqueue_event(&NewEvent {
-                request_id: event.request_id,
-                scope: event.scope,
-                function_name: "f".into(),
-                qualifier: None,
-                invoked_function_arn: event.function.invoked_function_arn,
-                payload: b"{}".to_vec(),
-                client_context: None,
-                enqueued_millis: lamina_types::timestamp::now_millis(),
-            })
+/// Queues `n` events held by `holder` (`None`: let go by a node that shut down).
+async fn queued_by(store: &MemoryStore, holder: Option<&NodeId>, prefix: &str, n: usize) {
+    for k in 0..n {
+        let event = invocation("f", None, &format!("{prefix}-{k}"));
+        let new = NewEvent {
+            request_id: event.request_id,
+            scope: event.scope,
+            function_name: "f".into(),
+            qualifier: None,
+            invoked_function_arn: event.function.invoked_function_arn,
+            payload: b"{}".to_vec(),
+            client_context: None,
+            enqueued_millis: lamina_types::timestamp::now_millis(),
+        };
+        let id = store
+            .enqueue_event(&new, holder.unwrap_or(&other_node()))
             .await
             .unwrap();
+        if holder.is_none() {
+            store.rows.lock().unwrap().get_mut(&id).unwrap().1 = None;
+        }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_this_node_held_when_it_crashed_run_at_start() {
+    let store = Arc::new(MemoryStore::default());
+    queued_by(&store, Some(&this_node()), "req", 2500).await;
     let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
 
     let queue = start(&store, &runner, 10, policy()).await;
@@ -522,6 +630,73 @@ async fn events_left_by_an_earlier_run_run_at_start() {
 
     assert_eq!(runner.runs().len(), 2500);
     queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_let_go_or_held_by_a_dead_node_are_claimed_page_by_page_and_run() {
+    let store = Arc::new(MemoryStore::default());
+    queued_by(&store, None, "let-go", 150).await;
+    queued_by(&store, Some(&other_node()), "dead", 150).await;
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
+
+    let queue = start(&store, &runner, 10, policy()).await;
+    until("every event ran", || store.rows().is_empty()).await;
+
+    assert_eq!(runner.runs().len(), 300);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_of_a_live_node_are_left_to_it() {
+    let store = Arc::new(MemoryStore::default());
+    store.live.lock().unwrap().push(other_node());
+    queued_by(&store, Some(&other_node()), "theirs", 3).await;
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
+
+    let queue = start(&store, &runner, 10, policy()).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(runner.runs().is_empty());
+
+    // Its heartbeat stops: its events are orphans now.
+    store.live.lock().unwrap().clear();
+    until("every event ran", || store.rows().is_empty()).await;
+    assert_eq!(runner.runs().len(), 3);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_claimed_away_meanwhile_is_not_run_here() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| succeeded());
+    let queue = EventQueue::open(store.clone(), runner.clone(), config())
+        .await
+        .unwrap();
+    accept(&queue, "f", "req-1").await;
+    // Another node took it while this one's heartbeat had stopped.
+    for (_, holder) in store.rows.lock().unwrap().values_mut() {
+        *holder = Some(other_node());
+    }
+    store.live.lock().unwrap().push(other_node());
+
+    queue.run();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+
+    assert!(runner.runs().is_empty());
+    assert_eq!(store.holders(), vec![Some(other_node())]);
+    queue.shut_down(Duration::ZERO).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutting_down_lets_go_of_the_events_left() {
+    let store = Arc::new(MemoryStore::default());
+    let runner = ScriptedRunner::new(Duration::ZERO, |_, _| function_error());
+    let queue = start(&store, &runner, 10, policy()).await;
+    accept(&queue, "f", "req-1").await;
+    until("the first attempt ran", || runner.runs().len() == 1).await;
+
+    queue.shut_down(Duration::ZERO).await;
+
+    assert_eq!(store.holders(), vec![None]);
 }
 
 #[tokio::test(start_paused = true)]

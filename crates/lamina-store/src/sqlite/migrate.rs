@@ -15,7 +15,8 @@ use crate::metadata::StoreError;
 /// `provisioned.rs`). Version 7: function resource policies (see `function_access.rs`).
 /// Version 8: function URLs (see `function_urls.rs`). Version 9: asynchronous invocation
 /// configurations (see `event_invoke.rs`). Version 11: function settings (see `settings.rs`).
-pub(super) const SCHEMA_VERSION: i64 = 11;
+/// Version 13: the node holding each queued event (see `events.rs`).
+pub(super) const SCHEMA_VERSION: i64 = 13;
 
 /// Migrates the database behind `pool`. Rows written before accounts existed (schema 4 and
 /// older) belong to `legacy_account`: the one account such a server had.
@@ -65,6 +66,9 @@ pub(super) async fn migrate(
     }
     if current < 11 {
         tx.execute(settings::SCHEMA_V11).await?;
+    }
+    if current < 13 {
+        tx.execute(events::SCHEMA_V13).await?;
     }
     let broken: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut *tx)
