@@ -28,6 +28,7 @@ mod provisioned;
 mod publish;
 mod resolve;
 mod resolve_cache;
+pub use resolve_cache::WriteFeed;
 mod resource_policy;
 mod settings;
 mod settle;
@@ -93,6 +94,23 @@ pub struct FunctionService {
 }
 
 impl FunctionService {
+    /// Tells `feed` of every write of a function, and takes [`Self::forget_resolved`] calls
+    /// for the writes of other nodes: several nodes share one store.
+    pub fn feed_writes_to(&self, feed: Arc<dyn WriteFeed>) {
+        self.resolved.feed_writes_to(feed);
+    }
+
+    /// Forgets what invokes resolved of `function` of `scope` (all of the scope's when
+    /// `None`): another node wrote it.
+    pub fn forget_resolved(&self, scope: &Scope, function: Option<&str>) {
+        self.resolved.forget(scope, function);
+    }
+
+    /// Forgets everything invokes resolved: writes of other nodes may have been missed.
+    pub fn forget_all_resolved(&self) {
+        self.resolved.forget_all();
+    }
+
     /// A service that records functions in `store` and makes them ready to run with
     /// `preparer`; each operation acts in the scope (account and region) of its caller.
     pub fn new(

@@ -12,6 +12,7 @@ use lamina_types::{AccountId, LayerName, Region, Scope};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
+pub use function_writes::{FunctionWritten, Heard, WriteListener};
 pub use in_flight::{InFlightAdmission, InFlightRequest};
 
 use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
@@ -21,6 +22,7 @@ mod event_invoke;
 mod events;
 mod function_access;
 mod function_urls;
+mod function_writes;
 mod functions;
 mod in_flight;
 mod migrate;
@@ -50,6 +52,9 @@ macro_rules! filter_sql {
     };
 }
 
+/// How long a statement waits for a connection before it fails.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// PostgreSQL-backed metadata.
 pub struct PgStore {
     pool: PgPool,
@@ -67,6 +72,9 @@ impl PgStore {
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
+            // A database that went away answers the API's callers with ServiceException in
+            // seconds, not sqlx's default 30 (and the pool reconnects once it is back).
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
         migrate::migrate(&pool).await?;

@@ -4,6 +4,7 @@ mod access_keys;
 mod api_server;
 mod artifact_store;
 mod cluster_admissions;
+mod cluster_writes;
 mod data_dir;
 mod database;
 mod fd_limit;

@@ -309,10 +309,11 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         events: event_store,
         postgres,
     } = database.into_stores();
-    if let Some(postgres) = postgres {
+    let cluster_store = postgres;
+    if let Some(postgres) = &cluster_store {
         // A shared database means other nodes may run the same functions: the concurrency
         // limits are counted for the cluster.
-        let admissions = PgAdmissions::start(postgres, node.clone())
+        let admissions = PgAdmissions::start(Arc::clone(postgres), node.clone())
             .await
             .context("starting the cluster's concurrency count")?;
         executor.count_in_cluster(Arc::new(admissions));
@@ -327,6 +328,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         FunctionService::new(Arc::clone(&function_store), artifacts.clone(), preparer)
             .with_provisioner(provisioning.clone()),
     );
+    if let Some(postgres) = &cluster_store {
+        crate::cluster_writes::start(Arc::clone(postgres), node.clone(), &functions).await?;
+    }
     let events = start_events(&args, event_store, &functions, &executor, &node).await?;
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts)

@@ -10,12 +10,13 @@
 //! the lookup began.
 //!
 //! Only successful resolutions are kept (an unknown or not yet `Active` function is looked up
-//! each time). The cache assumes this server is the only writer of its store: several nodes
-//! sharing one store (a later issue) will need cross-node invalidation, for example a
-//! notification on every write or a revision check against the store.
+//! each time). Several nodes sharing one store each keep their own cache: every invalidation
+//! is also told to the [`WriteFeed`] (which tells the other nodes, whose caches then
+//! [`forget`](ResolveCache::forget) the function), so another node's cache is stale only for
+//! the moment the feed takes.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use lamina_types::Scope;
 
@@ -29,6 +30,16 @@ type Key = (Scope, String, Option<String>);
 #[derive(Default)]
 pub(super) struct ResolveCache {
     inner: Mutex<Inner>,
+    /// Told of every write, for the other nodes of a cluster.
+    feed: OnceLock<Arc<dyn WriteFeed>>,
+}
+
+/// Where a node tells the others that a function was written, so they forget what they
+/// resolved of it.
+pub trait WriteFeed: Send + Sync {
+    /// `function` of `scope` was written (`None`: any function of the scope may have been,
+    /// e.g. the account's unreserved pool changed). Must not block.
+    fn written(&self, scope: &Scope, function: Option<&str>);
 }
 
 #[derive(Default)]
@@ -80,19 +91,42 @@ impl ResolveCache {
     /// Forgets every resolution in `scope` (every function of an account in a region);
     /// called after a write that changes them all (the account's unreserved concurrency).
     pub(super) fn invalidate_scope(&self, scope: &Scope) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.entries.retain(|(s, _, _), _| s != scope);
+        self.forget(scope, None);
+        if let Some(feed) = self.feed.get() {
+            feed.written(scope, None);
+        }
     }
 
     /// Forgets every resolution of function `name` in `scope` (all its qualifiers); called
     /// after each write of its records.
     pub(super) fn invalidate(&self, scope: &Scope, name: &str) {
+        self.forget(scope, Some(name));
+        if let Some(feed) = self.feed.get() {
+            feed.written(scope, Some(name));
+        }
+    }
+
+    /// Drops what was kept of `name` (every function of `scope` when `None`), here only:
+    /// another node wrote it.
+    pub(super) fn forget(&self, scope: &Scope, name: Option<&str>) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner
             .entries
-            .retain(|(s, n, _), _| !(s == scope && n == name));
+            .retain(|(s, n, _), _| !(s == scope && name.is_none_or(|name| n == name)));
+    }
+
+    /// Drops everything kept: the feed from the other nodes was cut, so any write may have
+    /// been missed.
+    pub(super) fn forget_all(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+
+    /// Tells `feed` of every write from now on (a second call changes nothing).
+    pub(super) fn feed_writes_to(&self, feed: Arc<dyn WriteFeed>) {
+        let _ = self.feed.set(feed);
     }
 }
 

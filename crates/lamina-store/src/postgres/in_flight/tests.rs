@@ -68,17 +68,35 @@ async fn reserved_concurrency_holds_across_nodes_until_a_place_is_released() {
     beat(&a, 2, NOW).await;
     let (n1, n2) = (node(1), node(2));
 
-    let first = admitted(a.admit_in_flight(&request(&n1, "f", "1", Some(2))).await.unwrap());
-    admitted(b.admit_in_flight(&request(&n2, "f", "$LATEST", Some(2))).await.unwrap());
+    let first = admitted(
+        a.admit_in_flight(&request(&n1, "f", "1", Some(2)))
+            .await
+            .unwrap(),
+    );
+    admitted(
+        b.admit_in_flight(&request(&n2, "f", "$LATEST", Some(2)))
+            .await
+            .unwrap(),
+    );
     assert_eq!(
-        b.admit_in_flight(&request(&n2, "f", "2", Some(2))).await.unwrap(),
+        b.admit_in_flight(&request(&n2, "f", "2", Some(2)))
+            .await
+            .unwrap(),
         InFlightAdmission::ReservedFull
     );
     // Another function has its own count.
-    admitted(b.admit_in_flight(&request(&n2, "g", "1", Some(2))).await.unwrap());
+    admitted(
+        b.admit_in_flight(&request(&n2, "g", "1", Some(2)))
+            .await
+            .unwrap(),
+    );
 
     a.release_in_flight(first).await.unwrap();
-    admitted(b.admit_in_flight(&request(&n2, "f", "2", Some(2))).await.unwrap());
+    admitted(
+        b.admit_in_flight(&request(&n2, "f", "2", Some(2)))
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test]
@@ -90,13 +108,31 @@ async fn the_unreserved_pool_and_the_version_cap_hold_across_nodes() {
     beat(&a, 2, NOW).await;
     let (n1, n2) = (node(1), node(2));
 
-    admitted(a.admit_in_flight(&request(&n1, "f", "1", None)).await.unwrap());
-    admitted(b.admit_in_flight(&request(&n2, "g", "1", None)).await.unwrap());
+    admitted(
+        a.admit_in_flight(&request(&n1, "f", "1", None))
+            .await
+            .unwrap(),
+    );
+    admitted(
+        b.admit_in_flight(&request(&n2, "g", "1", None))
+            .await
+            .unwrap(),
+    );
     // Reserved functions take no place in the pool.
-    admitted(b.admit_in_flight(&request(&n2, "r", "1", Some(5))).await.unwrap());
-    admitted(b.admit_in_flight(&request(&n2, "h", "1", None)).await.unwrap());
+    admitted(
+        b.admit_in_flight(&request(&n2, "r", "1", Some(5)))
+            .await
+            .unwrap(),
+    );
+    admitted(
+        b.admit_in_flight(&request(&n2, "h", "1", None))
+            .await
+            .unwrap(),
+    );
     assert_eq!(
-        a.admit_in_flight(&request(&n1, "f", "1", None)).await.unwrap(),
+        a.admit_in_flight(&request(&n1, "f", "1", None))
+            .await
+            .unwrap(),
         InFlightAdmission::PoolFull
     );
 
@@ -123,9 +159,15 @@ async fn a_dead_nodes_places_stop_counting_and_are_swept() {
     beat(&a, 1, NOW).await;
     beat(&a, 2, NOW).await;
     let (n1, n2) = (node(1), node(2));
-    admitted(a.admit_in_flight(&request(&n1, "f", "1", Some(1))).await.unwrap());
+    admitted(
+        a.admit_in_flight(&request(&n1, "f", "1", Some(1)))
+            .await
+            .unwrap(),
+    );
     assert_eq!(
-        b.admit_in_flight(&request(&n2, "f", "1", Some(1))).await.unwrap(),
+        b.admit_in_flight(&request(&n2, "f", "1", Some(1)))
+            .await
+            .unwrap(),
         InFlightAdmission::ReservedFull
     );
 
