@@ -419,6 +419,7 @@ async fn claim(
 ) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -436,6 +437,9 @@ async fn claim(
             .await
         {
             Ok(claimed) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("looking for orphaned Event invocations works again");
+                }
                 if !claimed.is_empty() {
                     tracing::info!(events = claimed.len(), "claimed orphaned Event invocations");
                 }
@@ -443,7 +447,14 @@ async fn claim(
                     let _ = shared.accepted.send(Waiting::new(header));
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "looking for orphaned Event invocations failed"),
+            // Once at warning level: an unreachable database would log this every second.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "looking for orphaned Event invocations failed");
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "looking for orphaned Event invocations failed again")
+            }
         }
     }
 }
