@@ -20,7 +20,9 @@ mod events;
 mod function_access;
 mod function_urls;
 mod functions;
+mod log_retention;
 mod migrate;
+mod nodes;
 mod provisioned;
 mod schema;
 mod settings;
@@ -47,7 +49,8 @@ macro_rules! filter_sql {
     };
 }
 
-/// PostgreSQL-backed metadata.
+/// PostgreSQL-backed metadata. Clones share the pool.
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
 }

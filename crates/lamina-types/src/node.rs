@@ -3,6 +3,20 @@
 
 use std::fmt;
 
+/// How often a node records that it is alive, in milliseconds.
+pub const HEARTBEAT_INTERVAL_MS: u64 = 2_000;
+/// How long after its last heartbeat a node still counts as live, in milliseconds: several
+/// missed heartbeats, so one slow write does not take a node out of the cluster.
+pub const LIVE_FOR_MS: i64 = 10_000;
+/// How long after its last heartbeat a node is removed from the registry, in milliseconds (a
+/// day): a node gone that long was retired, and the registry must not grow forever.
+pub const FORGOTTEN_AFTER_MS: i64 = 86_400_000;
+
+/// Whether a node whose last heartbeat was at `heartbeat_ms` is live at `now_ms`.
+pub fn is_live(heartbeat_ms: i64, now_ms: i64) -> bool {
+    now_ms.saturating_sub(heartbeat_ms) < LIVE_FOR_MS
+}
+
 /// A node's id: `node-` and 16 lowercase hex digits, kept in its data directory so a
 /// restarted node is the same node (and takes back at once what it held before).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,6 +56,16 @@ impl fmt::Display for NodeId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_is_live_until_its_heartbeat_is_too_old() {
+        let now = 1_000_000;
+        assert!(is_live(now, now));
+        assert!(is_live(now - LIVE_FOR_MS + 1, now));
+        assert!(!is_live(now - LIVE_FOR_MS, now));
+        // A clock a little behind another node's is not "dead".
+        assert!(is_live(now + 500, now));
+    }
 
     #[test]
     fn a_random_id_parses_back() {

@@ -7,11 +7,11 @@
 
 use sqlx::{Executor, PgPool};
 
-use super::schema;
+use super::{nodes, schema};
 use crate::metadata::StoreError;
 
 /// The migration steps, in order: `STEPS[i]` brings the schema to version `i + 1`.
-const STEPS: &[&str] = &[schema::SCHEMA_V1];
+const STEPS: &[&str] = &[schema::SCHEMA_V1, nodes::SCHEMA_V2];
 
 /// The advisory lock key of the migration ("lamina" in ASCII); any fixed number works, as
 /// long as nothing else on the database uses it.
