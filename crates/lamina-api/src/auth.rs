@@ -71,13 +71,15 @@ impl AuthMode {
 
 /// Lamina's own paths that are not AWS operations: the health check, content downloads, which
 /// carry their own signed, expiring token, and the console, which has its own sign-in. `POST /`
-/// is not the console's: it carries the CloudWatch Logs and STS operations, signed.
+/// is not the console's: it carries the CloudWatch Logs and STS operations, signed. The
+/// internal endpoints between nodes (`/_lamina/node/`) check the cluster's own token instead.
 fn is_exempt(method: &axum::http::Method, path: &str) -> bool {
     if path == "/" && method == axum::http::Method::POST {
         return false;
     }
     path == "/_lamina/health"
         || path.starts_with("/_lamina/content/")
+        || path.starts_with("/_lamina/node/")
         || crate::console::is_console_path(path)
 }
 

@@ -6,6 +6,7 @@
 pub mod auth;
 mod body;
 mod body_limit;
+pub mod cluster;
 mod console;
 pub mod content;
 mod error;
@@ -23,6 +24,7 @@ use lamina_control::{FunctionService, LayerService};
 use lamina_types::{AccountId, Region};
 
 pub use auth::AuthMode;
+pub use cluster::Cluster;
 pub use content::ContentSigner;
 pub use error::ApiError;
 pub use sigv4::{Caller, Credential, CredentialStore};
@@ -48,6 +50,9 @@ pub struct AppState {
     /// Why functions share the host's network, when they do: `--function-network host`, or
     /// what `auto` found missing (health shows it).
     pub host_network_because: Option<String>,
+    /// This node's cluster: its registry, shared settings and peers (a single node's is a
+    /// cluster of one).
+    pub cluster: Cluster,
 }
 
 /// The whole HTTP surface of `lamina serve`.

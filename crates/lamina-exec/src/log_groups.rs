@@ -3,6 +3,10 @@
 //! events with their timestamps; read, filtered and paged for the Logs operations, and kept
 //! no longer than a group's retention policy.
 //!
+//! Each node of a cluster holds the logs of what ran on it; the operations read this node's
+//! files and, through [`PeerLogs`], the other nodes' (see `peers.rs`). The retention policies
+//! are the caller's to store (in the database, shared by every node).
+//!
 //! The files stay one per function ([`crate::log_store`] caps them); a group is the functions
 //! whose log it is. Which group a function logs to is the control plane's to say: callers
 //! pass it as `assigned` (function name, group). A function with a log but not in `assigned`
@@ -11,17 +15,19 @@
 mod events;
 mod filter;
 mod paging;
+mod peers;
 mod retention;
 mod shapes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 pub use events::{LogEvent, NOTES_STREAM};
 pub use filter::FilterPattern;
 pub use paging::{Direction, Place};
-pub use retention::RETENTION_DAYS;
+pub use peers::{LoggedFunction, NoPeers, NodeEvents, PeerLogs, merge_events, merge_functions};
+pub use retention::{RETENTION_DAYS, legacy_policies, retire_legacy_policies, validate_days};
 pub use shapes::{
     EventsPage, EventsQuery, FilterQuery, FilteredEvent, GroupInfo, Listed, StreamInfo, StreamQuery,
 };
@@ -44,85 +50,95 @@ pub enum LogsError {
     /// `InvalidParameterException`.
     #[error("{0}")]
     InvalidParameter(String),
-    /// The retention policies could not be stored (`ServiceUnavailableException`).
-    #[error("storing {path}: {source}")]
-    Storage {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
 }
 
 /// AWS's text for a group that is not there.
 const NO_GROUP: &str = "The specified log group does not exist.";
 
-/// The log groups of one server.
+/// The log groups of one node: its files, and the Logs operations over them and the other
+/// nodes' (through [`LogGroups::reading`]).
 pub struct LogGroups {
     store: Arc<LogStore>,
-    /// Held while the retention policies are read and written.
-    policies: Mutex<()>,
+}
+
+/// One Logs operation's view: this node's logs and the other nodes', for one account.
+pub struct Reading<'a> {
+    groups: &'a LogGroups,
+    /// This node's id, its place in the merged order of events.
+    node: &'a str,
+    account: &'a str,
+    /// Each function's group (function name, group), from the control plane.
+    assigned: &'a [(String, String)],
+    /// The account's retention policies: each group's days.
+    policies: &'a BTreeMap<String, u32>,
+    peers: &'a dyn PeerLogs,
 }
 
 impl LogGroups {
     /// The groups over `store`'s files.
     pub fn new(store: Arc<LogStore>) -> Self {
-        Self {
-            store,
-            policies: Mutex::new(()),
-        }
+        Self { store }
     }
 
     fn dir(&self) -> &Path {
         self.store.dir()
     }
 
-    /// The groups of `account` that have a log, each with its functions.
-    fn groups(
-        &self,
-        account: &str,
-        assigned: &[(String, String)],
-    ) -> BTreeMap<String, Vec<String>> {
-        let assigned: BTreeMap<&str, &str> = assigned
-            .iter()
-            .map(|(f, g)| (f.as_str(), g.as_str()))
-            .collect();
-        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for function in logged_functions(self.dir(), account) {
-            let group = assigned
-                .get(function.as_str())
-                .map_or_else(|| format!("/aws/lambda/{function}"), |g| (*g).to_owned());
-            groups.entry(group).or_default().push(function);
+    /// The view of one operation of `account` on node `node`.
+    pub fn reading<'a>(
+        &'a self,
+        node: &'a str,
+        account: &'a str,
+        assigned: &'a [(String, String)],
+        policies: &'a BTreeMap<String, u32>,
+        peers: &'a dyn PeerLogs,
+    ) -> Reading<'a> {
+        Reading {
+            groups: self,
+            node,
+            account,
+            assigned,
+            policies,
+            peers,
         }
-        groups
     }
 
-    /// The functions of group `name`, or ResourceNotFoundException.
-    fn members(
+    /// The functions of `account` with a log on this node, summed up.
+    pub fn logged_functions(&self, account: &str) -> Vec<LoggedFunction> {
+        logged_functions(self.dir(), account)
+            .into_iter()
+            .map(|function| {
+                let files = events::files_of(self.dir(), account, std::slice::from_ref(&function))
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<PathBuf>>();
+                LoggedFunction {
+                    stored_bytes: files
+                        .iter()
+                        .filter_map(|f| std::fs::metadata(f).ok())
+                        .map(|m| m.len())
+                        .sum(),
+                    first_timestamp: files
+                        .iter()
+                        .filter_map(|f| events::first_timestamp(f))
+                        .min(),
+                    function,
+                }
+            })
+            .collect()
+    }
+
+    /// This node's events of `functions` of `account` within a retention of
+    /// `retention_days` (files holding only expired events are dropped on the way), and which
+    /// of the functions have a log here.
+    pub fn local_events(
         &self,
         account: &str,
-        assigned: &[(String, String)],
-        name: &str,
-    ) -> Result<Vec<String>, LogsError> {
-        self.groups(account, assigned)
-            .remove(name)
-            .ok_or_else(|| LogsError::ResourceNotFound(NO_GROUP.to_owned()))
-    }
-
-    /// The retention of group `name` of `account`, in days.
-    fn retention(&self, account: &str, name: &str) -> Option<u32> {
-        let _held = self.policies.lock().unwrap_or_else(PoisonError::into_inner);
-        retention::load(self.dir())
-            .get(account)
-            .and_then(|g| g.get(name))
-            .copied()
-    }
-
-    /// The events of group `name` still within its retention; files holding only expired
-    /// events are dropped on the way.
-    fn events(&self, account: &str, members: &[String], name: &str) -> Vec<LogEvent> {
-        let files = events::files_of(self.dir(), account, members);
-        let since = match self.retention(account, name) {
+        functions: &[String],
+        retention_days: Option<u32>,
+    ) -> NodeEvents {
+        let files = events::files_of(self.dir(), account, functions);
+        let since = match retention_days {
             Some(days) => {
                 let cutoff = retention::cutoff(days, lamina_types::timestamp::now_millis());
                 let all: Vec<PathBuf> = files.iter().flatten().cloned().collect();
@@ -131,15 +147,119 @@ impl LogGroups {
             }
             None => i64::MIN,
         };
-        events::read_events(&files, since)
+        let present = functions
+            .iter()
+            .zip(&files)
+            .filter(|(_, files)| !files.is_empty())
+            .map(|(f, _)| f.clone())
+            .collect();
+        NodeEvents {
+            functions: present,
+            events: events::read_events(&files, since),
+        }
+    }
+
+    /// Drops at once this node's files of `functions` of `account` that hold only events
+    /// older than `days` (PutRetentionPolicy; other nodes drop theirs at their next read).
+    pub fn enforce_retention(&self, account: &str, functions: &[String], days: u32) {
+        let files: Vec<PathBuf> = events::files_of(self.dir(), account, functions)
+            .into_iter()
+            .flatten()
+            .collect();
+        let cutoff = retention::cutoff(days, lamina_types::timestamp::now_millis());
+        self.store.forget(retention::expire_files(&files, cutoff));
+    }
+}
+
+impl Reading<'_> {
+    /// Every node's functions of the account with a log.
+    fn functions(&self) -> Vec<LoggedFunction> {
+        let mut parts = self.peers.functions(self.account);
+        parts.push(self.groups.logged_functions(self.account));
+        merge_functions(parts)
+    }
+
+    /// The groups of the account that have a log on some node, each with its functions.
+    fn groups(&self, functions: &[LoggedFunction]) -> BTreeMap<String, Vec<String>> {
+        let assigned: BTreeMap<&str, &str> = self
+            .assigned
+            .iter()
+            .map(|(f, g)| (f.as_str(), g.as_str()))
+            .collect();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in functions {
+            let group = assigned.get(f.function.as_str()).map_or_else(
+                || format!("/aws/lambda/{}", f.function),
+                |g| (*g).to_owned(),
+            );
+            groups.entry(group).or_default().push(f.function.clone());
+        }
+        groups
+    }
+
+    /// The functions that log to group `name` (whether or not they have a log yet: a
+    /// function's group is known without listing any node's files).
+    fn candidates(&self, name: &str) -> Vec<String> {
+        let mut functions: Vec<String> = self
+            .assigned
+            .iter()
+            .filter(|(_, g)| g == name)
+            .map(|(f, _)| f.clone())
+            .collect();
+        // A function not (or no longer) assigned a group logs to its default one.
+        if let Some(f) = name.strip_prefix("/aws/lambda/")
+            && !f.is_empty()
+            && !self.assigned.iter().any(|(assigned, _)| assigned == f)
+        {
+            functions.push(f.to_owned());
+        }
+        functions
+    }
+
+    /// The functions of group `name` with a log on some node, or ResourceNotFoundException.
+    pub fn members(&self, name: &str) -> Result<Vec<String>, LogsError> {
+        let mut members: Vec<String> = self.group_events(name)?.0;
+        members.sort();
+        Ok(members)
+    }
+
+    /// The functions of group `name` with a log on some node, and every node's events of
+    /// the group still within its retention, merged; ResourceNotFoundException when no node
+    /// has a log of the group.
+    fn group_events(&self, name: &str) -> Result<(Vec<String>, Vec<LogEvent>), LogsError> {
+        let candidates = self.candidates(name);
+        if candidates.is_empty() {
+            return Err(LogsError::ResourceNotFound(NO_GROUP.to_owned()));
+        }
+        let days = self.policies.get(name).copied();
+        let mut members: Vec<String> = Vec::new();
+        let mut parts = Vec::new();
+        let local = self.groups.local_events(self.account, &candidates, days);
+        for (node, part) in std::iter::once((self.node.to_owned(), local)).chain(self.peers.events(
+            self.account,
+            &candidates,
+            days,
+        )) {
+            members.extend(part.functions);
+            parts.push((node, part.events));
+        }
+        members.sort();
+        members.dedup();
+        if members.is_empty() {
+            return Err(LogsError::ResourceNotFound(NO_GROUP.to_owned()));
+        }
+        Ok((members, merge_events(parts)))
+    }
+
+    /// The events of group `name` of every node, merged.
+    fn events(&self, name: &str) -> Result<Vec<LogEvent>, LogsError> {
+        Ok(self.group_events(name)?.1)
     }
 
     /// DescribeLogGroups: the groups of `account` by name, from `prefix` (or holding
     /// `pattern`), 50 at most a page.
     pub fn describe_log_groups(
         &self,
-        account: &str,
-        assigned: &[(String, String)],
         prefix: Option<&str>,
         pattern: Option<&str>,
         token: Option<&str>,
@@ -156,14 +276,9 @@ impl LogGroups {
             .map(paging::parse_offset_token)
             .transpose()?
             .unwrap_or(0);
-        let policies = {
-            let _held = self.policies.lock().unwrap_or_else(PoisonError::into_inner);
-            retention::load(self.dir())
-                .remove(account)
-                .unwrap_or_default()
-        };
+        let functions = self.functions();
         let matching: Vec<(String, Vec<String>)> = self
-            .groups(account, assigned)
+            .groups(&functions)
             .into_iter()
             .filter(|(name, _)| prefix.is_none_or(|p| name.starts_with(p)))
             // Guessed: AWS matches the pattern case-insensitively as a substring.
@@ -178,22 +293,14 @@ impl LogGroups {
             .skip(offset)
             .take(limit)
             .map(|(name, members)| {
-                let files: Vec<PathBuf> = events::files_of(self.dir(), account, &members)
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let stored_bytes = files
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(f).ok())
-                    .map(|m| m.len())
-                    .sum();
-                let creation_time = files
-                    .iter()
-                    .filter_map(|f| events::first_timestamp(f))
+                let of_group = functions.iter().filter(|f| members.contains(&f.function));
+                let stored_bytes = of_group.clone().map(|f| f.stored_bytes).sum();
+                let creation_time = of_group
+                    .filter_map(|f| f.first_timestamp)
                     .min()
                     .unwrap_or_else(lamina_types::timestamp::now_millis);
                 GroupInfo {
-                    retention_days: policies.get(&name).copied(),
+                    retention_days: self.policies.get(&name).copied(),
                     name,
                     creation_time,
                     stored_bytes,
@@ -207,8 +314,6 @@ impl LogGroups {
     /// a page.
     pub fn describe_log_streams(
         &self,
-        account: &str,
-        assigned: &[(String, String)],
         name: &str,
         query: &StreamQuery,
     ) -> Result<Listed<StreamInfo>, LogsError> {
@@ -224,9 +329,8 @@ impl LogGroups {
             .map(paging::parse_offset_token)
             .transpose()?
             .unwrap_or(0);
-        let members = self.members(account, assigned, name)?;
         let mut streams: BTreeMap<String, StreamInfo> = BTreeMap::new();
-        for e in self.events(account, &members, name) {
+        for e in self.events(name)? {
             let info = streams.entry(e.stream.clone()).or_insert(StreamInfo {
                 name: e.stream,
                 creation_time: e.timestamp,
@@ -261,8 +365,6 @@ impl LogGroups {
     /// GetLogEvents: the events of one stream, oldest first, a page forward or backward.
     pub fn get_log_events(
         &self,
-        account: &str,
-        assigned: &[(String, String)],
         name: &str,
         stream: &str,
         query: &EventsQuery,
@@ -273,9 +375,8 @@ impl LogGroups {
             .as_deref()
             .map(paging::parse_stream_token)
             .transpose()?;
-        let members = self.members(account, assigned, name)?;
         let all: Vec<LogEvent> = self
-            .events(account, &members, name)
+            .events(name)?
             .into_iter()
             .filter(|e| e.stream == stream)
             .collect();
@@ -352,8 +453,6 @@ impl LogGroups {
     /// pattern, oldest first.
     pub fn filter_log_events(
         &self,
-        account: &str,
-        assigned: &[(String, String)],
         name: &str,
         query: &FilterQuery,
     ) -> Result<Listed<FilteredEvent>, LogsError> {
@@ -382,8 +481,7 @@ impl LogGroups {
             .as_deref()
             .map(paging::parse_filter_token)
             .transpose()?;
-        let members = self.members(account, assigned, name)?;
-        let all = self.events(account, &members, name);
+        let all = self.events(name)?;
         let places = paging::places(all.iter().map(|e| e.timestamp));
         let mut items = Vec::new();
         let mut bytes = 0;
@@ -414,54 +512,6 @@ impl LogGroups {
             });
         }
         Ok(Listed { items, next_token })
-    }
-
-    /// PutRetentionPolicy: events of group `name` older than `days` are dropped from now on.
-    pub fn put_retention_policy(
-        &self,
-        account: &str,
-        assigned: &[(String, String)],
-        name: &str,
-        days: i64,
-    ) -> Result<(), LogsError> {
-        let days = retention::validate_days(days)?;
-        let members = self.members(account, assigned, name)?;
-        {
-            let _held = self.policies.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut policies = retention::load(self.dir());
-            policies
-                .entry(account.to_owned())
-                .or_default()
-                .insert(name.to_owned(), days);
-            retention::save(self.dir(), &policies)?;
-        }
-        // Enforced at once: what is already expired goes now.
-        let files: Vec<PathBuf> = events::files_of(self.dir(), account, &members)
-            .into_iter()
-            .flatten()
-            .collect();
-        let cutoff = retention::cutoff(days, lamina_types::timestamp::now_millis());
-        self.store.forget(retention::expire_files(&files, cutoff));
-        Ok(())
-    }
-
-    /// DeleteRetentionPolicy: group `name` keeps its events until the size caps drop them.
-    pub fn delete_retention_policy(
-        &self,
-        account: &str,
-        assigned: &[(String, String)],
-        name: &str,
-    ) -> Result<(), LogsError> {
-        self.members(account, assigned, name)?;
-        let _held = self.policies.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut policies = retention::load(self.dir());
-        if let Some(groups) = policies.get_mut(account) {
-            groups.remove(name);
-            if groups.is_empty() {
-                policies.remove(account);
-            }
-        }
-        retention::save(self.dir(), &policies)
     }
 }
 

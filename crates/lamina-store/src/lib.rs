@@ -14,7 +14,9 @@ pub mod function_access_store;
 pub mod function_store;
 pub mod function_url_store;
 mod layer_json;
+pub mod log_retention_store;
 pub mod metadata;
+pub mod node_store;
 pub mod postgres;
 pub mod provisioned_store;
 pub mod settings_store;
@@ -34,7 +36,9 @@ pub use function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };
 pub use function_url_store::FunctionUrlStore;
+pub use log_retention_store::LogRetentionStore;
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
+pub use node_store::{NodeRecord, NodeStore};
 pub use postgres::PgStore;
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
 pub use settings_store::FunctionSettingsStore;

@@ -25,7 +25,9 @@ mod function_urls;
 mod function_writes;
 mod functions;
 mod in_flight;
+mod log_retention;
 mod migrate;
+mod nodes;
 mod provisioned;
 mod schema;
 mod settings;
@@ -55,7 +57,8 @@ macro_rules! filter_sql {
 /// How long a statement waits for a connection before it fails.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// PostgreSQL-backed metadata.
+/// PostgreSQL-backed metadata. Clones share the pool.
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
 }

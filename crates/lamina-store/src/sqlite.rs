@@ -20,7 +20,9 @@ mod events;
 mod function_access;
 mod function_urls;
 mod functions;
+mod log_retention;
 mod migrate;
+mod nodes;
 mod provisioned;
 mod settings;
 
@@ -74,7 +76,8 @@ macro_rules! filter_sql {
     };
 }
 
-/// SQLite-backed metadata in `<data dir>/lamina.db`.
+/// SQLite-backed metadata in `<data dir>/lamina.db`. Clones share the pools.
+#[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,

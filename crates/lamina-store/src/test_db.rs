@@ -13,7 +13,9 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use crate::event_store::EventStore;
 use crate::function_store::FunctionStore;
+use crate::log_retention_store::LogRetentionStore;
 use crate::metadata::MetadataStore;
+use crate::node_store::NodeStore;
 use crate::{PgStore, SqliteStore};
 
 /// One test's database; [`TestDb::metadata`] opens a store on it, as often as a test wants
@@ -77,6 +79,44 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// Opens a store on this database, as a [`NodeStore`].
+    pub(crate) async fn nodes(&self) -> Box<dyn NodeStore> {
+        match self {
+            Self::Sqlite(dir) => Box::new(
+                SqliteStore::open(
+                    &dir.path().join("lamina.db"),
+                    &crate::sqlite::tests::scope().account,
+                )
+                .await
+                .expect("open SQLite"),
+            ),
+            Self::Postgres(options) => Box::new(
+                PgStore::connect_with((**options).clone())
+                    .await
+                    .expect("connect to PostgreSQL"),
+            ),
+        }
+    }
+
+    /// Opens a store on this database, as a [`LogRetentionStore`].
+    pub(crate) async fn log_retention(&self) -> Box<dyn LogRetentionStore> {
+        match self {
+            Self::Sqlite(dir) => Box::new(
+                SqliteStore::open(
+                    &dir.path().join("lamina.db"),
+                    &crate::sqlite::tests::scope().account,
+                )
+                .await
+                .expect("open SQLite"),
+            ),
+            Self::Postgres(options) => Box::new(
+                PgStore::connect_with((**options).clone())
+                    .await
+                    .expect("connect to PostgreSQL"),
+            ),
+        }
+    }
+
     /// The connection options of the PostgreSQL schema.
     pub(crate) fn pg_options(&self) -> PgConnectOptions {
         match self {

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use lamina_store::{EventStore, FunctionStore, MetadataStore, PgStore, SqliteStore};
+use lamina_store::{
+    EventStore, FunctionStore, LogRetentionStore, MetadataStore, NodeStore, PgStore, SqliteStore,
+};
 use lamina_types::AccountId;
 
 /// An open metadata database of either engine.
@@ -47,6 +49,21 @@ impl Database {
         match self {
             Self::Sqlite(store) => store.runtimes_in_use().await,
             Self::Postgres(store) => store.runtimes_in_use().await,
+        }
+    }
+
+    /// The stores of what the nodes of a cluster share about themselves: the node registry
+    /// and the log retention policies (sharing this database's connections).
+    pub(crate) fn cluster_stores(&self) -> (Arc<dyn NodeStore>, Arc<dyn LogRetentionStore>) {
+        match self {
+            Self::Sqlite(store) => {
+                let store = Arc::new(store.clone());
+                (store.clone(), store)
+            }
+            Self::Postgres(store) => {
+                let store = Arc::new(store.clone());
+                (store.clone(), store)
+            }
         }
     }
 

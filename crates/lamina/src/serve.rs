@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// directory.
     #[arg(long, env = "LAMINA_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
+    /// The URL the other nodes of a cluster reach this one at (`http://host:port`), to read
+    /// its function logs; default `http://<listen address>`.
+    #[arg(long, env = "LAMINA_ADVERTISE_URL")]
+    advertise_url: Option<String>,
     /// Where ZIPs are stored: `local` (in the data directory) or `s3://bucket/prefix`, an
     /// S3-compatible store several nodes can share (credentials and region from the usual
     /// AWS variables). Extracted trees stay in the data directory either way.
@@ -218,6 +222,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     // Bound before the data dir is opened: a port in use stops the start before anything
     // (crash clean-up, the artifact sweep, standbys) touches the data dir or the host.
     let listener = listen(args.listen).with_context(|| format!("listening on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let advertised = crate::node_registry::advertise_url(args.advertise_url.as_deref(), local)?;
     // Environments and clients hold descriptors in this process: one noisy function must not
     // exhaust a shell's default limit.
     let (before, after) = crate::fd_limit::raise_open_files();
@@ -247,6 +253,10 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .flat_map(|u| u.as_bytes().to_vec())
         .collect();
     let secret = metadata.server_secret(&candidate).await?;
+    let (node_store, log_retention) = database.cluster_stores();
+    import_legacy_retention(&args.data_dir.join("logs"), log_retention.as_ref()).await?;
+    let this_node =
+        crate::node_registry::register(node_store.as_ref(), node.clone(), advertised).await?;
     let key_file = AccessKeyFile::in_data_dir(&args.data_dir);
     crate::access_keys::ensure_root_key(&key_file, &account)?;
     let auth = match args.auth {
@@ -332,17 +342,26 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         crate::cluster_writes::start(Arc::clone(postgres), node.clone(), &functions).await?;
     }
     let events = start_events(&args, event_store, &functions, &executor, &node).await?;
+    let content = ContentSigner::new(secret, args.content_url_ttl_secs);
+    let cluster = lamina_api::Cluster {
+        node: this_node.clone(),
+        nodes: Arc::clone(&node_store),
+        log_retention,
+        artifacts: artifacts.blobs().clone(),
+        peer_token: lamina_api::cluster::PeerToken::derive(&content),
+    };
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts)
             .with_published_hook(Arc::new(CompileLayers(executor.clone()))),
         functions,
         executor,
         events: events.clone(),
-        content: ContentSigner::new(secret, args.content_url_ttl_secs),
+        content,
         default_region: region.clone(),
         default_account: account.clone(),
         auth,
         host_network_because: host_because.clone(),
+        cluster,
     });
     let unfinished = state.functions.settle_unfinished().await?;
     // Configurations an earlier run left are provisioned again from here on.
@@ -354,14 +373,14 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         );
     }
     let auth_mode = args.auth;
-    let local = listener.local_addr()?;
     if let Err(e) = data_dir.record_listen(local) {
         tracing::warn!(error = %e, "could not record the listen address in the lock file");
     }
     eprintln!(
         "lamina serve: http://{local}  data dir {}  account {account}  default region {region}  \
-         node {node}",
-        args.data_dir.display()
+         node {node} ({})",
+        args.data_dir.display(),
+        this_node.url
     );
     if matches!(auth_mode, AuthChoice::None) {
         eprintln!(
@@ -405,6 +424,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         }
     }
     let executor = state.executor.clone();
+    crate::node_registry::keep_alive(node_store, this_node);
     events.run();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = crate::api_server::serve(
@@ -453,6 +473,30 @@ async fn prepare_runtime_sdks(store: &Database, executor: &Executor) {
             let _ = executor.prepare_runtime_sdk(runtime).await;
         }
     });
+}
+
+/// Moves the retention policies of `<logs>/retention.json` (kept there before they were in the
+/// database) into the database, once; a policy already in the database wins.
+async fn import_legacy_retention(
+    logs_dir: &std::path::Path,
+    store: &dyn lamina_store::LogRetentionStore,
+) -> anyhow::Result<()> {
+    let legacy = lamina_exec::log_groups::legacy_policies(logs_dir);
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    for (account, groups) in &legacy {
+        let present = store.retention_policies(account).await?;
+        for (group, days) in groups {
+            if !present.contains_key(group) {
+                store.put_retention_policy(account, group, *days).await?;
+            }
+        }
+    }
+    lamina_exec::log_groups::retire_legacy_policies(logs_dir)
+        .context("renaming the imported retention.json")?;
+    tracing::info!("log retention policies moved from retention.json into the database");
+    Ok(())
 }
 
 /// How often a node looks for the queued events of nodes that stopped: a killed node's

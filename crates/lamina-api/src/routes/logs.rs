@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lamina_exec::log_groups::{EventsQuery, FilterQuery, LogsError, StreamQuery};
+use lamina_exec::log_groups::{
+    EventsQuery, FilterQuery, LogsError, Reading, StreamQuery, validate_days,
+};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::cluster::HttpPeerLogs;
 use crate::request_context::RequestContext;
 use wire::{
     DeleteRetentionPolicyIn, DescribeLogGroupsIn, DescribeLogStreamsIn, FilterLogEventsIn,
@@ -44,14 +47,6 @@ impl From<LogsError> for LogsFault {
         match e {
             LogsError::ResourceNotFound(m) => Self::client("ResourceNotFoundException", m),
             LogsError::InvalidParameter(m) => Self::client("InvalidParameterException", m),
-            LogsError::Storage { .. } => {
-                tracing::error!(error = %e, "a Logs operation failed");
-                Self {
-                    kind: "ServiceUnavailableException",
-                    message: "The service cannot complete the request.".to_owned(),
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                }
-            }
         }
     }
 }
@@ -122,17 +117,12 @@ struct Call {
 }
 
 impl Call {
-    /// Runs `op` with the log groups, the account and each function's group, off the async
-    /// threads (it reads files).
+    /// Runs `op` with this node's and the other live nodes' logs of the account, each
+    /// function's group and the retention policies, off the async threads (it reads files
+    /// and calls the other nodes).
     async fn with_groups<T: Send + 'static>(
         self,
-        op: impl FnOnce(
-            &lamina_exec::log_groups::LogGroups,
-            &str,
-            &[(String, String)],
-        ) -> Result<T, LogsError>
-        + Send
-        + 'static,
+        op: impl FnOnce(&Reading<'_>) -> Result<T, LogsError> + Send + 'static,
     ) -> Result<T, LogsFault> {
         let scope = lamina_types::Scope::new(
             lamina_types::AccountId::parse(&self.account).ok_or_else(internal)?,
@@ -142,13 +132,32 @@ impl Call {
             tracing::error!(error = %e.message(), "listing the functions' log groups failed");
             internal()
         })?;
+        let cluster = &self.state.cluster;
+        let policies = cluster
+            .log_retention
+            .retention_policies(&self.account)
+            .await
+            .map_err(store_failed)?;
+        let peers = HttpPeerLogs::new(cluster.live_peers().await, cluster.peer_token.clone());
+        let node = cluster.node.id.to_string();
         let executor = self.state.executor.clone();
         let account = self.account;
-        tokio::task::spawn_blocking(move || op(executor.log_groups(), &account, &assigned))
-            .await
-            .map_err(|_| internal())?
-            .map_err(LogsFault::from)
+        tokio::task::spawn_blocking(move || {
+            let reading = executor
+                .log_groups()
+                .reading(&node, &account, &assigned, &policies, &peers);
+            op(&reading)
+        })
+        .await
+        .map_err(|_| internal())?
+        .map_err(LogsFault::from)
     }
+}
+
+/// A failure of the database holding the retention policies, logged here.
+fn store_failed(e: lamina_store::StoreError) -> LogsFault {
+    tracing::error!(error = %e, "the log retention policies could not be read or written");
+    internal()
 }
 
 fn internal() -> LogsFault {
@@ -190,10 +199,8 @@ fn group_name(name: Option<String>, identifier: Option<String>) -> Result<String
 async fn describe_log_groups(call: Call, input: DescribeLogGroupsIn) -> Result<Value, LogsFault> {
     let (account, region) = (call.account.clone(), call.region.clone());
     let listed = call
-        .with_groups(move |groups, account, assigned| {
+        .with_groups(move |groups| {
             groups.describe_log_groups(
-                account,
-                assigned,
                 input.log_group_name_prefix.as_deref(),
                 input.log_group_name_pattern.as_deref(),
                 input.next_token.as_deref(),
@@ -238,9 +245,7 @@ async fn describe_log_streams(call: Call, input: DescribeLogStreamsIn) -> Result
     let (account, region) = (call.account.clone(), call.region.clone());
     let group = name.clone();
     let listed = call
-        .with_groups(move |groups, account, assigned| {
-            groups.describe_log_streams(account, assigned, &group, &query)
-        })
+        .with_groups(move |groups| groups.describe_log_streams(&group, &query))
         .await?;
     let streams: Vec<Value> = listed
         .items
@@ -271,9 +276,7 @@ async fn get_log_events(call: Call, input: GetLogEventsIn) -> Result<Value, Logs
         limit: input.limit,
     };
     let page = call
-        .with_groups(move |groups, account, assigned| {
-            groups.get_log_events(account, assigned, &name, &stream, &query)
-        })
+        .with_groups(move |groups| groups.get_log_events(&name, &stream, &query))
         .await?;
     let events: Vec<Value> = page
         .events
@@ -300,9 +303,7 @@ async fn filter_log_events(call: Call, input: FilterLogEventsIn) -> Result<Value
         limit: input.limit,
     };
     let listed = call
-        .with_groups(move |groups, account, assigned| {
-            groups.filter_log_events(account, assigned, &name, &query)
-        })
+        .with_groups(move |groups| groups.filter_log_events(&name, &query))
         .await?;
     let events: Vec<Value> = listed.items.iter().map(event_body).collect();
     Ok(with_token(
@@ -321,10 +322,27 @@ async fn put_retention_policy(call: Call, input: PutRetentionPolicyIn) -> Result
              constraint: Member must not be null",
         )
     })?;
-    call.with_groups(move |groups, account, assigned| {
-        groups.put_retention_policy(account, assigned, &name, days)
+    let days = validate_days(days)?;
+    let (state, account) = (Arc::clone(&call.state), call.account.clone());
+    let group = name.clone();
+    let members = call
+        .with_groups(move |groups| groups.members(&group))
+        .await?;
+    state
+        .cluster
+        .log_retention
+        .put_retention_policy(&account, &name, days)
+        .await
+        .map_err(store_failed)?;
+    // Enforced at once on this node; the others drop their expired files at their next read.
+    let executor = state.executor.clone();
+    tokio::task::spawn_blocking(move || {
+        executor
+            .log_groups()
+            .enforce_retention(&account, &members, days);
     })
-    .await?;
+    .await
+    .map_err(|_| internal())?;
     Ok(json!({}))
 }
 
@@ -334,10 +352,16 @@ async fn delete_retention_policy(
     input: DeleteRetentionPolicyIn,
 ) -> Result<Value, LogsFault> {
     let name = group_name(input.log_group_name, None)?;
-    call.with_groups(move |groups, account, assigned| {
-        groups.delete_retention_policy(account, assigned, &name)
-    })
-    .await?;
+    let (state, account) = (Arc::clone(&call.state), call.account.clone());
+    let group = name.clone();
+    call.with_groups(move |groups| groups.members(&group))
+        .await?;
+    state
+        .cluster
+        .log_retention
+        .delete_retention_policy(&account, &name)
+        .await
+        .map_err(store_failed)?;
     Ok(json!({}))
 }
 

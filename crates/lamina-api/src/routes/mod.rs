@@ -11,11 +11,13 @@ mod event_invoke;
 mod extract;
 mod function_url_configs;
 mod functions;
+mod health;
 mod invoke;
 mod invoke_async;
 mod invoke_stream;
 mod layers;
 mod logs;
+mod node_logs;
 mod ordered_map;
 mod other_services;
 mod policies;
@@ -32,21 +34,22 @@ mod wire;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::middleware;
 use axum::routing::get;
-use axum::{Json, middleware};
-use lamina_exec::network::FunctionNetwork;
 use lamina_types::LambdaError;
-use serde_json::json;
 
 use crate::request_context::request_id;
 use crate::{ApiError, AppState, auth, content};
 
+pub(crate) use node_logs::{NODE_LOG_EVENTS_PATH, NODE_LOG_FUNCTIONS_PATH};
+
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/_lamina/health", get(health))
+        .route("/_lamina/health", get(health::health))
         .route("/_lamina/content/sha256/{hex}", get(content::download))
+        .merge(node_logs::routes())
         .merge(layers::routes())
         .merge(functions::routes())
         .merge(aliases::routes())
@@ -79,35 +82,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
-}
-
-/// Lamina's own `GET /_lamina/health` (no AWS operation): version, isolation,
-/// authentication and function network in force (with a warning when functions share the
-/// host's network).
-async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
-    let (cgroups, cgroup_path) = state.executor.cgroup_info();
-    let network = state.executor.function_network();
-    let mut body = json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "isolation": state.executor.isolation().as_str(),
-        "cgroups": cgroups,
-        "cgroupPath": cgroup_path,
-        "auth": state.auth.as_str(),
-        "functionNetwork": network.as_str(),
-    });
-    let (ready, in_use) = state.executor.provisioned_totals();
-    body["provisionedEnvironments"] = json!({ "ready": ready, "inUse": in_use });
-    if network == FunctionNetwork::Host {
-        body["functionNetworkWarning"] = json!(
-            "function network: host - functions can reach every loopback service of this \
-             machine, this API included"
-        );
-        if let Some(reason) = &state.host_network_because {
-            body["functionNetworkReason"] = json!(reason);
-        }
-    }
-    (StatusCode::OK, Json(body))
 }
 
 /// Any path or method Lamina routes no operation at: AWS's `UnknownOperationException`,

@@ -134,6 +134,19 @@ impl TestApi {
         })
         .await
         .unwrap();
+        let signer = ContentSigner::new(b"route tests".to_vec(), 60);
+        let cluster = crate::Cluster {
+            node: lamina_store::NodeRecord {
+                id: lamina_types::NodeId::from_random(1),
+                url: "http://127.0.0.1:8900".to_owned(),
+                started_millis: 0,
+                heartbeat_millis: 0,
+            },
+            nodes: store.clone(),
+            log_retention: store.clone(),
+            artifacts: artifacts.blobs().clone(),
+            peer_token: crate::cluster::PeerToken::derive(&signer),
+        };
         let metadata: Arc<dyn MetadataStore> = store.clone();
         let event_store: Arc<dyn EventStore> = store.clone();
         let function_store: Arc<dyn FunctionStore> = store;
@@ -157,12 +170,13 @@ impl TestApi {
             functions,
             executor,
             events,
-            content: ContentSigner::new(b"route tests".to_vec(), 60),
+            content: signer,
             default_region: Region::parse(REGION).unwrap(),
             default_account: account,
             // The route tests send unsigned requests; authentication has its own tests.
             auth: crate::AuthMode::None,
             host_network_because: Some("route tests: no isolation".to_owned()),
+            cluster,
         });
         Self {
             router: crate::router(state),

@@ -13,8 +13,9 @@ use crate::logs::{log_files, log_name, parse_line};
 /// such lines; they are kept under a name no environment's stream can have.
 pub const NOTES_STREAM: &str = "[lamina]notes";
 
-/// One log event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One log event (serialised as nodes of a cluster pass it to each other).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LogEvent {
     /// Its log stream.
     pub stream: String,

@@ -1,7 +1,9 @@
-//! Retention policies of log groups (PutRetentionPolicy): kept in `<logs>/retention.json` as
-//! `{account: {group: days}}`, and enforced: events older than the retention are never read,
-//! and files holding only such events are removed (a function's current file is emptied, as
-//! the total cap empties it, since its sink holds it open).
+//! Retention policies of log groups (PutRetentionPolicy), enforced: events older than the
+//! retention are never read, and files holding only such events are removed (a function's
+//! current file is emptied, as the total cap empties it, since its sink holds it open).
+//!
+//! The policies are stored in the database, shared by a cluster's nodes; before, they were
+//! `<logs>/retention.json` (`{account: {group: days}}`), which `lamina serve` imports once.
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
@@ -27,23 +29,22 @@ fn policy_path(logs_dir: &Path) -> PathBuf {
     logs_dir.join("retention.json")
 }
 
-/// The policies on disk (none when the file is missing or unreadable: logs are then kept
-/// until the size caps drop them, as without a policy).
-pub fn load(logs_dir: &Path) -> Policies {
+/// The policies of the legacy file (none when it is missing or unreadable).
+pub fn legacy_policies(logs_dir: &Path) -> Policies {
     fs::read(policy_path(logs_dir))
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
 }
 
-/// Writes the policies (through a temporary file and a rename, so a crash never leaves half).
-pub fn save(logs_dir: &Path, policies: &Policies) -> Result<(), LogsError> {
+/// Renames the legacy file once its policies are in the database (kept, not removed, so a
+/// downgrade can take it back by hand).
+pub fn retire_legacy_policies(logs_dir: &Path) -> std::io::Result<()> {
     let path = policy_path(logs_dir);
-    let tmp = logs_dir.join("retention.json.tmp");
-    let text = serde_json::to_vec_pretty(policies).map_err(std::io::Error::other);
-    text.and_then(|text| fs::write(&tmp, text))
-        .and_then(|()| fs::rename(&tmp, &path))
-        .map_err(|source| LogsError::Storage { path, source })
+    if !path.exists() {
+        return Ok(());
+    }
+    fs::rename(&path, logs_dir.join("retention.json.imported"))
 }
 
 /// Checks `days` against AWS's list.
@@ -115,15 +116,23 @@ mod tests {
     }
 
     #[test]
-    fn policies_survive_a_restart() {
+    fn the_legacy_file_is_read_then_retired() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(load(dir.path()).is_empty());
+        assert!(legacy_policies(dir.path()).is_empty());
+        retire_legacy_policies(dir.path()).unwrap();
+        fs::write(
+            dir.path().join("retention.json"),
+            r#"{"123456789012": {"/aws/lambda/f": 7}}"#,
+        )
+        .unwrap();
         let mut p = Policies::new();
         p.entry("123456789012".into())
             .or_default()
             .insert("/aws/lambda/f".into(), 7);
-        save(dir.path(), &p).unwrap();
-        assert_eq!(load(dir.path()), p);
+        assert_eq!(legacy_policies(dir.path()), p);
+        retire_legacy_policies(dir.path()).unwrap();
+        assert!(legacy_policies(dir.path()).is_empty());
+        assert!(dir.path().join("retention.json.imported").exists());
     }
 
     #[test]

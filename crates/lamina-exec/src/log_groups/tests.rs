@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::logs::{LogLimits, push_line};
 use lamina_types::timestamp::format_millis;
@@ -18,6 +20,24 @@ fn groups_with(events: &[(i64, &str, &str)]) -> (tempfile::TempDir, LogGroups) {
     (dir, LogGroups::new(store))
 }
 
+/// No retention policy.
+static NO_POLICIES: BTreeMap<String, u32> = BTreeMap::new();
+
+/// The view of a node alone, without retention policies.
+fn alone<'a>(
+    groups: &'a LogGroups,
+    account: &'a str,
+    assigned: &'a [(String, String)],
+) -> Reading<'a> {
+    groups.reading(
+        "node-0000000000000001",
+        account,
+        assigned,
+        &NO_POLICIES,
+        &NoPeers,
+    )
+}
+
 fn now() -> i64 {
     lamina_types::timestamp::now_millis()
 }
@@ -26,23 +46,18 @@ fn now() -> i64 {
 fn groups_are_the_functions_logs_in_their_account() {
     let (dir, groups) = groups_with(&[(now(), S1, "hi")]);
     std::fs::write(dir.path().join("999999999999.g.log"), "x").unwrap();
-    let listed = groups
-        .describe_log_groups(ACCOUNT, &[], None, None, None, None)
+    let listed = alone(&groups, ACCOUNT, &[])
+        .describe_log_groups(None, None, None, None)
         .unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].name, "/aws/lambda/f");
     let custom = [("f".to_owned(), "/shared/app".to_owned())];
-    let listed = groups
-        .describe_log_groups(ACCOUNT, &custom, Some("/shared"), None, None, None)
+    let listed = alone(&groups, ACCOUNT, &custom)
+        .describe_log_groups(Some("/shared"), None, None, None)
         .unwrap();
     assert_eq!(listed.items[0].name, "/shared/app");
-    let err = groups
-        .describe_log_streams(
-            "999999999999",
-            &[],
-            "/aws/lambda/f",
-            &StreamQuery::default(),
-        )
+    let err = alone(&groups, "999999999999", &[])
+        .describe_log_streams("/aws/lambda/f", &StreamQuery::default())
         .unwrap_err();
     assert!(matches!(err, LogsError::ResourceNotFound(m) if m == NO_GROUP));
 }
@@ -51,8 +66,8 @@ fn groups_are_the_functions_logs_in_their_account() {
 fn streams_are_described_with_their_first_and_last_events() {
     let t = now();
     let (_dir, groups) = groups_with(&[(t, S1, "a"), (t + 1, S2, "b"), (t + 5, S1, "c")]);
-    let listed = groups
-        .describe_log_streams(ACCOUNT, &[], "/aws/lambda/f", &StreamQuery::default())
+    let listed = alone(&groups, ACCOUNT, &[])
+        .describe_log_streams("/aws/lambda/f", &StreamQuery::default())
         .unwrap();
     let names: Vec<&str> = listed.items.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, [S1, S2]);
@@ -66,16 +81,16 @@ fn streams_are_described_with_their_first_and_last_events() {
         limit: Some(1),
         ..Default::default()
     };
-    let page = groups
-        .describe_log_streams(ACCOUNT, &[], "/aws/lambda/f", &by_time)
+    let page = alone(&groups, ACCOUNT, &[])
+        .describe_log_streams("/aws/lambda/f", &by_time)
         .unwrap();
     assert_eq!(page.items[0].name, S1);
     let next = StreamQuery {
         token: page.next_token,
         ..by_time
     };
-    let page = groups
-        .describe_log_streams(ACCOUNT, &[], "/aws/lambda/f", &next)
+    let page = alone(&groups, ACCOUNT, &[])
+        .describe_log_streams("/aws/lambda/f", &next)
         .unwrap();
     assert_eq!(page.items[0].name, S2);
     assert_eq!(page.next_token, None);
@@ -89,8 +104,8 @@ fn get_log_events_pages_forward_and_backward_through_one_millisecond() {
         lines.iter().map(|(t, s, m)| (*t, *s, m.as_str())).collect();
     let (_dir, groups) = groups_with(&events);
     let get = |q: &EventsQuery| {
-        groups
-            .get_log_events(ACCOUNT, &[], "/aws/lambda/f", S1, q)
+        alone(&groups, ACCOUNT, &[])
+            .get_log_events("/aws/lambda/f", S1, q)
             .unwrap()
     };
     let texts = |p: &EventsPage| {
@@ -130,14 +145,8 @@ fn get_log_events_pages_forward_and_backward_through_one_millisecond() {
     });
     assert!(end.events.is_empty());
     assert_eq!(end.forward, rest.forward);
-    let err = groups
-        .get_log_events(
-            ACCOUNT,
-            &[],
-            "/aws/lambda/f",
-            "nope",
-            &EventsQuery::default(),
-        )
+    let err = alone(&groups, ACCOUNT, &[])
+        .get_log_events("/aws/lambda/f", "nope", &EventsQuery::default())
         .unwrap_err();
     assert!(matches!(err, LogsError::ResourceNotFound(_)));
 }
@@ -152,8 +161,8 @@ fn filter_log_events_matches_pages_and_windows() {
         (t + 2, S2, "END RequestId: a"),
     ]);
     let filter = |q: &FilterQuery| {
-        groups
-            .filter_log_events(ACCOUNT, &[], "/aws/lambda/f", q)
+        alone(&groups, ACCOUNT, &[])
+            .filter_log_events("/aws/lambda/f", q)
             .unwrap()
     };
     let errors = filter(&FilterQuery {
@@ -186,10 +195,8 @@ fn filter_log_events_matches_pages_and_windows() {
     assert_eq!(in_s2.items.len(), 1);
     assert_eq!(in_s2.items[0].event.message, "END RequestId: a");
     assert!(
-        groups
+        alone(&groups, ACCOUNT, &[])
             .filter_log_events(
-                ACCOUNT,
-                &[],
                 "/aws/lambda/f",
                 &FilterQuery {
                     limit: Some(0),
@@ -201,33 +208,74 @@ fn filter_log_events_matches_pages_and_windows() {
 }
 
 #[test]
-fn retention_drops_old_events_and_is_kept_per_account() {
+fn retention_drops_old_events() {
     let old = now() - 3 * 86_400_000;
     let (dir, groups) = groups_with(&[(old, S1, "old"), (now(), S1, "new")]);
-    groups
-        .put_retention_policy(ACCOUNT, &[], "/aws/lambda/f", 1)
-        .unwrap();
-    let all = groups
-        .filter_log_events(ACCOUNT, &[], "/aws/lambda/f", &FilterQuery::default())
+    let policies: BTreeMap<String, u32> = [("/aws/lambda/f".to_owned(), 1)].into();
+    let reading = groups.reading("node-0000000000000001", ACCOUNT, &[], &policies, &NoPeers);
+    let all = reading
+        .filter_log_events("/aws/lambda/f", &FilterQuery::default())
         .unwrap();
     let texts: Vec<&str> = all.items.iter().map(|e| e.event.message.as_str()).collect();
     assert_eq!(texts, ["new"]);
-    let listed = groups
-        .describe_log_groups(ACCOUNT, &[], None, None, None, None)
-        .unwrap();
+    let listed = reading.describe_log_groups(None, None, None, None).unwrap();
     assert_eq!(listed.items[0].retention_days, Some(1));
-    assert!(
-        groups
-            .put_retention_policy(ACCOUNT, &[], "/aws/lambda/f", 2)
-            .is_err()
-    );
-    assert!(
-        groups
-            .put_retention_policy("999999999999", &[], "/aws/lambda/f", 1)
-            .is_err()
-    );
-    groups
-        .delete_retention_policy(ACCOUNT, &[], "/aws/lambda/f")
+    // The file held both events: it stays until its last one expires.
+    assert!(dir.path().join(format!("{ACCOUNT}.f.log")).exists());
+}
+
+/// Another node's logs, as the API layer would have fetched them.
+struct OnePeer(NodeEvents);
+
+impl PeerLogs for OnePeer {
+    fn functions(&self, _account: &str) -> Vec<Vec<LoggedFunction>> {
+        vec![vec![LoggedFunction {
+            function: "g".into(),
+            stored_bytes: 7,
+            first_timestamp: Some(1),
+        }]]
+    }
+
+    fn events(
+        &self,
+        _account: &str,
+        functions: &[String],
+        _retention_days: Option<u32>,
+    ) -> Vec<(String, NodeEvents)> {
+        let wanted = NodeEvents {
+            functions: self
+                .0
+                .functions
+                .iter()
+                .filter(|f| functions.contains(f))
+                .cloned()
+                .collect(),
+            events: self.0.events.clone(),
+        };
+        vec![("node-0000000000000002".into(), wanted)]
+    }
+}
+
+#[test]
+fn other_nodes_logs_are_read_as_this_nodes() {
+    let t = now();
+    let (_dir, groups) = groups_with(&[(t, S1, "here")]);
+    let peer = OnePeer(NodeEvents {
+        functions: vec!["g".into()],
+        events: vec![LogEvent {
+            stream: S2.into(),
+            timestamp: t - 1,
+            ingestion_time: t - 1,
+            message: "there".into(),
+        }],
+    });
+    let reading = groups.reading("node-0000000000000001", ACCOUNT, &[], &NO_POLICIES, &peer);
+    let listed = reading.describe_log_groups(None, None, None, None).unwrap();
+    let names: Vec<&str> = listed.items.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["/aws/lambda/f", "/aws/lambda/g"]);
+    // A function that ran only on the other node has its group all the same.
+    let only_there = reading
+        .filter_log_events("/aws/lambda/g", &FilterQuery::default())
         .unwrap();
-    assert_eq!(retention::load(dir.path()), retention::Policies::new());
+    assert_eq!(only_there.items[0].event.message, "there");
 }

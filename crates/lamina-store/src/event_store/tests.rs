@@ -193,9 +193,12 @@ async fn only_the_holder_reads_retries_or_removes_an_event(db: TestDb) {
 
 async fn orphaned_events_are_claimed_once_and_live_nodes_keep_theirs(db: TestDb) {
     let store = db.events().await;
-    // Node 1 beat at 1,000 and stopped; node 2 beats on; node 3 never registered.
+    // Node 1 beat at 1,000 and stopped; node 2 beats on; node 3 never registered; nodes 4
+    // to 6, which claim, beat on too.
     beat(&db, 1, 1_000).await;
-    beat(&db, 2, 50_000).await;
+    for live in [2, 4, 5, 6] {
+        beat(&db, live, 50_000).await;
+    }
     for (n, holder) in [(0, 1), (1, 2), (2, 1), (3, 3)] {
         store
             .enqueue_event(&event(&format!("r{n}"), n), &node(holder))

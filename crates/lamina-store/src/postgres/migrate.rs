@@ -7,12 +7,13 @@
 
 use sqlx::{Executor, PgPool};
 
-use super::{events, in_flight, schema};
+use super::{events, in_flight, nodes, schema};
 use crate::metadata::StoreError;
 
 /// The migration steps, in order: `STEPS[i]` brings the schema to version `i + 1`.
 const STEPS: &[&str] = &[
     schema::SCHEMA_V1,
+    nodes::SCHEMA_V2,
     events::SCHEMA_STEP_HOLDERS,
     in_flight::SCHEMA_STEP_IN_FLIGHT,
 ];

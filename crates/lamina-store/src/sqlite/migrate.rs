@@ -5,7 +5,8 @@ use lamina_types::AccountId;
 use sqlx::{Connection, Executor, SqlitePool};
 
 use super::{
-    SCHEMA, event_invoke, events, function_access, function_urls, functions, provisioned, settings,
+    SCHEMA, event_invoke, events, function_access, function_urls, functions, log_retention, nodes,
+    provisioned, settings,
 };
 use crate::metadata::StoreError;
 
@@ -15,7 +16,8 @@ use crate::metadata::StoreError;
 /// `provisioned.rs`). Version 7: function resource policies (see `function_access.rs`).
 /// Version 8: function URLs (see `function_urls.rs`). Version 9: asynchronous invocation
 /// configurations (see `event_invoke.rs`). Version 11: function settings (see `settings.rs`).
-/// Version 13: the node holding each queued event (see `events.rs`).
+/// Version 12: the node registry and log retention policies (see `nodes.rs` and
+/// `log_retention.rs`). Version 13: the node holding each queued event (see `events.rs`).
 pub(super) const SCHEMA_VERSION: i64 = 13;
 
 /// Migrates the database behind `pool`. Rows written before accounts existed (schema 4 and
@@ -66,6 +68,10 @@ pub(super) async fn migrate(
     }
     if current < 11 {
         tx.execute(settings::SCHEMA_V11).await?;
+    }
+    if current < 12 {
+        tx.execute(nodes::SCHEMA_V12).await?;
+        tx.execute(log_retention::SCHEMA_V12).await?;
     }
     if current < 13 {
         tx.execute(events::SCHEMA_V13).await?;

@@ -1,0 +1,129 @@
+"""Two nodes on one PostgreSQL and one S3 store (issue 17): each registers in the node
+registry, health lists both as live, and the function logs of every node are read through any
+node's CloudWatch Logs operations (a function created through node A and invoked on node B shows
+its START/END/REPORT lines through node A). Retention policies are shared.
+
+Needs LAMINA_TEST_POSTGRES_URL (`scripts/postgres-test start`) and the LAMINA_TEST_S3_* variables
+(`eval "$(scripts/s3-test start)"`): without them the test fails, it never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from helpers import ACCOUNT
+from invoke_support import deploy, invoke
+from harness import make_client
+
+PRINTS = """
+def lambda_handler(event, context):
+    print("hello from", context.function_name)
+    return "ok"
+"""
+
+
+def required(name: str, how: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: {how}")
+    return value
+
+
+@pytest.fixture
+def database_url() -> str:
+    """A fresh database on the test PostgreSQL server, dropped afterwards."""
+    url = required("LAMINA_TEST_POSTGRES_URL", "export LAMINA_TEST_POSTGRES_URL=$(scripts/postgres-test start)")
+    psql = shutil.which("psql")
+    if psql is None:
+        raise RuntimeError("psql is needed to create the test database")
+    name = f"lamina_e2e_{uuid.uuid4().hex[:12]}"
+    subprocess.run([psql, url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    parts = urllib.parse.urlsplit(url)
+    yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    subprocess.run([psql, url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+
+
+@pytest.fixture
+def cluster(start_server, database_url):
+    """Nodes A and B on the database and one S3 prefix."""
+    how = 'eval "$(scripts/s3-test start)"'
+    endpoint = required("LAMINA_TEST_S3_ENDPOINT", how)
+    bucket = required("LAMINA_TEST_S3_BUCKET", how)
+    env = {
+        "AWS_ACCESS_KEY_ID": required("LAMINA_TEST_S3_ACCESS_KEY_ID", how),
+        "AWS_SECRET_ACCESS_KEY": required("LAMINA_TEST_S3_SECRET_ACCESS_KEY", how),
+        "AWS_REGION": "us-east-1",
+    }
+    args = ["--database", database_url, "--artifacts", f"s3://{bucket}/e2e-cluster/{uuid.uuid4().hex}",
+            "--s3-endpoint", endpoint]
+    return start_server(*args, env=env), start_server(*args, env=env)
+
+
+def health(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_lamina/health", timeout=10) as r:
+        assert r.status == 200
+        return json.loads(r.read())
+
+
+def test_logs_of_an_invoke_on_one_node_are_read_through_the_other(cluster, aws, fn_name):
+    a, b = cluster
+    seen = health(a.url)
+    assert seen["database"] == {"engine": "postgres", "reachable": True}
+    assert seen["artifacts"] == {"store": "s3", "reachable": True}
+    ids = {health(a.url)["node"]["id"], health(b.url)["node"]["id"]}
+    assert {n["id"] for n in seen["nodes"] if n["live"]} == ids
+
+    lam_a, lam_b = make_client(a.url), make_client(b.url)
+    deploy(lam_a, fn_name, PRINTS)
+    lam_a.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+    done = invoke(lam_b, fn_name)
+    assert done.status == 200 and done.payload == b'"ok"'
+    # The log is node B's file alone; node A holds none.
+    assert (b.data_dir / "logs" / f"{ACCOUNT}.{fn_name}.log").exists()
+    assert not (a.data_dir / "logs" / f"{ACCOUNT}.{fn_name}.log").exists()
+
+    group = f"/aws/lambda/{fn_name}"
+    out = aws("logs", "filter-log-events", "--log-group-name", group, "--endpoint-url", a.url)
+    shown = [e["message"] for e in out["events"]]
+    for kind in ("START RequestId: ", "END RequestId: ", "REPORT RequestId: "):
+        assert [m for m in shown if m.startswith(kind)], shown
+    assert any(m.startswith(f"hello from {fn_name}") for m in shown), shown
+    streams = aws("logs", "describe-log-streams", "--log-group-name", group, "--endpoint-url", a.url)
+    assert len(streams["logStreams"]) == 1
+
+    # A retention policy set through one node is the policy of every node.
+    aws("logs", "put-retention-policy", "--log-group-name", group, "--retention-in-days", "7",
+        "--endpoint-url", b.url)
+    groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", group, "--endpoint-url", a.url)
+    assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups["logGroups"]] == [(group, 7)]
+
+
+def test_a_stopped_node_is_left_out_not_an_error(cluster, aws, fn_name):
+    a, b = cluster
+    lam_a, lam_b = make_client(a.url), make_client(b.url)
+    deploy(lam_a, fn_name, PRINTS)
+    lam_a.get_waiter("function_active_v2").wait(FunctionName=fn_name)
+    invoke(lam_a, fn_name)
+    invoke(lam_b, fn_name)
+    group = f"/aws/lambda/{fn_name}"
+    both = aws("logs", "filter-log-events", "--log-group-name", group, "--endpoint-url", a.url)
+    assert len([e for e in both["events"] if e["message"].startswith("REPORT")]) == 2
+    # Killed: its heartbeat stops, but it stays "live" for a few seconds; node A answers with
+    # its own events meanwhile, and afterwards without calling it.
+    b.kill()
+    for _ in range(2):
+        alone = aws("logs", "filter-log-events", "--log-group-name", group, "--endpoint-url", a.url)
+        assert len([e for e in alone["events"] if e["message"].startswith("REPORT")]) == 1
+        deadline = time.monotonic() + 30
+        while any(n["live"] for n in health(a.url)["nodes"] if n["url"] == b.url):
+            assert time.monotonic() < deadline, "the killed node stayed live"
+            time.sleep(0.5)
