@@ -364,6 +364,9 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         cluster,
     });
     let unfinished = state.functions.settle_unfinished().await?;
+    if cluster_store.is_some() {
+        tokio::spawn(settle_orphans(Arc::clone(&state.functions)));
+    }
     // Configurations an earlier run left are provisioned again from here on.
     provisioning.start(Arc::clone(&state.functions), function_store);
     if unfinished > 0 {
@@ -497,6 +500,23 @@ async fn import_legacy_retention(
         .context("renaming the imported retention.json")?;
     tracing::info!("log retention policies moved from retention.json into the database");
     Ok(())
+}
+
+/// How often a node of several looks for function versions whose settling a dead node left
+/// unfinished.
+const ORPHAN_SETTLE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Settles, now and then, what dead nodes left `Pending` or `InProgress`.
+async fn settle_orphans(functions: Arc<FunctionService>) {
+    let mut ticks = tokio::time::interval(ORPHAN_SETTLE_EVERY);
+    // The first tick is now, and the start has just settled everything.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(e) = functions.settle_unfinished().await {
+            tracing::debug!(error = %e.message(), "looking for unfinished settlings failed");
+        }
+    }
 }
 
 /// How often a node looks for the queued events of nodes that stopped: a killed node's

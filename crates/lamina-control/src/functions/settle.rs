@@ -90,7 +90,10 @@ impl FunctionService {
         }
     }
 
-    /// Settles what a crash left `Pending` or `InProgress` (run once at start).
+    /// Settles what a crash left `Pending` or `InProgress` (run once at start; with several
+    /// nodes, also now and then, for the settlings a node that died left unfinished: a
+    /// version another live node is still settling is settled twice, and the second
+    /// outcome, identical, loses the revision race).
     pub async fn settle_unfinished(&self) -> Result<usize, lamina_types::LambdaError> {
         let unfinished = self
             .store
@@ -105,8 +108,12 @@ impl FunctionService {
                 .or_default()
                 .push(r.version);
         }
+        let running = self.settling.lock().keys().cloned().collect::<Vec<_>>();
         for ((scope, name), versions) in by_function {
-            self.start_settling(&scope, &name, versions);
+            // Settling here already: it reaches these versions itself.
+            if !running.contains(&(scope.clone(), name.clone())) {
+                self.start_settling(&scope, &name, versions);
+            }
         }
         Ok(count)
     }
