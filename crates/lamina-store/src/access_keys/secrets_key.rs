@@ -109,9 +109,15 @@ impl fmt::Debug for SecretsKey {
 impl SecretsKeySource {
     /// `LAMINA_SECRETS_KEY` when it is set and not empty, else `<data_dir>/secrets.key`.
     pub(crate) fn from_env_or(data_dir: &Path) -> Self {
+        Self::from_env().unwrap_or_else(|| Self::File(data_dir.join(SECRETS_KEY_FILE)))
+    }
+
+    /// `LAMINA_SECRETS_KEY` when it is set and not empty: the only source a database shared by
+    /// several nodes may use.
+    pub(crate) fn from_env() -> Option<Self> {
         match std::env::var(SECRETS_KEY_ENV) {
-            Ok(value) if !value.trim().is_empty() => Self::Env(value),
-            _ => Self::File(data_dir.join(SECRETS_KEY_FILE)),
+            Ok(value) if !value.trim().is_empty() => Some(Self::Env(value)),
+            _ => None,
         }
     }
 

@@ -11,7 +11,7 @@ use super::schema;
 use crate::metadata::StoreError;
 
 /// The migration steps, in order: `STEPS[i]` brings the schema to version `i + 1`.
-const STEPS: &[&str] = &[schema::SCHEMA_V1];
+const STEPS: &[&str] = &[schema::SCHEMA_V1, super::access_keys::ACCESS_KEYS_SCHEMA];
 
 /// The advisory lock key of the migration ("lamina" in ASCII); any fixed number works, as
 /// long as nothing else on the database uses it.
