@@ -13,6 +13,7 @@ mod provisioning;
 mod runtime_sdks;
 mod runtimes;
 mod serve;
+mod shared_key_cache;
 mod shutdown;
 
 use std::process::ExitCode;

@@ -40,7 +40,10 @@ async fn keys_are_created_found_listed_and_revoked(db: TestDb) {
         Some(a.clone())
     );
     assert_eq!(store.lookup("LKIANOSUCHKEY").await.unwrap(), None);
-    assert_eq!(store.revoke(&a.access_key_id).await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        store.revoke(&a.access_key_id).await.unwrap(),
+        Some(a.clone())
+    );
     assert_eq!(store.revoke(&a.access_key_id).await.unwrap(), None);
     assert_eq!(store.lookup(&a.access_key_id).await.unwrap(), None);
     assert_eq!(store.read().await.unwrap(), vec![b]);
@@ -112,7 +115,11 @@ async fn an_account_gets_a_fresh_id_and_a_revocable_root_key(db: TestDb) {
         assert_eq!(root.account_id.len(), 12);
         assert!(root.account_id.bytes().all(|b| b.is_ascii_digit()));
         assert!(root.root && !root.server_managed);
-        assert!(seen.insert(root.account_id.clone()), "reused {}", root.account_id);
+        assert!(
+            seen.insert(root.account_id.clone()),
+            "reused {}",
+            root.account_id
+        );
         assert_eq!(store.root_of(&root.account_id).await.unwrap(), Some(root));
     }
     assert_eq!(store.read().await.unwrap().len(), 11);
@@ -122,8 +129,7 @@ async fn an_account_gets_a_fresh_id_and_a_revocable_root_key(db: TestDb) {
 async fn stored_text(db: &TestDb) -> String {
     match db {
         TestDb::Sqlite(dir) => {
-            std::fs::read_to_string(dir.path().join(crate::access_keys::ACCESS_KEYS_FILE))
-                .unwrap()
+            std::fs::read_to_string(dir.path().join(crate::access_keys::ACCESS_KEYS_FILE)).unwrap()
         }
         TestDb::Postgres(_) => {
             let mut conn = db.pg_connection().await;

@@ -65,7 +65,8 @@ impl PgStore {
     /// The accounts and access keys in this database, their secrets sealed under
     /// `LAMINA_SECRETS_KEY`, which must be set (and the same on every node).
     pub fn access_keys(&self) -> Result<PgAccessKeys, AccessKeysError> {
-        let source = SecretsKeySource::from_env().ok_or(AccessKeysError::SharedSecretsKeyRequired)?;
+        let source =
+            SecretsKeySource::from_env().ok_or(AccessKeysError::SharedSecretsKeyRequired)?;
         PgAccessKeys::sealed_with(self.pool.clone(), &source)
     }
 
