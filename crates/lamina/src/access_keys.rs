@@ -23,7 +23,10 @@ pub const ROOT_SECRET_ACCESS_KEY_ENV: &str = "LAMINA_ROOT_SECRET_ACCESS_KEY";
 /// one stored, else a new one, whose `export` lines are printed this once (to stderr, never
 /// to the log). With PostgreSQL the first node to start creates it and the others find it.
 /// First seals the secrets a key file of an earlier Lamina kept in plain text.
-pub async fn ensure_root_key(store: &dyn AccessKeyStore, account: &AccountId) -> anyhow::Result<()> {
+pub async fn ensure_root_key(
+    store: &dyn AccessKeyStore,
+    account: &AccountId,
+) -> anyhow::Result<()> {
     let sealed = store
         .seal_plaintext_secrets()
         .await
