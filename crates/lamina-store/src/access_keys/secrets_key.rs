@@ -2,10 +2,11 @@
 //! `LAMINA_SECRETS_KEY` (base64) when it is set, else from `<data>/secrets.key`, which is
 //! generated (mode 0400) the first time a secret is sealed.
 //!
-//! It is kept apart from the key file on purpose. When metadata moves to PostgreSQL, the key
-//! records (ids, accounts, sealed secrets) go to a database that every node and its backups
-//! share, while this key stays on the nodes (in their environment or data dir): reading the
-//! database alone gives no secret.
+//! It is kept apart from the key file on purpose. With PostgreSQL the key records (ids,
+//! accounts, sealed secrets) are in a database that every node and its backups share, while
+//! this key stays on the nodes, in their environment only (`LAMINA_SECRETS_KEY`, the same on
+//! every node: see [`crate::postgres::PgAccessKeys`]): reading the database alone gives no
+//! secret.
 //!
 //! Each secret is sealed with XChaCha20-Poly1305 under a random 24-byte nonce (random nonces
 //! of that size never repeat in practice), with the record's access key id and account as
