@@ -31,6 +31,10 @@ pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// The least time between two re-reads caused by unknown keys.
 pub const MISS_REREAD_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long a request signed by an unknown key waits for its re-read before it is refused
+/// (the database may be slow or unreachable; the background refresh keeps trying).
+pub const MISS_REREAD_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How old the keys in memory may grow (the database unreachable) before every key is refused.
 pub const KEY_CACHE_MAX_AGE: Duration = Duration::from_secs(10);
 
@@ -105,7 +109,12 @@ impl SharedKeyCache {
             tokio::time::sleep_until(last + MISS_REREAD_INTERVAL).await;
         }
         *last = Some(Instant::now());
-        self.refresh().await;
+        if tokio::time::timeout(MISS_REREAD_TIMEOUT, self.refresh())
+            .await
+            .is_err()
+        {
+            tracing::warn!("re-reading the access keys for an unknown key timed out");
+        }
     }
 }
 

@@ -367,3 +367,35 @@ impl AccessKeyStore for PgAccessKeys {
         Ok(record)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Executor;
+
+    use crate::test_db::TestDb;
+
+    /// The lock keeps writers from creating a second root key; the index would refuse one
+    /// anyway, should a writer ever skip the lock.
+    #[tokio::test]
+    #[ignore = "needs LAMINA_TEST_POSTGRES_URL (scripts/test sets it)"]
+    async fn the_table_holds_one_root_key_per_account() {
+        let db = TestDb::postgres().await;
+        // Opening a store migrates the schema.
+        db.metadata().await;
+        let mut conn = db.pg_connection().await;
+        let insert = |id: &str, root: bool| {
+            format!(
+                "INSERT INTO access_keys (access_key_id, account, sealed_secret, created, root, \
+                 server_managed) VALUES ('{id}', '123456789012', 'x', 't', {root}, FALSE)"
+            )
+        };
+        conn.execute(sqlx::AssertSqlSafe(insert("AK1", true)))
+            .await
+            .unwrap();
+        conn.execute(sqlx::AssertSqlSafe(insert("AK2", false)))
+            .await
+            .unwrap();
+        let second_root = conn.execute(sqlx::AssertSqlSafe(insert("AK3", true))).await;
+        assert!(second_root.is_err(), "a second root key was stored");
+    }
+}
