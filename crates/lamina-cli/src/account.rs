@@ -52,7 +52,8 @@ pub enum KeysCommand {
     Create(KeyFileArgs),
     /// List the key pairs (without their secrets).
     List(KeyFileArgs),
-    /// Revoke a key pair: the server refuses requests signed with it from now on. Any key
+    /// Revoke a key pair: the server refuses requests signed with it from now on (every node
+    /// of a cluster, with `--database`, within about a second). Any key
     /// may be revoked, an account's root key too (as on AWS), except the root key the server
     /// manages for its own account, which it would re-create at its next start.
     Revoke {
@@ -297,6 +298,20 @@ mod tests {
     use aws_sdk_lambda::config::ProvideCredentials as _;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_of_another_engine_is_refused_without_echoing_its_url() {
+        let args = DataDirArgs {
+            data_dir: PathBuf::from("/nonexistent"),
+            database: Some("mysql://admin:hunter2@db.example/lamina".into()),
+        };
+        let Err(e) = args.store().await else {
+            panic!("a MySQL URL was accepted");
+        };
+        let message = format!("{e:#}");
+        assert!(message.contains("postgres://"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
 
     #[tokio::test]
     async fn the_root_key_of_a_data_dir_is_found() {
