@@ -137,8 +137,9 @@ async fn verified(
     .ok_or_else(|| {
         LambdaError::MissingAuthenticationToken("Missing Authentication Token".into())
     })?;
-    // An unknown key is refused before its body is read.
-    if store.lookup(&signature.access_key).is_none() {
+    // An unknown key is refused before its body is read. Looking it up fresh fills the
+    // cache that `verify` reads below.
+    if store.lookup_fresh(&signature.access_key).await.is_none() {
         return Err(LambdaError::UnrecognizedClient(
             "The security token included in the request is invalid.".into(),
         ));

@@ -291,6 +291,8 @@ async fn signed_caller(
     if signature.service != "lambda" {
         return Err(Refused);
     }
+    // Fills the cache `verify` reads, re-reading it for a key new to this node.
+    keys.store().lookup_fresh(&signature.access_key).await;
     let received = Received {
         method: parts.method.as_str(),
         path: parts.uri.path(),

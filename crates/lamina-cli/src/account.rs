@@ -1,8 +1,11 @@
 //! `lamina account create|list` and `lamina account keys create|list|revoke`: the accounts
 //! and access keys of a server on this machine, managed in its data directory's key file
 //! (secrets encrypted under the data dir's `secrets.key` or `LAMINA_SECRETS_KEY`, so only the
-//! server's user can use them); the running server sees each change at once. Also where the remote commands find the root key
-//! when the environment and the profile files give none.
+//! server's user can use them); the running server sees each change at once. With
+//! `--database postgres://...` they manage instead the keys every node of a cluster shares
+//! in that database (sealed under `LAMINA_SECRETS_KEY`, the nodes' own), which every node
+//! sees within a second (see the server's `shared_key_cache`). Also where the remote commands
+//! find the root key when the environment and the profile files give none.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +13,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use aws_sdk_lambda::config::Credentials;
-use lamina_store::{AccessKeyFile, AccessKeyRecord};
+use lamina_store::access_keys::secrets_key::SECRETS_KEY_ENV;
+use lamina_store::{AccessKeyFile, AccessKeyRecord, AccessKeyStore, AccessKeysError, PgStore};
 use lamina_types::AccountId;
 use lamina_types::timestamp::{format_millis, now_millis};
 use serde_json::json;
@@ -48,7 +52,8 @@ pub enum KeysCommand {
     Create(KeyFileArgs),
     /// List the key pairs (without their secrets).
     List(KeyFileArgs),
-    /// Revoke a key pair: the server refuses requests signed with it from now on. Any key
+    /// Revoke a key pair: the server refuses requests signed with it from now on (every node
+    /// of a cluster, with `--database`, within about a second). Any key
     /// may be revoked, an account's root key too (as on AWS), except the root key the server
     /// manages for its own account, which it would re-create at its next start.
     Revoke {
@@ -66,6 +71,11 @@ pub struct DataDirArgs {
     /// The data directory of the server.
     #[arg(long, env = "LAMINA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
+    /// The PostgreSQL database of a cluster (`postgres://user:password@host:port/database`):
+    /// manage the keys its nodes share there instead of a data directory's. Needs the nodes'
+    /// LAMINA_SECRETS_KEY.
+    #[arg(long, env = "LAMINA_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
 }
 
 /// Which server's keys, of which account.
@@ -79,21 +89,38 @@ pub struct KeyFileArgs {
 }
 
 impl DataDirArgs {
-    fn file(&self) -> anyhow::Result<AccessKeyFile> {
-        if !self.data_dir.is_dir() {
-            bail!(
-                "no data directory at {} (give the server's with --data-dir or \
-                 LAMINA_DATA_DIR)",
-                self.data_dir.display()
-            );
+    /// The keys of the database when `--database` names one, else of the data directory.
+    async fn store(&self) -> anyhow::Result<Box<dyn AccessKeyStore>> {
+        let Some(url) = &self.database else {
+            if !self.data_dir.is_dir() {
+                bail!(
+                    "no data directory at {} (give the server's with --data-dir or \
+                     LAMINA_DATA_DIR, or a cluster's database with --database)",
+                    self.data_dir.display()
+                );
+            }
+            return Ok(Box::new(AccessKeyFile::in_data_dir(&self.data_dir)));
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            // The URL may hold a password: never echo it.
+            bail!("--database must be a postgres:// or postgresql:// URL");
         }
-        Ok(AccessKeyFile::in_data_dir(&self.data_dir))
+        // Checked before connecting, so a missing key is the error whatever the database.
+        let secrets_key_set = std::env::var(SECRETS_KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
+        if !secrets_key_set {
+            return Err(AccessKeysError::SharedSecretsKeyRequired.into());
+        }
+        // sqlx's errors name the host and the failure, not the password.
+        let database = PgStore::connect(url)
+            .await
+            .context("connecting to the PostgreSQL database")?;
+        Ok(Box::new(database.access_keys()?))
     }
 }
 
 impl KeyFileArgs {
-    fn file(&self) -> anyhow::Result<AccessKeyFile> {
-        self.server.file()
+    async fn store(&self) -> anyhow::Result<Box<dyn AccessKeyStore>> {
+        self.server.store().await
     }
 
     fn account(&self) -> anyhow::Result<AccountId> {
@@ -105,18 +132,22 @@ impl KeyFileArgs {
 /// Runs `lamina account ...`.
 pub fn run(global: &GlobalArgs, command: &AccountCommand) -> anyhow::Result<ExitCode> {
     let json = global.output == OutputFormat::Json;
-    match command {
-        AccountCommand::Create(args) => create_account(args, json)?,
-        AccountCommand::List(args) => list_accounts(args, json)?,
-        AccountCommand::Keys { command } => run_keys(command, json)?,
-    }
+    crate::global::block_on(async {
+        match command {
+            AccountCommand::Create(args) => create_account(args, json).await,
+            AccountCommand::List(args) => list_accounts(args, json).await,
+            AccountCommand::Keys { command } => run_keys(command, json).await,
+        }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn create_account(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
+async fn create_account(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
     let root = args
-        .file()?
-        .create_account(&[DEFAULT_ACCOUNT_ID], &format_millis(now_millis()))?;
+        .store()
+        .await?
+        .create_account(&[DEFAULT_ACCOUNT_ID], &format_millis(now_millis()))
+        .await?;
     if json {
         print_json(&json!({
             "AccountId": root.account_id,
@@ -133,9 +164,9 @@ fn create_account(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
     }
 }
 
-fn list_accounts(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
+async fn list_accounts(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
     let mut accounts: BTreeMap<String, usize> = BTreeMap::new();
-    for key in args.file()?.read()? {
+    for key in args.store().await?.read().await? {
         *accounts.entry(key.account_id).or_default() += 1;
     }
     if json {
@@ -152,13 +183,15 @@ fn list_accounts(args: &DataDirArgs, json: bool) -> anyhow::Result<()> {
     table.print()
 }
 
-fn run_keys(command: &KeysCommand, json: bool) -> anyhow::Result<()> {
+async fn run_keys(command: &KeysCommand, json: bool) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create(args) => {
             let account = args.account()?;
             let key = args
-                .file()?
-                .create(account.as_str(), false, &format_millis(now_millis()))?;
+                .store()
+                .await?
+                .create(account.as_str(), false, &format_millis(now_millis()))
+                .await?;
             if json {
                 print_json(&json!({
                     "AccessKeyId": key.access_key_id,
@@ -177,8 +210,10 @@ fn run_keys(command: &KeysCommand, json: bool) -> anyhow::Result<()> {
         KeysCommand::List(args) => {
             let account = args.account()?;
             let keys: Vec<AccessKeyRecord> = args
-                .file()?
-                .read()?
+                .store()
+                .await?
+                .read()
+                .await?
                 .into_iter()
                 .filter(|k| k.account_id == account.as_str())
                 .collect();
@@ -213,12 +248,8 @@ fn run_keys(command: &KeysCommand, json: bool) -> anyhow::Result<()> {
             access_key_id,
             file,
         } => {
-            let file = file.file()?;
-            let Some(key) = file
-                .read()?
-                .into_iter()
-                .find(|k| &k.access_key_id == access_key_id)
-            else {
+            let store = file.store().await?;
+            let Some(key) = store.lookup(access_key_id).await? else {
                 bail!("no access key {access_key_id:?}");
             };
             if key.server_managed {
@@ -230,7 +261,7 @@ fn run_keys(command: &KeysCommand, json: bool) -> anyhow::Result<()> {
                     key.account_id
                 );
             }
-            file.revoke(access_key_id)?;
+            store.revoke(access_key_id).await?;
             if json {
                 print_json(&json!({ "AccessKeyId": access_key_id, "Revoked": true }))?;
             } else {
@@ -267,6 +298,20 @@ mod tests {
     use aws_sdk_lambda::config::ProvideCredentials as _;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_of_another_engine_is_refused_without_echoing_its_url() {
+        let args = DataDirArgs {
+            data_dir: PathBuf::from("/nonexistent"),
+            database: Some("mysql://admin:hunter2@db.example/lamina".into()),
+        };
+        let Err(e) = args.store().await else {
+            panic!("a MySQL URL was accepted");
+        };
+        let message = format!("{e:#}");
+        assert!(message.contains("postgres://"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
 
     #[tokio::test]
     async fn the_root_key_of_a_data_dir_is_found() {

@@ -48,8 +48,8 @@ pub fn run_layer(global: &GlobalArgs, command: &LayerCommand) -> ExitCode {
     })
 }
 
-/// Runs `lamina account ...` (local: it edits the data directory's key file); gives the
-/// process exit code.
+/// Runs `lamina account ...` (it edits the data directory's key file, or with `--database`
+/// the keys in a cluster's PostgreSQL database); gives the process exit code.
 pub fn run_account(global: &GlobalArgs, command: &AccountCommand) -> ExitCode {
     error::report(account::run(global, command))
 }

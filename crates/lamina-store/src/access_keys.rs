@@ -11,7 +11,7 @@
 //! restart.
 
 mod error;
-mod generate;
+pub(crate) mod generate;
 pub mod lock;
 pub mod secrets_key;
 mod stored;
@@ -82,7 +82,7 @@ impl AccessKeyFile {
         Self::with_secrets_key(data_dir, SecretsKeySource::from_env_or(data_dir))
     }
 
-    fn with_secrets_key(data_dir: &Path, secrets_key: SecretsKeySource) -> Self {
+    pub(crate) fn with_secrets_key(data_dir: &Path, secrets_key: SecretsKeySource) -> Self {
         Self {
             path: data_dir.join(ACCESS_KEYS_FILE),
             lock_path: data_dir.join(lock::LOCK_FILE),

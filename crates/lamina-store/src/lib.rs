@@ -1,10 +1,12 @@
 //! Lamina's storage: layer and function metadata behind [`MetadataStore`] (SQLite, or
 //! PostgreSQL for several nodes), the durable queue of `Event` invocations behind
 //! [`EventStore`], content-addressed artifacts (ZIP blobs behind [`BlobStore`], locally or in
-//! S3, and their extracted trees), and the access key file.
+//! S3, and their extracted trees), and the accounts and access keys behind
+//! [`AccessKeyStore`] (the data directory's key file, or PostgreSQL).
 //!
 //! Knows nothing of HTTP or of AWS's wire format; the control plane decides what to store.
 
+pub mod access_key_store;
 pub mod access_keys;
 pub mod artifacts;
 pub mod blob_store;
@@ -24,6 +26,7 @@ pub mod sqlite;
 #[cfg(test)]
 mod test_db;
 
+pub use access_key_store::AccessKeyStore;
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
 pub use blob_store::{
@@ -39,7 +42,7 @@ pub use function_url_store::FunctionUrlStore;
 pub use log_retention_store::LogRetentionStore;
 pub use metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 pub use node_store::{NodeRecord, NodeStore};
-pub use postgres::PgStore;
+pub use postgres::{PgAccessKeys, PgStore};
 pub use provisioned_store::{ProvisionedConcurrencyRecord, ProvisionedConcurrencyStore};
 pub use settings_store::FunctionSettingsStore;
 pub use sqlite::SqliteStore;

@@ -18,6 +18,9 @@ pub use in_flight::{InFlightAdmission, InFlightRequest};
 use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
 
+pub use access_keys::PgAccessKeys;
+
+mod access_keys;
 mod event_invoke;
 mod events;
 mod function_access;

@@ -11,6 +11,9 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
+use crate::access_key_store::AccessKeyStore;
+use crate::access_keys::secrets_key::SecretsKeySource;
+use crate::access_keys::{AccessKeyFile, AccessKeysError};
 use crate::event_store::EventStore;
 use crate::function_store::FunctionStore;
 use crate::log_retention_store::LogRetentionStore;
@@ -115,6 +118,25 @@ impl TestDb {
                     .expect("connect to PostgreSQL"),
             ),
         }
+    }
+
+    /// Opens the accounts and access keys of this database (the key file of the SQLite
+    /// directory, or the PostgreSQL table), sealed under `secrets_key` (base64 of 32 bytes).
+    /// Each call on PostgreSQL opens its own pool, as another node would.
+    pub(crate) async fn access_keys(
+        &self,
+        secrets_key: &str,
+    ) -> Result<Box<dyn AccessKeyStore>, AccessKeysError> {
+        let source = SecretsKeySource::Env(secrets_key.to_owned());
+        Ok(match self {
+            Self::Sqlite(dir) => Box::new(AccessKeyFile::with_secrets_key(dir.path(), source)),
+            Self::Postgres(options) => Box::new(
+                PgStore::connect_with((**options).clone())
+                    .await
+                    .expect("connect to PostgreSQL")
+                    .access_keys_sealed_with(&source)?,
+            ),
+        })
     }
 
     /// The connection options of the PostgreSQL schema.

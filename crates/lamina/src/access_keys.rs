@@ -1,6 +1,7 @@
 //! The server's access keys: the account's root key set up at start (from
 //! `LAMINA_ROOT_ACCESS_KEY_ID` / `LAMINA_ROOT_SECRET_ACCESS_KEY`, else generated once and
-//! printed once), and the key file read for every signed request, re-read when it changes.
+//! printed once), and the key file read for every signed request, re-read when it changes
+//! (with PostgreSQL, the keys are cached by [`crate::shared_key_cache`] instead).
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -9,7 +10,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 use lamina_api::{Credential, CredentialStore};
-use lamina_store::AccessKeyFile;
+use lamina_store::{AccessKeyFile, AccessKeyRecord, AccessKeyStore};
 use lamina_types::AccountId;
 use lamina_types::timestamp::{format_millis, now_millis};
 
@@ -18,17 +19,22 @@ pub const ROOT_ACCESS_KEY_ID_ENV: &str = "LAMINA_ROOT_ACCESS_KEY_ID";
 /// See [`ROOT_ACCESS_KEY_ID_ENV`].
 pub const ROOT_SECRET_ACCESS_KEY_ENV: &str = "LAMINA_ROOT_SECRET_ACCESS_KEY";
 
-/// Makes sure `account` has a root key in `file`: the one the environment names, else the
+/// Makes sure `account` has a root key in `store`: the one the environment names, else the
 /// one stored, else a new one, whose `export` lines are printed this once (to stderr, never
-/// to the log). First seals the secrets a key file of an earlier Lamina kept in plain text.
-pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Result<()> {
-    let sealed = file
+/// to the log). With PostgreSQL the first node to start creates it and the others find it.
+/// First seals the secrets a key file of an earlier Lamina kept in plain text.
+pub async fn ensure_root_key(
+    store: &dyn AccessKeyStore,
+    account: &AccountId,
+) -> anyhow::Result<()> {
+    let sealed = store
         .seal_plaintext_secrets()
+        .await
         .context("sealing the secrets of the access key file")?;
     if sealed > 0 {
         eprintln!(
             "lamina serve: encrypted the {sealed} secret(s) that {} kept in plain text",
-            file.path().display()
+            store.location()
         );
     }
     let id = std::env::var(ROOT_ACCESS_KEY_ID_ENV).ok();
@@ -36,7 +42,9 @@ pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Res
     let created = format_millis(now_millis());
     match (id, secret) {
         (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-            file.set_root(&id, &secret, account.as_str(), &created)
+            store
+                .set_root(&id, &secret, account.as_str(), &created)
+                .await
                 .context("storing the root key")?;
             eprintln!(
                 "lamina serve: root access key {id} (from {ROOT_ACCESS_KEY_ID_ENV} and \
@@ -44,15 +52,16 @@ pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Res
             );
         }
         (None, None) => {
-            let (root, created) = file
+            let (root, created) = store
                 .ensure_server_root(account.as_str(), &created)
+                .await
                 .context("creating the root key")?;
             if created {
                 eprintln!(
                     "lamina serve: created the root access key of account {account}; its \
                      secret is kept encrypted in {} and shown only now. To use it:\n\n    \
                      export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}\n",
-                    file.path().display(),
+                    store.location(),
                     root.access_key_id,
                     root.secret_access_key
                 );
@@ -60,7 +69,7 @@ pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Res
                 eprintln!(
                     "lamina serve: root access key {} (secret encrypted in {})",
                     root.access_key_id,
-                    file.path().display()
+                    store.location()
                 );
             }
         }
@@ -72,7 +81,25 @@ pub fn ensure_root_key(file: &AccessKeyFile, account: &AccountId) -> anyhow::Res
     Ok(())
 }
 
-/// The key file as the verifier reads it: cached, and re-read when it is replaced, so that `lamina account keys create|revoke` take effect at once.
+/// The verifier's view of `records`: each key's credential by its id (a record whose account
+/// is not 12 digits is left out: no request could act for it).
+pub(crate) fn credentials_of(records: Vec<AccessKeyRecord>) -> HashMap<String, Credential> {
+    records
+        .into_iter()
+        .filter_map(|r| {
+            let account = AccountId::parse(&r.account_id)?;
+            let credential = Credential {
+                secret: r.secret_access_key,
+                account,
+                session_token: None,
+            };
+            Some((r.access_key_id, credential))
+        })
+        .collect()
+}
+
+/// The key file as the verifier reads it: cached, and re-read when it is replaced, so that
+/// `lamina account keys create|revoke` take effect at once.
 pub struct KeyFileStore {
     file: AccessKeyFile,
     cache: Mutex<Cached>,
@@ -109,19 +136,7 @@ impl KeyFileStore {
         if stamp.is_some() && stamp == cache.stamp {
             return Ok(());
         }
-        let records = self.file.read()?;
-        cache.keys = records
-            .into_iter()
-            .filter_map(|r| {
-                let account = AccountId::parse(&r.account_id)?;
-                let credential = Credential {
-                    secret: r.secret_access_key,
-                    account,
-                    session_token: None,
-                };
-                Some((r.access_key_id, credential))
-            })
-            .collect();
+        cache.keys = credentials_of(self.file.read()?);
         cache.stamp = stamp;
         Ok(())
     }

@@ -16,6 +16,7 @@ mod provisioning;
 mod runtime_sdks;
 mod runtimes;
 mod serve;
+mod shared_key_cache;
 mod shutdown;
 
 use std::process::ExitCode;

@@ -16,7 +16,7 @@ use lamina_exec::launch::Isolation;
 use lamina_exec::logs::LogLimits;
 use lamina_exec::network::FunctionNetwork;
 use lamina_exec::{ExecConfig, Executor};
-use lamina_store::{AccessKeyFile, EventStore, MetadataStore};
+use lamina_store::{AccessKeyFile, AccessKeyStore, EventStore, MetadataStore};
 use lamina_types::limits::CONTENT_URL_TTL_SECS;
 use lamina_types::node::LIVE_FOR_MS;
 use lamina_types::{AccountId, NodeId, Region};
@@ -25,6 +25,7 @@ use crate::access_keys::KeyFileStore;
 use crate::api_server::ClientTimeouts;
 use crate::artifact_store::ArtifactsChoice;
 use crate::prepare::{CompileLayers, ServerPreparer};
+use crate::shared_key_cache::SharedKeyCache;
 use crate::shutdown;
 use tracing_subscriber::EnvFilter;
 
@@ -257,13 +258,27 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     import_legacy_retention(&args.data_dir.join("logs"), log_retention.as_ref()).await?;
     let this_node =
         crate::node_registry::register(node_store.as_ref(), node.clone(), advertised).await?;
+    // With SQLite the keys are the data directory's key file, as they always were; with
+    // PostgreSQL they are a table every node shares, sealed under LAMINA_SECRETS_KEY, which
+    // must then be set (and the same) on every node: see `PgStore::access_keys`.
     let key_file = AccessKeyFile::in_data_dir(&args.data_dir);
-    crate::access_keys::ensure_root_key(&key_file, &account)?;
-    let auth = match args.auth {
-        AuthChoice::Sigv4 => AuthMode::sigv4(Arc::new(
+    let key_store: Arc<dyn AccessKeyStore> = match &database {
+        Database::Sqlite(_) => Arc::new(key_file.clone()),
+        Database::Postgres(store) => Arc::new(
+            store
+                .access_keys()
+                .context("opening the access keys in PostgreSQL")?,
+        ),
+    };
+    crate::access_keys::ensure_root_key(key_store.as_ref(), &account).await?;
+    let auth = match (args.auth, &database) {
+        (AuthChoice::Sigv4, Database::Sqlite(_)) => AuthMode::sigv4(Arc::new(
             KeyFileStore::open(key_file).context("reading the access keys")?,
         )),
-        AuthChoice::None => AuthMode::None,
+        (AuthChoice::Sigv4, Database::Postgres(_)) => {
+            AuthMode::sigv4(SharedKeyCache::start(key_store).await?)
+        }
+        (AuthChoice::None, _) => AuthMode::None,
     };
     let (isolation, no_namespaces) = choose_isolation(args.isolation)?;
     let runtime_dir = args.data_dir.join("runtime");

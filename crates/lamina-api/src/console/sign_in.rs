@@ -60,7 +60,7 @@ pub(super) async fn submit(
         return Redirect::to("/console/functions").into_response();
     };
     let key = c.access_key_id.trim();
-    let Some(credential) = keys.store().lookup(key) else {
+    let Some(credential) = keys.store().lookup_fresh(key).await else {
         return respond(StatusCode::UNAUTHORIZED, form(Some(NOT_VALID), key));
     };
     if !bool::from(

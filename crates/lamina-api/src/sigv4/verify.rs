@@ -60,8 +60,19 @@ impl std::fmt::Debug for Credential {
 
 /// Looks access keys up.
 pub trait CredentialStore: Send + Sync {
-    /// The key's credential, or `None` when the key is unknown (or revoked).
+    /// The key's credential, or `None` when the key is unknown (or revoked), from what the
+    /// store holds in memory: it never waits.
     fn lookup(&self, access_key_id: &str) -> Option<Credential>;
+
+    /// As [`lookup`](Self::lookup), but a store that caches keys of a shared database may
+    /// re-read them first when the key is unknown, so that a key created a moment ago on
+    /// another node is found. Called once per request before the signature is verified.
+    fn lookup_fresh<'a>(
+        &'a self,
+        access_key_id: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Option<Credential>> {
+        Box::pin(std::future::ready(self.lookup(access_key_id)))
+    }
 }
 
 /// Who signed a verified request.

@@ -71,4 +71,27 @@ pub enum AccessKeysError {
     /// The key-encryption key could not be had, or gave no random bytes.
     #[error(transparent)]
     SecretsKey(#[from] SecretsKeyError),
+    /// The keys are in PostgreSQL but `LAMINA_SECRETS_KEY` is not set: a key file of one
+    /// node's data directory would seal secrets that no other node can open.
+    #[error(
+        "LAMINA_SECRETS_KEY is not set: with a PostgreSQL database every node (and `lamina \
+         account --database`) must seal and open access key secrets with one shared key; \
+         generate one with `head -c 32 /dev/urandom | base64` and give it to all of them"
+    )]
+    SharedSecretsKeyRequired,
+    /// A sealed secret in the database does not open.
+    #[error(
+        "the secret of access key {access_key_id} in the database does not decrypt with \
+         {key_source}: every node must be given the key the others sealed with, or the row \
+         was altered"
+    )]
+    StoredDecrypt {
+        /// The row's key id.
+        access_key_id: String,
+        /// Where the key came from.
+        key_source: String,
+    },
+    /// The database refused a statement or could not be reached.
+    #[error("the access keys in the database: {0}")]
+    Database(#[from] sqlx::Error),
 }

@@ -42,7 +42,7 @@ pub(super) fn new_record(
 }
 
 /// A uniformly random 12-digit account id (leading zeros allowed, as on AWS).
-pub(super) fn random_account_id() -> Result<String, AccessKeysError> {
+pub(crate) fn random_account_id() -> Result<String, AccessKeysError> {
     // Rejection sampling: the largest multiple of 10^12 below 2^64 keeps every id equally
     // likely.
     let bound = u64::MAX - u64::MAX % ACCOUNT_IDS;

@@ -2,10 +2,11 @@
 //! `LAMINA_SECRETS_KEY` (base64) when it is set, else from `<data>/secrets.key`, which is
 //! generated (mode 0400) the first time a secret is sealed.
 //!
-//! It is kept apart from the key file on purpose. When metadata moves to PostgreSQL, the key
-//! records (ids, accounts, sealed secrets) go to a database that every node and its backups
-//! share, while this key stays on the nodes (in their environment or data dir): reading the
-//! database alone gives no secret.
+//! It is kept apart from the key file on purpose. With PostgreSQL the key records (ids,
+//! accounts, sealed secrets) are in a database that every node and its backups share, while
+//! this key stays on the nodes, in their environment only (`LAMINA_SECRETS_KEY`, the same on
+//! every node: see [`crate::postgres::PgAccessKeys`]): reading the database alone gives no
+//! secret.
 //!
 //! Each secret is sealed with XChaCha20-Poly1305 under a random 24-byte nonce (random nonces
 //! of that size never repeat in practice), with the record's access key id and account as
@@ -109,9 +110,15 @@ impl fmt::Debug for SecretsKey {
 impl SecretsKeySource {
     /// `LAMINA_SECRETS_KEY` when it is set and not empty, else `<data_dir>/secrets.key`.
     pub(crate) fn from_env_or(data_dir: &Path) -> Self {
+        Self::from_env().unwrap_or_else(|| Self::File(data_dir.join(SECRETS_KEY_FILE)))
+    }
+
+    /// `LAMINA_SECRETS_KEY` when it is set and not empty: the only source a database shared by
+    /// several nodes may use.
+    pub(crate) fn from_env() -> Option<Self> {
         match std::env::var(SECRETS_KEY_ENV) {
-            Ok(value) if !value.trim().is_empty() => Self::Env(value),
-            _ => Self::File(data_dir.join(SECRETS_KEY_FILE)),
+            Ok(value) if !value.trim().is_empty() => Some(Self::Env(value)),
+            _ => None,
         }
     }
 

@@ -16,6 +16,7 @@ const STEPS: &[&str] = &[
     nodes::SCHEMA_V2,
     events::SCHEMA_STEP_HOLDERS,
     in_flight::SCHEMA_STEP_IN_FLIGHT,
+    super::access_keys::ACCESS_KEYS_SCHEMA,
 ];
 
 /// The advisory lock key of the migration ("lamina" in ASCII); any fixed number works, as
