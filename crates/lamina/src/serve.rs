@@ -406,7 +406,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         }
     }
     let executor = state.executor.clone();
-    crate::node_registry::keep_alive(node_store, this_node);
+    let heartbeat = crate::node_registry::keep_alive(Arc::clone(&node_store), this_node.clone());
     events.run();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = crate::api_server::serve(
@@ -430,6 +430,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     .await;
     // Also after a failure: what still runs is killed and nothing is left on the host.
     executor.shut_down().await;
+    crate::node_registry::leave(heartbeat, node_store.as_ref(), &this_node).await;
     served.context("serving")
 }
 
