@@ -8,10 +8,7 @@ use lamina_store::LogRetentionStore;
 
 /// Moves the retention policies of `<logs>/retention.json` (kept there before they were in the
 /// database) into the database, once; a policy already in the database wins.
-pub(crate) async fn import(
-    logs_dir: &Path,
-    store: &dyn LogRetentionStore,
-) -> anyhow::Result<()> {
+pub(crate) async fn import(logs_dir: &Path, store: &dyn LogRetentionStore) -> anyhow::Result<()> {
     let legacy = lamina_exec::log_groups::legacy_policies(logs_dir);
     if legacy.is_empty() {
         return Ok(());
