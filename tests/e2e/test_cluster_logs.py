@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from helpers import ACCOUNT
-from invoke_support import deploy, invoke
+from invoke_support import deploy, fn_name, invoke  # noqa: F401 - fn_name: a fixture
 from harness import make_client
 
 PRINTS = """

@@ -47,3 +47,51 @@ impl Cluster {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lamina_store::{LocalArtifacts, SqliteStore};
+    use lamina_types::{AccountId, NodeId};
+
+    use super::*;
+    use crate::ContentSigner;
+
+    fn node(bits: u64, heartbeat: i64) -> NodeRecord {
+        NodeRecord {
+            id: NodeId::from_random(bits),
+            url: format!("http://127.0.0.{bits}:8900"),
+            started_millis: 0,
+            heartbeat_millis: heartbeat,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_peers_are_the_other_live_nodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let account = AccountId::parse("123456789012").unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("lamina.db"), &account)
+                .await
+                .unwrap(),
+        );
+        let now = lamina_types::timestamp::now_millis();
+        let me = node(1, now);
+        let cluster = Cluster {
+            node: me.clone(),
+            nodes: store.clone(),
+            log_retention: store.clone(),
+            artifacts: LocalArtifacts::open(dir.path()).unwrap().blobs().clone(),
+            peer_token: PeerToken::derive(&ContentSigner::new(b"s".to_vec(), 60)),
+        };
+        store.record_heartbeat(&me).await.unwrap();
+        // Alone: no peer, so a Logs call makes no call to another node.
+        assert_eq!(cluster.live_peers().await, []);
+        let live = node(2, now);
+        store.record_heartbeat(&live).await.unwrap();
+        store
+            .record_heartbeat(&node(3, now - lamina_types::node::LIVE_FOR_MS - 1))
+            .await
+            .unwrap();
+        assert_eq!(cluster.live_peers().await, [live]);
+    }
+}

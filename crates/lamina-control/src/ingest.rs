@@ -47,6 +47,21 @@ impl Ingestor {
         self.artifacts.extracted(&digest)
     }
 
+    /// Makes the tree of `digest` present on this node (extracted from the blob store when a
+    /// version was made ready on another node of a cluster); an error is a Lambda service
+    /// error naming the digest.
+    pub(crate) async fn ensure_tree(&self, digest: &Digest) -> Result<(), LambdaError> {
+        crate::trees::ensure_tree(&self.artifacts, digest)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the code of a function version could not be extracted");
+                LambdaError::Service(format!(
+                    "The code {} could not be made ready on this server.",
+                    digest.to_hex()
+                ))
+            })
+    }
+
     /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already. `member` names
     /// the request member in messages (`Content.ZipFile`, `Code.ZipFile`, `ZipFile`).
     pub(crate) async fn ingest(

@@ -217,9 +217,18 @@ impl Reading<'_> {
     }
 
     /// The functions of group `name` with a log on some node, or ResourceNotFoundException.
+    /// Reads no events: each node lists its functions only.
     pub fn members(&self, name: &str) -> Result<Vec<String>, LogsError> {
-        let mut members: Vec<String> = self.group_events(name)?.0;
-        members.sort();
+        let candidates = self.candidates(name);
+        let members: Vec<String> = self
+            .functions()
+            .into_iter()
+            .map(|f| f.function)
+            .filter(|f| candidates.contains(f))
+            .collect();
+        if members.is_empty() {
+            return Err(LogsError::ResourceNotFound(NO_GROUP.to_owned()));
+        }
         Ok(members)
     }
 

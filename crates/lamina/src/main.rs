@@ -10,6 +10,7 @@ mod database;
 mod fd_limit;
 mod function_network;
 mod jail;
+mod legacy_retention;
 mod node_registry;
 mod prepare;
 mod provisioning;

@@ -64,8 +64,9 @@ pub(crate) async fn register(
 /// Records a heartbeat every [`HEARTBEAT_INTERVAL_MS`] until the runtime stops. A failure is a
 /// warning (once per outage) and the next heartbeat tries again: the database may be away for
 /// a while, and the node keeps serving what it can meanwhile.
-pub(crate) fn keep_alive(store: Arc<dyn NodeStore>, node: NodeRecord) {
-    tokio::spawn(async move {
+/// Returns the task, which [`leave`] ends.
+pub(crate) fn keep_alive(store: Arc<dyn NodeStore>, node: NodeRecord) -> HeartbeatTask {
+    HeartbeatTask(tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_millis(HEARTBEAT_INTERVAL_MS));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
@@ -102,7 +103,24 @@ pub(crate) fn keep_alive(store: Arc<dyn NodeStore>, node: NodeRecord) {
                 }
             }
         }
-    });
+    }))
+}
+
+/// The heartbeat running in the background.
+pub(crate) struct HeartbeatTask(tokio::task::JoinHandle<()>);
+
+/// Marks this node as gone at a clean shutdown (its heartbeat set to the epoch), so the other
+/// nodes stop calling it at once rather than after [`lamina_types::node::LIVE_FOR_MS`]. A
+/// failure is only logged: the node then goes out of the live ones by itself.
+pub(crate) async fn leave(heartbeat: HeartbeatTask, store: &dyn NodeStore, node: &NodeRecord) {
+    heartbeat.0.abort();
+    let gone = NodeRecord {
+        heartbeat_millis: 0,
+        ..node.clone()
+    };
+    if let Err(e) = store.record_heartbeat(&gone).await {
+        tracing::warn!(node = %node.id, error = %e, "could not mark this node as gone");
+    }
 }
 
 #[cfg(test)]

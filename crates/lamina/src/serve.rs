@@ -255,7 +255,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         .collect();
     let secret = metadata.server_secret(&candidate).await?;
     let (node_store, log_retention) = database.cluster_stores();
-    import_legacy_retention(&args.data_dir.join("logs"), log_retention.as_ref()).await?;
+    crate::legacy_retention::import(&args.data_dir.join("logs"), log_retention.as_ref()).await?;
     let this_node =
         crate::node_registry::register(node_store.as_ref(), node.clone(), advertised).await?;
     // With SQLite the keys are the data directory's key file, as they always were; with
@@ -442,7 +442,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         }
     }
     let executor = state.executor.clone();
-    crate::node_registry::keep_alive(node_store, this_node);
+    let heartbeat = crate::node_registry::keep_alive(Arc::clone(&node_store), this_node.clone());
     events.run();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = crate::api_server::serve(
@@ -466,6 +466,7 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     .await;
     // Also after a failure: what still runs is killed and nothing is left on the host.
     executor.shut_down().await;
+    crate::node_registry::leave(heartbeat, node_store.as_ref(), &this_node).await;
     served.context("serving")
 }
 
@@ -491,30 +492,6 @@ async fn prepare_runtime_sdks(store: &Database, executor: &Executor) {
             let _ = executor.prepare_runtime_sdk(runtime).await;
         }
     });
-}
-
-/// Moves the retention policies of `<logs>/retention.json` (kept there before they were in the
-/// database) into the database, once; a policy already in the database wins.
-async fn import_legacy_retention(
-    logs_dir: &std::path::Path,
-    store: &dyn lamina_store::LogRetentionStore,
-) -> anyhow::Result<()> {
-    let legacy = lamina_exec::log_groups::legacy_policies(logs_dir);
-    if legacy.is_empty() {
-        return Ok(());
-    }
-    for (account, groups) in &legacy {
-        let present = store.retention_policies(account).await?;
-        for (group, days) in groups {
-            if !present.contains_key(group) {
-                store.put_retention_policy(account, group, *days).await?;
-            }
-        }
-    }
-    lamina_exec::log_groups::retire_legacy_policies(logs_dir)
-        .context("renaming the imported retention.json")?;
-    tracing::info!("log retention policies moved from retention.json into the database");
-    Ok(())
 }
 
 /// How often a node of several looks for function versions whose settling a dead node left

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use lamina_types::{AccountId, LambdaError};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::cluster::PEER_TOKEN_HEADER;
 use crate::{ApiError, AppState};
@@ -56,6 +57,13 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// The query, read only once the token is checked: a caller without it learns nothing, not
+/// even which parameters are expected.
+fn query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| invalid(format!("the query: {e}")))
+}
+
 fn account(text: &str) -> Result<String, ApiError> {
     AccountId::parse(text)
         .map(|a| a.as_str().to_owned())
@@ -87,9 +95,10 @@ fn invalid(message: String) -> ApiError {
 async fn log_functions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<FunctionsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     check_token(&state, &headers)?;
+    let query: FunctionsQuery = query(raw)?;
     let account = account(&query.account)?;
     let executor = state.executor.clone();
     let functions =
@@ -103,9 +112,10 @@ async fn log_functions(
 async fn log_events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(query): Query<EventsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     check_token(&state, &headers)?;
+    let query: EventsQuery = query(raw)?;
     let account = account(&query.account)?;
     let functions = function_names(&query.functions)?;
     if let Some(days) = query.retention_days {
@@ -125,7 +135,48 @@ async fn log_events(
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use serde_json::json;
+
     use super::*;
+    use crate::ContentSigner;
+    use crate::cluster::PeerToken;
+    use crate::routes::test_support::TestApi;
+
+    /// GET `uri`, with the route tests' cluster token when `token`.
+    fn get(uri: &str, token: Option<&str>) -> Request<Body> {
+        let request = Request::builder().uri(uri);
+        let request = match token {
+            Some(t) => request.header(PEER_TOKEN_HEADER, t),
+            None => request,
+        };
+        request.body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_the_clusters_nodes_read_the_logs() {
+        let api = TestApi::start().await;
+        let token = PeerToken::derive(&ContentSigner::new(b"route tests".to_vec(), 60));
+        let functions = format!("{NODE_LOG_FUNCTIONS_PATH}?account=123456789012");
+        let events = format!("{NODE_LOG_EVENTS_PATH}?account=123456789012&functions=f,g");
+        for uri in [
+            &functions,
+            &events,
+            &format!("{NODE_LOG_EVENTS_PATH}?garbled"),
+        ] {
+            let refused = api.send(get(uri, None)).await;
+            assert_eq!(refused.status, 403, "{uri}");
+            let wrong = api.send(get(uri, Some("00"))).await;
+            assert_eq!(wrong.status, 403, "{uri}");
+        }
+        let listed = api.send(get(&functions, Some(token.as_str()))).await;
+        assert_eq!(listed.ok(200), &json!([]));
+        let read = api.send(get(&events, Some(token.as_str()))).await;
+        assert_eq!(read.ok(200), &json!({ "functions": [], "events": [] }));
+        let bad = format!("{NODE_LOG_EVENTS_PATH}?account=123456789012&functions=../x");
+        assert_eq!(api.send(get(&bad, Some(token.as_str()))).await.status, 400);
+    }
 
     #[test]
     fn only_function_names_are_read() {
