@@ -10,6 +10,7 @@ Needs LAMINA_TEST_POSTGRES_URL (`scripts/postgres-test start`) and the LAMINA_TE
 from __future__ import annotations
 
 import json
+import base64
 import os
 import shutil
 import subprocess
@@ -62,6 +63,8 @@ def cluster(start_server, database_url):
         "AWS_ACCESS_KEY_ID": required("LAMINA_TEST_S3_ACCESS_KEY_ID", how),
         "AWS_SECRET_ACCESS_KEY": required("LAMINA_TEST_S3_SECRET_ACCESS_KEY", how),
         "AWS_REGION": "us-east-1",
+        # Nodes on PostgreSQL share the access keys, sealed under one key.
+        "LAMINA_SECRETS_KEY": base64.b64encode(os.urandom(32)).decode(),
     }
     args = ["--database", database_url, "--artifacts", f"s3://{bucket}/e2e-cluster/{uuid.uuid4().hex}",
             "--s3-endpoint", endpoint]
