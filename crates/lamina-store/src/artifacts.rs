@@ -19,12 +19,19 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use lamina_types::ExtractedTree;
 use lamina_types::layer::Digest;
 use tempfile::{NamedTempFile, TempDir};
 
 use crate::blob_store::{BlobError, BlobStore, LocalBlobStore};
+
+/// How old an unreferenced blob of a shared store must be before a sweep removes it: another
+/// node may have stored it for a publish whose row is not written yet (that takes seconds; an
+/// hour leaves room for slow uploads and clocks that disagree). A publish that finds an old
+/// blob stored writes it again, so it is young again ([`crate::S3BlobStore`]).
+pub const SHARED_SWEEP_GRACE: Duration = Duration::from_secs(60 * 60);
 
 /// The blob store and the node-local artifact directories of one data directory.
 #[derive(Debug, Clone)]
@@ -125,11 +132,22 @@ impl LocalArtifacts {
         }
     }
 
-    /// Removes scratch left by a crash and every tree, bytecode directory and (in a blob
-    /// store private to this node) blob no row refers to. Run at start-up, before the server
-    /// accepts requests, so nothing in flight is touched. A shared blob store is never swept
-    /// here: another node may be publishing a blob whose row is not written yet.
+    /// Removes scratch left by a crash and every tree, bytecode directory and blob no row
+    /// refers to. Run at start-up, before the server accepts requests, so nothing in flight
+    /// on this node is touched. `referenced` must be read before the sweep starts.
+    ///
+    /// In a shared blob store only blobs older than [`SHARED_SWEEP_GRACE`] go: another node
+    /// may be publishing a blob whose row is not written yet.
     pub async fn sweep(&self, referenced: &HashSet<Digest>) -> Result<SweepReport, BlobError> {
+        self.sweep_at(referenced, SystemTime::now()).await
+    }
+
+    /// [`Self::sweep`] as if the time were `now`: what ages the blobs of a shared store.
+    pub async fn sweep_at(
+        &self,
+        referenced: &HashSet<Digest>,
+        now: SystemTime,
+    ) -> Result<SweepReport, BlobError> {
         let mut report = {
             let this = self.clone();
             let referenced = referenced.clone();
@@ -137,12 +155,20 @@ impl LocalArtifacts {
                 .await
                 .map_err(|e| BlobError::Io(io::Error::other(e)))??
         };
-        if self.blobs.is_node_local() {
-            for digest in self.blobs.list().await? {
-                if !referenced.contains(&digest) {
-                    self.blobs.delete(&digest).await?;
-                    report.blobs += 1;
-                }
+        // A private store's blobs are all this node's, and none is being written now.
+        let cutoff = if self.blobs.is_node_local() {
+            None
+        } else {
+            Some(
+                now.checked_sub(SHARED_SWEEP_GRACE)
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            )
+        };
+        for blob in self.blobs.list_stored().await? {
+            let recent = cutoff.is_some_and(|cutoff| blob.last_modified > cutoff);
+            if !referenced.contains(&blob.digest) && !recent {
+                self.blobs.delete(&blob.digest).await?;
+                report.blobs += 1;
             }
         }
         Ok(report)
@@ -257,5 +283,31 @@ mod tests {
             !blob_shard(&dropped).exists(),
             "empty shard directories are removed too"
         );
+    }
+
+    /// Several nodes share an S3 store: a blob another node stored a moment ago for a publish
+    /// whose row is not written yet survives a sweep; once older than the grace period, and
+    /// still unreferenced, it goes. The referenced one stays either way.
+    #[tokio::test]
+    #[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+    async fn a_shared_store_keeps_recent_unreferenced_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::blob_store::testing::s3_from_env());
+        let artifacts = LocalArtifacts::open_with(dir.path(), store).unwrap();
+        let (kept, in_flight) = (digest_of(b"referenced"), digest_of(b"in flight"));
+        for (d, bytes) in [(kept, b"referenced".as_slice()), (in_flight, b"in flight")] {
+            let mut f = artifacts.scratch_file().unwrap();
+            f.write_all(bytes).unwrap();
+            artifacts.blobs().put(&d, f).await.unwrap();
+        }
+        let referenced = HashSet::from([kept]);
+        let now = artifacts.sweep(&referenced).await.unwrap();
+        assert_eq!(now.blobs, 0, "a fresh blob is spared");
+        assert_eq!(artifacts.blobs().list().await.unwrap().len(), 2);
+
+        let later = SystemTime::now() + SHARED_SWEEP_GRACE + Duration::from_secs(60);
+        let then = artifacts.sweep_at(&referenced, later).await.unwrap();
+        assert_eq!(then.blobs, 1);
+        assert_eq!(artifacts.blobs().list().await.unwrap(), vec![kept]);
     }
 }

@@ -17,6 +17,7 @@ mod tests;
 
 use std::io;
 use std::path::Path;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -48,12 +49,24 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Removes the blob; removing a missing one succeeds (garbage collection may race).
     async fn delete(&self, digest: &Digest) -> Result<(), BlobError>;
 
-    /// Every stored blob's digest, for garbage collection. Keys that are not blobs of ours
-    /// (another tool's files under the prefix) are left out, never reported as errors.
-    async fn list(&self) -> Result<Vec<Digest>, BlobError>;
+    /// Every stored blob with when it was last written, sorted by digest, for garbage
+    /// collection. Keys that are not blobs of ours (another tool's files under the prefix) are
+    /// left out, never reported as errors.
+    async fn list_stored(&self) -> Result<Vec<StoredBlob>, BlobError>;
+
+    /// Every stored blob's digest, sorted.
+    async fn list(&self) -> Result<Vec<Digest>, BlobError> {
+        Ok(self
+            .list_stored()
+            .await?
+            .into_iter()
+            .map(|b| b.digest)
+            .collect())
+    }
 
     /// Whether this store is private to this node. A shared store's blobs may belong to a
-    /// publish in flight on another node, so only a private one is swept at start-up.
+    /// publish in flight on another node, so its sweep spares the recent ones
+    /// ([`crate::LocalArtifacts::sweep`]).
     fn is_node_local(&self) -> bool;
 
     /// Copies the blob into `dest`, hashing it on the way: a blob whose bytes do not match its
@@ -90,6 +103,15 @@ pub enum Put {
     Stored,
     /// The blob was there already; the file was dropped unread.
     AlreadyStored,
+}
+
+/// A blob as [`BlobStore::list_stored`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Its digest.
+    pub digest: Digest,
+    /// When it was last written: the object's `Last-Modified`, or the file's mtime.
+    pub last_modified: SystemTime,
 }
 
 /// A stored blob being read.

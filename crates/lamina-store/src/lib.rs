@@ -26,6 +26,7 @@ pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
 pub use blob_store::{
     BlobError, BlobReader, BlobStore, LocalBlobStore, Put, S3BlobStore, S3Location, S3Settings,
+    StoredBlob,
 };
 pub use event_invoke_store::{EventInvokeConfigRecord, EventInvokeConfigStore};
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};

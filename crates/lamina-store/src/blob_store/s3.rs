@@ -2,7 +2,7 @@
 //! node, through `object_store`'s AmazonS3 client.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use lamina_types::layer::Digest;
@@ -13,7 +13,7 @@ use object_store::{ObjectStore, ObjectStoreExt as _, RetryConfig};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt as _;
 
-use super::{BlobError, BlobReader, BlobStore, Put, blob_key, digest_of_key, hash};
+use super::{BlobError, BlobReader, BlobStore, Put, StoredBlob, blob_key, digest_of_key, hash};
 
 /// How long one request is retried (with backoff) before its error is reported: a publish
 /// or an invoke waiting on an unreachable store answers within this, not the client's
@@ -23,6 +23,12 @@ const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Uploads up to this size go in one PUT; larger ones in a multipart upload of parts this
 /// size (S3's minimum part is 5 MiB).
 const SINGLE_PUT_MAX: usize = 8 * 1024 * 1024;
+
+/// A blob found stored is written again when its object is older than this, so its
+/// `Last-Modified` says it is in use again: the sweep of a shared store spares blobs younger
+/// than its grace period ([`crate::artifacts::SHARED_SWEEP_GRACE`], well above this), and an
+/// old unreferenced blob that a publish is about to reference must not be swept meanwhile.
+const REFRESH_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// Where the blobs go: a bucket and a key prefix, from `s3://bucket/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +123,15 @@ impl S3BlobStore {
         &self.location
     }
 
+    /// When the blob's object was last written, or `None` when it is not stored.
+    async fn last_modified(&self, digest: &Digest) -> Result<Option<SystemTime>, BlobError> {
+        match self.store.head(&self.key(digest)).await {
+            Ok(meta) => Ok(Some(meta.last_modified.into())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn key(&self, digest: &Digest) -> ObjectPath {
         ObjectPath::from(self.prefixed(&blob_key(digest)))
     }
@@ -133,9 +148,11 @@ impl S3BlobStore {
 #[async_trait::async_trait]
 impl BlobStore for S3BlobStore {
     async fn put(&self, digest: &Digest, file: NamedTempFile) -> Result<Put, BlobError> {
-        if self.exists(digest).await? {
-            return Ok(Put::AlreadyStored);
-        }
+        let put = match self.last_modified(digest).await? {
+            Some(at) if age(at) < REFRESH_AFTER => return Ok(Put::AlreadyStored),
+            Some(_) => Put::AlreadyStored,
+            None => Put::Stored,
+        };
         let file = hash::verify(*digest, file).await?;
         // A concurrent put of the same digest from another node uploads the same bytes, and
         // S3 makes an object visible only once complete, so no conditional put is needed.
@@ -148,15 +165,11 @@ impl BlobStore for S3BlobStore {
             return Err(e.into());
         }
         upload.shutdown().await?;
-        Ok(Put::Stored)
+        Ok(put)
     }
 
     async fn exists(&self, digest: &Digest) -> Result<bool, BlobError> {
-        match self.store.head(&self.key(digest)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.last_modified(digest).await?.is_some())
     }
 
     async fn open(&self, digest: &Digest) -> Result<BlobReader, BlobError> {
@@ -177,22 +190,35 @@ impl BlobStore for S3BlobStore {
         }
     }
 
-    async fn list(&self) -> Result<Vec<Digest>, BlobError> {
+    async fn list_stored(&self) -> Result<Vec<StoredBlob>, BlobError> {
         let root = ObjectPath::from(self.prefixed("sha256"));
-        let mut found: Vec<Digest> = self
+        let mut found: Vec<StoredBlob> = self
             .store
             .list(Some(&root))
             .map_err(BlobError::from)
-            .try_filter_map(|meta| async move { Ok(digest_of_key(meta.location.as_ref())) })
+            .try_filter_map(|meta| async move {
+                Ok(
+                    digest_of_key(meta.location.as_ref()).map(|digest| StoredBlob {
+                        digest,
+                        last_modified: meta.last_modified.into(),
+                    }),
+                )
+            })
             .try_collect()
             .await?;
-        found.sort();
+        found.sort_by_key(|b| b.digest);
         Ok(found)
     }
 
     fn is_node_local(&self) -> bool {
         false
     }
+}
+
+/// How long ago `at` was; zero for a time ahead of this machine's clock (the store's clock
+/// may run ahead).
+fn age(at: SystemTime) -> Duration {
+    SystemTime::now().duration_since(at).unwrap_or_default()
 }
 
 /// Whether `endpoint` is plain HTTP to this machine.
