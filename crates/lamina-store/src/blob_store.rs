@@ -69,6 +69,18 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// ([`crate::LocalArtifacts::sweep`]).
     fn is_node_local(&self) -> bool;
 
+    /// A URL through which anyone holding it may GET the blob's bytes for `ttl`, signed by
+    /// the store itself (an S3 presigned URL), or `None` when the store cannot give one (the
+    /// local directory: its blobs are served by the API's own signed route).
+    async fn presigned_get(
+        &self,
+        digest: &Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let _ = (digest, ttl);
+        Ok(None)
+    }
+
     /// Copies the blob into `dest`, hashing it on the way: a blob whose bytes do not match its
     /// digest (a corrupted object) is [`BlobError::DigestMismatch`], and `dest` then holds
     /// bytes the caller must discard. Returns the number of bytes written.

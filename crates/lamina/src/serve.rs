@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// How long a `Content.Location` download URL stays valid, in seconds.
     #[arg(long, default_value_t = CONTENT_URL_TTL_SECS)]
     content_url_ttl_secs: u64,
+    /// What `Content.Location` and `Code.Location` are: `lamina` (a signed download route of
+    /// this server, which always works) or `s3` (presigned GET URLs of the S3 store, as AWS
+    /// gives; needs `--artifacts s3://...` and a store endpoint the clients can reach).
+    #[arg(long, value_enum, default_value_t = ContentUrls::Lamina)]
+    content_urls: ContentUrls,
     /// How functions are isolated: `namespaces` (needs root and overlayfs), `none`, or
     /// `auto` (namespaces when possible, else none with a warning).
     #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
@@ -138,6 +143,13 @@ enum AuthChoice {
     None,
 }
 
+/// The `--content-urls` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ContentUrls {
+    Lamina,
+    S3,
+}
+
 /// The `--isolation` choices.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum IsolationChoice {
@@ -197,6 +209,9 @@ pub fn run(args: ServeArgs, region: Option<&str>) -> anyhow::Result<()> {
     let Some(account) = AccountId::parse(&args.account_id) else {
         bail!("--account-id must be 12 digits, got {:?}", args.account_id);
     };
+    if args.content_urls == ContentUrls::S3 && args.artifacts == ArtifactsChoice::Local {
+        bail!("--content-urls s3 needs --artifacts s3://bucket/prefix: local ZIPs have no S3 URL");
+    }
     let region = region.unwrap_or(DEFAULT_REGION);
     let Some(region) = Region::parse(region) else {
         bail!("--region is not an AWS region name: {region:?}");
@@ -314,13 +329,17 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
             .with_provisioner(provisioning.clone()),
     );
     let events = start_events(&args, event_store, &functions, &executor).await?;
+    let mut content = ContentSigner::new(secret, args.content_url_ttl_secs);
+    if args.content_urls == ContentUrls::S3 {
+        content = content.presigned_by(Arc::clone(artifacts.blobs()));
+    }
     let state = Arc::new(AppState {
         layers: LayerService::new(metadata, artifacts)
             .with_published_hook(Arc::new(CompileLayers(executor.clone()))),
         functions,
         executor,
         events: events.clone(),
-        content: ContentSigner::new(secret, args.content_url_ttl_secs),
+        content,
         default_region: region.clone(),
         default_account: account.clone(),
         auth,

@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use lamina_types::layer::Digest;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::buffered::BufWriter;
 use object_store::path::Path as ObjectPath;
+use object_store::signer::{Method, Signer as _};
 use object_store::{ObjectStore, ObjectStoreExt as _, RetryConfig};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt as _;
@@ -72,7 +73,7 @@ pub struct S3Settings {
 /// An S3 bucket (and prefix) of blobs.
 #[derive(Debug, Clone)]
 pub struct S3BlobStore {
-    store: Arc<dyn ObjectStore>,
+    store: Arc<AmazonS3>,
     location: S3Location,
 }
 
@@ -157,8 +158,8 @@ impl BlobStore for S3BlobStore {
         // A concurrent put of the same digest from another node uploads the same bytes, and
         // S3 makes an object visible only once complete, so no conditional put is needed.
         let mut source = tokio::fs::File::open(file.path()).await?;
-        let mut upload =
-            BufWriter::with_capacity(Arc::clone(&self.store), self.key(digest), SINGLE_PUT_MAX);
+        let store: Arc<dyn ObjectStore> = Arc::clone(&self.store) as _;
+        let mut upload = BufWriter::with_capacity(store, self.key(digest), SINGLE_PUT_MAX);
         if let Err(e) = tokio::io::copy(&mut source, &mut upload).await {
             // Aborts a multipart upload, so no parts are left behind (and billed).
             let _ = upload.abort().await;
@@ -212,6 +213,18 @@ impl BlobStore for S3BlobStore {
 
     fn is_node_local(&self) -> bool {
         false
+    }
+
+    async fn presigned_get(
+        &self,
+        digest: &Digest,
+        ttl: Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let url = self
+            .store
+            .signed_url(Method::GET, &self.key(digest), ttl)
+            .await?;
+        Ok(Some(url.to_string()))
     }
 }
 

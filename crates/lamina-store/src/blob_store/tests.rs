@@ -212,3 +212,38 @@ fn a_stray_file_in_the_local_store_is_not_listed() {
         .expect("runtime");
     assert!(runtime.block_on(f.store.list()).expect("list").is_empty());
 }
+
+/// A presigned URL of the S3 store downloads the blob's exact bytes with no credentials, as
+/// a client given `Content.Location` would.
+#[tokio::test]
+#[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+async fn a_presigned_url_downloads_the_blob() {
+    let f = Fixture::s3();
+    let bytes = b"PK\x03\x04 presigned".repeat(100);
+    let (digest, _) = f.put(&bytes).await;
+    let url = f
+        .store
+        .presigned_get(&digest, std::time::Duration::from_secs(600))
+        .await
+        .expect("presign")
+        .expect("an S3 store presigns");
+    let downloaded = tokio::task::spawn_blocking(move || {
+        let mut response = ureq::get(&url).call().expect("GET the presigned URL");
+        response.body_mut().read_to_vec().expect("body")
+    })
+    .await
+    .expect("join");
+    assert_eq!(digest_of(&downloaded), digest);
+}
+
+#[tokio::test]
+async fn the_local_store_presigns_nothing() {
+    let f = Fixture::local();
+    let (digest, _) = f.put(b"local").await;
+    let url = f
+        .store
+        .presigned_get(&digest, std::time::Duration::from_secs(600))
+        .await
+        .expect("presign");
+    assert_eq!(url, None);
+}
