@@ -10,6 +10,7 @@
 mod hash;
 mod local;
 mod s3;
+mod s3_objects;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use tokio::io::AsyncWriteExt as _;
 
 pub use local::LocalBlobStore;
 pub use s3::{S3BlobStore, S3Location, S3Settings};
+pub use s3_objects::{Downloaded, S3ObjectError, S3ObjectRef, S3Objects};
 
 /// Content-addressed ZIP storage. Blobs are immutable: the same digest always names the same
 /// bytes, which is what makes a second put a no-op and a concurrent one harmless.
@@ -79,6 +81,12 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<String>, BlobError> {
         let _ = (digest, ttl);
         Ok(None)
+    }
+
+    /// The objects of any bucket on the same S3 server, with the same credentials (what
+    /// `S3Bucket`/`S3Key` content is read from), or `None` for a store that is no S3 server.
+    fn s3_objects(&self) -> Option<S3Objects> {
+        None
     }
 
     /// Copies the blob into `dest`, hashing it on the way: a blob whose bytes do not match its

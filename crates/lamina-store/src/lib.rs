@@ -25,8 +25,8 @@ mod test_db;
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
 pub use artifacts::LocalArtifacts;
 pub use blob_store::{
-    BlobError, BlobReader, BlobStore, LocalBlobStore, Put, S3BlobStore, S3Location, S3Settings,
-    StoredBlob,
+    BlobError, BlobReader, BlobStore, LocalBlobStore, Put, S3BlobStore, S3Location, S3ObjectError,
+    S3ObjectRef, S3Objects, S3Settings, StoredBlob,
 };
 pub use event_invoke_store::{EventInvokeConfigRecord, EventInvokeConfigStore};
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};

@@ -120,6 +120,7 @@ struct ContentIn<'a> {
     zip_file: Option<Cow<'a, str>>,
     s3_bucket: Option<String>,
     s3_key: Option<String>,
+    s3_object_version: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -219,6 +220,7 @@ async fn publish_layer_version(
         }),
         s3_bucket: c.s3_bucket,
         s3_key: c.s3_key,
+        s3_object_version: c.s3_object_version,
     });
     let cmd = PublishLayerVersion {
         layer_name: layer,

@@ -14,6 +14,7 @@ use object_store::{ObjectStore, ObjectStoreExt as _, RetryConfig};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt as _;
 
+use super::s3_objects::S3Objects;
 use super::{BlobError, BlobReader, BlobStore, Put, StoredBlob, blob_key, digest_of_key, hash};
 
 /// How long one request is retried (with backoff) before its error is reported: a publish
@@ -71,10 +72,23 @@ pub struct S3Settings {
 }
 
 /// An S3 bucket (and prefix) of blobs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3BlobStore {
     store: Arc<AmazonS3>,
     location: S3Location,
+    /// What the client was built from, the endpoint resolved: other buckets on the same
+    /// server are reached with them ([`S3Objects`]).
+    settings: S3Settings,
+}
+
+impl std::fmt::Debug for S3BlobStore {
+    // The settings hold the secret key: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3BlobStore")
+            .field("location", &self.location)
+            .field("endpoint", &self.settings.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3BlobStore {
@@ -82,40 +96,21 @@ impl S3BlobStore {
     /// allowed for a loopback endpoint (a test or sidecar server; the bytes never leave the
     /// machine) or when `AWS_ALLOW_HTTP=true`; any other endpoint must be HTTPS.
     pub fn new(location: S3Location, settings: &S3Settings) -> Result<Self, BlobError> {
-        let retry = RetryConfig {
-            retry_timeout: RETRY_TIMEOUT,
-            ..RetryConfig::default()
-        };
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(&location.bucket)
-            .with_retry(retry);
         // The endpoint may come from the usual variables too; plain HTTP to loopback is
         // allowed whichever way it was given.
-        let endpoint = settings.endpoint.clone().or_else(|| {
-            ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-                .iter()
-                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        });
-        if let Some(endpoint) = &endpoint {
-            builder = builder.with_endpoint(endpoint);
-            if is_loopback_http(endpoint) {
-                builder = builder.with_allow_http(true);
-            }
-        }
-        if let Some(region) = &settings.region {
-            builder = builder.with_region(region);
-        }
-        if let Some((key_id, secret)) = &settings.credentials {
-            builder = builder
-                .with_access_key_id(key_id)
-                .with_secret_access_key(secret);
-        }
-        // Path-style requests (`endpoint/bucket/key`): what S3-compatible servers on an IP
-        // address serve; AWS itself still accepts them.
-        let store = builder.with_virtual_hosted_style_request(false).build()?;
+        let settings = S3Settings {
+            endpoint: settings.endpoint.clone().or_else(|| {
+                ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+                    .iter()
+                    .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+            }),
+            ..settings.clone()
+        };
+        let store = client(&location.bucket, &settings)?;
         Ok(Self {
             store: Arc::new(store),
             location,
+            settings,
         })
     }
 
@@ -226,6 +221,38 @@ impl BlobStore for S3BlobStore {
             .await?;
         Ok(Some(url.to_string()))
     }
+
+    fn s3_objects(&self) -> Option<S3Objects> {
+        Some(S3Objects::new(self.settings.clone()))
+    }
+}
+
+/// A client of `bucket` on the server `settings` name (their endpoint resolved already).
+pub(super) fn client(bucket: &str, settings: &S3Settings) -> Result<AmazonS3, BlobError> {
+    let retry = RetryConfig {
+        retry_timeout: RETRY_TIMEOUT,
+        ..RetryConfig::default()
+    };
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry);
+    if let Some(endpoint) = &settings.endpoint {
+        builder = builder.with_endpoint(endpoint);
+        if is_loopback_http(endpoint) {
+            builder = builder.with_allow_http(true);
+        }
+    }
+    if let Some(region) = &settings.region {
+        builder = builder.with_region(region);
+    }
+    if let Some((key_id, secret)) = &settings.credentials {
+        builder = builder
+            .with_access_key_id(key_id)
+            .with_secret_access_key(secret);
+    }
+    // Path-style requests (`endpoint/bucket/key`): what S3-compatible servers on an IP
+    // address serve; AWS itself still accepts them.
+    Ok(builder.with_virtual_hosted_style_request(false).build()?)
 }
 
 /// How long ago `at` was; zero for a time ahead of this machine's clock (the store's clock
