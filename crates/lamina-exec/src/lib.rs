@@ -44,6 +44,7 @@ mod spawn;
 mod standby;
 #[cfg(test)]
 mod test_specs;
+pub mod tree_source;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -167,6 +168,8 @@ struct Inner {
     provisioning: provisioned::Provisioning,
     /// SnapStart templates, one per version with SnapStart.
     templates: snapshot::Templates,
+    /// Makes a cold start's trees present ([`tree_source`]); unset, they are assumed there.
+    tree_source: std::sync::OnceLock<Arc<dyn tree_source::TreeSource>>,
 }
 
 /// A private network per environment is joined by the jail, so it needs namespaces.
@@ -263,6 +266,7 @@ impl Executor {
             stopping: CancellationToken::new(),
             provisioning: provisioned::Provisioning::default(),
             templates: snapshot::Templates::default(),
+            tree_source: std::sync::OnceLock::new(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
         tokio::spawn(acquire::freeze_idle(Arc::downgrade(&inner)));

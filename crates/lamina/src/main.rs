@@ -14,6 +14,7 @@ mod runtime_sdks;
 mod runtimes;
 mod serve;
 mod shutdown;
+mod tree_eviction;
 
 use std::process::ExitCode;
 

@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// AWS variables). Extracted trees stay in the data directory either way.
     #[arg(long, default_value = "local", env = "LAMINA_ARTIFACTS")]
     artifacts: ArtifactsChoice,
+    /// Most disk the extracted trees (and their bytecode) of this node may take, in MB: past
+    /// it, the least recently used ones no environment uses are removed, and extracted again
+    /// from their ZIP when next needed.
+    #[arg(long, default_value_t = 10 * 1024)]
+    tree_cache_mb: u64,
     /// The endpoint of an S3-compatible server for `--artifacts s3://...` (else
     /// AWS_ENDPOINT_URL_S3, else AWS). Plain `http://` only to a loopback address, or with
     /// AWS_ALLOW_HTTP=true.
@@ -246,7 +251,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     };
     let artifacts =
         crate::artifact_store::open(&args.data_dir, &args.artifacts, args.s3_endpoint.clone())
-            .await?;
+            .await?
+            .with_tree_bound(args.tree_cache_mb.saturating_mul(1 << 20));
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
     let swept = artifacts
         .sweep(&referenced)
@@ -255,6 +261,10 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     if swept != Default::default() {
         tracing::info!(?swept, "removed artifacts left by an earlier crash");
     }
+    let measured = artifacts.clone();
+    tokio::task::spawn_blocking(move || measured.load_tree_sizes())
+        .await?
+        .context("measuring the extracted trees")?;
     let candidate: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
         .iter()
         .flat_map(|u| u.as_bytes().to_vec())
@@ -315,6 +325,13 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let executor = Executor::start_on(config, networks)
         .await
         .context("starting the executor")?;
+    executor.set_tree_source(Arc::new(crate::tree_eviction::FetchTrees(
+        artifacts.clone(),
+    )));
+    tokio::spawn(crate::tree_eviction::run(
+        artifacts.clone(),
+        executor.clone(),
+    ));
     prepare_runtime_sdks(&database, &executor).await;
     let (metadata, function_store, event_store): (_, _, Arc<dyn EventStore>) =
         database.into_stores();
