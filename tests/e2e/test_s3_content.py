@@ -5,8 +5,6 @@ URLs. Needs the SeaweedFS of scripts/s3-test: `eval "$(scripts/s3-test start)"` 
 does it) exports the LAMINA_TEST_S3_* variables read here."""
 
 import hashlib
-import os
-import subprocess
 import uuid
 
 import pytest
@@ -14,53 +12,8 @@ import pytest
 from function_support import HANDLER, ROLE, RUNTIME, fn_name  # noqa: F401 (fixture)
 from helpers import assert_aws_error, client_error, code_sha256, http_get
 from invoke_support import handler_zip, invoke
+from s3_support import put_object, s3, s3_server  # noqa: F401 (fixtures)
 from zips import simple_zip
-
-
-def s3_settings() -> dict[str, str]:
-    """The test S3 server's settings; fails (never skips) when it was not started."""
-    endpoint = os.environ.get("LAMINA_TEST_S3_ENDPOINT")
-    if not endpoint:
-        raise RuntimeError(
-            'LAMINA_TEST_S3_ENDPOINT is not set: run `eval "$(scripts/s3-test start)"` first (scripts/test does)'
-        )
-    return {
-        "endpoint": endpoint,
-        "bucket": os.environ.get("LAMINA_TEST_S3_BUCKET", "lamina-test"),
-        "key_id": os.environ.get("LAMINA_TEST_S3_ACCESS_KEY_ID", "lamina-test"),
-        "secret": os.environ.get("LAMINA_TEST_S3_SECRET_ACCESS_KEY", "lamina-test-secret"),
-    }
-
-
-@pytest.fixture
-def s3():
-    settings = s3_settings()
-    # This test's own prefixes: its blobs and its uploads never meet another test's.
-    settings["prefix"] = f"e2e/{uuid.uuid4().hex}"
-    return settings
-
-
-@pytest.fixture
-def s3_server(start_server, s3):
-    return start_server(
-        "--artifacts", f"s3://{s3['bucket']}/{s3['prefix']}/blobs",
-        "--s3-endpoint", s3["endpoint"],
-        "--content-urls", "s3",
-        env={"AWS_ACCESS_KEY_ID": s3["key_id"], "AWS_SECRET_ACCESS_KEY": s3["secret"], "AWS_REGION": "us-east-1"},
-    )
-
-
-def put_object(aws, s3, tmp_path, key: str, data: bytes) -> None:
-    """`aws s3api put-object` to the test S3 server, as its identity."""
-    body = tmp_path / "upload.zip"
-    body.write_bytes(data)
-    env = {**aws.env, "AWS_ACCESS_KEY_ID": s3["key_id"], "AWS_SECRET_ACCESS_KEY": s3["secret"], "AWS_DEFAULT_REGION": "us-east-1"}
-    result = subprocess.run(
-        [str(aws.exe), "--endpoint-url", s3["endpoint"], "s3api", "put-object",
-         "--bucket", s3["bucket"], "--key", key, "--body", str(body)],
-        env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def downloaded_sha256(url: str) -> str:
@@ -110,6 +63,19 @@ def test_s3_content_publishes_attaches_and_invokes(aws, s3, s3_server, client_fo
     got = lam.get_function(FunctionName=fn_name)
     assert got["Configuration"]["CodeSha256"] == code_sha256(code)
     assert downloaded_sha256(got["Code"]["Location"]) == hashlib.sha256(code).hexdigest()
+
+    # UpdateFunctionCode reads S3 too.
+    new_value = uuid.uuid4().hex
+    new_code = handler_zip(f"def lambda_handler(event, context):\n    return {new_value!r}\n")
+    new_key = f"{s3['prefix']}/uploads/function-2.zip"
+    put_object(aws, s3, tmp_path, new_key, new_code)
+    updated = aws(
+        "lambda", "update-function-code", "--endpoint-url", s3_server.url,
+        "--function-name", fn_name, "--s3-bucket", s3["bucket"], "--s3-key", new_key,
+    )
+    assert updated["CodeSha256"] == code_sha256(new_code)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=fn_name)
+    assert invoke(lam, fn_name).json() == new_value
 
 
 def test_a_missing_s3_object_gets_awss_getobject_error(s3, s3_server, client_for, layer_name, fn_name):  # noqa: F811
