@@ -211,3 +211,48 @@ fn s3_object_error(e: S3ObjectError, object: &S3ObjectRef) -> LambdaError {
 fn io_error(e: std::io::Error) -> LambdaError {
     storage_error(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object() -> S3ObjectRef {
+        S3ObjectRef {
+            bucket: "b".into(),
+            key: "k.zip".into(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn s3_errors_are_quoted_as_aws_quotes_them() {
+        let missing = S3ObjectError::NoSuchKey {
+            bucket: "b".into(),
+            key: "k.zip".into(),
+        };
+        let e = s3_object_error(missing, &object());
+        assert_eq!(e.type_name(), "InvalidParameterValueException");
+        assert_eq!(
+            e.message(),
+            "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The \
+             specified key does not exist."
+        );
+        let e = s3_object_error(S3ObjectError::NoSuchBucket("b".into()), &object());
+        assert!(
+            e.message().contains("S3 Error Code: NoSuchBucket."),
+            "{}",
+            e.message()
+        );
+        let e = s3_object_error(
+            S3ObjectError::TooLarge {
+                limit: MAX_UNZIPPED_BYTES,
+            },
+            &object(),
+        );
+        assert_eq!(e.type_name(), "InvalidParameterValueException");
+        assert!(
+            e.message()
+                .starts_with("Unzipped size must be smaller than")
+        );
+    }
+}

@@ -161,6 +161,9 @@ pub(super) fn zip_source(
             }),
             "S3Key",
         )),
+        (None, None, None) if !s3 => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the function code: ZipFile.".to_owned(),
+        )),
         // Guessed: AWS's words for a bucket without a key (or the reverse).
         (None, _, _) => Err(LambdaError::InvalidParameterValue(
             "Please provide a source for the function code: ZipFile, or S3Bucket and S3Key."

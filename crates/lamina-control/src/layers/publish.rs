@@ -108,6 +108,14 @@ fn zip_source(content: LayerContent) -> Result<(ZipSource, &'static str), Lambda
         } => Err(LambdaError::InvalidParameterValue(
             "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
         )),
+        LayerContent {
+            zip_file_base64: None,
+            s3_bucket: None,
+            s3_key: None,
+            s3_object_version: None,
+        } => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the layer content: Content.ZipFile.".to_owned(),
+        )),
         // Guessed: AWS's words for a bucket without a key (or the reverse).
         LayerContent { .. } => Err(LambdaError::InvalidParameterValue(
             "Please provide a source for the layer content: Content.ZipFile, or \
