@@ -100,5 +100,5 @@ def test_s3_content_is_refused_without_an_s3_store(lam, layer_name, content):
     err = client_error(lam.publish_layer_version, LayerName=layer_name, Content=content)
 
     message = assert_aws_error(lam, err, 400, "InvalidParameterValueException")
-    assert "S3" in message and "configured" in message, message
+    assert "S3Bucket" in message and "--artifacts s3://" in message, message
     assert lam.list_layer_versions(LayerName=layer_name)["LayerVersions"] == []

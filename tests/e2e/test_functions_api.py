@@ -459,7 +459,7 @@ def test_s3_code_is_refused_clearly(lam, fn_name):
     err = client_error(create, lam, fn_name, Code={"S3Bucket": "bucket", "S3Key": "key.zip"})
 
     text = assert_aws_error(lam, err, 400, "InvalidParameterValueException")
-    assert "no S3 store" in text and "ZipFile" in text
+    assert "--artifacts s3://" in text and "ZipFile" in text
 
 
 def test_bad_zip_is_refused_with_awss_message_alone(lam, server, fn_name):

@@ -1,17 +1,18 @@
-//! `Content.Location` URLs: a download route on this server, signed with the server secret
-//! for the account that asked (its id is part of what is signed) and valid for a limited time,
-//! standing in for S3 presigned URLs.
+//! `Content.Location` and `Code.Location` URLs: a download route on this server, signed with
+//! the server secret for the account that asked (its id is part of what is signed) and valid
+//! for a limited time, standing in for S3 presigned URLs; or, with `--content-urls s3` and
+//! an S3 blob store, the store's own presigned GET URLs, as AWS gives.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
-use lamina_store::BlobError;
+use lamina_store::{BlobError, BlobStore};
 use lamina_types::layer::Digest;
 use lamina_types::{AccountId, LambdaError};
 use sha2::Sha256;
@@ -24,12 +25,27 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct ContentSigner {
     secret: Vec<u8>,
     ttl_secs: u64,
+    /// The blob store whose presigned URLs are handed out instead of this server's route.
+    presigner: Option<Arc<dyn BlobStore>>,
 }
 
 impl ContentSigner {
     /// A signer with the server's persistent secret; URLs live `ttl_secs` seconds.
     pub fn new(secret: Vec<u8>, ttl_secs: u64) -> Self {
-        Self { secret, ttl_secs }
+        Self {
+            secret,
+            ttl_secs,
+            presigner: None,
+        }
+    }
+
+    /// URLs are the presigned GET URLs of `blobs` (an S3 store), for `ttl_secs` each: clients
+    /// then download from the store, which must be reachable from them. Where the store gives
+    /// no URL, or fails to, this server's route stands in.
+    #[must_use]
+    pub fn presigned_by(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.presigner = Some(blobs);
+        self
     }
 
     /// A key for another of the server's signatures (`purpose` names it), derived from the
@@ -54,9 +70,28 @@ impl ContentSigner {
         mac
     }
 
-    /// A URL on `host` through which `account` downloads the blob `digest` until
-    /// `now + ttl`.
-    pub fn url(&self, host: &str, digest: &Digest, account: &AccountId) -> String {
+    /// A URL through which `account` downloads the blob `digest` until `now + ttl`: the blob
+    /// store's presigned URL when so configured, else the route on `host`.
+    pub async fn url(&self, host: &str, digest: &Digest, account: &AccountId) -> String {
+        if let Some(blobs) = &self.presigner {
+            match blobs
+                .presigned_get(digest, Duration::from_secs(self.ttl_secs))
+                .await
+            {
+                Ok(Some(url)) => return url,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    layer_digest = %digest.to_hex(),
+                    "the blob store gave no presigned URL; the server's own route stands in"
+                ),
+            }
+        }
+        self.route_url(host, digest, account)
+    }
+
+    /// A URL of this server's download route on `host`.
+    fn route_url(&self, host: &str, digest: &Digest, account: &AccountId) -> String {
         let hex = digest.to_hex();
         let expires = now_secs() + self.ttl_secs;
         let signature = hex::encode(
@@ -144,7 +179,7 @@ mod tests {
         let signer = ContentSigner::new(b"secret".to_vec(), 600);
         let digest = Digest([3; 32]);
         let account = AccountId::parse("123456789012").unwrap();
-        let url = signer.url("127.0.0.1:8900", &digest, &account);
+        let url = signer.route_url("127.0.0.1:8900", &digest, &account);
         let query = url.split_once('?').unwrap().1;
         let params: HashMap<_, _> = query.split('&').filter_map(|p| p.split_once('=')).collect();
         let hex = digest.to_hex();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lamina_layers::{decode_base64_into, extract_zip};
-use lamina_store::{LocalArtifacts, MetadataStore};
+use lamina_store::{LocalArtifacts, MetadataStore, S3ObjectError, S3ObjectRef};
 use lamina_types::layer::Digest;
-use lamina_types::limits::MAX_ZIPPED_BYTES;
+use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
 use lamina_types::{ExtractedTree, LambdaError};
 
 use crate::internal_errors::storage_error;
@@ -47,21 +47,6 @@ impl Ingestor {
         self.artifacts.extracted(&digest)
     }
 
-    /// Makes the tree of `digest` present on this node (extracted from the blob store when a
-    /// version was made ready on another node of a cluster); an error is a Lambda service
-    /// error naming the digest.
-    pub(crate) async fn ensure_tree(&self, digest: &Digest) -> Result<(), LambdaError> {
-        crate::trees::ensure_tree(&self.artifacts, digest)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "the code of a function version could not be extracted");
-                LambdaError::Service(format!(
-                    "The code {} could not be made ready on this server.",
-                    digest.to_hex()
-                ))
-            })
-    }
-
     /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already. `member` names
     /// the request member in messages (`Content.ZipFile`, `Code.ZipFile`, `ZipFile`).
     pub(crate) async fn ingest(
@@ -93,36 +78,181 @@ impl Ingestor {
             let decoded = decode_base64_into(&zip_base64, scratch.as_file_mut(), MAX_ZIPPED_BYTES)
                 .map_err(|e| ingest_error(e, member))?;
             drop(zip_base64);
-            let known = handle
-                .block_on(metadata.recorded_unzipped_size(&decoded.digest))
-                .map_err(storage_error)?;
-            let unzipped_size = match known {
-                Some(size) if artifacts.has_tree(&decoded.digest) => size,
-                _ => {
-                    let tree = artifacts.scratch_dir().map_err(io_error)?;
-                    let extracted = extract_zip(scratch.path(), tree.path(), &ZIP_LIMITS)
-                        .map_err(|e| extract_error(e, member))?;
-                    artifacts
-                        .commit_tree(tree, &decoded.digest)
-                        .map_err(io_error)?;
-                    extracted.unzipped_bytes
-                }
-            };
-            // Last, once the ZIP extracted: a blob in the store is one every node can extract.
-            handle
-                .block_on(artifacts.blobs().put(&decoded.digest, scratch))
-                .map_err(storage_error)?;
-            Ok(Ingested {
-                digest: decoded.digest,
-                size: decoded.size,
-                unzipped_size,
-            })
+            let (digest, size) = (decoded.digest, decoded.size);
+            store_zip(
+                &handle, &*metadata, &artifacts, scratch, digest, size, member,
+            )
         })
         .await
         .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
+    }
+
+    /// As [`Self::ingest`], the ZIP read from `object` on the S3 server of the blob store, as
+    /// AWS reads `S3Bucket`/`S3Key` content from S3. AWS's 50 MB limit of inline uploads does
+    /// not apply; the 250 MB unzipped one does (and bounds the ZIP itself).
+    pub(crate) async fn ingest_s3(
+        &self,
+        object: &S3ObjectRef,
+        member: &'static str,
+    ) -> Result<Ingested, LambdaError> {
+        let Some(objects) = self.artifacts.blobs().s3_objects() else {
+            return Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned()));
+        };
+        let scratch = self.artifacts.scratch_file().map_err(io_error)?;
+        let downloaded = objects
+            .download(object, scratch.path(), MAX_UNZIPPED_BYTES)
+            .await
+            .map_err(|e| s3_object_error(e, object))?;
+        let artifacts = self.artifacts.clone();
+        let metadata = Arc::clone(&self.metadata);
+        let handle = tokio::runtime::Handle::current();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _request = span.enter();
+            let (digest, size) = (downloaded.digest, downloaded.size);
+            store_zip(
+                &handle, &*metadata, &artifacts, scratch, digest, size, member,
+            )
+        })
+        .await
+        .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
+    }
+
+    /// [`Self::ingest`] or [`Self::ingest_s3`], as `source` says.
+    pub(crate) async fn ingest_from(
+        &self,
+        source: ZipSource,
+        member: &'static str,
+    ) -> Result<Ingested, LambdaError> {
+        match source {
+            ZipSource::Inline(zip_base64) => self.ingest(zip_base64, member).await,
+            ZipSource::S3(object) => self.ingest_s3(&object, member).await,
+        }
+    }
+}
+
+/// Where a request's ZIP is.
+#[derive(Debug, Clone)]
+pub(crate) enum ZipSource {
+    /// `ZipFile`: base64 text as it arrived.
+    Inline(Bytes),
+    /// `S3Bucket`, `S3Key` and `S3ObjectVersion`.
+    S3(S3ObjectRef),
+}
+
+/// With local artifacts there is no S3 server to read `S3Bucket`/`S3Key` from.
+const NO_S3_STORE: &str = "S3Bucket and S3Key are not supported: Lamina reads them only from the \
+     S3-compatible store it keeps ZIPs in (lamina serve --artifacts s3://...), and this server \
+     keeps ZIPs on its own disk. Send the ZIP inline as ZipFile (for example with --zip-file \
+     fileb://code.zip).";
+
+/// Extracts the ZIP in `scratch` (hashing to `digest`, `size` bytes) unless its tree is here
+/// already, then stores its blob. Runs on a blocking thread.
+fn store_zip(
+    handle: &tokio::runtime::Handle,
+    metadata: &dyn MetadataStore,
+    artifacts: &LocalArtifacts,
+    scratch: tempfile::NamedTempFile,
+    digest: Digest,
+    size: u64,
+    member: &str,
+) -> Result<Ingested, LambdaError> {
+    let known = handle
+        .block_on(metadata.recorded_unzipped_size(&digest))
+        .map_err(storage_error)?;
+    let unzipped_size = match known {
+        Some(size) if artifacts.has_tree(&digest) => size,
+        _ => {
+            let tree = artifacts.scratch_dir().map_err(io_error)?;
+            let extracted = extract_zip(scratch.path(), tree.path(), &ZIP_LIMITS)
+                .map_err(|e| extract_error(e, member))?;
+            artifacts.commit_tree(tree, &digest).map_err(io_error)?;
+            extracted.unzipped_bytes
+        }
+    };
+    // Last, once the ZIP extracted: a blob in the store is one every node can extract.
+    handle
+        .block_on(artifacts.blobs().put(&digest, scratch))
+        .map_err(storage_error)?;
+    Ok(Ingested {
+        digest,
+        size,
+        unzipped_size,
+    })
+}
+
+/// AWS's answer when it cannot read `S3Bucket`/`S3Key` content: the S3 error code and
+/// message, quoted.
+fn s3_object_error(e: S3ObjectError, object: &S3ObjectRef) -> LambdaError {
+    let quoted = |code: &str, message: &str| {
+        LambdaError::InvalidParameterValue(format!(
+            "Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: {message}"
+        ))
+    };
+    match e {
+        S3ObjectError::NoSuchKey { .. } => quoted("NoSuchKey", "The specified key does not exist."),
+        // Guessed: AWS quotes S3's NoSuchBucket and AccessDenied as it quotes NoSuchKey.
+        S3ObjectError::NoSuchBucket(_) => {
+            quoted("NoSuchBucket", "The specified bucket does not exist")
+        }
+        S3ObjectError::AccessDenied { .. } => {
+            tracing::info!(bucket = %object.bucket, key = %object.key, error = %e, "S3 content refused");
+            quoted("AccessDenied", "Access Denied")
+        }
+        S3ObjectError::TooLarge { .. } => LambdaError::InvalidParameterValue(format!(
+            "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+        )),
+        S3ObjectError::Store(e) => {
+            LambdaError::Service(format!("reading S3Bucket/S3Key content failed: {e}"))
+        }
     }
 }
 
 fn io_error(e: std::io::Error) -> LambdaError {
     storage_error(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object() -> S3ObjectRef {
+        S3ObjectRef {
+            bucket: "b".into(),
+            key: "k.zip".into(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn s3_errors_are_quoted_as_aws_quotes_them() {
+        let missing = S3ObjectError::NoSuchKey {
+            bucket: "b".into(),
+            key: "k.zip".into(),
+        };
+        let e = s3_object_error(missing, &object());
+        assert_eq!(e.type_name(), "InvalidParameterValueException");
+        assert_eq!(
+            e.message(),
+            "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The \
+             specified key does not exist."
+        );
+        let e = s3_object_error(S3ObjectError::NoSuchBucket("b".into()), &object());
+        assert!(
+            e.message().contains("S3 Error Code: NoSuchBucket."),
+            "{}",
+            e.message()
+        );
+        let e = s3_object_error(
+            S3ObjectError::TooLarge {
+                limit: MAX_UNZIPPED_BYTES,
+            },
+            &object(),
+        );
+        assert_eq!(e.type_name(), "InvalidParameterValueException");
+        assert!(
+            e.message()
+                .starts_with("Unzipped size must be smaller than")
+        );
+    }
 }

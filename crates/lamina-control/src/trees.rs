@@ -113,6 +113,39 @@ mod tests {
             .expect("a present tree is left as it is");
     }
 
+    /// A tree evicted for the bound is extracted again from its blob, which stays.
+    async fn an_evicted_tree_is_extracted_again(artifacts: LocalArtifacts) {
+        let artifacts = artifacts.with_tree_bound(0);
+        let zip = stored_zip(&[("lambda_function.py", b"def handler(e, c): pass\n")]);
+        let digest = store(&artifacts, &zip).await;
+        ensure_tree(&artifacts, &digest).await.expect("ensure");
+        let report = artifacts.evict(Default::default).expect("evict");
+        assert_eq!(report.trees, 1);
+        assert!(!artifacts.has_tree(&digest));
+        ensure_tree(&artifacts, &digest)
+            .await
+            .expect("extracted again");
+        let file = artifacts.tree_path(&digest).join("lambda_function.py");
+        assert!(file.is_file());
+        let kept = artifacts
+            .evict(|| std::collections::HashSet::from([digest]))
+            .expect("evict");
+        assert_eq!(kept.trees, 0, "a tree in use stays, over the bound or not");
+    }
+
+    #[tokio::test]
+    async fn local_evicted_tree_is_extracted_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        an_evicted_tree_is_extracted_again(local(&dir)).await;
+    }
+
+    #[tokio::test]
+    #[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+    async fn s3_evicted_tree_is_extracted_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        an_evicted_tree_is_extracted_again(s3(&dir)).await;
+    }
+
     async fn a_missing_blob_fails_and_leaves_no_tree(artifacts: LocalArtifacts) {
         let digest = digest_of(b"never published");
         let failed = ensure_tree(&artifacts, &digest).await;

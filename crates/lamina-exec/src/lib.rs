@@ -45,6 +45,7 @@ mod spawn;
 mod standby;
 #[cfg(test)]
 mod test_specs;
+pub mod tree_source;
 
 use crate::cluster_concurrency::ClusterAdmissions;
 use std::collections::HashMap;
@@ -171,6 +172,8 @@ struct Inner {
     provisioning: provisioned::Provisioning,
     /// SnapStart templates, one per version with SnapStart.
     templates: snapshot::Templates,
+    /// Makes a cold start's trees present ([`tree_source`]); unset, they are assumed there.
+    tree_source: std::sync::OnceLock<Arc<dyn tree_source::TreeSource>>,
 }
 
 /// A private network per environment is joined by the jail, so it needs namespaces.
@@ -268,6 +271,7 @@ impl Executor {
             stopping: CancellationToken::new(),
             provisioning: provisioned::Provisioning::default(),
             templates: snapshot::Templates::default(),
+            tree_source: std::sync::OnceLock::new(),
         });
         tokio::spawn(acquire::reap_idle(Arc::downgrade(&inner)));
         tokio::spawn(acquire::freeze_idle(Arc::downgrade(&inner)));

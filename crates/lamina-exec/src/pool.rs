@@ -208,6 +208,11 @@ impl<E: Pooled, S, K: Hash + Eq + Clone> Pools<E, S, K> {
         (expired, stale)
     }
 
+    /// Every spec with environments (starting, busy or idle) or kept scratch.
+    pub(crate) fn specs(&self) -> Vec<K> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Calls `f` on every idle environment, under the lock: none is taken meanwhile.
     pub(crate) fn visit_idle(&self, mut f: impl FnMut(&mut E)) {
         for pool in self.lock().values_mut() {

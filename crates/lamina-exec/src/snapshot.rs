@@ -177,6 +177,12 @@ impl Templates {
         Arc::clone(by_spec.entry(Arc::clone(spec)).or_default())
     }
 
+    /// The specs of every template, made or being made.
+    pub(crate) fn specs(&self) -> Vec<Arc<FunctionSpec>> {
+        let by_spec = self.by_spec.lock().unwrap_or_else(PoisonError::into_inner);
+        by_spec.keys().cloned().collect()
+    }
+
     /// Every template, taken out (the server stops).
     fn take_all(&self) -> Vec<Arc<Template>> {
         let mut by_spec = self.by_spec.lock().unwrap_or_else(PoisonError::into_inner);

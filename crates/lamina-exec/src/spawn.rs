@@ -94,6 +94,8 @@ impl Executor {
                 spec.runtime
             )))
         })?;
+        // A tree this node evicted (or never had: another node published it) is fetched now.
+        self.ensure_trees(spec).await?;
         let (kept_scratch, limits) = self.limits_taking_over(spec, kept_scratch);
         let mut sandbox = self
             .prepare_sandbox(spec, kept_scratch, limits, template_control.is_none())

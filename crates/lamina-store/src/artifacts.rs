@@ -19,17 +19,27 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use lamina_types::ExtractedTree;
 use lamina_types::layer::Digest;
 use tempfile::{NamedTempFile, TempDir};
 
 use crate::blob_store::{BlobError, BlobStore, LocalBlobStore};
+use crate::tree_cache::TreeCache;
+
+/// How old an unreferenced blob of a shared store must be before a sweep removes it: another
+/// node may have stored it for a publish whose row is not written yet (that takes seconds; an
+/// hour leaves room for slow uploads and clocks that disagree). A publish that finds an old
+/// blob stored writes it again, so it is young again ([`crate::S3BlobStore`]).
+pub const SHARED_SWEEP_GRACE: Duration = Duration::from_secs(60 * 60);
 
 /// The blob store and the node-local artifact directories of one data directory.
 #[derive(Debug, Clone)]
 pub struct LocalArtifacts {
     blobs: Arc<dyn BlobStore>,
+    /// The trees here, their sizes and order of use; unbounded unless set.
+    cache: Arc<TreeCache>,
     trees: PathBuf,
     bytecode: PathBuf,
     tmp: PathBuf,
@@ -49,6 +59,7 @@ impl LocalArtifacts {
     pub fn open_with(data_dir: &Path, blobs: Arc<dyn BlobStore>) -> io::Result<Self> {
         let this = Self {
             blobs,
+            cache: Arc::new(TreeCache::new(u64::MAX)),
             trees: data_dir.join("trees").join("sha256"),
             bytecode: data_dir.join("bytecode").join("sha256"),
             tmp: data_dir.join("tmp"),
@@ -62,6 +73,19 @@ impl LocalArtifacts {
     /// Where the ZIPs are.
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {
         &self.blobs
+    }
+
+    /// The same artifacts with the trees bounded to `bytes` ([`Self::evict`]). Set before the
+    /// artifacts are cloned: clones share one cache.
+    #[must_use]
+    pub fn with_tree_bound(mut self, bytes: u64) -> Self {
+        self.cache = Arc::new(TreeCache::new(bytes));
+        self
+    }
+
+    /// The bookkeeping of the trees here.
+    pub fn tree_cache(&self) -> &Arc<TreeCache> {
+        &self.cache
     }
 
     /// A new scratch file, removed on drop unless committed.
@@ -101,35 +125,135 @@ impl LocalArtifacts {
         &self.tmp
     }
 
-    /// Whether the tree for this digest exists (which implies its blob was validated).
+    /// Whether the tree for this digest exists (which implies its blob was validated), and
+    /// if so, a use of it. Under the cache's lock, so an eviction is either seen whole or
+    /// not at all.
     pub fn has_tree(&self, digest: &Digest) -> bool {
-        self.tree_path(digest).is_dir()
+        let mut cache = self.cache.lock();
+        let present = self.tree_path(digest).is_dir();
+        if present {
+            cache.used(digest, None);
+        }
+        present
     }
 
     /// Makes a scratch directory the tree for `digest`. If another publish of the same bytes
     /// won the race, the scratch copy is dropped.
     pub fn commit_tree(&self, scratch: TempDir, digest: &Digest) -> io::Result<()> {
         let target = self.tree_path(digest);
+        let bytes = disk_bytes(scratch.path())?;
+        let mut cache = self.cache.lock();
         if target.is_dir() {
+            cache.used(digest, None);
             return Ok(());
         }
         create_parent(&target)?;
         let staged = scratch.keep();
-        match fs::rename(&staged, &target) {
+        let committed = match fs::rename(&staged, &target) {
             Ok(()) => Ok(()),
             Err(_) if target.is_dir() => fs::remove_dir_all(&staged),
             Err(e) => {
                 let _ = fs::remove_dir_all(&staged);
                 Err(e)
             }
-        }
+        };
+        cache.used(digest, Some(bytes));
+        drop(cache);
+        self.cache.notify_grown();
+        committed
     }
 
-    /// Removes scratch left by a crash and every tree, bytecode directory and (in a blob
-    /// store private to this node) blob no row refers to. Run at start-up, before the server
-    /// accepts requests, so nothing in flight is touched. A shared blob store is never swept
-    /// here: another node may be publishing a blob whose row is not written yet.
+    /// Records the size of every tree here (and its bytecode), in no particular order of use:
+    /// what an earlier run left. Run at start-up, after [`Self::sweep`].
+    pub fn load_tree_sizes(&self) -> io::Result<usize> {
+        let mut found = 0;
+        for shard_dir in fs::read_dir(&self.trees)? {
+            for entry in fs::read_dir(shard_dir?.path())? {
+                let path = entry?.path();
+                let Some(digest) = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(Digest::from_hex)
+                else {
+                    continue;
+                };
+                let tree_bytes = disk_bytes(&path)?;
+                let bytecode_bytes = disk_bytes_if_any(&self.bytecode_path(&digest))?;
+                let mut cache = self.cache.lock();
+                cache.used(&digest, Some(tree_bytes));
+                cache.resize_bytecode(&digest, bytecode_bytes);
+                found += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Evicts least recently used trees (and their bytecode) until the rest fit the bound,
+    /// never one `in_use` names (called under the cache's lock, so no cold start can find a
+    /// tree present and then lose it: a cold start holds its slot before it looks). An evicted
+    /// tree is extracted again from its blob when next needed (`ensure_tree`). Blocks: run
+    /// it on a blocking thread.
+    pub fn evict(&self, in_use: impl FnOnce() -> HashSet<Digest>) -> io::Result<EvictReport> {
+        // Bytecode is added after its tree, by compilations in the background: measured now,
+        // outside the lock.
+        let known = self.cache.lock().digests();
+        for digest in known {
+            let bytes = disk_bytes_if_any(&self.bytecode_path(&digest))?;
+            self.cache.lock().resize_bytecode(&digest, bytes);
+        }
+        let mut report = EvictReport::default();
+        let doomed = {
+            let mut cache = self.cache.lock();
+            if cache.total_bytes() <= self.cache.bound_bytes() {
+                return Ok(report);
+            }
+            let victims = cache.victims(self.cache.bound_bytes(), &in_use());
+            if victims.is_empty() {
+                return Ok(report);
+            }
+            let doomed = self.scratch_dir()?;
+            for digest in victims {
+                let hex = digest.to_hex();
+                // Renamed away under the lock (cheap), removed after it (slow).
+                for (from, to) in [
+                    (self.tree_path(&digest), doomed.path().join(&hex)),
+                    (
+                        self.bytecode_path(&digest),
+                        doomed.path().join(format!("{hex}.pyc")),
+                    ),
+                ] {
+                    match fs::rename(&from, &to) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                report.bytes += cache.entry_bytes(&digest);
+                cache.forget(&digest);
+                report.trees += 1;
+            }
+            doomed
+        };
+        doomed.close()?;
+        Ok(report)
+    }
+
+    /// Removes scratch left by a crash and every tree, bytecode directory and blob no row
+    /// refers to. Run at start-up, before the server accepts requests, so nothing in flight
+    /// on this node is touched. `referenced` must be read before the sweep starts.
+    ///
+    /// In a shared blob store only blobs older than [`SHARED_SWEEP_GRACE`] go: another node
+    /// may be publishing a blob whose row is not written yet.
     pub async fn sweep(&self, referenced: &HashSet<Digest>) -> Result<SweepReport, BlobError> {
+        self.sweep_at(referenced, SystemTime::now()).await
+    }
+
+    /// [`Self::sweep`] as if the time were `now`: what ages the blobs of a shared store.
+    pub async fn sweep_at(
+        &self,
+        referenced: &HashSet<Digest>,
+        now: SystemTime,
+    ) -> Result<SweepReport, BlobError> {
         let mut report = {
             let this = self.clone();
             let referenced = referenced.clone();
@@ -137,12 +261,20 @@ impl LocalArtifacts {
                 .await
                 .map_err(|e| BlobError::Io(io::Error::other(e)))??
         };
-        if self.blobs.is_node_local() {
-            for digest in self.blobs.list().await? {
-                if !referenced.contains(&digest) {
-                    self.blobs.delete(&digest).await?;
-                    report.blobs += 1;
-                }
+        // A private store's blobs are all this node's, and none is being written now.
+        let cutoff = if self.blobs.is_node_local() {
+            None
+        } else {
+            Some(
+                now.checked_sub(SHARED_SWEEP_GRACE)
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            )
+        };
+        for blob in self.blobs.list_stored().await? {
+            let recent = cutoff.is_some_and(|cutoff| blob.last_modified > cutoff);
+            if !referenced.contains(&blob.digest) && !recent {
+                self.blobs.delete(&blob.digest).await?;
+                report.blobs += 1;
             }
         }
         Ok(report)
@@ -181,6 +313,15 @@ impl LocalArtifacts {
     }
 }
 
+/// What [`LocalArtifacts::evict`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EvictReport {
+    /// Trees evicted.
+    pub trees: usize,
+    /// Their bytes on disk, bytecode included.
+    pub bytes: u64,
+}
+
 /// What [`LocalArtifacts::sweep`] removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
@@ -203,6 +344,32 @@ fn create_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(parent) => fs::create_dir_all(parent),
         None => Ok(()),
+    }
+}
+
+/// The bytes of the files under `dir` (symbolic links count as nothing).
+fn disk_bytes(dir: &Path) -> io::Result<u64> {
+    let mut total = 0;
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                total += entry.metadata()?.len();
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// [`disk_bytes`], zero for a directory that does not exist.
+fn disk_bytes_if_any(dir: &Path) -> io::Result<u64> {
+    match disk_bytes(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        other => other,
     }
 }
 
@@ -257,5 +424,85 @@ mod tests {
             !blob_shard(&dropped).exists(),
             "empty shard directories are removed too"
         );
+    }
+
+    /// Several nodes share an S3 store: a blob another node stored a moment ago for a publish
+    /// whose row is not written yet survives a sweep; once older than the grace period, and
+    /// still unreferenced, it goes. The referenced one stays either way.
+    #[tokio::test]
+    #[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+    async fn a_shared_store_keeps_recent_unreferenced_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::blob_store::testing::s3_from_env());
+        let artifacts = LocalArtifacts::open_with(dir.path(), store).unwrap();
+        let (kept, in_flight) = (digest_of(b"referenced"), digest_of(b"in flight"));
+        for (d, bytes) in [(kept, b"referenced".as_slice()), (in_flight, b"in flight")] {
+            let mut f = artifacts.scratch_file().unwrap();
+            f.write_all(bytes).unwrap();
+            artifacts.blobs().put(&d, f).await.unwrap();
+        }
+        let referenced = HashSet::from([kept]);
+        let now = artifacts.sweep(&referenced).await.unwrap();
+        assert_eq!(now.blobs, 0, "a fresh blob is spared");
+        assert_eq!(artifacts.blobs().list().await.unwrap().len(), 2);
+
+        let later = SystemTime::now() + SHARED_SWEEP_GRACE + Duration::from_secs(60);
+        let then = artifacts.sweep_at(&referenced, later).await.unwrap();
+        assert_eq!(then.blobs, 1);
+        assert_eq!(artifacts.blobs().list().await.unwrap(), vec![kept]);
+    }
+
+    /// Commits a tree of `bytes` bytes for `name`'s digest, with bytecode of `pyc` bytes.
+    fn tree_of(artifacts: &LocalArtifacts, name: &[u8], bytes: usize, pyc: usize) -> Digest {
+        let digest = digest_of(name);
+        let t = artifacts.scratch_dir().unwrap();
+        fs::write(t.path().join("file"), vec![b'x'; bytes]).unwrap();
+        artifacts.commit_tree(t, &digest).unwrap();
+        let bytecode = artifacts.bytecode_path(&digest).join("python3.12");
+        fs::create_dir_all(&bytecode).unwrap();
+        fs::write(bytecode.join("m.pyc"), vec![b'c'; pyc]).unwrap();
+        digest
+    }
+
+    #[test]
+    fn eviction_removes_least_recently_used_trees_not_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = LocalArtifacts::open(dir.path())
+            .unwrap()
+            .with_tree_bound(250);
+        let old = tree_of(&artifacts, b"old", 100, 10);
+        let busy = tree_of(&artifacts, b"busy", 100, 10);
+        let recent = tree_of(&artifacts, b"recent", 100, 10);
+        assert!(artifacts.has_tree(&old), "a use: now `busy` is the oldest");
+        let report = artifacts.evict(|| HashSet::from([busy])).unwrap();
+        // 330 bytes (bytecode counts) over a bound of 250: the least recently used tree not
+        // in use goes, with its bytecode.
+        assert_eq!(
+            report,
+            EvictReport {
+                trees: 1,
+                bytes: 110
+            }
+        );
+        assert!(!artifacts.has_tree(&recent));
+        assert!(!artifacts.bytecode_path(&recent).exists());
+        assert!(artifacts.has_tree(&old) && artifacts.has_tree(&busy));
+        assert_eq!(artifacts.tree_cache().total_bytes(), 220);
+        let again = artifacts.evict(|| HashSet::from([busy])).unwrap();
+        assert_eq!(again, EvictReport::default(), "within the bound now");
+        assert_eq!(fs::read_dir(artifacts.scratch_root()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn sizes_left_by_an_earlier_run_are_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = LocalArtifacts::open(dir.path()).unwrap();
+        tree_of(&artifacts, b"a", 100, 10);
+        tree_of(&artifacts, b"b", 50, 0);
+        let restarted = LocalArtifacts::open(dir.path()).unwrap().with_tree_bound(0);
+        assert_eq!(restarted.load_tree_sizes().unwrap(), 2);
+        assert_eq!(restarted.tree_cache().total_bytes(), 160);
+        let report = restarted.evict(HashSet::new).unwrap();
+        assert_eq!(report.trees, 2);
     }
 }

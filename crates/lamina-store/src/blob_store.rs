@@ -10,6 +10,7 @@
 mod hash;
 mod local;
 mod s3;
+mod s3_objects;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod tests;
 
 use std::io;
 use std::path::Path;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -28,6 +30,7 @@ use tokio::io::AsyncWriteExt as _;
 
 pub use local::LocalBlobStore;
 pub use s3::{S3BlobStore, S3Location, S3Settings};
+pub use s3_objects::{Downloaded, S3ObjectError, S3ObjectRef, S3Objects};
 
 /// Content-addressed ZIP storage. Blobs are immutable: the same digest always names the same
 /// bytes, which is what makes a second put a no-op and a concurrent one harmless.
@@ -48,13 +51,43 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Removes the blob; removing a missing one succeeds (garbage collection may race).
     async fn delete(&self, digest: &Digest) -> Result<(), BlobError>;
 
-    /// Every stored blob's digest, for garbage collection. Keys that are not blobs of ours
-    /// (another tool's files under the prefix) are left out, never reported as errors.
-    async fn list(&self) -> Result<Vec<Digest>, BlobError>;
+    /// Every stored blob with when it was last written, sorted by digest, for garbage
+    /// collection. Keys that are not blobs of ours (another tool's files under the prefix) are
+    /// left out, never reported as errors.
+    async fn list_stored(&self) -> Result<Vec<StoredBlob>, BlobError>;
+
+    /// Every stored blob's digest, sorted.
+    async fn list(&self) -> Result<Vec<Digest>, BlobError> {
+        Ok(self
+            .list_stored()
+            .await?
+            .into_iter()
+            .map(|b| b.digest)
+            .collect())
+    }
 
     /// Whether this store is private to this node. A shared store's blobs may belong to a
-    /// publish in flight on another node, so only a private one is swept at start-up.
+    /// publish in flight on another node, so its sweep spares the recent ones
+    /// ([`crate::LocalArtifacts::sweep`]).
     fn is_node_local(&self) -> bool;
+
+    /// A URL through which anyone holding it may GET the blob's bytes for `ttl`, signed by
+    /// the store itself (an S3 presigned URL), or `None` when the store cannot give one (the
+    /// local directory: its blobs are served by the API's own signed route).
+    async fn presigned_get(
+        &self,
+        digest: &Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let _ = (digest, ttl);
+        Ok(None)
+    }
+
+    /// The objects of any bucket on the same S3 server, with the same credentials (what
+    /// `S3Bucket`/`S3Key` content is read from), or `None` for a store that is no S3 server.
+    fn s3_objects(&self) -> Option<S3Objects> {
+        None
+    }
 
     /// Copies the blob into `dest`, hashing it on the way: a blob whose bytes do not match its
     /// digest (a corrupted object) is [`BlobError::DigestMismatch`], and `dest` then holds
@@ -90,6 +123,15 @@ pub enum Put {
     Stored,
     /// The blob was there already; the file was dropped unread.
     AlreadyStored,
+}
+
+/// A blob as [`BlobStore::list_stored`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Its digest.
+    pub digest: Digest,
+    /// When it was last written: the object's `Last-Modified`, or the file's mtime.
+    pub last_modified: SystemTime,
 }
 
 /// A stored blob being read.

@@ -25,12 +25,14 @@ pub mod settings_store;
 pub mod sqlite;
 #[cfg(test)]
 mod test_db;
+pub mod tree_cache;
 
 pub use access_key_store::AccessKeyStore;
 pub use access_keys::{AccessKeyFile, AccessKeyRecord, AccessKeysError};
-pub use artifacts::LocalArtifacts;
+pub use artifacts::{EvictReport, LocalArtifacts};
 pub use blob_store::{
-    BlobError, BlobReader, BlobStore, LocalBlobStore, Put, S3BlobStore, S3Location, S3Settings,
+    BlobError, BlobReader, BlobStore, LocalBlobStore, Put, S3BlobStore, S3Location, S3ObjectError,
+    S3ObjectRef, S3Objects, S3Settings, StoredBlob,
 };
 pub use event_invoke_store::{EventInvokeConfigRecord, EventInvokeConfigStore};
 pub use event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};

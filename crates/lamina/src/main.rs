@@ -19,6 +19,7 @@ mod runtimes;
 mod serve;
 mod shared_key_cache;
 mod shutdown;
+mod tree_eviction;
 
 use std::process::ExitCode;
 

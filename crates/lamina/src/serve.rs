@@ -57,6 +57,11 @@ pub struct ServeArgs {
     /// AWS variables). Extracted trees stay in the data directory either way.
     #[arg(long, default_value = "local", env = "LAMINA_ARTIFACTS")]
     artifacts: ArtifactsChoice,
+    /// Most disk the extracted trees (and their bytecode) of this node may take, in MB: past
+    /// it, the least recently used ones no environment uses are removed, and extracted again
+    /// from their ZIP when next needed.
+    #[arg(long, default_value_t = 10 * 1024)]
+    tree_cache_mb: u64,
     /// The endpoint of an S3-compatible server for `--artifacts s3://...` (else
     /// AWS_ENDPOINT_URL_S3, else AWS). Plain `http://` only to a loopback address, or with
     /// AWS_ALLOW_HTTP=true.
@@ -76,6 +81,11 @@ pub struct ServeArgs {
     /// How long a `Content.Location` download URL stays valid, in seconds.
     #[arg(long, default_value_t = CONTENT_URL_TTL_SECS)]
     content_url_ttl_secs: u64,
+    /// What `Content.Location` and `Code.Location` are: `lamina` (a signed download route of
+    /// this server, which always works) or `s3` (presigned GET URLs of the S3 store, as AWS
+    /// gives; needs `--artifacts s3://...` and a store endpoint the clients can reach).
+    #[arg(long, value_enum, default_value_t = ContentUrls::Lamina)]
+    content_urls: ContentUrls,
     /// How functions are isolated: `namespaces` (needs root and overlayfs), `none`, or
     /// `auto` (namespaces when possible, else none with a warning).
     #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
@@ -145,6 +155,13 @@ enum AuthChoice {
     None,
 }
 
+/// The `--content-urls` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ContentUrls {
+    Lamina,
+    S3,
+}
+
 /// The `--isolation` choices.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum IsolationChoice {
@@ -204,6 +221,9 @@ pub fn run(args: ServeArgs, region: Option<&str>) -> anyhow::Result<()> {
     let Some(account) = AccountId::parse(&args.account_id) else {
         bail!("--account-id must be 12 digits, got {:?}", args.account_id);
     };
+    if args.content_urls == ContentUrls::S3 && args.artifacts == ArtifactsChoice::Local {
+        bail!("--content-urls s3 needs --artifacts s3://bucket/prefix: local ZIPs have no S3 URL");
+    }
     let region = region.unwrap_or(DEFAULT_REGION);
     let Some(region) = Region::parse(region) else {
         bail!("--region is not an AWS region name: {region:?}");
@@ -240,7 +260,8 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     };
     let artifacts =
         crate::artifact_store::open(&args.data_dir, &args.artifacts, args.s3_endpoint.clone())
-            .await?;
+            .await?
+            .with_tree_bound(args.tree_cache_mb.saturating_mul(1 << 20));
     let referenced: HashSet<_> = metadata.referenced_digests().await?.into_iter().collect();
     let swept = artifacts
         .sweep(&referenced)
@@ -249,6 +270,10 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     if swept != Default::default() {
         tracing::info!(?swept, "removed artifacts left by an earlier crash");
     }
+    let measured = artifacts.clone();
+    tokio::task::spawn_blocking(move || measured.load_tree_sizes())
+        .await?
+        .context("measuring the extracted trees")?;
     let candidate: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
         .iter()
         .flat_map(|u| u.as_bytes().to_vec())
@@ -327,6 +352,13 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     let executor = Executor::start_on(config, networks)
         .await
         .context("starting the executor")?;
+    executor.set_tree_source(Arc::new(crate::tree_eviction::FetchTrees(
+        artifacts.clone(),
+    )));
+    tokio::spawn(crate::tree_eviction::run(
+        artifacts.clone(),
+        executor.clone(),
+    ));
     prepare_runtime_sdks(&database, &executor).await;
     let Stores {
         metadata,
@@ -357,7 +389,10 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         crate::cluster_writes::start(Arc::clone(postgres), node.clone(), &functions).await?;
     }
     let events = start_events(&args, event_store, &functions, &executor, &node).await?;
-    let content = ContentSigner::new(secret, args.content_url_ttl_secs);
+    let mut content = ContentSigner::new(secret, args.content_url_ttl_secs);
+    if args.content_urls == ContentUrls::S3 {
+        content = content.presigned_by(Arc::clone(artifacts.blobs()));
+    }
     let cluster = lamina_api::Cluster {
         node: this_node.clone(),
         nodes: Arc::clone(&node_store),

@@ -127,7 +127,8 @@ pub(super) async fn download(
                 .unwrap_or("localhost");
             let url = state
                 .content
-                .url(host, &view.record.code_sha256, &session.scope.account);
+                .url(host, &view.record.code_sha256, &session.scope.account)
+                .await;
             Redirect::to(&url).into_response()
         }
         Err(e) => error_page(&session, &function, &e),

@@ -198,7 +198,8 @@ pub(super) async fn version_page_with(
         .unwrap_or("localhost");
     let download = state
         .content
-        .url(host, &record.code_sha256, &session.scope.account);
+        .url(host, &record.code_sha256, &session.scope.account)
+        .await;
     let join = |l: &Option<Vec<String>>| {
         l.as_ref()
             .map(|v| v.join(", "))

@@ -315,7 +315,8 @@ async fn get_function(
             repository_type: "S3",
             location: state
                 .content
-                .url(&ctx.host, &view.record.code_sha256, &ctx.scope.account),
+                .url(&ctx.host, &view.record.code_sha256, &ctx.scope.account)
+                .await,
         },
         tags: (!details.tags.is_empty()).then_some(&details.tags),
         concurrency: details

@@ -120,6 +120,7 @@ struct ContentIn<'a> {
     zip_file: Option<Cow<'a, str>>,
     s3_bucket: Option<String>,
     s3_key: Option<String>,
+    s3_object_version: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -133,17 +134,26 @@ struct PermissionBody {
 
 // ---- rendering ----
 
-fn render(
+/// A layer version as the Get and Publish actions return it: with its `Content`.
+async fn render_full(
     state: &AppState,
     ctx: &RequestContext,
     r: &LayerVersionRecord,
-    full: bool,
 ) -> LayerVersionBody {
+    let location = state
+        .content
+        .url(&ctx.host, &r.code_sha256, &ctx.scope.account)
+        .await;
+    render(state, r, Some(location))
+}
+
+/// A layer version; `location` given, with its `Content` and `LayerArn` (the Get and Publish
+/// actions), else without (the List actions).
+fn render(state: &AppState, r: &LayerVersionRecord, location: Option<String>) -> LayerVersionBody {
+    let full = location.is_some();
     LayerVersionBody {
-        content: full.then(|| ContentBody {
-            location: state
-                .content
-                .url(&ctx.host, &r.code_sha256, &ctx.scope.account),
+        content: location.map(|location| ContentBody {
+            location,
             code_sha256: base64_std(&r.code_sha256.0),
             code_size: r.code_size,
         }),
@@ -210,6 +220,7 @@ async fn publish_layer_version(
         }),
         s3_bucket: c.s3_bucket,
         s3_key: c.s3_key,
+        s3_object_version: c.s3_object_version,
     });
     let cmd = PublishLayerVersion {
         layer_name: layer,
@@ -223,7 +234,7 @@ async fn publish_layer_version(
     let record = state.layers.publish(&ctx.scope, cmd).await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &render(&state, &ctx, &record, true),
+        &render_full(&state, &ctx, &record).await,
     ))
 }
 
@@ -239,7 +250,7 @@ async fn get_layer_version(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &render(&state, &ctx, &record, true),
+        &render_full(&state, &ctx, &record).await,
     ))
 }
 
@@ -262,7 +273,7 @@ async fn list_layers(
         .map(|r| LayersListItem {
             layer_name: r.name.to_string(),
             layer_arn: layer_arn(&r.scope, &r.name),
-            latest_matching_version: render(&state, &ctx, r, false),
+            latest_matching_version: render(&state, r, None),
         })
         .collect();
     Ok(json_response(
@@ -290,7 +301,7 @@ async fn get_layer_version_by_arn(
     let record = state.layers.get_by_arn(&ctx.scope, arn).await?;
     Ok(json_response(
         StatusCode::OK,
-        &render(state, ctx, &record, true),
+        &render_full(state, ctx, &record).await,
     ))
 }
 
@@ -305,10 +316,7 @@ async fn list_layer_versions(
         .layers
         .list_versions(&ctx.scope, &layer, &list_query(&params))
         .await?;
-    let layer_versions = items
-        .iter()
-        .map(|r| render(&state, &ctx, r, false))
-        .collect();
+    let layer_versions = items.iter().map(|r| render(&state, r, None)).collect();
     Ok(json_response(
         StatusCode::OK,
         &ListVersionsBody {

@@ -1,7 +1,7 @@
 //! CreateFunction: validate, attach layers, ingest the ZIP once, record `$LATEST` (and
 //! version 1 with `Publish`), then settle.
 
-use bytes::Bytes;
+use lamina_store::S3ObjectRef;
 use lamina_types::function_arn::{FUNCTION_NAME_PATTERN, NameShape};
 use lamina_types::function_config::{FunctionVersionRecord, LATEST_VERSION};
 use lamina_types::function_state::FunctionStatus;
@@ -9,14 +9,12 @@ use lamina_types::limits::MAX_FUNCTION_NAME_CHARS;
 use lamina_types::validation::{self, Constraint, Violations};
 use lamina_types::{LambdaError, Scope, timestamp};
 
+use crate::ingest::ZipSource;
+
 use super::{
     CreateFunction, FunctionCode, FunctionService, FunctionView, attach, config, new_revision,
     storage_error, validate, validated_but_missing,
 };
-
-const NO_S3_STORE: &str = "S3Bucket and S3Key are not supported: this Lamina server has no S3 \
-     store configured. Send the ZIP inline as ZipFile (for example with --zip-file \
-     fileb://function.zip).";
 
 pub(super) const NO_IMAGES: &str = "PackageType Image and ImageUri are not supported: Lamina runs Zip \
      functions only. Send the code as a ZIP in ZipFile.";
@@ -85,7 +83,7 @@ impl FunctionService {
         };
         validate::runtime(runtime)?;
         validate::tag_rules(cmd.tags.as_ref())?;
-        let zip = zip_source(code)?;
+        let (zip, member) = zip_source(code, "Code.ZipFile")?;
         if let Some(env) = &cmd.config.environment {
             validate::environment(env)?;
         }
@@ -102,7 +100,7 @@ impl FunctionService {
         {
             return Err(already_exists(&name));
         }
-        let ingested = self.ingestor.ingest(zip, "Code.ZipFile").await?;
+        let ingested = self.ingestor.ingest_from(zip, member).await?;
         attach::check_total_size(ingested.unzipped_size, &layers)?;
         let function_config = config::new_config(&name, &cmd.config, cmd.architectures, layers);
         validate::snap_start(&function_config)?;
@@ -143,17 +141,33 @@ impl FunctionService {
     }
 }
 
-/// The ZIP of a `Code` or UpdateFunctionCode request: `ZipFile` only.
-pub(super) fn zip_source(code: FunctionCode) -> Result<Bytes, LambdaError> {
+/// Where the ZIP of a `Code` or UpdateFunctionCode request is, and the member that names it
+/// in messages (`zip_member` for an inline one).
+pub(super) fn zip_source(
+    code: FunctionCode,
+    zip_member: &'static str,
+) -> Result<(ZipSource, &'static str), LambdaError> {
     let s3 = code.s3_bucket.is_some() || code.s3_key.is_some() || code.s3_object_version.is_some();
-    match (code.zip_file_base64, s3) {
-        (Some(zip), false) => Ok(zip),
-        (Some(_), true) => Err(LambdaError::InvalidParameterValue(
+    match (code.zip_file_base64, code.s3_bucket, code.s3_key) {
+        (Some(zip), _, _) if !s3 => Ok((ZipSource::Inline(zip), zip_member)),
+        (Some(_), _, _) => Err(LambdaError::InvalidParameterValue(
             "Please provide either ZipFile or S3Bucket and S3Key, not both.".to_owned(),
         )),
-        (None, true) => Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned())),
-        (None, false) => Err(LambdaError::InvalidParameterValue(
+        (None, Some(bucket), Some(key)) => Ok((
+            ZipSource::S3(S3ObjectRef {
+                bucket,
+                key,
+                version: code.s3_object_version,
+            }),
+            "S3Key",
+        )),
+        (None, None, None) if !s3 => Err(LambdaError::InvalidParameterValue(
             "Please provide a source for the function code: ZipFile.".to_owned(),
+        )),
+        // Guessed: AWS's words for a bucket without a key (or the reverse).
+        (None, _, _) => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the function code: ZipFile, or S3Bucket and S3Key."
+                .to_owned(),
         )),
     }
 }

@@ -99,13 +99,8 @@ impl FunctionService {
         if let Some(previous) = record.previous.take() {
             record.restore(*previous);
         }
-        // A version made ready on another node of a cluster has its trees there only: this
-        // node extracts them from the shared blob store now, once (the resolution is cached).
-        let trees = std::iter::once(&record.code_sha256)
-            .chain(record.config.layers.iter().map(|l| &l.digest));
-        for digest in trees {
-            self.ingestor.ensure_tree(digest).await?;
-        }
+        // A version made ready on another node of a cluster has its trees there only: the
+        // executor's tree source extracts them from the shared blob store at the cold start.
         let mut spec = locked_spec(&record, |digest| self.ingestor.extracted_tree(*digest))?;
         spec.concurrency = self.concurrency_limit(scope, reserved).await?;
         Ok(ResolvedFunction {

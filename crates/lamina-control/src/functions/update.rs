@@ -70,12 +70,12 @@ impl FunctionService {
         if cmd.code.image_uri.is_some() {
             return Err(LambdaError::InvalidParameterValue(NO_IMAGES.to_owned()));
         }
-        let zip = zip_source(cmd.code)?;
+        let (zip, member) = zip_source(cmd.code, "ZipFile")?;
         self.settled(scope, &name).await;
         let latest = self.latest(scope, &name).await?;
         check_revision(cmd.revision_id.as_deref(), &latest.revision_id)?;
         self.check_changeable(&latest)?;
-        let ingested = self.ingestor.ingest(zip, "ZipFile").await?;
+        let ingested = self.ingestor.ingest_from(zip, member).await?;
         let change = |latest: &FunctionVersionRecord| {
             let mut next = latest.clone();
             set_code(&mut next, &ingested);

@@ -27,6 +27,8 @@ pub struct LayerContent {
     pub s3_bucket: Option<String>,
     /// `S3Key`.
     pub s3_key: Option<String>,
+    /// `S3ObjectVersion`.
+    pub s3_object_version: Option<String>,
 }
 
 /// The list filters and page of ListLayers and ListLayerVersions, as parsed.

@@ -1,8 +1,7 @@
 //! PublishLayerVersion: validate, ingest the ZIP once (content-addressed), then record the
 //! next version of the layer.
 
-use bytes::Bytes;
-use lamina_store::NewLayerVersion;
+use lamina_store::{NewLayerVersion, S3ObjectRef};
 use lamina_types::layer::LayerVersionRecord;
 use lamina_types::limits::{MAX_DESCRIPTION_CHARS, MAX_LICENSE_INFO_CHARS};
 use lamina_types::validation::Violations;
@@ -11,11 +10,8 @@ use lamina_types::{LambdaError, Scope, timestamp};
 use super::access::owned_name;
 use super::validate::{check_architectures, check_layer_name, check_max_chars, check_runtimes};
 use super::{LayerContent, LayerService, PublishLayerVersion};
+use crate::ingest::ZipSource;
 use crate::internal_errors::{storage_error, validated_but_missing};
-
-const NO_S3_STORE: &str = "Content.S3Bucket and Content.S3Key are not supported: this Lamina \
-     server has no S3 store configured. Send the ZIP inline as Content.ZipFile (for example \
-     with --zip-file fileb://layer.zip).";
 
 impl LayerService {
     /// PublishLayerVersion: validates, ingests the ZIP once (content-addressed), then records
@@ -49,8 +45,8 @@ impl LayerService {
             return Err(validated_but_missing());
         };
         let name = owned_name(scope, layer, "PublishLayerVersion", None)?;
-        let zip_base64 = zip_source(content)?;
-        let ingested = self.ingestor.ingest(zip_base64, "Content.ZipFile").await?;
+        let (source, member) = zip_source(content)?;
+        let ingested = self.ingestor.ingest_from(source, member).await?;
         let record = self
             .metadata
             .insert_layer_version(NewLayerVersion {
@@ -84,24 +80,28 @@ impl LayerService {
     }
 }
 
-/// The base64 ZIP of `Content`: `ZipFile` only, since this server has no S3 store.
-fn zip_source(content: LayerContent) -> Result<Bytes, LambdaError> {
+/// Where the ZIP of `Content` is, and the member that names it in messages.
+fn zip_source(content: LayerContent) -> Result<(ZipSource, &'static str), LambdaError> {
     match content {
         LayerContent {
             zip_file_base64: Some(zip),
             s3_bucket: None,
             s3_key: None,
-        } => Ok(zip),
+            s3_object_version: None,
+        } => Ok((ZipSource::Inline(zip), "Content.ZipFile")),
         LayerContent {
             zip_file_base64: None,
-            s3_bucket: Some(_),
-            ..
-        }
-        | LayerContent {
-            zip_file_base64: None,
-            s3_key: Some(_),
-            ..
-        } => Err(LambdaError::InvalidParameterValue(NO_S3_STORE.to_owned())),
+            s3_bucket: Some(bucket),
+            s3_key: Some(key),
+            s3_object_version: version,
+        } => Ok((
+            ZipSource::S3(S3ObjectRef {
+                bucket,
+                key,
+                version,
+            }),
+            "Content.S3Key",
+        )),
         LayerContent {
             zip_file_base64: Some(_),
             ..
@@ -112,14 +112,23 @@ fn zip_source(content: LayerContent) -> Result<Bytes, LambdaError> {
             zip_file_base64: None,
             s3_bucket: None,
             s3_key: None,
+            s3_object_version: None,
         } => Err(LambdaError::InvalidParameterValue(
             "Please provide a source for the layer content: Content.ZipFile.".to_owned(),
+        )),
+        // Guessed: AWS's words for a bucket without a key (or the reverse).
+        LayerContent { .. } => Err(LambdaError::InvalidParameterValue(
+            "Please provide a source for the layer content: Content.ZipFile, or \
+             Content.S3Bucket and Content.S3Key."
+                .to_owned(),
         )),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::layers::test_support::{Fixture, publish_cmd};
 
@@ -128,24 +137,32 @@ mod tests {
             zip_file_base64: zip.then(|| Bytes::from_static(b"UEsFBg==")),
             s3_bucket: bucket.then(|| "b".to_owned()),
             s3_key: key.then(|| "k".to_owned()),
+            s3_object_version: None,
         }
     }
 
     #[test]
-    fn the_content_is_an_inline_zip_only() {
-        assert!(zip_source(content(true, false, false)).is_ok());
+    fn the_content_is_an_inline_zip_or_an_s3_object() {
+        assert!(matches!(
+            zip_source(content(true, false, false)),
+            Ok((ZipSource::Inline(_), "Content.ZipFile"))
+        ));
+        assert!(matches!(
+            zip_source(content(false, true, true)),
+            Ok((ZipSource::S3(o), "Content.S3Key")) if o.bucket == "b" && o.key == "k"
+        ));
         for (zip, bucket, key, start) in [
             (
                 false,
+                false,
                 true,
-                true,
-                "Content.S3Bucket and Content.S3Key are not supported",
+                "Please provide a source for the layer content",
             ),
             (
                 false,
-                false,
                 true,
-                "Content.S3Bucket and Content.S3Key are not supported",
+                false,
+                "Please provide a source for the layer content",
             ),
             (
                 true,

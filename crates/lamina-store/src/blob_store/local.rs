@@ -9,7 +9,7 @@ use lamina_types::layer::Digest;
 use tempfile::NamedTempFile;
 use tokio_util::io::ReaderStream;
 
-use super::{BlobError, BlobReader, BlobStore, Put, blob_key, digest_of_key, hash};
+use super::{BlobError, BlobReader, BlobStore, Put, StoredBlob, blob_key, digest_of_key, hash};
 
 /// Bytes read at a time when a blob is streamed out.
 const READ_CHUNK: usize = 256 * 1024;
@@ -87,7 +87,7 @@ impl BlobStore for LocalBlobStore {
         Ok(())
     }
 
-    async fn list(&self) -> Result<Vec<Digest>, BlobError> {
+    async fn list_stored(&self) -> Result<Vec<StoredBlob>, BlobError> {
         let shards = self.shards();
         let found = tokio::task::spawn_blocking(move || list_dir(&shards))
             .await
@@ -123,7 +123,7 @@ fn commit(file: NamedTempFile, target: &Path) -> io::Result<()> {
     )))
 }
 
-fn list_dir(shards: &Path) -> io::Result<Vec<Digest>> {
+fn list_dir(shards: &Path) -> io::Result<Vec<StoredBlob>> {
     let mut found = Vec::new();
     let shard_dirs = match std::fs::read_dir(shards) {
         Ok(dirs) => dirs,
@@ -145,10 +145,14 @@ fn list_dir(shards: &Path) -> io::Result<Vec<Digest>> {
                 entry.file_name().to_string_lossy()
             );
             if let Some(digest) = digest_of_key(&key) {
-                found.push(digest);
+                let last_modified = entry.metadata()?.modified()?;
+                found.push(StoredBlob {
+                    digest,
+                    last_modified,
+                });
             }
         }
     }
-    found.sort();
+    found.sort_by_key(|b| b.digest);
     Ok(found)
 }

@@ -2,18 +2,20 @@
 //! node, through `object_store`'s AmazonS3 client.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use lamina_types::layer::Digest;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::buffered::BufWriter;
 use object_store::path::Path as ObjectPath;
+use object_store::signer::{Method, Signer as _};
 use object_store::{ObjectStore, ObjectStoreExt as _, RetryConfig};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt as _;
 
-use super::{BlobError, BlobReader, BlobStore, Put, blob_key, digest_of_key, hash};
+use super::s3_objects::S3Objects;
+use super::{BlobError, BlobReader, BlobStore, Put, StoredBlob, blob_key, digest_of_key, hash};
 
 /// How long one request is retried (with backoff) before its error is reported: a publish
 /// or an invoke waiting on an unreachable store answers within this, not the client's
@@ -23,6 +25,12 @@ const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Uploads up to this size go in one PUT; larger ones in a multipart upload of parts this
 /// size (S3's minimum part is 5 MiB).
 const SINGLE_PUT_MAX: usize = 8 * 1024 * 1024;
+
+/// A blob found stored is written again when its object is older than this, so its
+/// `Last-Modified` says it is in use again: the sweep of a shared store spares blobs younger
+/// than its grace period ([`crate::artifacts::SHARED_SWEEP_GRACE`], well above this), and an
+/// old unreferenced blob that a publish is about to reference must not be swept meanwhile.
+const REFRESH_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// Where the blobs go: a bucket and a key prefix, from `s3://bucket/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,10 +72,23 @@ pub struct S3Settings {
 }
 
 /// An S3 bucket (and prefix) of blobs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3BlobStore {
-    store: Arc<dyn ObjectStore>,
+    store: Arc<AmazonS3>,
     location: S3Location,
+    /// What the client was built from, the endpoint resolved: other buckets on the same
+    /// server are reached with them ([`S3Objects`]).
+    settings: S3Settings,
+}
+
+impl std::fmt::Debug for S3BlobStore {
+    // The settings hold the secret key: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3BlobStore")
+            .field("location", &self.location)
+            .field("endpoint", &self.settings.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3BlobStore {
@@ -75,46 +96,36 @@ impl S3BlobStore {
     /// allowed for a loopback endpoint (a test or sidecar server; the bytes never leave the
     /// machine) or when `AWS_ALLOW_HTTP=true`; any other endpoint must be HTTPS.
     pub fn new(location: S3Location, settings: &S3Settings) -> Result<Self, BlobError> {
-        let retry = RetryConfig {
-            retry_timeout: RETRY_TIMEOUT,
-            ..RetryConfig::default()
-        };
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(&location.bucket)
-            .with_retry(retry);
         // The endpoint may come from the usual variables too; plain HTTP to loopback is
         // allowed whichever way it was given.
-        let endpoint = settings.endpoint.clone().or_else(|| {
-            ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-                .iter()
-                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        });
-        if let Some(endpoint) = &endpoint {
-            builder = builder.with_endpoint(endpoint);
-            if is_loopback_http(endpoint) {
-                builder = builder.with_allow_http(true);
-            }
-        }
-        if let Some(region) = &settings.region {
-            builder = builder.with_region(region);
-        }
-        if let Some((key_id, secret)) = &settings.credentials {
-            builder = builder
-                .with_access_key_id(key_id)
-                .with_secret_access_key(secret);
-        }
-        // Path-style requests (`endpoint/bucket/key`): what S3-compatible servers on an IP
-        // address serve; AWS itself still accepts them.
-        let store = builder.with_virtual_hosted_style_request(false).build()?;
+        let settings = S3Settings {
+            endpoint: settings.endpoint.clone().or_else(|| {
+                ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+                    .iter()
+                    .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+            }),
+            ..settings.clone()
+        };
+        let store = client(&location.bucket, &settings)?;
         Ok(Self {
             store: Arc::new(store),
             location,
+            settings,
         })
     }
 
     /// The bucket and prefix.
     pub fn location(&self) -> &S3Location {
         &self.location
+    }
+
+    /// When the blob's object was last written, or `None` when it is not stored.
+    async fn last_modified(&self, digest: &Digest) -> Result<Option<SystemTime>, BlobError> {
+        match self.store.head(&self.key(digest)).await {
+            Ok(meta) => Ok(Some(meta.last_modified.into())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn key(&self, digest: &Digest) -> ObjectPath {
@@ -133,30 +144,28 @@ impl S3BlobStore {
 #[async_trait::async_trait]
 impl BlobStore for S3BlobStore {
     async fn put(&self, digest: &Digest, file: NamedTempFile) -> Result<Put, BlobError> {
-        if self.exists(digest).await? {
-            return Ok(Put::AlreadyStored);
-        }
+        let put = match self.last_modified(digest).await? {
+            Some(at) if age(at) < REFRESH_AFTER => return Ok(Put::AlreadyStored),
+            Some(_) => Put::AlreadyStored,
+            None => Put::Stored,
+        };
         let file = hash::verify(*digest, file).await?;
         // A concurrent put of the same digest from another node uploads the same bytes, and
         // S3 makes an object visible only once complete, so no conditional put is needed.
         let mut source = tokio::fs::File::open(file.path()).await?;
-        let mut upload =
-            BufWriter::with_capacity(Arc::clone(&self.store), self.key(digest), SINGLE_PUT_MAX);
+        let store: Arc<dyn ObjectStore> = Arc::clone(&self.store) as _;
+        let mut upload = BufWriter::with_capacity(store, self.key(digest), SINGLE_PUT_MAX);
         if let Err(e) = tokio::io::copy(&mut source, &mut upload).await {
             // Aborts a multipart upload, so no parts are left behind (and billed).
             let _ = upload.abort().await;
             return Err(e.into());
         }
         upload.shutdown().await?;
-        Ok(Put::Stored)
+        Ok(put)
     }
 
     async fn exists(&self, digest: &Digest) -> Result<bool, BlobError> {
-        match self.store.head(&self.key(digest)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.last_modified(digest).await?.is_some())
     }
 
     async fn open(&self, digest: &Digest) -> Result<BlobReader, BlobError> {
@@ -177,22 +186,79 @@ impl BlobStore for S3BlobStore {
         }
     }
 
-    async fn list(&self) -> Result<Vec<Digest>, BlobError> {
+    async fn list_stored(&self) -> Result<Vec<StoredBlob>, BlobError> {
         let root = ObjectPath::from(self.prefixed("sha256"));
-        let mut found: Vec<Digest> = self
+        let mut found: Vec<StoredBlob> = self
             .store
             .list(Some(&root))
             .map_err(BlobError::from)
-            .try_filter_map(|meta| async move { Ok(digest_of_key(meta.location.as_ref())) })
+            .try_filter_map(|meta| async move {
+                Ok(
+                    digest_of_key(meta.location.as_ref()).map(|digest| StoredBlob {
+                        digest,
+                        last_modified: meta.last_modified.into(),
+                    }),
+                )
+            })
             .try_collect()
             .await?;
-        found.sort();
+        found.sort_by_key(|b| b.digest);
         Ok(found)
     }
 
     fn is_node_local(&self) -> bool {
         false
     }
+
+    async fn presigned_get(
+        &self,
+        digest: &Digest,
+        ttl: Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let url = self
+            .store
+            .signed_url(Method::GET, &self.key(digest), ttl)
+            .await?;
+        Ok(Some(url.to_string()))
+    }
+
+    fn s3_objects(&self) -> Option<S3Objects> {
+        Some(S3Objects::new(self.settings.clone()))
+    }
+}
+
+/// A client of `bucket` on the server `settings` name (their endpoint resolved already).
+pub(super) fn client(bucket: &str, settings: &S3Settings) -> Result<AmazonS3, BlobError> {
+    let retry = RetryConfig {
+        retry_timeout: RETRY_TIMEOUT,
+        ..RetryConfig::default()
+    };
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry);
+    if let Some(endpoint) = &settings.endpoint {
+        builder = builder.with_endpoint(endpoint);
+        if is_loopback_http(endpoint) {
+            builder = builder.with_allow_http(true);
+        }
+    }
+    if let Some(region) = &settings.region {
+        builder = builder.with_region(region);
+    }
+    if let Some((key_id, secret)) = &settings.credentials {
+        builder = builder
+            .with_access_key_id(key_id)
+            .with_secret_access_key(secret);
+    }
+    // Path-style requests (`endpoint/bucket/key`): what S3-compatible servers on an IP
+    // address serve; AWS itself still accepts them.
+    Ok(builder.with_virtual_hosted_style_request(false).build()?)
+}
+
+/// How long ago `at` was; zero for a time ahead of this machine's clock (the store's clock
+/// may run ahead).
+fn age(at: SystemTime) -> Duration {
+    SystemTime::now().duration_since(at).unwrap_or_default()
 }
 
 /// Whether `endpoint` is plain HTTP to this machine.

@@ -212,3 +212,89 @@ fn a_stray_file_in_the_local_store_is_not_listed() {
         .expect("runtime");
     assert!(runtime.block_on(f.store.list()).expect("list").is_empty());
 }
+
+/// A presigned URL of the S3 store downloads the blob's exact bytes with no credentials, as
+/// a client given `Content.Location` would.
+#[tokio::test]
+#[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+async fn a_presigned_url_downloads_the_blob() {
+    let f = Fixture::s3();
+    let bytes = b"PK\x03\x04 presigned".repeat(100);
+    let (digest, _) = f.put(&bytes).await;
+    let url = f
+        .store
+        .presigned_get(&digest, std::time::Duration::from_secs(600))
+        .await
+        .expect("presign")
+        .expect("an S3 store presigns");
+    let downloaded = tokio::task::spawn_blocking(move || {
+        let mut response = ureq::get(&url).call().expect("GET the presigned URL");
+        response.body_mut().read_to_vec().expect("body")
+    })
+    .await
+    .expect("join");
+    assert_eq!(digest_of(&downloaded), digest);
+}
+
+#[tokio::test]
+async fn the_local_store_presigns_nothing() {
+    let f = Fixture::local();
+    let (digest, _) = f.put(b"local").await;
+    let url = f
+        .store
+        .presigned_get(&digest, std::time::Duration::from_secs(600))
+        .await
+        .expect("presign");
+    assert_eq!(url, None);
+}
+
+/// Any object of the S3 server is read with the blob store's credentials: its bytes and
+/// digest, and S3's own error codes for a missing key or bucket.
+#[tokio::test]
+#[ignore = "needs LAMINA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS and sets it)"]
+async fn objects_of_the_s3_server_download_with_s3s_errors() {
+    let store = testing::s3_from_env();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = b"PK\x03\x04 an object".repeat(50);
+    let digest = digest_of(&bytes);
+    let mut scratch = NamedTempFile::new_in(dir.path()).expect("scratch");
+    scratch.write_all(&bytes).expect("write");
+    store.put(&digest, scratch).await.expect("put");
+    let objects = store.s3_objects().expect("an S3 store reads objects");
+    let object = S3ObjectRef {
+        bucket: store.location().bucket.clone(),
+        key: format!("{}/{}", store.location().prefix, blob_key(&digest)),
+        version: None,
+    };
+    let dest = dir.path().join("object.zip");
+    let got = objects
+        .download(&object, &dest, 1 << 20)
+        .await
+        .expect("download");
+    assert_eq!(
+        got,
+        Downloaded {
+            digest,
+            size: bytes.len() as u64
+        }
+    );
+    assert_eq!(std::fs::read(&dest).expect("read"), bytes);
+
+    let small = objects.download(&object, &dest, 10).await;
+    assert!(
+        matches!(small, Err(S3ObjectError::TooLarge { limit: 10 })),
+        "{small:?}"
+    );
+    let missing_key = S3ObjectRef {
+        key: "no/such/key.zip".into(),
+        ..object.clone()
+    };
+    let e = objects.download(&missing_key, &dest, 1 << 20).await;
+    assert!(matches!(e, Err(S3ObjectError::NoSuchKey { .. })), "{e:?}");
+    let missing_bucket = S3ObjectRef {
+        bucket: format!("no-such-bucket-{}", uuid::Uuid::new_v4()),
+        ..object
+    };
+    let e = objects.download(&missing_bucket, &dest, 1 << 20).await;
+    assert!(matches!(e, Err(S3ObjectError::NoSuchBucket(_))), "{e:?}");
+}

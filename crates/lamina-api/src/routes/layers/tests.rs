@@ -77,7 +77,8 @@ async fn publish_layer_version_refuses_bad_members_and_bodies() {
         .await;
     let message = answer.error_message(400, "InvalidParameterValueException");
     assert!(
-        message.starts_with("Content.S3Bucket and Content.S3Key"),
+        message.starts_with("S3Bucket and S3Key are not supported")
+            && message.contains("--artifacts s3://"),
         "{message}"
     );
 
