@@ -40,7 +40,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the AWS Lambda API on one port, storing everything in a data directory.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Show which interpreter runs each runtime on this machine and the AWS SDK it ships;
     /// `--install-sdks` installs those SDKs (for `lamina serve --runtime-sdks cached`).
     Runtimes(runtimes::RuntimesArgs),
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let Cli { global, command } = Cli::parse();
     match command {
         Command::Serve(args) => {
-            serve::run(args, global.region.as_deref()).map(|()| ExitCode::SUCCESS)
+            serve::run(*args, global.region.as_deref()).map(|()| ExitCode::SUCCESS)
         }
         Command::Runtimes(args) => runtimes::run(&args),
         Command::Logs(args) => Ok(lamina_cli::run_logs(&global, &args)),
