@@ -19,8 +19,9 @@ use super::{BlobError, BlobReader, BlobStore, Put, StoredBlob, blob_key, digest_
 
 /// How long one request is retried (with backoff) before its error is reported: a publish
 /// or an invoke waiting on an unreachable store answers within this, not the client's
-/// default three minutes.
-const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+/// default three minutes (clients such as the AWS CLI retry a 5xx a few times, each waiting
+/// this long).
+const RETRY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Uploads up to this size go in one PUT; larger ones in a multipart upload of parts this
 /// size (S3's minimum part is 5 MiB).
