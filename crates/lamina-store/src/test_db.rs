@@ -21,6 +21,14 @@ use crate::metadata::MetadataStore;
 use crate::node_store::NodeStore;
 use crate::{PgStore, SqliteStore};
 
+/// The traits both engines' stores implement, so one opener serves them all.
+pub(crate) trait EveryStore:
+    FunctionStore + EventStore + NodeStore + LogRetentionStore
+{
+}
+
+impl<T: FunctionStore + EventStore + NodeStore + LogRetentionStore> EveryStore for T {}
+
 /// One test's database; [`TestDb::metadata`] opens a store on it, as often as a test wants
 /// (several stores on one database stand for several nodes, or a restart).
 pub(crate) enum TestDb {
@@ -56,6 +64,26 @@ impl TestDb {
         Self::Postgres(Box::new(options.options([("search_path", schema)])))
     }
 
+    /// Opens a store on this database (migrating it on first use), as every trait both
+    /// engines implement.
+    async fn open(&self) -> Box<dyn EveryStore> {
+        match self {
+            Self::Sqlite(dir) => Box::new(
+                SqliteStore::open(
+                    &dir.path().join("lamina.db"),
+                    &crate::sqlite::tests::scope().account,
+                )
+                .await
+                .expect("open SQLite"),
+            ),
+            Self::Postgres(options) => Box::new(
+                PgStore::connect_with((**options).clone())
+                    .await
+                    .expect("connect to PostgreSQL"),
+            ),
+        }
+    }
+
     /// Opens a store on this database, migrating it on first use.
     pub(crate) async fn metadata(&self) -> Box<dyn MetadataStore> {
         self.functions().await
@@ -63,61 +91,19 @@ impl TestDb {
 
     /// Opens a store on this database, as a [`FunctionStore`].
     pub(crate) async fn functions(&self) -> Box<dyn FunctionStore> {
-        match self {
-            Self::Sqlite(dir) => Box::new(
-                SqliteStore::open(
-                    &dir.path().join("lamina.db"),
-                    &crate::sqlite::tests::scope().account,
-                )
-                .await
-                .expect("open SQLite"),
-            ),
-            Self::Postgres(options) => Box::new(
-                PgStore::connect_with((**options).clone())
-                    .await
-                    .expect("connect to PostgreSQL"),
-            ),
-        }
+        self.open().await
     }
 }
 
 impl TestDb {
     /// Opens a store on this database, as a [`NodeStore`].
     pub(crate) async fn nodes(&self) -> Box<dyn NodeStore> {
-        match self {
-            Self::Sqlite(dir) => Box::new(
-                SqliteStore::open(
-                    &dir.path().join("lamina.db"),
-                    &crate::sqlite::tests::scope().account,
-                )
-                .await
-                .expect("open SQLite"),
-            ),
-            Self::Postgres(options) => Box::new(
-                PgStore::connect_with((**options).clone())
-                    .await
-                    .expect("connect to PostgreSQL"),
-            ),
-        }
+        self.open().await
     }
 
     /// Opens a store on this database, as a [`LogRetentionStore`].
     pub(crate) async fn log_retention(&self) -> Box<dyn LogRetentionStore> {
-        match self {
-            Self::Sqlite(dir) => Box::new(
-                SqliteStore::open(
-                    &dir.path().join("lamina.db"),
-                    &crate::sqlite::tests::scope().account,
-                )
-                .await
-                .expect("open SQLite"),
-            ),
-            Self::Postgres(options) => Box::new(
-                PgStore::connect_with((**options).clone())
-                    .await
-                    .expect("connect to PostgreSQL"),
-            ),
-        }
+        self.open().await
     }
 
     /// Opens the accounts and access keys of this database (the key file of the SQLite
@@ -156,22 +142,31 @@ impl TestDb {
 
     /// Opens a store on this database, as an [`EventStore`].
     pub(crate) async fn events(&self) -> Box<dyn EventStore> {
-        match self {
-            Self::Sqlite(dir) => Box::new(
-                SqliteStore::open(
-                    &dir.path().join("lamina.db"),
-                    &crate::sqlite::tests::scope().account,
-                )
-                .await
-                .expect("open SQLite"),
-            ),
-            Self::Postgres(options) => Box::new(
-                PgStore::connect_with((**options).clone())
-                    .await
-                    .expect("connect to PostgreSQL"),
-            ),
-        }
+        self.open().await
     }
+
+    /// Records a heartbeat of [`test_node`] `n` at `millis`, as that node would.
+    pub(crate) async fn beat(&self, n: u64, millis: i64) {
+        beat(self.nodes().await.as_ref(), n, millis).await;
+    }
+}
+
+/// The node id tests call node `n`.
+pub(crate) fn test_node(n: u64) -> lamina_types::NodeId {
+    lamina_types::NodeId::from_random(n)
+}
+
+/// Records a heartbeat of [`test_node`] `n` at `millis` in `store`.
+pub(crate) async fn beat(store: &dyn NodeStore, n: u64, millis: i64) {
+    store
+        .record_heartbeat(&crate::NodeRecord {
+            id: test_node(n),
+            url: format!("http://127.0.0.1:{}", 9000 + n),
+            started_millis: millis,
+            heartbeat_millis: millis,
+        })
+        .await
+        .expect("record a heartbeat");
 }
 
 /// Generates, for each behaviour `async fn name(db: TestDb)` in scope, `sqlite::name` and

@@ -1,9 +1,7 @@
 //! [`EventStore`]'s behaviour on every engine (see `test_db.rs`).
 
-use lamina_types::NodeId;
-
 use super::*;
-use crate::test_db::{TestDb, on_both_engines};
+use crate::test_db::{TestDb, on_both_engines, test_node as node};
 
 on_both_engines!(
     an_enqueued_event_round_trips_and_is_due_when_accepted,
@@ -14,24 +12,6 @@ on_both_engines!(
     orphaned_events_are_claimed_once_and_live_nodes_keep_theirs,
     released_events_are_claimed_by_the_next_node
 );
-
-fn node(n: u64) -> NodeId {
-    NodeId::from_random(n)
-}
-
-/// Records a heartbeat of node `n` at `millis`.
-async fn beat(db: &TestDb, n: u64, millis: i64) {
-    db.nodes()
-        .await
-        .record_heartbeat(&crate::NodeRecord {
-            id: node(n),
-            url: format!("http://127.0.0.1:{}", 9000 + n),
-            started_millis: millis,
-            heartbeat_millis: millis,
-        })
-        .await
-        .unwrap();
-}
 
 fn request_ids(page: &[EventHeader]) -> Vec<String> {
     page.iter().map(|h| h.request_id.clone()).collect()
@@ -195,9 +175,9 @@ async fn orphaned_events_are_claimed_once_and_live_nodes_keep_theirs(db: TestDb)
     let store = db.events().await;
     // Node 1 beat at 1,000 and stopped; node 2 beats on; node 3 never registered; nodes 4
     // to 6, which claim, beat on too.
-    beat(&db, 1, 1_000).await;
+    db.beat(1, 1_000).await;
     for live in [2, 4, 5, 6] {
-        beat(&db, live, 50_000).await;
+        db.beat(live, 50_000).await;
     }
     for (n, holder) in [(0, 1), (1, 2), (2, 1), (3, 3)] {
         store
@@ -244,7 +224,7 @@ async fn orphaned_events_are_claimed_once_and_live_nodes_keep_theirs(db: TestDb)
 
 async fn released_events_are_claimed_by_the_next_node(db: TestDb) {
     let store = db.events().await;
-    beat(&db, 1, 50_000).await;
+    db.beat(1, 50_000).await;
     for n in 0..3 {
         store
             .enqueue_event(&event(&format!("r{n}"), n), &node(1))

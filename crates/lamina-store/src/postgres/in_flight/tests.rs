@@ -4,33 +4,15 @@
 use lamina_types::NodeId;
 
 use super::*;
-use crate::NodeRecord;
-use crate::node_store::NodeStore;
-use crate::test_db::TestDb;
+use crate::test_db::{TestDb, beat, test_node as node};
 
 const NOW: i64 = 100_000;
 const LIVE_SINCE: i64 = 90_000;
-
-fn node(n: u64) -> NodeId {
-    NodeId::from_random(n)
-}
 
 async fn store(db: &TestDb) -> PgStore {
     PgStore::connect_with(db.pg_options())
         .await
         .expect("connect to PostgreSQL")
-}
-
-async fn beat(store: &PgStore, n: u64, millis: i64) {
-    store
-        .record_heartbeat(&NodeRecord {
-            id: node(n),
-            url: format!("http://127.0.0.1:{}", 9000 + n),
-            started_millis: millis,
-            heartbeat_millis: millis,
-        })
-        .await
-        .unwrap();
 }
 
 fn request<'a>(
