@@ -189,25 +189,76 @@ impl LocalArtifacts {
     }
 
     /// Evicts least recently used trees (and their bytecode) until the rest fit the bound,
-    /// never one `in_use` names (called under the cache's lock, so no cold start can find a
-    /// tree present and then lose it: a cold start holds its slot before it looks). An evicted
-    /// tree is extracted again from its blob when next needed (`ensure_tree`). Blocks: run
-    /// it on a blocking thread.
-    pub fn evict(&self, in_use: impl FnOnce() -> HashSet<Digest>) -> io::Result<EvictReport> {
-        // Bytecode is added after its tree, by compilations in the background: measured now,
-        // outside the lock.
+    /// never one `in_use` names (asked under the cache's lock, so no cold start can find a
+    /// tree present and then lose it: a cold start holds its slot before it looks), and only
+    /// one whose blob is stored: an evicted tree is extracted again from its blob when next
+    /// needed (`ensure_tree`).
+    pub async fn evict(
+        &self,
+        in_use: impl Fn() -> HashSet<Digest> + Send + 'static,
+    ) -> Result<EvictReport, BlobError> {
+        let this = self.clone();
+        // Bytecode is added after its tree, by compilations in the background: measured now.
+        let (in_use, candidates) = tokio::task::spawn_blocking(move || {
+            this.measure_bytecode()?;
+            let candidates = this
+                .cache
+                .lock()
+                .victims(this.cache.bound_bytes(), &in_use());
+            Ok::<_, io::Error>((in_use, candidates))
+        })
+        .await
+        .map_err(|e| BlobError::Io(io::Error::other(e)))??;
+        if candidates.is_empty() {
+            return Ok(EvictReport::default());
+        }
+        let mut fetchable = HashSet::new();
+        for digest in candidates {
+            if self.blobs.exists(&digest).await? {
+                fetchable.insert(digest);
+            } else {
+                tracing::warn!(
+                    layer_digest = %digest.to_hex(),
+                    "an extracted tree is kept over the bound: its ZIP is not in the blob store, \
+                     so it could not be extracted again"
+                );
+            }
+        }
+        let this = self.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            this.evict_blocking(&in_use(), |d| fetchable.contains(d))
+        })
+        .await
+        .map_err(|e| BlobError::Io(io::Error::other(e)))??;
+        Ok(report)
+    }
+
+    /// Measures the bytecode of every tree known.
+    fn measure_bytecode(&self) -> io::Result<()> {
         let known = self.cache.lock().digests();
         for digest in known {
             let bytes = disk_bytes_if_any(&self.bytecode_path(&digest))?;
             self.cache.lock().resize_bytecode(&digest, bytes);
         }
+        Ok(())
+    }
+
+    /// [`Self::evict`]'s moves, under the cache's lock: of the trees neither `in_use` nor
+    /// refused by `may_go`.
+    fn evict_blocking(
+        &self,
+        in_use: &HashSet<Digest>,
+        may_go: impl Fn(&Digest) -> bool,
+    ) -> io::Result<EvictReport> {
         let mut report = EvictReport::default();
         let doomed = {
             let mut cache = self.cache.lock();
             if cache.total_bytes() <= self.cache.bound_bytes() {
                 return Ok(report);
             }
-            let victims = cache.victims(self.cache.bound_bytes(), &in_use());
+            let mut kept = in_use.clone();
+            kept.extend(cache.digests().into_iter().filter(|d| !may_go(d)));
+            let victims = cache.victims(self.cache.bound_bytes(), &kept);
             if victims.is_empty() {
                 return Ok(report);
             }
@@ -452,9 +503,13 @@ mod tests {
         assert_eq!(artifacts.blobs().list().await.unwrap(), vec![kept]);
     }
 
-    /// Commits a tree of `bytes` bytes for `name`'s digest, with bytecode of `pyc` bytes.
-    fn tree_of(artifacts: &LocalArtifacts, name: &[u8], bytes: usize, pyc: usize) -> Digest {
+    /// Commits a tree of `bytes` bytes for `name`'s digest, with bytecode of `pyc` bytes, and
+    /// stores its blob (`name`'s bytes).
+    async fn tree_of(artifacts: &LocalArtifacts, name: &[u8], bytes: usize, pyc: usize) -> Digest {
         let digest = digest_of(name);
+        let mut f = artifacts.scratch_file().unwrap();
+        f.write_all(name).unwrap();
+        artifacts.blobs().put(&digest, f).await.unwrap();
         let t = artifacts.scratch_dir().unwrap();
         fs::write(t.path().join("file"), vec![b'x'; bytes]).unwrap();
         artifacts.commit_tree(t, &digest).unwrap();
@@ -464,17 +519,20 @@ mod tests {
         digest
     }
 
-    #[test]
-    fn eviction_removes_least_recently_used_trees_not_in_use() {
+    #[tokio::test]
+    async fn eviction_removes_least_recently_used_trees_not_in_use() {
         let dir = tempfile::tempdir().unwrap();
         let artifacts = LocalArtifacts::open(dir.path())
             .unwrap()
             .with_tree_bound(250);
-        let old = tree_of(&artifacts, b"old", 100, 10);
-        let busy = tree_of(&artifacts, b"busy", 100, 10);
-        let recent = tree_of(&artifacts, b"recent", 100, 10);
+        let old = tree_of(&artifacts, b"old", 100, 10).await;
+        let busy = tree_of(&artifacts, b"busy", 100, 10).await;
+        let recent = tree_of(&artifacts, b"recent", 100, 10).await;
         assert!(artifacts.has_tree(&old), "a use: now `busy` is the oldest");
-        let report = artifacts.evict(|| HashSet::from([busy])).unwrap();
+        let report = artifacts
+            .evict(move || HashSet::from([busy]))
+            .await
+            .unwrap();
         // 330 bytes (bytecode counts) over a bound of 250: the least recently used tree not
         // in use goes, with its bytecode.
         assert_eq!(
@@ -488,21 +546,36 @@ mod tests {
         assert!(!artifacts.bytecode_path(&recent).exists());
         assert!(artifacts.has_tree(&old) && artifacts.has_tree(&busy));
         assert_eq!(artifacts.tree_cache().total_bytes(), 220);
-        let again = artifacts.evict(|| HashSet::from([busy])).unwrap();
+        let again = artifacts
+            .evict(move || HashSet::from([busy]))
+            .await
+            .unwrap();
         assert_eq!(again, EvictReport::default(), "within the bound now");
         assert_eq!(fs::read_dir(artifacts.scratch_root()).unwrap().count(), 0);
     }
 
-    #[test]
-    fn sizes_left_by_an_earlier_run_are_loaded() {
+    #[tokio::test]
+    async fn sizes_left_by_an_earlier_run_are_loaded() {
         let dir = tempfile::tempdir().unwrap();
         let artifacts = LocalArtifacts::open(dir.path()).unwrap();
-        tree_of(&artifacts, b"a", 100, 10);
-        tree_of(&artifacts, b"b", 50, 0);
+        tree_of(&artifacts, b"a", 100, 10).await;
+        tree_of(&artifacts, b"b", 50, 0).await;
         let restarted = LocalArtifacts::open(dir.path()).unwrap().with_tree_bound(0);
         assert_eq!(restarted.load_tree_sizes().unwrap(), 2);
         assert_eq!(restarted.tree_cache().total_bytes(), 160);
-        let report = restarted.evict(HashSet::new).unwrap();
+        let report = restarted.evict(HashSet::new).await.unwrap();
         assert_eq!(report.trees, 2);
+    }
+
+    #[tokio::test]
+    async fn a_tree_whose_blob_is_gone_is_never_evicted() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = LocalArtifacts::open(dir.path()).unwrap().with_tree_bound(0);
+        let orphan = tree_of(&artifacts, b"orphan", 10, 0).await;
+        let fetchable = tree_of(&artifacts, b"fetchable", 10, 0).await;
+        artifacts.blobs().delete(&orphan).await.unwrap();
+        let report = artifacts.evict(HashSet::new).await.unwrap();
+        assert_eq!(report.trees, 1);
+        assert!(artifacts.has_tree(&orphan) && !artifacts.has_tree(&fetchable));
     }
 }
