@@ -119,7 +119,7 @@ mod tests {
         let zip = stored_zip(&[("lambda_function.py", b"def handler(e, c): pass\n")]);
         let digest = store(&artifacts, &zip).await;
         ensure_tree(&artifacts, &digest).await.expect("ensure");
-        let report = artifacts.evict(Default::default).expect("evict");
+        let report = artifacts.evict(Default::default).await.expect("evict");
         assert_eq!(report.trees, 1);
         assert!(!artifacts.has_tree(&digest));
         ensure_tree(&artifacts, &digest)
@@ -128,7 +128,8 @@ mod tests {
         let file = artifacts.tree_path(&digest).join("lambda_function.py");
         assert!(file.is_file());
         let kept = artifacts
-            .evict(|| std::collections::HashSet::from([digest]))
+            .evict(move || std::collections::HashSet::from([digest]))
+            .await
             .expect("evict");
         assert_eq!(kept.trees, 0, "a tree in use stays, over the bound or not");
     }

@@ -28,6 +28,11 @@ use tempfile::{NamedTempFile, TempDir};
 use crate::blob_store::{BlobError, BlobStore, LocalBlobStore};
 use crate::tree_cache::TreeCache;
 
+mod eviction;
+
+pub use eviction::EvictReport;
+use eviction::disk_bytes;
+
 /// How old an unreferenced blob of a shared store must be before a sweep removes it: another
 /// node may have stored it for a publish whose row is not written yet (that takes seconds; an
 /// hour leaves room for slow uploads and clocks that disagree). A publish that finds an old
@@ -163,81 +168,6 @@ impl LocalArtifacts {
         committed
     }
 
-    /// Records the size of every tree here (and its bytecode), in no particular order of use:
-    /// what an earlier run left. Run at start-up, after [`Self::sweep`].
-    pub fn load_tree_sizes(&self) -> io::Result<usize> {
-        let mut found = 0;
-        for shard_dir in fs::read_dir(&self.trees)? {
-            for entry in fs::read_dir(shard_dir?.path())? {
-                let path = entry?.path();
-                let Some(digest) = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(Digest::from_hex)
-                else {
-                    continue;
-                };
-                let tree_bytes = disk_bytes(&path)?;
-                let bytecode_bytes = disk_bytes_if_any(&self.bytecode_path(&digest))?;
-                let mut cache = self.cache.lock();
-                cache.used(&digest, Some(tree_bytes));
-                cache.resize_bytecode(&digest, bytecode_bytes);
-                found += 1;
-            }
-        }
-        Ok(found)
-    }
-
-    /// Evicts least recently used trees (and their bytecode) until the rest fit the bound,
-    /// never one `in_use` names (called under the cache's lock, so no cold start can find a
-    /// tree present and then lose it: a cold start holds its slot before it looks). An evicted
-    /// tree is extracted again from its blob when next needed (`ensure_tree`). Blocks: run
-    /// it on a blocking thread.
-    pub fn evict(&self, in_use: impl FnOnce() -> HashSet<Digest>) -> io::Result<EvictReport> {
-        // Bytecode is added after its tree, by compilations in the background: measured now,
-        // outside the lock.
-        let known = self.cache.lock().digests();
-        for digest in known {
-            let bytes = disk_bytes_if_any(&self.bytecode_path(&digest))?;
-            self.cache.lock().resize_bytecode(&digest, bytes);
-        }
-        let mut report = EvictReport::default();
-        let doomed = {
-            let mut cache = self.cache.lock();
-            if cache.total_bytes() <= self.cache.bound_bytes() {
-                return Ok(report);
-            }
-            let victims = cache.victims(self.cache.bound_bytes(), &in_use());
-            if victims.is_empty() {
-                return Ok(report);
-            }
-            let doomed = self.scratch_dir()?;
-            for digest in victims {
-                let hex = digest.to_hex();
-                // Renamed away under the lock (cheap), removed after it (slow).
-                for (from, to) in [
-                    (self.tree_path(&digest), doomed.path().join(&hex)),
-                    (
-                        self.bytecode_path(&digest),
-                        doomed.path().join(format!("{hex}.pyc")),
-                    ),
-                ] {
-                    match fs::rename(&from, &to) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                report.bytes += cache.entry_bytes(&digest);
-                cache.forget(&digest);
-                report.trees += 1;
-            }
-            doomed
-        };
-        doomed.close()?;
-        Ok(report)
-    }
-
     /// Removes scratch left by a crash and every tree, bytecode directory and blob no row
     /// refers to. Run at start-up, before the server accepts requests, so nothing in flight
     /// on this node is touched. `referenced` must be read before the sweep starts.
@@ -313,15 +243,6 @@ impl LocalArtifacts {
     }
 }
 
-/// What [`LocalArtifacts::evict`] removed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct EvictReport {
-    /// Trees evicted.
-    pub trees: usize,
-    /// Their bytes on disk, bytecode included.
-    pub bytes: u64,
-}
-
 /// What [`LocalArtifacts::sweep`] removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
@@ -344,32 +265,6 @@ fn create_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(parent) => fs::create_dir_all(parent),
         None => Ok(()),
-    }
-}
-
-/// The bytes of the files under `dir` (symbolic links count as nothing).
-fn disk_bytes(dir: &Path) -> io::Result<u64> {
-    let mut total = 0;
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                total += entry.metadata()?.len();
-            }
-        }
-    }
-    Ok(total)
-}
-
-/// [`disk_bytes`], zero for a directory that does not exist.
-fn disk_bytes_if_any(dir: &Path) -> io::Result<u64> {
-    match disk_bytes(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        other => other,
     }
 }
 
@@ -450,59 +345,5 @@ mod tests {
         let then = artifacts.sweep_at(&referenced, later).await.unwrap();
         assert_eq!(then.blobs, 1);
         assert_eq!(artifacts.blobs().list().await.unwrap(), vec![kept]);
-    }
-
-    /// Commits a tree of `bytes` bytes for `name`'s digest, with bytecode of `pyc` bytes.
-    fn tree_of(artifacts: &LocalArtifacts, name: &[u8], bytes: usize, pyc: usize) -> Digest {
-        let digest = digest_of(name);
-        let t = artifacts.scratch_dir().unwrap();
-        fs::write(t.path().join("file"), vec![b'x'; bytes]).unwrap();
-        artifacts.commit_tree(t, &digest).unwrap();
-        let bytecode = artifacts.bytecode_path(&digest).join("python3.12");
-        fs::create_dir_all(&bytecode).unwrap();
-        fs::write(bytecode.join("m.pyc"), vec![b'c'; pyc]).unwrap();
-        digest
-    }
-
-    #[test]
-    fn eviction_removes_least_recently_used_trees_not_in_use() {
-        let dir = tempfile::tempdir().unwrap();
-        let artifacts = LocalArtifacts::open(dir.path())
-            .unwrap()
-            .with_tree_bound(250);
-        let old = tree_of(&artifacts, b"old", 100, 10);
-        let busy = tree_of(&artifacts, b"busy", 100, 10);
-        let recent = tree_of(&artifacts, b"recent", 100, 10);
-        assert!(artifacts.has_tree(&old), "a use: now `busy` is the oldest");
-        let report = artifacts.evict(|| HashSet::from([busy])).unwrap();
-        // 330 bytes (bytecode counts) over a bound of 250: the least recently used tree not
-        // in use goes, with its bytecode.
-        assert_eq!(
-            report,
-            EvictReport {
-                trees: 1,
-                bytes: 110
-            }
-        );
-        assert!(!artifacts.has_tree(&recent));
-        assert!(!artifacts.bytecode_path(&recent).exists());
-        assert!(artifacts.has_tree(&old) && artifacts.has_tree(&busy));
-        assert_eq!(artifacts.tree_cache().total_bytes(), 220);
-        let again = artifacts.evict(|| HashSet::from([busy])).unwrap();
-        assert_eq!(again, EvictReport::default(), "within the bound now");
-        assert_eq!(fs::read_dir(artifacts.scratch_root()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn sizes_left_by_an_earlier_run_are_loaded() {
-        let dir = tempfile::tempdir().unwrap();
-        let artifacts = LocalArtifacts::open(dir.path()).unwrap();
-        tree_of(&artifacts, b"a", 100, 10);
-        tree_of(&artifacts, b"b", 50, 0);
-        let restarted = LocalArtifacts::open(dir.path()).unwrap().with_tree_bound(0);
-        assert_eq!(restarted.load_tree_sizes().unwrap(), 2);
-        assert_eq!(restarted.tree_cache().total_bytes(), 160);
-        let report = restarted.evict(HashSet::new).unwrap();
-        assert_eq!(report.trees, 2);
     }
 }

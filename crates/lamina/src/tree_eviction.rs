@@ -37,18 +37,15 @@ pub async fn run(artifacts: LocalArtifacts, executor: Executor) {
             () = cache.grown() => {}
             () = tokio::time::sleep(EVICTION_PERIOD) => {}
         }
-        let (artifacts, executor) = (artifacts.clone(), executor.clone());
-        let evicted =
-            tokio::task::spawn_blocking(move || artifacts.evict(|| executor.trees_in_use())).await;
-        match evicted {
-            Ok(Ok(report)) if report.trees > 0 => tracing::info!(
+        let executor = executor.clone();
+        match artifacts.evict(move || executor.trees_in_use()).await {
+            Ok(report) if report.trees > 0 => tracing::info!(
                 trees = report.trees,
                 bytes = report.bytes,
                 "evicted extracted trees no environment uses (--tree-cache-mb)"
             ),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "evicting extracted trees failed"),
-            Err(e) => tracing::warn!(error = %e, "the tree eviction task failed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "evicting extracted trees failed"),
         }
     }
 }

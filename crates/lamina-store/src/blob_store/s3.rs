@@ -146,7 +146,7 @@ impl S3BlobStore {
 impl BlobStore for S3BlobStore {
     async fn put(&self, digest: &Digest, file: NamedTempFile) -> Result<Put, BlobError> {
         let put = match self.last_modified(digest).await? {
-            Some(at) if age(at) < REFRESH_AFTER => return Ok(Put::AlreadyStored),
+            Some(at) if !written_again(at, SystemTime::now()) => return Ok(Put::AlreadyStored),
             Some(_) => Put::AlreadyStored,
             None => Put::Stored,
         };
@@ -256,10 +256,10 @@ pub(super) fn client(bucket: &str, settings: &S3Settings) -> Result<AmazonS3, Bl
     Ok(builder.with_virtual_hosted_style_request(false).build()?)
 }
 
-/// How long ago `at` was; zero for a time ahead of this machine's clock (the store's clock
-/// may run ahead).
-fn age(at: SystemTime) -> Duration {
-    SystemTime::now().duration_since(at).unwrap_or_default()
+/// Whether a put finding the blob stored, last written `at`, writes it again (see
+/// [`REFRESH_AFTER`]). A time ahead of `now` (the store's clock may run ahead) is recent.
+fn written_again(at: SystemTime, now: SystemTime) -> bool {
+    now.duration_since(at).unwrap_or_default() >= REFRESH_AFTER
 }
 
 /// Whether `endpoint` is plain HTTP to this machine.
@@ -298,6 +298,23 @@ mod tests {
         );
         assert!(S3Location::parse("s3:///prefix").is_err());
         assert!(S3Location::parse("https://bucket/prefix").is_err());
+    }
+
+    #[test]
+    fn only_an_old_blob_is_written_again() {
+        let now = SystemTime::now();
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        assert!(!written_again(now - minutes(1), now));
+        assert!(written_again(now - REFRESH_AFTER, now));
+        assert!(written_again(now - minutes(50), now));
+        assert!(
+            !written_again(now + minutes(5), now),
+            "the store's clock ahead"
+        );
+        assert!(
+            REFRESH_AFTER < crate::artifacts::SHARED_SWEEP_GRACE,
+            "a blob in use again is refreshed well before a sweep may take it"
+        );
     }
 
     #[test]
