@@ -10,6 +10,7 @@ use lamina_store::{LocalArtifacts, MetadataStore, S3ObjectError, S3ObjectRef};
 use lamina_types::layer::Digest;
 use lamina_types::limits::{MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
 use lamina_types::{ExtractedTree, LambdaError};
+use tempfile::NamedTempFile;
 
 use crate::internal_errors::storage_error;
 use crate::trees::ZIP_LIMITS;
@@ -66,6 +67,24 @@ impl Ingestor {
                 "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"
             )));
         }
+        self.store_blocking(member, move |artifacts| {
+            let mut scratch = artifacts.scratch_file().map_err(io_error)?;
+            let decoded = decode_base64_into(&zip_base64, scratch.as_file_mut(), MAX_ZIPPED_BYTES)
+                .map_err(|e| ingest_error(e, member))?;
+            Ok((scratch, decoded.digest, decoded.size))
+        })
+        .await
+    }
+
+    /// Runs `fill` (which writes a ZIP into a scratch file and says its digest and size), then
+    /// stores the ZIP, on a blocking thread: both read and write files.
+    async fn store_blocking(
+        &self,
+        member: &'static str,
+        fill: impl FnOnce(&LocalArtifacts) -> Result<(NamedTempFile, Digest, u64), LambdaError>
+        + Send
+        + 'static,
+    ) -> Result<Ingested, LambdaError> {
         let artifacts = self.artifacts.clone();
         let metadata = Arc::clone(&self.metadata);
         let handle = tokio::runtime::Handle::current();
@@ -74,11 +93,7 @@ impl Ingestor {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _request = span.enter();
-            let mut scratch = artifacts.scratch_file().map_err(io_error)?;
-            let decoded = decode_base64_into(&zip_base64, scratch.as_file_mut(), MAX_ZIPPED_BYTES)
-                .map_err(|e| ingest_error(e, member))?;
-            drop(zip_base64);
-            let (digest, size) = (decoded.digest, decoded.size);
+            let (scratch, digest, size) = fill(&artifacts)?;
             store_zip(
                 &handle, &*metadata, &artifacts, scratch, digest, size, member,
             )
@@ -103,19 +118,10 @@ impl Ingestor {
             .download(object, scratch.path(), MAX_UNZIPPED_BYTES)
             .await
             .map_err(|e| s3_object_error(e, object))?;
-        let artifacts = self.artifacts.clone();
-        let metadata = Arc::clone(&self.metadata);
-        let handle = tokio::runtime::Handle::current();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _request = span.enter();
-            let (digest, size) = (downloaded.digest, downloaded.size);
-            store_zip(
-                &handle, &*metadata, &artifacts, scratch, digest, size, member,
-            )
+        self.store_blocking(member, move |_| {
+            Ok((scratch, downloaded.digest, downloaded.size))
         })
         .await
-        .map_err(|e| LambdaError::Service(format!("ingest task failed: {e}")))?
     }
 
     /// [`Self::ingest`] or [`Self::ingest_s3`], as `source` says.
