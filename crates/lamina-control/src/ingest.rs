@@ -47,6 +47,15 @@ impl Ingestor {
         self.artifacts.extracted(&digest)
     }
 
+    /// Makes the tree of `digest` present on this node when it is not (a version settled on
+    /// another node sharing the blob store: see [`crate::trees`]). A ZIP the store cannot give
+    /// or that does not extract is a `ServiceException`.
+    pub(crate) async fn ensure_tree(&self, digest: Digest) -> Result<(), LambdaError> {
+        crate::trees::ensure_tree(&self.artifacts, &digest)
+            .await
+            .map_err(storage_error)
+    }
+
     /// Decodes, hashes, stores and extracts a ZIP, or finds it stored already. `member` names
     /// the request member in messages (`Content.ZipFile`, `Code.ZipFile`, `ZipFile`).
     pub(crate) async fn ingest(

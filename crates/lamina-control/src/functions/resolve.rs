@@ -99,6 +99,13 @@ impl FunctionService {
         if let Some(previous) = record.previous.take() {
             record.restore(*previous);
         }
+        // The version may have settled on another node sharing the stores: the trees it runs
+        // are fetched and extracted here first if this node lacks them.
+        let digests = std::iter::once(record.code_sha256)
+            .chain(record.config.layers.iter().map(|l| l.digest));
+        for digest in digests {
+            self.ingestor.ensure_tree(digest).await?;
+        }
         let mut spec = locked_spec(&record, |digest| self.ingestor.extracted_tree(*digest))?;
         spec.concurrency = self.concurrency_limit(scope, reserved).await?;
         Ok(ResolvedFunction {
