@@ -25,7 +25,7 @@ from cluster import Backing, Cluster
 from function_support import fn_name  # noqa: F401 - a fixture
 from harness import AwsCli, make_client
 from helpers import ACCOUNT, client_error, code_sha256, http_get, raw_of
-from invoke_support import deploy, deploy_recording, invoke
+from invoke_support import deploy, deploy_recording, handler_zip, invoke
 from recorder_double import Recorder
 from http_double import GITHUB_ROOT
 from test_seed_flow import SEED_LAYER_ARN, github, seed_dir, stand_in_environment  # noqa: F401 - fixtures
@@ -45,6 +45,8 @@ def lambda_handler(event, context):
 EVENTS_DEADLINE_SECS = 180
 RECOVERY_DEADLINE_SECS = 90
 PROGRESS_DEADLINE_SECS = 120
+# How long a node may run a function's previous code after an update through another node.
+STALE_DEADLINE_SECS = 30
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -210,6 +212,26 @@ def test_a_function_created_through_one_node_runs_on_each(cluster, fn_name):
         environments.add(answer.json()["environment"])
     # Each node ran it in an environment of its own.
     assert len(environments) == len(cluster.nodes)
+
+
+def test_an_update_through_one_node_is_what_every_node_then_runs(cluster, fn_name):
+    first = make_client(cluster.nodes[0].url)
+    deploy(first, fn_name, "def lambda_handler(event, context):\n    return 1\n")
+    active(first, fn_name)
+    # Every node runs (and so has resolved) the first code.
+    for node in cluster.nodes:
+        assert invoke(make_client(node.url), fn_name).json() == 1
+
+    second = make_client(cluster.nodes[1].url)
+    second.update_function_code(
+        FunctionName=fn_name, ZipFile=handler_zip("def lambda_handler(event, context):\n    return 2\n"),
+    )
+    second.get_waiter("function_updated_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    # A node may run the previous code briefly, as on AWS, but not for long.
+    for node in cluster.nodes:
+        client = make_client(node.url)
+        poll(f"the updated code run by {node.url}",
+             lambda c=client: True if invoke(c, fn_name).json() == 2 else None, STALE_DEADLINE_SECS)
 
 
 def test_a_thousand_invokes_spread_over_the_nodes_none_lost(cluster, fn_name):

@@ -50,10 +50,10 @@ impl FunctionService {
         if let Some(resolved) = self.resolved.get(scope, name, qualifier) {
             return Ok(resolved);
         }
-        let generation = self.resolved.generation();
+        let began = self.resolved.lookup_began();
         let resolved = self.resolve_from_store(scope, name, qualifier).await?;
         self.resolved
-            .insert(generation, scope, name, qualifier, &resolved);
+            .insert(began, scope, name, qualifier, &resolved);
         Ok(resolved)
     }
 

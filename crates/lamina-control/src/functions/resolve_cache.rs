@@ -10,12 +10,14 @@
 //! the lookup began.
 //!
 //! Only successful resolutions are kept (an unknown or not yet `Active` function is looked up
-//! each time). The cache assumes this server is the only writer of its store: several nodes
-//! sharing one store (a later issue) will need cross-node invalidation, for example a
-//! notification on every write or a revision check against the store.
+//! each time), and none longer than [`MAX_AGE`]: several nodes sharing one store see each
+//! other's writes without invalidating each other's caches, so a node runs what another node
+//! wrote within that much time (AWS, too, may run the previous code briefly after an update).
+//! A cross-node notification on every write would make that immediate.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use lamina_types::Scope;
 
@@ -24,6 +26,11 @@ use super::commands::ResolvedFunction;
 /// A resolution's key: the caller's scope, the function's name and the qualifier as given
 /// (`None`, `$LATEST`, a version or an alias).
 type Key = (Scope, String, Option<String>);
+
+/// Longest a resolution is kept: how stale a node's view of a write made through another
+/// node sharing the store may be. One store lookup per function and qualifier per this much
+/// time is all it costs a warm invoke.
+pub(super) const MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Resolved functions by scope, name and qualifier; see the module docs.
 #[derive(Default)]
@@ -35,7 +42,8 @@ pub(super) struct ResolveCache {
 struct Inner {
     /// Moves on at every invalidation.
     generation: u64,
-    entries: HashMap<Key, ResolvedFunction>,
+    /// Each resolution with when its lookup began.
+    entries: HashMap<Key, (Instant, ResolvedFunction)>,
 }
 
 impl ResolveCache {
@@ -49,31 +57,51 @@ impl ResolveCache {
         self.lock().generation
     }
 
-    /// The kept resolution of `name` with `qualifier` in `scope`, if any.
+    /// The kept resolution of `name` with `qualifier` in `scope`, if any younger than
+    /// [`MAX_AGE`].
     pub(super) fn get(
         &self,
         scope: &Scope,
         name: &str,
         qualifier: Option<&str>,
     ) -> Option<ResolvedFunction> {
-        let key = (scope.clone(), name.to_owned(), qualifier.map(str::to_owned));
-        self.lock().entries.get(&key).cloned()
+        self.get_at(scope, name, qualifier, Instant::now())
     }
 
-    /// Keeps `resolved`, unless an invalidation happened since `generation` was taken (the
-    /// lookup may then have read what the write replaced).
+    fn get_at(
+        &self,
+        scope: &Scope,
+        name: &str,
+        qualifier: Option<&str>,
+        now: Instant,
+    ) -> Option<ResolvedFunction> {
+        let key = (scope.clone(), name.to_owned(), qualifier.map(str::to_owned));
+        let inner = self.lock();
+        let (looked_up, resolved) = inner.entries.get(&key)?;
+        (now.saturating_duration_since(*looked_up) <= MAX_AGE).then(|| resolved.clone())
+    }
+
+    /// The current generation and the time a lookup begins: take them before a store
+    /// lookup whose result goes to [`insert`](Self::insert).
+    pub(super) fn lookup_began(&self) -> (u64, Instant) {
+        (self.generation(), Instant::now())
+    }
+
+    /// Keeps `resolved`, unless an invalidation happened since `began` was taken (the lookup
+    /// may then have read what the write replaced). Its age counts from `began`.
     pub(super) fn insert(
         &self,
-        generation: u64,
+        began: (u64, Instant),
         scope: &Scope,
         name: &str,
         qualifier: Option<&str>,
         resolved: &ResolvedFunction,
     ) {
+        let (generation, looked_up) = began;
         let mut inner = self.lock();
         if inner.generation == generation {
             let key = (scope.clone(), name.to_owned(), qualifier.map(str::to_owned));
-            inner.entries.insert(key, resolved.clone());
+            inner.entries.insert(key, (looked_up, resolved.clone()));
         }
     }
 
@@ -144,8 +172,8 @@ mod tests {
     fn keeps_a_resolution_per_scope_name_and_qualifier() {
         let cache = ResolveCache::default();
         let (a, b) = (scope("111111111111"), scope("222222222222"));
-        cache.insert(cache.generation(), &a, "f", None, &resolved("$LATEST"));
-        cache.insert(cache.generation(), &a, "f", Some("live"), &resolved("3"));
+        cache.insert(cache.lookup_began(), &a, "f", None, &resolved("$LATEST"));
+        cache.insert(cache.lookup_began(), &a, "f", Some("live"), &resolved("3"));
         assert_eq!(cache.get(&a, "f", None), Some(resolved("$LATEST")));
         assert_eq!(cache.get(&a, "f", Some("live")), Some(resolved("3")));
         assert_eq!(cache.get(&a, "f", Some("$LATEST")), None);
@@ -158,9 +186,9 @@ mod tests {
         let cache = ResolveCache::default();
         let (a, b) = (scope("111111111111"), scope("222222222222"));
         for (s, name, q) in [(&a, "f", None), (&a, "f", Some("1")), (&a, "g", None)] {
-            cache.insert(cache.generation(), s, name, q, &resolved("1"));
+            cache.insert(cache.lookup_began(), s, name, q, &resolved("1"));
         }
-        cache.insert(cache.generation(), &b, "f", None, &resolved("1"));
+        cache.insert(cache.lookup_began(), &b, "f", None, &resolved("1"));
         cache.invalidate(&a, "f");
         assert_eq!(cache.get(&a, "f", None), None);
         assert_eq!(cache.get(&a, "f", Some("1")), None);
@@ -175,12 +203,23 @@ mod tests {
     fn a_lookup_that_raced_with_a_write_is_not_kept() {
         let cache = ResolveCache::default();
         let a = scope("111111111111");
-        let before = cache.generation();
+        let before = cache.lookup_began();
         // A write lands between the lookup's start and its insert.
         cache.invalidate(&a, "f");
         cache.insert(before, &a, "f", None, &resolved("stale"));
         assert_eq!(cache.get(&a, "f", None), None);
-        cache.insert(cache.generation(), &a, "f", None, &resolved("fresh"));
+        cache.insert(cache.lookup_began(), &a, "f", None, &resolved("fresh"));
         assert_eq!(cache.get(&a, "f", None), Some(resolved("fresh")));
+    }
+
+    #[test]
+    fn a_resolution_is_kept_for_max_age_at_most() {
+        let cache = ResolveCache::default();
+        let a = scope("111111111111");
+        let began = cache.lookup_began();
+        cache.insert(began, &a, "f", None, &resolved("1"));
+        let at = |age| cache.get_at(&a, "f", None, began.1 + age);
+        assert_eq!(at(MAX_AGE), Some(resolved("1")));
+        assert_eq!(at(MAX_AGE + Duration::from_millis(1)), None);
     }
 }
