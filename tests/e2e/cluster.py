@@ -516,6 +516,12 @@ class Cluster:
         self.nodes[i].start()
         self.balancer.wait_states({self.node_name(i): "UP"})
 
+    def revive(self) -> None:
+        """Restarts every node that is not running (a test that killed one and then failed)."""
+        for i, node in enumerate(self.nodes):
+            if node.proc is None or node.proc.poll() is not None:
+                self.restart(i)
+
     def stop(self) -> None:
         if self.balancer:
             self.balancer.stop()
