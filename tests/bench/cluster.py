@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -143,6 +144,7 @@ def main() -> None:
         if cluster:
             cluster.stop()
         backing.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
