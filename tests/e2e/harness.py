@@ -53,6 +53,9 @@ class LaminaServer:
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.port = 0
+        # Set to listen on that port at every start (a restart keeps its address, as a node
+        # behind a balancer must); else each start takes a free port.
+        self.fixed_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -62,7 +65,7 @@ class LaminaServer:
         if not LAMINA_BIN.is_file():
             raise RuntimeError(f"lamina binary not found at {LAMINA_BIN}; run scripts/e2e")
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = self.fixed_port or _free_port()
             data_dir = [] if self.cwd else ["--data-dir", str(self.data_dir)]
             args = [str(LAMINA_BIN), "serve", "--listen", f"127.0.0.1:{self.port}", *data_dir, *self.extra_args]
             env = {**os.environ, "RUST_BACKTRACE": "1"}
@@ -81,7 +84,7 @@ class LaminaServer:
                 )
             if self._wait_healthy():
                 return self
-            if "in use" not in self.log_tail():
+            if self.fixed_port or "in use" not in self.log_tail():
                 break
         code = self.proc.poll() if self.proc else None
         raise RuntimeError(
