@@ -10,18 +10,14 @@ Needs LAMINA_TEST_POSTGRES_URL (`scripts/postgres-test start`) and the LAMINA_TE
 from __future__ import annotations
 
 import json
-import base64
-import os
-import shutil
-import subprocess
 import time
-import urllib.parse
 import urllib.request
-import uuid
 
 import pytest
 
 from helpers import ACCOUNT
+from postgres_support import database_url, secrets_key  # noqa: F401 (fixtures)
+from s3_support import s3, s3_args, s3_env  # noqa: F401 (fixture)
 from invoke_support import deploy, fn_name, invoke  # noqa: F401 - fn_name: a fixture
 from harness import make_client
 
@@ -32,42 +28,11 @@ def lambda_handler(event, context):
 """
 
 
-def required(name: str, how: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise RuntimeError(f"{name} is not set: {how}")
-    return value
-
-
 @pytest.fixture
-def database_url() -> str:
-    """A fresh database on the test PostgreSQL server, dropped afterwards."""
-    url = required("LAMINA_TEST_POSTGRES_URL", "export LAMINA_TEST_POSTGRES_URL=$(scripts/postgres-test start)")
-    psql = shutil.which("psql")
-    if psql is None:
-        raise RuntimeError("psql is needed to create the test database")
-    name = f"lamina_e2e_{uuid.uuid4().hex[:12]}"
-    subprocess.run([psql, url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
-    parts = urllib.parse.urlsplit(url)
-    yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-    subprocess.run([psql, url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
-
-
-@pytest.fixture
-def cluster(start_server, database_url):
-    """Nodes A and B on the database and one S3 prefix."""
-    how = 'eval "$(scripts/s3-test start)"'
-    endpoint = required("LAMINA_TEST_S3_ENDPOINT", how)
-    bucket = required("LAMINA_TEST_S3_BUCKET", how)
-    env = {
-        "AWS_ACCESS_KEY_ID": required("LAMINA_TEST_S3_ACCESS_KEY_ID", how),
-        "AWS_SECRET_ACCESS_KEY": required("LAMINA_TEST_S3_SECRET_ACCESS_KEY", how),
-        "AWS_REGION": "us-east-1",
-        # Nodes on PostgreSQL share the access keys, sealed under one key.
-        "LAMINA_SECRETS_KEY": base64.b64encode(os.urandom(32)).decode(),
-    }
-    args = ["--database", database_url, "--artifacts", f"s3://{bucket}/e2e-cluster/{uuid.uuid4().hex}",
-            "--s3-endpoint", endpoint]
+def cluster(start_server, database_url, secrets_key, s3):
+    """Nodes A and B on the database and one S3 prefix, with the shared secrets key."""
+    args = ["--database", database_url, *s3_args(s3)]
+    env = {**s3_env(s3), "LAMINA_SECRETS_KEY": secrets_key}
     return start_server(*args, env=env), start_server(*args, env=env)
 
 

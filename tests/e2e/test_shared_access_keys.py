@@ -15,57 +15,20 @@ import base64
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
-import urllib.parse
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
 
 from harness import LAMINA_BIN, LaminaServer, make_client
+from postgres_support import database_url, secrets_key  # noqa: F401 (fixtures)
 
 # How long a revoked key may take to be refused everywhere before the test fails: the
 # documented bound is about a second; this leaves room for a loaded 2-core machine.
 REVOCATION_POLL_LIMIT_SECS = 20
 POLL_PAUSE_SECS = 0.1
-
-
-def _admin_url() -> str:
-    url = os.environ.get("LAMINA_TEST_POSTGRES_URL")
-    if not url:
-        pytest.fail(
-            "LAMINA_TEST_POSTGRES_URL is not set: "
-            'export LAMINA_TEST_POSTGRES_URL="$(scripts/postgres-test start)"'
-        )
-    return url
-
-
-@pytest.fixture
-def database_url() -> str:
-    """The URL of a new, empty database on the test server, dropped afterwards."""
-    admin = _admin_url()
-    psql = shutil.which("psql")
-    if psql is None:
-        pytest.fail("psql is not on PATH (install Debian's postgresql-client)")
-    name = f"lamina_keys_{uuid.uuid4().hex}"
-
-    def run(sql: str) -> None:
-        subprocess.run([psql, admin, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, timeout=60,
-                       capture_output=True)
-
-    run(f"CREATE DATABASE {name}")
-    parts = urllib.parse.urlsplit(admin)
-    yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-    run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture
-def secrets_key() -> str:
-    """The key every node of a test's cluster is given."""
-    return base64.b64encode(os.urandom(32)).decode()
 
 
 def lamina(*args: str, env: dict[str, str | None]) -> subprocess.CompletedProcess:
