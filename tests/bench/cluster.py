@@ -2,9 +2,10 @@
 by scripts/bench-cluster, with LAMINA_BIN naming the release build).
 
 `invoke`: the same warm load (INVOKES synchronous invokes of a trivial python3.11 function from
-    CLIENTS threads, each with its own client) against one node directly, then against the
-    three nodes through HAProxy. The single node is node 1 of the same cluster (same database,
-    same bucket), so the balancer and the spreading are the only difference. Each target is
+    CLIENTS threads, each with its own client) against one node alone on SQLite (the baseline:
+    no cluster accounting), one node of the cluster directly (what sharing PostgreSQL costs:
+    each invoke takes and gives back its place in the cluster's concurrency count), then the
+    three nodes through HAProxy (what the balancer and the spreading add). Each target is
     warmed first with CLIENTS concurrent invokes, so every measured invoke is warm.
 `publish`: PUBLISHES publish-layer-version calls of distinct ~1 MB layers (incompressible, so
     the ZIP is ~1 MB) from PUBLISH_CLIENTS threads, against one node with `--artifacts s3://`
@@ -108,18 +109,33 @@ def main() -> None:
         lam.get_waiter("function_active_v2").wait(FunctionName="bench")
 
         print(f"invoke: {INVOKES} warm invokes of a trivial python3.11 function, {CLIENTS} clients", flush=True)
+        # One node alone on SQLite: no cluster accounting (no concurrency places, no node
+        # registry reads), the cost a single-machine user pays.
+        standalone = LaminaServer(root / "sqlite", root / "sqlite.log", [])
+        standalone.start()
+        try:
+            alone = make_client(standalone.url)
+            alone.create_function(FunctionName="bench", Runtime="python3.11", Role=ROLE,
+                                  Handler="lambda_function.lambda_handler", Code={"ZipFile": function_zip()})
+            alone.get_waiter("function_active_v2").wait(FunctionName="bench")
+            measure(standalone.url, CLIENTS * 4, CLIENTS, invoke_once)  # warm-up
+            sqlite_node = measure(standalone.url, INVOKES, CLIENTS, invoke_once)
+        finally:
+            standalone.stop()
+        print(line("1 node alone on SQLite (baseline)", sqlite_node, None, "invokes"), flush=True)
         single = cluster.nodes[0].url
         measure(single, CLIENTS * 4, CLIENTS, invoke_once)  # warm-up
         one_node = measure(single, INVOKES, CLIENTS, invoke_once)
-        print(line("1 node, direct (baseline)", one_node, None, "invokes"), flush=True)
+        print(line("1 node of the cluster, direct", one_node, sqlite_node, "invokes"), flush=True)
         measure(cluster.url, CLIENTS * 4, CLIENTS, invoke_once)  # warm-up of every node
         three = measure(cluster.url, INVOKES, CLIENTS, invoke_once)
-        print(line("3 nodes behind HAProxy", three, one_node, "invokes"), flush=True)
+        print(line("3 nodes behind HAProxy", three, sqlite_node, "invokes"), flush=True)
+        print(line("  (against 1 node of the cluster)", three, one_node, "invokes"), flush=True)
 
         # A node with its ZIPs in its data directory, on a database of its own.
         database, url = backing.create_database()
         local_node = LaminaServer(root / "local", root / "local.log", ["--artifacts", "local"],
-                                  env={"LAMINA_DATABASE_URL": url})
+                                  env={**cluster.env, "LAMINA_DATABASE_URL": url})
         local_node.start()
         zips = [layer_zip(i) for i in range(2 * PUBLISHES)]
 
