@@ -10,6 +10,7 @@ Nothing is timed: each wait is a bounded poll on an outcome."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -212,6 +213,12 @@ def test_a_function_created_through_one_node_runs_on_each(cluster, fn_name):
         environments.add(answer.json()["environment"])
     # Each node ran it in an environment of its own.
     assert len(environments) == len(cluster.nodes)
+    # Each node byte-compiles the code for its later cold starts: node 1 while settling it, the
+    # others at their first cold start (which finds no bytecode beside the fetched tree).
+    digest = base64.b64decode(first.get_function_configuration(FunctionName=fn_name)["CodeSha256"]).hex()
+    for node in cluster.nodes:
+        sidecar = node.data_dir / "bytecode" / "sha256" / digest[:2] / digest / "python3.11"
+        poll(f"the bytecode at {sidecar}", lambda p=sidecar: True if p.is_dir() else None, 60)
 
 
 def test_an_update_through_one_node_is_what_every_node_then_runs(cluster, fn_name):
