@@ -23,6 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness import LAMINA_BIN, LaminaServer, make_client
+from cluster import psql
 from postgres_support import database_url, secrets_key  # noqa: F401 (fixtures)
 
 # How long a revoked key may take to be refused everywhere before the test fails: the
@@ -140,3 +141,12 @@ def test_a_node_without_the_cluster_secrets_key_refuses_to_start(tmp_path, start
     assert wrong.returncode != 0
     assert "does not decrypt with LAMINA_SECRETS_KEY" in wrong.stderr, wrong.stderr
     assert other_key not in wrong.stderr and secrets_key not in wrong.stderr
+
+
+def test_a_node_without_the_secrets_key_leaves_the_database_untouched(tmp_path, database_url):
+    refused = lamina("serve", "--listen", "127.0.0.1:0", "--database", database_url,
+                     "--data-dir", str(tmp_path / "data"), env={"LAMINA_SECRETS_KEY": None})
+    assert refused.returncode != 0
+    assert "LAMINA_SECRETS_KEY is not set" in refused.stderr, refused.stderr
+    # Refused before it connected: no schema was created.
+    assert psql(database_url, "SELECT count(*) FROM pg_tables WHERE tablename = 'lamina_schema'").strip() == "0"

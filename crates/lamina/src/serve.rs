@@ -253,6 +253,10 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
         data_dir: data_dir.path().to_owned(),
         ..args
     };
+    if args.database.is_some() {
+        lamina_store::PgStore::require_shared_secrets_key()
+            .context("the nodes sharing a PostgreSQL database share their access keys")?;
+    }
     let database = Database::open(args.database.as_deref(), &args.data_dir, &account).await?;
     let metadata = match &database {
         Database::Sqlite(store) => store as &dyn MetadataStore,

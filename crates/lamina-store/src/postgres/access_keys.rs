@@ -62,6 +62,17 @@ impl fmt::Debug for PgAccessKeys {
 }
 
 impl PgStore {
+    /// Checks that the shared secrets key is given (and well formed) before anything touches
+    /// the database: a node without it would refuse to start only after migrating.
+    pub fn require_shared_secrets_key() -> Result<(), AccessKeysError> {
+        let source =
+            SecretsKeySource::from_env().ok_or(AccessKeysError::SharedSecretsKeyRequired)?;
+        source
+            .load()?
+            .map(drop)
+            .ok_or(AccessKeysError::SharedSecretsKeyRequired)
+    }
+
     /// The accounts and access keys in this database, their secrets sealed under
     /// `LAMINA_SECRETS_KEY`, which must be set (and the same on every node).
     pub fn access_keys(&self) -> Result<PgAccessKeys, AccessKeysError> {
