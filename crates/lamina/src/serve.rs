@@ -239,10 +239,11 @@ async fn serve(args: ServeArgs, account: AccountId, region: Region) -> anyhow::R
     // First, before anything touches the data dir: one server per data dir, and only
     // absolute paths from here on (the jail resolves paths from another working directory).
     let data_dir = DataDir::lock(&args.data_dir, args.listen)?;
-    let node = data_dir.node_id()?;
     // Bound before the data dir is opened: a port in use stops the start before anything
     // (crash clean-up, the artifact sweep, standbys) touches the data dir or the host.
     let listener = listen(args.listen).with_context(|| format!("listening on {}", args.listen))?;
+    // After the port: a start that cannot serve leaves the data dir as it found it.
+    let node = data_dir.node_id()?;
     let local = listener.local_addr()?;
     let advertised = crate::node_registry::advertise_url(args.advertise_url.as_deref(), local)?;
     // Environments and clients hold descriptors in this process: one noisy function must not
