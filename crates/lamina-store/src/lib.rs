@@ -21,6 +21,7 @@ pub mod metadata;
 pub mod node_store;
 pub mod postgres;
 pub mod provisioned_store;
+mod rows;
 pub mod settings_store;
 pub mod sqlite;
 #[cfg(test)]

@@ -8,15 +8,16 @@
 use std::str::FromStr;
 
 use lamina_types::layer::{Digest, LayerPolicy, LayerVersionRecord};
-use lamina_types::{AccountId, LayerName, Region, Scope};
+use lamina_types::{LayerName, Scope};
 use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use function_writes::{FunctionWritten, Heard, WriteListener};
 pub use in_flight::{InFlightAdmission, InFlightRequest};
 
 use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
+use crate::rows::{layer_version, scope_of};
 
 pub use access_keys::PgAccessKeys;
 
@@ -107,46 +108,6 @@ fn corrupt(reason: impl ToString) -> StoreError {
     }
 }
 
-fn json_list(row: &PgRow, column: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let raw: Option<String> = row.try_get(column)?;
-    raw.map(|s| serde_json::from_str(&s).map_err(corrupt))
-        .transpose()
-}
-
-/// The `account` and `region` columns of a row of `table`.
-fn scope_of(row: &PgRow, table: &'static str) -> Result<Scope, StoreError> {
-    let account: String = row.try_get("account")?;
-    let region: String = row.try_get("region")?;
-    let bad = |what: String| StoreError::Corrupt {
-        table,
-        reason: what,
-    };
-    Ok(Scope::new(
-        AccountId::parse(&account).ok_or_else(|| bad(format!("account {account}")))?,
-        Region::parse(&region).ok_or_else(|| bad(format!("region {region}")))?,
-    ))
-}
-
-fn version_from_row(row: &PgRow) -> Result<LayerVersionRecord, StoreError> {
-    let name: String = row.try_get("name")?;
-    let sha: String = row.try_get("code_sha256")?;
-    let code_size: i64 = row.try_get("code_size")?;
-    let unzipped_size: i64 = row.try_get("unzipped_size")?;
-    Ok(LayerVersionRecord {
-        scope: scope_of(row, "layer_versions")?,
-        name: LayerName::parse(&name).ok_or_else(|| corrupt(format!("name {name}")))?,
-        version: row.try_get("version")?,
-        description: row.try_get("description")?,
-        created_millis: row.try_get("created_millis")?,
-        compatible_runtimes: json_list(row, "compatible_runtimes")?,
-        compatible_architectures: json_list(row, "compatible_architectures")?,
-        license_info: row.try_get("license_info")?,
-        code_sha256: Digest::from_hex(&sha).ok_or_else(|| corrupt(format!("digest {sha}")))?,
-        code_size: u64::try_from(code_size).map_err(corrupt)?,
-        unzipped_size: u64::try_from(unzipped_size).map_err(corrupt)?,
-    })
-}
-
 fn to_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(corrupt)
 }
@@ -225,7 +186,7 @@ impl MetadataStore for PgStore {
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(version_from_row).transpose()
+        row.as_ref().map(layer_version).transpose()
     }
 
     async fn layer_versions(
@@ -253,7 +214,7 @@ impl MetadataStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(version_from_row).collect()
+        rows.iter().map(layer_version).collect()
     }
 
     async fn latest_layer_versions(
@@ -281,7 +242,7 @@ impl MetadataStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(version_from_row).collect()
+        rows.iter().map(layer_version).collect()
     }
 
     async fn delete_layer_version(

@@ -5,15 +5,10 @@
 //! never reused. Nodes claim orphaned rows with `FOR UPDATE SKIP LOCKED`, so two claiming at
 //! once each get other rows and neither waits for the other.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-
 use super::PgStore;
 use crate::event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 use crate::metadata::StoreError;
 use lamina_types::NodeId;
-
-const TABLE: &str = "async_events";
 
 /// Step 3: each event is held by the node that runs it (see [`EventStore`]).
 pub(super) const SCHEMA_STEP_HOLDERS: &str = "
@@ -26,48 +21,6 @@ macro_rules! header_columns {
         "id, request_id, account, region, function_name, enqueued_millis, function_error_attempts, \
          next_attempt_millis"
     };
-}
-
-fn corrupt(reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        table: TABLE,
-        reason: reason.to_string(),
-    }
-}
-
-fn attempts_of(row: &PgRow) -> Result<u32, StoreError> {
-    let raw: i64 = row.try_get("function_error_attempts")?;
-    u32::try_from(raw).map_err(corrupt)
-}
-
-fn header_from_row(row: &PgRow) -> Result<EventHeader, StoreError> {
-    Ok(EventHeader {
-        id: row.try_get("id")?,
-        request_id: row.try_get("request_id")?,
-        scope: super::scope_of(row, TABLE)?,
-        function_name: row.try_get("function_name")?,
-        enqueued_millis: row.try_get("enqueued_millis")?,
-        function_error_attempts: attempts_of(row)?,
-        next_attempt_millis: row.try_get("next_attempt_millis")?,
-    })
-}
-
-fn event_from_row(row: &PgRow) -> Result<QueuedEvent, StoreError> {
-    Ok(QueuedEvent {
-        id: row.try_get("id")?,
-        event: NewEvent {
-            request_id: row.try_get("request_id")?,
-            scope: super::scope_of(row, TABLE)?,
-            function_name: row.try_get("function_name")?,
-            qualifier: row.try_get("qualifier")?,
-            invoked_function_arn: row.try_get("invoked_function_arn")?,
-            payload: row.try_get("payload")?,
-            client_context: row.try_get("client_context")?,
-            enqueued_millis: row.try_get("enqueued_millis")?,
-        },
-        function_error_attempts: attempts_of(row)?,
-        next_attempt_millis: row.try_get("next_attempt_millis")?,
-    })
 }
 
 #[async_trait::async_trait]
@@ -111,7 +64,7 @@ impl EventStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(header_from_row).collect()
+        rows.iter().map(crate::rows::event_header).collect()
     }
 
     async fn claim_orphaned_events(
@@ -134,7 +87,7 @@ impl EventStore for PgStore {
         .await?;
         let mut claimed = rows
             .iter()
-            .map(header_from_row)
+            .map(crate::rows::event_header)
             .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|event| event.id);
         Ok(claimed)
@@ -163,7 +116,7 @@ impl EventStore for PgStore {
         .bind(holder.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(event_from_row).transpose()
+        row.as_ref().map(crate::rows::queued_event).transpose()
     }
 
     async fn retry_event_later(

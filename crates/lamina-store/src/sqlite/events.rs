@@ -3,15 +3,10 @@
 //! One row per accepted `Event` invocation, removed once it has run (or expired). The
 //! database's WAL with full fsync makes the insert durable before the API answers 202.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
 use super::SqliteStore;
 use crate::event_store::{EventHeader, EventStore, NewEvent, QueuedEvent};
 use crate::metadata::StoreError;
 use lamina_types::NodeId;
-
-const TABLE: &str = "async_events";
 
 /// The table added by schema version 4. No foreign key to `functions`: an event of a deleted
 /// function stays until the dispatcher finds the function gone and drops it with a log line.
@@ -45,48 +40,6 @@ macro_rules! header_columns {
         "id, request_id, account, region, function_name, enqueued_millis, function_error_attempts, \
          next_attempt_millis"
     };
-}
-
-fn corrupt(reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        table: TABLE,
-        reason: reason.to_string(),
-    }
-}
-
-fn attempts_of(row: &SqliteRow) -> Result<u32, StoreError> {
-    let raw: i64 = row.try_get("function_error_attempts")?;
-    u32::try_from(raw).map_err(corrupt)
-}
-
-fn header_from_row(row: &SqliteRow) -> Result<EventHeader, StoreError> {
-    Ok(EventHeader {
-        id: row.try_get("id")?,
-        request_id: row.try_get("request_id")?,
-        scope: super::scope_of(row, TABLE)?,
-        function_name: row.try_get("function_name")?,
-        enqueued_millis: row.try_get("enqueued_millis")?,
-        function_error_attempts: attempts_of(row)?,
-        next_attempt_millis: row.try_get("next_attempt_millis")?,
-    })
-}
-
-fn event_from_row(row: &SqliteRow) -> Result<QueuedEvent, StoreError> {
-    Ok(QueuedEvent {
-        id: row.try_get("id")?,
-        event: NewEvent {
-            request_id: row.try_get("request_id")?,
-            scope: super::scope_of(row, TABLE)?,
-            function_name: row.try_get("function_name")?,
-            qualifier: row.try_get("qualifier")?,
-            invoked_function_arn: row.try_get("invoked_function_arn")?,
-            payload: row.try_get("payload")?,
-            client_context: row.try_get("client_context")?,
-            enqueued_millis: row.try_get("enqueued_millis")?,
-        },
-        function_error_attempts: attempts_of(row)?,
-        next_attempt_millis: row.try_get("next_attempt_millis")?,
-    })
 }
 
 #[async_trait::async_trait]
@@ -130,7 +83,7 @@ impl EventStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.readers)
         .await?;
-        rows.iter().map(header_from_row).collect()
+        rows.iter().map(crate::rows::event_header).collect()
     }
 
     async fn claim_orphaned_events(
@@ -153,7 +106,7 @@ impl EventStore for SqliteStore {
         .await?;
         let mut claimed = rows
             .iter()
-            .map(header_from_row)
+            .map(crate::rows::event_header)
             .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|event| event.id);
         Ok(claimed)
@@ -182,7 +135,7 @@ impl EventStore for SqliteStore {
         .bind(holder.as_str())
         .fetch_optional(&self.readers)
         .await?;
-        row.as_ref().map(event_from_row).transpose()
+        row.as_ref().map(crate::rows::queued_event).transpose()
     }
 
     async fn retry_event_later(
