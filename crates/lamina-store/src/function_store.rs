@@ -218,5 +218,6 @@ pub trait FunctionStore:
     async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError>;
 }
 
+pub(crate) mod rows;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -17,7 +17,7 @@ pub use in_flight::{InFlightAdmission, InFlightRequest};
 
 use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
-use crate::rows::{layer_version, scope_of};
+use crate::rows::layer_version;
 
 pub use access_keys::PgAccessKeys;
 

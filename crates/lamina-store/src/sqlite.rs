@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 
 use crate::layer_json::{list_to_json, statements_from_json, statements_to_json};
 use crate::metadata::{LayerVersionFilter, MetadataStore, NewLayerVersion, StoreError};
-use crate::rows::{layer_version, scope_of};
+use crate::rows::layer_version;
 
 mod event_invoke;
 mod events;

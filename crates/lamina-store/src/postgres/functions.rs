@@ -12,115 +12,19 @@ use std::collections::BTreeMap;
 
 use lamina_types::Scope;
 use lamina_types::function_config::{
-    AliasRecord, FunctionConfig, FunctionRecord, FunctionVersionRecord, LATEST_VERSION,
+    AliasRecord, FunctionRecord, FunctionVersionRecord, LATEST_VERSION,
 };
-use lamina_types::function_state::FunctionStatus;
-use lamina_types::layer::Digest;
-use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 
 use super::PgStore;
+use crate::function_store::rows::{
+    alias as alias_row, alias_columns, config_json, corrupt, function_version, fv_columns,
+    previous_json, routing_json, status_json, to_i64, to_u64,
+};
 use crate::function_store::{
     AccountUsage, AliasInsert, DeleteVersionOutcome, FunctionStore, PublishLatest, PublishOutcome,
 };
 use crate::metadata::StoreError;
-
-macro_rules! fv_columns {
-    () => {
-        "account, region, name, version, revision_id, last_modified_millis, code_sha256, code_size, \
-         unzipped_size, content_hash, config, status, previous"
-    };
-}
-
-macro_rules! alias_columns {
-    () => {
-        "account, region, function_name, name, function_version, description, routing, \
-         revision_id"
-    };
-}
-
-fn corrupt(table: &'static str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        table,
-        reason: reason.to_string(),
-    }
-}
-
-fn to_i64(n: u64) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|e| corrupt("function_versions", e))
-}
-
-fn to_u64(n: i64) -> Result<u64, StoreError> {
-    u64::try_from(n).map_err(|e| corrupt("function_versions", e))
-}
-
-fn version_from_row(row: &PgRow) -> Result<FunctionVersionRecord, StoreError> {
-    const T: &str = "function_versions";
-    let sha: String = row.try_get("code_sha256")?;
-    let config: String = row.try_get("config")?;
-    let status: Option<String> = row.try_get("status")?;
-    let previous: Option<String> = row.try_get("previous")?;
-    Ok(FunctionVersionRecord {
-        scope: super::scope_of(row, T)?,
-        name: row.try_get("name")?,
-        version: row.try_get("version")?,
-        revision_id: row.try_get("revision_id")?,
-        last_modified_millis: row.try_get("last_modified_millis")?,
-        code_sha256: Digest::from_hex(&sha).ok_or_else(|| corrupt(T, format!("digest {sha}")))?,
-        code_size: to_u64(row.try_get("code_size")?)?,
-        unzipped_size: to_u64(row.try_get("unzipped_size")?)?,
-        content_hash: row.try_get("content_hash")?,
-        config: serde_json::from_str::<FunctionConfig>(&config).map_err(|e| corrupt(T, e))?,
-        status: match status {
-            Some(raw) => serde_json::from_str(&raw).map_err(|e| corrupt(T, e))?,
-            None => FunctionStatus::active(),
-        },
-        previous: previous
-            .map(|raw| serde_json::from_str(&raw).map_err(|e| corrupt(T, e)))
-            .transpose()?,
-    })
-}
-
-fn alias_from_row(row: &PgRow) -> Result<AliasRecord, StoreError> {
-    const T: &str = "function_aliases";
-    let routing: Option<String> = row.try_get("routing")?;
-    let weights = routing
-        .map(|raw| serde_json::from_str::<BTreeMap<String, f64>>(&raw).map_err(|e| corrupt(T, e)))
-        .transpose()?;
-    Ok(AliasRecord {
-        scope: super::scope_of(row, T)?,
-        function_name: row.try_get("function_name")?,
-        name: row.try_get("name")?,
-        function_version: row.try_get("function_version")?,
-        description: row.try_get("description")?,
-        additional_version_weights: weights,
-        revision_id: row.try_get("revision_id")?,
-    })
-}
-
-fn routing_json(alias: &AliasRecord) -> Result<Option<String>, StoreError> {
-    alias
-        .additional_version_weights
-        .as_ref()
-        .map(|w| serde_json::to_string(w).map_err(|e| corrupt("function_aliases", e)))
-        .transpose()
-}
-
-fn config_json(record: &FunctionVersionRecord) -> Result<String, StoreError> {
-    serde_json::to_string(&record.config).map_err(|e| corrupt("function_versions", e))
-}
-
-fn status_json(record: &FunctionVersionRecord) -> Result<String, StoreError> {
-    serde_json::to_string(&record.status).map_err(|e| corrupt("function_versions", e))
-}
-
-fn previous_json(record: &FunctionVersionRecord) -> Result<Option<String>, StoreError> {
-    record
-        .previous
-        .as_ref()
-        .map(|p| serde_json::to_string(p).map_err(|e| corrupt("function_versions", e)))
-        .transpose()
-}
 
 async fn insert_version(
     tx: &mut Transaction<'_, Postgres>,
@@ -167,7 +71,7 @@ async fn version_in(
     .bind(version)
     .fetch_optional(&mut **tx)
     .await?;
-    row.as_ref().map(version_from_row).transpose()
+    row.as_ref().map(function_version).transpose()
 }
 
 #[async_trait::async_trait]
@@ -244,7 +148,7 @@ impl FunctionStore for PgStore {
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(version_from_row).transpose()
+        row.as_ref().map(function_version).transpose()
     }
 
     async fn alias_target(
@@ -275,7 +179,7 @@ impl FunctionStore for PgStore {
         let target: String = row.try_get("target")?;
         let found: Option<String> = row.try_get("revision_id")?;
         let record = match found {
-            Some(_) => Some(version_from_row(&row)?),
+            Some(_) => Some(function_version(&row)?),
             None => None,
         };
         Ok(Some((target, record)))
@@ -322,7 +226,7 @@ impl FunctionStore for PgStore {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(version_from_row).collect()
+        rows.iter().map(function_version).collect()
     }
 
     async fn publish_latest(&self, p: &PublishLatest) -> Result<PublishOutcome, StoreError> {
@@ -476,7 +380,7 @@ impl FunctionStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(version_from_row).collect()
+        rows.iter().map(function_version).collect()
     }
 
     async fn all_versions(
@@ -498,7 +402,7 @@ impl FunctionStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(version_from_row).collect()
+        rows.iter().map(function_version).collect()
     }
 
     async fn function_versions(
@@ -521,7 +425,7 @@ impl FunctionStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(version_from_row).collect()
+        rows.iter().map(function_version).collect()
     }
 
     async fn insert_alias(&self, a: &AliasRecord) -> Result<AliasInsert, StoreError> {
@@ -583,7 +487,7 @@ impl FunctionStore for PgStore {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(alias_from_row).transpose()
+        row.as_ref().map(alias_row).transpose()
     }
 
     async fn aliases(
@@ -609,7 +513,7 @@ impl FunctionStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(alias_from_row).collect()
+        rows.iter().map(alias_row).collect()
     }
 
     async fn replace_alias(

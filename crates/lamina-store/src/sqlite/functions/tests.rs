@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use lamina_types::function_state::FunctionStatus;
 use lamina_types::layer::Digest;
 use lamina_types::{AccountId, LayerName, Scope};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
