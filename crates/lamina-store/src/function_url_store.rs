@@ -53,5 +53,6 @@ pub trait FunctionUrlStore: Send + Sync {
     ) -> Result<Option<FunctionUrlRecord>, StoreError>;
 }
 
+pub(crate) mod rows;
 #[cfg(test)]
 mod tests;

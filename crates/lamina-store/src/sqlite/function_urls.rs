@@ -1,15 +1,12 @@
 //! [`FunctionUrlStore`] on SQLite: schema version 8 and its statements.
 
-use lamina_types::function_url::{FunctionUrlRecord, UrlAuthType, UrlCors, UrlInvokeMode};
-use lamina_types::{AccountId, Region, Scope};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use lamina_types::Scope;
+use lamina_types::function_url::FunctionUrlRecord;
 
 use super::SqliteStore;
 use crate::function_url_store::FunctionUrlStore;
+use crate::function_url_store::rows::{columns, cors_json, from_row};
 use crate::metadata::StoreError;
-
-const TABLE: &str = "function_urls";
 
 /// Schema version 8: function URL configurations. The unqualified function's row has the
 /// qualifier `''` (SQLite's primary keys treat NULLs as distinct). Deleting the function
@@ -37,56 +34,6 @@ AFTER DELETE ON function_aliases BEGIN
         AND function_name = OLD.function_name AND qualifier = OLD.name;
 END;
 ";
-
-macro_rules! columns {
-    () => {
-        "account, region, function_name, qualifier, url_id, auth_type, invoke_mode, cors, \
-         created_millis, last_modified_millis"
-    };
-}
-
-fn corrupt(reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        table: TABLE,
-        reason: reason.to_string(),
-    }
-}
-
-fn from_row(row: &SqliteRow) -> Result<FunctionUrlRecord, StoreError> {
-    let account: String = row.try_get("account")?;
-    let region: String = row.try_get("region")?;
-    let qualifier: String = row.try_get("qualifier")?;
-    let auth_type: String = row.try_get("auth_type")?;
-    let invoke_mode: String = row.try_get("invoke_mode")?;
-    let cors: Option<String> = row.try_get("cors")?;
-    Ok(FunctionUrlRecord {
-        scope: Scope::new(
-            AccountId::parse(&account).ok_or_else(|| corrupt("an invalid account"))?,
-            Region::parse(&region).ok_or_else(|| corrupt("an invalid region"))?,
-        ),
-        function_name: row.try_get("function_name")?,
-        qualifier: (!qualifier.is_empty()).then_some(qualifier),
-        url_id: row.try_get("url_id")?,
-        auth_type: UrlAuthType::parse(&auth_type).ok_or_else(|| corrupt("an invalid auth type"))?,
-        invoke_mode: UrlInvokeMode::parse(&invoke_mode)
-            .ok_or_else(|| corrupt("an invalid invoke mode"))?,
-        cors: cors
-            .map(|c| serde_json::from_str::<UrlCors>(&c))
-            .transpose()
-            .map_err(corrupt)?,
-        created_millis: row.try_get("created_millis")?,
-        last_modified_millis: row.try_get("last_modified_millis")?,
-    })
-}
-
-fn cors_json(record: &FunctionUrlRecord) -> Result<Option<String>, StoreError> {
-    record
-        .cors
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(corrupt)
-}
 
 #[async_trait::async_trait]
 impl FunctionUrlStore for SqliteStore {
